@@ -1,0 +1,1 @@
+//! (classification family: not implemented yet)

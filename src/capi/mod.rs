@@ -1,0 +1,271 @@
+//! The C ABI: the only `unsafe` in the crate.
+//!
+//! Every entry point is a few lines of glue: it runs inside [`ffi_boundary!`], turns its raw
+//! arguments into slices with an [`Io`] (NULL / size / alignment / overlap checks), reads its
+//! options with [`options`], calls one kernel, and returns. Errors carry a status and a message
+//! naming the argument; they are stored for the calling thread and nothing is written.
+#![allow(non_camel_case_types)]
+
+use std::cell::RefCell;
+use std::mem::{align_of, size_of};
+
+pub mod common;
+pub mod regression;
+pub mod boxes;
+pub mod classification;
+pub mod overlap;
+
+#[allow(unused_imports)]
+pub use boxes::*;
+#[allow(unused_imports)]
+pub use classification::*;
+pub use common::*;
+#[allow(unused_imports)]
+pub use overlap::*;
+pub use regression::*;
+
+/// An error on its way to the caller: the status code and a message naming the problem.
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub status: lossfn_status,
+    pub message: String,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(status: lossfn_status, message: impl Into<String>) -> Self {
+        Error { status, message: message.into() }
+    }
+    pub fn null(name: &str) -> Self {
+        Self::new(LOSSFN_ERROR_NULL_POINTER, format!("`{name}` is NULL"))
+    }
+    pub fn size(message: impl Into<String>) -> Self {
+        Self::new(LOSSFN_ERROR_INVALID_SIZE, message)
+    }
+    pub fn option(message: impl Into<String>) -> Self {
+        Self::new(LOSSFN_ERROR_INVALID_OPTION, message)
+    }
+    pub fn target(message: impl Into<String>) -> Self {
+        Self::new(LOSSFN_ERROR_INVALID_TARGET, message)
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+pub(crate) fn set_last_error(message: &str) {
+    LAST_ERROR.with(|e| {
+        let mut e = e.borrow_mut();
+        e.clear();
+        e.push_str(message);
+    });
+}
+
+pub(crate) fn with_last_error<R>(f: impl FnOnce(&str) -> R) -> R {
+    LAST_ERROR.with(|e| f(&e.borrow()))
+}
+
+/// Runs the body of an entry point: `Ok(())` → `LOSSFN_OK` (clearing the thread's last error),
+/// `Err(e)` → `e.status` (storing its message), a panic → `LOSSFN_ERROR_INTERNAL`.
+pub(crate) fn boundary(body: impl FnOnce() -> Result<()>) -> lossfn_status {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    let (status, message) = match outcome {
+        Ok(Ok(())) => (LOSSFN_OK, String::new()),
+        Ok(Err(e)) => (e.status, e.message),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            (LOSSFN_ERROR_INTERNAL, format!("internal error (please report): {what}"))
+        }
+    };
+    // Storing the message touches a thread-local; keep even that inside the boundary.
+    let _ = std::panic::catch_unwind(|| set_last_error(&message));
+    status
+}
+
+/// Wraps the body of every `extern "C"` entry point (see [`boundary`]).
+macro_rules! ffi_boundary {
+    ($($body:tt)*) => {
+        $crate::capi::boundary(move || -> $crate::capi::Result<()> { $($body)* })
+    };
+}
+pub(crate) use ffi_boundary;
+
+/// Validates the buffers of one call and converts them into slices. Inputs are registered
+/// first; each output is checked against every buffer registered before it, so an output that
+/// overlaps an input or another output is `LOSSFN_ERROR_OVERLAP` before anything is written.
+#[derive(Default)]
+pub struct Io {
+    spans: Vec<(&'static str, usize, usize)>,
+}
+
+/// `len` elements of `T` in bytes, or INVALID_SIZE when that overflows the address space.
+pub fn byte_len<T>(name: &str, len: usize) -> Result<usize> {
+    len.checked_mul(size_of::<T>())
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or_else(|| Error::size(format!("`{name}`: {len} elements overflow the address space")))
+}
+
+/// `a · b`, or INVALID_SIZE naming what overflowed.
+pub fn mul_size(what: &str, a: usize, b: usize) -> Result<usize> {
+    a.checked_mul(b).ok_or_else(|| Error::size(format!("{what}: {a} x {b} overflows size_t")))
+}
+
+impl Io {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn check<T>(&mut self, name: &'static str, p: *const T, len: usize, output: bool) -> Result<bool> {
+        let bytes = byte_len::<T>(name, len)?;
+        if p.is_null() {
+            return Ok(false);
+        }
+        let addr = p as usize;
+        if addr % align_of::<T>() != 0 {
+            return Err(Error::new(
+                LOSSFN_ERROR_NULL_POINTER,
+                format!("`{name}` is not aligned to {} bytes", align_of::<T>()),
+            ));
+        }
+        if addr.checked_add(bytes).is_none() {
+            return Err(Error::size(format!("`{name}`: buffer of {len} elements wraps the address space")));
+        }
+        if output && bytes > 0 {
+            if let Some(&(other, ..)) =
+                self.spans.iter().find(|&&(_, a, b)| b > a && addr < b && a < addr + bytes)
+            {
+                return Err(Error::new(LOSSFN_ERROR_OVERLAP, format!("output `{name}` overlaps `{other}`")));
+            }
+        }
+        self.spans.push((name, addr, addr + bytes));
+        Ok(true)
+    }
+
+    /// A required input of `len` elements (NULL allowed only when `len` is 0).
+    ///
+    /// # Safety
+    /// When non-NULL, `p` must point to `len` readable elements that stay unchanged during the call.
+    pub unsafe fn input<'a, T>(&mut self, name: &'static str, p: *const T, len: usize) -> Result<&'a [T]> {
+        match unsafe { self.optional_input(name, p, len)? } {
+            Some(s) => Ok(s),
+            None if len == 0 => Ok(&[]),
+            None => Err(Error::null(name)),
+        }
+    }
+
+    /// An optional input: NULL gives `None`.
+    ///
+    /// # Safety
+    /// As [`Io::input`].
+    pub unsafe fn optional_input<'a, T>(&mut self, name: &'static str, p: *const T, len: usize) -> Result<Option<&'a [T]>> {
+        if !self.check(name, p, len, false)? {
+            return Ok(None);
+        }
+        // SAFETY: non-NULL, aligned, size checked; the caller guarantees `len` readable elements.
+        Ok(Some(unsafe { std::slice::from_raw_parts(p, len) }))
+    }
+
+    /// A required output of `len` elements (NULL allowed only when `len` is 0).
+    ///
+    /// # Safety
+    /// When non-NULL, `p` must point to `len` writable elements not accessed elsewhere during the call.
+    pub unsafe fn output<'a, T>(&mut self, name: &'static str, p: *mut T, len: usize) -> Result<&'a mut [T]> {
+        match unsafe { self.optional_output(name, p, len)? } {
+            Some(s) => Ok(s),
+            None if len == 0 => Ok(&mut []),
+            None => Err(Error::null(name)),
+        }
+    }
+
+    /// An optional output: NULL gives `None`.
+    ///
+    /// # Safety
+    /// As [`Io::output`].
+    pub unsafe fn optional_output<'a, T>(&mut self, name: &'static str, p: *mut T, len: usize) -> Result<Option<&'a mut [T]>> {
+        if !self.check(name, p as *const T, len, true)? {
+            return Ok(None);
+        }
+        // SAFETY: as optional_input, and no overlap with any other buffer of this call.
+        Ok(Some(unsafe { std::slice::from_raw_parts_mut(p, len) }))
+    }
+}
+
+/// Reads an options struct, or its defaults when `p` is NULL.
+///
+/// # Safety
+/// When non-NULL, `p` must point to a readable `O` (structs with `bool` fields are read through
+/// [`options_with_bools`] instead, so a byte other than 0/1 is an error, not UB).
+pub unsafe fn options<O: Copy>(name: &str, p: *const O, default: O) -> Result<O> {
+    if p.is_null() {
+        return Ok(default);
+    }
+    if (p as usize) % align_of::<O>() != 0 {
+        return Err(Error::option(format!("`{name}` is not aligned")));
+    }
+    // SAFETY: non-NULL, aligned; the caller guarantees a readable struct.
+    Ok(unsafe { std::ptr::read(p) })
+}
+
+/// Reads an options struct that has `bool` fields at the given byte offsets: each such byte
+/// must be 0 or 1 (anything else from C would be UB as a Rust `bool`), else INVALID_OPTION.
+///
+/// # Safety
+/// As [`options`].
+pub unsafe fn options_with_bools<O: Copy>(
+    name: &str,
+    p: *const O,
+    default: O,
+    bools: &[(&str, usize)],
+) -> Result<O> {
+    if p.is_null() {
+        return Ok(default);
+    }
+    if (p as usize) % align_of::<O>() != 0 {
+        return Err(Error::option(format!("`{name}` is not aligned")));
+    }
+    for &(field, offset) in bools {
+        // SAFETY: `offset` is a field offset inside the readable struct.
+        let byte = unsafe { (p as *const u8).add(offset).read() };
+        if byte > 1 {
+            return Err(Error::option(format!("`{name}.{field}` is {byte}, not a bool (0 or 1)")));
+        }
+    }
+    // SAFETY: every bool field holds 0 or 1; the rest are plain numbers.
+    Ok(unsafe { std::ptr::read(p) })
+}
+
+/// Checks a `double` option: finite and inside the stated domain, else INVALID_OPTION.
+pub fn check_option(name: &str, value: f64, ok: bool, domain: &str) -> Result<()> {
+    if value.is_nan() || !ok {
+        return Err(Error::option(format!("`{name}` = {value} is out of domain ({domain})")));
+    }
+    Ok(())
+}
+
+/// Converts a C reduction value, rejecting unknown ones and BATCHMEAN unless `batchmean_ok`.
+pub fn reduction(value: lossfn_reduction, batchmean_ok: bool) -> Result<crate::reduce::Reduction> {
+    use crate::reduce::Reduction::*;
+    match value {
+        LOSSFN_REDUCTION_NONE => Ok(None),
+        LOSSFN_REDUCTION_MEAN => Ok(Mean),
+        LOSSFN_REDUCTION_SUM => Ok(Sum),
+        LOSSFN_REDUCTION_BATCHMEAN if batchmean_ok => Ok(BatchMean),
+        LOSSFN_REDUCTION_BATCHMEAN => {
+            Err(Error::option("`reduction` = BATCHMEAN is accepted only by the KL functions"))
+        }
+        v => Err(Error::option(format!("`reduction` = {v} is not a lossfn_reduction"))),
+    }
+}
+
+/// Writes the reduced loss: `loss[0]` for MEAN/SUM/BATCHMEAN (NONE values are already written).
+pub fn write_reduced<T: crate::kernels::Real>(reduction: crate::reduce::Reduction, loss: &mut [T], value: f64) {
+    if reduction != crate::reduce::Reduction::None {
+        loss[0] = T::of(value);
+    }
+}

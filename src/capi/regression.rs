@@ -1,0 +1,141 @@
+//! C entry points of the regression family: L1 (MAE), MSE (L2), Smooth L1, Huber.
+use super::*;
+use crate::kernels::regression::{regression, Args, Regression};
+use crate::kernels::Real;
+
+/// Options of the regression losses (NULL = lossfn_regression_options_default()).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct lossfn_regression_options {
+    /// LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM.
+    pub reduction: lossfn_reduction,
+    /// smooth_l1 only: 1.0; >= 0 (0 means exact L1).
+    pub beta: f64,
+    /// huber only: 1.0; > 0.
+    pub delta: f64,
+}
+
+/// The defaults: MEAN, beta 1.0, delta 1.0.
+#[no_mangle]
+pub extern "C" fn lossfn_regression_options_default() -> lossfn_regression_options {
+    lossfn_regression_options { reduction: LOSSFN_REDUCTION_MEAN, beta: 1.0, delta: 1.0 }
+}
+
+#[derive(Clone, Copy)]
+enum Which {
+    L1,
+    Mse,
+    SmoothL1,
+    Huber,
+}
+
+/// The shared body of the eight entry points.
+unsafe fn entry<T: Real>(
+    which: Which,
+    input: *const T,
+    target: *const T,
+    weight: *const T,
+    n: usize,
+    options: *const lossfn_regression_options,
+    loss: *mut T,
+    grad_input: *mut T,
+) -> lossfn_status {
+    ffi_boundary! {
+        let o = unsafe { super::options("options", options, lossfn_regression_options_default())? };
+        let reduction = super::reduction(o.reduction, false)?;
+        let kind = match which {
+            Which::L1 => Regression::L1,
+            Which::Mse => Regression::Mse,
+            Which::SmoothL1 => {
+                check_option("options.beta", o.beta, o.beta >= 0.0 && o.beta.is_finite(), "finite, >= 0")?;
+                Regression::SmoothL1 { beta: o.beta }
+            }
+            Which::Huber => {
+                check_option("options.delta", o.delta, o.delta > 0.0 && o.delta.is_finite(), "finite, > 0")?;
+                Regression::Huber { delta: o.delta }
+            }
+        };
+        let mut io = Io::new();
+        let args = Args {
+            input: unsafe { io.input("input", input, n)? },
+            target: unsafe { io.input("target", target, n)? },
+            weight: unsafe { io.optional_input("weight", weight, n)? },
+        };
+        let loss_len = if reduction == crate::reduce::Reduction::None { n } else { 1 };
+        let loss = unsafe { io.output("loss", loss, loss_len)? };
+        let grad = unsafe { io.optional_output("grad_input", grad_input, n)? };
+        let none = (reduction == crate::reduce::Reduction::None).then_some(&mut *loss);
+        let value = regression(kind, &args, reduction, none, grad);
+        write_reduced(reduction, loss, value);
+        Ok(())
+    }
+}
+
+/// L1 loss (MAE): l = |input - target|; gradient sign(d), 0 at d = 0 (as torch).
+/// input, target, weight: n values (weight may be NULL; term weight = weight[i]).
+/// loss: 1 value, or n for NONE. grad_input: n values or NULL.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes (see the header's conventions).
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_l1_loss_f32(input: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_regression_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::L1, input, target, weight, n, options, loss, grad_input) }
+}
+/// L1 loss (MAE), double precision: see lossfn_l1_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_l1_loss_f64(input: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_regression_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::L1, input, target, weight, n, options, loss, grad_input) }
+}
+/// MSE loss (L2): l = (input - target)^2; gradient 2d. Sizes as lossfn_l1_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_mse_loss_f32(input: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_regression_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Mse, input, target, weight, n, options, loss, grad_input) }
+}
+/// MSE loss (L2), double precision: see lossfn_mse_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_mse_loss_f64(input: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_regression_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Mse, input, target, weight, n, options, loss, grad_input) }
+}
+/// Smooth L1 loss: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta = 0: L1), as
+/// torch.nn.functional.smooth_l1_loss. Sizes as lossfn_l1_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_smooth_l1_loss_f32(input: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_regression_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::SmoothL1, input, target, weight, n, options, loss, grad_input) }
+}
+/// Smooth L1 loss, double precision: see lossfn_smooth_l1_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_smooth_l1_loss_f64(input: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_regression_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::SmoothL1, input, target, weight, n, options, loss, grad_input) }
+}
+/// Huber loss: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), as
+/// torch.nn.functional.huber_loss. Sizes as lossfn_l1_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_huber_loss_f32(input: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_regression_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Huber, input, target, weight, n, options, loss, grad_input) }
+}
+/// Huber loss, double precision: see lossfn_huber_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_huber_loss_f64(input: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_regression_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Huber, input, target, weight, n, options, loss, grad_input) }
+}

@@ -1,0 +1,1 @@
+//! (boxes family: not implemented yet)

@@ -1,0 +1,1 @@
+//! (overlap family: not implemented yet)

@@ -1,0 +1,241 @@
+//! Regression family through the C ABI: fixtures (f32 and f64), finite differences, bad input,
+//! determinism across thread counts.
+mod common;
+use common::*;
+use lossfn::capi::*;
+use serde_json::Value;
+use std::ptr::{null, null_mut};
+
+type Fn<T> = unsafe extern "C" fn(*const T, *const T, *const T, usize, *const lossfn_regression_options, *mut T, *mut T) -> lossfn_status;
+
+fn fns32(name: &str) -> Fn<f32> {
+    match name {
+        "l1_loss" => lossfn_l1_loss_f32,
+        "mse_loss" => lossfn_mse_loss_f32,
+        "smooth_l1_loss" => lossfn_smooth_l1_loss_f32,
+        "huber_loss" => lossfn_huber_loss_f32,
+        _ => panic!("unknown regression fn {name}"),
+    }
+}
+
+fn fns64(name: &str) -> Fn<f64> {
+    match name {
+        "l1_loss" => lossfn_l1_loss_f64,
+        "mse_loss" => lossfn_mse_loss_f64,
+        "smooth_l1_loss" => lossfn_smooth_l1_loss_f64,
+        "huber_loss" => lossfn_huber_loss_f64,
+        _ => panic!("unknown regression fn {name}"),
+    }
+}
+
+fn options_of(case: &Value) -> lossfn_regression_options {
+    let mut o = lossfn_regression_options_default();
+    if let Some(m) = case["opts"].as_object() {
+        for (k, v) in m {
+            match k.as_str() {
+                "reduction" => o.reduction = v.as_u64().unwrap() as u32,
+                "beta" => o.beta = v.as_f64().unwrap(),
+                "delta" => o.delta = v.as_f64().unwrap(),
+                _ => panic!("unknown option {k}"),
+            }
+        }
+    }
+    o
+}
+
+/// Calls `f` on f64 data converted to T; returns (status, loss, grad).
+fn call<T: Copy + Default>(
+    f: Fn<T>,
+    conv: fn(f64) -> T,
+    back: fn(T) -> f64,
+    x: &[f64],
+    t: &[f64],
+    w: Option<&[f64]>,
+    o: &lossfn_regression_options,
+    with_grad: bool,
+) -> (u32, Vec<f64>, Vec<f64>) {
+    let n = x.len();
+    let x: Vec<T> = x.iter().map(|&v| conv(v)).collect();
+    let t: Vec<T> = t.iter().map(|&v| conv(v)).collect();
+    let w: Option<Vec<T>> = w.map(|w| w.iter().map(|&v| conv(v)).collect());
+    let loss_len = if o.reduction == LOSSFN_REDUCTION_NONE { n } else { 1 };
+    let mut loss = vec![T::default(); loss_len];
+    let mut grad = vec![T::default(); n];
+    let st = unsafe {
+        f(
+            x.as_ptr(),
+            t.as_ptr(),
+            w.as_ref().map_or(null(), |w| w.as_ptr()),
+            n,
+            o,
+            loss.as_mut_ptr(),
+            if with_grad { grad.as_mut_ptr() } else { null_mut() },
+        )
+    };
+    (st, loss.into_iter().map(back).collect(), grad.into_iter().map(back).collect())
+}
+
+#[test]
+fn fixtures_pass_f32_and_f64() {
+    let cases = fixture_cases("regression");
+    let mut ran = 0;
+    for (ci, case) in cases.iter().enumerate() {
+        let name = case["fn"].as_str().unwrap();
+        let o = options_of(case);
+        let x = floats(&case["inputs"]["input"]).unwrap();
+        let t = floats(&case["inputs"]["target"]).unwrap();
+        let w = floats(&case["inputs"]["weight"]);
+        let loss = floats(&case["loss"]).unwrap();
+        let grad = floats(&case["grad"]);
+        for dtype in ["f32", "f64"] {
+            if !has_dtype(case, dtype) {
+                continue;
+            }
+            let (rtol, atol) = tolerances(dtype);
+            let run = |g| match dtype {
+                "f32" => call(fns32(name), |v| v as f32, |v| v as f64, &x, &t, w.as_deref(), &o, g),
+                _ => call(fns64(name), |v| v, |v| v, &x, &t, w.as_deref(), &o, g),
+            };
+            let (st, l, g) = run(true);
+            let what = format!("case {ci} {name} {dtype} ({})", case["note"]);
+            assert_eq!(st, LOSSFN_OK, "{what}: {}", last_error());
+            assert_close(&format!("{what} loss"), &l, &loss, rtol, atol);
+            match &grad {
+                Some(e) => assert_close(&format!("{what} grad"), &g, e, rtol, atol),
+                None => assert_finite(&format!("{what} grad"), &g),
+            }
+            if case["finite"].as_bool() == Some(true) {
+                assert_finite(&what, &l);
+                assert_finite(&what, &g);
+            }
+            let (st2, l2, _) = run(false);
+            assert_eq!(st2, LOSSFN_OK);
+            assert_eq!(l.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), l2.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "{what}: loss without grad differs");
+            ran += 1;
+        }
+    }
+    assert!(ran >= 150, "only {ran} fixture runs");
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    let mut rng = Rng(7);
+    for name in ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss"] {
+        for reduction in [LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM] {
+            for weighted in [false, true] {
+                let n = 37;
+                let x = rng.vec(n, -3.0, 3.0);
+                let t = rng.vec(n, -3.0, 3.0);
+                let w = weighted.then(|| rng.vec(n, 0.0, 2.0));
+                let o = lossfn_regression_options { reduction, beta: 0.7, delta: 1.3 };
+                let (st, _, g) = call(fns64(name), |v| v, |v| v, &x, &t, w.as_deref(), &o, true);
+                assert_eq!(st, LOSSFN_OK);
+                let fd = finite_diff(&x, 1e-6, |xs| call(fns64(name), |v| v, |v| v, xs, &t, w.as_deref(), &o, false).1[0]);
+                assert_close(&format!("{name} fd"), &g, &fd, 1e-5, 1e-7);
+            }
+        }
+    }
+}
+
+#[test]
+fn mean_of_zero_weights_is_zero_not_nan() {
+    let x = [1.0, 2.0];
+    let t = [0.0, 0.0];
+    let w = [0.0, 0.0];
+    let o = lossfn_regression_options_default();
+    for name in ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss"] {
+        let (st, l, g) = call(fns64(name), |v| v, |v| v, &x, &t, Some(&w), &o, true);
+        assert_eq!(st, LOSSFN_OK);
+        assert_eq!(l, vec![0.0]);
+        assert_eq!(g, vec![0.0, 0.0]);
+        let (st, l, _) = call(fns64(name), |v| v, |v| v, &[], &[], None, &o, true);
+        assert_eq!((st, l), (LOSSFN_OK, vec![0.0]), "{name}: empty input");
+    }
+}
+
+#[test]
+fn nan_propagates() {
+    let o = lossfn_regression_options_default();
+    for name in ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss"] {
+        let (st, l, g) = call(fns64(name), |v| v, |v| v, &[f64::NAN, 1.0], &[0.0, 0.0], None, &o, true);
+        assert_eq!(st, LOSSFN_OK);
+        assert!(l[0].is_nan() && g[0].is_nan(), "{name}: {l:?} {g:?}");
+    }
+}
+
+/// Asserts that a call fails with `status`, a message containing `needle`, and wrote nothing.
+fn assert_rejected(status: u32, needle: &str, f: impl FnOnce(&mut [f32], &mut [f32]) -> u32) {
+    let mut loss = [7.5f32; 4];
+    let mut grad = [7.5f32; 4];
+    let st = f(&mut loss, &mut grad);
+    assert_eq!(st, status, "status {} ({})", unsafe { std::ffi::CStr::from_ptr(lossfn_status_name(st)) }.to_string_lossy(), last_error());
+    let msg = last_error();
+    assert!(msg.contains(needle), "message {msg:?} does not name {needle:?}");
+    assert!(loss.iter().chain(grad.iter()).all(|&v| v == 7.5), "something was written on error");
+}
+
+#[test]
+fn bad_input_is_rejected_and_writes_nothing() {
+    let x = [1.0f32, 2.0, 3.0, 4.0];
+    let t = [0.0f32; 4];
+    let d = lossfn_regression_options_default();
+    let f = lossfn_smooth_l1_loss_f32;
+    assert_rejected(LOSSFN_ERROR_NULL_POINTER, "input", |l, g| unsafe { f(null(), t.as_ptr(), null(), 4, &d, l.as_mut_ptr(), g.as_mut_ptr()) });
+    assert_rejected(LOSSFN_ERROR_NULL_POINTER, "target", |l, g| unsafe { f(x.as_ptr(), null(), null(), 4, &d, l.as_mut_ptr(), g.as_mut_ptr()) });
+    assert_rejected(LOSSFN_ERROR_NULL_POINTER, "loss", |_, g| unsafe { f(x.as_ptr(), t.as_ptr(), null(), 4, &d, null_mut(), g.as_mut_ptr()) });
+    assert_rejected(LOSSFN_ERROR_INVALID_SIZE, "input", |l, g| unsafe { f(x.as_ptr(), t.as_ptr(), null(), usize::MAX / 2, &d, l.as_mut_ptr(), g.as_mut_ptr()) });
+    let bad = |o: lossfn_regression_options| o;
+    assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "reduction", |l, g| unsafe { f(x.as_ptr(), t.as_ptr(), null(), 4, &bad(lossfn_regression_options { reduction: 9, ..d }), l.as_mut_ptr(), g.as_mut_ptr()) });
+    assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "BATCHMEAN", |l, g| unsafe { f(x.as_ptr(), t.as_ptr(), null(), 4, &bad(lossfn_regression_options { reduction: LOSSFN_REDUCTION_BATCHMEAN, ..d }), l.as_mut_ptr(), g.as_mut_ptr()) });
+    assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "beta", |l, g| unsafe { f(x.as_ptr(), t.as_ptr(), null(), 4, &bad(lossfn_regression_options { beta: -1.0, ..d }), l.as_mut_ptr(), g.as_mut_ptr()) });
+    assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "beta", |l, g| unsafe { f(x.as_ptr(), t.as_ptr(), null(), 4, &bad(lossfn_regression_options { beta: f64::NAN, ..d }), l.as_mut_ptr(), g.as_mut_ptr()) });
+    for delta in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "delta", |l, g| unsafe { lossfn_huber_loss_f32(x.as_ptr(), t.as_ptr(), null(), 4, &bad(lossfn_regression_options { delta, ..d }), l.as_mut_ptr(), g.as_mut_ptr()) });
+    }
+    // Overlaps: grad over loss, grad over input, loss over weight.
+    assert_rejected(LOSSFN_ERROR_OVERLAP, "grad_input", |l, _| unsafe { f(x.as_ptr(), t.as_ptr(), null(), 1, &d, l.as_mut_ptr(), l.as_mut_ptr()) });
+    let mut buf = [1.0f32; 8];
+    let p = buf.as_mut_ptr();
+    let mut loss = [7.5f32];
+    let st = unsafe { f(p, t.as_ptr(), null(), 4, &d, loss.as_mut_ptr(), p.add(2)) };
+    assert_eq!(st, LOSSFN_ERROR_OVERLAP);
+    assert!(last_error().contains("grad_input") && last_error().contains("input"));
+    assert_eq!((buf, loss), ([1.0f32; 8], [7.5]));
+    let st = unsafe { f(x.as_ptr(), t.as_ptr(), p, 4, &lossfn_regression_options { reduction: LOSSFN_REDUCTION_NONE, ..d }, p.add(3), null_mut()) };
+    assert_eq!(st, LOSSFN_ERROR_OVERLAP);
+    assert!(last_error().contains("weight"));
+    // Misaligned pointer.
+    let bytes = [0u8; 64];
+    let mis = unsafe { bytes.as_ptr().add(1) } as *const f32;
+    assert_rejected(LOSSFN_ERROR_NULL_POINTER, "aligned", |l, g| unsafe { f(mis, t.as_ptr(), null(), 4, &d, l.as_mut_ptr(), g.as_mut_ptr()) });
+    // Success clears the message.
+    let mut l = [0f32];
+    assert_eq!(unsafe { f(x.as_ptr(), t.as_ptr(), null(), 4, null(), l.as_mut_ptr(), null_mut()) }, LOSSFN_OK);
+    assert_eq!(last_error(), "");
+}
+
+#[test]
+fn bitwise_identical_across_thread_counts() {
+    let n = 1_000_003;
+    let mut rng = Rng(11);
+    let x: Vec<f32> = rng.vec(n, -4.0, 4.0).into_iter().map(|v| v as f32).collect();
+    let t: Vec<f32> = rng.vec(n, -4.0, 4.0).into_iter().map(|v| v as f32).collect();
+    let w: Vec<f32> = rng.vec(n, 0.0, 1.0).into_iter().map(|v| v as f32).collect();
+    for f in [lossfn_l1_loss_f32 as Fn<f32>, lossfn_mse_loss_f32, lossfn_smooth_l1_loss_f32, lossfn_huber_loss_f32] {
+        for reduction in [LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_NONE] {
+            let o = lossfn_regression_options { reduction, ..lossfn_regression_options_default() };
+            let run = |threads: usize| {
+                assert_eq!(lossfn_set_num_threads(threads), LOSSFN_OK);
+                let mut loss = vec![0f32; if reduction == LOSSFN_REDUCTION_NONE { n } else { 1 }];
+                let mut grad = vec![0f32; n];
+                assert_eq!(unsafe { f(x.as_ptr(), t.as_ptr(), w.as_ptr(), n, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) }, LOSSFN_OK);
+                (loss.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), grad.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+            };
+            let one = run(1);
+            for threads in [2, 3, 4, 0] {
+                assert!(run(threads) == one, "{threads} threads differ from 1");
+            }
+        }
+    }
+    lossfn_set_num_threads(0);
+}
