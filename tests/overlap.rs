@@ -225,3 +225,60 @@ fn bitwise_identical_across_thread_counts() {
     }
     lossfn_set_num_threads(0);
 }
+
+/// The kernel compiled for SSE2 (baseline), AVX2 and AVX-512 gives bitwise the same loss and
+/// gradient (no FMA, no reassociation): results do not depend on the CPU's vector width.
+#[test]
+fn simd_variants_agree_bitwise() {
+    use lossfn::kernels::overlap::{self as k, Activation, Args, Layout, Params, Score, Shape, Target};
+    use lossfn::reduce::Reduction;
+    let mut rng = Rng(17);
+    for (nb, nc, ns, layout) in [(2, 21, 3_001, Layout::Ncs), (3, 4, 777, Layout::Nsc), (40, 3, 5, Layout::Ncs)] {
+        let elements = nb * nc * ns;
+        let x: Vec<f32> = rng.vec(elements, -5.0, 5.0).into_iter().map(|v| v as f32).collect();
+        let soft: Vec<f32> = rng.vec(elements, 0.0, 1.0).into_iter().map(|v| v as f32).collect();
+        let idx: Vec<i64> = (0..nb * ns).map(|_| if rng.below(9) == 0 { -100 } else { rng.below(nc as u64) as i64 }).collect();
+        let shape = Shape { batch: nb, classes: nc, spatial: ns, layout };
+        for activation in [Activation::None, Activation::Sigmoid, Activation::Softmax] {
+            for (score, target) in [
+                (Score::Dice { squared_pred: true }, Target::Index { target: &idx[..], ignore_index: -100 }),
+                (Score::Tversky { alpha: 0.3, beta: 0.7 }, Target::Soft(&soft[..])),
+            ] {
+                let params = Params {
+                    score,
+                    activation,
+                    smooth_nr: 1e-5,
+                    smooth_dr: 1e-5,
+                    include_background: false,
+                    batch: false,
+                    gamma: 0.75,
+                    reduction: Reduction::None,
+                };
+                let args = Args { input: &x[..], target, class_weight: None, shape };
+                let n_loss = k::score_count(&shape, false, false);
+                let run = |which: u32| {
+                    let mut loss = vec![0f32; n_loss];
+                    let mut grad = vec![0f32; elements];
+                    let r = match which {
+                        0 => k::overlap(&args, &params, Some(&mut loss), Some(&mut grad)),
+                        #[cfg(target_arch = "x86_64")]
+                        1 => unsafe { k::overlap_avx2(&args, &params, Some(&mut loss), Some(&mut grad)) },
+                        #[cfg(all(target_arch = "x86_64", lossfn_avx512))]
+                        2 => unsafe { k::overlap_avx512(&args, &params, Some(&mut loss), Some(&mut grad)) },
+                        _ => unreachable!(),
+                    };
+                    (r.unwrap().to_bits(), loss.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), grad.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+                };
+                let base = run(0);
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    assert!(run(1) == base, "AVX2 differs: {score:?} {activation:?} {layout:?}");
+                }
+                #[cfg(all(target_arch = "x86_64", lossfn_avx512))]
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    assert!(run(2) == base, "AVX-512 differs: {score:?} {activation:?} {layout:?}");
+                }
+            }
+        }
+    }
+}

@@ -27,14 +27,21 @@
 //! ∂L/∂x = ∂L/∂p (NONE),  ∂L/∂p·p(1−p) (SIGMOID),  p_c·(∂L/∂p_c − Σ_k p_k·∂L/∂p_k) (SOFTMAX)
 //! ```
 //!
-//! Two passes over the input: pass 1 gathers (TP, P, G) per (sample, class) over fixed-size
-//! chunks combined in chunk order; pass 2 recomputes the activation and writes the gradient.
-//! Both work on blocks of up to `W` positions laid out as `[class][W]` rows in a small scratch
-//! buffer (NSC input is transposed on load), so every inner loop runs over contiguous positions
-//! and vectorizes. Index targets are never expanded to one-hot: their TP and G are gathered per
-//! position, and their gradient term is a per-position fix-up at the target class.
+//! The passes: pass 0 checks the index targets (so that nothing is written on error); pass 1
+//! applies the activation, gathers (TP, P, G) per (sample, class) over fixed-size work items
+//! combined in item order, and parks p in the gradient buffer; pass 2 turns p into the
+//! gradient in place. Per-sample scores only need their own sample's sums, so both passes run
+//! over runs of whole samples of about `RUN_ELEMS` elements: pass 2 then finds p still in the
+//! last-level cache (the MEAN denominator Σw depends on the weights only, so the reduction
+//! factor is known up front). Pooled scores (`batch`) need every sample first: one run.
+//!
+//! Both passes work on blocks of up to `W` positions laid out as `[class][W]` rows in a small
+//! scratch buffer (NSC input is transposed on load), so every inner loop runs over contiguous
+//! positions and vectorizes. Index targets are never expanded to one-hot: their TP and G are
+//! gathered per position, and their gradient term is a per-position fix-up at the target class.
 use super::Real;
 use crate::reduce::{self, Reduction};
+use std::ops::Range;
 
 // ------------------------------------------------------------------------------------------
 // PRIVATE ACTIVATION HELPERS (exp / sigmoid / softmax). Self-contained until the shared
@@ -244,8 +251,11 @@ pub fn score_count(shape: &Shape, include_background: bool, batch: bool) -> usiz
 const BLOCK_ELEMS: usize = 4096;
 /// Target size of one parallel work item, in elements.
 const ITEM_ELEMS: usize = 1 << 16;
-/// Lane count of the f64 accumulators; block widths are multiples of it.
-const LANES: usize = 8;
+/// Target size of a run of samples whose two passes run back to back (per-sample scores).
+const RUN_ELEMS: usize = 1 << 20;
+/// Lane count of the f64 accumulators (enough independent chains to hide the add latency);
+/// block widths are multiples of it.
+const LANES: usize = 16;
 /// "No class here": an ignored position, or padding of the last block.
 const NO_CLASS: usize = usize::MAX;
 /// A real position of a soft-target block (no class index).
@@ -271,21 +281,30 @@ impl Geom {
         Geom { n: shape.batch, c, s: shape.spatial, layout: shape.layout, w, sc }
     }
 
-    /// The work items: pieces of one sample when the spatial size is large, else runs of
-    /// whole samples, in flat position order.
-    fn items(&self) -> Vec<Item> {
-        if self.n == 0 || self.s == 0 {
+    /// Runs of samples processed pass 1 then pass 2: everything when the scores pool the batch,
+    /// else runs of whole samples of about RUN_ELEMS elements.
+    fn runs(&self, pooled: bool) -> Vec<Range<usize>> {
+        if pooled {
+            return vec![0..self.n];
+        }
+        let per = (RUN_ELEMS / (self.c * self.s).max(1)).max(1);
+        reduce::chunks(self.n, per).collect()
+    }
+
+    /// The work items of a run: pieces of one sample when the spatial size is large, else runs
+    /// of whole samples, in flat position order.
+    fn items(&self, run: Range<usize>) -> Vec<Item> {
+        if run.is_empty() || self.s == 0 {
             return Vec::new();
         }
         if self.s >= self.sc {
-            (0..self.n)
-                .flat_map(|n| {
-                    reduce::chunks(self.s, self.sc).map(move |r| Item { n0: n, n1: n + 1, s0: r.start, s1: r.end })
-                })
+            run.flat_map(|n| reduce::chunks(self.s, self.sc).map(move |r| Item { n0: n, n1: n + 1, s0: r.start, s1: r.end }))
                 .collect()
         } else {
             let per = (self.sc / self.s).max(1);
-            reduce::chunks(self.n, per).map(|r| Item { n0: r.start, n1: r.end, s0: 0, s1: self.s }).collect()
+            reduce::chunks(run.len(), per)
+                .map(|r| Item { n0: run.start + r.start, n1: run.start + r.end, s0: 0, s1: self.s })
+                .collect()
         }
     }
 }
@@ -307,12 +326,14 @@ struct Scratch<T> {
     g: Vec<T>,
     /// Target class per position (SOFT for soft targets), NO_CLASS when ignored or padding.
     tc: Vec<usize>,
-    /// Column max, then the softmax normaliser 1/Σe (0 for ignored and padding columns).
+    /// Column max, then the softmax normaliser 1/Σe.
     m: Vec<T>,
     sum: Vec<T>,
     /// Σ_k p_k·∂L/∂p_k (softmax backward), and the target-class fix-up of index targets.
     dot: Vec<T>,
     fix: Vec<T>,
+    /// Whether the block has ignored positions (their columns are zeroed).
+    ignored: bool,
 }
 
 impl<T: OverlapReal> Scratch<T> {
@@ -326,174 +347,212 @@ impl<T: OverlapReal> Scratch<T> {
             sum: vec![T::zero(); w],
             dot: vec![T::zero(); w],
             fix: vec![T::zero(); w],
+            ignored: false,
         }
     }
 }
 
-/// Copies `w` positions from `b0` of sample `n` of a class tensor into `rows` as [C][W].
-fn load<T: Real>(geom: &Geom, src: &[T], n: usize, b0: usize, w: usize, rows: &mut [T]) {
+/// Copies `w` positions from `b0` of sample `n` of a class tensor into `rows` as [C][W]; with
+/// `max`, also leaves the column max over the classes in `max` (one sweep over the data).
+#[inline(always)]
+fn load<T: Real>(geom: &Geom, src: &[T], n: usize, b0: usize, w: usize, rows: &mut [T], max: Option<&mut [T]>) {
     let (c, s, bw) = (geom.c, geom.s, geom.w);
     match geom.layout {
         Layout::Ncs => {
+            let mut max = max.map(|m| &mut m[..w]);
             for (k, row) in rows.chunks_exact_mut(bw).enumerate() {
                 let at = (n * c + k) * s + b0;
-                row[..w].copy_from_slice(&src[at..at + w]);
+                let (dst, src) = (&mut row[..w], &src[at..at + w]);
+                match max.as_deref_mut() {
+                    Some(m) if k == 0 => {
+                        dst.copy_from_slice(src);
+                        m.copy_from_slice(src);
+                    }
+                    Some(m) => {
+                        for ((d, &v), mj) in dst.iter_mut().zip(src).zip(m.iter_mut()) {
+                            *d = v;
+                            *mj = max_of(*mj, v);
+                        }
+                    }
+                    None => dst.copy_from_slice(src),
+                }
             }
         }
         Layout::Nsc => {
             let block = &src[(n * s + b0) * c..(n * s + b0 + w) * c];
-            for (j, pos) in block.chunks_exact(c).enumerate() {
-                for (k, &v) in pos.iter().enumerate() {
-                    rows[k * bw + j] = v;
+            transpose_in(block, c, bw, rows);
+            if let Some(m) = max {
+                let m = &mut m[..w];
+                m.copy_from_slice(&rows[..w]);
+                for row in rows.chunks_exact(bw).skip(1) {
+                    for (mj, &v) in m.iter_mut().zip(&row[..w]) {
+                        *mj = max_of(*mj, v);
+                    }
                 }
             }
         }
     }
 }
 
-/// Decodes the index targets of a block into class numbers (NO_CLASS for ignore_index).
-fn decode(
-    target: &[i64],
-    ignore_index: i64,
-    classes: usize,
-    at: usize,
-    tc: &mut [usize],
-) -> Result<(), InvalidTarget> {
-    for (j, (&v, t)) in target[at..at + tc.len()].iter().zip(tc.iter_mut()).enumerate() {
-        *t = if v == ignore_index {
-            NO_CLASS
-        } else if v >= 0 && (v as u64) < classes as u64 {
-            v as usize
-        } else {
-            return Err(InvalidTarget { index: at + j, value: v });
-        };
+/// [w][C] positions (NSC) → [C][W] rows.
+#[inline(always)]
+fn transpose_in<T: Real>(block: &[T], c: usize, bw: usize, rows: &mut [T]) {
+    for (j, pos) in block.chunks_exact(c).enumerate() {
+        for (k, &v) in pos.iter().enumerate() {
+            rows[k * bw + j] = v;
+        }
     }
-    Ok(())
 }
 
-/// Loads block (n, b0..b0+w) and applies the activation: afterwards `sc.x` holds p as [C][W]
-/// over `wp` = w rounded up to LANES columns, with p = 0 exactly in ignored and padding
-/// columns, so sums and gradients over all `wp` columns need no masks. Both passes call this,
-/// so they see bitwise the same p.
-fn forward<T: OverlapReal>(
-    args: &Args<'_, T>,
-    geom: &Geom,
-    act: Activation,
-    n: usize,
-    b0: usize,
-    w: usize,
-    sc: &mut Scratch<T>,
-) -> Result<usize, InvalidTarget> {
+/// [C][W] rows → [w][C] positions (NSC).
+#[inline(always)]
+fn transpose_out<T: Real>(rows: &[T], c: usize, bw: usize, block: &mut [T]) {
+    for (j, pos) in block.chunks_exact_mut(c).enumerate() {
+        for (k, v) in pos.iter_mut().enumerate() {
+            *v = rows[k * bw + j];
+        }
+    }
+}
+
+/// Pass 0: the first index target (in flat order) that is neither a class nor ignore_index.
+fn validate(target: &[i64], ignore_index: i64, classes: usize) -> Result<(), InvalidTarget> {
+    let bad = |v: i64| v != ignore_index && !(v >= 0 && (v as u64) < classes as u64);
+    let firsts = reduce::map_in_order(reduce::chunks(target.len(), reduce::CHUNK).collect(), target.len(), |r| {
+        target[r.clone()].iter().position(|&v| bad(v)).map(|j| InvalidTarget { index: r.start + j, value: target[r.start + j] })
+    });
+    match firsts.into_iter().flatten().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Reads the targets of block (n, b0..b0+w) (index targets were validated by pass 0) and
+/// returns `wp`, w rounded up to LANES.
+#[inline(always)]
+fn load_targets<T: OverlapReal>(args: &Args<'_, T>, geom: &Geom, n: usize, b0: usize, w: usize, sc: &mut Scratch<T>) -> usize {
     let (c, bw) = (geom.c, geom.w);
     let wp = w.div_ceil(LANES) * LANES;
-    load(geom, args.input, n, b0, w, &mut sc.x);
+    sc.tc[w..wp].fill(NO_CLASS);
     match args.target {
         Target::Index { target, ignore_index } => {
-            decode(target, ignore_index, c, n * geom.s + b0, &mut sc.tc[..w])?;
-            sc.tc[w..wp].fill(NO_CLASS);
+            let at = n * geom.s + b0;
+            let mut ignored = false;
+            for (t, &v) in sc.tc[..w].iter_mut().zip(&target[at..at + w]) {
+                *t = if v == ignore_index || v < 0 || v as u64 >= c as u64 { NO_CLASS } else { v as usize };
+                ignored |= *t == NO_CLASS;
+            }
+            sc.ignored = ignored;
         }
         Target::Soft(g) => {
             sc.tc[..w].fill(SOFT);
-            sc.tc[w..wp].fill(NO_CLASS);
-            load(geom, g, n, b0, w, &mut sc.g);
+            sc.ignored = false;
+            load(geom, g, n, b0, w, &mut sc.g, None);
             for row in sc.g.chunks_exact_mut(bw) {
                 row[w..wp].fill(T::zero());
             }
         }
     }
-    // Columns that must come out as p = 0: this input makes the activation give exactly 0
-    // (softmax: any finite value; its normaliser is zeroed below).
-    let fill = match act {
-        Activation::Sigmoid => T::neg_infinity(),
-        Activation::None | Activation::Softmax => T::zero(),
-    };
+    wp
+}
+
+/// Sets p = 0 in the padding columns w..wp and in ignored columns.
+#[inline(always)]
+fn zero_dead_columns<T: OverlapReal>(sc: &mut Scratch<T>, bw: usize, w: usize, wp: usize) {
     for row in sc.x.chunks_exact_mut(bw) {
-        row[w..wp].fill(fill);
+        row[w..wp].fill(T::zero());
     }
-    for (j, &t) in sc.tc[..w].iter().enumerate() {
-        if t == NO_CLASS {
-            for row in sc.x.chunks_exact_mut(bw) {
-                row[j] = fill;
+    if sc.ignored {
+        for (j, &t) in sc.tc[..w].iter().enumerate() {
+            if t == NO_CLASS {
+                for row in sc.x.chunks_exact_mut(bw) {
+                    row[j] = T::zero();
+                }
             }
         }
     }
+}
+
+/// Loads block (n, b0..b0+w) and applies the activation: afterwards `sc.x` holds p as [C][W]
+/// over `wp` columns, with p = 0 exactly in ignored and padding columns (whatever their input,
+/// NaN included), so sums and gradients over all `wp` columns need no masks.
+#[inline(always)]
+fn forward<T: OverlapReal>(args: &Args<'_, T>, geom: &Geom, act: Activation, n: usize, b0: usize, w: usize, sc: &mut Scratch<T>) -> usize {
+    let bw = geom.w;
+    let wp = load_targets(args, geom, n, b0, w, sc);
+    let softmax = act == Activation::Softmax;
+    load(geom, args.input, n, b0, w, &mut sc.x, softmax.then_some(&mut sc.m[..]));
+    // Padding gets a harmless value (its p is zeroed below).
+    for row in sc.x.chunks_exact_mut(bw) {
+        row[w..wp].fill(T::zero());
+    }
+    sc.m[w..wp].fill(T::zero());
     match act {
         Activation::None => {}
         Activation::Sigmoid => {
-            for v in sc.x.chunks_exact_mut(bw).flat_map(|row| row[..wp].iter_mut()) {
-                *v = sigmoid(*v);
+            for row in sc.x.chunks_exact_mut(bw) {
+                for v in row[..wp].iter_mut() {
+                    *v = sigmoid(*v);
+                }
             }
         }
-        Activation::Softmax => softmax_columns(&mut sc.x, c, bw, wp, &sc.tc, &mut sc.m, &mut sc.sum),
-    }
-    Ok(wp)
-}
-
-/// Softmax down each column of the [C][W] block (stable: the column max is subtracted).
-/// Columns whose `tc` is NO_CLASS (ignored or padding) get p = 0.
-fn softmax_columns<T: OverlapReal>(
-    x: &mut [T],
-    c: usize,
-    bw: usize,
-    wp: usize,
-    tc: &[usize],
-    m: &mut [T],
-    sum: &mut [T],
-) {
-    let m = &mut m[..wp];
-    let sum = &mut sum[..wp];
-    m.copy_from_slice(&x[..wp]);
-    for row in x.chunks_exact(bw).skip(1) {
-        for (mj, &v) in m.iter_mut().zip(&row[..wp]) {
-            *mj = max_of(*mj, v);
+        Activation::Softmax => {
+            exp_columns(&mut sc.x, bw, wp, &mut sc.m, &mut sc.sum);
+            for row in sc.x.chunks_exact_mut(bw) {
+                for (v, &inv) in row[..wp].iter_mut().zip(&sc.m[..wp]) {
+                    *v *= inv;
+                }
+            }
         }
     }
+    zero_dead_columns(sc, bw, w, wp);
+    wp
+}
+
+/// Softmax down each column of the [C][W] block, given the column max in `m` (stable: the
+/// max is subtracted before exp), first part: x ← e^(x−max), m ← 1/Σe.
+#[inline(always)]
+fn exp_columns<T: OverlapReal>(x: &mut [T], bw: usize, wp: usize, m: &mut [T], sum: &mut [T]) {
+    let m = &mut m[..wp];
+    let sum = &mut sum[..wp];
     sum.fill(T::zero());
-    for row in x.chunks_exact_mut(bw).take(c) {
+    for row in x.chunks_exact_mut(bw) {
         for ((v, &mj), sj) in row[..wp].iter_mut().zip(m.iter()).zip(sum.iter_mut()) {
             let e = T::exp_nonpos(*v - mj);
             *v = e;
             *sj += e;
         }
     }
-    // m becomes the normaliser.
     for (mj, &sj) in m.iter_mut().zip(sum.iter()) {
         *mj = T::one() / sj;
     }
-    for (mj, &t) in m.iter_mut().zip(tc) {
-        if t == NO_CLASS {
-            *mj = T::zero();
-        }
-    }
-    for row in x.chunks_exact_mut(bw) {
-        for (v, &inv) in row[..wp].iter_mut().zip(m.iter()) {
-            *v *= inv;
-        }
-    }
 }
 
-// ---- lane sums: LANES independent f64 accumulators, summed in a fixed order ----
+/// f64 lane accumulators of one sum: LANES independent chains, kept across the blocks of a
+/// sample and folded once, in a fixed order, at its end.
+type Lanes = [f64; LANES];
 
+/// acc += f(a) over a row.
 #[inline(always)]
-fn sum_lanes<T: Real>(a: &[T], f: impl Fn(f64) -> f64) -> f64 {
-    let mut acc = [0f64; LANES];
+fn sum_lanes<T: Real>(a: &[T], f: impl Fn(f64) -> f64, lanes: &mut Lanes) {
+    let mut acc = *lanes;
     for ch in a.chunks_exact(LANES) {
         for (s, &v) in acc.iter_mut().zip(ch) {
             *s += f(v.f64());
         }
     }
-    reduce::sum_lanes(acc)
+    *lanes = acc;
 }
 
+/// acc += a·b over a row.
 #[inline(always)]
-fn dot_lanes<T: Real>(a: &[T], b: &[T]) -> f64 {
-    let mut acc = [0f64; LANES];
+fn dot_lanes<T: Real>(a: &[T], b: &[T], lanes: &mut Lanes) {
+    let mut acc = *lanes;
     for (ca, cb) in a.chunks_exact(LANES).zip(b.chunks_exact(LANES)) {
         for ((s, &u), &v) in acc.iter_mut().zip(ca).zip(cb) {
             *s += u.f64() * v.f64();
         }
     }
-    reduce::sum_lanes(acc)
+    *lanes = acc;
 }
 
 /// Index of TP, P, G of class k in a per-sample sums array.
@@ -501,36 +560,50 @@ const TP: usize = 0;
 const P: usize = 1;
 const G: usize = 2;
 
-/// Pass 1 for one item: (TP, P, G) per (sample, class) as [n1−n0][C][3], or the first invalid
-/// target of the item.
-fn gather_item<T: OverlapReal>(
+/// Pass 1 for one item: (TP, P, G) per (sample, class) as [n1−n0][C][3]. With `park`, also
+/// parks p in `out` (for pass 2); `out` is handed back either way.
+#[inline(always)]
+fn gather_item<'a, T: OverlapReal>(
     args: &Args<'_, T>,
     params: &Params,
     geom: &Geom,
     item: Item,
-) -> Result<Vec<f64>, InvalidTarget> {
+    mut out: Option<Out<'a, T>>,
+    park: bool,
+) -> (Vec<f64>, Option<Out<'a, T>>) {
     let (c, bw) = (geom.c, geom.w);
     let squared = matches!(params.score, Score::Dice { squared_pred: true });
     let soft = matches!(args.target, Target::Soft(_));
     let mut sc = Scratch::new(geom, soft);
-    let mut out = vec![0f64; (item.n1 - item.n0) * c * 3];
+    let mut sums_out = vec![0f64; (item.n1 - item.n0) * c * 3];
     // Index targets: TP and the counts G are gathered per position into 4 interleaved tables,
     // so runs of one class (the common case) do not serialise on one accumulator.
     let mut tp4 = vec![0f64; 4 * c];
     let mut g4 = vec![0u64; 4 * c];
-    for (n, sums) in (item.n0..item.n1).zip(out.chunks_exact_mut(c * 3)) {
+    // Lane accumulators of (TP, P, G) per class, as [C][3].
+    let mut lanes = vec![[0f64; LANES]; c * 3];
+    for (n, sums) in (item.n0..item.n1).zip(sums_out.chunks_exact_mut(c * 3)) {
         tp4.fill(0.0);
         g4.fill(0);
+        lanes.fill([0f64; LANES]);
         for b in reduce::chunks(item.s1 - item.s0, bw) {
-            let b0 = item.s0 + b.start;
-            let wp = forward(args, geom, params.activation, n, b0, b.len(), &mut sc)?;
-            for (k, row) in sc.x.chunks_exact(bw).enumerate() {
-                let row = &row[..wp];
-                sums[k * 3 + P] += if squared { sum_lanes(row, |p| p * p) } else { sum_lanes(row, |p| p) };
+            let (b0, w) = (item.s0 + b.start, b.len());
+            let wp = forward(args, geom, params.activation, n, b0, w, &mut sc);
+            for (k, (row, acc)) in sc.x.chunks_exact_mut(bw).zip(lanes.chunks_exact_mut(3)).enumerate() {
+                let row = &mut row[..wp];
+                if squared {
+                    sum_lanes(row, |p| p * p, &mut acc[P]);
+                } else {
+                    sum_lanes(row, |p| p, &mut acc[P]);
+                }
                 if soft {
                     let g = &sc.g[k * bw..k * bw + wp];
-                    sums[k * 3 + TP] += dot_lanes(row, g);
-                    sums[k * 3 + G] += if squared { sum_lanes(g, |v| v * v) } else { sum_lanes(g, |v| v) };
+                    dot_lanes(row, g, &mut acc[TP]);
+                    if squared {
+                        sum_lanes(g, |v| v * v, &mut acc[G]);
+                    } else {
+                        sum_lanes(g, |v| v, &mut acc[G]);
+                    }
                 }
             }
             if !soft {
@@ -541,6 +614,12 @@ fn gather_item<T: OverlapReal>(
                     }
                 }
             }
+            if let Some(o) = out.as_mut().filter(|_| park) {
+                o.store(geom, item, n, b0, w, &sc.x);
+            }
+        }
+        for (sum, acc) in sums.iter_mut().zip(&lanes) {
+            *sum = reduce::sum_lanes(*acc);
         }
         if !soft {
             for k in 0..c {
@@ -549,7 +628,7 @@ fn gather_item<T: OverlapReal>(
             }
         }
     }
-    Ok(out)
+    (sums_out, out)
 }
 
 /// The score of (TP, P, G) and its partial derivatives ∂score/∂TP, ∂score/∂P.
@@ -590,29 +669,40 @@ fn focal(score: f64, gamma: f64) -> (f64, f64) {
     }
 }
 
-/// Pass 2 for one item: writes ∂L/∂input for its blocks. `cg`, `cp`: [groups][C] gradient
-/// coefficients (group = sample, or 0 when pooled).
-fn scatter_item<T: OverlapReal>(
-    args: &Args<'_, T>,
-    params: &Params,
-    geom: &Geom,
-    item: Item,
-    cg: &[T],
-    cp: &[T],
-    mut out: Out<'_, T>,
-) {
+/// Gradient coefficients of a run: ∂L/∂p = cg·g + cp·h(p), per (group, class); the group of
+/// sample n is n − n0, or 0 when the scores pool the batch.
+struct Coefs<T> {
+    n0: usize,
+    pooled: bool,
+    cg: Vec<T>,
+    cp: Vec<T>,
+}
+
+/// Pass 2 for one item: turns p (parked in `out` by pass 1, or the input itself without
+/// activation) into ∂L/∂input, in place.
+#[inline(always)]
+fn scatter_item<T: OverlapReal>(args: &Args<'_, T>, params: &Params, geom: &Geom, item: Item, co: &Coefs<T>, mut out: Out<'_, T>) {
     let (c, bw) = (geom.c, geom.w);
     let squared = matches!(params.score, Score::Dice { squared_pred: true });
     let soft = matches!(args.target, Target::Soft(_));
     let act = params.activation;
     let mut sc = Scratch::new(geom, soft);
     for n in item.n0..item.n1 {
-        let grp = if params.batch { 0 } else { n };
-        let (cg, cp) = (&cg[grp * c..(grp + 1) * c], &cp[grp * c..(grp + 1) * c]);
+        let grp = if co.pooled { 0 } else { n - co.n0 };
+        let (cg, cp) = (&co.cg[grp * c..(grp + 1) * c], &co.cp[grp * c..(grp + 1) * c]);
         for b in reduce::chunks(item.s1 - item.s0, bw) {
             let (b0, w) = (item.s0 + b.start, b.len());
-            let wp = forward(args, geom, act, n, b0, w, &mut sc)
-                .expect("targets were validated by pass 1");
+            let wp = if act == Activation::None {
+                forward(args, geom, act, n, b0, w, &mut sc)
+            } else {
+                // p as pass 1 left it: already 0 in ignored columns.
+                let wp = load_targets(args, geom, n, b0, w, &mut sc);
+                out.load(geom, item, n, b0, w, &mut sc.x);
+                for row in sc.x.chunks_exact_mut(bw) {
+                    row[w..wp].fill(T::zero());
+                }
+                wp
+            };
             let Scratch { x, g, tc, dot, fix, .. } = &mut sc;
             let dot = &mut dot[..wp];
             if soft {
@@ -642,21 +732,20 @@ fn scatter_item<T: OverlapReal>(
                 }
                 backward_index_rows(act, x, cp, squared, bw, wp, dot, fix);
                 for (j, &t) in tc[..wp].iter().enumerate() {
-                    if t == NO_CLASS {
-                        for row in x.chunks_exact_mut(bw) {
-                            row[j] = T::zero();
-                        }
-                    } else {
+                    if t != NO_CLASS {
                         x[t * bw + j] += fix[j];
                     }
                 }
             }
-            out.store(geom, item, n, b0, w, x);
+            // Ignored positions get no gradient (with NONE, cp·h(0) need not be 0).
+            zero_dead_columns(&mut sc, bw, w, wp);
+            out.store(geom, item, n, b0, w, &sc.x);
         }
     }
 }
 
 /// Soft targets: x ← ∂L/∂input from p (in x) and d = ∂L/∂p (in d).
+#[inline(always)]
 fn backward_rows<T: OverlapReal>(act: Activation, x: &mut [T], d: &[T], bw: usize, wp: usize, dot: &mut [T]) {
     match act {
         Activation::None => {
@@ -691,16 +780,8 @@ fn backward_rows<T: OverlapReal>(act: Activation, x: &mut [T], d: &[T], bw: usiz
 /// Index targets: x ← ∂L/∂input without the target-class term (added by the caller as `fix`),
 /// with ∂L/∂p_k = cp_k·h(p_k) off the target. For softmax, Σ_k p_k·∂L/∂p_k includes `fix`.
 #[allow(clippy::too_many_arguments)]
-fn backward_index_rows<T: OverlapReal>(
-    act: Activation,
-    x: &mut [T],
-    cp: &[T],
-    squared: bool,
-    bw: usize,
-    wp: usize,
-    dot: &mut [T],
-    fix: &[T],
-) {
+#[inline(always)]
+fn backward_index_rows<T: OverlapReal>(act: Activation, x: &mut [T], cp: &[T], squared: bool, bw: usize, wp: usize, dot: &mut [T], fix: &[T]) {
     let h = |p: T| if squared { p } else { T::one() };
     match act {
         Activation::None => {
@@ -738,7 +819,7 @@ fn backward_index_rows<T: OverlapReal>(
     }
 }
 
-/// The part of the gradient output an item writes.
+/// The part of the gradient output an item writes (and where pass 1 parks p).
 enum Out<'a, T> {
     /// A contiguous range: NSC, or NCS when the item is whole samples.
     Contig(&'a mut [T]),
@@ -748,6 +829,7 @@ enum Out<'a, T> {
 
 impl<T: Real> Out<'_, T> {
     /// Writes the `w` real columns of block (n, b0..b0+w) from the [C][W] rows `x`.
+    #[inline(always)]
     fn store(&mut self, geom: &Geom, item: Item, n: usize, b0: usize, w: usize, x: &[T]) {
         let (c, s, bw) = (geom.c, geom.s, geom.w);
         match (self, geom.layout) {
@@ -765,23 +847,43 @@ impl<T: Real> Out<'_, T> {
             }
             (Out::Contig(dst), Layout::Nsc) => {
                 let at = ((n * s + b0) - (item.n0 * s + item.s0)) * c;
-                for (j, pos) in dst[at..at + w * c].chunks_exact_mut(c).enumerate() {
-                    for (k, v) in pos.iter_mut().enumerate() {
-                        *v = x[k * bw + j];
-                    }
+                transpose_out(x, c, bw, &mut dst[at..at + w * c]);
+            }
+        }
+    }
+
+    /// Reads the `w` columns of block (n, b0..b0+w) into the [C][W] rows `x` (inverse of store).
+    #[inline(always)]
+    fn load(&self, geom: &Geom, item: Item, n: usize, b0: usize, w: usize, x: &mut [T]) {
+        let (c, s, bw) = (geom.c, geom.s, geom.w);
+        match (self, geom.layout) {
+            (Out::Rows(rows), _) => {
+                for (src, dst) in rows.iter().zip(x.chunks_exact_mut(bw)) {
+                    dst[..w].copy_from_slice(&src[b0 - item.s0..b0 - item.s0 + w]);
                 }
+            }
+            (Out::Contig(src), Layout::Ncs) => {
+                let base = (n - item.n0) * c * s;
+                for (k, dst) in x.chunks_exact_mut(bw).enumerate() {
+                    let at = base + k * s + b0;
+                    dst[..w].copy_from_slice(&src[at..at + w]);
+                }
+            }
+            (Out::Contig(src), Layout::Nsc) => {
+                let at = ((n * s + b0) - (item.n0 * s + item.s0)) * c;
+                transpose_in(&src[at..at + w * c], c, bw, x);
             }
         }
     }
 }
 
-/// Splits the gradient buffer into the disjoint pieces the items write.
+/// Splits the gradient buffer of a run of samples into the disjoint pieces its items write.
 fn split_out<'a, T>(geom: &Geom, items: &[Item], grad: &'a mut [T]) -> Vec<Out<'a, T>> {
     let (c, s) = (geom.c, geom.s);
     if items.is_empty() {
         return Vec::new();
     }
-    let whole_samples = items.first().is_some_and(|it| it.s0 == 0 && it.s1 == s);
+    let whole_samples = items[0].s0 == 0 && items[0].s1 == s;
     if geom.layout == Layout::Nsc || whole_samples {
         let mut rest = grad;
         items
@@ -810,6 +912,24 @@ fn split_out<'a, T>(geom: &Geom, items: &[Item], grad: &'a mut [T]) -> Vec<Out<'
     }
 }
 
+/// The per-item closures of both passes are written inside each entry point (through this
+/// macro), so that an entry compiled for wider vectors compiles them — and the kernels inlined
+/// into them — for wider vectors too.
+macro_rules! entry_body {
+    ($args:ident, $params:ident, $loss_none:ident, $grad:ident) => {{
+        let geom = Geom::new(&$args.shape);
+        drive(
+            $args,
+            $params,
+            &geom,
+            $loss_none,
+            $grad,
+            |it, out, park| gather_item($args, $params, &geom, it, out, park),
+            |it, co: &Coefs<T>, out| scatter_item($args, $params, &geom, it, co, out),
+        )
+    }};
+}
+
 /// Computes the loss (returned, reduced; for NONE the per-score values w·l go to `loss_none`,
 /// [batch][C'] or [C']) and, when `grad` is given, ∂L/∂input in the input's layout.
 ///
@@ -821,75 +941,147 @@ pub fn overlap<T: OverlapReal>(
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> Result<f64, InvalidTarget> {
-    let shape = args.shape;
-    let (nb, c) = (shape.batch, shape.classes);
+    entry_body!(args, params, loss_none, grad)
+}
+
+/// [`overlap`] compiled for AVX2: twice the vector width, bitwise the same results (the code
+/// has no FMA and no reassociation, so every lane does the same IEEE operations in the same
+/// order).
+///
+/// # Safety
+/// The CPU must support AVX2 (`is_x86_feature_detected!("avx2")`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub unsafe fn overlap_avx2<T: OverlapReal>(
+    args: &Args<'_, T>,
+    params: &Params,
+    loss_none: Option<&mut [T]>,
+    grad: Option<&mut [T]>,
+) -> Result<f64, InvalidTarget> {
+    entry_body!(args, params, loss_none, grad)
+}
+
+/// [`overlap`] compiled for AVX-512: four times the SSE2 vector width, bitwise the same
+/// results (as [`overlap_avx2`]).
+///
+/// # Safety
+/// The CPU must support AVX-512F (`is_x86_feature_detected!("avx512f")`).
+#[cfg(all(target_arch = "x86_64", lossfn_avx512))]
+#[target_feature(enable = "avx512f")]
+pub unsafe fn overlap_avx512<T: OverlapReal>(
+    args: &Args<'_, T>,
+    params: &Params,
+    loss_none: Option<&mut [T]>,
+    grad: Option<&mut [T]>,
+) -> Result<f64, InvalidTarget> {
+    entry_body!(args, params, loss_none, grad)
+}
+
+/// Pass 0, then for each run of samples pass 1 (`gather` per item), the scores, and pass 2
+/// (`scatter` per item).
+#[inline(always)]
+fn drive<'a, T, Gf, Sf>(
+    args: &Args<'_, T>,
+    params: &Params,
+    geom: &Geom,
+    loss_none: Option<&mut [T]>,
+    grad: Option<&'a mut [T]>,
+    gather: Gf,
+    scatter: Sf,
+) -> Result<f64, InvalidTarget>
+where
+    T: OverlapReal,
+    Gf: Fn(Item, Option<Out<'a, T>>, bool) -> (Vec<f64>, Option<Out<'a, T>>) + Sync + Send,
+    Sf: Fn(Item, &Coefs<T>, Out<'a, T>) + Sync + Send,
+{
+    let (c, s) = (args.shape.classes, args.shape.spatial);
     if c == 0 {
         return Ok(0.0);
     }
-    let geom = Geom::new(&shape);
-    let items = geom.items();
-    let work = nb.saturating_mul(c).saturating_mul(shape.spatial).saturating_mul(8);
-
-    // Pass 1: (TP, P, G) per (sample, class), partials combined in item order.
-    let partials = reduce::map_in_order(items.clone(), work, |it| gather_item(args, params, &geom, it));
-    let mut sums = vec![0f64; nb * c * 3];
-    for (it, part) in items.iter().zip(partials) {
-        let part = part?;
-        for (acc, v) in sums[it.n0 * c * 3..it.n1 * c * 3].iter_mut().zip(part) {
-            *acc += v;
-        }
+    if let Target::Index { target, ignore_index } = args.target {
+        validate(target, ignore_index, c)?;
     }
-    let groups = if params.batch {
-        let mut pooled = vec![0f64; c * 3];
-        for sample in sums.chunks_exact(c * 3) {
-            for (acc, &v) in pooled.iter_mut().zip(sample) {
-                *acc += v;
-            }
-        }
-        pooled
-    } else {
-        sums
-    };
-    let n_groups = groups.len() / (c * 3);
-
-    // Scores, losses, reduction, and the gradient coefficients of each score.
+    // The MEAN denominator Σ w over the scores depends on the weights only.
     let first = if params.include_background { 0 } else { 1 };
     let weight = |k: usize| args.class_weight.map_or(1.0, |w| w[k].f64());
+    let n_scores_per_class = if params.batch { 1 } else { args.shape.batch };
     let mut den = 0.0;
-    for _ in 0..n_groups {
+    for _ in 0..n_scores_per_class {
         for k in first..c {
             den += weight(k);
         }
     }
     let scale = params.reduction.scale(den, 1);
     let squared = matches!(params.score, Score::Dice { squared_pred: true });
+    // Without an activation pass 2 reads the input itself; otherwise pass 1 parks p in `grad`.
+    let park = params.activation != Activation::None;
+
     let mut total = 0.0;
     let mut none_out = loss_none;
-    let mut cg = vec![T::zero(); n_groups * c];
-    let mut cp = vec![T::zero(); n_groups * c];
     let mut j = 0;
-    for (grp, s) in groups.chunks_exact(c * 3).enumerate() {
-        for k in first..c {
-            let (tp, p, g) = (s[k * 3 + TP], s[k * 3 + P], s[k * 3 + G]);
-            let (score, d_tp, d_p) = score_of(params.score, params.smooth_nr, params.smooth_dr, tp, p, g);
-            let (l, dl) = focal(score, params.gamma);
-            let w = weight(k);
-            total += w * l;
-            if let Some(out) = none_out.as_deref_mut() {
-                out[j] = T::of(w * l);
+    let mut grad_rest = grad;
+    for run in geom.runs(params.batch) {
+        let items = geom.items(run.clone());
+        let outs: Vec<Option<Out<'a, T>>> = match grad_rest.take() {
+            Some(g) => {
+                let (head, tail) = g.split_at_mut(run.len() * c * s);
+                grad_rest = Some(tail);
+                split_out(geom, &items, head).into_iter().map(Some).collect()
             }
-            j += 1;
-            let coef = scale * w * dl;
-            cg[grp * c + k] = T::of(coef * d_tp);
-            cp[grp * c + k] = T::of(coef * d_p * if squared { 2.0 } else { 1.0 });
-        }
-    }
+            None => items.iter().map(|_| None).collect(),
+        };
+        let work = run.len().saturating_mul(c * s).saturating_mul(8);
 
-    // Pass 2: the gradient.
-    if let Some(grad) = grad {
-        let outs = split_out(&geom, &items, grad);
-        let jobs: Vec<(Item, Out<'_, T>)> = items.into_iter().zip(outs).collect();
-        reduce::map_in_order(jobs, work, |(it, out)| scatter_item(args, params, &geom, it, &cg, &cp, out));
+        // Pass 1: (TP, P, G) per (sample, class), partials combined in item order. Every item
+        // gets its piece of `grad` (to park p in, with an activation) and hands it back.
+        let jobs: Vec<(Item, Option<Out<'a, T>>)> = items.iter().copied().zip(outs).collect();
+        let results = reduce::map_in_order(jobs, work, |(it, out)| gather(it, out, park));
+        let mut sums = vec![0f64; run.len() * c * 3];
+        let mut outs = Vec::with_capacity(items.len());
+        for (it, (part, out)) in items.iter().zip(results) {
+            let at = (it.n0 - run.start) * c * 3;
+            for (acc, v) in sums[at..at + part.len()].iter_mut().zip(part) {
+                *acc += v;
+            }
+            outs.extend(out);
+        }
+        let groups = if params.batch {
+            let mut pooled = vec![0f64; c * 3];
+            for sample in sums.chunks_exact(c * 3) {
+                for (acc, &v) in pooled.iter_mut().zip(sample) {
+                    *acc += v;
+                }
+            }
+            pooled
+        } else {
+            sums
+        };
+
+        // Scores, losses, and the gradient coefficients of each score.
+        let n_groups = groups.len() / (c * 3);
+        let mut co = Coefs { n0: run.start, pooled: params.batch, cg: vec![T::zero(); n_groups * c], cp: vec![T::zero(); n_groups * c] };
+        for (grp, sg) in groups.chunks_exact(c * 3).enumerate() {
+            for k in first..c {
+                let (tp, p, g) = (sg[k * 3 + TP], sg[k * 3 + P], sg[k * 3 + G]);
+                let (score, d_tp, d_p) = score_of(params.score, params.smooth_nr, params.smooth_dr, tp, p, g);
+                let (l, dl) = focal(score, params.gamma);
+                let w = weight(k);
+                total += w * l;
+                if let Some(o) = none_out.as_deref_mut() {
+                    o[j] = T::of(w * l);
+                }
+                j += 1;
+                let coef = scale * w * dl;
+                co.cg[grp * c + k] = T::of(coef * d_tp);
+                co.cp[grp * c + k] = T::of(coef * d_p * if squared { 2.0 } else { 1.0 });
+            }
+        }
+
+        // Pass 2: the gradient, in place.
+        if !outs.is_empty() {
+            let jobs: Vec<(Item, Out<'a, T>)> = items.into_iter().zip(outs).collect();
+            reduce::map_in_order(jobs, work, |(it, out)| scatter(it, &co, out));
+        }
     }
     Ok(total * scale)
 }
