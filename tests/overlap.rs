@@ -86,6 +86,7 @@ fn random_case(rng: &mut Rng, sh: &lossfn_shape, soft: bool, ignore: i64) -> (Ve
 }
 
 /// Directional derivative of the f64 loss along `v` by central differences.
+#[allow(clippy::too_many_arguments)]
 fn directional(kind: Kind, x: &[f64], v: &[f64], t: &Tgt, w: Option<&[f64]>, sh: lossfn_shape, o: &lossfn_overlap_options, h: f64) -> f64 {
     let at = |sign: f64| {
         let xs: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + sign * h * b).collect();

@@ -46,7 +46,7 @@ fn empty_masks_are_finite_even_without_smoothing() {
                         // when the denominator is 0.
                         let expect = if smooth_dr == 0.0 { 0.0 } else { 1.0 - smooth_nr / smooth_dr };
                         let expect = if gamma == 1.0 { expect } else { expect.max(0.0).powf(gamma) };
-                        assert_close(&what, &l, &vec![expect; 6], 1e-6, 1e-9);
+                        assert_close(&what, &l, &[expect; 6], 1e-6, 1e-9);
                     }
                 }
             }

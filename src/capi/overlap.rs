@@ -142,6 +142,7 @@ enum TargetPtr<T> {
 }
 
 /// The shared body of the eight entry points.
+#[allow(clippy::too_many_arguments)]
 unsafe fn entry<T: OverlapReal>(
     which: Which,
     input: *const T,

@@ -75,7 +75,7 @@ impl OverlapReal for f32 {
         let poly = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
             + 1.666_666_5e-1)
             * r
-            + 5.000_000_1e-1;
+            + 0.5; // Cephes: 5.0000001201e-1, which rounds to 0.5 in f32
         let e = poly * (r * r) + r + 1.0;
         let scale = f32::from_bits(t.to_bits().wrapping_add(127) << 23);
         if x < LOWEST {
@@ -285,7 +285,7 @@ impl Geom {
     /// else runs of whole samples of about RUN_ELEMS elements.
     fn runs(&self, pooled: bool) -> Vec<Range<usize>> {
         if pooled {
-            return vec![0..self.n];
+            return std::iter::once(0..self.n).collect();
         }
         let per = (RUN_ELEMS / (self.c * self.s).max(1)).max(1);
         reduce::chunks(self.n, per).collect()
@@ -770,7 +770,7 @@ fn backward_rows<T: OverlapReal>(act: Activation, x: &mut [T], d: &[T], bw: usiz
             }
             for (xr, dr) in x.chunks_exact_mut(bw).zip(d.chunks_exact(bw)) {
                 for ((v, &dv), &s) in xr[..wp].iter_mut().zip(&dr[..wp]).zip(dot.iter()) {
-                    *v = *v * (dv - s);
+                    *v *= dv - s;
                 }
             }
         }
