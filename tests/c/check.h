@@ -26,7 +26,7 @@ static int finish(void) {
 }
 
 /* The fixture tolerance rule of shared/fixtures/README.md; returns the first bad index or -1. */
-static long close_to(const double *got, const double *expected, size_t n, int f32) {
+static inline long close_to(const double *got, const double *expected, size_t n, int f32) {
     double rtol = f32 ? 2e-4 : 1e-8, atol = f32 ? 2e-5 : 1e-10, scale = 1e-3;
     for (size_t i = 0; i < n; i++)
         if (fabs(expected[i]) > scale) scale = fabs(expected[i]);
@@ -35,7 +35,7 @@ static long close_to(const double *got, const double *expected, size_t n, int f3
     return -1;
 }
 
-static const char *fixtures_dir(void) {
+static inline const char *fixtures_dir(void) {
     const char *d = getenv("LOSSFN_FIXTURES");
 #ifdef LOSSFN_FIXTURES_DEFAULT
     if (!d) d = LOSSFN_FIXTURES_DEFAULT;

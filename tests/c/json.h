@@ -19,12 +19,12 @@ typedef struct json {
     size_t count;
 } json;
 
-static const char *json_skip(const char *p) {
+static inline const char *json_skip(const char *p) {
     while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') p++;
     return p;
 }
 
-static char *json_parse_string(const char **pp) {
+static inline char *json_parse_string(const char **pp) {
     const char *p = *pp + 1;
     size_t cap = 16, len = 0;
     char *s = (char *)malloc(cap);
@@ -39,14 +39,14 @@ static char *json_parse_string(const char **pp) {
     return s;
 }
 
-static json *json_parse_value(const char **pp);
+static inline json *json_parse_value(const char **pp);
 
-static void json_push(json *parent, json *child) {
+static inline void json_push(json *parent, json *child) {
     parent->items = (json **)realloc(parent->items, (parent->count + 1) * sizeof(json *));
     parent->items[parent->count++] = child;
 }
 
-static json *json_parse_value(const char **pp) {
+static inline json *json_parse_value(const char **pp) {
     const char *p = json_skip(*pp);
     json *v = (json *)calloc(1, sizeof(json));
     if (*p == '{' || *p == '[') {
@@ -87,7 +87,7 @@ static json *json_parse_value(const char **pp) {
     return v;
 }
 
-static void json_free(json *v) {
+static inline void json_free(json *v) {
     if (!v) return;
     for (size_t i = 0; i < v->count; i++) json_free(v->items[i]);
     free(v->items);
@@ -97,7 +97,7 @@ static void json_free(json *v) {
 }
 
 /* Reads and parses a file; NULL when it cannot be read. */
-static json *json_load(const char *path) {
+static inline json *json_load(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
@@ -114,17 +114,17 @@ static json *json_load(const char *path) {
 }
 
 /* The member `key` of an object, or NULL. */
-static const json *json_get(const json *obj, const char *key) {
+static inline const json *json_get(const json *obj, const char *key) {
     if (!obj || obj->kind != JSON_OBJECT) return NULL;
     for (size_t i = 0; i < obj->count; i++)
         if (!strcmp(obj->items[i]->key, key)) return obj->items[i];
     return NULL;
 }
 
-static int json_is_null(const json *v) { return !v || v->kind == JSON_NULL; }
+static inline int json_is_null(const json *v) { return !v || v->kind == JSON_NULL; }
 
 /* The numbers of an array, as doubles (malloc'ed; NULL for null/absent). */
-static double *json_doubles(const json *arr) {
+static inline double *json_doubles(const json *arr) {
     if (json_is_null(arr)) return NULL;
     double *out = (double *)malloc((arr->count ? arr->count : 1) * sizeof(double));
     for (size_t i = 0; i < arr->count; i++) out[i] = arr->items[i]->number;
@@ -132,7 +132,7 @@ static double *json_doubles(const json *arr) {
 }
 
 /* Whether the case applies to dtype ("f32"/"f64"). */
-static int json_has_dtype(const json *c, const char *dtype) {
+static inline int json_has_dtype(const json *c, const char *dtype) {
     const json *d = json_get(c, "dtypes");
     if (json_is_null(d)) return 1;
     for (size_t i = 0; i < d->count; i++)
