@@ -41,8 +41,9 @@ pub struct Args<'a, T> {
     pub weight: Option<&'a [T]>,
 }
 
-/// Lanes of the f64 accumulator: a fixed order, and wide enough to vectorize.
-const LANES: usize = 8;
+/// Items per block: the elementwise loop of a block stays simple enough for LLVM's loop
+/// vectorizer; the block's losses are then summed into fixed f64 lanes (a fixed order).
+const BLOCK: usize = 256;
 
 /// One chunk with the presence of weights (`W`), unreduced output (`L`) and gradient (`G`) known
 /// at compile time, so the loop body has no branches on them. Returns Σ w·l of the chunk.
@@ -56,38 +57,39 @@ fn chunk<T: Real, const W: bool, const L: bool, const G: bool>(
     grad: &mut [T],
     gs: T,
 ) -> f64 {
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn step<T: Real, const W: bool, const L: bool, const G: bool>(
-        f: &impl Fn(T) -> (T, T),
-        i: usize,
-        x: &[T],
-        t: &[T],
-        w: &[T],
-        loss: &mut [T],
-        grad: &mut [T],
-        gs: T,
-    ) -> f64 {
-        let (l, g) = f(x[i] - t[i]);
-        let wl = if W { w[i] * l } else { l };
-        if L {
-            loss[i] = wl;
-        }
+    let mut acc = [0f64; 8];
+    let mut wl = [T::zero(); BLOCK];
+    let mut start = 0;
+    while start < x.len() {
+        let end = (start + BLOCK).min(x.len());
+        let wl = &mut wl[..end - start];
+        let (xb, tb) = (&x[start..end], &t[start..end]);
         if G {
-            grad[i] = if W { w[i] * g * gs } else { g * gs };
+            let gb = &mut grad[start..end];
+            for i in 0..xb.len() {
+                let (l, g) = f(xb[i] - tb[i]);
+                wl[i] = if W { w[start + i] * l } else { l };
+                gb[i] = if W { w[start + i] * g * gs } else { g * gs };
+            }
+        } else {
+            for i in 0..xb.len() {
+                let l = f(xb[i] - tb[i]).0;
+                wl[i] = if W { w[start + i] * l } else { l };
+            }
         }
-        wl.f64()
-    }
-    let mut acc = [0f64; LANES];
-    let n = x.len();
-    let body = n - n % LANES;
-    for b in (0..body).step_by(LANES) {
-        for (lane, a) in acc.iter_mut().enumerate() {
-            *a += step::<T, W, L, G>(&f, b + lane, x, t, w, loss, grad, gs);
+        if L {
+            loss[start..end].copy_from_slice(wl);
         }
-    }
-    for (lane, i) in (body..n).enumerate() {
-        acc[lane] += step::<T, W, L, G>(&f, i, x, t, w, loss, grad, gs);
+        let mut lanes = wl.chunks_exact(8);
+        for c in &mut lanes {
+            for j in 0..8 {
+                acc[j] += c[j].f64();
+            }
+        }
+        for (j, v) in lanes.remainder().iter().enumerate() {
+            acc[j] += v.f64();
+        }
+        start = end;
     }
     reduce::sum_lanes(acc)
 }
