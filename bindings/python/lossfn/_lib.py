@@ -99,16 +99,6 @@ def check(status):
         raise LossfnError(status, lib.lossfn_status_name(status).decode(), buf.value.decode(errors="replace"))
 
 
-def reduction(value):
-    """A reduction given as "none"/"mean"/"sum"/"batchmean" (or the C constant)."""
-    if isinstance(value, str):
-        try:
-            return REDUCTIONS[value.lower()]
-        except KeyError:
-            raise ValueError(f"reduction must be one of {sorted(REDUCTIONS)}, not {value!r}") from None
-    return int(value)
-
-
 def enum(value, table, what):
     """A named option value (case-insensitive) or its C constant."""
     if isinstance(value, str):
@@ -117,6 +107,11 @@ def enum(value, table, what):
         except KeyError:
             raise ValueError(f"{what} must be one of {sorted(table)}, not {value!r}") from None
     return int(value)
+
+
+def reduction(value):
+    """A reduction given as "none"/"mean"/"sum"/"batchmean" (or the C constant)."""
+    return enum(value, REDUCTIONS, "reduction")
 
 
 def float_array(name, value, dtype=None):
