@@ -1,6 +1,7 @@
 # Examples, benchmarks and tests of lossfn itself (not installed). Every example is a test.
 find_package(Python3 COMPONENTS Interpreter)
 
+set(LOSSFN_SANITIZE "" CACHE STRING "Sanitizers for the C/C++ tests and examples, e.g. address,undefined")
 set(LOSSFN_STRICT_C_FLAGS -std=c99 -Wall -Wextra -Wpedantic -Werror)
 set(LOSSFN_STRICT_CXX_FLAGS -Wall -Wextra -Wpedantic -Werror)
 set(LOSSFN_FIXTURES_DIR "${CMAKE_CURRENT_SOURCE_DIR}/../shared/fixtures" CACHE PATH "shared/fixtures")
@@ -9,9 +10,18 @@ set(LOSSFN_PYTHON_ENV
   "PYTHONPATH=${CMAKE_CURRENT_SOURCE_DIR}/bindings/python"
   "LOSSFN_FIXTURES=${LOSSFN_FIXTURES_DIR}")
 
+# With LOSSFN_SANITIZE, a program is built with those sanitizers (UBSan errors abort).
+function(lossfn_sanitize name)
+  if(LOSSFN_SANITIZE)
+    target_compile_options(${name} PRIVATE -fsanitize=${LOSSFN_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+    target_link_options(${name} PRIVATE -fsanitize=${LOSSFN_SANITIZE})
+  endif()
+endfunction()
+
 # A C or C++ program linked against lossfn::lossfn, built with warnings as errors.
 function(lossfn_program name source)
   add_executable(${name} ${source})
+  lossfn_sanitize(${name})
   target_link_libraries(${name} PRIVATE lossfn::lossfn m)
   if(source MATCHES "\\.c$")
     target_compile_options(${name} PRIVATE ${LOSSFN_STRICT_C_FLAGS})
@@ -58,6 +68,7 @@ foreach(src IN LISTS _c_tests)
   set_tests_properties(c.${stem} PROPERTIES ENVIRONMENT "LOSSFN_FIXTURES=${LOSSFN_FIXTURES_DIR}")
 endforeach()
 add_executable(c_test_api_static tests/c/test_api.c)
+lossfn_sanitize(c_test_api_static)
 target_compile_options(c_test_api_static PRIVATE ${LOSSFN_STRICT_C_FLAGS})
 target_link_libraries(c_test_api_static PRIVATE lossfn::lossfn_static m)
 target_compile_definitions(c_test_api_static PRIVATE LOSSFN_FIXTURES_DEFAULT="${LOSSFN_FIXTURES_DIR}")
@@ -74,8 +85,8 @@ if(Python3_Interpreter_FOUND)
   file(GLOB _py_examples CONFIGURE_DEPENDS examples/*.py)
   foreach(src IN LISTS _py_examples)
     get_filename_component(stem ${src} NAME_WE)
-    add_test(NAME example.${stem} COMMAND Python3::Interpreter ${src})
-    set_tests_properties(example.${stem} PROPERTIES ENVIRONMENT "${LOSSFN_PYTHON_ENV}")
+    add_test(NAME example_py.${stem} COMMAND Python3::Interpreter ${src})
+    set_tests_properties(example_py.${stem} PROPERTIES ENVIRONMENT "${LOSSFN_PYTHON_ENV}")
   endforeach()
   add_test(NAME python.pytest
     COMMAND Python3::Interpreter -m pytest -q -p no:cacheprovider "${CMAKE_CURRENT_SOURCE_DIR}/bindings/python/tests")
