@@ -247,8 +247,9 @@ pub fn score_count(shape: &Shape, include_background: bool, batch: bool) -> usiz
 // Work split. Every size below depends only on the problem shape, never on the thread count.
 // ------------------------------------------------------------------------------------------
 
-/// Target scratch size of one block, in elements: keeps the [C][W] rows in L1.
-const BLOCK_ELEMS: usize = 4096;
+/// Target scratch size of one block, in elements: the [C][W] rows stay in L2, and each row
+/// segment read from memory is long enough (W positions) for the hardware prefetchers.
+const BLOCK_ELEMS: usize = 16384;
 /// Target size of one parallel work item, in elements.
 const ITEM_ELEMS: usize = 1 << 16;
 /// Target size of a run of samples whose two passes run back to back (per-sample scores).
@@ -276,7 +277,7 @@ struct Geom {
 impl Geom {
     fn new(shape: &Shape) -> Self {
         let c = shape.classes.max(1);
-        let w = (BLOCK_ELEMS / c).clamp(LANES, 512) / LANES * LANES;
+        let w = (BLOCK_ELEMS / c).clamp(LANES, 4096) / LANES * LANES;
         let sc = w * (ITEM_ELEMS / (c * w)).max(1);
         Geom { n: shape.batch, c, s: shape.spatial, layout: shape.layout, w, sc }
     }
