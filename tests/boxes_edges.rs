@@ -327,3 +327,80 @@ fn bitwise_identical_across_thread_counts() {
     }
     lossfn_set_num_threads(0);
 }
+
+/// The AVX2 build of the kernels (used when the CPU has it) and the baseline build give
+/// bitwise identical results, so outputs do not depend on the machine's vector width.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn avx2_and_baseline_kernels_agree_bitwise() {
+    use lossfn::kernels::boxes::*;
+    use lossfn::reduce::Reduction;
+    if !std::arch::is_x86_feature_detected!("avx2") {
+        eprintln!("no AVX2 on this CPU: only the baseline kernels exist here");
+        return;
+    }
+    fn check<T: Float + lossfn::kernels::Real>(pred: &[f64], target: &[f64], weight: &[f64]) {
+        let conv = |v: &[f64]| v.iter().map(|&x| <T as Float>::of(x)).collect::<Vec<T>>();
+        let (p, t, w) = (conv(pred), conv(target), conv(weight));
+        let n = p.len() / 4;
+        let kinds = [
+            BoxLoss::Iou(IouMode::Linear),
+            BoxLoss::Iou(IouMode::Square),
+            BoxLoss::Iou(IouMode::Log),
+            BoxLoss::Giou,
+            BoxLoss::Diou,
+            BoxLoss::Ciou,
+            BoxLoss::Eiou { gamma: 0.0 },
+            BoxLoss::Eiou { gamma: 0.5 },
+            BoxLoss::Eiou { gamma: 1.7 },
+            BoxLoss::Cdiou { lambda: 0.5 },
+        ];
+        let formats = [Format::Xyxy, Format::Xywh, Format::Cxcywh, Format::Ltrb];
+        for kind in kinds {
+            for format in formats {
+                for reduction in [Reduction::None, Reduction::Mean, Reduction::Sum] {
+                    for weighted in [false, true] {
+                        let args = Args { pred: &p, target: &t, weight: weighted.then_some(&w[..]) };
+                        let run = |avx2: bool| {
+                            let mut loss = vec![T::default(); n];
+                            let mut grad = vec![T::default(); 4 * n];
+                            let none = (reduction == Reduction::None).then_some(&mut loss[..]);
+                            let v = if avx2 {
+                                // SAFETY: AVX2 was detected above.
+                                unsafe { box_loss_avx2(kind, format, 1e-7, &args, reduction, none, Some(&mut grad)) }
+                            } else {
+                                box_loss(kind, format, 1e-7, &args, reduction, none, Some(&mut grad))
+                            };
+                            let bits = |x: &[T]| x.iter().map(|&v| <T as Float>::f64(v).to_bits()).collect::<Vec<_>>();
+                            (v.to_bits(), bits(&loss), bits(&grad))
+                        };
+                        assert!(run(false) == run(true), "{kind:?} {format:?} {reduction:?} {} weighted {weighted}", T::NAME);
+                    }
+                }
+            }
+        }
+        for kind in [IouKind::Iou, IouKind::Giou, IouKind::Diou, IouKind::Ciou] {
+            for format in formats {
+                let m = n.min(70);
+                let mut a = vec![T::default(); n * m];
+                let mut b = vec![T::default(); n * m];
+                box_iou_matrix(&p, &t[..4 * m], format, kind, 1e-7, &mut a);
+                // SAFETY: AVX2 was detected above.
+                unsafe { box_iou_matrix_avx2(&p, &t[..4 * m], format, kind, 1e-7, &mut b) };
+                assert!(a.iter().zip(&b).all(|(&x, &y)| <T as Float>::f64(x).to_bits() == <T as Float>::f64(y).to_bits()), "matrix {kind:?} {format:?}");
+            }
+        }
+    }
+    let mut rng = Rng(41);
+    let (ps, ts) = random_pairs(&mut rng, 1000, 0.0);
+    let mut ps: Vec<[f64; 4]> = ps;
+    let mut ts: Vec<[f64; 4]> = ts;
+    for (p, t) in degenerate_pairs() {
+        ps.push(p);
+        ts.push(t);
+    }
+    let (pred, target) = (flat(LOSSFN_BOX_XYXY, &ps), flat(LOSSFN_BOX_XYXY, &ts));
+    let weight = rng.vec(ps.len(), 0.0, 2.0);
+    check::<f32>(&pred, &target, &weight);
+    check::<f64>(&pred, &target, &weight);
+}
