@@ -149,7 +149,10 @@ fn configs() -> Vec<Config> {
 /// The loss as a function of `pred` with the pieces the gradient treats as constants frozen
 /// at `base` (CIoU's alpha, Focal-EIoU's iou^gamma): its finite differences are what the
 /// analytic gradient must equal. Returns the `loss` output (n values for NONE, else 1).
-fn frozen<'a>(cfg: &'a Config, o: lossfn_box_options, base: &[f64], target: &'a [f64], weight: Option<&'a [f64]>) -> Box<dyn Fn(&[f64]) -> Vec<f64> + 'a> {
+/// A loss as a function of the flattened boxes.
+type LossOf<'a> = Box<dyn Fn(&[f64]) -> Vec<f64> + 'a>;
+
+fn frozen<'a>(cfg: &'a Config, o: lossfn_box_options, base: &[f64], target: &'a [f64], weight: Option<&'a [f64]>) -> LossOf<'a> {
     let n = base.len() / 4;
     let corners = move |x: &[f64], i: usize| to_xyxy(o.format, &x[4 * i..4 * i + 4]);
     let w = move |i: usize| weight.map_or(1.0, |w| w[i]);

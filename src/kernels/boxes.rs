@@ -603,9 +603,14 @@ pub fn box_loss<T: Real>(
 
 /// [`box_loss`] compiled for AVX2: 8 lanes per instruction instead of SSE2's 4. The results are
 /// bitwise the same (the same IEEE operations per box; no FMA contraction).
+///
+/// # Safety
+/// The CPU must support AVX2 (`is_x86_feature_detected!("avx2")`). The body does nothing
+/// unsafe: the function is `unsafe` only because `#[target_feature]` requires it before Rust
+/// 1.86 (the crate's MSRV is 1.80).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-pub fn box_loss_avx2<T: Real>(
+pub unsafe fn box_loss_avx2<T: Real>(
     kind: BoxLoss,
     format: Format,
     eps: f64,
@@ -773,9 +778,12 @@ pub fn box_iou_matrix<T: Real>(boxes1: &[T], boxes2: &[T], format: Format, kind:
 }
 
 /// [`box_iou_matrix`] compiled for AVX2 (bitwise the same results).
+///
+/// # Safety
+/// As [`box_loss_avx2`]: the CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-pub fn box_iou_matrix_avx2<T: Real>(boxes1: &[T], boxes2: &[T], format: Format, kind: IouKind, eps: f64, out: &mut [T]) {
+pub unsafe fn box_iou_matrix_avx2<T: Real>(boxes1: &[T], boxes2: &[T], format: Format, kind: IouKind, eps: f64, out: &mut [T]) {
     box_iou_matrix_body!(boxes1, boxes2, format, kind, eps, out)
 }
 
@@ -815,7 +823,7 @@ macro_rules! box_iou_matrix_body {
                     let b = [cols[0][j], cols[1][j], cols[2][j], cols[3][j]];
                     *o = similarity(kind, a, rows[4][i], b, cols[4][j], e);
                 }
-                k = j1 - j0 + k;
+                k += j1 - j0;
             }
         });
     }};
