@@ -1,0 +1,2 @@
+"""boxes losses (not implemented yet)."""
+__all__ = []

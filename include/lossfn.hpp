@@ -1,0 +1,103 @@
+// lossfn.hpp: header-only C++17 wrapper over lossfn.h.
+//
+// Typed overloads for float and double that throw lossfn::error (carrying the status and the
+// library's message) instead of returning a status, plus std::vector conveniences that allocate
+// the outputs. No state, no RAII types: every call is a direct call into the C API.
+#ifndef LOSSFN_HPP
+#define LOSSFN_HPP
+
+#include "lossfn.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lossfn {
+
+/// A failed lossfn call: status() is the LOSSFN_ERROR_* code, what() the library's message.
+class error : public std::runtime_error {
+public:
+    error(lossfn_status status, const std::string &message)
+        : std::runtime_error(std::string(lossfn_status_name(status)) + ": " + message), status_(status) {}
+    lossfn_status status() const noexcept { return status_; }
+
+private:
+    lossfn_status status_;
+};
+
+namespace detail {
+/// Throws lossfn::error for a non-zero status, with the calling thread's last error message.
+inline void check(lossfn_status status) {
+    if (status == LOSSFN_OK) return;
+    std::string message(lossfn_last_error(nullptr, 0), '\0');
+    lossfn_last_error(message.data(), message.size() + 1);
+    throw error(status, message);
+}
+inline void require(bool ok, const char *what) {
+    if (!ok) throw error(LOSSFN_ERROR_INVALID_SIZE, what);
+}
+template <class T> const T *data_or_null(const std::vector<T> *v) { return v ? v->data() : nullptr; }
+}  // namespace detail
+
+/// Loss output(s) and gradient of a vector call: loss holds 1 value, or the unreduced values for
+/// LOSSFN_REDUCTION_NONE; grad is d loss / d input (empty when not requested).
+template <class T> struct loss_grad {
+    std::vector<T> loss;
+    std::vector<T> grad;
+    /// The reduced loss (the first value).
+    T value() const { return loss.at(0); }
+};
+
+inline std::string version() { return lossfn_version_string(); }
+inline void set_num_threads(std::size_t n) { detail::check(lossfn_set_num_threads(n)); }
+inline std::size_t num_threads() { return lossfn_get_num_threads(); }
+
+inline std::size_t loss_size(lossfn_reduction reduction, std::size_t unreduced) {
+    return reduction == LOSSFN_REDUCTION_NONE ? unreduced : 1;
+}
+
+// ---- regression: L1 (MAE), MSE (L2), Smooth L1, Huber ----
+#define LOSSFN_REGRESSION_(name)                                                                              \
+    inline void name(const float *input, const float *target, const float *weight, std::size_t n,            \
+                     const lossfn_regression_options *options, float *loss, float *grad_input) {              \
+        detail::check(lossfn_##name##_f32(input, target, weight, n, options, loss, grad_input));              \
+    }                                                                                                        \
+    inline void name(const double *input, const double *target, const double *weight, std::size_t n,         \
+                     const lossfn_regression_options *options, double *loss, double *grad_input) {            \
+        detail::check(lossfn_##name##_f64(input, target, weight, n, options, loss, grad_input));              \
+    }                                                                                                        \
+    template <class T>                                                                                       \
+    loss_grad<T> name(const std::vector<T> &input, const std::vector<T> &target,                             \
+                      const lossfn_regression_options &options = lossfn_regression_options_default(),         \
+                      const std::vector<T> *weight = nullptr, bool with_grad = true) {                       \
+        detail::require(target.size() == input.size(), #name ": target size differs from input size");       \
+        detail::require(!weight || weight->size() == input.size(), #name ": weight size differs from input size"); \
+        loss_grad<T> r{std::vector<T>(loss_size(options.reduction, input.size())),                           \
+                       std::vector<T>(with_grad ? input.size() : 0)};                                        \
+        name(input.data(), target.data(), detail::data_or_null(weight), input.size(), &options, r.loss.data(), \
+             with_grad ? r.grad.data() : nullptr);                                                           \
+        return r;                                                                                            \
+    }
+LOSSFN_REGRESSION_(l1_loss)
+LOSSFN_REGRESSION_(mse_loss)
+LOSSFN_REGRESSION_(smooth_l1_loss)
+LOSSFN_REGRESSION_(huber_loss)
+#undef LOSSFN_REGRESSION_
+
+// ---- boxes (section owned by the box losses) ----
+
+// ---- end boxes ----
+
+// ---- classification (section owned by the classification losses) ----
+
+// ---- end classification ----
+
+// ---- overlap (section owned by the segmentation losses) ----
+
+// ---- end overlap ----
+
+}  // namespace lossfn
+
+#endif  // LOSSFN_HPP
