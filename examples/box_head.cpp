@@ -17,6 +17,13 @@ const float kAnchors[3][2] = {{24, 32}, {64, 48}, {96, 128}};
 
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
+void push_box(std::vector<float> &v, float a, float b, float c, float d) {
+    v.push_back(a);
+    v.push_back(b);
+    v.push_back(c);
+    v.push_back(d);
+}
+
 struct Assigned {
     int gx, gy;      // grid cell holding the target's centre
     float aw, ah;    // anchor size
@@ -32,7 +39,8 @@ std::vector<float> make_targets(int n) {
     };
     for (int i = 0; i < n; i++) {
         float w = uniform(16, 140), h = uniform(16, 140);
-        t.insert(t.end(), {uniform(w / 2, 320 - w / 2), uniform(h / 2, 320 - h / 2), w, h});
+        float cx = uniform(w / 2, 320 - w / 2), cy = uniform(h / 2, 320 - h / 2);
+        push_box(t, cx, cy, w, h);
     }
     return t;
 }
@@ -70,7 +78,7 @@ int main() {
     for (int i = 0; i < n; i++) {
         const float *t = &target[4 * i];
         std::vector<float> anchors, box{t[0], t[1], t[2], t[3]};
-        for (const auto &an : kAnchors) anchors.insert(anchors.end(), {t[0], t[1], an[0], an[1]});
+        for (const auto &an : kAnchors) push_box(anchors, t[0], t[1], an[0], an[1]);
         std::vector<float> iou = lossfn::box_iou_matrix(box, anchors, LOSSFN_BOX_CXCYWH, LOSSFN_IOU_KIND_IOU);
         int best = 0;
         for (int k = 1; k < 3; k++)
