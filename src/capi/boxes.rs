@@ -157,9 +157,12 @@ unsafe fn entry<T: Real>(
 }
 
 /// IoU loss (UnitBox) by options.iou_mode: 1 - IoU (LINEAR), 1 - IoU^2 (SQUARE), or
-/// -ln(max(IoU, eps)) (LOG), IoU = I / (max(U, 0) + eps).
+/// -ln(max(IoU, eps)) (LOG, gradient 0 where IoU < eps), IoU = I / (max(U, 0) + eps).
 /// pred, target: n*4 values in options.format; weight: n values or NULL (term weight weight[i]);
 /// loss: 1 value, or n (w_i * l_i) for NONE; grad_pred: n*4 values in pred's format, or NULL.
+/// All box losses: at a min/max tie (e.g. an edge shared with the target) the subgradient is
+/// split evenly, as torch does; degenerate boxes (zero or negative width/height) give finite
+/// values of the same formulas.
 ///
 /// # Safety
 /// Pointers must be valid for the stated sizes (see the header's conventions).

@@ -676,6 +676,8 @@ struct Sums {
 }
 
 impl<T: Real> Driver<'_, '_, T> {
+    /// Runs `chunk` over the boxes and reduces. `_loss` only fixes `L` (the closure holds the
+    /// loss itself).
     #[inline(always)]
     fn run<L: Loss<T>>(
         &self,
