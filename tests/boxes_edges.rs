@@ -174,17 +174,6 @@ fn mean_with_zero_denominator_is_zero() {
     assert_eq!((l, g), (vec![0.0], vec![0.0; 8]));
 }
 
-/// Asserts that a call fails with `status`, a message containing `needle`, and wrote nothing.
-fn assert_rejected(status: u32, needle: &str, f: impl FnOnce(&mut [f32], &mut [f32]) -> u32) {
-    let mut loss = [7.5f32; 8];
-    let mut grad = [7.5f32; 16];
-    let st = f(&mut loss, &mut grad);
-    assert_eq!(st, status, "status {} ({})", unsafe { std::ffi::CStr::from_ptr(lossfn_status_name(st)) }.to_string_lossy(), last_error());
-    let msg = last_error();
-    assert!(msg.contains(needle), "message {msg:?} does not name {needle:?}");
-    assert!(loss.iter().chain(grad.iter()).all(|&v| v == 7.5), "something was written on error");
-}
-
 #[test]
 fn bad_options_are_rejected_and_write_nothing() {
     let p = [1.0f32, 1.0, 3.0, 3.0, 0.0, 0.0, 2.0, 2.0];

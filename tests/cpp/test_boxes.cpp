@@ -5,15 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-static int passed, failed;
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (cond) passed++;                                                               \
-        else {                                                                            \
-            failed++;                                                                     \
-            std::fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-        }                                                                                 \
-    } while (0)
+#include "check.hpp"
 
 template <class T> static bool near(T a, double b, double tol) { return std::fabs(static_cast<double>(a) - b) <= tol; }
 
@@ -94,6 +86,5 @@ int main() {
     } catch (const lossfn::error &err) {
         CHECK(err.status() == LOSSFN_ERROR_INVALID_OPTION);
     }
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return finish();
 }
