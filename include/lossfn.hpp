@@ -87,6 +87,75 @@ LOSSFN_REGRESSION_(huber_loss)
 #undef LOSSFN_REGRESSION_
 
 // ---- boxes (section owned by the box losses) ----
+// IoU (UnitBox), GIoU, DIoU, CIoU, EIoU / Focal-EIoU, CDIoU. pred, target: n*4 values in
+// options.format; weight: n values or null; loss: 1 value (n for NONE); grad_pred: n*4 or null,
+// in pred's format.
+
+namespace detail {
+/// T in a non-deduced context, so that a `nullptr` weight does not break template deduction.
+template <class T> struct box_same { using type = T; };
+}  // namespace detail
+
+/// Box options with the given format and reduction, defaults otherwise.
+inline lossfn_box_options box_options(lossfn_box_format format, lossfn_reduction reduction = LOSSFN_REDUCTION_MEAN) {
+    lossfn_box_options o = lossfn_box_options_default();
+    o.format = format;
+    o.reduction = reduction;
+    return o;
+}
+
+#define LOSSFN_BOX_(name)                                                                                     \
+    inline void name(const float *pred, const float *target, const float *weight, std::size_t n,             \
+                     const lossfn_box_options *options, float *loss, float *grad_pred) {                      \
+        detail::check(lossfn_##name##_f32(pred, target, weight, n, options, loss, grad_pred));                \
+    }                                                                                                        \
+    inline void name(const double *pred, const double *target, const double *weight, std::size_t n,          \
+                     const lossfn_box_options *options, double *loss, double *grad_pred) {                    \
+        detail::check(lossfn_##name##_f64(pred, target, weight, n, options, loss, grad_pred));                \
+    }                                                                                                        \
+    template <class T>                                                                                       \
+    loss_grad<T> name(const std::vector<T> &pred, const std::vector<T> &target,                              \
+                      const lossfn_box_options &options = lossfn_box_options_default(),                       \
+                      const std::vector<typename detail::box_same<T>::type> *weight = nullptr,               \
+                      bool with_grad = true) {                                                               \
+        detail::require(pred.size() % 4 == 0, #name ": pred size is not a multiple of 4");                    \
+        detail::require(target.size() == pred.size(), #name ": target size differs from pred size");          \
+        const std::size_t n = pred.size() / 4;                                                               \
+        detail::require(!weight || weight->size() == n, #name ": weight size is not the number of boxes");    \
+        loss_grad<T> r{std::vector<T>(loss_size(options.reduction, n)),                                      \
+                       std::vector<T>(with_grad ? pred.size() : 0)};                                         \
+        name(pred.data(), target.data(), detail::data_or_null(weight), n, &options, r.loss.data(),            \
+             with_grad ? r.grad.data() : nullptr);                                                           \
+        return r;                                                                                            \
+    }
+LOSSFN_BOX_(iou_loss)
+LOSSFN_BOX_(giou_loss)
+LOSSFN_BOX_(diou_loss)
+LOSSFN_BOX_(ciou_loss)
+LOSSFN_BOX_(eiou_loss)
+LOSSFN_BOX_(cdiou_loss)
+#undef LOSSFN_BOX_
+
+/// Pairwise similarity (no gradient): out[i*m + j] = kind(boxes1[i], boxes2[j]).
+inline void box_iou_matrix(const float *boxes1, std::size_t n, const float *boxes2, std::size_t m,
+                           lossfn_box_format format, lossfn_iou_kind kind, double eps, float *out) {
+    detail::check(lossfn_box_iou_matrix_f32(boxes1, n, boxes2, m, format, kind, eps, out));
+}
+inline void box_iou_matrix(const double *boxes1, std::size_t n, const double *boxes2, std::size_t m,
+                           lossfn_box_format format, lossfn_iou_kind kind, double eps, double *out) {
+    detail::check(lossfn_box_iou_matrix_f64(boxes1, n, boxes2, m, format, kind, eps, out));
+}
+/// The n x m matrix (row-major) for boxes1 (n*4 values) against boxes2 (m*4 values).
+template <class T>
+std::vector<T> box_iou_matrix(const std::vector<T> &boxes1, const std::vector<T> &boxes2,
+                              lossfn_box_format format = LOSSFN_BOX_XYXY, lossfn_iou_kind kind = LOSSFN_IOU_KIND_IOU,
+                              double eps = 1e-7) {
+    detail::require(boxes1.size() % 4 == 0 && boxes2.size() % 4 == 0, "box_iou_matrix: sizes are not multiples of 4");
+    const std::size_t n = boxes1.size() / 4, m = boxes2.size() / 4;
+    std::vector<T> out(n * m);
+    box_iou_matrix(boxes1.data(), n, boxes2.data(), m, format, kind, eps, out.data());
+    return out;
+}
 
 // ---- end boxes ----
 

@@ -4,15 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-static int passed, failed;
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (cond) passed++;                                                          \
-        else {                                                                       \
-            failed++;                                                                \
-            std::fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-        }                                                                            \
-    } while (0)
+#include "check.hpp"
 
 int main() {
     // A sample of the regression fixtures' semantics, float and double.
@@ -53,6 +45,5 @@ int main() {
     lossfn::set_num_threads(1);
     CHECK(lossfn::num_threads() == 1);
     lossfn::set_num_threads(0);
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return finish();
 }
