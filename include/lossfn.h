@@ -80,7 +80,8 @@ typedef struct lossfn_box_options {
    */
   lossfn_reduction reduction;
   /**
-   * 1e-7; finite, > 0. Added to the IoU, GIoU, distance and EIoU denominators.
+   * 1e-7; finite, > 0. Added to the IoU, GIoU, distance and EIoU denominators (an eps below
+   * the smallest normal float/double is raised to it, so that its reciprocal stays finite).
    */
   double eps;
   /**

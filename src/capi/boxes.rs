@@ -48,7 +48,8 @@ pub struct lossfn_box_options {
     pub format: lossfn_box_format,
     /// LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM.
     pub reduction: lossfn_reduction,
-    /// 1e-7; finite, > 0. Added to the IoU, GIoU, distance and EIoU denominators.
+    /// 1e-7; finite, > 0. Added to the IoU, GIoU, distance and EIoU denominators (an eps below
+    /// the smallest normal float/double is raised to it, so that its reciprocal stays finite).
     pub eps: f64,
     /// iou_loss only: LOSSFN_IOU_LINEAR (default), _SQUARE or _LOG.
     pub iou_mode: lossfn_iou_mode,

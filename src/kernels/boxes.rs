@@ -622,11 +622,18 @@ pub unsafe fn box_loss_avx2<T: Real>(
     box_loss_body!(kind, format, eps, args, reduction, loss_none, grad)
 }
 
+/// `eps` in `T`, raised to the smallest normal number: a smaller (valid) eps would round to 0
+/// in f32, or have an infinite reciprocal, and empty boxes would give 0/0.
+#[inline]
+fn eps_of<T: Real>(eps: f64) -> T {
+    T::of(eps).max(T::min_positive_value())
+}
+
 /// The body of [`box_loss`] and [`box_loss_avx2`]. A macro, so that the per-chunk closures are
 /// defined in — and compiled with the target features of — the function that expands it.
 macro_rules! box_loss_body {
     ($kind:expr, $format:expr, $eps:expr, $args:expr, $reduction:expr, $loss_none:expr, $grad:expr) => {{
-        let e = T::of($eps);
+        let e = eps_of::<T>($eps);
         let d = Driver { format: $format, args: $args, reduction: $reduction };
         match $kind {
             BoxLoss::Iou(IouMode::Linear) => run_loss!(d, Iou::<T, 0> { eps: e }, $loss_none, $grad),
@@ -811,7 +818,7 @@ fn corner_columns<T: Real>(boxes: &[T], format: Format) -> [Vec<T>; 5] {
 /// ones both spread over the threads.
 macro_rules! box_iou_matrix_body {
     ($boxes1:expr, $boxes2:expr, $format:expr, $kind:expr, $eps:expr, $out:expr) => {{
-        let (m, kind, e) = ($boxes2.len() / 4, $kind, T::of($eps));
+        let (m, kind, e) = ($boxes2.len() / 4, $kind, eps_of::<T>($eps));
         let (rows, cols) = (corner_columns($boxes1, $format), corner_columns($boxes2, $format));
         reduce::for_chunks($out.len(), 1, 8, Some($out), None, |c: reduce::Chunk<'_, T>| {
             let out = c.loss.unwrap_or_default();

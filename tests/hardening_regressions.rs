@@ -1,0 +1,54 @@
+//! Regression tests for the bugs the hardening runs (fuzz driver, finite and determinism
+//! tests) found; each names the commit's finding in docs/hardening.md.
+mod common;
+use lossfn::capi::*;
+use std::ptr::null;
+
+/// Finding 1: a valid but tiny `eps` (finite, > 0) rounded to 0 in f32 (or gave an infinite
+/// reciprocal when subnormal, in either type), so empty boxes gave IoU = 0/0 = NaN.
+#[test]
+fn box_eps_below_the_smallest_normal_stays_finite() {
+    let degenerate = [3.0, 4.0, 3.0, 4.0, 1.0, 1.0, 1.0, 1.0];
+    let target = [3.0, 4.0, 3.0, 4.0, 2.0, 2.0, 2.0, 2.0];
+    for eps in [1e-50, 1e-300, 1e-310, 5e-324, f32::MIN_POSITIVE as f64 / 2.0] {
+        let mut o = lossfn_box_options_default();
+        o.eps = eps;
+        o.reduction = LOSSFN_REDUCTION_NONE;
+        type L32 = unsafe extern "C" fn(*const f32, *const f32, *const f32, usize, *const lossfn_box_options, *mut f32, *mut f32) -> u32;
+        type L64 = unsafe extern "C" fn(*const f64, *const f64, *const f64, usize, *const lossfn_box_options, *mut f64, *mut f64) -> u32;
+        let f32s: [(&str, L32); 6] = [
+            ("iou", lossfn_iou_loss_f32),
+            ("giou", lossfn_giou_loss_f32),
+            ("diou", lossfn_diou_loss_f32),
+            ("ciou", lossfn_ciou_loss_f32),
+            ("eiou", lossfn_eiou_loss_f32),
+            ("cdiou", lossfn_cdiou_loss_f32),
+        ];
+        let f64s: [L64; 6] =
+            [lossfn_iou_loss_f64, lossfn_giou_loss_f64, lossfn_diou_loss_f64, lossfn_ciou_loss_f64, lossfn_eiou_loss_f64, lossfn_cdiou_loss_f64];
+        for mode in [LOSSFN_IOU_LINEAR, LOSSFN_IOU_SQUARE, LOSSFN_IOU_LOG] {
+            o.iou_mode = mode;
+            for ((name, f), g) in f32s.iter().zip(f64s) {
+                let p: Vec<f32> = degenerate.iter().map(|&v| v as f32).collect();
+                let t: Vec<f32> = target.iter().map(|&v| v as f32).collect();
+                let (mut loss, mut grad) = ([0f32; 2], [0f32; 8]);
+                assert_eq!(unsafe { f(p.as_ptr(), t.as_ptr(), null(), 2, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) }, LOSSFN_OK);
+                assert!(loss.iter().chain(&grad).all(|v| !v.is_nan()), "{name}_f32 eps {eps:e}: loss {loss:?} grad {grad:?}");
+                let (mut loss, mut grad) = ([0f64; 2], [0f64; 8]);
+                assert_eq!(unsafe { g(degenerate.as_ptr(), target.as_ptr(), null(), 2, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) }, LOSSFN_OK);
+                assert!(loss.iter().chain(&grad).all(|v| !v.is_nan()), "{name}_f64 eps {eps:e}: loss {loss:?} grad {grad:?}");
+            }
+        }
+        for kind in [LOSSFN_IOU_KIND_IOU, LOSSFN_IOU_KIND_GIOU, LOSSFN_IOU_KIND_DIOU, LOSSFN_IOU_KIND_CIOU] {
+            let p: Vec<f32> = degenerate.iter().map(|&v| v as f32).collect();
+            let mut out = [0f32; 4];
+            let st = unsafe { lossfn_box_iou_matrix_f32(p.as_ptr(), 2, p.as_ptr(), 2, LOSSFN_BOX_XYXY, kind, eps, out.as_mut_ptr()) };
+            assert_eq!(st, LOSSFN_OK);
+            assert!(out.iter().all(|v| v.is_finite()), "matrix f32 kind {kind} eps {eps:e}: {out:?}");
+            let mut out = [0f64; 4];
+            let st = unsafe { lossfn_box_iou_matrix_f64(degenerate.as_ptr(), 2, degenerate.as_ptr(), 2, LOSSFN_BOX_XYXY, kind, eps, out.as_mut_ptr()) };
+            assert_eq!(st, LOSSFN_OK);
+            assert!(out.iter().all(|v| v.is_finite()), "matrix f64 kind {kind} eps {eps:e}: {out:?}");
+        }
+    }
+}
