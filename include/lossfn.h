@@ -45,7 +45,7 @@ typedef struct lossfn_regression_options {
    */
   lossfn_reduction reduction;
   /**
-   * smooth_l1 only: 1.0; >= 0 (0 means exact L1).
+   * smooth_l1 only: 1.0; >= 0 (0 means exact L1, as does a beta whose reciprocal overflows the type).
    */
   double beta;
   /**

@@ -52,3 +52,28 @@ fn box_eps_below_the_smallest_normal_stays_finite() {
         }
     }
 }
+
+/// Finding 2: a valid but tiny smooth-L1 `beta` (finite, > 0) rounded to 0 in f32 (or had an
+/// infinite reciprocal when subnormal), so 0 · inf gave NaN losses and gradients.
+#[test]
+fn smooth_l1_tiny_beta_is_l1() {
+    let x = [0.0, 1.5, -2.0, 1e-30, 3.0];
+    let t = [0.0, -1.0, -2.0, 0.0, 1.0];
+    for beta in [1e-50, 1e-178, 1e-300, 1e-310, 5e-324] {
+        let mut o = lossfn_regression_options_default();
+        o.beta = beta;
+        o.reduction = LOSSFN_REDUCTION_NONE;
+        let (xf, tf): (Vec<f32>, Vec<f32>) = (x.iter().map(|&v| v as f32).collect(), t.iter().map(|&v| v as f32).collect());
+        let (mut loss, mut grad) = ([0f32; 5], [0f32; 5]);
+        let st = unsafe { lossfn_smooth_l1_loss_f32(xf.as_ptr(), tf.as_ptr(), null(), 5, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) };
+        assert_eq!(st, LOSSFN_OK);
+        let (mut l1, mut g1) = ([0f32; 5], [0f32; 5]);
+        let st = unsafe { lossfn_l1_loss_f32(xf.as_ptr(), tf.as_ptr(), null(), 5, &o, l1.as_mut_ptr(), g1.as_mut_ptr()) };
+        assert_eq!(st, LOSSFN_OK);
+        assert_eq!((loss, grad), (l1, g1), "f32 beta {beta:e}");
+        let (mut loss, mut grad) = ([0f64; 5], [0f64; 5]);
+        let st = unsafe { lossfn_smooth_l1_loss_f64(x.as_ptr(), t.as_ptr(), null(), 5, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) };
+        assert_eq!(st, LOSSFN_OK);
+        assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "f64 beta {beta:e}: {loss:?} {grad:?}");
+    }
+}

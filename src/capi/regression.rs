@@ -9,7 +9,7 @@ use crate::kernels::Real;
 pub struct lossfn_regression_options {
     /// LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM.
     pub reduction: lossfn_reduction,
-    /// smooth_l1 only: 1.0; >= 0 (0 means exact L1).
+    /// smooth_l1 only: 1.0; >= 0 (0 means exact L1, as does a beta whose reciprocal overflows the type).
     pub beta: f64,
     /// huber only: 1.0; > 0.
     pub delta: f64,

@@ -106,7 +106,12 @@ pub fn regression<T: Real>(
     let half = T::of(0.5);
     // Each kind gets its own closure, so each gets its own branch-free, vectorizable loop.
     match kind {
+        // A beta whose reciprocal overflows T (it rounds to 0 in f32, or is subnormal) is exact
+        // L1 to within T's range: the quadratic zone |d| < beta holds only |d| < 1/T::MAX.
         Regression::L1 | Regression::SmoothL1 { beta: 0.0 } => {
+            run(|d: T| (d.abs(), sign(d)), args, reduction, loss_none, grad)
+        }
+        Regression::SmoothL1 { beta } if !(T::one() / T::of(beta)).is_finite() => {
             run(|d: T| (d.abs(), sign(d)), args, reduction, loss_none, grad)
         }
         Regression::Mse => run(|d: T| (d * d, d + d), args, reduction, loss_none, grad),
