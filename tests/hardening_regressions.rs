@@ -77,3 +77,37 @@ fn smooth_l1_tiny_beta_is_l1() {
         assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "f64 beta {beta:e}: {loss:?} {grad:?}");
     }
 }
+
+/// Finding 3: GIoU divided by C + eps with C = cw·ch the enclosing box's area, which is
+/// negative when both boxes are inverted on one axis; C = −eps gave an infinite loss.
+#[test]
+fn giou_inverted_enclosing_box_stays_finite() {
+    // XYWH boxes both of width −1: cw = −1, ch = 1, so C = −1.
+    let pred = [0.0f64, 0.0, -1.0, 1.0];
+    let target = [0.0f64, 0.25, -1.0, 0.5];
+    let mut o = lossfn_box_options_default();
+    o.format = LOSSFN_BOX_XYWH;
+    o.eps = 1.0; // C = cw·ch = −1 here: C + eps was exactly 0
+    let (mut loss, mut grad) = ([0f64; 1], [0f64; 4]);
+    assert_eq!(unsafe { lossfn_giou_loss_f64(pred.as_ptr(), target.as_ptr(), null(), 1, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) }, LOSSFN_OK);
+    assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "f64: {loss:?} {grad:?}");
+    let (p32, t32) = (pred.map(|v| v as f32), target.map(|v| v as f32));
+    let (mut loss, mut grad) = ([0f32; 1], [0f32; 4]);
+    assert_eq!(unsafe { lossfn_giou_loss_f32(p32.as_ptr(), t32.as_ptr(), null(), 1, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) }, LOSSFN_OK);
+    assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "f32: {loss:?} {grad:?}");
+    let mut out = [0f64; 1];
+    let st = unsafe { lossfn_box_iou_matrix_f64(pred.as_ptr(), 1, target.as_ptr(), 1, LOSSFN_BOX_XYWH, LOSSFN_IOU_KIND_GIOU, 1.0, out.as_mut_ptr()) };
+    assert_eq!(st, LOSSFN_OK);
+    assert!(out[0].is_finite(), "matrix: {out:?}");
+    // A finite-difference check on the clamped side (C < 0: d/dC = 1/eps).
+    let f = |p: &[f64]| {
+        let mut l = [0f64; 1];
+        unsafe { lossfn_giou_loss_f64(p.as_ptr(), target.as_ptr(), null(), 1, &o, l.as_mut_ptr(), std::ptr::null_mut()) };
+        l[0]
+    };
+    let pred2 = [0.0f64, 0.0, -1.0, 3.0];
+    let (mut l2, mut g2) = ([0f64; 1], [0f64; 4]);
+    unsafe { lossfn_giou_loss_f64(pred2.as_ptr(), target.as_ptr(), null(), 1, &o, l2.as_mut_ptr(), g2.as_mut_ptr()) };
+    let fd = common::finite_diff(&pred2, 1e-6, f);
+    common::assert_close("giou grad, C < 0", &g2, &fd, 1e-6, 1e-6);
+}

@@ -14,7 +14,7 @@
 //! rho2 = squared distance between the centres
 //!
 //! IoU    linear 1 − iou | square 1 − iou² | log −ln(max(iou, eps))          (UnitBox)
-//! GIoU   1 − iou + (cw·ch − union) / (cw·ch + eps)                           (torchvision)
+//! GIoU   1 − iou + (cw·ch − union) / (max(cw·ch, 0) + eps)                   (torchvision)
 //! DIoU   1 − iou + rho2 / c2                                                 (torchvision)
 //! CIoU   DIoU + alpha·v,  v = 4/π²·(atan2(w_gt,h_gt) − atan2(w,h))²,
 //!        alpha = v / (1 − iou + v + eps), a constant (no gradient)           (torchvision)
@@ -337,11 +337,13 @@ impl<T: Real> Loss<T> for Giou<T> {
     fn eval<const GRAD: bool>(&self, p: [T; 4], t: [T; 4]) -> Term<T> {
         let q = pair(p, t, self.eps);
         let area_c = q.cw * q.ch;
-        let inv_c = (area_c + self.eps).recip();
+        // As for the union, max(C, 0): an enclosing box inverted on one axis (both boxes
+        // inverted there) must not bring the denominator to 0.
+        let inv_c = (max(area_c, T::zero()) + self.eps).recip();
         let loss = T::one() - q.iou + (area_c - q.union) * inv_c;
         let grad = if GRAD {
-            // ∂/∂C (C − U)/(C + eps) = (U + eps)/(C + eps)²,  ∂/∂U = −1/(C + eps)
-            let g_area_c = (q.union + self.eps) * inv_c * inv_c;
+            // ∂/∂C (C − U)/(C + eps) = (U + eps)/(C + eps)² (1/eps where C < 0),  ∂/∂U = −1/(C + eps)
+            let g_area_c = if area_c < T::zero() { inv_c } else { (q.union + self.eps) * inv_c * inv_c };
             let g = Adjoint { union: -inv_c, cw: g_area_c * q.ch, ch: g_area_c * q.cw, ..Adjoint::iou(-T::one()) };
             pull_back(&q, g)
         } else {
@@ -847,7 +849,7 @@ fn similarity<T: Real>(kind: IouKind, a: [T; 4], atan_a: T, b: [T; 4], atan_b: T
         IouKind::Iou => q.iou,
         IouKind::Giou => {
             let area_c = q.cw * q.ch;
-            q.iou - (area_c - q.union) / (area_c + eps)
+            q.iou - (area_c - q.union) / (max(area_c, T::zero()) + eps)
         }
         IouKind::Diou | IouKind::Ciou => {
             let (d, _) = distance_term(&q, eps);
