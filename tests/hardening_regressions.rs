@@ -111,3 +111,43 @@ fn giou_inverted_enclosing_box_stays_finite() {
     let fd = common::finite_diff(&pred2, 1e-6, f);
     common::assert_close("giou grad, C < 0", &g2, &fd, 1e-6, 1e-6);
 }
+
+/// Finding 4: Focal-EIoU's MEAN multiplies the gradient by 1 / Σ iou^γ·w in the input's type;
+/// near-disjoint boxes with a large γ make that sum tiny and its reciprocal infinite in f32,
+/// so every gradient was inf · 0 = NaN (or inf).
+#[test]
+fn focal_eiou_tiny_weight_sum_stays_finite() {
+    // One box barely overlapping its target (IoU 6e-8), the others disjoint: with γ = 6,
+    // Σ iou^γ ~ 5e-44, a subnormal f32 whose reciprocal overflows.
+    let pred = [0.0f32, 0.0, 1.0, 1.0, 5.0, 5.0, 6.0, 6.0, 0.0, 0.0, 1.0, 1.0];
+    let target = [0.999_999_9f32, 0.0, 2.0, 1.0, 8.0, 8.0, 9.0, 9.0, 3.0, 3.0, 4.0, 4.0];
+    let mut o = lossfn_box_options_default();
+    o.gamma = 6.0;
+    let (mut loss, mut grad) = ([0f32; 1], [0f32; 12]);
+    assert_eq!(unsafe { lossfn_eiou_loss_f32(pred.as_ptr(), target.as_ptr(), null(), 3, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) }, LOSSFN_OK);
+    assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "f32: {loss:?} {grad:?}");
+    // The weighted mean of one term is that term: the loss and gradient of box 0 alone.
+    let (mut l0, mut g0) = ([0f32; 1], [0f32; 4]);
+    o.reduction = LOSSFN_REDUCTION_SUM;
+    o.gamma = 0.0;
+    assert_eq!(unsafe { lossfn_eiou_loss_f32(pred.as_ptr(), target.as_ptr(), null(), 1, &o, l0.as_mut_ptr(), g0.as_mut_ptr()) }, LOSSFN_OK);
+    // (iou^γ is subnormal in f32: a few significant bits only.)
+    common::assert_close("loss", &[loss[0] as f64], &[l0[0] as f64], 0.1, 0.0);
+    for (g, e) in grad.iter().zip(g0) {
+        assert!(g.signum() == e.signum() && (g - e).abs() <= 0.5 * e.abs(), "grad {grad:?} vs {g0:?}");
+    }
+    assert!(grad[4..].iter().all(|&v| v == 0.0), "{grad:?}");
+    // f64 with a sum below the smallest normal double.
+    let (p64, t64) = (pred.map(|v| v as f64), target.map(|v| v as f64));
+    o.reduction = LOSSFN_REDUCTION_MEAN;
+    o.gamma = 44.0; // Σ iou^γ ~ 1e-318, subnormal in f64
+    let (mut loss, mut grad) = ([0f64; 1], [0f64; 12]);
+    assert_eq!(unsafe { lossfn_eiou_loss_f64(p64.as_ptr(), t64.as_ptr(), null(), 3, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) }, LOSSFN_OK);
+    assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "f64: {loss:?} {grad:?}");
+    let (mut l0, mut g0) = ([0f64; 1], [0f64; 4]);
+    o.reduction = LOSSFN_REDUCTION_SUM;
+    o.gamma = 0.0;
+    assert_eq!(unsafe { lossfn_eiou_loss_f64(p64.as_ptr(), t64.as_ptr(), null(), 1, &o, l0.as_mut_ptr(), g0.as_mut_ptr()) }, LOSSFN_OK);
+    common::assert_close("f64 loss", &loss, &l0, 1e-3, 0.0);
+    common::assert_close("f64 grad", &grad[..4], &g0, 1e-3, 1e-6);
+}

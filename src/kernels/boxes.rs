@@ -715,8 +715,17 @@ impl<T: Real> Driver<'_, '_, T> {
             return total.loss * s;
         }
         let s = self.reduction.scale(total.weight, 1);
+        let gs = T::of(s);
+        if !gs.is_finite() {
+            // Σ iou^γ·w so small (near-disjoint boxes, large γ) that its reciprocal overflows T:
+            // divide instead (each |g| ≤ its term weight · |∂l|, so g / Σ stays finite).
+            let den = total.weight;
+            if let Some(g) = grad {
+                reduce::for_chunks(n, 4, 1, None, Some(g), |c| c.grad.into_iter().flatten().for_each(|v| *v = T::of(v.f64() / den)));
+            }
+            return total.loss / den;
+        }
         if let Some(g) = grad {
-            let gs = T::of(s);
             reduce::for_chunks(n, 4, 1, None, Some(g), |c| c.grad.into_iter().flatten().for_each(|v| *v *= gs));
         }
         total.loss * s
