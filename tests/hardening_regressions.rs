@@ -151,3 +151,25 @@ fn focal_eiou_tiny_weight_sum_stays_finite() {
     common::assert_close("f64 loss", &loss, &l0, 1e-3, 0.0);
     common::assert_close("f64 grad", &grad[..4], &g0, 1e-3, 1e-6);
 }
+
+/// Finding 5: Dice/Tversky computed num/den² with den² underflowing for tiny predicted masses
+/// (softmax of logits far apart), and Tversky with alpha = beta = 0 (score ≡ 1) subtracted two
+/// infinities: inf or NaN gradients from finite input (f64 too).
+#[test]
+fn overlap_tiny_denominators_stay_finite() {
+    // Soft targets with a tiny mass on class 1, whose predicted mass is tiny too (logit −700).
+    let input = [0.0f64, 0.0, 0.0, 0.0, -700.0, -700.0, -700.0, -700.0];
+    let target = [1.0f64, 1.0, 1.0, 1.0, 1e-300, 0.0, 0.0, 0.0];
+    let shape = lossfn_shape { batch: 1, classes: 2, spatial: 4, layout: LOSSFN_LAYOUT_NCS };
+    for (alpha, beta, gamma) in [(0.0, 0.0, 1.0), (0.0, 0.0, 0.5), (0.3, 0.7, 1.0)] {
+        let mut o = lossfn_overlap_options_default();
+        (o.smooth_nr, o.smooth_dr, o.alpha, o.beta, o.gamma) = (0.0, 0.0, alpha, beta, gamma);
+        let (mut loss, mut grad) = ([0f64; 1], [0f64; 8]);
+        let st = unsafe { lossfn_tversky_loss_soft_f64(input.as_ptr(), target.as_ptr(), null(), shape, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) };
+        assert_eq!(st, LOSSFN_OK);
+        assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "tversky alpha {alpha} beta {beta} gamma {gamma}: {loss:?} {grad:?}");
+        let st = unsafe { lossfn_dice_loss_soft_f64(input.as_ptr(), target.as_ptr(), null(), shape, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) };
+        assert_eq!(st, LOSSFN_OK);
+        assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "dice gamma {gamma}: {loss:?} {grad:?}");
+    }
+}

@@ -642,7 +642,9 @@ fn score_of(score: Score, smooth_nr: f64, smooth_dr: f64, tp: f64, p: f64, g: f6
             if den == 0.0 {
                 return (1.0, 0.0, 0.0);
             }
-            (num / den, 2.0 / den, -num / (den * den))
+            // num/den², as score/den: den² underflows for tiny masses (softmax of ±1e4 logits).
+            let score = num / den;
+            (score, 2.0 / den, -score / den)
         }
         Score::Tversky { alpha, beta } => {
             let num = tp + smooth_nr;
@@ -651,8 +653,10 @@ fn score_of(score: Score, smooth_nr: f64, smooth_dr: f64, tp: f64, p: f64, g: f6
             if den == 0.0 {
                 return (1.0, 0.0, 0.0);
             }
-            let ratio = num / (den * den);
-            (num / den, 1.0 / den - (1.0 - alpha - beta) * ratio, -alpha * ratio)
+            // 1/den − (1 − α − β)·num/den², as (1 − (1 − α − β)·score)/den: den² underflows for
+            // tiny masses, and with α = β = 0 (score ≡ 1) the two terms must cancel exactly.
+            let score = num / den;
+            (score, (1.0 - (1.0 - alpha - beta) * score) / den, -alpha * score / den)
         }
     }
 }
