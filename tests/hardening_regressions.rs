@@ -173,3 +173,19 @@ fn overlap_tiny_denominators_stay_finite() {
         assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "dice gamma {gamma}: {loss:?} {grad:?}");
     }
 }
+
+/// Finding 6: squared-prediction Dice without smoothing on an empty mask: Σp² of confident
+/// "absent" predictions underflows to ~1e-43 in f32, the gradient coefficient 2/den overflowed
+/// f32 and met g = 0: inf · 0 = NaN.
+#[test]
+fn dice_squared_pred_empty_mask_f32_stays_finite() {
+    let input = [0.0f32, 0.0, 0.0, 0.0, -50.0, -50.0, -50.0, -50.0];
+    let target = [0.0f32; 8];
+    let shape = lossfn_shape { batch: 1, classes: 2, spatial: 4, layout: LOSSFN_LAYOUT_NCS };
+    let mut o = lossfn_overlap_options_default();
+    (o.smooth_nr, o.smooth_dr, o.squared_pred) = (0.0, 0.0, true);
+    let (mut loss, mut grad) = ([0f32; 1], [0f32; 8]);
+    let st = unsafe { lossfn_dice_loss_soft_f32(input.as_ptr(), target.as_ptr(), null(), shape, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) };
+    assert_eq!(st, LOSSFN_OK);
+    assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "{loss:?} {grad:?}");
+}

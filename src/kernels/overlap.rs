@@ -661,6 +661,14 @@ fn score_of(score: Score, smooth_nr: f64, smooth_dr: f64, tp: f64, p: f64, g: f6
     }
 }
 
+/// `v` in `T`, clamped to ±T::MAX: a coefficient 1/den of a tiny denominator (an empty mask
+/// without smoothing) can exceed f32's range where it multiplies g = 0 or p ≈ 0, and inf · 0
+/// would be NaN. NaN propagates.
+fn saturate<T: Real>(v: f64) -> T {
+    let max = T::max_value().f64();
+    T::of(if v > max { max } else if v < -max { -max } else { v })
+}
+
 /// l(score) and dl/dscore: 1 − score for gamma = 1, else max(0, 1 − score)^γ with derivative
 /// 0 where the base is 0 (so gamma < 1 stays finite at a perfect score). NaN propagates.
 fn focal(score: f64, gamma: f64) -> (f64, f64) {
@@ -1077,8 +1085,8 @@ where
                 }
                 j += 1;
                 let coef = scale * w * dl;
-                co.cg[grp * c + k] = T::of(coef * d_tp);
-                co.cp[grp * c + k] = T::of(coef * d_p * if squared { 2.0 } else { 1.0 });
+                co.cg[grp * c + k] = saturate(coef * d_tp);
+                co.cp[grp * c + k] = saturate(coef * d_p * if squared { 2.0 } else { 1.0 });
             }
         }
 
