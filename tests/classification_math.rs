@@ -1,0 +1,135 @@
+//! The vectorizable exp / ln / logistic of `kernels::math` against `std` over their whole range.
+use lossfn::kernels::math::{self, Math};
+
+/// The spacing of the floats just above |x| (in f64, for an f64 or f32 value).
+fn ulp_of64(x: f64) -> f64 {
+    let b = x.abs().to_bits();
+    f64::from_bits(b + 1) - f64::from_bits(b)
+}
+
+fn ulp_of32(x: f32) -> f64 {
+    let b = x.abs().to_bits();
+    f32::from_bits(b + 1) as f64 - f32::from_bits(b) as f64
+}
+
+/// Deterministic sample of `count` values spread over [lo, hi].
+fn sweep(lo: f64, hi: f64, count: usize) -> impl Iterator<Item = f64> {
+    (0..=count).map(move |i| lo + (hi - lo) * (i as f64 / count as f64))
+}
+
+#[test]
+fn exp_f64_within_one_ulp() {
+    let mut worst = 0f64;
+    for x in sweep(-708.0, 709.7, 2_000_000).chain(sweep(-1.0, 1.0, 200_001)).chain(sweep(-1e-10, 1e-10, 1001)) {
+        let (got, want) = (math::exp(x), x.exp());
+        let u = (got - want).abs() / ulp_of64(want);
+        worst = worst.max(u);
+        assert!(u <= 1.0, "exp({x:e}) = {got:e}, std {want:e} ({u} ulp)");
+    }
+    eprintln!("exp f64 worst {worst} ulp");
+}
+
+#[test]
+fn exp_f64_edges() {
+    assert_eq!(math::exp(0.0f64), 1.0);
+    assert_eq!(math::exp(f64::NEG_INFINITY), 0.0);
+    assert_eq!(math::exp(f64::INFINITY), f64::INFINITY);
+    assert!(math::exp(f64::NAN).is_nan());
+    assert_eq!(math::exp(709.79f64), f64::INFINITY);
+    assert_eq!(math::exp(1e300f64), f64::INFINITY);
+    assert_eq!(math::exp(-746.0f64), 0.0);
+    assert_eq!(math::exp(-1e300f64), 0.0);
+    assert!(math::exp(709.78f64).is_finite());
+    // Subnormal results: within one subnormal step.
+    for x in sweep(-745.0, -708.4, 10_000) {
+        let (got, want) = (math::exp(x), x.exp());
+        assert!((got - want).abs() <= f64::from_bits(1), "exp({x}) = {got:e}, std {want:e}");
+    }
+}
+
+#[test]
+fn exp_f32_within_one_ulp() {
+    let mut worst = 0f64;
+    for x in sweep(-87.3, 88.7, 2_000_000).chain(sweep(-1.0, 1.0, 200_001)) {
+        let x = x as f32;
+        let got = math::exp(x);
+        let want = (x as f64).exp();
+        let u = (got as f64 - want).abs() / ulp_of32(want as f32);
+        worst = worst.max(u);
+        assert!(u <= 1.0, "exp({x:e}) = {got:e}, true {want:e} ({u} ulp)");
+    }
+    eprintln!("exp f32 worst {worst} ulp");
+    assert_eq!(math::exp(0.0f32), 1.0);
+    assert_eq!(math::exp(f32::NEG_INFINITY), 0.0);
+    assert_eq!(math::exp(f32::INFINITY), f32::INFINITY);
+    assert_eq!(math::exp(89.0f32), f32::INFINITY);
+    assert!(math::exp(88.72f32).is_finite());
+    assert_eq!(math::exp(-104.0f32), 0.0);
+    assert!(math::exp(f32::NAN).is_nan());
+    for x in sweep(-103.0, -87.4, 10_000) {
+        let x = x as f32;
+        let (got, want) = (math::exp(x) as f64, (x as f64).exp());
+        assert!((got - want).abs() <= f32::from_bits(1) as f64, "exp({x}) = {got:e}, true {want:e}");
+    }
+}
+
+#[test]
+fn ln_f64_within_one_ulp() {
+    let mut worst = 0f64;
+    let mut check = |x: f64| {
+        let (got, want) = (math::ln(x), x.ln());
+        let u = (got - want).abs() / ulp_of64(want);
+        worst = worst.max(u);
+        assert!(u <= 1.0, "ln({x:e}) = {got:e}, std {want:e} ({u} ulp)");
+    };
+    // Log-uniform over every binade, subnormals included, and densely around 1.
+    for e in sweep(-1074.0, 1023.9, 2_000_000) {
+        check(2f64.powf(e));
+    }
+    for x in sweep(0.5, 2.0, 500_000) {
+        check(x);
+    }
+    for x in sweep(1.0 - 1e-9, 1.0 + 1e-9, 10_000) {
+        check(x);
+    }
+    check(f64::MAX);
+    check(f64::MIN_POSITIVE);
+    check(f64::from_bits(1));
+    eprintln!("ln f64 worst {worst} ulp");
+    assert_eq!(math::ln(1.0f64), 0.0);
+    assert_eq!(math::ln(0.0f64), f64::NEG_INFINITY);
+    assert_eq!(math::ln(-0.0f64), f64::NEG_INFINITY);
+    assert!(math::ln(-1.0f64).is_nan());
+    assert!(math::ln(f64::NAN).is_nan());
+    assert!(math::ln(f64::NEG_INFINITY).is_nan());
+    assert_eq!(math::ln(f64::INFINITY), f64::INFINITY);
+}
+
+#[test]
+fn ln_f32_within_one_ulp() {
+    let mut worst = 0f64;
+    let mut check = |x: f32| {
+        let got = math::ln(x) as f64;
+        let want = (x as f64).ln();
+        let u = (got - want).abs() / ulp_of32(want as f32);
+        worst = worst.max(u);
+        assert!(u <= 1.0, "ln({x:e}) = {got:e}, true {want:e} ({u} ulp)");
+    };
+    for e in sweep(-149.0, 127.99, 2_000_000) {
+        check(2f64.powf(e) as f32);
+    }
+    for x in sweep(0.5, 2.0, 500_000) {
+        check(x as f32);
+    }
+    // Every float in [1 − 2⁻¹⁰, 1 + 2⁻¹⁰].
+    let (a, b) = ((1.0f32 - 1.0 / 1024.0).to_bits(), (1.0f32 + 1.0 / 1024.0).to_bits());
+    for bits in a..=b {
+        check(f32::from_bits(bits));
+    }
+    eprintln!("ln f32 worst {worst} ulp");
+    assert_eq!(math::ln(1.0f32), 0.0);
+    assert_eq!(math::ln(0.0f32), f32::NEG_INFINITY);
+    assert!(math::ln(-1.0f32).is_nan());
+    assert!(math::ln(f32::NAN).is_nan());
+    assert_eq!(math::ln(f32::INFINITY), f32::INFINITY);
+}
