@@ -571,15 +571,14 @@ impl<T: Math> ClassLoss<T> for SoftCe<'_, T> {
             let wc = self.w.map_or(T::one(), |w| w[ci]);
             let (keep, eps_c) = (self.keep, self.eps_c);
             wr.iter_mut().zip(slice_of(tr)).for_each(|(o, &tc)| *o = wc * (keep * tc + eps_c));
-            let zr = slice_of(zr);
-            for s in 0..len {
-                a[s] += wr[s];
-                b[s] += wr[s] * (zr[s] - m[s]);
+            for (((av, bv), &w), (&zv, &mv)) in a.iter_mut().zip(b.iter_mut()).zip(&*wr).zip(slice_of(zr).iter().zip(&*m)) {
+                *av += w;
+                *bv += w * (zv - mv);
             }
         }
-        for s in 0..len {
-            loss[s] = a[s] * math::ln(sum[s]) - b[s];
-            coef[s] = self.gs * a[s] / sum[s];
+        for ((lv, cv), ((&av, &bv), &sv)) in loss.iter_mut().zip(coef.iter_mut()).zip(a.iter().zip(&*b).zip(&*sum)) {
+            *lv = av * math::ln(sv) - bv;
+            *cv = self.gs * av / sv;
         }
         if let Some(mut g) = grad {
             for ((mut gr, er), wr) in g.outer_iter_mut().zip(e.outer_iter()).zip(wt.outer_iter()) {
@@ -662,21 +661,20 @@ impl<T: Math> ClassLoss<T> for EntropyLogits<'_, T> {
         math::cols_exp(z, m, T::one(), e.view_mut(), sum);
         mu.fill(T::zero());
         for (zr, er) in z.outer_iter().zip(e.outer_iter()) {
-            let (zr, er) = (slice_of(zr), slice_of(er));
-            for s in 0..len {
-                mu[s] += er[s] * (zr[s] - m[s]);
+            for ((u, &ev), (&zv, &mv)) in mu.iter_mut().zip(slice_of(er)).zip(slice_of(zr).iter().zip(&*m)) {
+                *u += ev * (zv - mv);
             }
         }
-        for s in 0..len {
-            mu[s] = mu[s] / sum[s];
-            loss[s] = math::ln(sum[s]) - mu[s];
-            coef[s] = -self.gs / sum[s];
+        for ((lv, cv), (u, &sv)) in loss.iter_mut().zip(coef.iter_mut()).zip(mu.iter_mut().zip(&*sum)) {
+            *u = *u / sv;
+            *lv = math::ln(sv) - *u;
+            *cv = -self.gs / sv;
         }
         if let Some(mut g) = grad {
             for ((mut gr, er), zr) in g.outer_iter_mut().zip(e.outer_iter()).zip(z.outer_iter()) {
                 let (gr, er, zr) = (gr.as_slice_mut().expect("contiguous tile row"), slice_of(er), slice_of(zr));
-                for s in 0..len {
-                    gr[s] = coef[s] * er[s] * ((zr[s] - m[s]) - mu[s]);
+                for ((g, (&cv, &ev)), ((&zv, &mv), &u)) in gr.iter_mut().zip(coef.iter().zip(er)).zip(zr.iter().zip(&*m).zip(&*mu)) {
+                    *g = cv * ev * ((zv - mv) - u);
                 }
             }
         }
@@ -722,15 +720,15 @@ impl<T: Math> ClassLoss<T> for EntropyProbs<'_, T> {
             match grad.as_mut() {
                 Some(g) => {
                     let gr = slice_of_mut(g.row_mut(ci));
-                    for s in 0..len {
-                        let l = ln_floor(pr[s]);
-                        loss[s] += -(pr[s] * l);
-                        gr[s] = -self.gs * (l + T::one());
+                    for ((lv, g), &pv) in loss.iter_mut().zip(gr.iter_mut()).zip(pr) {
+                        let l = ln_floor(pv);
+                        *lv += -(pv * l);
+                        *g = -self.gs * (l + T::one());
                     }
                 }
                 None => {
-                    for s in 0..len {
-                        loss[s] += -(pr[s] * ln_floor(pr[s]));
+                    for (lv, &pv) in loss.iter_mut().zip(pr) {
+                        *lv += -(pv * ln_floor(pv));
                     }
                 }
             }
@@ -823,20 +821,20 @@ impl<T: Math> ClassLoss<T> for Kd<'_, T> {
         d.fill(T::zero());
         for ((sr, tr), qr) in zs.outer_iter().zip(zt.outer_iter()).zip(et.outer_iter()) {
             let (sr, tr, qr) = (slice_of(sr), slice_of(tr), slice_of(qr));
-            for s in 0..len {
-                d[s] += qr[s] * (((tr[s] - mt[s]) - (sr[s] - ms[s])) * self.k);
+            for ((dv, &q), ((&sv, &msv), (&tv, &mtv))) in d.iter_mut().zip(qr).zip(sr.iter().zip(&*ms).zip(tr.iter().zip(&*mt))) {
+                *dv += q * (((tv - mtv) - (sv - msv)) * self.k);
             }
         }
-        for s in 0..len {
-            loss[s] = self.t2 * (d[s] / st[s] - math::ln(st[s]) + math::ln(ss[s]));
-            a[s] = self.gt / ss[s];
-            b[s] = self.gt / st[s];
+        for ((lv, (av, bv)), (&dv, (&sv, &tv))) in loss.iter_mut().zip(a.iter_mut().zip(b.iter_mut())).zip(d.iter().zip(ss.iter().zip(&*st))) {
+            *lv = self.t2 * (dv / tv - math::ln(tv) + math::ln(sv));
+            *av = self.gt / sv;
+            *bv = self.gt / tv;
         }
         if let Some(mut g) = grad {
             for ((mut gr, pr), qr) in g.outer_iter_mut().zip(es.outer_iter()).zip(et.outer_iter()) {
                 let (gr, pr, qr) = (gr.as_slice_mut().expect("contiguous tile row"), slice_of(pr), slice_of(qr));
-                for s in 0..len {
-                    gr[s] = a[s] * pr[s] - b[s] * qr[s];
+                for ((g, (&av, &p)), (&bv, &q)) in gr.iter_mut().zip(a.iter().zip(pr)).zip(b.iter().zip(qr)) {
+                    *g = av * p - bv * q;
                 }
             }
         }
@@ -957,9 +955,9 @@ impl<T: Math> ClassLoss<T> for FocalSm<'_, T> {
         }
         so.fill(T::zero());
         for (ci, er) in e.outer_iter().enumerate() {
-            let (cf, er) = (T::of(ci as f64), slice_of(er));
-            for s in 0..len {
-                so[s] += if yf[s] == cf { T::zero() } else { er[s] };
+            let cf = T::of(ci as f64);
+            for ((o, &ev), &y) in so.iter_mut().zip(slice_of(er)).zip(&*yf) {
+                *o += if y == cf { T::zero() } else { ev };
             }
         }
         for s in 0..len {
@@ -980,8 +978,8 @@ impl<T: Math> ClassLoss<T> for FocalSm<'_, T> {
         if let Some(mut g) = grad {
             for (mut gr, er) in g.outer_iter_mut().zip(e.outer_iter()) {
                 let (gr, er) = (gr.as_slice_mut().expect("contiguous tile row"), slice_of(er));
-                for s in 0..len {
-                    gr[s] = coef[s] * er[s];
+                for ((g, &cv), &ev) in gr.iter_mut().zip(&*coef).zip(er) {
+                    *g = cv * ev;
                 }
             }
             for s in 0..len {
@@ -1001,65 +999,68 @@ trait Elementwise<T>: Sync {
     fn term(&self, x: T, t: T, pc: T) -> (T, T);
 }
 
-/// A value per element of a row: a slice, or one value for the whole row.
-trait Param<T>: Copy {
-    fn take(self, n: usize) -> Self;
-    fn at(self, i: usize) -> T;
-}
-
+/// The class parameter of a run of elements: one per element (NSC rows) or one for the run.
 #[derive(Clone, Copy)]
-struct Const<T>(T);
-
-impl<T: Copy> Param<T> for Const<T> {
-    #[inline(always)]
-    fn take(self, _: usize) -> Self {
-        self
-    }
-    #[inline(always)]
-    fn at(self, _: usize) -> T {
-        self.0
-    }
+enum ClassParam<'a, T> {
+    Each(&'a [T]),
+    Same(T),
 }
 
-impl<T: Copy> Param<T> for &[T] {
-    #[inline(always)]
-    fn take(self, n: usize) -> Self {
-        &self[..n]
-    }
-    #[inline(always)]
-    fn at(self, i: usize) -> T {
-        self[i]
-    }
-}
-
-/// `loss[i] = w_i·l_i`, `grad[i] = gs·w_i·∂l_i` over one run of elements.
+/// `loss[i] = w_i·l_i`, `grad[i] = gs·w_i·∂l_i` over one run of elements. Plain map loops only
+/// (what LLVM vectorizes reliably): the terms first, then the weights.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn elem_run<T: Math, E: Elementwise<T>, W: Param<T>, P: Param<T>>(
+fn elem_run<T: Math, E: Elementwise<T>>(
     k: &E,
     x: &[T],
     t: &[T],
-    w: W,
-    pc: P,
+    w: Option<&[T]>,
+    pc: ClassParam<'_, T>,
     gs: T,
     loss: &mut [T],
     grad: Option<&mut [T]>,
 ) {
-    let n = loss.len();
-    let (x, t, w, pc) = (&x[..n], &t[..n], w.take(n), pc.take(n));
-    match grad {
-        Some(g) => {
-            let g = &mut g[..n];
-            for i in 0..n {
-                let (l, d) = k.term(x[i], t[i], pc.at(i));
-                let wi = w.at(i);
-                loss[i] = wi * l;
-                g[i] = gs * wi * d;
+    match (grad, pc) {
+        (Some(g), ClassParam::Same(pc)) => {
+            for ((lv, gv), (&xv, &tv)) in loss.iter_mut().zip(g.iter_mut()).zip(x.iter().zip(t)) {
+                let (l, d) = k.term(xv, tv, pc);
+                *lv = l;
+                *gv = gs * d;
+            }
+            if let Some(w) = w {
+                for ((lv, gv), &wv) in loss.iter_mut().zip(g.iter_mut()).zip(w) {
+                    *lv *= wv;
+                    *gv *= wv;
+                }
             }
         }
-        None => {
-            for i in 0..n {
-                loss[i] = w.at(i) * k.term(x[i], t[i], pc.at(i)).0;
+        (Some(g), ClassParam::Each(pc)) => {
+            for ((lv, gv), ((&xv, &tv), &pv)) in loss.iter_mut().zip(g.iter_mut()).zip(x.iter().zip(t).zip(pc)) {
+                let (l, d) = k.term(xv, tv, pv);
+                *lv = l;
+                *gv = gs * d;
+            }
+            if let Some(w) = w {
+                for ((lv, gv), &wv) in loss.iter_mut().zip(g.iter_mut()).zip(w) {
+                    *lv *= wv;
+                    *gv *= wv;
+                }
+            }
+        }
+        (None, ClassParam::Same(pc)) => {
+            for (lv, (&xv, &tv)) in loss.iter_mut().zip(x.iter().zip(t)) {
+                *lv = k.term(xv, tv, pc).0;
+            }
+            if let Some(w) = w {
+                loss.iter_mut().zip(w).for_each(|(lv, &wv)| *lv *= wv);
+            }
+        }
+        (None, ClassParam::Each(pc)) => {
+            for (lv, ((&xv, &tv), &pv)) in loss.iter_mut().zip(x.iter().zip(t).zip(pc)) {
+                *lv = k.term(xv, tv, pv).0;
+            }
+            if let Some(w) = w {
+                loss.iter_mut().zip(w).for_each(|(lv, &wv)| *lv *= wv);
             }
         }
     }
@@ -1100,32 +1101,18 @@ impl<T: Math, E: Elementwise<T>> SimdTask for ElemTask<'_, '_, E, T> {
         let (x, t) = (&a.x[range.clone()], &a.t[range.clone()]);
         let w = a.w.map(|w| &w[range.clone()]);
         match a.pc {
-            None => match w {
-                Some(w) => elem_run(k, x, t, w, Const(T::one()), a.gs, values, grad),
-                None => elem_run(k, x, t, Const(T::one()), Const(T::one()), a.gs, values, grad),
-            },
+            None => elem_run(k, x, t, w, ClassParam::Same(T::one()), a.gs, values, grad),
             Some(pc) => {
                 // Runs of one row: a class row (NSC, pc per element) or a spatial row of one
                 // class (NCS, pc constant). Blocks start on row boundaries.
                 let (c, sp) = (a.shape.classes, a.shape.spatial);
-                let row = if a.shape.layout == Layout::Nsc { c } else { sp };
+                let nsc = a.shape.layout == Layout::Nsc;
+                let row = if nsc { c } else { sp };
                 for (j, v) in values.chunks_mut(row).enumerate() {
                     let r = j * row..j * row + v.len();
                     let g = grad.as_mut().map(|g| &mut g[r.clone()]);
-                    let (x, t) = (&x[r.clone()], &t[r.clone()]);
-                    let w = w.map(|w| &w[r.clone()]);
-                    if a.shape.layout == Layout::Nsc {
-                        match w {
-                            Some(w) => elem_run(k, x, t, w, pc, a.gs, v, g),
-                            None => elem_run(k, x, t, Const(T::one()), pc, a.gs, v, g),
-                        }
-                    } else {
-                        let p = Const(pc[((range.start + r.start) / sp) % c]);
-                        match w {
-                            Some(w) => elem_run(k, x, t, w, p, a.gs, v, g),
-                            None => elem_run(k, x, t, Const(T::one()), p, a.gs, v, g),
-                        }
-                    }
+                    let p = if nsc { ClassParam::Each(pc) } else { ClassParam::Same(pc[((range.start + r.start) / sp) % c]) };
+                    elem_run(k, &x[r.clone()], &t[r.clone()], w.map(|w| &w[r.clone()]), p, a.gs, v, g);
                 }
             }
         }
@@ -1226,33 +1213,93 @@ pub fn sigmoid_focal_loss<T: Math>(
     let shape = shape.canonical();
     let scale = reduction.scale(elem_den(shape.len(), args.weight, reduction), shape.batch);
     let a = ElemArgs { x: args.logits, t: args.target, w: args.weight, pc: None, shape, gs: T::of(scale) };
-    let k = FocalTerm { alpha: T::of(args.alpha), use_alpha: args.alpha >= 0.0, gamma: T::of(args.gamma) };
-    run_elementwise(&k, &a, loss_none, grad) * scale
+    let (alpha, use_alpha) = (T::of(args.alpha), args.alpha >= 0.0);
+    // B^γ specialised for the common γ (exact and cheaper than exp(γ·ln B)).
+    let total = match args.gamma {
+        0.0 => run_elementwise(&FocalTerm { alpha, use_alpha, pow: PowZero }, &a, loss_none, grad),
+        1.0 => run_elementwise(&FocalTerm { alpha, use_alpha, pow: PowOne }, &a, loss_none, grad),
+        2.0 => run_elementwise(&FocalTerm { alpha, use_alpha, pow: PowTwo }, &a, loss_none, grad),
+        g => run_elementwise(&FocalTerm { alpha, use_alpha, pow: PowAny(T::of(g)) }, &a, loss_none, grad),
+    };
+    total * scale
 }
 
-struct FocalTerm<T> {
+/// B ↦ B^γ for B ≥ 0.
+trait Power<T>: Sync {
+    fn gamma(&self) -> T;
+    fn pow(&self, b: T) -> T;
+}
+
+struct PowZero;
+struct PowOne;
+struct PowTwo;
+struct PowAny<T>(T);
+
+impl<T: Math> Power<T> for PowZero {
+    #[inline(always)]
+    fn gamma(&self) -> T {
+        T::zero()
+    }
+    #[inline(always)]
+    fn pow(&self, _: T) -> T {
+        T::one()
+    }
+}
+
+impl<T: Math> Power<T> for PowOne {
+    #[inline(always)]
+    fn gamma(&self) -> T {
+        T::one()
+    }
+    #[inline(always)]
+    fn pow(&self, b: T) -> T {
+        b
+    }
+}
+
+impl<T: Math> Power<T> for PowTwo {
+    #[inline(always)]
+    fn gamma(&self) -> T {
+        T::of(2.0)
+    }
+    #[inline(always)]
+    fn pow(&self, b: T) -> T {
+        b * b
+    }
+}
+
+impl<T: Math> Power<T> for PowAny<T> {
+    #[inline(always)]
+    fn gamma(&self) -> T {
+        self.0
+    }
+    #[inline(always)]
+    fn pow(&self, b: T) -> T {
+        math::pow_nonneg(b, self.0)
+    }
+}
+
+struct FocalTerm<T, P> {
     alpha: T,
     use_alpha: bool,
-    gamma: T,
+    pow: P,
 }
 
-impl<T: Math> Elementwise<T> for FocalTerm<T> {
+impl<T: Math, P: Power<T>> Elementwise<T> for FocalTerm<T, P> {
     #[inline(always)]
     fn term(&self, x: T, t: T, _: T) -> (T, T) {
         let one = T::one();
         let (p, q, lse) = math::logistic(x);
         let ce = (one - t) * x + (max(-x, T::zero()) + lse);
         let b = p * (one - t) + q * t;
-        let bg = math::pow_nonneg(b, self.gamma);
+        let bg = self.pow.pow(b);
         let ratio = if b > T::zero() { p * q / b } else { T::zero() };
+        // A select, not a branch: a branch here keeps LLVM from vectorizing the loop.
+        let at = self.alpha * t + (one - self.alpha) * (one - t);
+        let at = if self.use_alpha { at } else { one };
         let l = ce * bg;
-        let d = (p - t) * bg + self.gamma * l * ratio * (one - t - t);
-        if self.use_alpha {
-            let at = self.alpha * t + (one - self.alpha) * (one - t);
-            (at * l, at * d)
-        } else {
-            (l, d)
-        }
+        let d = (p - t) * bg + self.pow.gamma() * l * ratio * (one - t - t);
+        (at * l, at * d)
     }
 }
 
