@@ -117,11 +117,20 @@ impl<'a, T> Classes<'a, T> {
         }
     }
 
-    /// NSC: the rows of positions `p`, `[len][classes]`.
+    /// The number of classes.
     #[inline(always)]
-    fn rows(&self, p: Range<usize>) -> ArrayView2<'a, T> {
+    fn classes(&self) -> usize {
+        match self {
+            Classes::Rows(v) => v.ncols(),
+            Classes::Cols(v) => v.shape()[1],
+        }
+    }
+
+    /// NSC: the rows of positions `p`, `[len][classes]`, as one contiguous slice.
+    #[inline(always)]
+    fn rows(&self, p: Range<usize>) -> &'a [T] {
         match *self {
-            Classes::Rows(v) => v.slice_move(s![p, ..]),
+            Classes::Rows(v) => v.slice_move(s![p, ..]).to_slice().expect("contiguous rows"),
             Classes::Cols(_) => unreachable!("rows of an NCS tensor"),
         }
     }
@@ -166,8 +175,8 @@ impl<T: Real> Scratch<T> {
 /// A loss over the class axis, per position.
 trait ClassLoss<T: Math>: Sync {
     /// NSC: positions `p0 .. p0 + loss.len()`. Writes each position's (term-weighted) loss into
-    /// `loss` and, when given, its gradient row (`[len][classes]`) already scaled.
-    fn rows(&self, p0: usize, loss: &mut [T], grad: Option<ArrayViewMut2<'_, T>>, scr: &mut Scratch<T>);
+    /// `loss` and, when given, its gradient rows (`[len][classes]`, contiguous) already scaled.
+    fn rows(&self, p0: usize, loss: &mut [T], grad: Option<&mut [T]>, scr: &mut Scratch<T>);
     /// NCS: positions `s0 .. s0 + loss.len()` of sample `n` (at most one tile);
     /// `grad` is `[classes][len]`.
     fn tile(&self, n: usize, s0: usize, loss: &mut [T], grad: Option<ArrayViewMut2<'_, T>>, scr: &mut Scratch<T>);
@@ -209,7 +218,7 @@ impl<T: Math, L: ClassLoss<T>> SimdTask for BlockTask<'_, '_, L, T> {
         match shape.layout {
             Layout::Nsc => {
                 let mut scr = Scratch::new(c, 0);
-                l.rows(s0, values, grad, &mut scr);
+                l.rows(s0, values, grad.map(|g| g.into_slice().expect("contiguous block")), &mut scr);
             }
             Layout::Ncs => {
                 let w = tile_width(c).min(len);
@@ -380,12 +389,13 @@ impl<T: Math> Ce<'_, T> {
 
 impl<T: Math> ClassLoss<T> for Ce<'_, T> {
     #[inline(always)]
-    fn rows(&self, p0: usize, loss: &mut [T], mut grad: Option<ArrayViewMut2<'_, T>>, scr: &mut Scratch<T>) {
+    fn rows(&self, p0: usize, loss: &mut [T], grad: Option<&mut [T]>, scr: &mut Scratch<T>) {
+        let c = self.z.classes();
         let z = self.z.rows(p0..p0 + loss.len());
-        let (e, wd) = (&mut scr.e[..], &mut scr.f[..]);
-        for (i, zr) in z.outer_iter().enumerate() {
-            let z = slice_of(zr);
-            let g = grad.as_mut().map(|g| slice_of_mut(g.row_mut(i)));
+        let (e, wd) = (&mut scr.e[..c], &mut scr.f[..c]);
+        let mut grad = grad.map(|g| g.chunks_exact_mut(c));
+        for (i, z) in z.chunks_exact(c).enumerate() {
+            let g = grad.as_mut().and_then(Iterator::next);
             let y = self.target[p0 + i];
             if y == self.ignore {
                 loss[i] = T::zero();
@@ -427,8 +437,8 @@ impl<T: Math> ClassLoss<T> for Ce<'_, T> {
         let z = self.z.tile(n, s0..s0 + len);
         let target = &self.target[n * self.spatial + s0..][..len];
         let c = z.nrows();
-        let [m, sum, wd, ls, a, coef, v, _] = &mut scr.cols;
-        let (m, sum, wd, ls, a, coef, v) = (&mut m[..len], &mut sum[..len], &mut wd[..len], &mut ls[..len], &mut a[..len], &mut coef[..len], &mut v[..len]);
+        let [m, sum, wd, zy, a, coef, v, _] = &mut scr.cols;
+        let (m, sum, wd, zy, a, coef, v) = (&mut m[..len], &mut sum[..len], &mut wd[..len], &mut zy[..len], &mut a[..len], &mut coef[..len], &mut v[..len]);
         let mut e = ArrayViewMut2::from_shape((c, len), &mut scr.e[..c * len]).expect("scratch");
         math::cols_max(z, m);
         math::cols_exp(z, m, T::one(), e.view_mut(), sum);
@@ -439,25 +449,24 @@ impl<T: Math> ClassLoss<T> for Ce<'_, T> {
                 wd.iter_mut().zip(slice_of(zr)).zip(&*m).for_each(|((o, &zc), &mc)| *o += wc * (zc - mc));
             }
         }
-        ls.iter_mut().zip(&*sum).for_each(|(o, &s)| *o = math::ln(s));
-        for s in 0..len {
-            let y = target[s];
-            if y == self.ignore {
-                loss[s] = T::zero();
-                a[s] = T::zero();
-                coef[s] = T::zero();
-                v[s] = T::zero();
-                continue;
-            }
-            let y = y as usize;
-            a[s] = self.keep * self.weight(y);
-            let mut l = a[s] * (ls[s] - (z[[y, s]] - m[s]));
-            if self.smoothing {
-                l += self.eps_c * (self.wsum * ls[s] - wd[s]);
-            }
-            loss[s] = l;
-            coef[s] = self.gs * (a[s] + self.eps_c * self.wsum) / sum[s];
-            v[s] = self.gs;
+        // Gathers per position (scalar), then the per-position math as map loops.
+        for (s, &y) in target.iter().enumerate() {
+            let valid = y != self.ignore;
+            let yc = if valid { y as usize } else { 0 };
+            zy[s] = z[[yc, s]];
+            a[s] = if valid { self.keep * self.weight(yc) } else { T::zero() };
+            v[s] = if valid { self.gs } else { T::zero() };
+        }
+        let (eps_c, wsum, gs) = (self.eps_c, self.wsum, self.gs);
+        for ((lv, cv), ((((&sv, &mv), &zv), &av), (&vv, &wdv))) in
+            loss.iter_mut().zip(coef.iter_mut()).zip(sum.iter().zip(&*m).zip(&*zy).zip(&*a).zip(v.iter().zip(&*wd)))
+        {
+            let ls = math::ln(sv);
+            let l = av * (ls - (zv - mv));
+            let l = if self.smoothing { l + eps_c * (wsum * ls - wdv) } else { l };
+            let valid = vv != T::zero();
+            *lv = if valid { l } else { T::zero() };
+            *cv = if valid { gs * (av + eps_c * wsum) / sv } else { T::zero() };
         }
         if let Some(mut g) = grad {
             for (ci, (mut gr, er)) in g.outer_iter_mut().zip(e.outer_iter()).enumerate() {
@@ -465,9 +474,9 @@ impl<T: Math> ClassLoss<T> for Ce<'_, T> {
                 let gr = gr.as_slice_mut().expect("contiguous tile row");
                 gr.iter_mut().zip(slice_of(er)).zip(&*coef).zip(&*v).for_each(|(((g, &ec), &cf), &vs)| *g = cf * ec - k * vs);
             }
-            for s in 0..len {
-                if target[s] != self.ignore {
-                    g[[target[s] as usize, s]] -= v[s] * a[s];
+            for (s, &y) in target.iter().enumerate() {
+                if y != self.ignore {
+                    g[[y as usize, s]] -= v[s] * a[s];
                 }
             }
         }
@@ -532,21 +541,20 @@ impl<T: Math> SoftCe<'_, T> {
 
 impl<T: Math> ClassLoss<T> for SoftCe<'_, T> {
     #[inline(always)]
-    fn rows(&self, p0: usize, loss: &mut [T], mut grad: Option<ArrayViewMut2<'_, T>>, scr: &mut Scratch<T>) {
+    fn rows(&self, p0: usize, loss: &mut [T], grad: Option<&mut [T]>, scr: &mut Scratch<T>) {
         let range = p0..p0 + loss.len();
         let (z, t) = (self.z.rows(range.clone()), self.t.rows(range));
-        let c = z.ncols();
+        let c = self.z.classes();
         let (e, wt, wtd) = (&mut scr.e[..c], &mut scr.f[..c], &mut scr.h[..c]);
-        for (i, (zr, tr)) in z.outer_iter().zip(t.outer_iter()).enumerate() {
-            let z = slice_of(zr);
+        let mut grad = grad.map(|g| g.chunks_exact_mut(c));
+        for (i, (z, tr)) in z.chunks_exact(c).zip(t.chunks_exact(c)).enumerate() {
             let m = math::row_max(z);
             let s = math::row_exp(z, m, T::one(), e);
-            self.weighted_targets(slice_of(tr), wt);
+            self.weighted_targets(tr, wt);
             wtd.iter_mut().zip(&*wt).zip(z).for_each(|((o, &a), &zc)| *o = a * (zc - m));
             let a = math::row_sum(wt);
             loss[i] = a * math::ln(s) - math::row_sum(wtd);
-            if let Some(g) = grad.as_mut() {
-                let g = slice_of_mut(g.row_mut(i));
+            if let Some(g) = grad.as_mut().and_then(Iterator::next) {
                 let coef = self.gs * a / s;
                 g.iter_mut().zip(&*e).zip(&*wt).for_each(|((g, &ec), &a)| *g = coef * ec - self.gs * a);
             }
@@ -630,19 +638,18 @@ struct EntropyLogits<'a, T> {
 
 impl<T: Math> ClassLoss<T> for EntropyLogits<'_, T> {
     #[inline(always)]
-    fn rows(&self, p0: usize, loss: &mut [T], mut grad: Option<ArrayViewMut2<'_, T>>, scr: &mut Scratch<T>) {
+    fn rows(&self, p0: usize, loss: &mut [T], grad: Option<&mut [T]>, scr: &mut Scratch<T>) {
+        let c = self.z.classes();
         let z = self.z.rows(p0..p0 + loss.len());
-        let c = z.ncols();
         let (e, ed) = (&mut scr.e[..c], &mut scr.f[..c]);
-        for (i, zr) in z.outer_iter().enumerate() {
-            let z = slice_of(zr);
+        let mut grad = grad.map(|g| g.chunks_exact_mut(c));
+        for (i, z) in z.chunks_exact(c).enumerate() {
             let m = math::row_max(z);
             let s = math::row_exp(z, m, T::one(), e);
             ed.iter_mut().zip(&*e).zip(z).for_each(|((o, &ec), &zc)| *o = ec * (zc - m));
             let mu = math::row_sum(ed) / s;
             loss[i] = math::ln(s) - mu;
-            if let Some(g) = grad.as_mut() {
-                let g = slice_of_mut(g.row_mut(i));
+            if let Some(g) = grad.as_mut().and_then(Iterator::next) {
                 let coef = -self.gs / s;
                 g.iter_mut().zip(&*e).zip(z).for_each(|((g, &ec), &zc)| *g = coef * ec * ((zc - m) - mu));
             }
@@ -694,17 +701,16 @@ fn ln_floor<T: Math>(p: T) -> T {
 
 impl<T: Math> ClassLoss<T> for EntropyProbs<'_, T> {
     #[inline(always)]
-    fn rows(&self, p0: usize, loss: &mut [T], mut grad: Option<ArrayViewMut2<'_, T>>, scr: &mut Scratch<T>) {
+    fn rows(&self, p0: usize, loss: &mut [T], grad: Option<&mut [T]>, scr: &mut Scratch<T>) {
+        let c = self.p.classes();
         let p = self.p.rows(p0..p0 + loss.len());
-        let c = p.ncols();
         let (lp, h) = (&mut scr.e[..c], &mut scr.f[..c]);
-        for (i, pr) in p.outer_iter().enumerate() {
-            let p = slice_of(pr);
+        let mut grad = grad.map(|g| g.chunks_exact_mut(c));
+        for (i, p) in p.chunks_exact(c).enumerate() {
             lp.iter_mut().zip(p).for_each(|(o, &pc)| *o = ln_floor(pc));
             h.iter_mut().zip(p).zip(&*lp).for_each(|((o, &pc), &l)| *o = -(pc * l));
             loss[i] = math::row_sum(h);
-            if let Some(g) = grad.as_mut() {
-                let g = slice_of_mut(g.row_mut(i));
+            if let Some(g) = grad.as_mut().and_then(Iterator::next) {
                 g.iter_mut().zip(&*lp).for_each(|(g, &l)| *g = -self.gs * (l + T::one()));
             }
         }
@@ -784,21 +790,20 @@ struct Kd<'a, T> {
 
 impl<T: Math> ClassLoss<T> for Kd<'_, T> {
     #[inline(always)]
-    fn rows(&self, p0: usize, loss: &mut [T], mut grad: Option<ArrayViewMut2<'_, T>>, scr: &mut Scratch<T>) {
+    fn rows(&self, p0: usize, loss: &mut [T], grad: Option<&mut [T]>, scr: &mut Scratch<T>) {
         let range = p0..p0 + loss.len();
         let (zs, zt) = (self.zs.rows(range.clone()), self.zt.rows(range));
-        let c = zs.ncols();
+        let c = self.zs.classes();
         let (es, et, h) = (&mut scr.e[..c], &mut scr.f[..c], &mut scr.h[..c]);
-        for (i, (sr, tr)) in zs.outer_iter().zip(zt.outer_iter()).enumerate() {
-            let (zs, zt) = (slice_of(sr), slice_of(tr));
+        let mut grad = grad.map(|g| g.chunks_exact_mut(c));
+        for (i, (zs, zt)) in zs.chunks_exact(c).zip(zt.chunks_exact(c)).enumerate() {
             let (ms, mt) = (math::row_max(zs), math::row_max(zt));
             let ss = math::row_exp(zs, ms, self.k, es);
             let st = math::row_exp(zt, mt, self.k, et);
             h.iter_mut().zip(&*et).zip(zt.iter().zip(zs)).for_each(|((o, &q), (&t, &s))| *o = q * (((t - mt) - (s - ms)) * self.k));
             let kl = math::row_sum(h) / st - math::ln(st) + math::ln(ss);
             loss[i] = self.t2 * kl;
-            if let Some(g) = grad.as_mut() {
-                let g = slice_of_mut(g.row_mut(i));
+            if let Some(g) = grad.as_mut().and_then(Iterator::next) {
                 let (a, b) = (self.gt / ss, self.gt / st);
                 g.iter_mut().zip(&*es).zip(&*et).for_each(|((g, &p), &q)| *g = a * p - b * q);
             }
@@ -909,12 +914,13 @@ impl<T: Math> FocalSm<'_, T> {
 
 impl<T: Math> ClassLoss<T> for FocalSm<'_, T> {
     #[inline(always)]
-    fn rows(&self, p0: usize, loss: &mut [T], mut grad: Option<ArrayViewMut2<'_, T>>, scr: &mut Scratch<T>) {
+    fn rows(&self, p0: usize, loss: &mut [T], grad: Option<&mut [T]>, scr: &mut Scratch<T>) {
+        let c = self.z.classes();
         let z = self.z.rows(p0..p0 + loss.len());
-        let e = &mut scr.e[..z.ncols()];
-        for (i, zr) in z.outer_iter().enumerate() {
-            let z = slice_of(zr);
-            let g = grad.as_mut().map(|g| slice_of_mut(g.row_mut(i)));
+        let e = &mut scr.e[..c];
+        let mut grad = grad.map(|g| g.chunks_exact_mut(c));
+        for (i, z) in z.chunks_exact(c).enumerate() {
+            let g = grad.as_mut().and_then(Iterator::next);
             let y = self.target[p0 + i];
             if y == self.ignore {
                 loss[i] = T::zero();
