@@ -31,6 +31,8 @@ pub trait Math: Real {
     fn exp_v(x: Self) -> Self;
     /// ln x (see [`ln`]).
     fn ln_v(x: Self) -> Self;
+    /// ln x for x positive, normal and finite, or NaN (see [`ln_normal`]).
+    fn ln_normal_v(x: Self) -> Self;
 }
 
 /// `if a > b { a } else { b }`: one `maxps`/`maxpd`; a NaN `a` yields `b`, a NaN `b` yields `b`.
@@ -56,6 +58,14 @@ pub fn ln<T: Math>(x: T) -> T {
     T::ln_v(x)
 }
 
+/// ln x for x a positive normal finite number or NaN (NaN in, NaN out): [`ln`] without the
+/// subnormal, zero, negative and infinite cases, for hot loops whose argument is known to be
+/// in range (e.g. 1 + e^−|x| ∈ [1, 2]).
+#[inline(always)]
+pub fn ln_normal<T: Math>(x: T) -> T {
+    T::ln_normal_v(x)
+}
+
 /// The logistic function and its companions at x, sharing one exp and one division:
 /// `(σ(x), σ(−x), ln(1 + e^−|x|))`. Both probabilities are computed without cancellation
 /// (σ(−x) is not 1 − σ(x)), and softplus(±x) = max(±x, 0) + the third value.
@@ -66,7 +76,7 @@ pub fn logistic<T: Math>(x: T) -> (T, T, T) {
     let u = one + e;
     let inv = one / u;
     // log1p(e) = ln(u) + (e − (u − 1))/u: u − 1 is exact, the bracket is the rounding error of u.
-    let log1p_e = ln(u) + (e - (u - one)) * inv;
+    let log1p_e = ln_normal(u) + (e - (u - one)) * inv;
     let small = e * inv;
     let nonneg = x >= T::zero();
     let p = if nonneg { inv } else { small };
@@ -255,33 +265,10 @@ impl Math for f64 {
 
     #[inline(always)]
     fn ln_v(x: f64) -> f64 {
-        const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-        const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
-        const LG1: f64 = 6.666_666_666_666_735_130e-1;
-        const LG2: f64 = 3.999_999_999_940_941_908e-1;
-        const LG3: f64 = 2.857_142_874_366_239_149e-1;
-        const LG4: f64 = 2.222_219_843_214_978_396e-1;
-        const LG5: f64 = 1.818_357_216_161_805_012e-1;
-        const LG6: f64 = 1.531_383_769_920_937_332e-1;
-        const LG7: f64 = 1.479_819_860_511_658_591e-1;
         // Subnormals: scale into the normal range first.
         let sub = x < f64::MIN_POSITIVE;
         let xs = if sub { x * 18_014_398_509_481_984.0 } else { x }; // 2⁵⁴
-        // musl's reduction: move the mantissa into [√2/2, √2) and the exponent into k.
-        let ix = xs.to_bits().wrapping_add(0x3ff0_0000_0000_0000 - 0x3fe6_a09e_0000_0000);
-        let kbits = ix >> 52; // biased exponent, 0..=2047 for x > 0
-        let kf = f64::from_bits(kbits | 0x4330_0000_0000_0000) - (4_503_599_627_370_496.0 + 1023.0);
-        let kf = if sub { kf - 54.0 } else { kf };
-        let m = f64::from_bits((ix & 0x000f_ffff_ffff_ffff).wrapping_add(0x3fe6_a09e_0000_0000));
-        let f = m - 1.0;
-        let hfsq = 0.5 * f * f;
-        let s = f / (2.0 + f);
-        let z = s * s;
-        let w = z * z;
-        let t1 = w * (LG2 + w * (LG4 + w * LG6));
-        let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
-        let r = t2 + t1;
-        let y = kf * LN2_HI - ((hfsq - (s * (hfsq + r) + kf * LN2_LO)) - f);
+        let y = ln_core_f64(xs, if sub { -54.0 } else { 0.0 });
         let y = if x == f64::INFINITY { x } else { y };
         let y = if x == 0.0 { f64::NEG_INFINITY } else { y };
         // x < 0 or NaN.
@@ -291,6 +278,44 @@ impl Math for f64 {
             f64::NAN
         }
     }
+
+    #[inline(always)]
+    fn ln_normal_v(x: f64) -> f64 {
+        let y = ln_core_f64(x, 0.0);
+        if x == x {
+            y
+        } else {
+            x
+        }
+    }
+}
+
+/// ln(x) + k0·ln 2 for x positive, normal and finite (fdlibm / musl `log`, < 1 ulp).
+#[inline(always)]
+fn ln_core_f64(x: f64, k0: f64) -> f64 {
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LG1: f64 = 6.666_666_666_666_735_130e-1;
+    const LG2: f64 = 3.999_999_999_940_941_908e-1;
+    const LG3: f64 = 2.857_142_874_366_239_149e-1;
+    const LG4: f64 = 2.222_219_843_214_978_396e-1;
+    const LG5: f64 = 1.818_357_216_161_805_012e-1;
+    const LG6: f64 = 1.531_383_769_920_937_332e-1;
+    const LG7: f64 = 1.479_819_860_511_658_591e-1;
+    // musl's reduction: move the mantissa into [√2/2, √2) and the exponent into k.
+    let ix = x.to_bits().wrapping_add(0x3ff0_0000_0000_0000 - 0x3fe6_a09e_0000_0000);
+    let kbits = ix >> 52; // biased exponent, 0..=2047 for x > 0
+    let kf = f64::from_bits(kbits | 0x4330_0000_0000_0000) - (4_503_599_627_370_496.0 + 1023.0) + k0;
+    let m = f64::from_bits((ix & 0x000f_ffff_ffff_ffff).wrapping_add(0x3fe6_a09e_0000_0000));
+    let f = m - 1.0;
+    let hfsq = 0.5 * f * f;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (LG2 + w * (LG4 + w * LG6));
+    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+    let r = t2 + t1;
+    kf * LN2_HI - ((hfsq - (s * (hfsq + r) + kf * LN2_LO)) - f)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -333,28 +358,9 @@ impl Math for f32 {
 
     #[inline(always)]
     fn ln_v(x: f32) -> f32 {
-        const LN2_HI: f32 = 6.931_381_225_6e-1;
-        const LN2_LO: f32 = 9.058_000_614_5e-6;
-        const LG1: f32 = 0.666_666_626_93;
-        const LG2: f32 = 0.400_009_721_52;
-        const LG3: f32 = 0.284_987_866_88;
-        const LG4: f32 = 0.242_790_788_41;
         let sub = x < f32::MIN_POSITIVE;
         let xs = if sub { x * 33_554_432.0 } else { x }; // 2²⁵
-        let ix = xs.to_bits().wrapping_add(0x3f80_0000 - 0x3f35_04f3);
-        let kbits = ix >> 23;
-        let kf = f32::from_bits(kbits | 0x4b00_0000) - (8_388_608.0 + 127.0);
-        let kf = if sub { kf - 25.0 } else { kf };
-        let m = f32::from_bits((ix & 0x007f_ffff).wrapping_add(0x3f35_04f3));
-        let f = m - 1.0;
-        let s = f / (2.0 + f);
-        let z = s * s;
-        let w = z * z;
-        let t1 = w * (LG2 + w * LG4);
-        let t2 = z * (LG1 + w * LG3);
-        let r = t2 + t1;
-        let hfsq = 0.5 * f * f;
-        let y = s * (hfsq + r) + kf * LN2_LO - hfsq + f + kf * LN2_HI;
+        let y = ln_core_f32(xs, if sub { -25.0 } else { 0.0 });
         let y = if x == f32::INFINITY { x } else { y };
         let y = if x == 0.0 { f32::NEG_INFINITY } else { y };
         if x >= 0.0 {
@@ -363,6 +369,40 @@ impl Math for f32 {
             f32::NAN
         }
     }
+
+    #[inline(always)]
+    fn ln_normal_v(x: f32) -> f32 {
+        let y = ln_core_f32(x, 0.0);
+        if x == x {
+            y
+        } else {
+            x
+        }
+    }
+}
+
+/// ln(x) + k0·ln 2 for x positive, normal and finite (musl `logf`, < 1 ulp).
+#[inline(always)]
+fn ln_core_f32(x: f32, k0: f32) -> f32 {
+    const LN2_HI: f32 = 6.931_381_225_6e-1;
+    const LN2_LO: f32 = 9.058_000_614_5e-6;
+    const LG1: f32 = 0.666_666_626_93;
+    const LG2: f32 = 0.400_009_721_52;
+    const LG3: f32 = 0.284_987_866_88;
+    const LG4: f32 = 0.242_790_788_41;
+    let ix = x.to_bits().wrapping_add(0x3f80_0000 - 0x3f35_04f3);
+    let kbits = ix >> 23;
+    let kf = f32::from_bits(kbits | 0x4b00_0000) - (8_388_608.0 + 127.0) + k0;
+    let m = f32::from_bits((ix & 0x007f_ffff).wrapping_add(0x3f35_04f3));
+    let f = m - 1.0;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (LG2 + w * LG4);
+    let t2 = z * (LG1 + w * LG3);
+    let r = t2 + t1;
+    let hfsq = 0.5 * f * f;
+    s * (hfsq + r) + kf * LN2_LO - hfsq + f + kf * LN2_HI
 }
 
 // ---------------------------------------------------------------------------------------------
