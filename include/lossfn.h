@@ -55,6 +55,54 @@ typedef struct lossfn_regression_options {
 } lossfn_regression_options;
 
 /**
+ * How four numbers describe a box.
+ */
+typedef uint32_t lossfn_box_format;
+
+/**
+ * The IoU loss variant (lossfn_iou_loss only).
+ */
+typedef uint32_t lossfn_iou_mode;
+
+/**
+ * Options of the box losses (NULL = lossfn_box_options_default()). Each loss reads only the
+ * fields it uses (and validates only those): format, reduction, eps always; iou_mode for
+ * lossfn_iou_loss, gamma for lossfn_eiou_loss, lambda for lossfn_cdiou_loss.
+ */
+typedef struct lossfn_box_options {
+  /**
+   * LOSSFN_BOX_XYXY (default), _XYWH, _CXCYWH or _LTRB; target uses the same format as pred,
+   * and grad_pred comes back in it.
+   */
+  lossfn_box_format format;
+  /**
+   * LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM.
+   */
+  lossfn_reduction reduction;
+  /**
+   * 1e-7; finite, > 0. Added to the IoU, GIoU, distance and EIoU denominators.
+   */
+  double eps;
+  /**
+   * iou_loss only: LOSSFN_IOU_LINEAR (default), _SQUARE or _LOG.
+   */
+  lossfn_iou_mode iou_mode;
+  /**
+   * eiou_loss only: 0 = EIoU (default); > 0 = Focal-EIoU with term weight IoU^gamma (paper: 0.5).
+   */
+  double gamma;
+  /**
+   * cdiou_loss only: weight of the corner-distance term, 1.0; finite, >= 0.
+   */
+  double lambda;
+} lossfn_box_options;
+
+/**
+ * The similarity held by lossfn_box_iou_matrix.
+ */
+typedef uint32_t lossfn_iou_kind;
+
+/**
  * Options of lossfn_cross_entropy_* (NULL = lossfn_cross_entropy_options_default()).
  */
 typedef struct lossfn_cross_entropy_options {
@@ -232,6 +280,61 @@ typedef struct lossfn_shape {
 #define LOSSFN_LAYOUT_NSC 1
 
 /**
+ * x1, y1, x2, y2.
+ */
+#define LOSSFN_BOX_XYXY 0
+
+/**
+ * x1, y1, w, h (COCO).
+ */
+#define LOSSFN_BOX_XYWH 1
+
+/**
+ * cx, cy, w, h (YOLO, DETR).
+ */
+#define LOSSFN_BOX_CXCYWH 2
+
+/**
+ * l, t, r, b: distances from one shared point (FCOS, UnitBox); corners (-l, -t, r, b).
+ */
+#define LOSSFN_BOX_LTRB 3
+
+/**
+ * 1 - IoU.
+ */
+#define LOSSFN_IOU_LINEAR 0
+
+/**
+ * 1 - IoU^2.
+ */
+#define LOSSFN_IOU_SQUARE 1
+
+/**
+ * -ln(max(IoU, eps)) (UnitBox).
+ */
+#define LOSSFN_IOU_LOG 2
+
+/**
+ * IoU = I / (max(U, 0) + eps).
+ */
+#define LOSSFN_IOU_KIND_IOU 0
+
+/**
+ * IoU - (C - U) / (C + eps), C the enclosing box's area.
+ */
+#define LOSSFN_IOU_KIND_GIOU 1
+
+/**
+ * IoU - rho^2 / c^2 (centre distance over the enclosing diagonal).
+ */
+#define LOSSFN_IOU_KIND_DIOU 2
+
+/**
+ * DIoU - alpha * v (aspect-ratio term).
+ */
+#define LOSSFN_IOU_KIND_CIOU 3
+
+/**
  * Logits: softmax over the class axis is applied inside.
  */
 #define LOSSFN_INPUT_LOGITS 0
@@ -401,6 +504,226 @@ lossfn_status lossfn_huber_loss_f64(const double *input,
                                     const struct lossfn_regression_options *options,
                                     double *loss,
                                     double *grad_input);
+
+/**
+ * The defaults: XYXY, MEAN, eps 1e-7, LINEAR, gamma 0, lambda 1.
+ */
+struct lossfn_box_options lossfn_box_options_default(void);
+
+/**
+ * IoU loss (UnitBox) by options.iou_mode: 1 - IoU (LINEAR), 1 - IoU^2 (SQUARE), or
+ * -ln(max(IoU, eps)) (LOG, gradient 0 where IoU < eps), IoU = I / (max(U, 0) + eps).
+ * pred, target: n*4 values in options.format; weight: n values or NULL (term weight weight[i]);
+ * loss: 1 value, or n (w_i * l_i) for NONE; grad_pred: n*4 values in pred's format, or NULL.
+ * All box losses: at a min/max tie (e.g. an edge shared with the target) the subgradient is
+ * split evenly, as torch does; degenerate boxes (zero or negative width/height) give finite
+ * values of the same formulas.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes (see the header's conventions).
+ */
+lossfn_status lossfn_iou_loss_f32(const float *pred,
+                                  const float *target,
+                                  const float *weight,
+                                  size_t n,
+                                  const struct lossfn_box_options *options,
+                                  float *loss,
+                                  float *grad_pred);
+
+/**
+ * IoU loss, double precision: see lossfn_iou_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_iou_loss_f64(const double *pred,
+                                  const double *target,
+                                  const double *weight,
+                                  size_t n,
+                                  const struct lossfn_box_options *options,
+                                  double *loss,
+                                  double *grad_pred);
+
+/**
+ * GIoU loss: 1 - IoU + (C - U) / (C + eps), C the enclosing box's area, as
+ * torchvision.ops.generalized_box_iou_loss. Sizes as lossfn_iou_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_giou_loss_f32(const float *pred,
+                                   const float *target,
+                                   const float *weight,
+                                   size_t n,
+                                   const struct lossfn_box_options *options,
+                                   float *loss,
+                                   float *grad_pred);
+
+/**
+ * GIoU loss, double precision: see lossfn_giou_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_giou_loss_f64(const double *pred,
+                                   const double *target,
+                                   const double *weight,
+                                   size_t n,
+                                   const struct lossfn_box_options *options,
+                                   double *loss,
+                                   double *grad_pred);
+
+/**
+ * DIoU loss: 1 - IoU + rho^2 / c^2 (centre distance over the enclosing diagonal, c^2 + eps), as
+ * torchvision.ops.distance_box_iou_loss. Sizes as lossfn_iou_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_diou_loss_f32(const float *pred,
+                                   const float *target,
+                                   const float *weight,
+                                   size_t n,
+                                   const struct lossfn_box_options *options,
+                                   float *loss,
+                                   float *grad_pred);
+
+/**
+ * DIoU loss, double precision: see lossfn_diou_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_diou_loss_f64(const double *pred,
+                                   const double *target,
+                                   const double *weight,
+                                   size_t n,
+                                   const struct lossfn_box_options *options,
+                                   double *loss,
+                                   double *grad_pred);
+
+/**
+ * CIoU loss: DIoU + alpha * v, v = 4/pi^2 (atan2(W, H) - atan2(w, h))^2,
+ * alpha = v / (1 - IoU + v + eps) treated as a constant (no gradient), as
+ * torchvision.ops.complete_box_iou_loss. Sizes as lossfn_iou_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_ciou_loss_f32(const float *pred,
+                                   const float *target,
+                                   const float *weight,
+                                   size_t n,
+                                   const struct lossfn_box_options *options,
+                                   float *loss,
+                                   float *grad_pred);
+
+/**
+ * CIoU loss, double precision: see lossfn_ciou_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_ciou_loss_f64(const double *pred,
+                                   const double *target,
+                                   const double *weight,
+                                   size_t n,
+                                   const struct lossfn_box_options *options,
+                                   double *loss,
+                                   double *grad_pred);
+
+/**
+ * EIoU loss: 1 - IoU + rho^2/c^2 + (w - W)^2/(cw^2 + eps) + (h - H)^2/(ch^2 + eps)
+ * (arXiv 2101.08158). options.gamma > 0 gives Focal-EIoU: the term weight is IoU^gamma
+ * (a constant, no gradient through it) times weight[i], so loss[i] = IoU^gamma w_i l_i for NONE
+ * and MEAN = sum(IoU^gamma w l) / sum(IoU^gamma w) (0 when that is 0). Sizes as lossfn_iou_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_eiou_loss_f32(const float *pred,
+                                   const float *target,
+                                   const float *weight,
+                                   size_t n,
+                                   const struct lossfn_box_options *options,
+                                   float *loss,
+                                   float *grad_pred);
+
+/**
+ * EIoU / Focal-EIoU loss, double precision: see lossfn_eiou_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_eiou_loss_f64(const double *pred,
+                                   const double *target,
+                                   const double *weight,
+                                   size_t n,
+                                   const struct lossfn_box_options *options,
+                                   double *loss,
+                                   double *grad_pred);
+
+/**
+ * CDIoU loss: 1 - IoU + lambda * (sum of the 4 corner distances) / (4 sqrt(cw^2 + ch^2) + eps)
+ * (arXiv 2103.11696; its reference code used lambda = 0.001). A corner distance of 0
+ * contributes gradient 0. Sizes as lossfn_iou_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_cdiou_loss_f32(const float *pred,
+                                    const float *target,
+                                    const float *weight,
+                                    size_t n,
+                                    const struct lossfn_box_options *options,
+                                    float *loss,
+                                    float *grad_pred);
+
+/**
+ * CDIoU loss, double precision: see lossfn_cdiou_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_cdiou_loss_f64(const double *pred,
+                                    const double *target,
+                                    const double *weight,
+                                    size_t n,
+                                    const struct lossfn_box_options *options,
+                                    double *loss,
+                                    double *grad_pred);
+
+/**
+ * Pairwise similarity matrix (no gradient): out[i*m + j] = kind(boxes1[i], boxes2[j]) with the
+ * loss formulas' eps (finite, > 0; torchvision's box_iou uses none: pass a tiny eps, e.g. 1e-7).
+ * boxes1: n*4 values, boxes2: m*4 values, both in `format`; out: n*m values.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_box_iou_matrix_f32(const float *boxes1,
+                                        size_t n,
+                                        const float *boxes2,
+                                        size_t m,
+                                        lossfn_box_format format,
+                                        lossfn_iou_kind kind,
+                                        double eps,
+                                        float *out);
+
+/**
+ * Pairwise similarity matrix, double precision: see lossfn_box_iou_matrix_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_box_iou_matrix_f64(const double *boxes1,
+                                        size_t n,
+                                        const double *boxes2,
+                                        size_t m,
+                                        lossfn_box_format format,
+                                        lossfn_iou_kind kind,
+                                        double eps,
+                                        double *out);
 
 /**
  * The defaults: MEAN, ignore_index -100, label_smoothing 0.

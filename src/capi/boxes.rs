@@ -1,1 +1,328 @@
-//! (boxes family: not implemented yet)
+//! C entry points of the box family: IoU (UnitBox), GIoU, DIoU, CIoU, EIoU / Focal-EIoU, CDIoU,
+//! and the pairwise IoU matrix.
+use super::*;
+use crate::kernels::boxes::{box_iou_matrix, box_loss, Args, BoxLoss, Format, IouKind, IouMode};
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::boxes::{box_iou_matrix_avx2, box_loss_avx2};
+use crate::kernels::Real;
+
+/// How four numbers describe a box.
+pub type lossfn_box_format = u32;
+/// x1, y1, x2, y2.
+pub const LOSSFN_BOX_XYXY: lossfn_box_format = 0;
+/// x1, y1, w, h (COCO).
+pub const LOSSFN_BOX_XYWH: lossfn_box_format = 1;
+/// cx, cy, w, h (YOLO, DETR).
+pub const LOSSFN_BOX_CXCYWH: lossfn_box_format = 2;
+/// l, t, r, b: distances from one shared point (FCOS, UnitBox); corners (-l, -t, r, b).
+pub const LOSSFN_BOX_LTRB: lossfn_box_format = 3;
+
+/// The IoU loss variant (lossfn_iou_loss only).
+pub type lossfn_iou_mode = u32;
+/// 1 - IoU.
+pub const LOSSFN_IOU_LINEAR: lossfn_iou_mode = 0;
+/// 1 - IoU^2.
+pub const LOSSFN_IOU_SQUARE: lossfn_iou_mode = 1;
+/// -ln(max(IoU, eps)) (UnitBox).
+pub const LOSSFN_IOU_LOG: lossfn_iou_mode = 2;
+
+/// The similarity held by lossfn_box_iou_matrix.
+pub type lossfn_iou_kind = u32;
+/// IoU = I / (max(U, 0) + eps).
+pub const LOSSFN_IOU_KIND_IOU: lossfn_iou_kind = 0;
+/// IoU - (C - U) / (C + eps), C the enclosing box's area.
+pub const LOSSFN_IOU_KIND_GIOU: lossfn_iou_kind = 1;
+/// IoU - rho^2 / c^2 (centre distance over the enclosing diagonal).
+pub const LOSSFN_IOU_KIND_DIOU: lossfn_iou_kind = 2;
+/// DIoU - alpha * v (aspect-ratio term).
+pub const LOSSFN_IOU_KIND_CIOU: lossfn_iou_kind = 3;
+
+/// Options of the box losses (NULL = lossfn_box_options_default()). Each loss reads only the
+/// fields it uses (and validates only those): format, reduction, eps always; iou_mode for
+/// lossfn_iou_loss, gamma for lossfn_eiou_loss, lambda for lossfn_cdiou_loss.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct lossfn_box_options {
+    /// LOSSFN_BOX_XYXY (default), _XYWH, _CXCYWH or _LTRB; target uses the same format as pred,
+    /// and grad_pred comes back in it.
+    pub format: lossfn_box_format,
+    /// LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM.
+    pub reduction: lossfn_reduction,
+    /// 1e-7; finite, > 0. Added to the IoU, GIoU, distance and EIoU denominators.
+    pub eps: f64,
+    /// iou_loss only: LOSSFN_IOU_LINEAR (default), _SQUARE or _LOG.
+    pub iou_mode: lossfn_iou_mode,
+    /// eiou_loss only: 0 = EIoU (default); > 0 = Focal-EIoU with term weight IoU^gamma (paper: 0.5).
+    pub gamma: f64,
+    /// cdiou_loss only: weight of the corner-distance term, 1.0; finite, >= 0.
+    pub lambda: f64,
+}
+
+/// The defaults: XYXY, MEAN, eps 1e-7, LINEAR, gamma 0, lambda 1.
+#[no_mangle]
+pub extern "C" fn lossfn_box_options_default() -> lossfn_box_options {
+    lossfn_box_options {
+        format: LOSSFN_BOX_XYXY,
+        reduction: LOSSFN_REDUCTION_MEAN,
+        eps: 1e-7,
+        iou_mode: LOSSFN_IOU_LINEAR,
+        gamma: 0.0,
+        lambda: 1.0,
+    }
+}
+
+fn format(value: lossfn_box_format, name: &str) -> Result<Format> {
+    match value {
+        LOSSFN_BOX_XYXY => Ok(Format::Xyxy),
+        LOSSFN_BOX_XYWH => Ok(Format::Xywh),
+        LOSSFN_BOX_CXCYWH => Ok(Format::Cxcywh),
+        LOSSFN_BOX_LTRB => Ok(Format::Ltrb),
+        v => Err(Error::option(format!("`{name}` = {v} is not a lossfn_box_format"))),
+    }
+}
+
+fn check_eps(name: &str, eps: f64) -> Result<()> {
+    check_option(name, eps, eps > 0.0 && eps.is_finite(), "finite, > 0")
+}
+
+#[derive(Clone, Copy)]
+enum Which {
+    Iou,
+    Giou,
+    Diou,
+    Ciou,
+    Eiou,
+    Cdiou,
+}
+
+/// The shared body of the twelve loss entry points.
+#[allow(clippy::too_many_arguments)]
+unsafe fn entry<T: Real>(
+    which: Which,
+    pred: *const T,
+    target: *const T,
+    weight: *const T,
+    n: usize,
+    options: *const lossfn_box_options,
+    loss: *mut T,
+    grad_pred: *mut T,
+) -> lossfn_status {
+    ffi_boundary! {
+        let o = unsafe { super::options("options", options, lossfn_box_options_default())? };
+        let reduction = super::reduction(o.reduction, false)?;
+        let format = format(o.format, "options.format")?;
+        check_eps("options.eps", o.eps)?;
+        let kind = match which {
+            Which::Iou => BoxLoss::Iou(match o.iou_mode {
+                LOSSFN_IOU_LINEAR => IouMode::Linear,
+                LOSSFN_IOU_SQUARE => IouMode::Square,
+                LOSSFN_IOU_LOG => IouMode::Log,
+                v => return Err(Error::option(format!("`options.iou_mode` = {v} is not a lossfn_iou_mode"))),
+            }),
+            Which::Giou => BoxLoss::Giou,
+            Which::Diou => BoxLoss::Diou,
+            Which::Ciou => BoxLoss::Ciou,
+            Which::Eiou => {
+                check_option("options.gamma", o.gamma, o.gamma >= 0.0 && o.gamma.is_finite(), "finite, >= 0")?;
+                BoxLoss::Eiou { gamma: o.gamma }
+            }
+            Which::Cdiou => {
+                check_option("options.lambda", o.lambda, o.lambda >= 0.0 && o.lambda.is_finite(), "finite, >= 0")?;
+                BoxLoss::Cdiou { lambda: o.lambda }
+            }
+        };
+        let len = mul_size("`n` boxes x 4 values", n, 4)?;
+        let mut io = Io::new();
+        let args = Args {
+            pred: unsafe { io.input("pred", pred, len)? },
+            target: unsafe { io.input("target", target, len)? },
+            weight: unsafe { io.optional_input("weight", weight, n)? },
+        };
+        let none = reduction == crate::reduce::Reduction::None;
+        let loss = unsafe { io.output("loss", loss, if none { n } else { 1 })? };
+        let grad = unsafe { io.optional_output("grad_pred", grad_pred, len)? };
+        let none_out = none.then_some(&mut *loss);
+        #[cfg(target_arch = "x86_64")]
+        let value = if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above); same results as box_loss.
+            unsafe { box_loss_avx2(kind, format, o.eps, &args, reduction, none_out, grad) }
+        } else {
+            box_loss(kind, format, o.eps, &args, reduction, none_out, grad)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let value = box_loss(kind, format, o.eps, &args, reduction, none_out, grad);
+        write_reduced(reduction, loss, value);
+        Ok(())
+    }
+}
+
+/// IoU loss (UnitBox) by options.iou_mode: 1 - IoU (LINEAR), 1 - IoU^2 (SQUARE), or
+/// -ln(max(IoU, eps)) (LOG, gradient 0 where IoU < eps), IoU = I / (max(U, 0) + eps).
+/// pred, target: n*4 values in options.format; weight: n values or NULL (term weight weight[i]);
+/// loss: 1 value, or n (w_i * l_i) for NONE; grad_pred: n*4 values in pred's format, or NULL.
+/// All box losses: at a min/max tie (e.g. an edge shared with the target) the subgradient is
+/// split evenly, as torch does; degenerate boxes (zero or negative width/height) give finite
+/// values of the same formulas.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes (see the header's conventions).
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_iou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Iou, pred, target, weight, n, options, loss, grad_pred) }
+}
+/// IoU loss, double precision: see lossfn_iou_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_iou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Iou, pred, target, weight, n, options, loss, grad_pred) }
+}
+/// GIoU loss: 1 - IoU + (C - U) / (C + eps), C the enclosing box's area, as
+/// torchvision.ops.generalized_box_iou_loss. Sizes as lossfn_iou_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_giou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Giou, pred, target, weight, n, options, loss, grad_pred) }
+}
+/// GIoU loss, double precision: see lossfn_giou_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_giou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Giou, pred, target, weight, n, options, loss, grad_pred) }
+}
+/// DIoU loss: 1 - IoU + rho^2 / c^2 (centre distance over the enclosing diagonal, c^2 + eps), as
+/// torchvision.ops.distance_box_iou_loss. Sizes as lossfn_iou_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_diou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Diou, pred, target, weight, n, options, loss, grad_pred) }
+}
+/// DIoU loss, double precision: see lossfn_diou_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_diou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Diou, pred, target, weight, n, options, loss, grad_pred) }
+}
+/// CIoU loss: DIoU + alpha * v, v = 4/pi^2 (atan2(W, H) - atan2(w, h))^2,
+/// alpha = v / (1 - IoU + v + eps) treated as a constant (no gradient), as
+/// torchvision.ops.complete_box_iou_loss. Sizes as lossfn_iou_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_ciou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Ciou, pred, target, weight, n, options, loss, grad_pred) }
+}
+/// CIoU loss, double precision: see lossfn_ciou_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_ciou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Ciou, pred, target, weight, n, options, loss, grad_pred) }
+}
+/// EIoU loss: 1 - IoU + rho^2/c^2 + (w - W)^2/(cw^2 + eps) + (h - H)^2/(ch^2 + eps)
+/// (arXiv 2101.08158). options.gamma > 0 gives Focal-EIoU: the term weight is IoU^gamma
+/// (a constant, no gradient through it) times weight[i], so loss[i] = IoU^gamma w_i l_i for NONE
+/// and MEAN = sum(IoU^gamma w l) / sum(IoU^gamma w) (0 when that is 0). Sizes as lossfn_iou_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_eiou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Eiou, pred, target, weight, n, options, loss, grad_pred) }
+}
+/// EIoU / Focal-EIoU loss, double precision: see lossfn_eiou_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_eiou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Eiou, pred, target, weight, n, options, loss, grad_pred) }
+}
+/// CDIoU loss: 1 - IoU + lambda * (sum of the 4 corner distances) / (4 sqrt(cw^2 + ch^2) + eps)
+/// (arXiv 2103.11696; its reference code used lambda = 0.001). A corner distance of 0
+/// contributes gradient 0. Sizes as lossfn_iou_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_cdiou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Cdiou, pred, target, weight, n, options, loss, grad_pred) }
+}
+/// CDIoU loss, double precision: see lossfn_cdiou_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_cdiou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Cdiou, pred, target, weight, n, options, loss, grad_pred) }
+}
+
+/// The shared body of the two matrix entry points.
+#[allow(clippy::too_many_arguments)]
+unsafe fn matrix<T: Real>(
+    boxes1: *const T,
+    n: usize,
+    boxes2: *const T,
+    m: usize,
+    format_: lossfn_box_format,
+    kind: lossfn_iou_kind,
+    eps: f64,
+    out: *mut T,
+) -> lossfn_status {
+    ffi_boundary! {
+        let format = format(format_, "format")?;
+        let kind = match kind {
+            LOSSFN_IOU_KIND_IOU => IouKind::Iou,
+            LOSSFN_IOU_KIND_GIOU => IouKind::Giou,
+            LOSSFN_IOU_KIND_DIOU => IouKind::Diou,
+            LOSSFN_IOU_KIND_CIOU => IouKind::Ciou,
+            v => return Err(Error::option(format!("`kind` = {v} is not a lossfn_iou_kind"))),
+        };
+        check_eps("eps", eps)?;
+        let len1 = mul_size("`n` boxes x 4 values", n, 4)?;
+        let len2 = mul_size("`m` boxes x 4 values", m, 4)?;
+        let cells = mul_size("`out`: n x m", n, m)?;
+        let mut io = Io::new();
+        let boxes1 = unsafe { io.input("boxes1", boxes1, len1)? };
+        let boxes2 = unsafe { io.input("boxes2", boxes2, len2)? };
+        let out = unsafe { io.output("out", out, cells)? };
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above); same results as box_iou_matrix.
+            unsafe { box_iou_matrix_avx2(boxes1, boxes2, format, kind, eps, out) };
+            return Ok(());
+        }
+        box_iou_matrix(boxes1, boxes2, format, kind, eps, out);
+        Ok(())
+    }
+}
+
+/// Pairwise similarity matrix (no gradient): out[i*m + j] = kind(boxes1[i], boxes2[j]) with the
+/// loss formulas' eps (finite, > 0; torchvision's box_iou uses none: pass a tiny eps, e.g. 1e-7).
+/// boxes1: n*4 values, boxes2: m*4 values, both in `format`; out: n*m values.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_box_iou_matrix_f32(boxes1: *const f32, n: usize, boxes2: *const f32, m: usize, format: lossfn_box_format, kind: lossfn_iou_kind, eps: f64, out: *mut f32) -> lossfn_status {
+    unsafe { matrix(boxes1, n, boxes2, m, format, kind, eps, out) }
+}
+/// Pairwise similarity matrix, double precision: see lossfn_box_iou_matrix_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_box_iou_matrix_f64(boxes1: *const f64, n: usize, boxes2: *const f64, m: usize, format: lossfn_box_format, kind: lossfn_iou_kind, eps: f64, out: *mut f64) -> lossfn_status {
+    unsafe { matrix(boxes1, n, boxes2, m, format, kind, eps, out) }
+}

@@ -1,1 +1,885 @@
-//! (boxes family: not implemented yet)
+//! Box regression losses — IoU (UnitBox), GIoU, DIoU, CIoU, EIoU / Focal-EIoU, CDIoU — and the
+//! pairwise IoU matrix, with fused analytic gradients.
+//!
+//! Every format is converted to corners (x1, y1, x2, y2) once; the loss and its gradient with
+//! respect to the corners are computed by one implementation per loss; the gradient is mapped
+//! back through the format's Jacobian. For pred (x1,y1,x2,y2) and target (X1,Y1,X2,Y2)
+//! (DESIGN.md §4; the derivations are in `docs/boxes.md`):
+//!
+//! ```text
+//! w = x2 − x1, h = y2 − y1                          (w_gt, h_gt for the target)
+//! inter = max(0, min(x2,X2) − max(x1,X1)) · max(0, min(y2,Y2) − max(y1,Y1))
+//! union = w·h + w_gt·h_gt − inter,   iou = inter / (max(union, 0) + eps)
+//! cw = max(x2,X2) − min(x1,X1), ch likewise;  c2 = cw² + ch² + eps
+//! rho2 = squared distance between the centres
+//!
+//! IoU    linear 1 − iou | square 1 − iou² | log −ln(max(iou, eps))          (UnitBox)
+//! GIoU   1 − iou + (cw·ch − union) / (cw·ch + eps)                           (torchvision)
+//! DIoU   1 − iou + rho2 / c2                                                 (torchvision)
+//! CIoU   DIoU + alpha·v,  v = 4/π²·(atan2(w_gt,h_gt) − atan2(w,h))²,
+//!        alpha = v / (1 − iou + v + eps), a constant (no gradient)           (torchvision)
+//! EIoU   1 − iou + rho2/c2 + (w − w_gt)²/(cw² + eps) + (h − h_gt)²/(ch² + eps)
+//!        Focal-EIoU: term weight iou^gamma (a constant)                    (arXiv 2101.08158)
+//! CDIoU  1 − iou + lambda · Σₖ‖pₖ − tₖ‖ / (4·√(cw² + ch²) + eps), k over the 4 corners
+//!                                                                          (arXiv 2103.11696)
+//! ```
+//!
+//! At a tie of a min/max (and of max(·, 0)) the subgradient is split evenly, as torch does;
+//! a corner distance of exactly 0 contributes gradient 0.
+//!
+//! Speed: the work is cut into fixed chunks (deterministic, see [`crate::reduce`]) and each
+//! chunk into blocks of [`BLOCK`] boxes, converted to corner arrays (structure of arrays) so
+//! that the per-box formulas — branch-free selects, and a polynomial [`atan2`] instead of a
+//! libm call — vectorise.
+use super::Real;
+use crate::reduce::{self, Reduction};
+
+/// How four numbers describe a box (the C `lossfn_box_format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// x1, y1, x2, y2.
+    Xyxy,
+    /// x1, y1, w, h (COCO).
+    Xywh,
+    /// cx, cy, w, h (YOLO, DETR).
+    Cxcywh,
+    /// l, t, r, b: distances from one shared point (FCOS, UnitBox): corners (−l, −t, r, b).
+    Ltrb,
+}
+
+/// The UnitBox IoU loss variants (the C `lossfn_iou_mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IouMode {
+    /// 1 − iou.
+    Linear,
+    /// 1 − iou².
+    Square,
+    /// −ln(max(iou, eps)).
+    Log,
+}
+
+/// Which box loss, with its parameter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BoxLoss {
+    Iou(IouMode),
+    Giou,
+    Diou,
+    Ciou,
+    /// gamma = 0: EIoU; gamma > 0: Focal-EIoU.
+    Eiou { gamma: f64 },
+    Cdiou { lambda: f64 },
+}
+
+/// Which similarity the pairwise matrix holds (the C `lossfn_iou_kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IouKind {
+    Iou,
+    /// iou − (cw·ch − union) / (cw·ch + eps).
+    Giou,
+    /// iou − rho2 / c2.
+    Diou,
+    /// iou − rho2 / c2 − alpha·v.
+    Ciou,
+}
+
+/// Inputs of one box-loss call (validated: `pred`, `target` hold 4·n values, `weight` n).
+pub struct Args<'a, T> {
+    pub pred: &'a [T],
+    pub target: &'a [T],
+    pub weight: Option<&'a [T]>,
+}
+
+/// Boxes per block: the unit the vectorised per-box loops run over.
+pub(crate) const BLOCK: usize = 64;
+
+/// Rough cost of one box in elementary operations (sizes the parallel chunks).
+const WORK_PER_BOX: usize = 16;
+
+// ---------------------------------------------------------------------------------------------
+// Branch-free helpers (they compile to vector selects).
+
+#[inline(always)]
+fn min<T: Real>(a: T, b: T) -> T {
+    if b < a { b } else { a }
+}
+
+#[inline(always)]
+fn max<T: Real>(a: T, b: T) -> T {
+    if b > a { b } else { a }
+}
+
+/// ∂min(a, b)/∂a, which is also ∂max(b, a)/∂b: 1 where a < b, ½ at a tie, 0 where a > b.
+#[inline(always)]
+fn pick<T: Real>(a: T, b: T) -> T {
+    if a < b {
+        T::one()
+    } else if a == b {
+        T::of(0.5)
+    } else {
+        T::zero()
+    }
+}
+
+/// a / b, or 0 where b = 0 (used where b = 0 implies a = 0: a derivative that vanishes).
+#[inline(always)]
+fn div_or_zero<T: Real>(a: T, b: T) -> T {
+    let zero = b == T::zero();
+    let q = a / if zero { T::one() } else { b };
+    if zero { T::zero() } else { q }
+}
+
+/// atan2(y, x), branch-free so that it vectorises (libm's is a call per element).
+///
+/// The octant is folded onto z = min(|x|,|y|) / max(|x|,|y|) ∈ [0, 1], reduced once more with
+/// atan(z) = π/4 + atan((z − 1)/(z + 1)) above a threshold (one division: (min − max)/(min + max)),
+/// and evaluated with Cephes' atanf polynomial (f32, ~1 ulp) or atan rational function (f64,
+/// ~1 ulp); then unfolded: π/2 − r where |y| > |x|, π − r where x < 0, the sign of y.
+/// atan2(0, 0) = 0.
+#[inline(always)]
+pub fn atan2<T: Real>(y: T, x: T) -> T {
+    let (ax, ay) = (x.abs(), y.abs());
+    let (lo, hi) = (min(ax, ay), max(ax, ay));
+    let single = std::mem::size_of::<T>() == 4;
+    // tan(π/8) for the f32 polynomial, 0.66 for Cephes' f64 rational function.
+    let split = if single { T::of(0.414_213_562_373_095_05) } else { T::of(0.66) };
+    let high = lo > split * hi;
+    let num = if high { lo - hi } else { lo };
+    let den = if high { lo + hi } else { hi };
+    let z = num / if den == T::zero() { T::one() } else { den };
+    let z2 = z * z;
+    let r = if single {
+        let p = ((T::of(8.053_744_495_38e-2) * z2 - T::of(1.387_768_560_32e-1)) * z2 + T::of(1.997_771_064_78e-1)) * z2
+            - T::of(3.333_294_915_39e-1);
+        z + z * z2 * p
+    } else {
+        let p = (((T::of(-8.750_608_600_031_904e-1) * z2 - T::of(1.615_753_718_733_365e1)) * z2
+            - T::of(7.500_855_792_314_705e1))
+            * z2
+            - T::of(1.228_866_684_490_136e2))
+            * z2
+            - T::of(6.485_021_904_942_025e1);
+        let q = ((((z2 + T::of(2.485_846_490_142_306e1)) * z2 + T::of(1.650_270_098_316_988_5e2)) * z2
+            + T::of(4.328_810_604_912_903e2))
+            * z2
+            + T::of(4.853_903_996_359_137e2))
+            * z2
+            + T::of(1.945_506_571_482_614e2);
+        z + z * (z2 * p / q)
+    };
+    let r = if high { T::FRAC_PI_4() + r } else { r };
+    let r = if ay > ax { T::FRAC_PI_2() - r } else { r };
+    let r = if x < T::zero() { T::PI() - r } else { r };
+    r.copysign(y)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The shared geometry and its pull-back to the corners.
+
+/// The quantities every loss of the family is built from, for one (pred, target) pair.
+#[derive(Clone, Copy)]
+struct Pair<T> {
+    p: [T; 4],
+    t: [T; 4],
+    w: T,
+    h: T,
+    w_gt: T,
+    h_gt: T,
+    /// Overlap extents before clamping at 0.
+    ix: T,
+    iy: T,
+    union: T,
+    /// 1 / (max(union, 0) + eps).
+    inv_union: T,
+    iou: T,
+    /// Enclosing box.
+    cw: T,
+    ch: T,
+    /// Centre offsets (pred − target).
+    dx: T,
+    dy: T,
+}
+
+#[inline(always)]
+fn pair<T: Real>(p: [T; 4], t: [T; 4], eps: T) -> Pair<T> {
+    let [x1, y1, x2, y2] = p;
+    let [tx1, ty1, tx2, ty2] = t;
+    let (w, h) = (x2 - x1, y2 - y1);
+    let (w_gt, h_gt) = (tx2 - tx1, ty2 - ty1);
+    let ix = min(x2, tx2) - max(x1, tx1);
+    let iy = min(y2, ty2) - max(y1, ty1);
+    let inter = max(ix, T::zero()) * max(iy, T::zero());
+    let union = w * h + w_gt * h_gt - inter;
+    let inv_union = (max(union, T::zero()) + eps).recip();
+    let half = T::of(0.5);
+    Pair {
+        p,
+        t,
+        w,
+        h,
+        w_gt,
+        h_gt,
+        ix,
+        iy,
+        union,
+        inv_union,
+        iou: inter * inv_union,
+        cw: max(x2, tx2) - min(x1, tx1),
+        ch: max(y2, ty2) - min(y1, ty1),
+        dx: half * (x1 + x2) - half * (tx1 + tx2),
+        dy: half * (y1 + y2) - half * (ty1 + ty2),
+    }
+}
+
+/// ∂L/∂ of the shared quantities, as each loss sets them; [`pull_back`] turns them into
+/// ∂L/∂(x1, y1, x2, y2). `union` and `w`, `h` are direct dependencies besides the ones through
+/// `iou`.
+#[derive(Clone, Copy)]
+struct Adjoint<T> {
+    iou: T,
+    union: T,
+    cw: T,
+    ch: T,
+    dx: T,
+    dy: T,
+    w: T,
+    h: T,
+}
+
+impl<T: Real> Adjoint<T> {
+    fn iou(g: T) -> Self {
+        let z = T::zero();
+        Adjoint { iou: g, union: z, cw: z, ch: z, dx: z, dy: z, w: z, h: z }
+    }
+}
+
+/// The chain rule through the shared geometry (docs/boxes.md, "Pull-back").
+#[inline(always)]
+fn pull_back<T: Real>(q: &Pair<T>, g: Adjoint<T>) -> [T; 4] {
+    let [x1, y1, x2, y2] = q.p;
+    let [tx1, ty1, tx2, ty2] = q.t;
+    let zero = T::zero();
+    // iou = inter / (max(union, 0) + eps)
+    let g_union = g.union - g.iou * q.iou * q.inv_union * pick(zero, q.union);
+    // union = w·h + w_gt·h_gt − inter
+    let g_inter = g.iou * q.inv_union - g_union;
+    let g_w = g.w + g_union * q.h;
+    let g_h = g.h + g_union * q.w;
+    // inter = max(ix, 0) · max(iy, 0)
+    let g_ix = g_inter * max(q.iy, zero) * pick(zero, q.ix);
+    let g_iy = g_inter * max(q.ix, zero) * pick(zero, q.iy);
+    // ix = min(x2, X2) − max(x1, X1); cw = max(x2, X2) − min(x1, X1); dx = (x1 + x2)/2 − …
+    let half = T::of(0.5);
+    let (gdx, gdy) = (half * g.dx, half * g.dy);
+    [
+        gdx - g_w - g_ix * pick(tx1, x1) - g.cw * pick(x1, tx1),
+        gdy - g_h - g_iy * pick(ty1, y1) - g.ch * pick(y1, ty1),
+        gdx + g_w + g_ix * pick(x2, tx2) + g.cw * pick(tx2, x2),
+        gdy + g_h + g_iy * pick(y2, ty2) + g.ch * pick(ty2, y2),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// The losses.
+
+/// What one loss gives for one box: its value, ∂l/∂corners (when asked), and the factor of its
+/// term weight (iou^gamma for Focal-EIoU, else 1).
+#[derive(Clone, Copy)]
+struct Term<T> {
+    loss: T,
+    grad: [T; 4],
+    factor: T,
+}
+
+/// One loss of the family on corner boxes.
+trait Loss<T: Real>: Sync {
+    /// Whether the term weight depends on the box (Focal-EIoU): then the MEAN denominator is
+    /// only known after the pass.
+    const BOX_FACTOR: bool = false;
+    fn eval<const GRAD: bool>(&self, p: [T; 4], t: [T; 4]) -> Term<T>;
+}
+
+#[inline(always)]
+fn term<T: Real>(loss: T, grad: [T; 4]) -> Term<T> {
+    Term { loss, grad, factor: T::one() }
+}
+
+/// UnitBox IoU loss; `MODE` is 0 linear, 1 square, 2 log.
+struct Iou<T, const MODE: u8> {
+    eps: T,
+}
+
+impl<T: Real, const MODE: u8> Loss<T> for Iou<T, MODE> {
+    #[inline(always)]
+    fn eval<const GRAD: bool>(&self, p: [T; 4], t: [T; 4]) -> Term<T> {
+        let q = pair(p, t, self.eps);
+        let one = T::one();
+        let iou = q.iou;
+        let (loss, g_iou) = match MODE {
+            0 => (one - iou, -one),
+            1 => (one - iou * iou, -(iou + iou)),
+            _ => {
+                let clamped = max(iou, self.eps);
+                (-clamped.ln(), -pick(self.eps, iou) / clamped)
+            }
+        };
+        let grad = if GRAD { pull_back(&q, Adjoint::iou(g_iou)) } else { [T::zero(); 4] };
+        term(loss, grad)
+    }
+}
+
+/// GIoU loss (torchvision.ops.generalized_box_iou_loss).
+struct Giou<T> {
+    eps: T,
+}
+
+impl<T: Real> Loss<T> for Giou<T> {
+    #[inline(always)]
+    fn eval<const GRAD: bool>(&self, p: [T; 4], t: [T; 4]) -> Term<T> {
+        let q = pair(p, t, self.eps);
+        let area_c = q.cw * q.ch;
+        let inv_c = (area_c + self.eps).recip();
+        let loss = T::one() - q.iou + (area_c - q.union) * inv_c;
+        let grad = if GRAD {
+            // ∂/∂C (C − U)/(C + eps) = (U + eps)/(C + eps)²,  ∂/∂U = −1/(C + eps)
+            let g_area_c = (q.union + self.eps) * inv_c * inv_c;
+            let g = Adjoint { union: -inv_c, cw: g_area_c * q.ch, ch: g_area_c * q.cw, ..Adjoint::iou(-T::one()) };
+            pull_back(&q, g)
+        } else {
+            [T::zero(); 4]
+        };
+        term(loss, grad)
+    }
+}
+
+/// rho2 / c2 and its adjoint, shared by DIoU, CIoU and EIoU.
+#[inline(always)]
+fn distance_term<T: Real>(q: &Pair<T>, eps: T) -> (T, Adjoint<T>) {
+    let inv_c2 = (q.cw * q.cw + q.ch * q.ch + eps).recip();
+    let rho2 = q.dx * q.dx + q.dy * q.dy;
+    let d = rho2 * inv_c2;
+    let two = T::of(2.0);
+    // ∂/∂rho2 = 1/c2, ∂/∂c2 = −rho2/c2²
+    let g_c2 = -d * inv_c2;
+    let g = Adjoint {
+        dx: two * q.dx * inv_c2,
+        dy: two * q.dy * inv_c2,
+        cw: two * q.cw * g_c2,
+        ch: two * q.ch * g_c2,
+        ..Adjoint::iou(-T::one())
+    };
+    (d, g)
+}
+
+/// DIoU loss (torchvision.ops.distance_box_iou_loss).
+struct Diou<T> {
+    eps: T,
+}
+
+impl<T: Real> Loss<T> for Diou<T> {
+    #[inline(always)]
+    fn eval<const GRAD: bool>(&self, p: [T; 4], t: [T; 4]) -> Term<T> {
+        let q = pair(p, t, self.eps);
+        let (d, g) = distance_term(&q, self.eps);
+        let grad = if GRAD { pull_back(&q, g) } else { [T::zero(); 4] };
+        term(T::one() - q.iou + d, grad)
+    }
+}
+
+/// 4/π².
+#[inline(always)]
+fn four_over_pi2<T: Real>() -> T {
+    T::of(4.0 / (std::f64::consts::PI * std::f64::consts::PI))
+}
+
+/// CIoU loss (torchvision.ops.complete_box_iou_loss); alpha is a constant.
+struct Ciou<T> {
+    eps: T,
+}
+
+impl<T: Real> Loss<T> for Ciou<T> {
+    #[inline(always)]
+    fn eval<const GRAD: bool>(&self, p: [T; 4], t: [T; 4]) -> Term<T> {
+        let q = pair(p, t, self.eps);
+        let (d, g) = distance_term(&q, self.eps);
+        let k = four_over_pi2::<T>();
+        let delta = atan2(q.w_gt, q.h_gt) - atan2(q.w, q.h);
+        let v = k * delta * delta;
+        let alpha = v / (T::one() - q.iou + v + self.eps);
+        let loss = T::one() - q.iou + d + alpha * v;
+        let grad = if GRAD {
+            // ∂atan2(w, h)/∂w = h/(w² + h²), ∂/∂h = −w/(w² + h²); 0 at w = h = 0
+            let r2 = q.w * q.w + q.h * q.h;
+            let s = div_or_zero(alpha * T::of(2.0) * k * delta, r2);
+            let g = Adjoint { w: -s * q.h, h: s * q.w, ..g };
+            pull_back(&q, g)
+        } else {
+            [T::zero(); 4]
+        };
+        term(loss, grad)
+    }
+}
+
+/// EIoU / Focal-EIoU loss; the box's term weight is iou^gamma. `FOCAL` picks how it is
+/// computed: 0 gamma = 0 (EIoU, weight 1), 1 sqrt (gamma = 0.5, the paper's), 2 gamma = 1,
+/// 3 powf — a constant per call, so the per-box loop stays branch-free (and vectorises, powf aside).
+struct Eiou<T, const FOCAL: u8> {
+    eps: T,
+    gamma: T,
+}
+
+impl<T: Real, const FOCAL: u8> Eiou<T, FOCAL> {
+    #[inline(always)]
+    fn focal(&self, iou: T) -> T {
+        match FOCAL {
+            0 => T::one(),
+            1 => iou.sqrt(),
+            2 => iou,
+            _ => iou.powf(self.gamma),
+        }
+    }
+}
+
+impl<T: Real, const FOCAL: u8> Loss<T> for Eiou<T, FOCAL> {
+    const BOX_FACTOR: bool = FOCAL != 0;
+
+    #[inline(always)]
+    fn eval<const GRAD: bool>(&self, p: [T; 4], t: [T; 4]) -> Term<T> {
+        let q = pair(p, t, self.eps);
+        let (d, g) = distance_term(&q, self.eps);
+        let inv_cw2 = (q.cw * q.cw + self.eps).recip();
+        let inv_ch2 = (q.ch * q.ch + self.eps).recip();
+        let (ew, eh) = (q.w - q.w_gt, q.h - q.h_gt);
+        let (ew2, eh2) = (ew * ew * inv_cw2, eh * eh * inv_ch2);
+        let loss = T::one() - q.iou + d + ew2 + eh2;
+        let grad = if GRAD {
+            let two = T::of(2.0);
+            let g = Adjoint {
+                w: two * ew * inv_cw2,
+                h: two * eh * inv_ch2,
+                cw: g.cw - two * q.cw * ew2 * inv_cw2,
+                ch: g.ch - two * q.ch * eh2 * inv_ch2,
+                ..g
+            };
+            pull_back(&q, g)
+        } else {
+            [T::zero(); 4]
+        };
+        Term { loss, grad, factor: self.focal(q.iou) }
+    }
+}
+
+/// CDIoU loss: corner distances normalised by the enclosing diagonal.
+struct Cdiou<T> {
+    eps: T,
+    lambda: T,
+}
+
+impl<T: Real> Loss<T> for Cdiou<T> {
+    #[inline(always)]
+    fn eval<const GRAD: bool>(&self, p: [T; 4], t: [T; 4]) -> Term<T> {
+        let q = pair(p, t, self.eps);
+        let [x1, y1, x2, y2] = p;
+        let [tx1, ty1, tx2, ty2] = t;
+        let (ex1, ey1, ex2, ey2) = (x1 - tx1, y1 - ty1, x2 - tx2, y2 - ty2);
+        // Corners (x1,y1), (x2,y1), (x1,y2), (x2,y2) against the target's.
+        let d = [
+            (ex1 * ex1 + ey1 * ey1).sqrt(),
+            (ex2 * ex2 + ey1 * ey1).sqrt(),
+            (ex1 * ex1 + ey2 * ey2).sqrt(),
+            (ex2 * ex2 + ey2 * ey2).sqrt(),
+        ];
+        let sum_d = d[0] + d[1] + d[2] + d[3];
+        let diag = (q.cw * q.cw + q.ch * q.ch).sqrt();
+        let inv_den = (T::of(4.0) * diag + self.eps).recip();
+        let g_sum = self.lambda * inv_den;
+        let loss = T::one() - q.iou + g_sum * sum_d;
+        let grad = if GRAD {
+            // ∂/∂Σd = λ/den, ∂/∂diag = −4λ·Σd/den², ∂diag/∂cw = cw/diag
+            let g_diag = div_or_zero(-T::of(4.0) * g_sum * sum_d * inv_den, diag);
+            let g = Adjoint { cw: g_diag * q.cw, ch: g_diag * q.ch, ..Adjoint::iou(-T::one()) };
+            let [gx1, gy1, gx2, gy2] = pull_back(&q, g);
+            // ∂‖e‖/∂e = e/‖e‖, 0 at a zero distance
+            let u = [div_or_zero(g_sum, d[0]), div_or_zero(g_sum, d[1]), div_or_zero(g_sum, d[2]), div_or_zero(g_sum, d[3])];
+            [
+                gx1 + ex1 * (u[0] + u[2]),
+                gy1 + ey1 * (u[0] + u[1]),
+                gx2 + ex2 * (u[1] + u[3]),
+                gy2 + ey2 * (u[2] + u[3]),
+            ]
+        } else {
+            [T::zero(); 4]
+        };
+        term(loss, grad)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formats.
+
+/// A block of boxes as corner arrays (structure of arrays, so the per-box loops vectorise).
+struct Corners<T> {
+    c: [[T; BLOCK]; 4],
+}
+
+impl<T: Real> Corners<T> {
+    fn new() -> Self {
+        Corners { c: [[T::zero(); BLOCK]; 4] }
+    }
+
+    #[inline(always)]
+    fn get(&self, i: usize) -> [T; 4] {
+        [self.c[0][i], self.c[1][i], self.c[2][i], self.c[3][i]]
+    }
+
+    /// Loads `src` (4 values per box, in `format`) as corners.
+    #[inline(always)]
+    fn load(&mut self, format: Format, src: &[T]) {
+        let half = T::of(0.5);
+        let [c0, c1, c2, c3] = &mut self.c;
+        let it = src.chunks_exact(4).zip(c0.iter_mut().zip(c1.iter_mut().zip(c2.iter_mut().zip(c3.iter_mut()))));
+        match format {
+            Format::Xyxy => it.for_each(|(b, (x1, (y1, (x2, y2))))| (*x1, *y1, *x2, *y2) = (b[0], b[1], b[2], b[3])),
+            Format::Xywh => it.for_each(|(b, (x1, (y1, (x2, y2))))| (*x1, *y1, *x2, *y2) = (b[0], b[1], b[0] + b[2], b[1] + b[3])),
+            Format::Cxcywh => it.for_each(|(b, (x1, (y1, (x2, y2))))| {
+                (*x1, *y1, *x2, *y2) = (b[0] - half * b[2], b[1] - half * b[3], b[0] + half * b[2], b[1] + half * b[3])
+            }),
+            Format::Ltrb => it.for_each(|(b, (x1, (y1, (x2, y2))))| (*x1, *y1, *x2, *y2) = (-b[0], -b[1], b[2], b[3])),
+        }
+    }
+}
+
+/// Writes ∂L/∂(the format's four numbers) = (transposed Jacobian of the format) · ∂L/∂corners,
+/// times `scale[i]·gs`, for the boxes of one block: XYWH (gx1 + gx2, gy1 + gy2, gx2, gy2);
+/// CXCYWH (gx1 + gx2, gy1 + gy2, (gx2 − gx1)/2, (gy2 − gy1)/2); LTRB (−gx1, −gy1, gx2, gy2).
+/// The format is matched once per block, so each loop is straight-line and vectorises.
+#[inline(always)]
+fn store_grad<T: Real>(format: Format, g: &Corners<T>, scale: &[T; BLOCK], gs: T, out: &mut [T]) {
+    #[inline(always)]
+    fn each<T: Real>(g: &Corners<T>, scale: &[T; BLOCK], gs: T, out: &mut [T], jt: impl Fn([T; 4]) -> [T; 4]) {
+        for (i, o) in out.chunks_exact_mut(4).enumerate() {
+            let gi = jt(g.get(i));
+            for k in 0..4 {
+                o[k] = gi[k] * scale[i] * gs;
+            }
+        }
+    }
+    let half = T::of(0.5);
+    match format {
+        Format::Xyxy => each(g, scale, gs, out, |g| g),
+        Format::Xywh => each(g, scale, gs, out, |[gx1, gy1, gx2, gy2]| [gx1 + gx2, gy1 + gy2, gx2, gy2]),
+        Format::Cxcywh => each(g, scale, gs, out, |[gx1, gy1, gx2, gy2]| [gx1 + gx2, gy1 + gy2, half * (gx2 - gx1), half * (gy2 - gy1)]),
+        Format::Ltrb => each(g, scale, gs, out, |[gx1, gy1, gx2, gy2]| [-gx1, -gy1, gx2, gy2]),
+    }
+}
+
+/// Adds a block's values to 8 f64 lanes (entries past the block's boxes are 0).
+#[inline(always)]
+fn accumulate<T: Real>(acc: &mut [f64; 8], v: &[T; BLOCK]) {
+    for lane in v.chunks_exact(8) {
+        for k in 0..8 {
+            acc[k] += lane[k].f64();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The driver.
+
+/// Computes the box loss (returned, reduced; for NONE the values wᵢ·lᵢ go to `loss_none`) and
+/// the gradient with respect to `pred`, in pred's format, into `grad`, in one pass.
+///
+/// The term weight is `weight[i]` (1 without weights), times iou^gamma for Focal-EIoU.
+pub fn box_loss<T: Real>(
+    kind: BoxLoss,
+    format: Format,
+    eps: f64,
+    args: &Args<'_, T>,
+    reduction: Reduction,
+    loss_none: Option<&mut [T]>,
+    grad: Option<&mut [T]>,
+) -> f64 {
+    box_loss_body!(kind, format, eps, args, reduction, loss_none, grad)
+}
+
+/// [`box_loss`] compiled for AVX2: 8 lanes per instruction instead of SSE2's 4. The results are
+/// bitwise the same (the same IEEE operations per box; no FMA contraction).
+///
+/// # Safety
+/// The CPU must support AVX2 (`is_x86_feature_detected!("avx2")`). The body does nothing
+/// unsafe: the function is `unsafe` only because `#[target_feature]` requires it before Rust
+/// 1.86 (the crate's MSRV is 1.80).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub unsafe fn box_loss_avx2<T: Real>(
+    kind: BoxLoss,
+    format: Format,
+    eps: f64,
+    args: &Args<'_, T>,
+    reduction: Reduction,
+    loss_none: Option<&mut [T]>,
+    grad: Option<&mut [T]>,
+) -> f64 {
+    box_loss_body!(kind, format, eps, args, reduction, loss_none, grad)
+}
+
+/// The body of [`box_loss`] and [`box_loss_avx2`]. A macro, so that the per-chunk closures are
+/// defined in — and compiled with the target features of — the function that expands it.
+macro_rules! box_loss_body {
+    ($kind:expr, $format:expr, $eps:expr, $args:expr, $reduction:expr, $loss_none:expr, $grad:expr) => {{
+        let e = T::of($eps);
+        let d = Driver { format: $format, args: $args, reduction: $reduction };
+        match $kind {
+            BoxLoss::Iou(IouMode::Linear) => run_loss!(d, Iou::<T, 0> { eps: e }, $loss_none, $grad),
+            BoxLoss::Iou(IouMode::Square) => run_loss!(d, Iou::<T, 1> { eps: e }, $loss_none, $grad),
+            BoxLoss::Iou(IouMode::Log) => run_loss!(d, Iou::<T, 2> { eps: e }, $loss_none, $grad),
+            BoxLoss::Giou => run_loss!(d, Giou { eps: e }, $loss_none, $grad),
+            BoxLoss::Diou => run_loss!(d, Diou { eps: e }, $loss_none, $grad),
+            BoxLoss::Ciou => run_loss!(d, Ciou { eps: e }, $loss_none, $grad),
+            BoxLoss::Eiou { gamma } if gamma == 0.0 => run_loss!(d, Eiou::<T, 0> { eps: e, gamma: T::zero() }, $loss_none, $grad),
+            BoxLoss::Eiou { gamma } if gamma == 0.5 => run_loss!(d, Eiou::<T, 1> { eps: e, gamma: T::of(gamma) }, $loss_none, $grad),
+            BoxLoss::Eiou { gamma } if gamma == 1.0 => run_loss!(d, Eiou::<T, 2> { eps: e, gamma: T::of(gamma) }, $loss_none, $grad),
+            BoxLoss::Eiou { gamma } => run_loss!(d, Eiou::<T, 3> { eps: e, gamma: T::of(gamma) }, $loss_none, $grad),
+            BoxLoss::Cdiou { lambda } => run_loss!(d, Cdiou { eps: e, lambda: T::of(lambda) }, $loss_none, $grad),
+        }
+    }};
+}
+use box_loss_body;
+
+/// Runs one loss through the driver with its per-chunk closure defined here (see
+/// [`box_loss_body`]); the gradient-free variant is a separate instantiation that skips the
+/// gradient's arithmetic.
+macro_rules! run_loss {
+    ($d:expr, $loss:expr, $loss_none:expr, $grad:expr) => {{
+        let (d, l) = (&$d, $loss);
+        d.run(&l, $loss_none, $grad, |c: reduce::Chunk<'_, T>, gs: T| {
+            if c.grad.is_some() {
+                d.chunk::<_, true>(&l, c, gs)
+            } else {
+                d.chunk::<_, false>(&l, c, gs)
+            }
+        })
+    }};
+}
+use run_loss;
+
+struct Driver<'a, 'b, T> {
+    format: Format,
+    args: &'b Args<'a, T>,
+    reduction: Reduction,
+}
+
+/// Per-chunk sums: Σ term weight · loss and Σ term weight.
+#[derive(Clone, Copy, Default)]
+struct Sums {
+    loss: f64,
+    weight: f64,
+}
+
+impl<T: Real> Driver<'_, '_, T> {
+    /// Runs `chunk` over the boxes and reduces. `_loss` only fixes `L` (the closure holds the
+    /// loss itself).
+    #[inline(always)]
+    fn run<L: Loss<T>>(
+        &self,
+        _loss: &L,
+        loss_none: Option<&mut [T]>,
+        mut grad: Option<&mut [T]>,
+        chunk: impl for<'c> Fn(reduce::Chunk<'c, T>, T) -> Sums + Sync + Send,
+    ) -> f64 {
+        let n = self.args.pred.len() / 4;
+        // Focal-EIoU's MEAN denominator Σ iou^γ·w is known only after the pass: the gradient is
+        // written with scale 1 and rescaled afterwards. Otherwise the scale is known up front.
+        let late = L::BOX_FACTOR && self.reduction == Reduction::Mean;
+        let s = if late {
+            1.0
+        } else {
+            let den = match (self.reduction, self.args.weight) {
+                (Reduction::Mean, Some(w)) => reduce::sum_chunks(n, reduce::CHUNK, |r| w[r].iter().map(|v| v.f64()).sum()),
+                _ => n as f64,
+            };
+            self.reduction.scale(den, 1)
+        };
+        let gs = T::of(s);
+        let partials = reduce::for_chunks(n, 4, WORK_PER_BOX, loss_none, grad.as_deref_mut(), |c| chunk(c, gs));
+        let total = partials.iter().fold(Sums::default(), |a, s| Sums { loss: a.loss + s.loss, weight: a.weight + s.weight });
+        if !late {
+            return total.loss * s;
+        }
+        let s = self.reduction.scale(total.weight, 1);
+        if let Some(g) = grad {
+            let gs = T::of(s);
+            reduce::for_chunks(n, 4, 1, None, Some(g), |c| c.grad.into_iter().flatten().for_each(|v| *v *= gs));
+        }
+        total.loss * s
+    }
+
+    /// One chunk of boxes, a block at a time.
+    #[inline(always)]
+    fn chunk<L: Loss<T>, const GRAD: bool>(&self, loss: &L, c: reduce::Chunk<'_, T>, gs: T) -> Sums {
+        let (mut loss_out, mut grad_out) = (c.loss, c.grad);
+        let mut p = Corners::new();
+        let mut t = Corners::new();
+        let mut value = [T::zero(); BLOCK];
+        let mut factor = [T::zero(); BLOCK];
+        let mut g = Corners::new();
+        let mut acc = [0f64; 8];
+        let mut acc_w = [0f64; 8];
+        let items = c.items;
+        for start in (items.start..items.end).step_by(BLOCK) {
+            let m = BLOCK.min(items.end - start);
+            let boxes = 4 * start..4 * (start + m);
+            p.load(self.format, &self.args.pred[boxes.clone()]);
+            t.load(self.format, &self.args.target[boxes]);
+            for i in 0..m {
+                let r = loss.eval::<GRAD>(p.get(i), t.get(i));
+                value[i] = r.loss;
+                factor[i] = r.factor;
+                if GRAD {
+                    for k in 0..4 {
+                        g.c[k][i] = r.grad[k];
+                    }
+                }
+            }
+            if let Some(w) = self.args.weight {
+                for (f, w) in factor.iter_mut().zip(&w[start..start + m]) {
+                    *f *= *w;
+                }
+            }
+            // Past the block's boxes: zero, so that whole blocks can be summed.
+            for i in m..BLOCK {
+                (value[i], factor[i]) = (T::zero(), T::zero());
+            }
+            let mut wl = [T::zero(); BLOCK];
+            for i in 0..BLOCK {
+                wl[i] = factor[i] * value[i];
+            }
+            accumulate(&mut acc, &wl);
+            if L::BOX_FACTOR {
+                accumulate(&mut acc_w, &factor);
+            }
+            let local = start - items.start;
+            if let Some(out) = loss_out.as_deref_mut() {
+                out[local..local + m].copy_from_slice(&wl[..m]);
+            }
+            if GRAD {
+                if let Some(out) = grad_out.as_deref_mut() {
+                    store_grad(self.format, &g, &factor, gs, &mut out[4 * local..4 * (local + m)]);
+                }
+            }
+        }
+        Sums { loss: reduce::sum_lanes(acc), weight: if L::BOX_FACTOR { reduce::sum_lanes(acc_w) } else { 0.0 } }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pairwise matrix.
+
+/// out[i·m + j] = kind(boxes1[i], boxes2[j]) for n = boxes1.len()/4, m = boxes2.len()/4.
+pub fn box_iou_matrix<T: Real>(boxes1: &[T], boxes2: &[T], format: Format, kind: IouKind, eps: f64, out: &mut [T]) {
+    box_iou_matrix_body!(boxes1, boxes2, format, kind, eps, out)
+}
+
+/// [`box_iou_matrix`] compiled for AVX2 (bitwise the same results).
+///
+/// # Safety
+/// As [`box_loss_avx2`]: the CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub unsafe fn box_iou_matrix_avx2<T: Real>(boxes1: &[T], boxes2: &[T], format: Format, kind: IouKind, eps: f64, out: &mut [T]) {
+    box_iou_matrix_body!(boxes1, boxes2, format, kind, eps, out)
+}
+
+/// Boxes as corner columns with atan2(w, h) (for CIoU) as a fifth.
+fn corner_columns<T: Real>(boxes: &[T], format: Format) -> [Vec<T>; 5] {
+    let mut cols: [Vec<T>; 5] = Default::default();
+    let mut c = Corners::new();
+    for block in boxes.chunks(4 * BLOCK) {
+        c.load(format, block);
+        for i in 0..block.len() / 4 {
+            let b = c.get(i);
+            for k in 0..4 {
+                cols[k].push(b[k]);
+            }
+            cols[4].push(atan2(b[2] - b[0], b[3] - b[1]));
+        }
+    }
+    cols
+}
+
+/// The body of [`box_iou_matrix`] and [`box_iou_matrix_avx2`] (a macro for the reason given at
+/// [`box_loss_body`]). Chunks run over the flattened n×m output, so one long row or many short
+/// ones both spread over the threads.
+macro_rules! box_iou_matrix_body {
+    ($boxes1:expr, $boxes2:expr, $format:expr, $kind:expr, $eps:expr, $out:expr) => {{
+        let (m, kind, e) = ($boxes2.len() / 4, $kind, T::of($eps));
+        let (rows, cols) = (corner_columns($boxes1, $format), corner_columns($boxes2, $format));
+        reduce::for_chunks($out.len(), 1, 8, Some($out), None, |c: reduce::Chunk<'_, T>| {
+            let out = c.loss.unwrap_or_default();
+            let mut k = c.items.start;
+            while k < c.items.end {
+                let (i, j0) = (k / m, k % m);
+                let j1 = m.min(j0 + (c.items.end - k));
+                let a = [rows[0][i], rows[1][i], rows[2][i], rows[3][i]];
+                let o = &mut out[k - c.items.start..k - c.items.start + (j1 - j0)];
+                for (j, o) in (j0..j1).zip(o.iter_mut()) {
+                    let b = [cols[0][j], cols[1][j], cols[2][j], cols[3][j]];
+                    *o = similarity(kind, a, rows[4][i], b, cols[4][j], e);
+                }
+                k += j1 - j0;
+            }
+        });
+    }};
+}
+use box_iou_matrix_body;
+
+/// kind(a, b): the similarity that is 1 − the matching loss (without the loss's eps in atan).
+#[inline(always)]
+fn similarity<T: Real>(kind: IouKind, a: [T; 4], atan_a: T, b: [T; 4], atan_b: T, eps: T) -> T {
+    let q = pair(a, b, eps);
+    match kind {
+        IouKind::Iou => q.iou,
+        IouKind::Giou => {
+            let area_c = q.cw * q.ch;
+            q.iou - (area_c - q.union) / (area_c + eps)
+        }
+        IouKind::Diou | IouKind::Ciou => {
+            let (d, _) = distance_term(&q, eps);
+            let diou = q.iou - d;
+            if kind == IouKind::Diou {
+                return diou;
+            }
+            let delta = atan_b - atan_a;
+            let v = four_over_pi2::<T>() * delta * delta;
+            let alpha = v / (T::one() - q.iou + v + eps);
+            diou - alpha * v
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atan2_matches_libm() {
+        let mut s = 12345u64;
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
+        };
+        let mut worst = (0f64, 0f64);
+        for i in 0..200_000 {
+            let scale = [1e-3, 1.0, 1e3][i % 3];
+            let (y, x) = (next() * scale, next() * scale);
+            let e64 = (atan2(y, x) - y.atan2(x)).abs();
+            let e32 = (atan2(y as f32, x as f32) as f64 - (y as f32 as f64).atan2(x as f32 as f64)).abs();
+            worst = (worst.0.max(e64), worst.1.max(e32));
+        }
+        assert!(worst.0 < 2e-15, "f64 atan2 error {}", worst.0);
+        assert!(worst.1 < 6e-7, "f32 atan2 error {}", worst.1);
+        for (y, x) in [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (0.0, -1.0), (-1.0, 0.0), (-0.0, -1.0), (1.0, 1.0), (-1.0, -1.0)] {
+            assert!((atan2(y, x) - f64::atan2(y, x)).abs() < 1e-15, "atan2({y}, {x})");
+            assert!((atan2(y as f32, x as f32) - f32::atan2(y as f32, x as f32)).abs() < 1e-6, "atan2({y}, {x}) f32");
+        }
+    }
+}

@@ -94,3 +94,16 @@ pub fn last_error() -> String {
     unsafe { lossfn::capi::lossfn_last_error(buf.as_mut_ptr().cast(), buf.len()) };
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
+
+/// Asserts that a call fails with `status`, a message containing `needle`, and wrote nothing
+/// into the canary-filled `loss` (8 values) and `grad` (16 values) buffers it is handed.
+pub fn assert_rejected(status: u32, needle: &str, f: impl FnOnce(&mut [f32], &mut [f32]) -> u32) {
+    let mut loss = [7.5f32; 8];
+    let mut grad = [7.5f32; 16];
+    let st = f(&mut loss, &mut grad);
+    let name = unsafe { std::ffi::CStr::from_ptr(lossfn::capi::lossfn_status_name(st)) };
+    assert_eq!(st, status, "status {} ({})", name.to_string_lossy(), last_error());
+    let msg = last_error();
+    assert!(msg.contains(needle), "message {msg:?} does not name {needle:?}");
+    assert!(loss.iter().chain(grad.iter()).all(|&v| v == 7.5), "something was written on error");
+}

@@ -1,0 +1,2 @@
+"""classification losses (not implemented yet)."""
+__all__ = []

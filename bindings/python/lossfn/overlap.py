@@ -1,0 +1,2 @@
+"""overlap losses (not implemented yet)."""
+__all__ = []

@@ -1,0 +1,106 @@
+# Examples, benchmarks and tests of lossfn itself (not installed). Every example is a test.
+find_package(Python3 COMPONENTS Interpreter)
+
+set(LOSSFN_SANITIZE "" CACHE STRING "Sanitizers for the C/C++ tests and examples, e.g. address,undefined")
+set(LOSSFN_STRICT_C_FLAGS -std=c99 -Wall -Wextra -Wpedantic -Werror)
+set(LOSSFN_STRICT_CXX_FLAGS -Wall -Wextra -Wpedantic -Werror)
+set(LOSSFN_FIXTURES_DIR "${CMAKE_CURRENT_SOURCE_DIR}/../shared/fixtures" CACHE PATH "shared/fixtures")
+set(LOSSFN_PYTHON_ENV
+  "LOSSFN_LIBRARY=${LOSSFN_SHARED_FILE}"
+  "PYTHONPATH=${CMAKE_CURRENT_SOURCE_DIR}/bindings/python"
+  "LOSSFN_FIXTURES=${LOSSFN_FIXTURES_DIR}")
+
+# With LOSSFN_SANITIZE, a program is built with those sanitizers (UBSan errors abort).
+function(lossfn_sanitize name)
+  if(LOSSFN_SANITIZE)
+    target_compile_options(${name} PRIVATE -fsanitize=${LOSSFN_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+    target_link_options(${name} PRIVATE -fsanitize=${LOSSFN_SANITIZE})
+  endif()
+endfunction()
+
+# A C or C++ program linked against lossfn::lossfn, built with warnings as errors.
+function(lossfn_program name source)
+  add_executable(${name} ${source})
+  lossfn_sanitize(${name})
+  target_link_libraries(${name} PRIVATE lossfn::lossfn m)
+  if(source MATCHES "\\.c$")
+    target_compile_options(${name} PRIVATE ${LOSSFN_STRICT_C_FLAGS})
+  else()
+    target_compile_features(${name} PRIVATE cxx_std_17)
+    target_compile_options(${name} PRIVATE ${LOSSFN_STRICT_CXX_FLAGS})
+  endif()
+endfunction()
+
+if(LOSSFN_BUILD_EXAMPLES OR LOSSFN_BUILD_TESTS)
+  file(GLOB _examples CONFIGURE_DEPENDS examples/*.c examples/*.cpp)
+  foreach(src IN LISTS _examples)
+    get_filename_component(stem ${src} NAME_WE)
+    lossfn_program(example_${stem} ${src})
+    if(LOSSFN_BUILD_TESTS)
+      add_test(NAME example.${stem} COMMAND example_${stem})
+    endif()
+  endforeach()
+endif()
+
+if(LOSSFN_BUILD_BENCHMARKS)
+  file(GLOB _benches CONFIGURE_DEPENDS benches/bench_*.c)
+  foreach(src IN LISTS _benches)
+    get_filename_component(stem ${src} NAME_WE)
+    add_executable(${stem} ${src})
+    target_compile_options(${stem} PRIVATE -O2)
+    target_link_libraries(${stem} PRIVATE lossfn::lossfn Threads::Threads m)
+  endforeach()
+endif()
+
+if(NOT LOSSFN_BUILD_TESTS)
+  return()
+endif()
+enable_testing()
+
+# C and C++ tests: tests/c/*.c, tests/cpp/*.cpp; the C API test also against the static library.
+file(GLOB _c_tests CONFIGURE_DEPENDS tests/c/*.c)
+foreach(src IN LISTS _c_tests)
+  get_filename_component(stem ${src} NAME_WE)
+  lossfn_program(c_${stem} ${src})
+  target_link_libraries(c_${stem} PRIVATE Threads::Threads)
+  target_compile_definitions(c_${stem} PRIVATE LOSSFN_FIXTURES_DEFAULT="${LOSSFN_FIXTURES_DIR}")
+  add_test(NAME c.${stem} COMMAND c_${stem})
+  set_tests_properties(c.${stem} PROPERTIES ENVIRONMENT "LOSSFN_FIXTURES=${LOSSFN_FIXTURES_DIR}")
+endforeach()
+add_executable(c_test_api_static tests/c/test_api.c)
+lossfn_sanitize(c_test_api_static)
+target_compile_options(c_test_api_static PRIVATE ${LOSSFN_STRICT_C_FLAGS})
+target_link_libraries(c_test_api_static PRIVATE lossfn::lossfn_static m)
+target_compile_definitions(c_test_api_static PRIVATE LOSSFN_FIXTURES_DEFAULT="${LOSSFN_FIXTURES_DIR}")
+add_test(NAME c.test_api_static COMMAND c_test_api_static)
+
+file(GLOB _cpp_tests CONFIGURE_DEPENDS tests/cpp/*.cpp)
+foreach(src IN LISTS _cpp_tests)
+  get_filename_component(stem ${src} NAME_WE)
+  lossfn_program(cpp_${stem} ${src})
+  add_test(NAME cpp.${stem} COMMAND cpp_${stem})
+endforeach()
+
+if(Python3_Interpreter_FOUND)
+  file(GLOB _py_examples CONFIGURE_DEPENDS examples/*.py)
+  foreach(src IN LISTS _py_examples)
+    get_filename_component(stem ${src} NAME_WE)
+    add_test(NAME example_py.${stem} COMMAND Python3::Interpreter ${src})
+    set_tests_properties(example_py.${stem} PROPERTIES ENVIRONMENT "${LOSSFN_PYTHON_ENV}")
+  endforeach()
+  add_test(NAME python.pytest
+    COMMAND Python3::Interpreter -m pytest -q -p no:cacheprovider "${CMAKE_CURRENT_SOURCE_DIR}/bindings/python/tests")
+  set_tests_properties(python.pytest PROPERTIES ENVIRONMENT "${LOSSFN_PYTHON_ENV}")
+endif()
+
+# A downstream project: find_package against an install in a temporary prefix (shared and
+# static), add_subdirectory of this source tree, and pkg-config.
+add_test(NAME consumer
+  COMMAND ${CMAKE_COMMAND}
+    -DLOSSFN_SOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}
+    -DLOSSFN_BINARY_DIR=${CMAKE_CURRENT_BINARY_DIR}
+    -DLOSSFN_CARGO_TARGET_DIR=${LOSSFN_CARGO_TARGET_DIR}
+    -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer-test
+    -DCMAKE_C_COMPILER=${CMAKE_C_COMPILER}
+    -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}
+    -P ${CMAKE_CURRENT_SOURCE_DIR}/tests/consumer/run.cmake)

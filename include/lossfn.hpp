@@ -1,0 +1,172 @@
+// lossfn.hpp: header-only C++17 wrapper over lossfn.h.
+//
+// Typed overloads for float and double that throw lossfn::error (carrying the status and the
+// library's message) instead of returning a status, plus std::vector conveniences that allocate
+// the outputs. No state, no RAII types: every call is a direct call into the C API.
+#ifndef LOSSFN_HPP
+#define LOSSFN_HPP
+
+#include "lossfn.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lossfn {
+
+/// A failed lossfn call: status() is the LOSSFN_ERROR_* code, what() the library's message.
+class error : public std::runtime_error {
+public:
+    error(lossfn_status status, const std::string &message)
+        : std::runtime_error(std::string(lossfn_status_name(status)) + ": " + message), status_(status) {}
+    lossfn_status status() const noexcept { return status_; }
+
+private:
+    lossfn_status status_;
+};
+
+namespace detail {
+/// Throws lossfn::error for a non-zero status, with the calling thread's last error message.
+inline void check(lossfn_status status) {
+    if (status == LOSSFN_OK) return;
+    std::string message(lossfn_last_error(nullptr, 0), '\0');
+    lossfn_last_error(message.data(), message.size() + 1);
+    throw error(status, message);
+}
+inline void require(bool ok, const char *what) {
+    if (!ok) throw error(LOSSFN_ERROR_INVALID_SIZE, what);
+}
+template <class T> const T *data_or_null(const std::vector<T> *v) { return v ? v->data() : nullptr; }
+}  // namespace detail
+
+/// Loss output(s) and gradient of a vector call: loss holds 1 value, or the unreduced values for
+/// LOSSFN_REDUCTION_NONE; grad is d loss / d input (empty when not requested).
+template <class T> struct loss_grad {
+    std::vector<T> loss;
+    std::vector<T> grad;
+    /// The reduced loss (the first value).
+    T value() const { return loss.at(0); }
+};
+
+inline std::string version() { return lossfn_version_string(); }
+inline void set_num_threads(std::size_t n) { detail::check(lossfn_set_num_threads(n)); }
+inline std::size_t num_threads() { return lossfn_get_num_threads(); }
+
+inline std::size_t loss_size(lossfn_reduction reduction, std::size_t unreduced) {
+    return reduction == LOSSFN_REDUCTION_NONE ? unreduced : 1;
+}
+
+// ---- regression: L1 (MAE), MSE (L2), Smooth L1, Huber ----
+#define LOSSFN_REGRESSION_(name)                                                                              \
+    inline void name(const float *input, const float *target, const float *weight, std::size_t n,            \
+                     const lossfn_regression_options *options, float *loss, float *grad_input) {              \
+        detail::check(lossfn_##name##_f32(input, target, weight, n, options, loss, grad_input));              \
+    }                                                                                                        \
+    inline void name(const double *input, const double *target, const double *weight, std::size_t n,         \
+                     const lossfn_regression_options *options, double *loss, double *grad_input) {            \
+        detail::check(lossfn_##name##_f64(input, target, weight, n, options, loss, grad_input));              \
+    }                                                                                                        \
+    template <class T>                                                                                       \
+    loss_grad<T> name(const std::vector<T> &input, const std::vector<T> &target,                             \
+                      const lossfn_regression_options &options = lossfn_regression_options_default(),         \
+                      const std::vector<T> *weight = nullptr, bool with_grad = true) {                       \
+        detail::require(target.size() == input.size(), #name ": target size differs from input size");       \
+        detail::require(!weight || weight->size() == input.size(), #name ": weight size differs from input size"); \
+        loss_grad<T> r{std::vector<T>(loss_size(options.reduction, input.size())),                           \
+                       std::vector<T>(with_grad ? input.size() : 0)};                                        \
+        name(input.data(), target.data(), detail::data_or_null(weight), input.size(), &options, r.loss.data(), \
+             with_grad ? r.grad.data() : nullptr);                                                           \
+        return r;                                                                                            \
+    }
+LOSSFN_REGRESSION_(l1_loss)
+LOSSFN_REGRESSION_(mse_loss)
+LOSSFN_REGRESSION_(smooth_l1_loss)
+LOSSFN_REGRESSION_(huber_loss)
+#undef LOSSFN_REGRESSION_
+
+// ---- boxes (section owned by the box losses) ----
+// IoU (UnitBox), GIoU, DIoU, CIoU, EIoU / Focal-EIoU, CDIoU. pred, target: n*4 values in
+// options.format; weight: n values or null; loss: 1 value (n for NONE); grad_pred: n*4 or null,
+// in pred's format.
+
+namespace detail {
+/// T in a non-deduced context, so that a `nullptr` weight does not break template deduction.
+template <class T> struct box_same { using type = T; };
+}  // namespace detail
+
+/// Box options with the given format and reduction, defaults otherwise.
+inline lossfn_box_options box_options(lossfn_box_format format, lossfn_reduction reduction = LOSSFN_REDUCTION_MEAN) {
+    lossfn_box_options o = lossfn_box_options_default();
+    o.format = format;
+    o.reduction = reduction;
+    return o;
+}
+
+#define LOSSFN_BOX_(name)                                                                                     \
+    inline void name(const float *pred, const float *target, const float *weight, std::size_t n,             \
+                     const lossfn_box_options *options, float *loss, float *grad_pred) {                      \
+        detail::check(lossfn_##name##_f32(pred, target, weight, n, options, loss, grad_pred));                \
+    }                                                                                                        \
+    inline void name(const double *pred, const double *target, const double *weight, std::size_t n,          \
+                     const lossfn_box_options *options, double *loss, double *grad_pred) {                    \
+        detail::check(lossfn_##name##_f64(pred, target, weight, n, options, loss, grad_pred));                \
+    }                                                                                                        \
+    template <class T>                                                                                       \
+    loss_grad<T> name(const std::vector<T> &pred, const std::vector<T> &target,                              \
+                      const lossfn_box_options &options = lossfn_box_options_default(),                       \
+                      const std::vector<typename detail::box_same<T>::type> *weight = nullptr,               \
+                      bool with_grad = true) {                                                               \
+        detail::require(pred.size() % 4 == 0, #name ": pred size is not a multiple of 4");                    \
+        detail::require(target.size() == pred.size(), #name ": target size differs from pred size");          \
+        const std::size_t n = pred.size() / 4;                                                               \
+        detail::require(!weight || weight->size() == n, #name ": weight size is not the number of boxes");    \
+        loss_grad<T> r{std::vector<T>(loss_size(options.reduction, n)),                                      \
+                       std::vector<T>(with_grad ? pred.size() : 0)};                                         \
+        name(pred.data(), target.data(), detail::data_or_null(weight), n, &options, r.loss.data(),            \
+             with_grad ? r.grad.data() : nullptr);                                                           \
+        return r;                                                                                            \
+    }
+LOSSFN_BOX_(iou_loss)
+LOSSFN_BOX_(giou_loss)
+LOSSFN_BOX_(diou_loss)
+LOSSFN_BOX_(ciou_loss)
+LOSSFN_BOX_(eiou_loss)
+LOSSFN_BOX_(cdiou_loss)
+#undef LOSSFN_BOX_
+
+/// Pairwise similarity (no gradient): out[i*m + j] = kind(boxes1[i], boxes2[j]).
+inline void box_iou_matrix(const float *boxes1, std::size_t n, const float *boxes2, std::size_t m,
+                           lossfn_box_format format, lossfn_iou_kind kind, double eps, float *out) {
+    detail::check(lossfn_box_iou_matrix_f32(boxes1, n, boxes2, m, format, kind, eps, out));
+}
+inline void box_iou_matrix(const double *boxes1, std::size_t n, const double *boxes2, std::size_t m,
+                           lossfn_box_format format, lossfn_iou_kind kind, double eps, double *out) {
+    detail::check(lossfn_box_iou_matrix_f64(boxes1, n, boxes2, m, format, kind, eps, out));
+}
+/// The n x m matrix (row-major) for boxes1 (n*4 values) against boxes2 (m*4 values).
+template <class T>
+std::vector<T> box_iou_matrix(const std::vector<T> &boxes1, const std::vector<T> &boxes2,
+                              lossfn_box_format format = LOSSFN_BOX_XYXY, lossfn_iou_kind kind = LOSSFN_IOU_KIND_IOU,
+                              double eps = 1e-7) {
+    detail::require(boxes1.size() % 4 == 0 && boxes2.size() % 4 == 0, "box_iou_matrix: sizes are not multiples of 4");
+    const std::size_t n = boxes1.size() / 4, m = boxes2.size() / 4;
+    std::vector<T> out(n * m);
+    box_iou_matrix(boxes1.data(), n, boxes2.data(), m, format, kind, eps, out.data());
+    return out;
+}
+
+// ---- end boxes ----
+
+// ---- classification (section owned by the classification losses) ----
+
+// ---- end classification ----
+
+// ---- overlap (section owned by the segmentation losses) ----
+
+// ---- end overlap ----
+
+}  // namespace lossfn
+
+#endif  // LOSSFN_HPP
