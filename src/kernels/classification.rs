@@ -217,7 +217,7 @@ impl<T: Math, L: ClassLoss<T>> SimdTask for BlockTask<'_, '_, L, T> {
         };
         match shape.layout {
             Layout::Nsc => {
-                let mut scr = Scratch::new(c, 0);
+                let mut scr = Scratch::new(c, len);
                 l.rows(s0, values, grad.map(|g| g.into_slice().expect("contiguous block")), &mut scr);
             }
             Layout::Ncs => {
@@ -897,49 +897,78 @@ struct FocalSm<'a, T> {
 }
 
 impl<T: Math> FocalSm<'_, T> {
-    /// (loss, F, α_y) from Σe, Σ_{c≠y} e, e_y and −ln p_y of one position.
+    /// α of target class `y`.
     #[inline(always)]
-    fn position(&self, y: usize, s: T, so: T, ey: T, nlq: T) -> (T, T, T) {
-        let alpha = self.alpha.map_or(T::one(), |a| a[y]);
-        let u = so / s;
-        let q = ey / s;
-        let b = math::pow_nonneg(u, self.gamma);
-        // r = −ln(1 − u)/u.
-        let series = T::one() + u * (T::of(0.5) + u * (T::of(1.0 / 3.0) + u * (T::of(0.25) + u * T::of(0.2))));
-        let r = if u < T::of(1e-3) { series } else { nlq / u };
-        let f = b * (T::one() + self.gamma * q * r);
-        (alpha * b * nlq, f, alpha)
+    fn alpha(&self, y: usize) -> T {
+        self.alpha.map_or(T::one(), |a| a[y])
+    }
+
+    /// Per position, as map loops over positions (vectorizable): from Σe, Σ_{c≠y} e, e_y,
+    /// z_y − max, α_y and a validity flag, the loss, the gradient factor for the non-target
+    /// classes (times e_c) and the gradient at the target.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn positions(&self, sum: &[T], so: &[T], ey: &[T], dy: &[T], alpha: &[T], loss: &mut [T], coef: &mut [T], gy: &mut [T]) {
+        let (one, gamma, gs) = (T::one(), self.gamma, self.gs);
+        let ins = sum.iter().zip(so).zip(ey.iter().zip(dy)).zip(alpha);
+        for ((((&s, &so), (&ey, &dy)), &alpha), (lv, (cv, gv))) in ins.zip(loss.iter_mut().zip(coef.iter_mut().zip(gy.iter_mut()))) {
+            let nlq = math::ln(s) - dy;
+            let u = so / s;
+            let q = ey / s;
+            let b = math::pow_nonneg(u, gamma);
+            // r = −ln(1 − u)/u.
+            let series = one + u * (T::of(0.5) + u * (T::of(1.0 / 3.0) + u * (T::of(0.25) + u * T::of(0.2))));
+            let r = if u < T::of(1e-3) { series } else { nlq / u };
+            let f = b * (one + gamma * q * r);
+            // α = 0 marks an ignored position (its loss and gradient are 0).
+            let valid = alpha != T::zero();
+            *lv = if valid { alpha * b * nlq } else { T::zero() };
+            *cv = if valid { gs * alpha * f / s } else { T::zero() };
+            *gv = if valid { -(gs * alpha * f * u) } else { T::zero() };
+        }
     }
 }
 
 impl<T: Math> ClassLoss<T> for FocalSm<'_, T> {
     #[inline(always)]
     fn rows(&self, p0: usize, loss: &mut [T], grad: Option<&mut [T]>, scr: &mut Scratch<T>) {
-        let c = self.z.classes();
-        let z = self.z.rows(p0..p0 + loss.len());
-        let e = &mut scr.e[..c];
-        let mut grad = grad.map(|g| g.chunks_exact_mut(c));
-        for (i, z) in z.chunks_exact(c).enumerate() {
-            let g = grad.as_mut().and_then(Iterator::next);
-            let y = self.target[p0 + i];
-            if y == self.ignore {
-                loss[i] = T::zero();
-                if let Some(g) = g {
-                    g.fill(T::zero());
+        let (c, len) = (self.z.classes(), loss.len());
+        let z = self.z.rows(p0..p0 + len);
+        let target = &self.target[p0..p0 + len];
+        let [sum, so, ey, dy, alpha, coef, gy, _] = &mut scr.cols;
+        let (sum, so, ey, dy, alpha, coef, gy) = (&mut sum[..len], &mut so[..len], &mut ey[..len], &mut dy[..len], &mut alpha[..len], &mut coef[..len], &mut gy[..len]);
+        // Pass 1, per row: the exps (into the gradient rows when there are some) and their sums.
+        let mut grad = grad;
+        {
+            let mut rows = grad.as_deref_mut().map(|g| g.chunks_exact_mut(c));
+            for (i, (z, &y)) in z.chunks_exact(c).zip(target).enumerate() {
+                let e = match rows.as_mut().and_then(Iterator::next) {
+                    Some(g) => g,
+                    None => &mut scr.e[..c],
+                };
+                if y == self.ignore {
+                    (sum[i], so[i], ey[i], dy[i], alpha[i]) = (T::one(), T::zero(), T::one(), T::zero(), T::zero());
+                    continue;
                 }
-                continue;
+                let y = y as usize;
+                let m = math::row_max(z);
+                sum[i] = math::row_exp(z, m, T::one(), e);
+                so[i] = math::row_sum(&e[..y]) + math::row_sum(&e[y + 1..]);
+                ey[i] = e[y];
+                dy[i] = z[y] - m;
+                alpha[i] = self.alpha(y);
             }
-            let y = y as usize;
-            let m = math::row_max(z);
-            let s = math::row_exp(z, m, T::one(), e);
-            let so = math::row_sum(&e[..y]) + math::row_sum(&e[y + 1..]);
-            let nlq = math::ln(s) - (z[y] - m);
-            let (l, f, alpha) = self.position(y, s, so, e[y], nlq);
-            loss[i] = l;
-            if let Some(g) = g {
-                let coef = self.gs * alpha * f / s;
-                g.iter_mut().zip(&*e).for_each(|(g, &ec)| *g = coef * ec);
-                g[y] = -(self.gs * alpha * f * (so / s));
+        }
+        // Pass 2, per position (vectorized): loss and gradient factors.
+        self.positions(sum, so, ey, dy, alpha, loss, coef, gy);
+        // Pass 3, per row: scale the exps into the gradient.
+        if let Some(g) = grad {
+            for (i, (g, &y)) in g.chunks_exact_mut(c).zip(target).enumerate() {
+                let k = coef[i];
+                g.iter_mut().for_each(|v| *v *= k);
+                if y != self.ignore {
+                    g[y as usize] = gy[i];
+                }
             }
         }
     }
@@ -950,7 +979,7 @@ impl<T: Math> ClassLoss<T> for FocalSm<'_, T> {
         let z = self.z.tile(n, s0..s0 + len);
         let target = &self.target[n * self.spatial + s0..][..len];
         let c = z.nrows();
-        let [m, sum, so, yf, coef, gy, ..] = &mut scr.cols;
+        let [m, sum, so, yf, coef, gy, ey, dy] = &mut scr.cols;
         let (m, sum, so, yf, coef, gy) = (&mut m[..len], &mut sum[..len], &mut so[..len], &mut yf[..len], &mut coef[..len], &mut gy[..len]);
         let mut e = ArrayViewMut2::from_shape((c, len), &mut scr.e[..c * len]).expect("scratch");
         math::cols_max(z, m);
@@ -966,21 +995,16 @@ impl<T: Math> ClassLoss<T> for FocalSm<'_, T> {
                 *o += if y == cf { T::zero() } else { ev };
             }
         }
-        for s in 0..len {
-            let y = target[s];
-            if y == self.ignore {
-                loss[s] = T::zero();
-                coef[s] = T::zero();
-                gy[s] = T::zero();
-                continue;
-            }
-            let y = y as usize;
-            let nlq = math::ln(sum[s]) - (z[[y, s]] - m[s]);
-            let (l, f, alpha) = self.position(y, sum[s], so[s], e[[y, s]], nlq);
-            loss[s] = l;
-            coef[s] = self.gs * alpha * f / sum[s];
-            gy[s] = -(self.gs * alpha * f * (so[s] / sum[s]));
+        let (ey, dy) = (&mut ey[..len], &mut dy[..len]);
+        let alpha = &mut yf[..]; // the class indices are no longer needed: reuse for α_y
+        for (s, &y) in target.iter().enumerate() {
+            let valid = y != self.ignore;
+            let yc = if valid { y as usize } else { 0 };
+            ey[s] = e[[yc, s]];
+            dy[s] = z[[yc, s]] - m[s];
+            alpha[s] = if valid { self.alpha(yc) } else { T::zero() };
         }
+        self.positions(sum, so, ey, dy, alpha, loss, coef, gy);
         if let Some(mut g) = grad {
             for (mut gr, er) in g.outer_iter_mut().zip(e.outer_iter()) {
                 let (gr, er) = (gr.as_slice_mut().expect("contiguous tile row"), slice_of(er));
