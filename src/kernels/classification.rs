@@ -390,43 +390,66 @@ impl<T: Math> Ce<'_, T> {
 impl<T: Math> ClassLoss<T> for Ce<'_, T> {
     #[inline(always)]
     fn rows(&self, p0: usize, loss: &mut [T], grad: Option<&mut [T]>, scr: &mut Scratch<T>) {
-        let c = self.z.classes();
-        let z = self.z.rows(p0..p0 + loss.len());
-        let (e, wd) = (&mut scr.e[..c], &mut scr.f[..c]);
-        let mut grad = grad.map(|g| g.chunks_exact_mut(c));
-        for (i, z) in z.chunks_exact(c).enumerate() {
-            let g = grad.as_mut().and_then(Iterator::next);
-            let y = self.target[p0 + i];
-            if y == self.ignore {
-                loss[i] = T::zero();
-                if let Some(g) = g {
-                    g.fill(T::zero());
+        let (c, len) = (self.z.classes(), loss.len());
+        let z = self.z.rows(p0..p0 + len);
+        let target = &self.target[p0..p0 + len];
+        let [sum, dy, wd, a, coef, ..] = &mut scr.cols;
+        let (sum, dy, wd, a, coef) = (&mut sum[..len], &mut dy[..len], &mut wd[..len], &mut a[..len], &mut coef[..len]);
+        // Pass 1, per row: the exps (into the gradient rows when there are some) and their sums.
+        let mut grad = grad;
+        {
+            let mut rows = grad.as_deref_mut().map(|g| g.chunks_exact_mut(c));
+            let f = &mut scr.f[..c];
+            for (i, (z, &y)) in z.chunks_exact(c).zip(target).enumerate() {
+                let e = match rows.as_mut().and_then(Iterator::next) {
+                    Some(g) => g,
+                    None => &mut scr.e[..c],
+                };
+                if y == self.ignore {
+                    (sum[i], dy[i], wd[i], a[i]) = (T::one(), T::zero(), T::zero(), T::zero());
+                    continue;
                 }
-                continue;
+                let y = y as usize;
+                let m = math::row_max(z);
+                sum[i] = math::row_exp(z, m, T::one(), e);
+                dy[i] = z[y] - m;
+                a[i] = self.keep * self.weight(y);
+                if self.smoothing {
+                    // Σ_c w_c·(−ln p_c) = W·ln s − Σ_c w_c·(z_c − m).
+                    match self.w {
+                        Some(w) => f.iter_mut().zip(z).zip(w).for_each(|((o, &zc), &wc)| *o = wc * (zc - m)),
+                        None => f.iter_mut().zip(z).for_each(|(o, &zc)| *o = zc - m),
+                    }
+                    wd[i] = math::row_sum(f);
+                }
             }
-            let y = y as usize;
-            let m = math::row_max(z);
-            let s = math::row_exp(z, m, T::one(), e);
+        }
+        // Pass 2, per position (vectorized).
+        let (eps_c, wsum, gs) = (self.eps_c, self.wsum, self.gs);
+        for ((lv, cv), ((&s, &d), (&av, (&w, &y)))) in
+            loss.iter_mut().zip(coef.iter_mut()).zip(sum.iter().zip(&*dy).zip(a.iter().zip(wd.iter().zip(target))))
+        {
             let ls = math::ln(s);
-            let a = self.keep * self.weight(y);
-            let mut l = a * (ls - (z[y] - m));
-            if self.smoothing {
-                // Σ_c w_c·(−ln p_c) = W·ln s − Σ_c w_c·(z_c − m).
-                match self.w {
-                    Some(w) => wd.iter_mut().zip(z).zip(w).for_each(|((o, &zc), &wc)| *o = wc * (zc - m)),
-                    None => wd.iter_mut().zip(z).for_each(|(o, &zc)| *o = zc - m),
+            let l = av * (ls - d);
+            let l = if self.smoothing { l + eps_c * (wsum * ls - w) } else { l };
+            let valid = y != self.ignore;
+            *lv = if valid { l } else { T::zero() };
+            *cv = if valid { gs * (av + eps_c * wsum) / s } else { T::zero() };
+        }
+        // Pass 3, per row: the gradient from the exps.
+        if let Some(g) = grad {
+            let k = gs * eps_c;
+            for (i, (g, &y)) in g.chunks_exact_mut(c).zip(target).enumerate() {
+                if y == self.ignore {
+                    g.fill(T::zero());
+                    continue;
                 }
-                l += self.eps_c * (self.wsum * ls - math::row_sum(&wd[..z.len()]));
-            }
-            loss[i] = l;
-            if let Some(g) = g {
-                let coef = self.gs * (a + self.eps_c * self.wsum) / s;
-                let k = self.gs * self.eps_c;
+                let cf = coef[i];
                 match self.w {
-                    Some(w) => g.iter_mut().zip(&*e).zip(w).for_each(|((g, &ec), &wc)| *g = coef * ec - k * wc),
-                    None => g.iter_mut().zip(&*e).for_each(|(g, &ec)| *g = coef * ec - k),
+                    Some(w) => g.iter_mut().zip(w).for_each(|(g, &wc)| *g = cf * *g - k * wc),
+                    None => g.iter_mut().for_each(|g| *g = cf * *g - k),
                 }
-                g[y] -= self.gs * a;
+                g[y as usize] -= gs * a[i];
             }
         }
     }
