@@ -135,3 +135,40 @@ fn ln_f32_within_one_ulp() {
     assert!(math::ln(f32::NAN).is_nan());
     assert_eq!(math::ln(f32::INFINITY), f32::INFINITY);
 }
+
+#[test]
+fn logistic_matches_a_careful_reference() {
+    // (σ(x), σ(−x), ln(1 + e^−|x|)) against f64 std (ln_1p), relative error per component.
+    let mut worst = [0f64; 2];
+    for x in sweep(-120.0, 120.0, 400_001) {
+        let e = (-x.abs()).exp();
+        let want = [1.0 / (1.0 + (-x).exp()), 1.0 / (1.0 + x.exp()), e.ln_1p()];
+        let (p, q, l) = math::logistic(x);
+        let (p32, q32, l32) = math::logistic(x as f32);
+        let want32 = {
+            let x = x as f32 as f64;
+            let e = (-x.abs()).exp();
+            [1.0 / (1.0 + (-x).exp()), 1.0 / (1.0 + x.exp()), e.ln_1p()]
+        };
+        for k in 0..3 {
+            let got = [p, q, l][k];
+            let rel = (got - want[k]).abs() / want[k].abs().max(f64::MIN_POSITIVE);
+            worst[1] = worst[1].max(rel);
+            assert!(rel <= 1e-15, "f64 logistic({x})[{k}] = {got:e}, want {:e}", want[k]);
+            let got32 = [p32, q32, l32][k] as f64;
+            // f32: relative to the value, flushed results (< 2.5e-38) absolutely.
+            let err = (got32 - want32[k]).abs();
+            if want32[k] > 2.5e-38 {
+                worst[0] = worst[0].max(err / want32[k]);
+                assert!(err <= 6e-7 * want32[k], "f32 logistic({x})[{k}] = {got32:e}, want {:e}", want32[k]);
+            } else {
+                assert!(err <= 2.5e-38, "f32 logistic({x})[{k}] = {got32:e}, want {:e}", want32[k]);
+            }
+        }
+    }
+    eprintln!("logistic worst relative error: f32 {:e}, f64 {:e}", worst[0], worst[1]);
+    assert!(math::logistic(f32::NAN).2.is_nan() && math::logistic(f64::NAN).2.is_nan());
+    assert!(math::softplus(f32::NAN).is_nan());
+    assert_eq!(math::softplus(1e4f32), 1e4);
+    assert_eq!(math::softplus(-1e4f32), 0.0);
+}

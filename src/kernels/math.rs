@@ -33,6 +33,8 @@ pub trait Math: Real {
     fn ln_v(x: Self) -> Self;
     /// ln x for x positive, normal and finite, or NaN (see [`ln_normal`]).
     fn ln_normal_v(x: Self) -> Self;
+    /// ln(1 + e) for e ∈ [0, 1] (or NaN), given u = 1 + e and inv = 1/u (see [`logistic`]).
+    fn ln_1p_unit_v(e: Self, u: Self, inv: Self) -> Self;
 }
 
 /// `if a > b { a } else { b }`: one `maxps`/`maxpd`; a NaN `a` yields `b`, a NaN `b` yields `b`.
@@ -75,8 +77,7 @@ pub fn logistic<T: Math>(x: T) -> (T, T, T) {
     let e = exp(-x.abs());
     let u = one + e;
     let inv = one / u;
-    // log1p(e) = ln(u) + (e − (u − 1))/u: u − 1 is exact, the bracket is the rounding error of u.
-    let log1p_e = ln_normal(u) + (e - (u - one)) * inv;
+    let log1p_e = T::ln_1p_unit_v(e, u, inv);
     let small = e * inv;
     let nonneg = x >= T::zero();
     let p = if nonneg { inv } else { small };
@@ -288,6 +289,12 @@ impl Math for f64 {
             x
         }
     }
+
+    #[inline(always)]
+    fn ln_1p_unit_v(e: f64, u: f64, inv: f64) -> f64 {
+        // ln(u) + (e − (u − 1))/u: u − 1 is exact, the bracket is the rounding error of u.
+        Self::ln_normal_v(u) + (e - (u - 1.0)) * inv
+    }
 }
 
 /// ln(x) + k0·ln 2 for x positive, normal and finite (fdlibm / musl `log`, < 1 ulp).
@@ -378,6 +385,22 @@ impl Math for f32 {
         } else {
             x
         }
+    }
+
+    #[inline(always)]
+    fn ln_1p_unit_v(e: f32, _: f32, _: f32) -> f32 {
+        // e·Q(e), Q a degree-8 minimax-style fit of ln(1 + e)/e on [0, 1]: ≤ 4 ulp, and no
+        // division (ln would need one).
+        let mut q = 5.232_694_8e-3_f32;
+        q = q * e - 2.950_524e-2;
+        q = q * e + 7.822_596e-2;
+        q = q * e - 1.366_324_6e-1;
+        q = q * e + 1.910_600_7e-1;
+        q = q * e - 2.484_298_2e-1;
+        q = q * e + 3.331_909_7e-1;
+        q = q * e - 4.999_949_3e-1;
+        q = q * e + 9.999_999_7e-1;
+        q * e
     }
 }
 
