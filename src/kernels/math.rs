@@ -225,6 +225,8 @@ pub fn softmax_cols<T: Math>(z: ArrayView2<'_, T>, mut p: ArrayViewMut2<'_, T>, 
 // ---------------------------------------------------------------------------------------------
 // f64
 
+// The constants are quoted verbatim from fdlibm / musl / Cephes.
+#[allow(clippy::excessive_precision)]
 impl Math for f64 {
     #[inline(always)]
     fn exp_v(x: f64) -> f64 {
@@ -283,10 +285,10 @@ impl Math for f64 {
     #[inline(always)]
     fn ln_normal_v(x: f64) -> f64 {
         let y = ln_core_f64(x, 0.0);
-        if x == x {
-            y
-        } else {
+        if x.is_nan() {
             x
+        } else {
+            y
         }
     }
 
@@ -298,6 +300,7 @@ impl Math for f64 {
 }
 
 /// ln(x) + k0·ln 2 for x positive, normal and finite (fdlibm / musl `log`, < 1 ulp).
+#[allow(clippy::excessive_precision)]
 #[inline(always)]
 fn ln_core_f64(x: f64, k0: f64) -> f64 {
     const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
@@ -328,6 +331,7 @@ fn ln_core_f64(x: f64, k0: f64) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // f32
 
+#[allow(clippy::excessive_precision)]
 impl Math for f32 {
     #[inline(always)]
     fn exp_v(x: f32) -> f32 {
@@ -380,10 +384,10 @@ impl Math for f32 {
     #[inline(always)]
     fn ln_normal_v(x: f32) -> f32 {
         let y = ln_core_f32(x, 0.0);
-        if x == x {
-            y
-        } else {
+        if x.is_nan() {
             x
+        } else {
+            y
         }
     }
 
@@ -405,6 +409,7 @@ impl Math for f32 {
 }
 
 /// ln(x) + k0·ln 2 for x positive, normal and finite (musl `logf`, < 1 ulp).
+#[allow(clippy::excessive_precision)]
 #[inline(always)]
 fn ln_core_f32(x: f32, k0: f32) -> f32 {
     const LN2_HI: f32 = 6.931_381_225_6e-1;
