@@ -172,3 +172,54 @@ fn logistic_matches_a_careful_reference() {
     assert_eq!(math::softplus(1e4f32), 1e4);
     assert_eq!(math::softplus(-1e4f32), 0.0);
 }
+
+#[test]
+fn softmax_helpers_match_a_naive_softmax() {
+    use ndarray::{Array2, ArrayView2};
+    let (c, n) = (7usize, 150usize);
+    let z: Vec<f64> = (0..c * n).map(|i| ((i * 7919) % 101) as f64 * 0.37 - 15.0).collect();
+    let zt = ArrayView2::from_shape((c, n), &z).unwrap();
+    let mut p = Array2::<f64>::zeros((c, n));
+    let (mut m, mut sum) = (vec![0.0; n], vec![0.0; n]);
+    math::softmax_cols(zt, p.view_mut(), &mut m, &mut sum);
+    for s in 0..n {
+        let col: Vec<f64> = (0..c).map(|k| z[k * n + s]).collect();
+        let mx = col.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let tot: f64 = col.iter().map(|v| (v - mx).exp()).sum();
+        assert_eq!(m[s], mx);
+        assert!((sum[s] - tot).abs() <= 1e-14 * tot);
+        for k in 0..c {
+            let want = (col[k] - mx).exp() / tot;
+            assert!((p[[k, s]] - want).abs() <= 1e-15 + 1e-14 * want, "p[{k},{s}]");
+        }
+        // The same position as a contiguous row.
+        let mut row = vec![0.0; c];
+        let (rm, rs) = math::softmax_row(&col, &mut row);
+        assert_eq!(rm, mx);
+        assert!((rs - tot).abs() <= 1e-14 * tot);
+        for k in 0..c {
+            assert!((row[k] - p[[k, s]]).abs() <= 1e-15, "row vs column softmax");
+        }
+    }
+    // Extreme logits stay finite in f32.
+    let mut row = [0f32; 3];
+    math::softmax_row(&[1e4f32, -1e4, 0.0], &mut row);
+    assert_eq!(row, [1.0, 0.0, 0.0]);
+}
+
+#[test]
+fn small_helpers() {
+    assert_eq!(math::pow_nonneg(0.0f64, 0.0), 1.0);
+    assert_eq!(math::pow_nonneg(0.0f64, 0.5), 0.0);
+    assert_eq!(math::pow_nonneg(0.3f64, 2.0), 0.3 * 0.3);
+    assert_eq!(math::pow_nonneg(0.3f32, 1.0), 0.3);
+    assert!((math::pow_nonneg(0.3f64, 2.5) - 0.3f64.powf(2.5)).abs() < 1e-16);
+    assert_eq!(math::sigmoid(0.0f32), 0.5);
+    assert_eq!(math::sigmoid(-1e4f32), 0.0);
+    assert!((math::softplus(2.0f64) - (1.0 + 2f64.exp()).ln()).abs() < 1e-15);
+    assert_eq!(math::ln_normal(1.0f64), 0.0);
+    assert!(math::ln_normal(f32::NAN).is_nan());
+    assert_eq!(math::row_max(&[1.0f32, 5.0, -3.0, 2.0, 0.0, 4.0, 1.0, 1.0, 7.5]), 7.5);
+    assert_eq!(math::row_max::<f32>(&[]), f32::NEG_INFINITY);
+    assert_eq!(math::row_sum(&[1.0f64; 13]), 13.0);
+}

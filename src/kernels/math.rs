@@ -18,6 +18,12 @@
 //! order, so they vectorize and stay bitwise reproducible; the column helpers (`cols_*`) work on
 //! a `[classes][positions]` tile whose rows are contiguous (the NCS layout) and vectorize across
 //! positions.
+//!
+//! Writing fast loops with these (learned the hard way, see BENCHMARKS.md): call `exp`/`ln` in
+//! plain map loops (`for (o, &x) in out.iter_mut().zip(xs) { *o = exp(x) }`) and sum afterwards
+//! with [`row_sum`]; once inlined into a large function, LLVM leaves a loop that both
+//! accumulates and calls `exp` scalar. Keep branches out of element loops (write selects, even
+//! for loop-invariant conditions), and run hot blocks through [`dispatch`] to get the AVX2 copy.
 use super::Real;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
@@ -209,15 +215,18 @@ pub fn cols_exp<T: Math>(z: ArrayView2<'_, T>, m: &[T], k: T, mut e: ArrayViewMu
 }
 
 /// Softmax over the class axis of a `[classes][positions]` tile into `p` (same shape);
-/// `m` and `sum` (one per position) receive the max and Σ exp(z − max).
+/// `m` and `sum` (one per position) receive the max and Σ exp(z − max), so that
+/// ln p_c = (z_c − max) − ln Σ. No allocation.
 pub fn softmax_cols<T: Math>(z: ArrayView2<'_, T>, mut p: ArrayViewMut2<'_, T>, m: &mut [T], sum: &mut [T]) {
     cols_max(z, m);
     cols_exp(z, m, T::one(), p.view_mut(), sum);
-    let n = z.ncols();
-    let inv: Vec<T> = sum[..n].iter().map(|&s| T::one() / s).collect();
-    for mut row in p.axis_iter_mut(Axis(0)) {
-        for (v, &i) in row.iter_mut().zip(&inv) {
-            *v *= i;
+    const W: usize = 64;
+    let mut inv = [T::zero(); W];
+    for (j, s) in sum[..z.ncols()].chunks(W).enumerate() {
+        inv.iter_mut().zip(s).for_each(|(i, &v)| *i = T::one() / v);
+        for mut row in p.axis_iter_mut(Axis(0)) {
+            let row = row.as_slice_mut().expect("contiguous tile row");
+            row[j * W..j * W + s.len()].iter_mut().zip(&inv).for_each(|(v, &i)| *v *= i);
         }
     }
 }
