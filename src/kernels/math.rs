@@ -3,7 +3,7 @@
 //!
 //! Every function here is branch-free scalar code (selects, integer bit tricks, polynomials),
 //! `#[inline(always)]`, so that a loop over a slice that calls it auto-vectorizes on baseline
-//! x86-64 (SSE2) and wider where [`simd`] enables AVX2. Accuracy:
+//! x86-64 (SSE2) and wider where [`dispatch`] runs the AVX2 copy. Accuracy:
 //!
 //! | function | f64                      | f32                                            |
 //! |----------|--------------------------|------------------------------------------------|
