@@ -12,6 +12,21 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=LOSSFN_BLESS_HEADER");
 
+    // `lossfn_avx512`: the compiler accepts #[target_feature(enable = "avx512f")] (stable since
+    // Rust 1.89), so kernels may add an AVX-512 copy chosen at run time; older compilers (the
+    // crate's rust-version is 1.80) build without it.
+    println!("cargo:rustc-check-cfg=cfg(lossfn_avx512)");
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let minor = std::process::Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|v| v.split_whitespace().nth(1).and_then(|v| v.split('.').nth(1)).and_then(|m| m.parse::<u32>().ok()));
+    if minor.is_some_and(|m| m >= 89) {
+        println!("cargo:rustc-cfg=lossfn_avx512");
+    }
+
     // A SONAME lets executables linked against the build tree run against an installed copy.
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,liblossfn.so");

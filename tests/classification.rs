@@ -996,16 +996,18 @@ fn bitwise_identical_across_thread_counts_and_simd_paths() {
             }
         }
         for call in picked.values() {
-            let run = |threads: usize, simd: bool| {
+            let run = |threads: usize, simd: u8| {
                 assert_eq!(lossfn_set_num_threads(threads), LOSSFN_OK);
-                lossfn::kernels::math::set_simd_enabled(simd);
+                lossfn::kernels::math::set_simd_max(simd);
                 let (st, l, g) = call.run::<f32>(true);
-                assert_eq!(st, LOSSFN_OK);
-                (bits(&l), bits(&g))
+                let (st64, l64, g64) = call.run::<f64>(true);
+                assert_eq!((st, st64), (LOSSFN_OK, LOSSFN_OK));
+                (bits(&l), bits(&g), bits(&l64), bits(&g64))
             };
-            let one = run(1, true);
-            for (threads, simd) in [(2, true), (3, true), (0, true), (1, false), (2, false)] {
-                assert!(run(threads, simd) == one, "{} {:?}: {threads} threads (simd {simd}) differ from 1", call.f, s);
+            let one = run(1, 2);
+            // SIMD levels: 2 = AVX-512 where the CPU and compiler have it, 1 = AVX2, 0 = baseline.
+            for (threads, simd) in [(2, 2), (3, 2), (0, 2), (1, 1), (2, 1), (1, 0), (2, 0)] {
+                assert!(run(threads, simd) == one, "{} {:?}: {threads} threads (simd level {simd}) differ from 1", call.f, s);
             }
         }
     }
