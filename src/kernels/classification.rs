@@ -80,9 +80,10 @@ pub struct InvalidTarget {
 /// Elementary operations per element, to decide when to go parallel.
 const WORK_PER_ELEMENT: usize = 8;
 
-/// Positions per NCS tile: a tile's exps (classes × width) stay in L1; a multiple of 8.
+/// Positions per NCS tile (a multiple of 8): long enough rows for the prefetchers (each class
+/// row of a tile is its own stream), short enough for the tile scratch to stay in L1/L2.
 fn tile_width(classes: usize) -> usize {
-    (2048 / classes / 8 * 8).clamp(8, 256)
+    (4096 / classes / 8 * 8).clamp(8, 512)
 }
 
 /// Positions per parallel block, from the shape only (never the thread count). NCS blocks

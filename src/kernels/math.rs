@@ -188,13 +188,26 @@ pub fn softmax_row<T: Math>(z: &[T], p: &mut [T]) -> (T, T) {
 /// `m[s] = max_c z[c][s]`.
 #[inline(always)]
 pub fn cols_max<T: Real>(z: ArrayView2<'_, T>, m: &mut [T]) {
-    let m = &mut m[..z.ncols()];
-    m.fill(T::neg_infinity());
-    for row in z.axis_iter(Axis(0)) {
-        let row = row.to_slice().expect("contiguous tile row");
-        for (mv, &zv) in m.iter_mut().zip(row) {
-            *mv = max(zv, *mv);
+    // Blocks of 16 positions kept in registers across the classes: updating `m` in memory class
+    // by class compiles to masked stores (only where the max changes) that stall the next load.
+    const W: usize = 16;
+    let n = z.ncols();
+    let rows: Vec<&[T]> = z.axis_iter(Axis(0)).map(|r| r.to_slice().expect("contiguous tile row")).collect();
+    let mut mi = m[..n].chunks_exact_mut(W);
+    let mut s0 = 0;
+    for out in &mut mi {
+        let mut acc = [T::neg_infinity(); W];
+        for row in &rows {
+            let r = &row[s0..s0 + W];
+            for j in 0..W {
+                acc[j] = max(r[j], acc[j]);
+            }
         }
+        out.copy_from_slice(&acc);
+        s0 += W;
+    }
+    for (j, mv) in mi.into_remainder().iter_mut().enumerate() {
+        *mv = rows.iter().fold(T::neg_infinity(), |a, row| max(row[s0 + j], a));
     }
 }
 
