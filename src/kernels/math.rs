@@ -3,7 +3,7 @@
 //!
 //! Every function here is branch-free scalar code (selects, integer bit tricks, polynomials),
 //! `#[inline(always)]`, so that a loop over a slice that calls it auto-vectorizes on baseline
-//! x86-64 (SSE2) and wider where [`dispatch`] runs the AVX2 copy. Accuracy:
+//! x86-64 (SSE2) and wider where [`dispatch`] runs the AVX2 / AVX-512 copies. Accuracy:
 //!
 //! | function | f64                      | f32                                            |
 //! |----------|--------------------------|------------------------------------------------|
@@ -23,7 +23,7 @@
 //! plain map loops (`for (o, &x) in out.iter_mut().zip(xs) { *o = exp(x) }`) and sum afterwards
 //! with [`row_sum`]; once inlined into a large function, LLVM leaves a loop that both
 //! accumulates and calls `exp` scalar. Keep branches out of element loops (write selects, even
-//! for loop-invariant conditions), and run hot blocks through [`dispatch`] to get the AVX2 copy.
+//! for loop-invariant conditions), and run hot blocks through [`dispatch`] for the wide copies.
 use super::Real;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 
