@@ -157,19 +157,20 @@ fn slice_of_mut<T>(v: ndarray::ArrayViewMut1<'_, T>) -> &mut [T] {
     v.into_slice().expect("contiguous row")
 }
 
-/// Scratch buffers of one block: per-element tiles `e`, `f`, `h` (classes × tile width) and
-/// per-position columns.
+/// Scratch buffers of one block: per-element tiles `e`, `f`, `h` (classes × tile width, or one
+/// row for NSC), per-position columns, and `block`, grown on demand to hold a whole block.
 struct Scratch<T> {
     e: Vec<T>,
     f: Vec<T>,
     h: Vec<T>,
     cols: [Vec<T>; 8],
+    block: Vec<T>,
 }
 
 impl<T: Real> Scratch<T> {
     fn new(elements: usize, positions: usize) -> Self {
         let v = |n| vec![T::zero(); n];
-        Scratch { e: v(elements), f: v(elements), h: v(elements), cols: std::array::from_fn(|_| v(positions)) }
+        Scratch { e: v(elements), f: v(elements), h: v(elements), cols: std::array::from_fn(|_| v(positions)), block: Vec::new() }
     }
 }
 
@@ -663,19 +664,37 @@ struct EntropyLogits<'a, T> {
 impl<T: Math> ClassLoss<T> for EntropyLogits<'_, T> {
     #[inline(always)]
     fn rows(&self, p0: usize, loss: &mut [T], grad: Option<&mut [T]>, scr: &mut Scratch<T>) {
-        let c = self.z.classes();
-        let z = self.z.rows(p0..p0 + loss.len());
-        let (e, ed) = (&mut scr.e[..c], &mut scr.f[..c]);
-        let mut grad = grad.map(|g| g.chunks_exact_mut(c));
-        for (i, z) in z.chunks_exact(c).enumerate() {
-            let m = math::row_max(z);
-            let s = math::row_exp(z, m, T::one(), e);
-            ed.iter_mut().zip(&*e).zip(z).for_each(|((o, &ec), &zc)| *o = ec * (zc - m));
-            let mu = math::row_sum(ed) / s;
-            loss[i] = math::ln(s) - mu;
-            if let Some(g) = grad.as_mut().and_then(Iterator::next) {
-                let coef = -self.gs / s;
-                g.iter_mut().zip(&*e).zip(z).for_each(|((g, &ec), &zc)| *g = coef * ec * ((zc - m) - mu));
+        let (c, len) = (self.z.classes(), loss.len());
+        let z = self.z.rows(p0..p0 + len);
+        let [m, sum, mu, coef, ..] = &mut scr.cols;
+        let (m, sum, mu, coef) = (&mut m[..len], &mut sum[..len], &mut mu[..len], &mut coef[..len]);
+        // Pass 1, per row: the exps (into the gradient rows when there are some), Σe and Σe·d.
+        let mut grad = grad;
+        {
+            let mut rows = grad.as_deref_mut().map(|g| g.chunks_exact_mut(c));
+            let ed = &mut scr.f[..c];
+            for (i, z) in z.chunks_exact(c).enumerate() {
+                let e = match rows.as_mut().and_then(Iterator::next) {
+                    Some(g) => g,
+                    None => &mut scr.e[..c],
+                };
+                m[i] = math::row_max(z);
+                sum[i] = math::row_exp(z, m[i], T::one(), e);
+                ed.iter_mut().zip(&*e).zip(z).for_each(|((o, &ec), &zc)| *o = ec * (zc - m[i]));
+                mu[i] = math::row_sum(ed);
+            }
+        }
+        // Pass 2, per position (vectorized): μ = Σe·d / Σe, H = ln Σe − μ.
+        for ((lv, cv), (u, &sv)) in loss.iter_mut().zip(coef.iter_mut()).zip(mu.iter_mut().zip(&*sum)) {
+            *u = *u / sv;
+            *lv = math::ln(sv) - *u;
+            *cv = -self.gs / sv;
+        }
+        // Pass 3, per row: ∂H/∂z = −p·(d − μ), from the exps in place.
+        if let Some(g) = grad {
+            for (i, (g, z)) in g.chunks_exact_mut(c).zip(z.chunks_exact(c)).enumerate() {
+                let (cf, mi, u) = (coef[i], m[i], mu[i]);
+                g.iter_mut().zip(z).for_each(|(g, &zc)| *g = cf * *g * ((zc - mi) - u));
             }
         }
     }
@@ -815,21 +834,49 @@ struct Kd<'a, T> {
 impl<T: Math> ClassLoss<T> for Kd<'_, T> {
     #[inline(always)]
     fn rows(&self, p0: usize, loss: &mut [T], grad: Option<&mut [T]>, scr: &mut Scratch<T>) {
-        let range = p0..p0 + loss.len();
-        let (zs, zt) = (self.zs.rows(range.clone()), self.zt.rows(range));
+        let len = loss.len();
+        let (zs, zt) = (self.zs.rows(p0..p0 + len), self.zt.rows(p0..p0 + len));
         let c = self.zs.classes();
-        let (es, et, h) = (&mut scr.e[..c], &mut scr.f[..c], &mut scr.h[..c]);
-        let mut grad = grad.map(|g| g.chunks_exact_mut(c));
-        for (i, (zs, zt)) in zs.chunks_exact(c).zip(zt.chunks_exact(c)).enumerate() {
-            let (ms, mt) = (math::row_max(zs), math::row_max(zt));
-            let ss = math::row_exp(zs, ms, self.k, es);
-            let st = math::row_exp(zt, mt, self.k, et);
-            h.iter_mut().zip(&*et).zip(zt.iter().zip(zs)).for_each(|((o, &q), (&t, &s))| *o = q * (((t - mt) - (s - ms)) * self.k));
-            let kl = math::row_sum(h) / st - math::ln(st) + math::ln(ss);
-            loss[i] = self.t2 * kl;
-            if let Some(g) = grad.as_mut().and_then(Iterator::next) {
-                let (a, b) = (self.gt / ss, self.gt / st);
-                g.iter_mut().zip(&*es).zip(&*et).for_each(|((g, &p), &q)| *g = a * p - b * q);
+        let [ss, st, d, a, b, ..] = &mut scr.cols;
+        let (ss, st, d, a, b) = (&mut ss[..len], &mut st[..len], &mut d[..len], &mut a[..len], &mut b[..len]);
+        // Pass 1, per row: student exps (into the gradient rows when there are some), teacher
+        // exps (kept for the whole block when the gradient is wanted), their sums and Σq·(a − b).
+        let mut grad = grad;
+        let want_grad = grad.is_some();
+        if want_grad && scr.block.len() < len * c {
+            scr.block.resize(len * c, T::zero());
+        }
+        {
+            let mut rows = grad.as_deref_mut().map(|g| g.chunks_exact_mut(c));
+            let mut teacher = want_grad.then(|| scr.block[..len * c].chunks_exact_mut(c));
+            let h = &mut scr.h[..c];
+            for (i, (zs, zt)) in zs.chunks_exact(c).zip(zt.chunks_exact(c)).enumerate() {
+                let es = match rows.as_mut().and_then(Iterator::next) {
+                    Some(g) => g,
+                    None => &mut scr.e[..c],
+                };
+                let et = match teacher.as_mut().and_then(Iterator::next) {
+                    Some(t) => t,
+                    None => &mut scr.f[..c],
+                };
+                let (ms, mt) = (math::row_max(zs), math::row_max(zt));
+                ss[i] = math::row_exp(zs, ms, self.k, es);
+                st[i] = math::row_exp(zt, mt, self.k, et);
+                h.iter_mut().zip(&*et).zip(zt.iter().zip(zs)).for_each(|((o, &q), (&t, &s))| *o = q * (((t - mt) - (s - ms)) * self.k));
+                d[i] = math::row_sum(h);
+            }
+        }
+        // Pass 2, per position (vectorized).
+        for ((lv, (av, bv)), (&dv, (&sv, &tv))) in loss.iter_mut().zip(a.iter_mut().zip(b.iter_mut())).zip(d.iter().zip(ss.iter().zip(&*st))) {
+            *lv = self.t2 * (dv / tv - math::ln(tv) + math::ln(sv));
+            *av = self.gt / sv;
+            *bv = self.gt / tv;
+        }
+        // Pass 3, per row: T·(p − q) from the exps.
+        if let Some(g) = grad {
+            for (i, (g, et)) in g.chunks_exact_mut(c).zip(scr.block.chunks_exact(c)).enumerate() {
+                let (ai, bi) = (a[i], b[i]);
+                g.iter_mut().zip(et).for_each(|(g, &q)| *g = ai * *g - bi * q);
             }
         }
     }
