@@ -3,29 +3,33 @@
 //! The header is written to `$OUT_DIR/lossfn.h`; the checked-in `include/lossfn.h` must equal
 //! it (tests/header.rs fails otherwise). `LOSSFN_BLESS_HEADER=1 cargo build` refreshes the
 //! checked-in copy after an API change.
-use std::{env, fs, path::PathBuf};
+use std::{env, fs, path::PathBuf, process::Command};
+
+/// The minor version of the compiler building the crate (`rustc 1.MINOR.PATCH ...`), 0 if unknown.
+fn rustc_minor() -> u32 {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|v| v.split('.').nth(1).and_then(|m| m.parse().ok()))
+        .unwrap_or(0)
+}
 
 fn main() {
+    // `#[target_feature(enable = "avx512f")]` is stable from Rust 1.89; older compilers (the MSRV
+    // is older) build the kernels without their AVX-512 variants.
+    println!("cargo:rustc-check-cfg=cfg(lossfn_avx512)");
+    if rustc_minor() >= 89 {
+        println!("cargo:rustc-cfg=lossfn_avx512");
+    }
+
     let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("lossfn.h");
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=LOSSFN_BLESS_HEADER");
-
-    // `lossfn_avx512`: the compiler accepts #[target_feature(enable = "avx512f")] (stable since
-    // Rust 1.89), so kernels may add an AVX-512 copy chosen at run time; older compilers (the
-    // crate's rust-version is 1.80) build without it.
-    println!("cargo:rustc-check-cfg=cfg(lossfn_avx512)");
-    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let minor = std::process::Command::new(rustc)
-        .arg("--version")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|v| v.split_whitespace().nth(1).and_then(|v| v.split('.').nth(1)).and_then(|m| m.parse::<u32>().ok()));
-    if minor.is_some_and(|m| m >= 89) {
-        println!("cargo:rustc-cfg=lossfn_avx512");
-    }
 
     // A SONAME lets executables linked against the build tree run against an installed copy.
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {

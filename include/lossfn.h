@@ -217,6 +217,62 @@ typedef struct lossfn_shape {
   lossfn_layout layout;
 } lossfn_shape;
 
+/**
+ * How the overlap losses turn their input into probabilities.
+ */
+typedef uint32_t lossfn_activation;
+
+/**
+ * Options of the overlap losses (NULL = lossfn_overlap_options_default()).
+ */
+typedef struct lossfn_overlap_options {
+  /**
+   * LOSSFN_REDUCTION_NONE, _MEAN (default; weighted mean over the scores) or _SUM.
+   */
+  lossfn_reduction reduction;
+  /**
+   * LOSSFN_ACTIVATION_SOFTMAX (default), _SIGMOID or _NONE.
+   */
+  lossfn_activation activation;
+  /**
+   * 1e-5, added to the numerator; finite, >= 0.
+   */
+  double smooth_nr;
+  /**
+   * 1e-5, added to the denominator; finite, >= 0.
+   */
+  double smooth_dr;
+  /**
+   * true; false drops class 0 from the scores (it stays in the softmax). Needs classes >= 2.
+   */
+  bool include_background;
+  /**
+   * false: one score per (sample, class); true: sums pooled over the batch, one score per class.
+   */
+  bool batch;
+  /**
+   * dice only: false; true uses sum(p^2) + sum(g^2) in the denominator.
+   */
+  bool squared_pred;
+  /**
+   * tversky only: weight of false positives, 0.3; finite, >= 0.
+   */
+  double alpha;
+  /**
+   * tversky only: weight of false negatives, 0.7; finite, >= 0.
+   */
+  double beta;
+  /**
+   * 1.0: each score's loss is 1 - score; otherwise max(0, 1 - score)^gamma, gradient 0 where
+   * that base is 0 (Focal Tversky: e.g. 0.75); finite, > 0.
+   */
+  double gamma;
+  /**
+   * index targets only: -100; positions with this target count nowhere (zero gradient).
+   */
+  int64_t ignore_index;
+} lossfn_overlap_options;
+
 #define LOSSFN_OK 0
 
 /**
@@ -343,6 +399,21 @@ typedef struct lossfn_shape {
  * Probabilities already (0·log 0 = 0; the gradient uses max(p, smallest normal)).
  */
 #define LOSSFN_INPUT_PROBS 1
+
+/**
+ * The input already is probabilities.
+ */
+#define LOSSFN_ACTIVATION_NONE 0
+
+/**
+ * Elementwise sigmoid (multi-label).
+ */
+#define LOSSFN_ACTIVATION_SIGMOID 1
+
+/**
+ * Softmax over the class axis (over every class, also when include_background is false).
+ */
+#define LOSSFN_ACTIVATION_SOFTMAX 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -1000,6 +1071,139 @@ lossfn_status lossfn_softmax_focal_loss_f64(const double *logits,
                                             const struct lossfn_focal_options *options,
                                             double *loss,
                                             double *grad_logits);
+
+/**
+ * The defaults: MEAN, SOFTMAX, smooth_nr = smooth_dr = 1e-5, include_background, per-sample
+ * scores, no squared prediction, alpha 0.3, beta 0.7, gamma 1, ignore_index -100.
+ */
+struct lossfn_overlap_options lossfn_overlap_options_default(void);
+
+/**
+ * Dice loss (MONAI convention) on index targets: per score, 1 - (2 TP + smooth_nr) /
+ * (sum p + sum g + smooth_dr) with TP = sum p*g, p = activation(input), g = one-hot(target)
+ * (never materialised). A score is a (sample, class) pair, or a class pooled over the batch
+ * (options.batch). With gamma != 1 each score's loss is max(0, 1 - score)^gamma.
+ * input: batch*classes*spatial in shape.layout; target: batch*spatial class indices in
+ * [0, classes) or options.ignore_index (those positions count nowhere); class_weight: classes
+ * or NULL, the term weight of a score is its class's weight (MEAN = sum w*l / sum w).
+ * loss: 1 value, or for NONE one w*l per score, [batch][C'] (batch = false) or [C']
+ * (batch = true), C' = classes, or classes - 1 without background.
+ * grad_input: batch*classes*spatial or NULL. A score whose denominator is exactly 0 (empty
+ * masks with smooth_dr = 0) is 1 with zero gradient.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes (see the header's conventions).
+ */
+lossfn_status lossfn_dice_loss_f32(const float *input,
+                                   const int64_t *target,
+                                   const float *class_weight,
+                                   struct lossfn_shape shape,
+                                   const struct lossfn_overlap_options *options,
+                                   float *loss,
+                                   float *grad_input);
+
+/**
+ * Dice loss on index targets, double precision: see lossfn_dice_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_dice_loss_f64(const double *input,
+                                   const int64_t *target,
+                                   const double *class_weight,
+                                   struct lossfn_shape shape,
+                                   const struct lossfn_overlap_options *options,
+                                   double *loss,
+                                   double *grad_input);
+
+/**
+ * Dice loss on soft (or multi-label) targets: as lossfn_dice_loss_f32, with target holding
+ * batch*classes*spatial values in the input's layout (options.ignore_index unused).
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_dice_loss_soft_f32(const float *input,
+                                        const float *target,
+                                        const float *class_weight,
+                                        struct lossfn_shape shape,
+                                        const struct lossfn_overlap_options *options,
+                                        float *loss,
+                                        float *grad_input);
+
+/**
+ * Dice loss on soft targets, double precision: see lossfn_dice_loss_soft_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_dice_loss_soft_f64(const double *input,
+                                        const double *target,
+                                        const double *class_weight,
+                                        struct lossfn_shape shape,
+                                        const struct lossfn_overlap_options *options,
+                                        double *loss,
+                                        double *grad_input);
+
+/**
+ * Tversky loss (MONAI convention) on index targets: per score, 1 - (TP + smooth_nr) /
+ * (TP + alpha FP + beta FN + smooth_dr), FP = sum p*(1-g), FN = sum (1-p)*g. Focal Tversky
+ * with gamma != 1: max(0, 1 - score)^gamma. Arguments and sizes as lossfn_dice_loss_f32
+ * (options.squared_pred unused).
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_tversky_loss_f32(const float *input,
+                                      const int64_t *target,
+                                      const float *class_weight,
+                                      struct lossfn_shape shape,
+                                      const struct lossfn_overlap_options *options,
+                                      float *loss,
+                                      float *grad_input);
+
+/**
+ * Tversky loss on index targets, double precision: see lossfn_tversky_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_tversky_loss_f64(const double *input,
+                                      const int64_t *target,
+                                      const double *class_weight,
+                                      struct lossfn_shape shape,
+                                      const struct lossfn_overlap_options *options,
+                                      double *loss,
+                                      double *grad_input);
+
+/**
+ * Tversky loss on soft (or multi-label) targets: as lossfn_tversky_loss_f32, with target
+ * holding batch*classes*spatial values in the input's layout (options.ignore_index unused).
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_tversky_loss_soft_f32(const float *input,
+                                           const float *target,
+                                           const float *class_weight,
+                                           struct lossfn_shape shape,
+                                           const struct lossfn_overlap_options *options,
+                                           float *loss,
+                                           float *grad_input);
+
+/**
+ * Tversky loss on soft targets, double precision: see lossfn_tversky_loss_soft_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_tversky_loss_soft_f64(const double *input,
+                                           const double *target,
+                                           const double *class_weight,
+                                           struct lossfn_shape shape,
+                                           const struct lossfn_overlap_options *options,
+                                           double *loss,
+                                           double *grad_input);
 
 #ifdef __cplusplus
 }  // extern "C"

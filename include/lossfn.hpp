@@ -372,7 +372,63 @@ loss_grad<T> softmax_focal_loss(const std::vector<T> &logits, const std::vector<
 // ---- end classification ----
 
 // ---- overlap (section owned by the segmentation losses) ----
+/// Number of loss values for these options: 1, or one per score for LOSSFN_REDUCTION_NONE
+/// ([batch][C'] per sample, [C'] with options.batch; C' = classes, minus 1 without background).
+inline std::size_t overlap_loss_size(const lossfn_shape &shape, const lossfn_overlap_options &options) {
+    std::size_t classes = options.include_background ? shape.classes : (shape.classes ? shape.classes - 1 : 0);
+    return loss_size(options.reduction, options.batch ? classes : shape.batch * classes);
+}
 
+// Dice and Tversky on index targets (int64, batch*spatial) or soft targets (the input's type and
+// layout). Pointer overloads mirror the C functions; the vector ones allocate loss and grad.
+#define LOSSFN_OVERLAP_(name)                                                                                 \
+    inline void name(const float *input, const int64_t *target, const float *class_weight, lossfn_shape shape, \
+                     const lossfn_overlap_options *options, float *loss, float *grad_input) {                 \
+        detail::check(lossfn_##name##_f32(input, target, class_weight, shape, options, loss, grad_input));    \
+    }                                                                                                        \
+    inline void name(const double *input, const int64_t *target, const double *class_weight, lossfn_shape shape, \
+                     const lossfn_overlap_options *options, double *loss, double *grad_input) {               \
+        detail::check(lossfn_##name##_f64(input, target, class_weight, shape, options, loss, grad_input));    \
+    }                                                                                                        \
+    inline void name##_soft(const float *input, const float *target, const float *class_weight,              \
+                            lossfn_shape shape, const lossfn_overlap_options *options, float *loss,           \
+                            float *grad_input) {                                                              \
+        detail::check(lossfn_##name##_soft_f32(input, target, class_weight, shape, options, loss, grad_input)); \
+    }                                                                                                        \
+    inline void name##_soft(const double *input, const double *target, const double *class_weight,           \
+                            lossfn_shape shape, const lossfn_overlap_options *options, double *loss,          \
+                            double *grad_input) {                                                             \
+        detail::check(lossfn_##name##_soft_f64(input, target, class_weight, shape, options, loss, grad_input)); \
+    }                                                                                                        \
+    template <class T>                                                                                       \
+    loss_grad<T> name(const std::vector<T> &input, const std::vector<int64_t> &target, lossfn_shape shape,    \
+                      const lossfn_overlap_options &options = lossfn_overlap_options_default(),               \
+                      const std::vector<T> *class_weight = nullptr, bool with_grad = true) {                 \
+        detail::require(input.size() == shape.batch * shape.classes * shape.spatial,                         \
+                        #name ": input size differs from batch*classes*spatial");                             \
+        detail::require(target.size() == shape.batch * shape.spatial, #name ": target size differs from batch*spatial"); \
+        detail::require(!class_weight || class_weight->size() == shape.classes, #name ": class_weight size differs from classes"); \
+        loss_grad<T> r{std::vector<T>(overlap_loss_size(shape, options)), std::vector<T>(with_grad ? input.size() : 0)}; \
+        name(input.data(), target.data(), detail::data_or_null(class_weight), shape, &options, r.loss.data(), \
+             with_grad ? r.grad.data() : nullptr);                                                           \
+        return r;                                                                                            \
+    }                                                                                                        \
+    template <class T>                                                                                       \
+    loss_grad<T> name##_soft(const std::vector<T> &input, const std::vector<T> &target, lossfn_shape shape,   \
+                             const lossfn_overlap_options &options = lossfn_overlap_options_default(),        \
+                             const std::vector<T> *class_weight = nullptr, bool with_grad = true) {          \
+        detail::require(input.size() == shape.batch * shape.classes * shape.spatial,                         \
+                        #name "_soft: input size differs from batch*classes*spatial");                        \
+        detail::require(target.size() == input.size(), #name "_soft: target size differs from input size");   \
+        detail::require(!class_weight || class_weight->size() == shape.classes, #name "_soft: class_weight size differs from classes"); \
+        loss_grad<T> r{std::vector<T>(overlap_loss_size(shape, options)), std::vector<T>(with_grad ? input.size() : 0)}; \
+        name##_soft(input.data(), target.data(), detail::data_or_null(class_weight), shape, &options,        \
+                    r.loss.data(), with_grad ? r.grad.data() : nullptr);                                      \
+        return r;                                                                                            \
+    }
+LOSSFN_OVERLAP_(dice_loss)
+LOSSFN_OVERLAP_(tversky_loss)
+#undef LOSSFN_OVERLAP_
 // ---- end overlap ----
 
 }  // namespace lossfn

@@ -1,1 +1,284 @@
-//! (overlap family: not implemented yet)
+//! C entry points of the overlap (segmentation) family: Dice and Tversky (with Focal Tversky),
+//! on index or soft targets.
+use super::*;
+use crate::kernels::overlap::{overlap, score_count, Activation, Args, InvalidTarget, Layout, OverlapReal, Params, Score, Shape, Target};
+use crate::reduce::Reduction;
+use std::mem::offset_of;
+
+/// How the overlap losses turn their input into probabilities.
+pub type lossfn_activation = u32;
+/// The input already is probabilities.
+pub const LOSSFN_ACTIVATION_NONE: lossfn_activation = 0;
+/// Elementwise sigmoid (multi-label).
+pub const LOSSFN_ACTIVATION_SIGMOID: lossfn_activation = 1;
+/// Softmax over the class axis (over every class, also when include_background is false).
+pub const LOSSFN_ACTIVATION_SOFTMAX: lossfn_activation = 2;
+
+/// Options of the overlap losses (NULL = lossfn_overlap_options_default()).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct lossfn_overlap_options {
+    /// LOSSFN_REDUCTION_NONE, _MEAN (default; weighted mean over the scores) or _SUM.
+    pub reduction: lossfn_reduction,
+    /// LOSSFN_ACTIVATION_SOFTMAX (default), _SIGMOID or _NONE.
+    pub activation: lossfn_activation,
+    /// 1e-5, added to the numerator; finite, >= 0.
+    pub smooth_nr: f64,
+    /// 1e-5, added to the denominator; finite, >= 0.
+    pub smooth_dr: f64,
+    /// true; false drops class 0 from the scores (it stays in the softmax). Needs classes >= 2.
+    pub include_background: bool,
+    /// false: one score per (sample, class); true: sums pooled over the batch, one score per class.
+    pub batch: bool,
+    /// dice only: false; true uses sum(p^2) + sum(g^2) in the denominator.
+    pub squared_pred: bool,
+    /// tversky only: weight of false positives, 0.3; finite, >= 0.
+    pub alpha: f64,
+    /// tversky only: weight of false negatives, 0.7; finite, >= 0.
+    pub beta: f64,
+    /// 1.0: each score's loss is 1 - score; otherwise max(0, 1 - score)^gamma, gradient 0 where
+    /// that base is 0 (Focal Tversky: e.g. 0.75); finite, > 0.
+    pub gamma: f64,
+    /// index targets only: -100; positions with this target count nowhere (zero gradient).
+    pub ignore_index: i64,
+}
+
+/// The defaults: MEAN, SOFTMAX, smooth_nr = smooth_dr = 1e-5, include_background, per-sample
+/// scores, no squared prediction, alpha 0.3, beta 0.7, gamma 1, ignore_index -100.
+#[no_mangle]
+pub extern "C" fn lossfn_overlap_options_default() -> lossfn_overlap_options {
+    lossfn_overlap_options {
+        reduction: LOSSFN_REDUCTION_MEAN,
+        activation: LOSSFN_ACTIVATION_SOFTMAX,
+        smooth_nr: 1e-5,
+        smooth_dr: 1e-5,
+        include_background: true,
+        batch: false,
+        squared_pred: false,
+        alpha: 0.3,
+        beta: 0.7,
+        gamma: 1.0,
+        ignore_index: -100,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Which {
+    Dice,
+    Tversky,
+}
+
+/// Reads and validates the options into kernel parameters.
+fn params(which: Which, o: &lossfn_overlap_options, classes: usize) -> Result<Params> {
+    let reduction = super::reduction(o.reduction, false)?;
+    let activation = match o.activation {
+        LOSSFN_ACTIVATION_NONE => Activation::None,
+        LOSSFN_ACTIVATION_SIGMOID => Activation::Sigmoid,
+        LOSSFN_ACTIVATION_SOFTMAX => Activation::Softmax,
+        v => return Err(Error::option(format!("`options.activation` = {v} is not a lossfn_activation"))),
+    };
+    let nonneg = |v: f64| v.is_finite() && v >= 0.0;
+    check_option("options.smooth_nr", o.smooth_nr, nonneg(o.smooth_nr), "finite, >= 0")?;
+    check_option("options.smooth_dr", o.smooth_dr, nonneg(o.smooth_dr), "finite, >= 0")?;
+    check_option("options.gamma", o.gamma, o.gamma.is_finite() && o.gamma > 0.0, "finite, > 0")?;
+    let score = match which {
+        Which::Dice => Score::Dice { squared_pred: o.squared_pred },
+        Which::Tversky => {
+            check_option("options.alpha", o.alpha, nonneg(o.alpha), "finite, >= 0")?;
+            check_option("options.beta", o.beta, nonneg(o.beta), "finite, >= 0")?;
+            Score::Tversky { alpha: o.alpha, beta: o.beta }
+        }
+    };
+    // MONAI only warns here and silently changes the computation; a single class cannot lose
+    // its background, and its softmax is the constant 1 (zero gradient): both are errors.
+    if classes == 1 && !o.include_background {
+        return Err(Error::option(
+            "`options.include_background` = false needs classes >= 2 (it would leave no score); \
+             for one-channel binary segmentation keep the channel (include_background = true)",
+        ));
+    }
+    if classes == 1 && activation == Activation::Softmax {
+        return Err(Error::option(
+            "`options.activation` = SOFTMAX over classes = 1 is the constant 1 (zero gradient); \
+             use SIGMOID for one-channel binary segmentation",
+        ));
+    }
+    Ok(Params {
+        score,
+        activation,
+        smooth_nr: o.smooth_nr,
+        smooth_dr: o.smooth_dr,
+        include_background: o.include_background,
+        batch: o.batch,
+        gamma: o.gamma,
+        reduction,
+    })
+}
+
+/// Runs the kernel compiled for the widest vectors this CPU has (bitwise the same results).
+fn run<T: OverlapReal>(
+    args: &Args<'_, T>,
+    params: &Params,
+    loss_none: Option<&mut [T]>,
+    grad: Option<&mut [T]>,
+) -> std::result::Result<f64, InvalidTarget> {
+    #[cfg(all(target_arch = "x86_64", lossfn_avx512))]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU supports AVX-512F, the only requirement of overlap_avx512.
+        return unsafe { crate::kernels::overlap::overlap_avx512(args, params, loss_none, grad) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, the only requirement of overlap_avx2.
+        return unsafe { crate::kernels::overlap::overlap_avx2(args, params, loss_none, grad) };
+    }
+    overlap(args, params, loss_none, grad)
+}
+
+/// Index targets (int64, one per position) or soft targets (in the input's type and layout).
+enum TargetPtr<T> {
+    Index(*const i64),
+    Soft(*const T),
+}
+
+/// The shared body of the eight entry points.
+#[allow(clippy::too_many_arguments)]
+unsafe fn entry<T: OverlapReal>(
+    which: Which,
+    input: *const T,
+    target: TargetPtr<T>,
+    class_weight: *const T,
+    shape: lossfn_shape,
+    options: *const lossfn_overlap_options,
+    loss: *mut T,
+    grad_input: *mut T,
+) -> lossfn_status {
+    ffi_boundary! {
+        let bools = [
+            ("include_background", offset_of!(lossfn_overlap_options, include_background)),
+            ("batch", offset_of!(lossfn_overlap_options, batch)),
+            ("squared_pred", offset_of!(lossfn_overlap_options, squared_pred)),
+        ];
+        let o = unsafe { options_with_bools("options", options, lossfn_overlap_options_default(), &bools)? };
+        let layout = match shape.layout {
+            LOSSFN_LAYOUT_NCS => Layout::Ncs,
+            LOSSFN_LAYOUT_NSC => Layout::Nsc,
+            v => return Err(Error::option(format!("`shape.layout` = {v} is not a lossfn_layout"))),
+        };
+        if shape.classes == 0 {
+            return Err(Error::size("`shape.classes` is 0"));
+        }
+        let params = params(which, &o, shape.classes)?;
+        let positions = mul_size("shape.batch * shape.spatial", shape.batch, shape.spatial)?;
+        let elements = mul_size("shape.batch * shape.spatial * shape.classes", positions, shape.classes)?;
+        let kshape = Shape { batch: shape.batch, classes: shape.classes, spatial: shape.spatial, layout };
+        let mut io = Io::new();
+        let input = unsafe { io.input("input", input, elements)? };
+        let target = match target {
+            TargetPtr::Index(t) => Target::Index {
+                target: unsafe { io.input("target", t, positions)? },
+                ignore_index: o.ignore_index,
+            },
+            TargetPtr::Soft(t) => Target::Soft(unsafe { io.input("target", t, elements)? }),
+        };
+        let class_weight = unsafe { io.optional_input("class_weight", class_weight, shape.classes)? };
+        let none = params.reduction == Reduction::None;
+        let loss_len = if none { score_count(&kshape, params.include_background, params.batch) } else { 1 };
+        let loss = unsafe { io.output("loss", loss, loss_len)? };
+        let grad = unsafe { io.optional_output("grad_input", grad_input, elements)? };
+        let args = Args { input, target, class_weight, shape: kshape };
+        let value = run(&args, &params, none.then_some(&mut *loss), grad).map_err(|e| {
+            Error::target(format!(
+                "`target`[{}] = {} (sample {}, position {}) is not a class in [0, {}) nor ignore_index ({})",
+                e.index,
+                e.value,
+                e.index / shape.spatial.max(1),
+                e.index % shape.spatial.max(1),
+                shape.classes,
+                o.ignore_index
+            ))
+        })?;
+        write_reduced(params.reduction, loss, value);
+        Ok(())
+    }
+}
+
+/// Dice loss (MONAI convention) on index targets: per score, 1 - (2 TP + smooth_nr) /
+/// (sum p + sum g + smooth_dr) with TP = sum p*g, p = activation(input), g = one-hot(target)
+/// (never materialised). A score is a (sample, class) pair, or a class pooled over the batch
+/// (options.batch). With gamma != 1 each score's loss is max(0, 1 - score)^gamma.
+/// input: batch*classes*spatial in shape.layout; target: batch*spatial class indices in
+/// [0, classes) or options.ignore_index (those positions count nowhere); class_weight: classes
+/// or NULL, the term weight of a score is its class's weight (MEAN = sum w*l / sum w).
+/// loss: 1 value, or for NONE one w*l per score, [batch][C'] (batch = false) or [C']
+/// (batch = true), C' = classes, or classes - 1 without background.
+/// grad_input: batch*classes*spatial or NULL. A score whose denominator is exactly 0 (empty
+/// masks with smooth_dr = 0) is 1 with zero gradient.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes (see the header's conventions).
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_dice_loss_f32(input: *const f32, target: *const i64, class_weight: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Dice, input, TargetPtr::Index(target), class_weight, shape, options, loss, grad_input) }
+}
+/// Dice loss on index targets, double precision: see lossfn_dice_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_dice_loss_f64(input: *const f64, target: *const i64, class_weight: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Dice, input, TargetPtr::Index(target), class_weight, shape, options, loss, grad_input) }
+}
+/// Dice loss on soft (or multi-label) targets: as lossfn_dice_loss_f32, with target holding
+/// batch*classes*spatial values in the input's layout (options.ignore_index unused).
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_dice_loss_soft_f32(input: *const f32, target: *const f32, class_weight: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Dice, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
+}
+/// Dice loss on soft targets, double precision: see lossfn_dice_loss_soft_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_dice_loss_soft_f64(input: *const f64, target: *const f64, class_weight: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Dice, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
+}
+/// Tversky loss (MONAI convention) on index targets: per score, 1 - (TP + smooth_nr) /
+/// (TP + alpha FP + beta FN + smooth_dr), FP = sum p*(1-g), FN = sum (1-p)*g. Focal Tversky
+/// with gamma != 1: max(0, 1 - score)^gamma. Arguments and sizes as lossfn_dice_loss_f32
+/// (options.squared_pred unused).
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_tversky_loss_f32(input: *const f32, target: *const i64, class_weight: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Tversky, input, TargetPtr::Index(target), class_weight, shape, options, loss, grad_input) }
+}
+/// Tversky loss on index targets, double precision: see lossfn_tversky_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_tversky_loss_f64(input: *const f64, target: *const i64, class_weight: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Tversky, input, TargetPtr::Index(target), class_weight, shape, options, loss, grad_input) }
+}
+/// Tversky loss on soft (or multi-label) targets: as lossfn_tversky_loss_f32, with target
+/// holding batch*classes*spatial values in the input's layout (options.ignore_index unused).
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_tversky_loss_soft_f32(input: *const f32, target: *const f32, class_weight: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Tversky, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
+}
+/// Tversky loss on soft targets, double precision: see lossfn_tversky_loss_soft_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_tversky_loss_soft_f64(input: *const f64, target: *const f64, class_weight: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Tversky, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
+}

@@ -1,1 +1,1088 @@
-//! (overlap family: not implemented yet)
+//! Segmentation overlap losses: Dice (V-Net; MONAI `DiceLoss` convention) and Tversky (MONAI
+//! `TverskyLoss`), with Focal Tversky through `gamma`.
+//!
+//! For one score j — a (sample, class) pair, or a class pooled over the batch — with
+//! probabilities p (after the activation) and one-hot or soft targets g, summed over its
+//! positions (ignored positions count nowhere):
+//!
+//! ```text
+//! TP = Σ p·g,   P = Σ p  (Σ p² for squared-prediction Dice),   G = Σ g  (Σ g²)
+//! Dice:     score = (2·TP + smooth_nr) / (P + G + smooth_dr)                       (MONAI)
+//! Tversky:  score = (TP + smooth_nr) / (TP + α·FP + β·FN + smooth_dr),
+//!           FP = Σ p·(1−g) = P − TP,  FN = Σ (1−p)·g = G − TP                       (Salehi 2017)
+//! l_j = 1 − score_j            (gamma = 1)
+//!     = max(0, 1 − score_j)^γ  (otherwise; Focal Tversky, Abraham & Khan 2019), l' = 0 where the base is 0
+//! L = Σ_j w_j·l_j  (SUM),  Σ_j w_j·l_j / Σ_j w_j  (MEAN),  w_j = class_weight[class of j]
+//! ```
+//!
+//! A score whose denominator is exactly 0 (empty masks with smooth_dr = 0) is defined as 1
+//! (perfect agreement) with zero gradient, so finite input never gives NaN.
+//!
+//! The gradient (derived in `docs/overlap.md`): with s the reduction's factor,
+//! `coef_j = s·w_j·∂l/∂score_j`, and for an element of score j
+//!
+//! ```text
+//! ∂L/∂p = cg_j·g + cp_j·h(p),   cg_j = coef_j·∂score/∂TP,   cp_j = coef_j·∂score/∂P·(2 if squared)
+//! h(p) = p (squared Dice) or 1
+//! ∂L/∂x = ∂L/∂p (NONE),  ∂L/∂p·p(1−p) (SIGMOID),  p_c·(∂L/∂p_c − Σ_k p_k·∂L/∂p_k) (SOFTMAX)
+//! ```
+//!
+//! The passes: pass 0 checks the index targets (so that nothing is written on error); pass 1
+//! applies the activation, gathers (TP, P, G) per (sample, class) over fixed-size work items
+//! combined in item order, and parks p in the gradient buffer; pass 2 turns p into the
+//! gradient in place. Per-sample scores only need their own sample's sums, so both passes run
+//! over runs of whole samples of about `RUN_ELEMS` elements: pass 2 then finds p still in the
+//! last-level cache (the MEAN denominator Σw depends on the weights only, so the reduction
+//! factor is known up front). Pooled scores (`batch`) need every sample first: one run.
+//!
+//! Both passes work on blocks of up to `W` positions laid out as `[class][W]` rows in a small
+//! scratch buffer (NSC input is transposed on load), so every inner loop runs over contiguous
+//! positions and vectorizes. Index targets are never expanded to one-hot: their TP and G are
+//! gathered per position, and their gradient term is a per-position fix-up at the target class.
+use super::Real;
+use crate::reduce::{self, Reduction};
+use std::ops::Range;
+
+// ------------------------------------------------------------------------------------------
+// PRIVATE ACTIVATION HELPERS (exp / sigmoid / softmax). Self-contained until the shared
+// `kernels::math` module lands; the lead may swap these for the shared ones. They are
+// branch-free (selects only) so that the loops calling them vectorize.
+// ------------------------------------------------------------------------------------------
+
+/// The element types the overlap kernels run on: [`Real`] plus a branch-free, vectorizable `exp`.
+pub trait OverlapReal: Real {
+    /// e^x for x ≤ 0 (NaN propagates); flushes to 0 below the smallest normal result.
+    fn exp_nonpos(x: Self) -> Self;
+}
+
+impl OverlapReal for f32 {
+    /// Cody–Waite reduction x = n·ln2 + r, |r| ≤ ln2/2, and the Cephes `expf` polynomial
+    /// (≈ 1 ulp). 2ⁿ is built from the bits of the rounding shifter, so there is no float→int
+    /// conversion and no branch.
+    #[inline(always)]
+    fn exp_nonpos(x: f32) -> f32 {
+        const LOG2E: f32 = std::f32::consts::LOG2_E;
+        // Adding 1.5·2²³ rounds to an integer, which then sits in the low mantissa bits.
+        const SHIFTER: f32 = 12_582_912.0;
+        const LN2_HI: f32 = 0.693_359_4;
+        const LN2_LO: f32 = -2.121_944_4e-4;
+        // e^-87 ≈ 1.6e-38 is still a normal f32.
+        const LOWEST: f32 = -87.0;
+        let xc = if x < LOWEST { LOWEST } else { x };
+        let t = xc * LOG2E + SHIFTER;
+        let n = t - SHIFTER;
+        let r = (xc - n * LN2_HI) - n * LN2_LO;
+        let poly = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+            + 1.666_666_5e-1)
+            * r
+            + 0.5; // Cephes: 5.0000001201e-1, which rounds to 0.5 in f32
+        let e = poly * (r * r) + r + 1.0;
+        let scale = f32::from_bits(t.to_bits().wrapping_add(127) << 23);
+        if x < LOWEST {
+            0.0
+        } else {
+            e * scale
+        }
+    }
+}
+
+impl OverlapReal for f64 {
+    /// Cody–Waite reduction as for f32, then the Taylor series to degree 12 (truncation
+    /// < 2e-16 relative on |r| ≤ ln2/2): within a few ulp, far inside the f64 fixtures' 1e-8.
+    #[inline(always)]
+    fn exp_nonpos(x: f64) -> f64 {
+        const LOG2E: f64 = std::f64::consts::LOG2_E;
+        const SHIFTER: f64 = 6_755_399_441_055_744.0; // 1.5·2⁵²
+        const LN2_HI: f64 = 6.931_457_519_531_25e-1;
+        const LN2_LO: f64 = 1.428_606_820_309_417_2e-6;
+        const LOWEST: f64 = -708.0; // e^-708 ≈ 3.3e-308 is still normal
+        const INV_FACT: [f64; 11] = [
+            1.0 / 479_001_600.0, // 1/12!
+            1.0 / 39_916_800.0,
+            1.0 / 3_628_800.0,
+            1.0 / 362_880.0,
+            1.0 / 40_320.0,
+            1.0 / 5_040.0,
+            1.0 / 720.0,
+            1.0 / 120.0,
+            1.0 / 24.0,
+            1.0 / 6.0,
+            1.0 / 2.0,
+        ];
+        let xc = if x < LOWEST { LOWEST } else { x };
+        let t = xc * LOG2E + SHIFTER;
+        let n = t - SHIFTER;
+        let r = (xc - n * LN2_HI) - n * LN2_LO;
+        let mut poly = INV_FACT[0];
+        for &k in &INV_FACT[1..] {
+            poly = poly * r + k;
+        }
+        let e = poly * (r * r) + r + 1.0;
+        let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
+        if x < LOWEST {
+            0.0
+        } else {
+            e * scale
+        }
+    }
+}
+
+/// σ(x) = 1/(1 + e^−x), evaluated as e/(1 + e) with e = e^−|x| for x < 0 so it never overflows.
+#[inline(always)]
+fn sigmoid<T: OverlapReal>(x: T) -> T {
+    let e = T::exp_nonpos(-x.abs());
+    let q = T::one() / (T::one() + e);
+    if x >= T::zero() {
+        q
+    } else {
+        e * q
+    }
+}
+
+/// `max` that lets a NaN in `v` through to the exp (where it propagates) instead of dropping it.
+#[inline(always)]
+fn max_of<T: Real>(m: T, v: T) -> T {
+    if v > m {
+        v
+    } else {
+        m
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Problem description.
+// ------------------------------------------------------------------------------------------
+
+/// How the input becomes probabilities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// The input already is probabilities.
+    None,
+    /// Elementwise σ (multi-label).
+    Sigmoid,
+    /// Softmax over the class axis (over every class, also when the background is excluded
+    /// from the scores, as MONAI).
+    Softmax,
+}
+
+/// Which overlap score.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Score {
+    /// Dice; `squared_pred` uses Σp² + Σg² in the denominator.
+    Dice { squared_pred: bool },
+    /// Tversky: `alpha` weighs false positives, `beta` false negatives.
+    Tversky { alpha: f64, beta: f64 },
+}
+
+/// Memory layout of the class tensors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// (n, c, s) at (n·C + c)·S + s.
+    Ncs,
+    /// (n, c, s) at (n·S + s)·C + c.
+    Nsc,
+}
+
+/// Sizes of the class tensors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub batch: usize,
+    pub classes: usize,
+    pub spatial: usize,
+    pub layout: Layout,
+}
+
+/// The targets: class indices (one per (n, s), never expanded to one-hot) or soft/multi-label
+/// values in the input's layout.
+#[derive(Clone, Copy, Debug)]
+pub enum Target<'a, T> {
+    Index { target: &'a [i64], ignore_index: i64 },
+    Soft(&'a [T]),
+}
+
+/// Options of one call (validated by the caller).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Params {
+    pub score: Score,
+    pub activation: Activation,
+    pub smooth_nr: f64,
+    pub smooth_dr: f64,
+    pub include_background: bool,
+    /// Pool the sums over the batch: one score per class.
+    pub batch: bool,
+    pub gamma: f64,
+    pub reduction: Reduction,
+}
+
+/// Inputs of one call (validated: `input` and soft targets hold batch·classes·spatial values,
+/// index targets batch·spatial, `class_weight` classes).
+#[derive(Clone, Copy, Debug)]
+pub struct Args<'a, T> {
+    pub input: &'a [T],
+    pub target: Target<'a, T>,
+    pub class_weight: Option<&'a [T]>,
+    pub shape: Shape,
+}
+
+/// The first index target that is neither a class nor `ignore_index`: its flat position
+/// n·spatial + s and its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidTarget {
+    pub index: usize,
+    pub value: i64,
+}
+
+/// Number of scores (the length of the NONE output): [batch][C'] or [C'], C' = classes, or
+/// classes − 1 without the background.
+pub fn score_count(shape: &Shape, include_background: bool, batch: bool) -> usize {
+    let classes = if include_background { shape.classes } else { shape.classes.saturating_sub(1) };
+    if batch {
+        classes
+    } else {
+        shape.batch.saturating_mul(classes)
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Work split. Every size below depends only on the problem shape, never on the thread count.
+// ------------------------------------------------------------------------------------------
+
+/// Target scratch size of one block, in elements: the [C][W] rows stay in L2, and each row
+/// segment read from memory is long enough (W positions) for the hardware prefetchers.
+const BLOCK_ELEMS: usize = 16384;
+/// Target size of one parallel work item, in elements.
+const ITEM_ELEMS: usize = 1 << 16;
+/// Target size of a run of samples whose two passes run back to back (per-sample scores).
+const RUN_ELEMS: usize = 1 << 20;
+/// Lane count of the f64 accumulators (enough independent chains to hide the add latency);
+/// block widths are multiples of it.
+const LANES: usize = 16;
+/// "No class here": an ignored position, or padding of the last block.
+const NO_CLASS: usize = usize::MAX;
+/// A real position of a soft-target block (no class index).
+const SOFT: usize = usize::MAX - 1;
+
+#[derive(Clone, Copy, Debug)]
+struct Geom {
+    n: usize,
+    c: usize,
+    s: usize,
+    layout: Layout,
+    /// Block width (positions), a multiple of LANES.
+    w: usize,
+    /// Positions per work item when a sample is split (spatial ≥ sc).
+    sc: usize,
+}
+
+impl Geom {
+    fn new(shape: &Shape) -> Self {
+        let c = shape.classes.max(1);
+        let w = (BLOCK_ELEMS / c).clamp(LANES, 4096) / LANES * LANES;
+        let sc = w * (ITEM_ELEMS / (c * w)).max(1);
+        Geom { n: shape.batch, c, s: shape.spatial, layout: shape.layout, w, sc }
+    }
+
+    /// Runs of samples processed pass 1 then pass 2: everything when the scores pool the batch,
+    /// else runs of whole samples of about RUN_ELEMS elements.
+    fn runs(&self, pooled: bool) -> Vec<Range<usize>> {
+        if pooled {
+            return std::iter::once(0..self.n).collect();
+        }
+        let per = (RUN_ELEMS / (self.c * self.s).max(1)).max(1);
+        reduce::chunks(self.n, per).collect()
+    }
+
+    /// The work items of a run: pieces of one sample when the spatial size is large, else runs
+    /// of whole samples, in flat position order.
+    fn items(&self, run: Range<usize>) -> Vec<Item> {
+        if run.is_empty() || self.s == 0 {
+            return Vec::new();
+        }
+        if self.s >= self.sc {
+            run.flat_map(|n| reduce::chunks(self.s, self.sc).map(move |r| Item { n0: n, n1: n + 1, s0: r.start, s1: r.end }))
+                .collect()
+        } else {
+            let per = (self.sc / self.s).max(1);
+            reduce::chunks(run.len(), per)
+                .map(|r| Item { n0: run.start + r.start, n1: run.start + r.end, s0: 0, s1: self.s })
+                .collect()
+        }
+    }
+}
+
+/// Samples n0..n1 × positions s0..s1 (one sample, or whole samples).
+#[derive(Clone, Copy, Debug)]
+struct Item {
+    n0: usize,
+    n1: usize,
+    s0: usize,
+    s1: usize,
+}
+
+/// Per-block scratch: the block as [C][W] rows and per-position arrays.
+struct Scratch<T> {
+    /// Input, then probabilities, then gradient.
+    x: Vec<T>,
+    /// Soft targets, then ∂L/∂p (soft targets only).
+    g: Vec<T>,
+    /// Target class per position (SOFT for soft targets), NO_CLASS when ignored or padding.
+    tc: Vec<usize>,
+    /// Column max, then the softmax normaliser 1/Σe.
+    m: Vec<T>,
+    sum: Vec<T>,
+    /// Σ_k p_k·∂L/∂p_k (softmax backward), and the target-class fix-up of index targets.
+    dot: Vec<T>,
+    fix: Vec<T>,
+    /// Whether the block has ignored positions (their columns are zeroed).
+    ignored: bool,
+}
+
+impl<T: OverlapReal> Scratch<T> {
+    fn new(geom: &Geom, soft: bool) -> Self {
+        let (c, w) = (geom.c, geom.w);
+        Scratch {
+            x: vec![T::zero(); c * w],
+            g: if soft { vec![T::zero(); c * w] } else { Vec::new() },
+            tc: vec![NO_CLASS; w],
+            m: vec![T::zero(); w],
+            sum: vec![T::zero(); w],
+            dot: vec![T::zero(); w],
+            fix: vec![T::zero(); w],
+            ignored: false,
+        }
+    }
+}
+
+/// Copies `w` positions from `b0` of sample `n` of a class tensor into `rows` as [C][W]; with
+/// `max`, also leaves the column max over the classes in `max` (one sweep over the data).
+#[inline(always)]
+fn load<T: Real>(geom: &Geom, src: &[T], n: usize, b0: usize, w: usize, rows: &mut [T], max: Option<&mut [T]>) {
+    let (c, s, bw) = (geom.c, geom.s, geom.w);
+    match geom.layout {
+        Layout::Ncs => {
+            let mut max = max.map(|m| &mut m[..w]);
+            for (k, row) in rows.chunks_exact_mut(bw).enumerate() {
+                let at = (n * c + k) * s + b0;
+                let (dst, src) = (&mut row[..w], &src[at..at + w]);
+                match max.as_deref_mut() {
+                    Some(m) if k == 0 => {
+                        dst.copy_from_slice(src);
+                        m.copy_from_slice(src);
+                    }
+                    Some(m) => {
+                        for ((d, &v), mj) in dst.iter_mut().zip(src).zip(m.iter_mut()) {
+                            *d = v;
+                            *mj = max_of(*mj, v);
+                        }
+                    }
+                    None => dst.copy_from_slice(src),
+                }
+            }
+        }
+        Layout::Nsc => {
+            let block = &src[(n * s + b0) * c..(n * s + b0 + w) * c];
+            transpose_in(block, c, bw, rows);
+            if let Some(m) = max {
+                let m = &mut m[..w];
+                m.copy_from_slice(&rows[..w]);
+                for row in rows.chunks_exact(bw).skip(1) {
+                    for (mj, &v) in m.iter_mut().zip(&row[..w]) {
+                        *mj = max_of(*mj, v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [w][C] positions (NSC) → [C][W] rows.
+#[inline(always)]
+fn transpose_in<T: Real>(block: &[T], c: usize, bw: usize, rows: &mut [T]) {
+    for (j, pos) in block.chunks_exact(c).enumerate() {
+        for (k, &v) in pos.iter().enumerate() {
+            rows[k * bw + j] = v;
+        }
+    }
+}
+
+/// [C][W] rows → [w][C] positions (NSC).
+#[inline(always)]
+fn transpose_out<T: Real>(rows: &[T], c: usize, bw: usize, block: &mut [T]) {
+    for (j, pos) in block.chunks_exact_mut(c).enumerate() {
+        for (k, v) in pos.iter_mut().enumerate() {
+            *v = rows[k * bw + j];
+        }
+    }
+}
+
+/// Pass 0: the first index target (in flat order) that is neither a class nor ignore_index.
+fn validate(target: &[i64], ignore_index: i64, classes: usize) -> Result<(), InvalidTarget> {
+    let bad = |v: i64| v != ignore_index && !(v >= 0 && (v as u64) < classes as u64);
+    let firsts = reduce::map_in_order(reduce::chunks(target.len(), reduce::CHUNK).collect(), target.len(), |r| {
+        target[r.clone()].iter().position(|&v| bad(v)).map(|j| InvalidTarget { index: r.start + j, value: target[r.start + j] })
+    });
+    match firsts.into_iter().flatten().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Reads the targets of block (n, b0..b0+w) (index targets were validated by pass 0) and
+/// returns `wp`, w rounded up to LANES.
+#[inline(always)]
+fn load_targets<T: OverlapReal>(args: &Args<'_, T>, geom: &Geom, n: usize, b0: usize, w: usize, sc: &mut Scratch<T>) -> usize {
+    let (c, bw) = (geom.c, geom.w);
+    let wp = w.div_ceil(LANES) * LANES;
+    sc.tc[w..wp].fill(NO_CLASS);
+    match args.target {
+        Target::Index { target, ignore_index } => {
+            let at = n * geom.s + b0;
+            let mut ignored = false;
+            for (t, &v) in sc.tc[..w].iter_mut().zip(&target[at..at + w]) {
+                *t = if v == ignore_index || v < 0 || v as u64 >= c as u64 { NO_CLASS } else { v as usize };
+                ignored |= *t == NO_CLASS;
+            }
+            sc.ignored = ignored;
+        }
+        Target::Soft(g) => {
+            sc.tc[..w].fill(SOFT);
+            sc.ignored = false;
+            load(geom, g, n, b0, w, &mut sc.g, None);
+            for row in sc.g.chunks_exact_mut(bw) {
+                row[w..wp].fill(T::zero());
+            }
+        }
+    }
+    wp
+}
+
+/// Sets p = 0 in the padding columns w..wp and in ignored columns.
+#[inline(always)]
+fn zero_dead_columns<T: OverlapReal>(sc: &mut Scratch<T>, bw: usize, w: usize, wp: usize) {
+    for row in sc.x.chunks_exact_mut(bw) {
+        row[w..wp].fill(T::zero());
+    }
+    if sc.ignored {
+        for (j, &t) in sc.tc[..w].iter().enumerate() {
+            if t == NO_CLASS {
+                for row in sc.x.chunks_exact_mut(bw) {
+                    row[j] = T::zero();
+                }
+            }
+        }
+    }
+}
+
+/// Loads block (n, b0..b0+w) and applies the activation: afterwards `sc.x` holds p as [C][W]
+/// over `wp` columns, with p = 0 exactly in ignored and padding columns (whatever their input,
+/// NaN included), so sums and gradients over all `wp` columns need no masks.
+#[inline(always)]
+fn forward<T: OverlapReal>(args: &Args<'_, T>, geom: &Geom, act: Activation, n: usize, b0: usize, w: usize, sc: &mut Scratch<T>) -> usize {
+    let bw = geom.w;
+    let wp = load_targets(args, geom, n, b0, w, sc);
+    let softmax = act == Activation::Softmax;
+    load(geom, args.input, n, b0, w, &mut sc.x, softmax.then_some(&mut sc.m[..]));
+    // Padding gets a harmless value (its p is zeroed below).
+    for row in sc.x.chunks_exact_mut(bw) {
+        row[w..wp].fill(T::zero());
+    }
+    sc.m[w..wp].fill(T::zero());
+    match act {
+        Activation::None => {}
+        Activation::Sigmoid => {
+            for row in sc.x.chunks_exact_mut(bw) {
+                for v in row[..wp].iter_mut() {
+                    *v = sigmoid(*v);
+                }
+            }
+        }
+        Activation::Softmax => {
+            exp_columns(&mut sc.x, bw, wp, &mut sc.m, &mut sc.sum);
+            for row in sc.x.chunks_exact_mut(bw) {
+                for (v, &inv) in row[..wp].iter_mut().zip(&sc.m[..wp]) {
+                    *v *= inv;
+                }
+            }
+        }
+    }
+    zero_dead_columns(sc, bw, w, wp);
+    wp
+}
+
+/// Softmax down each column of the [C][W] block, given the column max in `m` (stable: the
+/// max is subtracted before exp), first part: x ← e^(x−max), m ← 1/Σe.
+#[inline(always)]
+fn exp_columns<T: OverlapReal>(x: &mut [T], bw: usize, wp: usize, m: &mut [T], sum: &mut [T]) {
+    let m = &mut m[..wp];
+    let sum = &mut sum[..wp];
+    sum.fill(T::zero());
+    for row in x.chunks_exact_mut(bw) {
+        for ((v, &mj), sj) in row[..wp].iter_mut().zip(m.iter()).zip(sum.iter_mut()) {
+            let e = T::exp_nonpos(*v - mj);
+            *v = e;
+            *sj += e;
+        }
+    }
+    for (mj, &sj) in m.iter_mut().zip(sum.iter()) {
+        *mj = T::one() / sj;
+    }
+}
+
+/// f64 lane accumulators of one sum: LANES independent chains, kept across the blocks of a
+/// sample and folded once, in a fixed order, at its end.
+type Lanes = [f64; LANES];
+
+/// acc += f(a) over a row.
+#[inline(always)]
+fn sum_lanes<T: Real>(a: &[T], f: impl Fn(f64) -> f64, lanes: &mut Lanes) {
+    let mut acc = *lanes;
+    for ch in a.chunks_exact(LANES) {
+        for (s, &v) in acc.iter_mut().zip(ch) {
+            *s += f(v.f64());
+        }
+    }
+    *lanes = acc;
+}
+
+/// acc += a·b over a row.
+#[inline(always)]
+fn dot_lanes<T: Real>(a: &[T], b: &[T], lanes: &mut Lanes) {
+    let mut acc = *lanes;
+    for (ca, cb) in a.chunks_exact(LANES).zip(b.chunks_exact(LANES)) {
+        for ((s, &u), &v) in acc.iter_mut().zip(ca).zip(cb) {
+            *s += u.f64() * v.f64();
+        }
+    }
+    *lanes = acc;
+}
+
+/// Index of TP, P, G of class k in a per-sample sums array.
+const TP: usize = 0;
+const P: usize = 1;
+const G: usize = 2;
+
+/// Pass 1 for one item: (TP, P, G) per (sample, class) as [n1−n0][C][3]. With `park`, also
+/// parks p in `out` (for pass 2); `out` is handed back either way.
+#[inline(always)]
+fn gather_item<'a, T: OverlapReal>(
+    args: &Args<'_, T>,
+    params: &Params,
+    geom: &Geom,
+    item: Item,
+    mut out: Option<Out<'a, T>>,
+    park: bool,
+) -> (Vec<f64>, Option<Out<'a, T>>) {
+    let (c, bw) = (geom.c, geom.w);
+    let squared = matches!(params.score, Score::Dice { squared_pred: true });
+    let soft = matches!(args.target, Target::Soft(_));
+    let mut sc = Scratch::new(geom, soft);
+    let mut sums_out = vec![0f64; (item.n1 - item.n0) * c * 3];
+    // Index targets: TP and the counts G are gathered per position into 4 interleaved tables,
+    // so runs of one class (the common case) do not serialise on one accumulator.
+    let mut tp4 = vec![0f64; 4 * c];
+    let mut g4 = vec![0u64; 4 * c];
+    // Lane accumulators of (TP, P, G) per class, as [C][3].
+    let mut lanes = vec![[0f64; LANES]; c * 3];
+    for (n, sums) in (item.n0..item.n1).zip(sums_out.chunks_exact_mut(c * 3)) {
+        tp4.fill(0.0);
+        g4.fill(0);
+        lanes.fill([0f64; LANES]);
+        for b in reduce::chunks(item.s1 - item.s0, bw) {
+            let (b0, w) = (item.s0 + b.start, b.len());
+            let wp = forward(args, geom, params.activation, n, b0, w, &mut sc);
+            for (k, (row, acc)) in sc.x.chunks_exact_mut(bw).zip(lanes.chunks_exact_mut(3)).enumerate() {
+                let row = &mut row[..wp];
+                if squared {
+                    sum_lanes(row, |p| p * p, &mut acc[P]);
+                } else {
+                    sum_lanes(row, |p| p, &mut acc[P]);
+                }
+                if soft {
+                    let g = &sc.g[k * bw..k * bw + wp];
+                    dot_lanes(row, g, &mut acc[TP]);
+                    if squared {
+                        sum_lanes(g, |v| v * v, &mut acc[G]);
+                    } else {
+                        sum_lanes(g, |v| v, &mut acc[G]);
+                    }
+                }
+            }
+            if !soft {
+                for (j, &t) in sc.tc[..wp].iter().enumerate() {
+                    if t != NO_CLASS {
+                        tp4[(j & 3) * c + t] += sc.x[t * bw + j].f64();
+                        g4[(j & 3) * c + t] += 1;
+                    }
+                }
+            }
+            if let Some(o) = out.as_mut().filter(|_| park) {
+                o.store(geom, item, n, b0, w, &sc.x);
+            }
+        }
+        for (sum, acc) in sums.iter_mut().zip(&lanes) {
+            *sum = reduce::sum_lanes(*acc);
+        }
+        if !soft {
+            for k in 0..c {
+                sums[k * 3 + TP] = (tp4[k] + tp4[c + k]) + (tp4[2 * c + k] + tp4[3 * c + k]);
+                sums[k * 3 + G] = (g4[k] + g4[c + k] + g4[2 * c + k] + g4[3 * c + k]) as f64;
+            }
+        }
+    }
+    (sums_out, out)
+}
+
+/// The score of (TP, P, G) and its partial derivatives ∂score/∂TP, ∂score/∂P.
+/// A zero denominator (empty masks without smoothing) is a perfect score with zero gradient.
+fn score_of(score: Score, smooth_nr: f64, smooth_dr: f64, tp: f64, p: f64, g: f64) -> (f64, f64, f64) {
+    match score {
+        Score::Dice { .. } => {
+            let num = 2.0 * tp + smooth_nr;
+            let den = p + g + smooth_dr;
+            if den == 0.0 {
+                return (1.0, 0.0, 0.0);
+            }
+            (num / den, 2.0 / den, -num / (den * den))
+        }
+        Score::Tversky { alpha, beta } => {
+            let num = tp + smooth_nr;
+            let (fp, fn_) = (p - tp, g - tp);
+            let den = tp + alpha * fp + beta * fn_ + smooth_dr;
+            if den == 0.0 {
+                return (1.0, 0.0, 0.0);
+            }
+            let ratio = num / (den * den);
+            (num / den, 1.0 / den - (1.0 - alpha - beta) * ratio, -alpha * ratio)
+        }
+    }
+}
+
+/// l(score) and dl/dscore: 1 − score for gamma = 1, else max(0, 1 − score)^γ with derivative
+/// 0 where the base is 0 (so gamma < 1 stays finite at a perfect score). NaN propagates.
+fn focal(score: f64, gamma: f64) -> (f64, f64) {
+    let base = 1.0 - score;
+    if gamma == 1.0 {
+        (base, -1.0)
+    } else if base <= 0.0 {
+        (0.0, 0.0)
+    } else {
+        (base.powf(gamma), -gamma * base.powf(gamma - 1.0))
+    }
+}
+
+/// Gradient coefficients of a run: ∂L/∂p = cg·g + cp·h(p), per (group, class); the group of
+/// sample n is n − n0, or 0 when the scores pool the batch.
+struct Coefs<T> {
+    n0: usize,
+    pooled: bool,
+    cg: Vec<T>,
+    cp: Vec<T>,
+}
+
+/// Pass 2 for one item: turns p (parked in `out` by pass 1, or the input itself without
+/// activation) into ∂L/∂input, in place.
+#[inline(always)]
+fn scatter_item<T: OverlapReal>(args: &Args<'_, T>, params: &Params, geom: &Geom, item: Item, co: &Coefs<T>, mut out: Out<'_, T>) {
+    let (c, bw) = (geom.c, geom.w);
+    let squared = matches!(params.score, Score::Dice { squared_pred: true });
+    let soft = matches!(args.target, Target::Soft(_));
+    let act = params.activation;
+    let mut sc = Scratch::new(geom, soft);
+    for n in item.n0..item.n1 {
+        let grp = if co.pooled { 0 } else { n - co.n0 };
+        let (cg, cp) = (&co.cg[grp * c..(grp + 1) * c], &co.cp[grp * c..(grp + 1) * c]);
+        for b in reduce::chunks(item.s1 - item.s0, bw) {
+            let (b0, w) = (item.s0 + b.start, b.len());
+            let wp = if act == Activation::None {
+                forward(args, geom, act, n, b0, w, &mut sc)
+            } else {
+                // p as pass 1 left it: already 0 in ignored columns.
+                let wp = load_targets(args, geom, n, b0, w, &mut sc);
+                out.load(geom, item, n, b0, w, &mut sc.x);
+                for row in sc.x.chunks_exact_mut(bw) {
+                    row[w..wp].fill(T::zero());
+                }
+                wp
+            };
+            let Scratch { x, g, tc, dot, fix, .. } = &mut sc;
+            let dot = &mut dot[..wp];
+            if soft {
+                // d = ∂L/∂p = cg·g + cp·h(p), kept in g.
+                for ((xr, gr), (&cgk, &cpk)) in x.chunks_exact(bw).zip(g.chunks_exact_mut(bw)).zip(cg.iter().zip(cp)) {
+                    for (gv, &p) in gr[..wp].iter_mut().zip(&xr[..wp]) {
+                        let h = if squared { p } else { T::one() };
+                        *gv = cgk * *gv + cpk * h;
+                    }
+                }
+                backward_rows(act, x, g, bw, wp, dot);
+            } else {
+                // ∂L/∂p = cp·h(p) everywhere, plus cg at the target class: the latter is a
+                // per-position fix-up, computed before x is overwritten.
+                let fix = &mut fix[..wp];
+                for ((fj, &t), j) in fix.iter_mut().zip(&tc[..wp]).zip(0..) {
+                    *fj = if t == NO_CLASS {
+                        T::zero()
+                    } else {
+                        let p = x[t * bw + j];
+                        cg[t] * match act {
+                            Activation::None => T::one(),
+                            Activation::Sigmoid => p * (T::one() - p),
+                            Activation::Softmax => p,
+                        }
+                    };
+                }
+                backward_index_rows(act, x, cp, squared, bw, wp, dot, fix);
+                for (j, &t) in tc[..wp].iter().enumerate() {
+                    if t != NO_CLASS {
+                        x[t * bw + j] += fix[j];
+                    }
+                }
+            }
+            // Ignored positions get no gradient (with NONE, cp·h(0) need not be 0).
+            zero_dead_columns(&mut sc, bw, w, wp);
+            out.store(geom, item, n, b0, w, &sc.x);
+        }
+    }
+}
+
+/// Soft targets: x ← ∂L/∂input from p (in x) and d = ∂L/∂p (in d).
+#[inline(always)]
+fn backward_rows<T: OverlapReal>(act: Activation, x: &mut [T], d: &[T], bw: usize, wp: usize, dot: &mut [T]) {
+    match act {
+        Activation::None => {
+            for (xr, dr) in x.chunks_exact_mut(bw).zip(d.chunks_exact(bw)) {
+                xr[..wp].copy_from_slice(&dr[..wp]);
+            }
+        }
+        Activation::Sigmoid => {
+            for (xr, dr) in x.chunks_exact_mut(bw).zip(d.chunks_exact(bw)) {
+                for (v, &dv) in xr[..wp].iter_mut().zip(&dr[..wp]) {
+                    let p = *v;
+                    *v = dv * (p * (T::one() - p));
+                }
+            }
+        }
+        Activation::Softmax => {
+            dot.fill(T::zero());
+            for (xr, dr) in x.chunks_exact(bw).zip(d.chunks_exact(bw)) {
+                for ((s, &p), &dv) in dot.iter_mut().zip(&xr[..wp]).zip(&dr[..wp]) {
+                    *s += p * dv;
+                }
+            }
+            for (xr, dr) in x.chunks_exact_mut(bw).zip(d.chunks_exact(bw)) {
+                for ((v, &dv), &s) in xr[..wp].iter_mut().zip(&dr[..wp]).zip(dot.iter()) {
+                    *v *= dv - s;
+                }
+            }
+        }
+    }
+}
+
+/// Index targets: x ← ∂L/∂input without the target-class term (added by the caller as `fix`),
+/// with ∂L/∂p_k = cp_k·h(p_k) off the target. For softmax, Σ_k p_k·∂L/∂p_k includes `fix`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn backward_index_rows<T: OverlapReal>(act: Activation, x: &mut [T], cp: &[T], squared: bool, bw: usize, wp: usize, dot: &mut [T], fix: &[T]) {
+    let h = |p: T| if squared { p } else { T::one() };
+    match act {
+        Activation::None => {
+            for (xr, &cpk) in x.chunks_exact_mut(bw).zip(cp) {
+                for v in xr[..wp].iter_mut() {
+                    *v = cpk * h(*v);
+                }
+            }
+        }
+        Activation::Sigmoid => {
+            for (xr, &cpk) in x.chunks_exact_mut(bw).zip(cp) {
+                for v in xr[..wp].iter_mut() {
+                    let p = *v;
+                    *v = cpk * h(p) * (p * (T::one() - p));
+                }
+            }
+        }
+        Activation::Softmax => {
+            dot.fill(T::zero());
+            for (xr, &cpk) in x.chunks_exact(bw).zip(cp) {
+                for (s, &p) in dot.iter_mut().zip(&xr[..wp]) {
+                    *s += p * (cpk * h(p));
+                }
+            }
+            for (s, &f) in dot.iter_mut().zip(fix) {
+                *s += f;
+            }
+            for (xr, &cpk) in x.chunks_exact_mut(bw).zip(cp) {
+                for (v, &s) in xr[..wp].iter_mut().zip(dot.iter()) {
+                    let p = *v;
+                    *v = p * (cpk * h(p) - s);
+                }
+            }
+        }
+    }
+}
+
+/// The part of the gradient output an item writes (and where pass 1 parks p).
+enum Out<'a, T> {
+    /// A contiguous range: NSC, or NCS when the item is whole samples.
+    Contig(&'a mut [T]),
+    /// NCS piece of one sample: one row segment per class.
+    Rows(Vec<&'a mut [T]>),
+}
+
+impl<T: Real> Out<'_, T> {
+    /// Writes the `w` real columns of block (n, b0..b0+w) from the [C][W] rows `x`.
+    #[inline(always)]
+    fn store(&mut self, geom: &Geom, item: Item, n: usize, b0: usize, w: usize, x: &[T]) {
+        let (c, s, bw) = (geom.c, geom.s, geom.w);
+        match (self, geom.layout) {
+            (Out::Rows(rows), _) => {
+                for (dst, src) in rows.iter_mut().zip(x.chunks_exact(bw)) {
+                    dst[b0 - item.s0..b0 - item.s0 + w].copy_from_slice(&src[..w]);
+                }
+            }
+            (Out::Contig(dst), Layout::Ncs) => {
+                let base = (n - item.n0) * c * s;
+                for (k, src) in x.chunks_exact(bw).enumerate() {
+                    let at = base + k * s + b0;
+                    dst[at..at + w].copy_from_slice(&src[..w]);
+                }
+            }
+            (Out::Contig(dst), Layout::Nsc) => {
+                let at = ((n * s + b0) - (item.n0 * s + item.s0)) * c;
+                transpose_out(x, c, bw, &mut dst[at..at + w * c]);
+            }
+        }
+    }
+
+    /// Reads the `w` columns of block (n, b0..b0+w) into the [C][W] rows `x` (inverse of store).
+    #[inline(always)]
+    fn load(&self, geom: &Geom, item: Item, n: usize, b0: usize, w: usize, x: &mut [T]) {
+        let (c, s, bw) = (geom.c, geom.s, geom.w);
+        match (self, geom.layout) {
+            (Out::Rows(rows), _) => {
+                for (src, dst) in rows.iter().zip(x.chunks_exact_mut(bw)) {
+                    dst[..w].copy_from_slice(&src[b0 - item.s0..b0 - item.s0 + w]);
+                }
+            }
+            (Out::Contig(src), Layout::Ncs) => {
+                let base = (n - item.n0) * c * s;
+                for (k, dst) in x.chunks_exact_mut(bw).enumerate() {
+                    let at = base + k * s + b0;
+                    dst[..w].copy_from_slice(&src[at..at + w]);
+                }
+            }
+            (Out::Contig(src), Layout::Nsc) => {
+                let at = ((n * s + b0) - (item.n0 * s + item.s0)) * c;
+                transpose_in(&src[at..at + w * c], c, bw, x);
+            }
+        }
+    }
+}
+
+/// Splits the gradient buffer of a run of samples into the disjoint pieces its items write.
+fn split_out<'a, T>(geom: &Geom, items: &[Item], grad: &'a mut [T]) -> Vec<Out<'a, T>> {
+    let (c, s) = (geom.c, geom.s);
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let whole_samples = items[0].s0 == 0 && items[0].s1 == s;
+    if geom.layout == Layout::Nsc || whole_samples {
+        let mut rest = grad;
+        items
+            .iter()
+            .map(|it| {
+                let len = ((it.n1 - 1) * s + it.s1 - (it.n0 * s + it.s0)) * c;
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(len);
+                rest = tail;
+                Out::Contig(head)
+            })
+            .collect()
+    } else {
+        // NCS, one sample per item: every (n, c) row is cut at the items' position ranges.
+        let mut outs: Vec<Vec<&'a mut [T]>> = items.iter().map(|_| Vec::with_capacity(c)).collect();
+        let per_sample = s.div_ceil(geom.sc);
+        for (r, row) in grad.chunks_exact_mut(s).enumerate() {
+            let n = r / c;
+            let mut rest = row;
+            for (k, piece) in reduce::chunks(s, geom.sc).enumerate() {
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(piece.len());
+                rest = tail;
+                outs[n * per_sample + k].push(head);
+            }
+        }
+        outs.into_iter().map(Out::Rows).collect()
+    }
+}
+
+/// The per-item closures of both passes are written inside each entry point (through this
+/// macro), so that an entry compiled for wider vectors compiles them — and the kernels inlined
+/// into them — for wider vectors too.
+macro_rules! entry_body {
+    ($args:ident, $params:ident, $loss_none:ident, $grad:ident) => {{
+        let geom = Geom::new(&$args.shape);
+        drive(
+            $args,
+            $params,
+            &geom,
+            $loss_none,
+            $grad,
+            |it, out, park| gather_item($args, $params, &geom, it, out, park),
+            |it, co: &Coefs<T>, out| scatter_item($args, $params, &geom, it, co, out),
+        )
+    }};
+}
+
+/// Computes the loss (returned, reduced; for NONE the per-score values w·l go to `loss_none`,
+/// [batch][C'] or [C']) and, when `grad` is given, ∂L/∂input in the input's layout.
+///
+/// Fails, writing nothing, on the first (in flat order) index target that is neither a class
+/// nor `ignore_index`.
+pub fn overlap<T: OverlapReal>(
+    args: &Args<'_, T>,
+    params: &Params,
+    loss_none: Option<&mut [T]>,
+    grad: Option<&mut [T]>,
+) -> Result<f64, InvalidTarget> {
+    entry_body!(args, params, loss_none, grad)
+}
+
+/// [`overlap`] compiled for AVX2: twice the vector width, bitwise the same results (the code
+/// has no FMA and no reassociation, so every lane does the same IEEE operations in the same
+/// order).
+///
+/// # Safety
+/// The CPU must support AVX2 (`is_x86_feature_detected!("avx2")`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub unsafe fn overlap_avx2<T: OverlapReal>(
+    args: &Args<'_, T>,
+    params: &Params,
+    loss_none: Option<&mut [T]>,
+    grad: Option<&mut [T]>,
+) -> Result<f64, InvalidTarget> {
+    entry_body!(args, params, loss_none, grad)
+}
+
+/// [`overlap`] compiled for AVX-512: four times the SSE2 vector width, bitwise the same
+/// results (as [`overlap_avx2`]).
+///
+/// # Safety
+/// The CPU must support AVX-512F (`is_x86_feature_detected!("avx512f")`).
+#[cfg(all(target_arch = "x86_64", lossfn_avx512))]
+#[target_feature(enable = "avx512f")]
+pub unsafe fn overlap_avx512<T: OverlapReal>(
+    args: &Args<'_, T>,
+    params: &Params,
+    loss_none: Option<&mut [T]>,
+    grad: Option<&mut [T]>,
+) -> Result<f64, InvalidTarget> {
+    entry_body!(args, params, loss_none, grad)
+}
+
+/// Pass 0, then for each run of samples pass 1 (`gather` per item), the scores, and pass 2
+/// (`scatter` per item).
+#[inline(always)]
+fn drive<'a, T, Gf, Sf>(
+    args: &Args<'_, T>,
+    params: &Params,
+    geom: &Geom,
+    loss_none: Option<&mut [T]>,
+    grad: Option<&'a mut [T]>,
+    gather: Gf,
+    scatter: Sf,
+) -> Result<f64, InvalidTarget>
+where
+    T: OverlapReal,
+    Gf: Fn(Item, Option<Out<'a, T>>, bool) -> (Vec<f64>, Option<Out<'a, T>>) + Sync + Send,
+    Sf: Fn(Item, &Coefs<T>, Out<'a, T>) + Sync + Send,
+{
+    let (c, s) = (args.shape.classes, args.shape.spatial);
+    if c == 0 {
+        return Ok(0.0);
+    }
+    if let Target::Index { target, ignore_index } = args.target {
+        validate(target, ignore_index, c)?;
+    }
+    // The MEAN denominator Σ w over the scores depends on the weights only.
+    let first = if params.include_background { 0 } else { 1 };
+    let weight = |k: usize| args.class_weight.map_or(1.0, |w| w[k].f64());
+    let n_scores_per_class = if params.batch { 1 } else { args.shape.batch };
+    let mut den = 0.0;
+    for _ in 0..n_scores_per_class {
+        for k in first..c {
+            den += weight(k);
+        }
+    }
+    let scale = params.reduction.scale(den, 1);
+    let squared = matches!(params.score, Score::Dice { squared_pred: true });
+    // Without an activation pass 2 reads the input itself; otherwise pass 1 parks p in `grad`.
+    let park = params.activation != Activation::None;
+
+    let mut total = 0.0;
+    let mut none_out = loss_none;
+    let mut j = 0;
+    let mut grad_rest = grad;
+    for run in geom.runs(params.batch) {
+        let items = geom.items(run.clone());
+        let outs: Vec<Option<Out<'a, T>>> = match grad_rest.take() {
+            Some(g) => {
+                let (head, tail) = g.split_at_mut(run.len() * c * s);
+                grad_rest = Some(tail);
+                split_out(geom, &items, head).into_iter().map(Some).collect()
+            }
+            None => items.iter().map(|_| None).collect(),
+        };
+        let work = run.len().saturating_mul(c * s).saturating_mul(8);
+
+        // Pass 1: (TP, P, G) per (sample, class), partials combined in item order. Every item
+        // gets its piece of `grad` (to park p in, with an activation) and hands it back.
+        let jobs: Vec<(Item, Option<Out<'a, T>>)> = items.iter().copied().zip(outs).collect();
+        let results = reduce::map_in_order(jobs, work, |(it, out)| gather(it, out, park));
+        let mut sums = vec![0f64; run.len() * c * 3];
+        let mut outs = Vec::with_capacity(items.len());
+        for (it, (part, out)) in items.iter().zip(results) {
+            let at = (it.n0 - run.start) * c * 3;
+            for (acc, v) in sums[at..at + part.len()].iter_mut().zip(part) {
+                *acc += v;
+            }
+            outs.extend(out);
+        }
+        let groups = if params.batch {
+            let mut pooled = vec![0f64; c * 3];
+            for sample in sums.chunks_exact(c * 3) {
+                for (acc, &v) in pooled.iter_mut().zip(sample) {
+                    *acc += v;
+                }
+            }
+            pooled
+        } else {
+            sums
+        };
+
+        // Scores, losses, and the gradient coefficients of each score.
+        let n_groups = groups.len() / (c * 3);
+        let mut co = Coefs { n0: run.start, pooled: params.batch, cg: vec![T::zero(); n_groups * c], cp: vec![T::zero(); n_groups * c] };
+        for (grp, sg) in groups.chunks_exact(c * 3).enumerate() {
+            for k in first..c {
+                let (tp, p, g) = (sg[k * 3 + TP], sg[k * 3 + P], sg[k * 3 + G]);
+                let (score, d_tp, d_p) = score_of(params.score, params.smooth_nr, params.smooth_dr, tp, p, g);
+                let (l, dl) = focal(score, params.gamma);
+                let w = weight(k);
+                total += w * l;
+                if let Some(o) = none_out.as_deref_mut() {
+                    o[j] = T::of(w * l);
+                }
+                j += 1;
+                let coef = scale * w * dl;
+                co.cg[grp * c + k] = T::of(coef * d_tp);
+                co.cp[grp * c + k] = T::of(coef * d_p * if squared { 2.0 } else { 1.0 });
+            }
+        }
+
+        // Pass 2: the gradient, in place.
+        if !outs.is_empty() {
+            let jobs: Vec<(Item, Out<'a, T>)> = items.into_iter().zip(outs).collect();
+            reduce::map_in_order(jobs, work, |(it, out)| scatter(it, &co, out));
+        }
+    }
+    Ok(total * scale)
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""lossfn vs MONAI DiceLoss / TverskyLoss, forward + backward, same inputs and thread count.
+
+Inputs: [8, 21, 256, 256] float32 logits (NCHW), int64 index targets, softmax inside, defaults
+(smooth 1e-5, include_background, per-sample scores, MEAN). lossfn is called through ctypes on
+target/release/liblossfn.so (build it first: cargo build --release).
+
+    python3 benches/vs_torch_overlap.py [--threads 2] [--reps 7]
+"""
+import argparse
+import ctypes
+import os
+import time
+
+import numpy as np
+import torch
+from monai.losses import DiceLoss, TverskyLoss
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Shape(ctypes.Structure):
+    _fields_ = [("batch", ctypes.c_size_t), ("classes", ctypes.c_size_t), ("spatial", ctypes.c_size_t), ("layout", ctypes.c_uint32)]
+
+
+class OverlapOptions(ctypes.Structure):
+    _fields_ = [
+        ("reduction", ctypes.c_uint32),
+        ("activation", ctypes.c_uint32),
+        ("smooth_nr", ctypes.c_double),
+        ("smooth_dr", ctypes.c_double),
+        ("include_background", ctypes.c_bool),
+        ("batch", ctypes.c_bool),
+        ("squared_pred", ctypes.c_bool),
+        ("alpha", ctypes.c_double),
+        ("beta", ctypes.c_double),
+        ("gamma", ctypes.c_double),
+        ("ignore_index", ctypes.c_int64),
+    ]
+
+
+def load_lossfn():
+    lib = ctypes.CDLL(os.path.join(ROOT, "target", "release", "liblossfn.so"))
+    lib.lossfn_overlap_options_default.restype = OverlapOptions
+    lib.lossfn_set_num_threads.argtypes = [ctypes.c_size_t]
+    fp = ctypes.POINTER(ctypes.c_float)
+    for name in ("lossfn_dice_loss_f32", "lossfn_tversky_loss_f32"):
+        f = getattr(lib, name)
+        f.argtypes = [fp, ctypes.POINTER(ctypes.c_int64), fp, Shape, ctypes.POINTER(OverlapOptions), fp, fp]
+        f.restype = ctypes.c_uint32
+    return lib
+
+
+def best_of(reps, fn):
+    best = float("inf")
+    out = None
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=7)
+    a = ap.parse_args()
+
+    n, c, h, w = 8, 21, 256, 256
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-4, 4, size=(n, c, h, w)).astype(np.float32)
+    t = rng.integers(0, c, size=(n, h * w), dtype=np.int64)
+    elems = x.size
+
+    torch.set_num_threads(a.threads)
+    lib = load_lossfn()
+    lib.lossfn_set_num_threads(a.threads)
+    opts = lib.lossfn_overlap_options_default()
+    shape = Shape(n, c, h * w, 0)
+    loss = np.zeros(1, np.float32)
+    grad = np.empty_like(x)
+    fp = ctypes.POINTER(ctypes.c_float)
+    xp, gp, lp = x.ctypes.data_as(fp), grad.ctypes.data_as(fp), loss.ctypes.data_as(fp)
+    tp = t.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))
+
+    xt = torch.from_numpy(x)
+    tt = torch.from_numpy(t).view(n, 1, h, w)
+    print(f"[{n}, {c}, {h}, {w}] f32 logits, index targets, softmax, forward+backward, {a.threads} threads "
+          f"(torch {torch.__version__})")
+    for name, monai_loss, fn in [
+        ("dice", DiceLoss(softmax=True, to_onehot_y=True), lib.lossfn_dice_loss_f32),
+        ("tversky", TverskyLoss(softmax=True, to_onehot_y=True, alpha=0.3, beta=0.7), lib.lossfn_tversky_loss_f32),
+    ]:
+        def run_monai():
+            xi = xt.clone().requires_grad_(True)
+            lv = monai_loss(xi, tt)
+            lv.backward()
+            return lv.item(), xi.grad
+
+        def run_lossfn():
+            st = fn(xp, tp, None, shape, ctypes.byref(opts), lp, gp)
+            assert st == 0, st
+            return float(loss[0])
+
+        t_m, (l_m, g_m) = best_of(a.reps, run_monai)
+        t_l, l_l = best_of(a.reps, run_lossfn)
+        gdiff = float((torch.from_numpy(grad) - g_m).abs().max())
+        print(f"{name:8s} MONAI {t_m * 1e3:8.2f} ms   lossfn {t_l * 1e3:7.2f} ms ({t_l / elems * 1e9:.3f} ns/logit)   "
+              f"speed-up {t_m / t_l:5.1f}x   loss {l_l:.6f} vs {l_m:.6f}, max |grad diff| {gdiff:.1e}")
+
+
+if __name__ == "__main__":
+    main()

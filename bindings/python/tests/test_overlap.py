@@ -1,0 +1,133 @@
+import numpy as np
+import pytest
+
+import lossfn
+from conftest import DTYPES, assert_close, assert_finite, cases
+
+REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
+ACTIVATIONS = {0: "none", 1: "sigmoid", 2: "softmax"}
+
+
+def _as_input(values, shape, dtype):
+    """A fixture's flat class tensor as the array users pass: [N, C, S] or [N, S, C]."""
+    n, c, s = shape["batch"], shape["classes"], shape["spatial"]
+    dims = (n, c, s) if shape["layout"] == 0 else (n, s, c)
+    return np.array(values, dtype).reshape(dims)
+
+
+@pytest.mark.parametrize("case,dt", cases("overlap"))
+def test_fixture(case, dt):
+    dtype = DTYPES[dt]
+    fn = getattr(lossfn, case["fn"])
+    soft = case["fn"].endswith("_soft")
+    shape = case["shape"]
+    inputs = case["inputs"]
+    opts = dict(case.get("opts") or {})
+    kwargs = {
+        "reduction": REDUCTIONS[opts.pop("reduction", 1)],
+        "activation": ACTIVATIONS[opts.pop("activation", 2)],
+        "layout": "nsc" if shape["layout"] == 1 else "ncs",
+        **opts,
+    }
+    if case["fn"].startswith("dice"):
+        kwargs.pop("alpha", None)
+        kwargs.pop("beta", None)
+    else:
+        kwargs.pop("squared_pred", None)
+    if soft:
+        kwargs.pop("ignore_index", None)
+    x = _as_input(inputs["input"], shape, dtype)
+    if soft:
+        t = _as_input(inputs["target"], shape, dtype)
+    else:
+        t = np.array(inputs["target"], np.int64).reshape(shape["batch"], shape["spatial"])
+    w = None if inputs.get("class_weight") is None else np.array(inputs["class_weight"], dtype)
+    loss, grad = fn(x, t, class_weight=w, **kwargs)
+    assert loss.dtype == dtype and grad.dtype == dtype and grad.shape == x.shape
+    assert_close("loss", loss, case["loss"], dt)
+    if case["grad"] is None:
+        assert_finite("grad", grad)
+    else:
+        assert_close("grad", grad, case["grad"], dt)
+    if case.get("finite"):
+        assert_finite("loss", loss)
+        assert_finite("grad", grad)
+    loss2, none = fn(x, t, class_weight=w, grad=False, **kwargs)
+    assert none is None
+    assert loss.tobytes() == loss2.tobytes()
+
+
+def test_shapes_and_layouts():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4, 5, 6)).astype(np.float32)  # NCHW
+    t = rng.integers(0, 4, (2, 5, 6))
+    loss, grad = lossfn.dice_loss(x, t)
+    assert loss.shape == () and grad.shape == x.shape
+    per_score, _ = lossfn.dice_loss(x, t, reduction="none")
+    assert per_score.shape == (2, 4)
+    assert np.isclose(per_score.mean(), loss, rtol=1e-6)
+    pooled, _ = lossfn.tversky_loss(x, t, reduction="none", batch=True, include_background=False)
+    assert pooled.shape == (3,)
+    # The same data as NHWC gives the same loss and the transposed gradient, bitwise.
+    xh = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    loss_h, grad_h = lossfn.dice_loss(xh, t, layout="nhwc")
+    assert loss_h.tobytes() == loss.tobytes()
+    assert np.ascontiguousarray(grad_h.transpose(0, 3, 1, 2)).tobytes() == grad.tobytes()
+    # Soft targets: one-hot of the index targets gives the same loss.
+    onehot = np.eye(4, dtype=np.float32)[t].transpose(0, 3, 1, 2).copy()
+    soft_loss, soft_grad = lossfn.dice_loss_soft(x, onehot)
+    np.testing.assert_allclose(soft_loss, loss, rtol=1e-6)
+    np.testing.assert_allclose(soft_grad, grad, rtol=1e-5, atol=1e-9)
+
+
+def test_ignore_index_counts_nowhere():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1, 3, 8))
+    t = rng.integers(0, 3, (1, 8))
+    t[0, ::3] = 255
+    loss, grad = lossfn.tversky_loss(x, t, ignore_index=255, gamma=0.75)
+    assert np.all(grad[0, :, ::3] == 0)
+    x2 = x.copy()
+    x2[0, :, ::3] = np.nan
+    loss2, grad2 = lossfn.tversky_loss(x2, t, ignore_index=255, gamma=0.75)
+    assert loss2 == loss and np.array_equal(grad2, grad)
+
+
+def test_errors():
+    x = np.zeros((2, 3, 4), np.float32)
+    t = np.zeros((2, 4), np.int64)
+    with pytest.raises(TypeError, match="target"):
+        lossfn.dice_loss(x, t.astype(np.int32))
+    with pytest.raises(ValueError, match="target"):
+        lossfn.dice_loss(x, np.zeros((2, 5), np.int64))
+    with pytest.raises(ValueError, match="shape"):
+        lossfn.dice_loss_soft(x, np.zeros((2, 3, 5), np.float32))
+    with pytest.raises(TypeError, match="target"):
+        lossfn.dice_loss_soft(x, np.zeros((2, 3, 4), np.float64))
+    with pytest.raises(ValueError, match="activation"):
+        lossfn.dice_loss(x, t, activation="relu")
+    with pytest.raises(ValueError, match="class_weight"):
+        lossfn.dice_loss(x, t, class_weight=np.ones(2, np.float32))
+    bad = t.copy()
+    bad[1, 2] = 3
+    with pytest.raises(lossfn.LossfnError) as e:
+        lossfn.dice_loss(x, bad)
+    assert e.value.name == "LOSSFN_ERROR_INVALID_TARGET" and "`target`[6]" in e.value.message
+    with pytest.raises(lossfn.LossfnError, match="gamma"):
+        lossfn.tversky_loss(x, t, gamma=0.0)
+    with pytest.raises(lossfn.LossfnError, match="alpha"):
+        lossfn.tversky_loss(x, t, alpha=-1.0)
+    with pytest.raises(lossfn.LossfnError, match="BATCHMEAN"):
+        lossfn.dice_loss(x, t, reduction="batchmean")
+
+
+def test_threads_bitwise():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 5, 40_000)).astype(np.float32)
+    t = rng.integers(0, 5, (2, 40_000))
+    lossfn.set_num_threads(1)
+    a = lossfn.dice_loss(x, t, squared_pred=True)
+    lossfn.set_num_threads(2)
+    b = lossfn.dice_loss(x, t, squared_pred=True)
+    lossfn.set_num_threads(0)
+    assert a[0].tobytes() == b[0].tobytes() and a[1].tobytes() == b[1].tobytes()

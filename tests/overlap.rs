@@ -1,0 +1,285 @@
+//! Overlap family (Dice, Tversky) through the C ABI: fixtures in f32 and f64 (with and
+//! without gradient), agreement with a plain f64 reference on shapes that cross blocks and
+//! work items, layout equivalence, and bitwise determinism across thread counts.
+mod common;
+mod overlap_common;
+use common::*;
+use lossfn::capi::*;
+use overlap_common::*;
+
+fn kind_of(name: &str) -> (Kind, bool) {
+    match name {
+        "dice_loss" => (Kind::Dice, false),
+        "dice_loss_soft" => (Kind::Dice, true),
+        "tversky_loss" => (Kind::Tversky, false),
+        "tversky_loss_soft" => (Kind::Tversky, true),
+        _ => panic!("unknown overlap fn {name}"),
+    }
+}
+
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+#[test]
+fn fixtures_pass_f32_and_f64() {
+    let cases = fixture_cases("overlap");
+    let mut ran = 0;
+    for (ci, case) in cases.iter().enumerate() {
+        let name = case["fn"].as_str().unwrap();
+        let (kind, soft) = kind_of(name);
+        let o = options_of(case);
+        let sh = shape_of(case);
+        let x = floats(&case["inputs"]["input"]).unwrap();
+        let t = if soft {
+            Tgt::Soft(floats(&case["inputs"]["target"]).unwrap())
+        } else {
+            Tgt::Index(ints(&case["inputs"]["target"]).unwrap())
+        };
+        let w = floats(&case["inputs"]["class_weight"]);
+        let loss = floats(&case["loss"]).unwrap();
+        let grad = floats(&case["grad"]);
+        for dtype in ["f32", "f64"] {
+            if !has_dtype(case, dtype) {
+                continue;
+            }
+            let (rtol, atol) = tolerances(dtype);
+            let run = |g| match dtype {
+                "f32" => call::<f32>(kind, &x, &t, w.as_deref(), sh, &o, g),
+                _ => call::<f64>(kind, &x, &t, w.as_deref(), sh, &o, g),
+            };
+            let what = format!("case {ci} {name} {dtype} ({})", case["note"]);
+            let (st, l, g) = run(true);
+            assert_eq!(st, LOSSFN_OK, "{what}: {}", last_error());
+            assert_close(&format!("{what} loss"), &l, &loss, rtol, atol);
+            match &grad {
+                Some(e) => assert_close(&format!("{what} grad"), &g, e, rtol, atol),
+                None => assert_finite(&format!("{what} grad"), &g),
+            }
+            if case["finite"].as_bool() == Some(true) {
+                assert_finite(&what, &l);
+                assert_finite(&what, &g);
+            }
+            let (st2, l2, _) = run(false);
+            assert_eq!(st2, LOSSFN_OK);
+            assert_eq!(bits(&l), bits(&l2), "{what}: loss without grad differs");
+            ran += 1;
+        }
+    }
+    assert!(ran >= 60, "only {ran} fixture runs");
+}
+
+/// Random logits, index targets (some ignored) or soft targets, for a shape.
+fn random_case(rng: &mut Rng, sh: &lossfn_shape, soft: bool, ignore: i64) -> (Vec<f64>, Tgt) {
+    let elements = sh.batch * sh.classes * sh.spatial;
+    let x = rng.vec(elements, -4.0, 4.0);
+    let t = if soft {
+        Tgt::Soft(rng.vec(elements, 0.0, 1.0))
+    } else {
+        Tgt::Index(
+            (0..sh.batch * sh.spatial)
+                .map(|_| if rng.below(7) == 0 { ignore } else { rng.below(sh.classes as u64) as i64 })
+                .collect(),
+        )
+    };
+    (x, t)
+}
+
+/// Directional derivative of the f64 loss along `v` by central differences.
+#[allow(clippy::too_many_arguments)]
+fn directional(kind: Kind, x: &[f64], v: &[f64], t: &Tgt, w: Option<&[f64]>, sh: lossfn_shape, o: &lossfn_overlap_options, h: f64) -> f64 {
+    let at = |sign: f64| {
+        let xs: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + sign * h * b).collect();
+        let (st, l, _) = call::<f64>(kind, &xs, t, w, sh, o, false);
+        assert_eq!(st, LOSSFN_OK);
+        l.iter().sum::<f64>()
+    };
+    (at(1.0) - at(-1.0)) / (2.0 * h)
+}
+
+/// Shapes large enough to cross block (W) and work-item boundaries, with ragged ends, in both
+/// layouts: the loss equals the plain reference and the gradient matches directional finite
+/// differences along random directions.
+#[test]
+fn large_shapes_match_reference() {
+    let mut rng = Rng(5);
+    let shapes = [(2, 3, 23_000), (3, 21, 5_000), (37, 4, 300), (5, 2, 1)];
+    for (nb, nc, ns) in shapes {
+        for layout in [LOSSFN_LAYOUT_NCS, LOSSFN_LAYOUT_NSC] {
+            for soft in [false, true] {
+                {
+                    let kind = [Kind::Dice, Kind::Tversky][rng.below(2) as usize];
+                    let sh = shape(nb, nc, ns, layout);
+                    let (x, t) = random_case(&mut rng, &sh, soft, 255);
+                    let w: Vec<f64> = rng.vec(nc, 0.2, 2.0);
+                    let activation = [LOSSFN_ACTIVATION_SOFTMAX, LOSSFN_ACTIVATION_SIGMOID][rng.below(2) as usize];
+                    let o = lossfn_overlap_options {
+                        reduction: LOSSFN_REDUCTION_NONE,
+                        activation,
+                        ignore_index: 255,
+                        squared_pred: rng.below(2) == 0,
+                        batch: rng.below(2) == 0,
+                        include_background: rng.below(2) == 0,
+                        gamma: [1.0, 0.75, 2.0][rng.below(3) as usize],
+                        ..lossfn_overlap_options_default()
+                    };
+                    let what = format!("{kind:?} soft={soft} {nb}x{nc}x{ns} layout {layout} {o:?}");
+                    let (st, l, g) = call::<f64>(kind, &x, &t, Some(&w), sh, &o, true);
+                    assert_eq!(st, LOSSFN_OK, "{what}: {}", last_error());
+                    let r = reference(kind, &x, &t, Some(&w), sh, &o);
+                    assert_close(&format!("{what} loss"), &l, &r, 1e-10, 1e-12);
+                    for _ in 0..2 {
+                        let v = rng.vec(x.len(), -1.0, 1.0);
+                        let fd = directional(kind, &x, &v, &t, Some(&w), sh, &o, 1e-5);
+                        let an: f64 = g.iter().zip(&v).map(|(a, b)| a * b).sum();
+                        assert!((fd - an).abs() <= 1e-6 * (1.0 + an.abs()), "{what}: directional fd {fd} vs analytic {an}");
+                    }
+                    // f32 agrees with the f64 reference to f32 accuracy.
+                    let (st, l32, _) = call::<f32>(kind, &x, &t, Some(&w), sh, &o, false);
+                    assert_eq!(st, LOSSFN_OK);
+                    assert_close(&format!("{what} f32 loss"), &l32, &r, 2e-4, 2e-5);
+                }
+            }
+        }
+    }
+}
+
+/// NSC is handled by transposing each block into the NCS scratch layout, so the two layouts
+/// give bitwise the same loss and (transposed) gradient.
+#[test]
+fn layouts_agree_bitwise() {
+    let mut rng = Rng(9);
+    let (nb, nc, ns) = (3, 5, 4_099);
+    for soft in [false, true] {
+        let ncs = shape(nb, nc, ns, LOSSFN_LAYOUT_NCS);
+        let nsc = shape(nb, nc, ns, LOSSFN_LAYOUT_NSC);
+        let (x, t) = random_case(&mut rng, &ncs, soft, -100);
+        let to_nsc = |v: &[f64]| {
+            let mut out = vec![0.0; v.len()];
+            for n in 0..nb {
+                for c in 0..nc {
+                    for s in 0..ns {
+                        out[at(&nsc, n, c, s)] = v[at(&ncs, n, c, s)];
+                    }
+                }
+            }
+            out
+        };
+        let t2 = match &t {
+            Tgt::Soft(v) => Tgt::Soft(to_nsc(v)),
+            Tgt::Index(v) => Tgt::Index(v.clone()),
+        };
+        for activation in [LOSSFN_ACTIVATION_NONE, LOSSFN_ACTIVATION_SIGMOID, LOSSFN_ACTIVATION_SOFTMAX] {
+            let o = lossfn_overlap_options { activation, reduction: LOSSFN_REDUCTION_NONE, ..lossfn_overlap_options_default() };
+            let xin = if activation == LOSSFN_ACTIVATION_NONE { x.iter().map(|v| (v + 4.0) / 8.0).collect() } else { x.clone() };
+            for kind in [Kind::Dice, Kind::Tversky] {
+                let (s1, l1, g1) = call::<f32>(kind, &xin, &t, None, ncs, &o, true);
+                let (s2, l2, g2) = call::<f32>(kind, &to_nsc(&xin), &t2, None, nsc, &o, true);
+                assert_eq!((s1, s2), (LOSSFN_OK, LOSSFN_OK));
+                assert_eq!(bits(&l1), bits(&l2), "{kind:?} soft={soft} act={activation}: loss");
+                assert_eq!(bits(&to_nsc(&g1)), bits(&g2), "{kind:?} soft={soft} act={activation}: grad");
+            }
+        }
+    }
+}
+
+#[test]
+fn bitwise_identical_across_thread_counts() {
+    let mut rng = Rng(13);
+    // Several work items per sample (NCS row pieces, NSC ranges), and runs of whole samples.
+    let cases = [(2, 6, 25_001, LOSSFN_LAYOUT_NCS), (2, 5, 30_000, LOSSFN_LAYOUT_NSC), (5_000, 3, 7, LOSSFN_LAYOUT_NCS)];
+    for (nb, nc, ns, layout) in cases {
+        let sh = shape(nb, nc, ns, layout);
+        for soft in [false, true] {
+            let (x, t) = random_case(&mut rng, &sh, soft, -100);
+            let xs: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+            let (ti, tsoft): (Vec<i64>, Vec<f32>) = match &t {
+                Tgt::Index(v) => (v.clone(), Vec::new()),
+                Tgt::Soft(v) => (Vec::new(), v.iter().map(|&v| v as f32).collect()),
+            };
+            for (kind, batch, reduction) in [
+                (Kind::Dice, false, LOSSFN_REDUCTION_MEAN),
+                (Kind::Tversky, true, LOSSFN_REDUCTION_NONE),
+                (Kind::Dice, true, LOSSFN_REDUCTION_SUM),
+            ] {
+                let o = lossfn_overlap_options { batch, reduction, ..lossfn_overlap_options_default() };
+                let run = |threads: usize| {
+                    assert_eq!(lossfn_set_num_threads(threads), LOSSFN_OK);
+                    let mut loss = vec![0f32; loss_len(&sh, &o)];
+                    let mut grad = vec![0f32; xs.len()];
+                    let st = unsafe {
+                        if soft {
+                            f32::soft_fn(kind)(xs.as_ptr(), tsoft.as_ptr(), std::ptr::null(), sh, &o, loss.as_mut_ptr(), grad.as_mut_ptr())
+                        } else {
+                            f32::index_fn(kind)(xs.as_ptr(), ti.as_ptr(), std::ptr::null(), sh, &o, loss.as_mut_ptr(), grad.as_mut_ptr())
+                        }
+                    };
+                    assert_eq!(st, LOSSFN_OK, "{}", last_error());
+                    (loss.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), grad.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+                };
+                let one = run(1);
+                for threads in [2, 3, 0] {
+                    assert!(run(threads) == one, "{kind:?} {nb}x{nc}x{ns}: {threads} threads differ from 1");
+                }
+            }
+        }
+    }
+    lossfn_set_num_threads(0);
+}
+
+/// The kernel compiled for SSE2 (baseline), AVX2 and AVX-512 gives bitwise the same loss and
+/// gradient (no FMA, no reassociation): results do not depend on the CPU's vector width.
+#[test]
+fn simd_variants_agree_bitwise() {
+    use lossfn::kernels::overlap::{self as k, Activation, Args, Layout, Params, Score, Shape, Target};
+    use lossfn::reduce::Reduction;
+    let mut rng = Rng(17);
+    for (nb, nc, ns, layout) in [(2, 21, 3_001, Layout::Ncs), (3, 4, 777, Layout::Nsc), (40, 3, 5, Layout::Ncs)] {
+        let elements = nb * nc * ns;
+        let x: Vec<f32> = rng.vec(elements, -5.0, 5.0).into_iter().map(|v| v as f32).collect();
+        let soft: Vec<f32> = rng.vec(elements, 0.0, 1.0).into_iter().map(|v| v as f32).collect();
+        let idx: Vec<i64> = (0..nb * ns).map(|_| if rng.below(9) == 0 { -100 } else { rng.below(nc as u64) as i64 }).collect();
+        let shape = Shape { batch: nb, classes: nc, spatial: ns, layout };
+        for activation in [Activation::None, Activation::Sigmoid, Activation::Softmax] {
+            for (score, target) in [
+                (Score::Dice { squared_pred: true }, Target::Index { target: &idx[..], ignore_index: -100 }),
+                (Score::Tversky { alpha: 0.3, beta: 0.7 }, Target::Soft(&soft[..])),
+            ] {
+                let params = Params {
+                    score,
+                    activation,
+                    smooth_nr: 1e-5,
+                    smooth_dr: 1e-5,
+                    include_background: false,
+                    batch: false,
+                    gamma: 0.75,
+                    reduction: Reduction::None,
+                };
+                let args = Args { input: &x[..], target, class_weight: None, shape };
+                let n_loss = k::score_count(&shape, false, false);
+                let run = |which: u32| {
+                    let mut loss = vec![0f32; n_loss];
+                    let mut grad = vec![0f32; elements];
+                    let r = match which {
+                        0 => k::overlap(&args, &params, Some(&mut loss), Some(&mut grad)),
+                        #[cfg(target_arch = "x86_64")]
+                        1 => unsafe { k::overlap_avx2(&args, &params, Some(&mut loss), Some(&mut grad)) },
+                        #[cfg(all(target_arch = "x86_64", lossfn_avx512))]
+                        2 => unsafe { k::overlap_avx512(&args, &params, Some(&mut loss), Some(&mut grad)) },
+                        _ => unreachable!(),
+                    };
+                    (r.unwrap().to_bits(), loss.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), grad.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+                };
+                let base = run(0);
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    assert!(run(1) == base, "AVX2 differs: {score:?} {activation:?} {layout:?}");
+                }
+                #[cfg(all(target_arch = "x86_64", lossfn_avx512))]
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    assert!(run(2) == base, "AVX-512 differs: {score:?} {activation:?} {layout:?}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Overlap family: the analytic gradient against central finite differences in f64, for every
+//! option combination that changes the math (score × activation × squared_pred × batch ×
+//! include_background × gamma × layout × index/soft targets), with random reductions, class
+//! weights and ignored positions.
+mod common;
+mod overlap_common;
+use common::*;
+use lossfn::capi::*;
+use overlap_common::*;
+
+#[test]
+fn gradients_match_finite_differences() {
+    let mut rng = Rng(21);
+    let mut checked = 0;
+    for kind in [Kind::Dice, Kind::Tversky] {
+        let squared_opts: &[bool] = if kind == Kind::Dice { &[false, true] } else { &[false] };
+        for &squared_pred in squared_opts {
+            for activation in [LOSSFN_ACTIVATION_NONE, LOSSFN_ACTIVATION_SIGMOID, LOSSFN_ACTIVATION_SOFTMAX] {
+                for batch in [false, true] {
+                    for include_background in [true, false] {
+                        for gamma in [1.0, 0.75, 2.0] {
+                            for layout in [LOSSFN_LAYOUT_NCS, LOSSFN_LAYOUT_NSC] {
+                                for soft in [false, true] {
+                                    let (nb, nc, ns) = (2, 3, 5);
+                                    let sh = shape(nb, nc, ns, layout);
+                                    let elements = nb * nc * ns;
+                                    let x = if activation == LOSSFN_ACTIVATION_NONE {
+                                        rng.vec(elements, 0.05, 0.95)
+                                    } else {
+                                        rng.vec(elements, -3.0, 3.0)
+                                    };
+                                    let t = if soft {
+                                        Tgt::Soft(rng.vec(elements, 0.0, 1.0))
+                                    } else {
+                                        // ~1 in 5 positions ignored.
+                                        Tgt::Index(
+                                            (0..nb * ns)
+                                                .map(|_| if rng.below(5) == 0 { 7 } else { rng.below(nc as u64) as i64 })
+                                                .collect(),
+                                        )
+                                    };
+                                    let w = (rng.below(2) == 0).then(|| rng.vec(nc, 0.2, 2.0));
+                                    let reduction = [LOSSFN_REDUCTION_NONE, LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM][rng.below(3) as usize];
+                                    let o = lossfn_overlap_options {
+                                        reduction,
+                                        activation,
+                                        smooth_nr: [1e-5, 1.0][rng.below(2) as usize],
+                                        smooth_dr: [1e-5, 1.0][rng.below(2) as usize],
+                                        include_background,
+                                        batch,
+                                        squared_pred,
+                                        alpha: rng.uniform(0.1, 1.0),
+                                        beta: rng.uniform(0.1, 1.0),
+                                        gamma,
+                                        ignore_index: 7,
+                                    };
+                                    let what = format!("{kind:?} soft={soft} layout={layout} {o:?}");
+                                    let (st, _, g) = call::<f64>(kind, &x, &t, w.as_deref(), sh, &o, true);
+                                    assert_eq!(st, LOSSFN_OK, "{what}: {}", last_error());
+                                    let fd = finite_diff(&x, 1e-6, |xs| {
+                                        call::<f64>(kind, xs, &t, w.as_deref(), sh, &o, false).1.iter().sum()
+                                    });
+                                    assert_close(&format!("{what} fd"), &g, &fd, 1e-5, 1e-7);
+                                    if let Tgt::Index(t) = &t {
+                                        for (pos, _) in t.iter().enumerate().filter(|(_, &v)| v == 7) {
+                                            let (n, s) = (pos / ns, pos % ns);
+                                            for c in 0..nc {
+                                                assert_eq!(g[at(&sh, n, c, s)], 0.0, "{what}: ignored position has gradient");
+                                            }
+                                        }
+                                    }
+                                    checked += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 3 * 3 * 2 * 2 * 3 * 2 * 2);
+}
+
+/// The focal power's kink: at a perfect score the gradient is 0 (not NaN/Inf) for gamma < 1,
+/// and just off it the gradient is finite and matches finite differences.
+#[test]
+fn focal_power_near_a_perfect_score() {
+    let sh = shape(1, 2, 4, LOSSFN_LAYOUT_NCS);
+    let t = Tgt::Index(vec![0, 1, 1, 0]);
+    // One-hot probabilities: a perfect prediction.
+    let perfect = vec![1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0];
+    for kind in [Kind::Dice, Kind::Tversky] {
+        for gamma in [0.5, 0.75, 2.0] {
+            let o = lossfn_overlap_options {
+                activation: LOSSFN_ACTIVATION_NONE,
+                gamma,
+                smooth_nr: 0.0,
+                smooth_dr: 0.0,
+                ..lossfn_overlap_options_default()
+            };
+            let (st, l, g) = call::<f64>(kind, &perfect, &t, None, sh, &o, true);
+            assert_eq!(st, LOSSFN_OK);
+            assert_eq!(l, vec![0.0], "{kind:?} gamma {gamma}");
+            assert!(g.iter().all(|&v| v == 0.0), "{kind:?} gamma {gamma}: {g:?}");
+            let near: Vec<f64> = perfect.iter().map(|&v| if v == 1.0 { 0.9 } else { 0.1 }).collect();
+            let (_, _, g) = call::<f64>(kind, &near, &t, None, sh, &o, true);
+            let fd = finite_diff(&near, 1e-7, |xs| call::<f64>(kind, xs, &t, None, sh, &o, false).1[0]);
+            assert_close(&format!("{kind:?} gamma {gamma} near perfect"), &g, &fd, 1e-5, 1e-7);
+        }
+    }
+}
