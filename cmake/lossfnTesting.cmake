@@ -104,3 +104,16 @@ add_test(NAME consumer
     -DCMAKE_C_COMPILER=${CMAKE_C_COMPILER}
     -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}
     -P ${CMAKE_CURRENT_SOURCE_DIR}/tests/consumer/run.cmake)
+
+# The C/C++ tests and examples again under ASan + LSan + UBSan (not nested inside itself).
+if(NOT LOSSFN_SANITIZE)
+  add_test(NAME sanitize
+    COMMAND ${CMAKE_COMMAND}
+      -DLOSSFN_SOURCE_DIR=${CMAKE_CURRENT_SOURCE_DIR}
+      -DLOSSFN_CARGO_TARGET_DIR=${LOSSFN_CARGO_TARGET_DIR}
+      -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/sanitize-test
+      -DCMAKE_C_COMPILER=${CMAKE_C_COMPILER}
+      -DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}
+      -DCMAKE_CTEST_COMMAND=${CMAKE_CTEST_COMMAND}
+      -P ${CMAKE_CURRENT_SOURCE_DIR}/tests/sanitize/run.cmake)
+endif()

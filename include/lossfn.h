@@ -104,6 +104,121 @@ typedef struct lossfn_box_options {
 typedef uint32_t lossfn_iou_kind;
 
 /**
+ * Options of lossfn_cross_entropy_* (NULL = lossfn_cross_entropy_options_default()).
+ */
+typedef struct lossfn_cross_entropy_options {
+  /**
+   * LOSSFN_REDUCTION_NONE, _MEAN (default: weighted by class_weight[target], as torch) or _SUM.
+   */
+  lossfn_reduction reduction;
+  /**
+   * Index targets only: positions with this target count nowhere. -100.
+   */
+  int64_t ignore_index;
+  /**
+   * 0.0; in [0, 1]: the target becomes (1 - label_smoothing)·onehot + label_smoothing/classes.
+   */
+  double label_smoothing;
+} lossfn_cross_entropy_options;
+
+/**
+ * Options of lossfn_bce_with_logits_* (NULL = lossfn_bce_options_default()).
+ */
+typedef struct lossfn_bce_options {
+  /**
+   * LOSSFN_REDUCTION_NONE, _MEAN (default; weighted mean over `weight`) or _SUM.
+   */
+  lossfn_reduction reduction;
+} lossfn_bce_options;
+
+/**
+ * What lossfn_entropy_* receives.
+ */
+typedef uint32_t lossfn_input_kind;
+
+/**
+ * Options of lossfn_entropy_* (NULL = lossfn_entropy_options_default()).
+ */
+typedef struct lossfn_entropy_options {
+  /**
+   * LOSSFN_REDUCTION_NONE, _MEAN (default; over batch*spatial) or _SUM.
+   */
+  lossfn_reduction reduction;
+  /**
+   * LOSSFN_INPUT_LOGITS (default) or LOSSFN_INPUT_PROBS.
+   */
+  lossfn_input_kind input;
+} lossfn_entropy_options;
+
+/**
+ * Options of lossfn_kl_div_* (NULL = lossfn_kl_div_options_default()).
+ */
+typedef struct lossfn_kl_div_options {
+  /**
+   * LOSSFN_REDUCTION_MEAN (default; over every element, as torch), _BATCHMEAN (the true KL
+   * per sample: SUM / batch), _SUM or _NONE.
+   */
+  lossfn_reduction reduction;
+  /**
+   * false: target holds probabilities; true: log-probabilities.
+   */
+  bool log_target;
+} lossfn_kl_div_options;
+
+/**
+ * Options of lossfn_kl_div_logits_* (NULL = lossfn_distillation_options_default()).
+ */
+typedef struct lossfn_distillation_options {
+  /**
+   * LOSSFN_REDUCTION_BATCHMEAN (default; SUM / batch), _MEAN (SUM / (batch*spatial)), _SUM or _NONE.
+   */
+  lossfn_reduction reduction;
+  /**
+   * Softmax temperature T: 1.0; > 0.
+   */
+  double temperature;
+} lossfn_distillation_options;
+
+/**
+ * Options of the focal losses (NULL = lossfn_focal_options_default()).
+ */
+typedef struct lossfn_focal_options {
+  /**
+   * LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM.
+   */
+  lossfn_reduction reduction;
+  /**
+   * Sigmoid only: 0.25; finite; negative disables the alpha_t factor (torchvision). Softmax: unused.
+   */
+  double alpha;
+  /**
+   * Focusing parameter: 2.0; finite, >= 0 (0 gives the plain cross entropy).
+   */
+  double gamma;
+  /**
+   * Softmax only: positions with this target count nowhere. -100.
+   */
+  int64_t ignore_index;
+} lossfn_focal_options;
+
+/**
+ * Memory layout of a class tensor.
+ */
+typedef uint32_t lossfn_layout;
+
+/**
+ * Shape of a class tensor: `spatial` is the product of the trailing dims (1 for [N, C]).
+ * Index targets are int64_t, one per (n, s), at n*spatial + s; per-position outputs use the
+ * same [batch][spatial] order.
+ */
+typedef struct lossfn_shape {
+  size_t batch;
+  size_t classes;
+  size_t spatial;
+  lossfn_layout layout;
+} lossfn_shape;
+
+/**
  * How the overlap losses turn their input into probabilities.
  */
 typedef uint32_t lossfn_activation;
@@ -158,23 +273,6 @@ typedef struct lossfn_overlap_options {
    */
   int64_t ignore_index;
 } lossfn_overlap_options;
-
-/**
- * Memory layout of a class tensor.
- */
-typedef uint32_t lossfn_layout;
-
-/**
- * Shape of a class tensor: `spatial` is the product of the trailing dims (1 for [N, C]).
- * Index targets are int64_t, one per (n, s), at n*spatial + s; per-position outputs use the
- * same [batch][spatial] order.
- */
-typedef struct lossfn_shape {
-  size_t batch;
-  size_t classes;
-  size_t spatial;
-  lossfn_layout layout;
-} lossfn_shape;
 
 #define LOSSFN_OK 0
 
@@ -292,6 +390,16 @@ typedef struct lossfn_shape {
  * DIoU - alpha * v (aspect-ratio term).
  */
 #define LOSSFN_IOU_KIND_CIOU 3
+
+/**
+ * Logits: softmax over the class axis is applied inside.
+ */
+#define LOSSFN_INPUT_LOGITS 0
+
+/**
+ * Probabilities already (0·log 0 = 0; the gradient uses max(p, smallest normal)).
+ */
+#define LOSSFN_INPUT_PROBS 1
 
 /**
  * The input already is probabilities.
@@ -688,6 +796,282 @@ lossfn_status lossfn_box_iou_matrix_f64(const double *boxes1,
                                         lossfn_iou_kind kind,
                                         double eps,
                                         double *out);
+
+/**
+ * The defaults: MEAN, ignore_index -100, label_smoothing 0.
+ */
+struct lossfn_cross_entropy_options lossfn_cross_entropy_options_default(void);
+
+/**
+ * The defaults: MEAN.
+ */
+struct lossfn_bce_options lossfn_bce_options_default(void);
+
+/**
+ * The defaults: MEAN, LOGITS.
+ */
+struct lossfn_entropy_options lossfn_entropy_options_default(void);
+
+/**
+ * The defaults: MEAN, log_target false.
+ */
+struct lossfn_kl_div_options lossfn_kl_div_options_default(void);
+
+/**
+ * The defaults: BATCHMEAN, temperature 1.
+ */
+struct lossfn_distillation_options lossfn_distillation_options_default(void);
+
+/**
+ * The defaults: MEAN, alpha 0.25, gamma 2, ignore_index -100.
+ */
+struct lossfn_focal_options lossfn_focal_options_default(void);
+
+/**
+ * Softmax cross entropy over the class axis with int64 index targets (one per (n, s)), as
+ * torch.nn.functional.cross_entropy for every combination of class_weight, ignore_index,
+ * label_smoothing and reduction: l = (1-eps)·w[y]·(-ln p_y) + (eps/C)·sum_c w[c]·(-ln p_c);
+ * MEAN = sum l / sum w[y] over the non-ignored positions, 0 (not NaN) when that is 0.
+ * A target outside [0, classes) that is not ignore_index -> LOSSFN_ERROR_INVALID_TARGET.
+ * logits: batch*classes*spatial in shape.layout; class_weight: classes or NULL;
+ * loss: 1, or batch*spatial for NONE; grad_logits: batch*classes*spatial or NULL.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes (see the header's conventions).
+ */
+lossfn_status lossfn_cross_entropy_f32(const float *logits,
+                                       const int64_t *target,
+                                       const float *class_weight,
+                                       struct lossfn_shape shape,
+                                       const struct lossfn_cross_entropy_options *options,
+                                       float *loss,
+                                       float *grad_logits);
+
+/**
+ * Cross entropy with index targets, double precision: see lossfn_cross_entropy_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_cross_entropy_f64(const double *logits,
+                                       const int64_t *target,
+                                       const double *class_weight,
+                                       struct lossfn_shape shape,
+                                       const struct lossfn_cross_entropy_options *options,
+                                       double *loss,
+                                       double *grad_logits);
+
+/**
+ * Softmax cross entropy with class-probability targets (target: batch*classes*spatial in the
+ * logits' layout; ignore_index unused), as torch.nn.functional.cross_entropy with a float
+ * target: l = sum_c w[c]·t'_c·(-ln p_c), t' = (1-eps)·t + eps/C. MEAN divides by
+ * batch*spatial (as torch, class weights or not). Sizes as lossfn_cross_entropy_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_cross_entropy_soft_f32(const float *logits,
+                                            const float *target,
+                                            const float *class_weight,
+                                            struct lossfn_shape shape,
+                                            const struct lossfn_cross_entropy_options *options,
+                                            float *loss,
+                                            float *grad_logits);
+
+/**
+ * Cross entropy with probability targets, double precision: see lossfn_cross_entropy_soft_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_cross_entropy_soft_f64(const double *logits,
+                                            const double *target,
+                                            const double *class_weight,
+                                            struct lossfn_shape shape,
+                                            const struct lossfn_cross_entropy_options *options,
+                                            double *loss,
+                                            double *grad_logits);
+
+/**
+ * Binary cross entropy on logits, as torch.nn.functional.binary_cross_entropy_with_logits
+ * (log-sum-exp stable): l = (1-t)·x + (1 + (pos_weight[c]-1)·t)·softplus(-x).
+ * logits, target, weight (NULL ok): batch*classes*spatial in shape.layout; pos_weight:
+ * classes or NULL. Term weight = weight[i], so MEAN = sum w·l / sum w (torch divides by the
+ * element count; identical without weight). loss: 1, or batch*classes*spatial for NONE.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_bce_with_logits_f32(const float *logits,
+                                         const float *target,
+                                         const float *weight,
+                                         const float *pos_weight,
+                                         struct lossfn_shape shape,
+                                         const struct lossfn_bce_options *options,
+                                         float *loss,
+                                         float *grad_logits);
+
+/**
+ * BCE with logits, double precision: see lossfn_bce_with_logits_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_bce_with_logits_f64(const double *logits,
+                                         const double *target,
+                                         const double *weight,
+                                         const double *pos_weight,
+                                         struct lossfn_shape shape,
+                                         const struct lossfn_bce_options *options,
+                                         double *loss,
+                                         double *grad_logits);
+
+/**
+ * Shannon entropy in nats over the class axis, H = -sum_c p_c ln p_c per position, of
+ * softmax(input) (LOGITS) or of input itself (PROBS: 0·ln 0 = 0, gradient
+ * -(ln max(p, smallest normal) + 1), finite at p = 0). MEAN divides by batch*spatial.
+ * input: batch*classes*spatial; loss: 1, or batch*spatial for NONE; grad_input: as input or NULL.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_entropy_f32(const float *input,
+                                 struct lossfn_shape shape,
+                                 const struct lossfn_entropy_options *options,
+                                 float *loss,
+                                 float *grad_input);
+
+/**
+ * Entropy, double precision: see lossfn_entropy_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_entropy_f64(const double *input,
+                                 struct lossfn_shape shape,
+                                 const struct lossfn_entropy_options *options,
+                                 double *loss,
+                                 double *grad_input);
+
+/**
+ * KL divergence as torch.nn.functional.kl_div: input holds log-probabilities; pointwise
+ * target·(ln target - input) (0 where target == 0), or exp(target)·(target - input) with
+ * log_target. MEAN divides by every element (as torch), BATCHMEAN by batch (the true KL).
+ * input, target: batch*classes*spatial; loss: 1, or batch*classes*spatial for NONE.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes; `options->log_target` must be 0 or 1.
+ */
+lossfn_status lossfn_kl_div_f32(const float *input,
+                                const float *target,
+                                struct lossfn_shape shape,
+                                const struct lossfn_kl_div_options *options,
+                                float *loss,
+                                float *grad_input);
+
+/**
+ * KL divergence, double precision: see lossfn_kl_div_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_kl_div_f64(const double *input,
+                                const double *target,
+                                struct lossfn_shape shape,
+                                const struct lossfn_kl_div_options *options,
+                                double *loss,
+                                double *grad_input);
+
+/**
+ * Knowledge distillation: T^2 · KL(softmax(teacher/T) || softmax(student/T)) over the class
+ * axis, per position; gradient T·(p_student - p_teacher) w.r.t. the student logits only.
+ * MEAN divides by batch*spatial, BATCHMEAN (default) by batch.
+ * student_logits, teacher_logits: batch*classes*spatial; loss: 1, or batch*spatial for NONE.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_kl_div_logits_f32(const float *student_logits,
+                                       const float *teacher_logits,
+                                       struct lossfn_shape shape,
+                                       const struct lossfn_distillation_options *options,
+                                       float *loss,
+                                       float *grad_student);
+
+/**
+ * Distillation KL, double precision: see lossfn_kl_div_logits_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_kl_div_logits_f64(const double *student_logits,
+                                       const double *teacher_logits,
+                                       struct lossfn_shape shape,
+                                       const struct lossfn_distillation_options *options,
+                                       double *loss,
+                                       double *grad_student);
+
+/**
+ * Sigmoid focal loss, as torchvision.ops.sigmoid_focal_loss: alpha_t·(1-p_t)^gamma·BCE(x, t)
+ * elementwise (alpha < 0 disables alpha_t); target in [0, 1]; weight elementwise or NULL
+ * (term weight: MEAN = sum w·l / sum w). Gradients stay finite for gamma = 0 and gamma < 1.
+ * logits, target, weight: batch*classes*spatial; loss: 1, or batch*classes*spatial for NONE.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_sigmoid_focal_loss_f32(const float *logits,
+                                            const float *target,
+                                            const float *weight,
+                                            struct lossfn_shape shape,
+                                            const struct lossfn_focal_options *options,
+                                            float *loss,
+                                            float *grad_logits);
+
+/**
+ * Sigmoid focal loss, double precision: see lossfn_sigmoid_focal_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_sigmoid_focal_loss_f64(const double *logits,
+                                            const double *target,
+                                            const double *weight,
+                                            struct lossfn_shape shape,
+                                            const struct lossfn_focal_options *options,
+                                            double *loss,
+                                            double *grad_logits);
+
+/**
+ * Multi-class (softmax) focal loss: -class_alpha[y]·(1 - p_y)^gamma·ln p_y with
+ * p = softmax(logits) and int64 index targets (ignore_index as cross entropy); class_alpha:
+ * classes or NULL (all 1); term weight 1 per non-ignored position. Sizes as
+ * lossfn_cross_entropy_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_softmax_focal_loss_f32(const float *logits,
+                                            const int64_t *target,
+                                            const float *class_alpha,
+                                            struct lossfn_shape shape,
+                                            const struct lossfn_focal_options *options,
+                                            float *loss,
+                                            float *grad_logits);
+
+/**
+ * Softmax focal loss, double precision: see lossfn_softmax_focal_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_softmax_focal_loss_f64(const double *logits,
+                                            const int64_t *target,
+                                            const double *class_alpha,
+                                            struct lossfn_shape shape,
+                                            const struct lossfn_focal_options *options,
+                                            double *loss,
+                                            double *grad_logits);
 
 /**
  * The defaults: MEAN, SOFTMAX, smooth_nr = smooth_dr = 1e-5, include_background, per-sample

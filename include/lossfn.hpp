@@ -160,6 +160,214 @@ std::vector<T> box_iou_matrix(const std::vector<T> &boxes1, const std::vector<T>
 // ---- end boxes ----
 
 // ---- classification (section owned by the classification losses) ----
+// Cross entropy (index / probability targets), BCE with logits, entropy, KL divergence,
+// distillation KL, sigmoid and softmax focal loss over a class tensor described by a
+// lossfn_shape (batch, classes, spatial, layout). Index targets: int64_t, batch*spatial.
+
+/// A class-tensor shape: [batch, classes] rows by default, or e.g. NCHW with
+/// spatial = H*W and LOSSFN_LAYOUT_NCS.
+inline lossfn_shape class_shape(std::size_t batch, std::size_t classes, std::size_t spatial = 1,
+                                lossfn_layout layout = LOSSFN_LAYOUT_NSC) {
+    lossfn_shape s;
+    s.batch = batch;
+    s.classes = classes;
+    s.spatial = spatial;
+    s.layout = layout;
+    return s;
+}
+
+namespace detail {
+inline std::size_t elements(const lossfn_shape &s) { return s.batch * s.classes * s.spatial; }
+inline std::size_t positions(const lossfn_shape &s) { return s.batch * s.spatial; }
+template <class T> struct class_same { using type = T; };
+}  // namespace detail
+
+// Raw-pointer overloads: sizes as in lossfn.h; throw lossfn::error on failure.
+inline void cross_entropy(const float *logits, const int64_t *target, const float *class_weight, lossfn_shape shape,
+                          const lossfn_cross_entropy_options *options, float *loss, float *grad_logits) {
+    detail::check(lossfn_cross_entropy_f32(logits, target, class_weight, shape, options, loss, grad_logits));
+}
+inline void cross_entropy(const double *logits, const int64_t *target, const double *class_weight, lossfn_shape shape,
+                          const lossfn_cross_entropy_options *options, double *loss, double *grad_logits) {
+    detail::check(lossfn_cross_entropy_f64(logits, target, class_weight, shape, options, loss, grad_logits));
+}
+inline void cross_entropy_soft(const float *logits, const float *target, const float *class_weight, lossfn_shape shape,
+                               const lossfn_cross_entropy_options *options, float *loss, float *grad_logits) {
+    detail::check(lossfn_cross_entropy_soft_f32(logits, target, class_weight, shape, options, loss, grad_logits));
+}
+inline void cross_entropy_soft(const double *logits, const double *target, const double *class_weight,
+                               lossfn_shape shape, const lossfn_cross_entropy_options *options, double *loss,
+                               double *grad_logits) {
+    detail::check(lossfn_cross_entropy_soft_f64(logits, target, class_weight, shape, options, loss, grad_logits));
+}
+inline void bce_with_logits(const float *logits, const float *target, const float *weight, const float *pos_weight,
+                            lossfn_shape shape, const lossfn_bce_options *options, float *loss, float *grad_logits) {
+    detail::check(lossfn_bce_with_logits_f32(logits, target, weight, pos_weight, shape, options, loss, grad_logits));
+}
+inline void bce_with_logits(const double *logits, const double *target, const double *weight, const double *pos_weight,
+                            lossfn_shape shape, const lossfn_bce_options *options, double *loss, double *grad_logits) {
+    detail::check(lossfn_bce_with_logits_f64(logits, target, weight, pos_weight, shape, options, loss, grad_logits));
+}
+inline void entropy(const float *input, lossfn_shape shape, const lossfn_entropy_options *options, float *loss,
+                    float *grad_input) {
+    detail::check(lossfn_entropy_f32(input, shape, options, loss, grad_input));
+}
+inline void entropy(const double *input, lossfn_shape shape, const lossfn_entropy_options *options, double *loss,
+                    double *grad_input) {
+    detail::check(lossfn_entropy_f64(input, shape, options, loss, grad_input));
+}
+inline void kl_div(const float *input, const float *target, lossfn_shape shape, const lossfn_kl_div_options *options,
+                   float *loss, float *grad_input) {
+    detail::check(lossfn_kl_div_f32(input, target, shape, options, loss, grad_input));
+}
+inline void kl_div(const double *input, const double *target, lossfn_shape shape, const lossfn_kl_div_options *options,
+                   double *loss, double *grad_input) {
+    detail::check(lossfn_kl_div_f64(input, target, shape, options, loss, grad_input));
+}
+inline void kl_div_logits(const float *student_logits, const float *teacher_logits, lossfn_shape shape,
+                          const lossfn_distillation_options *options, float *loss, float *grad_student) {
+    detail::check(lossfn_kl_div_logits_f32(student_logits, teacher_logits, shape, options, loss, grad_student));
+}
+inline void kl_div_logits(const double *student_logits, const double *teacher_logits, lossfn_shape shape,
+                          const lossfn_distillation_options *options, double *loss, double *grad_student) {
+    detail::check(lossfn_kl_div_logits_f64(student_logits, teacher_logits, shape, options, loss, grad_student));
+}
+inline void sigmoid_focal_loss(const float *logits, const float *target, const float *weight, lossfn_shape shape,
+                               const lossfn_focal_options *options, float *loss, float *grad_logits) {
+    detail::check(lossfn_sigmoid_focal_loss_f32(logits, target, weight, shape, options, loss, grad_logits));
+}
+inline void sigmoid_focal_loss(const double *logits, const double *target, const double *weight, lossfn_shape shape,
+                               const lossfn_focal_options *options, double *loss, double *grad_logits) {
+    detail::check(lossfn_sigmoid_focal_loss_f64(logits, target, weight, shape, options, loss, grad_logits));
+}
+inline void softmax_focal_loss(const float *logits, const int64_t *target, const float *class_alpha, lossfn_shape shape,
+                               const lossfn_focal_options *options, float *loss, float *grad_logits) {
+    detail::check(lossfn_softmax_focal_loss_f32(logits, target, class_alpha, shape, options, loss, grad_logits));
+}
+inline void softmax_focal_loss(const double *logits, const int64_t *target, const double *class_alpha,
+                               lossfn_shape shape, const lossfn_focal_options *options, double *loss,
+                               double *grad_logits) {
+    detail::check(lossfn_softmax_focal_loss_f64(logits, target, class_alpha, shape, options, loss, grad_logits));
+}
+
+// Vector conveniences: check the sizes against `shape`, allocate the outputs (loss: 1 value,
+// or per position / per element for NONE), return {loss, grad}.
+#define LOSSFN_CLASS_REQUIRE_(name, v, n) detail::require((v).size() == (n), #name ": " #v " size does not match shape")
+#define LOSSFN_CLASS_OPT_(name, v, n) detail::require(!(v) || (v)->size() == (n), #name ": " #v " size does not match shape")
+
+template <class T>
+loss_grad<T> cross_entropy(const std::vector<T> &logits, const std::vector<int64_t> &target, lossfn_shape shape,
+                           const lossfn_cross_entropy_options &options = lossfn_cross_entropy_options_default(),
+                           const std::vector<typename detail::class_same<T>::type> *class_weight = nullptr,
+                           bool with_grad = true) {
+    LOSSFN_CLASS_REQUIRE_(cross_entropy, logits, detail::elements(shape));
+    LOSSFN_CLASS_REQUIRE_(cross_entropy, target, detail::positions(shape));
+    LOSSFN_CLASS_OPT_(cross_entropy, class_weight, shape.classes);
+    loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
+                   std::vector<T>(with_grad ? logits.size() : 0)};
+    cross_entropy(logits.data(), target.data(), detail::data_or_null(class_weight), shape, &options, r.loss.data(),
+                  with_grad ? r.grad.data() : nullptr);
+    return r;
+}
+
+template <class T>
+loss_grad<T> cross_entropy_soft(const std::vector<T> &logits, const std::vector<T> &target, lossfn_shape shape,
+                                const lossfn_cross_entropy_options &options = lossfn_cross_entropy_options_default(),
+                                const std::vector<typename detail::class_same<T>::type> *class_weight = nullptr,
+                                bool with_grad = true) {
+    LOSSFN_CLASS_REQUIRE_(cross_entropy_soft, logits, detail::elements(shape));
+    LOSSFN_CLASS_REQUIRE_(cross_entropy_soft, target, detail::elements(shape));
+    LOSSFN_CLASS_OPT_(cross_entropy_soft, class_weight, shape.classes);
+    loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
+                   std::vector<T>(with_grad ? logits.size() : 0)};
+    cross_entropy_soft(logits.data(), target.data(), detail::data_or_null(class_weight), shape, &options,
+                       r.loss.data(), with_grad ? r.grad.data() : nullptr);
+    return r;
+}
+
+template <class T>
+loss_grad<T> bce_with_logits(const std::vector<T> &logits, const std::vector<T> &target, lossfn_shape shape,
+                             const lossfn_bce_options &options = lossfn_bce_options_default(),
+                             const std::vector<typename detail::class_same<T>::type> *weight = nullptr,
+                             const std::vector<typename detail::class_same<T>::type> *pos_weight = nullptr,
+                             bool with_grad = true) {
+    LOSSFN_CLASS_REQUIRE_(bce_with_logits, logits, detail::elements(shape));
+    LOSSFN_CLASS_REQUIRE_(bce_with_logits, target, detail::elements(shape));
+    LOSSFN_CLASS_OPT_(bce_with_logits, weight, detail::elements(shape));
+    LOSSFN_CLASS_OPT_(bce_with_logits, pos_weight, shape.classes);
+    loss_grad<T> r{std::vector<T>(loss_size(options.reduction, logits.size())),
+                   std::vector<T>(with_grad ? logits.size() : 0)};
+    bce_with_logits(logits.data(), target.data(), detail::data_or_null(weight), detail::data_or_null(pos_weight),
+                    shape, &options, r.loss.data(), with_grad ? r.grad.data() : nullptr);
+    return r;
+}
+
+template <class T>
+loss_grad<T> entropy(const std::vector<T> &input, lossfn_shape shape,
+                     const lossfn_entropy_options &options = lossfn_entropy_options_default(), bool with_grad = true) {
+    LOSSFN_CLASS_REQUIRE_(entropy, input, detail::elements(shape));
+    loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
+                   std::vector<T>(with_grad ? input.size() : 0)};
+    entropy(input.data(), shape, &options, r.loss.data(), with_grad ? r.grad.data() : nullptr);
+    return r;
+}
+
+template <class T>
+loss_grad<T> kl_div(const std::vector<T> &input, const std::vector<T> &target, lossfn_shape shape,
+                    const lossfn_kl_div_options &options = lossfn_kl_div_options_default(), bool with_grad = true) {
+    LOSSFN_CLASS_REQUIRE_(kl_div, input, detail::elements(shape));
+    LOSSFN_CLASS_REQUIRE_(kl_div, target, detail::elements(shape));
+    loss_grad<T> r{std::vector<T>(loss_size(options.reduction, input.size())),
+                   std::vector<T>(with_grad ? input.size() : 0)};
+    kl_div(input.data(), target.data(), shape, &options, r.loss.data(), with_grad ? r.grad.data() : nullptr);
+    return r;
+}
+
+template <class T>
+loss_grad<T> kl_div_logits(const std::vector<T> &student_logits, const std::vector<T> &teacher_logits,
+                           lossfn_shape shape,
+                           const lossfn_distillation_options &options = lossfn_distillation_options_default(),
+                           bool with_grad = true) {
+    LOSSFN_CLASS_REQUIRE_(kl_div_logits, student_logits, detail::elements(shape));
+    LOSSFN_CLASS_REQUIRE_(kl_div_logits, teacher_logits, detail::elements(shape));
+    loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
+                   std::vector<T>(with_grad ? student_logits.size() : 0)};
+    kl_div_logits(student_logits.data(), teacher_logits.data(), shape, &options, r.loss.data(),
+                  with_grad ? r.grad.data() : nullptr);
+    return r;
+}
+
+template <class T>
+loss_grad<T> sigmoid_focal_loss(const std::vector<T> &logits, const std::vector<T> &target, lossfn_shape shape,
+                                const lossfn_focal_options &options = lossfn_focal_options_default(),
+                                const std::vector<typename detail::class_same<T>::type> *weight = nullptr,
+                                bool with_grad = true) {
+    LOSSFN_CLASS_REQUIRE_(sigmoid_focal_loss, logits, detail::elements(shape));
+    LOSSFN_CLASS_REQUIRE_(sigmoid_focal_loss, target, detail::elements(shape));
+    LOSSFN_CLASS_OPT_(sigmoid_focal_loss, weight, detail::elements(shape));
+    loss_grad<T> r{std::vector<T>(loss_size(options.reduction, logits.size())),
+                   std::vector<T>(with_grad ? logits.size() : 0)};
+    sigmoid_focal_loss(logits.data(), target.data(), detail::data_or_null(weight), shape, &options, r.loss.data(),
+                       with_grad ? r.grad.data() : nullptr);
+    return r;
+}
+
+template <class T>
+loss_grad<T> softmax_focal_loss(const std::vector<T> &logits, const std::vector<int64_t> &target, lossfn_shape shape,
+                                const lossfn_focal_options &options = lossfn_focal_options_default(),
+                                const std::vector<typename detail::class_same<T>::type> *class_alpha = nullptr,
+                                bool with_grad = true) {
+    LOSSFN_CLASS_REQUIRE_(softmax_focal_loss, logits, detail::elements(shape));
+    LOSSFN_CLASS_REQUIRE_(softmax_focal_loss, target, detail::positions(shape));
+    LOSSFN_CLASS_OPT_(softmax_focal_loss, class_alpha, shape.classes);
+    loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
+                   std::vector<T>(with_grad ? logits.size() : 0)};
+    softmax_focal_loss(logits.data(), target.data(), detail::data_or_null(class_alpha), shape, &options,
+                       r.loss.data(), with_grad ? r.grad.data() : nullptr);
+    return r;
+}
+#undef LOSSFN_CLASS_REQUIRE_
+#undef LOSSFN_CLASS_OPT_
 
 // ---- end classification ----
 

@@ -9,6 +9,7 @@ use std::ops::{AddAssign, MulAssign, SubAssign};
 pub mod regression;
 pub mod boxes;
 pub mod classification;
+pub mod math;
 pub mod overlap;
 
 /// The floating-point element type of a buffer: `f32` or `f64`.

@@ -5,15 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-static int passed, failed;
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (cond) passed++;                                                          \
-        else {                                                                       \
-            failed++;                                                                \
-            std::fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-        }                                                                            \
-    } while (0)
+#include "check.hpp"
 
 int main() {
     // Probabilities as input (activation NONE), one sample, 2 classes, 4 positions (NCS).
@@ -82,6 +74,5 @@ int main() {
         CHECK(e.status() == LOSSFN_ERROR_INVALID_OPTION);
         CHECK(std::string(e.what()).find("gamma") != std::string::npos);
     }
-    std::printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return finish();
 }

@@ -1,0 +1,528 @@
+//! Vectorizable elementary functions and softmax / sigmoid building blocks, generic over
+//! `f32`/`f64` through [`Math`].
+//!
+//! Every function here is branch-free scalar code (selects, integer bit tricks, polynomials),
+//! `#[inline(always)]`, so that a loop over a slice that calls it auto-vectorizes on baseline
+//! x86-64 (SSE2) and wider where [`dispatch`] runs the AVX2 / AVX-512 copies. Accuracy:
+//!
+//! | function | f64                      | f32                                            |
+//! |----------|--------------------------|------------------------------------------------|
+//! | [`exp`]  | ≤ 1 ulp (subnormal results too) | ≤ 3 ulp; results below 2.4e-38 flush to 0 |
+//! | [`ln`]   | ≤ 1 ulp                  | ≤ 1 ulp                                        |
+//!
+//! (checked against `std` over the whole range in `tests/classification_math.rs`). Special
+//! values follow IEEE/`std`: `exp(NaN) = NaN`, `exp(−∞) = 0`, `exp(+∞) = +∞`, `ln(0) = −∞`,
+//! `ln(x < 0) = NaN`, `ln(+∞) = +∞`; subnormal inputs and results are handled.
+//!
+//! Reductions over a row (`row_*`) keep `LANES` (8) partial accumulators combined in a fixed
+//! order, so they vectorize and stay bitwise reproducible; the column helpers (`cols_*`) work on
+//! a `[classes][positions]` tile whose rows are contiguous (the NCS layout) and vectorize across
+//! positions.
+//!
+//! Writing fast loops with these (learned the hard way, see BENCHMARKS.md): call `exp`/`ln` in
+//! plain map loops (`for (o, &x) in out.iter_mut().zip(xs) { *o = exp(x) }`) and sum afterwards
+//! with [`row_sum`]; once inlined into a large function, LLVM leaves a loop that both
+//! accumulates and calls `exp` scalar. Keep branches out of element loops (write selects, even
+//! for loop-invariant conditions), and run hot blocks through [`dispatch`] for the wide copies.
+use super::Real;
+use ndarray::{ArrayView2, ArrayViewMut2, Axis};
+
+/// Independent accumulators of the row reductions (a fixed number: the summation order, hence
+/// the result, never depends on the vector width in use).
+pub(crate) const LANES: usize = 8;
+
+/// The precision-specific kernels behind [`exp`] and [`ln`]; implemented for `f32` and `f64`.
+pub trait Math: Real {
+    /// eˣ (see [`exp`]).
+    fn exp_v(x: Self) -> Self;
+    /// ln x (see [`ln`]).
+    fn ln_v(x: Self) -> Self;
+    /// ln x for x positive, normal and finite, or NaN (see [`ln_normal`]).
+    fn ln_normal_v(x: Self) -> Self;
+    /// ln(1 + e) for e ∈ [0, 1] (or NaN), given u = 1 + e and inv = 1/u (see [`logistic`]).
+    fn ln_1p_unit_v(e: Self, u: Self, inv: Self) -> Self;
+}
+
+/// `if a > b { a } else { b }`: one `maxps`/`maxpd`; a NaN `a` yields `b`, a NaN `b` yields `b`.
+#[inline(always)]
+pub fn max<T: Real>(a: T, b: T) -> T {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// eˣ, vectorizable (Cody–Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, polynomial for eʳ,
+/// scaling by 2ⁿ in two exact steps so subnormal results and overflow to +∞ come out right).
+#[inline(always)]
+pub fn exp<T: Math>(x: T) -> T {
+    T::exp_v(x)
+}
+
+/// ln x, vectorizable (fdlibm/musl: x = 2ᵏ·m with m ∈ [√2/2, √2), ln m = 2·atanh(f/(2+f))).
+#[inline(always)]
+pub fn ln<T: Math>(x: T) -> T {
+    T::ln_v(x)
+}
+
+/// ln x for x a positive normal finite number or NaN (NaN in, NaN out): [`ln`] without the
+/// subnormal, zero, negative and infinite cases, for hot loops whose argument is known to be
+/// in range (e.g. 1 + e^−|x| ∈ [1, 2]).
+#[inline(always)]
+pub fn ln_normal<T: Math>(x: T) -> T {
+    T::ln_normal_v(x)
+}
+
+/// The logistic function and its companions at x, sharing one exp and one division:
+/// `(σ(x), σ(−x), ln(1 + e^−|x|))`. Both probabilities are computed without cancellation
+/// (σ(−x) is not 1 − σ(x)), and softplus(±x) = max(±x, 0) + the third value.
+#[inline(always)]
+pub fn logistic<T: Math>(x: T) -> (T, T, T) {
+    let one = T::one();
+    let e = exp(-x.abs());
+    let u = one + e;
+    let inv = one / u;
+    let log1p_e = T::ln_1p_unit_v(e, u, inv);
+    let small = e * inv;
+    let nonneg = x >= T::zero();
+    let p = if nonneg { inv } else { small };
+    let q = if nonneg { small } else { inv };
+    (p, q, log1p_e)
+}
+
+/// σ(x) = 1 / (1 + e⁻ˣ), stable for any x.
+#[inline(always)]
+pub fn sigmoid<T: Math>(x: T) -> T {
+    logistic(x).0
+}
+
+/// softplus(x) = ln(1 + eˣ) = max(x, 0) + ln(1 + e^−|x|), stable for any x.
+#[inline(always)]
+pub fn softplus<T: Math>(x: T) -> T {
+    max(x, T::zero()) + logistic(x).2
+}
+
+/// bᵞ for b ≥ 0 and γ ≥ 0 with 0⁰ = 1 and 0ᵞ = 0 (γ > 0); exact for γ ∈ {0, 1, 2}.
+#[inline(always)]
+pub fn pow_nonneg<T: Math>(b: T, gamma: T) -> T {
+    let general = exp(gamma * ln(b));
+    let r = if b == T::zero() { T::zero() } else { general };
+    let r = if gamma == T::of(2.0) { b * b } else { r };
+    let r = if gamma == T::one() { b } else { r };
+    if gamma == T::zero() {
+        T::one()
+    } else {
+        r
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row reductions (contiguous class axis: NSC rows, [N, C]).
+
+/// max of a row (−∞ for an empty row; NaN elements are skipped, they poison the exps anyway).
+#[inline(always)]
+pub fn row_max<T: Real>(z: &[T]) -> T {
+    let mut acc = [T::neg_infinity(); LANES];
+    let mut it = z.chunks_exact(LANES);
+    for ch in &mut it {
+        for j in 0..LANES {
+            acc[j] = max(ch[j], acc[j]);
+        }
+    }
+    for (j, &v) in it.remainder().iter().enumerate() {
+        acc[j] = max(v, acc[j]);
+    }
+    acc.iter().fold(T::neg_infinity(), |m, &v| max(v, m))
+}
+
+/// Σ of a row in a fixed order (`LANES` (8) partial sums).
+#[inline(always)]
+pub fn row_sum<T: Real>(z: &[T]) -> T {
+    let mut acc = [T::zero(); LANES];
+    let mut it = z.chunks_exact(LANES);
+    for ch in &mut it {
+        for j in 0..LANES {
+            acc[j] += ch[j];
+        }
+    }
+    for (j, &v) in it.remainder().iter().enumerate() {
+        acc[j] += v;
+    }
+    lane_sum(acc)
+}
+
+/// Writes `e[c] = exp((z[c] − m)·k)` and returns Σ e (fixed order). `k` is 1 for a plain
+/// softmax, 1/T for a temperature. (A plain map loop, then a lane sum: LLVM vectorizes a map
+/// loop around `exp` reliably, but not an accumulating loop with a body that large.)
+#[inline(always)]
+pub fn row_exp<T: Math>(z: &[T], m: T, k: T, e: &mut [T]) -> T {
+    let e = &mut e[..z.len()];
+    for (ev, &zv) in e.iter_mut().zip(z) {
+        *ev = exp((zv - m) * k);
+    }
+    row_sum(e)
+}
+
+/// Combines lane accumulators in a fixed pairwise order.
+#[inline(always)]
+pub fn lane_sum<T: Real>(a: [T; LANES]) -> T {
+    ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
+}
+
+/// Softmax of one contiguous row into `p`; returns `(max, Σ exp(z − max))`, so that
+/// ln p_c = (z_c − max) − ln Σ.
+pub fn softmax_row<T: Math>(z: &[T], p: &mut [T]) -> (T, T) {
+    let m = row_max(z);
+    let s = row_exp(z, m, T::one(), p);
+    let inv = T::one() / s;
+    for v in p[..z.len()].iter_mut() {
+        *v *= inv;
+    }
+    (m, s)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Column helpers: a `[classes][positions]` tile whose rows are contiguous (NCS).
+
+/// `m[s] = max_c z[c][s]`.
+#[inline(always)]
+pub fn cols_max<T: Real>(z: ArrayView2<'_, T>, m: &mut [T]) {
+    // Blocks of 16 positions kept in registers across the classes: updating `m` in memory class
+    // by class compiles to masked stores (only where the max changes) that stall the next load.
+    const W: usize = 16;
+    let n = z.ncols();
+    let rows: Vec<&[T]> = z.axis_iter(Axis(0)).map(|r| r.to_slice().expect("contiguous tile row")).collect();
+    let mut mi = m[..n].chunks_exact_mut(W);
+    let mut s0 = 0;
+    for out in &mut mi {
+        let mut acc = [T::neg_infinity(); W];
+        for row in &rows {
+            let r = &row[s0..s0 + W];
+            for j in 0..W {
+                acc[j] = max(r[j], acc[j]);
+            }
+        }
+        out.copy_from_slice(&acc);
+        s0 += W;
+    }
+    for (j, mv) in mi.into_remainder().iter_mut().enumerate() {
+        *mv = rows.iter().fold(T::neg_infinity(), |a, row| max(row[s0 + j], a));
+    }
+}
+
+/// `e[c][s] = exp((z[c][s] − m[s])·k)` and `sum[s] = Σ_c e[c][s]` (classes in order).
+#[inline(always)]
+pub fn cols_exp<T: Math>(z: ArrayView2<'_, T>, m: &[T], k: T, mut e: ArrayViewMut2<'_, T>, sum: &mut [T]) {
+    let n = z.ncols();
+    let (m, sum) = (&m[..n], &mut sum[..n]);
+    sum.fill(T::zero());
+    for (zr, mut er) in z.axis_iter(Axis(0)).zip(e.axis_iter_mut(Axis(0))) {
+        let zr = zr.to_slice().expect("contiguous tile row");
+        let er = er.as_slice_mut().expect("contiguous tile row");
+        for ((ev, &zv), (&mv, sv)) in er.iter_mut().zip(zr).zip(m.iter().zip(sum.iter_mut())) {
+            *ev = exp((zv - mv) * k);
+            *sv += *ev;
+        }
+    }
+}
+
+/// Softmax over the class axis of a `[classes][positions]` tile into `p` (same shape);
+/// `m` and `sum` (one per position) receive the max and Σ exp(z − max), so that
+/// ln p_c = (z_c − max) − ln Σ. No allocation.
+pub fn softmax_cols<T: Math>(z: ArrayView2<'_, T>, mut p: ArrayViewMut2<'_, T>, m: &mut [T], sum: &mut [T]) {
+    cols_max(z, m);
+    cols_exp(z, m, T::one(), p.view_mut(), sum);
+    const W: usize = 64;
+    let mut inv = [T::zero(); W];
+    for (j, s) in sum[..z.ncols()].chunks(W).enumerate() {
+        inv.iter_mut().zip(s).for_each(|(i, &v)| *i = T::one() / v);
+        for mut row in p.axis_iter_mut(Axis(0)) {
+            let row = row.as_slice_mut().expect("contiguous tile row");
+            row[j * W..j * W + s.len()].iter_mut().zip(&inv).for_each(|(v, &i)| *v *= i);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// f64
+
+// The constants are quoted verbatim from fdlibm / musl / Cephes.
+#[allow(clippy::excessive_precision)]
+impl Math for f64 {
+    #[inline(always)]
+    fn exp_v(x: f64) -> f64 {
+        const LOG2E: f64 = std::f64::consts::LOG2_E;
+        // fdlibm's split of ln 2: LN2_HI has 21 trailing zero bits, so n·LN2_HI is exact.
+        const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
+        const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+        // Adding 1.5·2⁵² rounds to an integer and leaves it in the low mantissa bits.
+        const SHIFT: f64 = 6_755_399_441_055_744.0;
+        // Clamp so that n ∈ [−1076, 1024]: exp(710) overflows to +∞, exp(−746) rounds to 0.
+        // Comparisons are written so that a NaN passes through.
+        let x = if x > 710.0 { 710.0 } else { x };
+        let x = if x < -746.0 { -746.0 } else { x };
+        let kf = x * LOG2E + SHIFT;
+        let nf = kf - SHIFT;
+        let r = (x - nf * LN2_HI) - nf * LN2_LO;
+        // Taylor series of eʳ to degree 13: truncation < 5e-18 relative for |r| ≤ ln2/2.
+        let mut p = 1.0 / 6_227_020_800.0;
+        p = p * r + 1.0 / 479_001_600.0;
+        p = p * r + 1.0 / 39_916_800.0;
+        p = p * r + 1.0 / 3_628_800.0;
+        p = p * r + 1.0 / 362_880.0;
+        p = p * r + 1.0 / 40_320.0;
+        p = p * r + 1.0 / 5_040.0;
+        p = p * r + 1.0 / 720.0;
+        p = p * r + 1.0 / 120.0;
+        p = p * r + 1.0 / 24.0;
+        p = p * r + 1.0 / 6.0;
+        p = p * r + 0.5;
+        p = p * r + 1.0;
+        p = p * r + 1.0;
+        // 2ⁿ = 2ᵃ·2ᵇ with a = ⌊(n+1076)/2⌋ − 538 and b = n − a, both normal powers of two.
+        let nb = kf.to_bits().wrapping_sub(SHIFT.to_bits()).wrapping_add(1076);
+        let half = nb >> 1;
+        let sa = f64::from_bits((half + 485) << 52);
+        let sb = f64::from_bits((nb.wrapping_sub(half).wrapping_add(485)) << 52);
+        p * sa * sb
+    }
+
+    #[inline(always)]
+    fn ln_v(x: f64) -> f64 {
+        // Subnormals: scale into the normal range first.
+        let sub = x < f64::MIN_POSITIVE;
+        let xs = if sub { x * 18_014_398_509_481_984.0 } else { x }; // 2⁵⁴
+        let y = ln_core_f64(xs, if sub { -54.0 } else { 0.0 });
+        let y = if x == f64::INFINITY { x } else { y };
+        let y = if x == 0.0 { f64::NEG_INFINITY } else { y };
+        // x < 0 or NaN.
+        if x >= 0.0 {
+            y
+        } else {
+            f64::NAN
+        }
+    }
+
+    #[inline(always)]
+    fn ln_normal_v(x: f64) -> f64 {
+        let y = ln_core_f64(x, 0.0);
+        if x.is_nan() {
+            x
+        } else {
+            y
+        }
+    }
+
+    #[inline(always)]
+    fn ln_1p_unit_v(e: f64, u: f64, inv: f64) -> f64 {
+        // ln(u) + (e − (u − 1))/u: u − 1 is exact, the bracket is the rounding error of u.
+        Self::ln_normal_v(u) + (e - (u - 1.0)) * inv
+    }
+}
+
+/// ln(x) + k0·ln 2 for x positive, normal and finite (fdlibm / musl `log`, < 1 ulp).
+#[allow(clippy::excessive_precision)]
+#[inline(always)]
+fn ln_core_f64(x: f64, k0: f64) -> f64 {
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LG1: f64 = 6.666_666_666_666_735_130e-1;
+    const LG2: f64 = 3.999_999_999_940_941_908e-1;
+    const LG3: f64 = 2.857_142_874_366_239_149e-1;
+    const LG4: f64 = 2.222_219_843_214_978_396e-1;
+    const LG5: f64 = 1.818_357_216_161_805_012e-1;
+    const LG6: f64 = 1.531_383_769_920_937_332e-1;
+    const LG7: f64 = 1.479_819_860_511_658_591e-1;
+    // musl's reduction: move the mantissa into [√2/2, √2) and the exponent into k.
+    let ix = x.to_bits().wrapping_add(0x3ff0_0000_0000_0000 - 0x3fe6_a09e_0000_0000);
+    let kbits = ix >> 52; // biased exponent, 0..=2047 for x > 0
+    let kf = f64::from_bits(kbits | 0x4330_0000_0000_0000) - (4_503_599_627_370_496.0 + 1023.0) + k0;
+    let m = f64::from_bits((ix & 0x000f_ffff_ffff_ffff).wrapping_add(0x3fe6_a09e_0000_0000));
+    let f = m - 1.0;
+    let hfsq = 0.5 * f * f;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (LG2 + w * (LG4 + w * LG6));
+    let t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)));
+    let r = t2 + t1;
+    kf * LN2_HI - ((hfsq - (s * (hfsq + r) + kf * LN2_LO)) - f)
+}
+
+// ---------------------------------------------------------------------------------------------
+// f32
+
+#[allow(clippy::excessive_precision)]
+impl Math for f32 {
+    #[inline(always)]
+    fn exp_v(x: f32) -> f32 {
+        const LOG2E: f32 = std::f32::consts::LOG2_E;
+        // Cephes' split of ln 2 (LN2_HI exact in 9 bits).
+        const LN2_HI: f32 = 0.693_359_375;
+        const LN2_LO: f32 = -2.121_944_4e-4;
+        const SHIFT: f32 = 12_582_912.0; // 1.5·2²³
+        // Below LO the result (< 2.4e-38, about the smallest normal) is flushed to 0; clamping
+        // there keeps n ≥ −125, so adding n to p's exponent field stays a normal number.
+        const LO: f32 = -86.6;
+        // ln(f32::MAX): above it, +∞.
+        const HI: f32 = 88.722_83;
+        let xc = if x < LO { LO } else { x };
+        let kf = xc * LOG2E + SHIFT;
+        let nf = kf - SHIFT;
+        let r = (xc - nf * LN2_HI) - nf * LN2_LO;
+        // eʳ ≈ 1 + r + r²·P(r), P a degree-3 minimax fit of (eʳ − 1 − r)/r² on |r| ≤ ln2/2:
+        // ≤ 3 ulp, cheaper than the ≤ 1 ulp degree-5 one (the f32 losses need ~1e-6).
+        let mut p = 8.312_525e-3_f32;
+        p = p * r + 4.189_011_3e-2;
+        p = p * r + 1.666_711_4e-1;
+        p = p * r + 4.999_923_2e-1;
+        let p = p * (r * r) + r + 1.0;
+        // 2ⁿ·p: kf's low bits hold n and SHIFT's low 9 bits are 0, so kf.bits << 23 is n << 23.
+        let y = f32::from_bits(p.to_bits().wrapping_add(kf.to_bits() << 23));
+        let y = if x < LO { 0.0 } else { y };
+        // Above HI: +∞; a NaN stays NaN (x·∞).
+        if x <= HI {
+            y
+        } else {
+            x * f32::INFINITY
+        }
+    }
+
+    #[inline(always)]
+    fn ln_v(x: f32) -> f32 {
+        let sub = x < f32::MIN_POSITIVE;
+        let xs = if sub { x * 33_554_432.0 } else { x }; // 2²⁵
+        let y = ln_core_f32(xs, if sub { -25.0 } else { 0.0 });
+        let y = if x == f32::INFINITY { x } else { y };
+        let y = if x == 0.0 { f32::NEG_INFINITY } else { y };
+        if x >= 0.0 {
+            y
+        } else {
+            f32::NAN
+        }
+    }
+
+    #[inline(always)]
+    fn ln_normal_v(x: f32) -> f32 {
+        let y = ln_core_f32(x, 0.0);
+        if x.is_nan() {
+            x
+        } else {
+            y
+        }
+    }
+
+    #[inline(always)]
+    fn ln_1p_unit_v(e: f32, _: f32, _: f32) -> f32 {
+        // e·Q(e), Q a degree-8 minimax-style fit of ln(1 + e)/e on [0, 1]: ≤ 4 ulp, and no
+        // division (ln would need one).
+        let mut q = 5.232_694_8e-3_f32;
+        q = q * e - 2.950_524e-2;
+        q = q * e + 7.822_596e-2;
+        q = q * e - 1.366_324_6e-1;
+        q = q * e + 1.910_600_7e-1;
+        q = q * e - 2.484_298_2e-1;
+        q = q * e + 3.331_909_7e-1;
+        q = q * e - 4.999_949_3e-1;
+        q = q * e + 9.999_999_7e-1;
+        q * e
+    }
+}
+
+/// ln(x) + k0·ln 2 for x positive, normal and finite (musl `logf`, < 1 ulp).
+#[allow(clippy::excessive_precision)]
+#[inline(always)]
+fn ln_core_f32(x: f32, k0: f32) -> f32 {
+    const LN2_HI: f32 = 6.931_381_225_6e-1;
+    const LN2_LO: f32 = 9.058_000_614_5e-6;
+    const LG1: f32 = 0.666_666_626_93;
+    const LG2: f32 = 0.400_009_721_52;
+    const LG3: f32 = 0.284_987_866_88;
+    const LG4: f32 = 0.242_790_788_41;
+    let ix = x.to_bits().wrapping_add(0x3f80_0000 - 0x3f35_04f3);
+    let kbits = ix >> 23;
+    let kf = f32::from_bits(kbits | 0x4b00_0000) - (8_388_608.0 + 127.0) + k0;
+    let m = f32::from_bits((ix & 0x007f_ffff).wrapping_add(0x3f35_04f3));
+    let f = m - 1.0;
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let w = z * z;
+    let t1 = w * (LG2 + w * LG4);
+    let t2 = z * (LG1 + w * LG3);
+    let r = t2 + t1;
+    let hfsq = 0.5 * f * f;
+    s * (hfsq + r) + kf * LN2_LO - hfsq + f + kf * LN2_HI
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runtime SIMD dispatch.
+
+/// A unit of hot work whose [`SimdTask::run`] is `#[inline(always)]`: [`dispatch`] inlines it
+/// into copies compiled for AVX-512 and AVX2, and runs the widest one the CPU has. Results are
+/// bitwise identical on every copy: the code never asks for FMA (no `mul_add`; Rust does not
+/// contract `a * b + c`), and every reduction order is fixed by the code, not by the vector width.
+pub trait SimdTask {
+    type Output;
+    /// The work (implementations must be `#[inline(always)]`).
+    fn run(self) -> Self::Output;
+}
+
+/// The widest SIMD copy calls may use: 2 = AVX-512 (where compiled in), 1 = AVX2, 0 = baseline.
+static SIMD_MAX: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(2);
+
+/// Turns the AVX2 / AVX-512 copies off (tests compare every path bit for bit). Not C API.
+#[doc(hidden)]
+pub fn set_simd_enabled(enabled: bool) {
+    set_simd_max(if enabled { 2 } else { 0 });
+}
+
+/// Caps the SIMD copy calls may use: 0 baseline, 1 AVX2, 2 AVX-512. Not C API.
+#[doc(hidden)]
+pub fn set_simd_max(level: u8) {
+    SIMD_MAX.store(level, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Runs `task`, on the widest copy the CPU supports (AVX-512, AVX2, or the baseline build).
+#[inline]
+pub fn dispatch<K: SimdTask>(task: K) -> K::Output {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        let max = SIMD_MAX.load(std::sync::atomic::Ordering::Relaxed);
+        #[cfg(lossfn_avx512)]
+        if max >= 2 && has!("avx512f") && has!("avx512vl") && has!("avx512dq") && has!("avx512bw") {
+            // SAFETY: `run_avx512` only requires these AVX-512 subsets (and the AVX2 they
+            // imply), whose presence on this CPU was checked just above.
+            return unsafe { run_avx512(task) };
+        }
+        if max >= 1 && has!("avx2") {
+            // SAFETY: `run_avx2` only requires the AVX2 instructions, whose presence on this CPU
+            // was checked just above.
+            return unsafe { run_avx2(task) };
+        }
+    }
+    task.run()
+}
+
+/// `task.run()` compiled with AVX2 enabled (the task's body is inlined here).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn run_avx2<K: SimdTask>(task: K) -> K::Output {
+    task.run()
+}
+
+/// `task.run()` compiled for AVX-512 (F, VL, DQ, BW: x86-64-v4). FMA is implied but never
+/// used: the code has no `mul_add` and Rust does not contract `a * b + c`, so the results equal
+/// the other copies' bit for bit.
+///
+/// # Safety
+/// The CPU must support AVX-512 F, VL, DQ and BW.
+#[cfg(all(target_arch = "x86_64", lossfn_avx512))]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw")]
+unsafe fn run_avx512<K: SimdTask>(task: K) -> K::Output {
+    task.run()
+}
