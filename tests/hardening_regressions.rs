@@ -189,3 +189,24 @@ fn dice_squared_pred_empty_mask_f32_stays_finite() {
     assert_eq!(st, LOSSFN_OK);
     assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "{loss:?} {grad:?}");
 }
+
+/// Finding 7: softmax focal loss (row layout, NSC or spatial 1) never wrote the gradient rows
+/// of ignored positions: it scaled whatever the caller's buffer held by 0, so NaN/Inf garbage
+/// (np.empty, a reused buffer) stayed NaN, and other garbage became ±0 by luck.
+#[test]
+fn softmax_focal_zeroes_ignored_rows_whatever_the_buffer_held() {
+    let logits = [0.5f64, -1.0, 2.0, 0.1, 0.2, 0.3, -2.0, 1.0, 0.0];
+    let target = [1i64, -100, 2];
+    let shape = lossfn_shape { batch: 3, classes: 3, spatial: 1, layout: LOSSFN_LAYOUT_NSC };
+    for garbage in [f64::NAN, f64::INFINITY, 1e300, 7.0] {
+        let (mut loss, mut grad) = ([0f64; 1], [garbage; 9]);
+        let st = unsafe { lossfn_softmax_focal_loss_f64(logits.as_ptr(), target.as_ptr(), null(), shape, null(), loss.as_mut_ptr(), grad.as_mut_ptr()) };
+        assert_eq!(st, LOSSFN_OK);
+        assert_eq!(&grad[3..6], &[0.0; 3], "ignored row with a buffer of {garbage}: {grad:?}");
+        let l32 = logits.map(|v| v as f32);
+        let (mut loss, mut grad) = ([0f32; 1], [garbage as f32; 9]);
+        let st = unsafe { lossfn_softmax_focal_loss_f32(l32.as_ptr(), target.as_ptr(), null(), shape, null(), loss.as_mut_ptr(), grad.as_mut_ptr()) };
+        assert_eq!(st, LOSSFN_OK);
+        assert_eq!(&grad[3..6], &[0.0; 3], "f32 ignored row with a buffer of {garbage}: {grad:?}");
+    }
+}

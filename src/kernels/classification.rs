@@ -1035,11 +1035,14 @@ impl<T: Math> ClassLoss<T> for FocalSm<'_, T> {
         // Pass 3, per row: scale the exps into the gradient.
         if let Some(g) = grad {
             for (i, (g, &y)) in g.chunks_exact_mut(c).zip(target).enumerate() {
+                // Pass 1 skipped an ignored row: it still holds the caller's bytes.
+                if y == self.ignore {
+                    g.fill(T::zero());
+                    continue;
+                }
                 let k = coef[i];
                 g.iter_mut().for_each(|v| *v *= k);
-                if y != self.ignore {
-                    g[y as usize] = gy[i];
-                }
+                g[y as usize] = gy[i];
             }
         }
     }
