@@ -210,3 +210,21 @@ fn softmax_focal_zeroes_ignored_rows_whatever_the_buffer_held() {
         assert_eq!(&grad[3..6], &[0.0; 3], "f32 ignored row with a buffer of {garbage}: {grad:?}");
     }
 }
+
+/// Finding 8: CDIoU's gradient through the enclosing diagonal was (−4λ·Σd/den²)/diag · cw;
+/// with an inverted target and a near-point prediction the diagonal is ~1e-22 while Σd is
+/// large, and the first factor overflowed f32 although the gradient (~1e17) does not.
+#[test]
+fn cdiou_tiny_diagonal_f32_stays_finite() {
+    let p = [-1.266_898_9e-22f32, 0.0, -1.401_298_5e-45, -0.0];
+    let t = [13.870_808f32, 61.008_88, -5.988_362, -98.844_6];
+    let o = lossfn_box_options_default();
+    let (mut loss, mut grad) = ([0f32; 1], [0f32; 4]);
+    assert_eq!(unsafe { lossfn_cdiou_loss_f32(p.as_ptr(), t.as_ptr(), null(), 1, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) }, LOSSFN_OK);
+    assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "{loss:?} {grad:?}");
+    let (p64, t64) = (p.map(|v| v as f64), t.map(|v| v as f64));
+    let (mut l64, mut g64) = ([0f64; 1], [0f64; 4]);
+    assert_eq!(unsafe { lossfn_cdiou_loss_f64(p64.as_ptr(), t64.as_ptr(), null(), 1, &o, l64.as_mut_ptr(), g64.as_mut_ptr()) }, LOSSFN_OK);
+    let g: Vec<f64> = grad.iter().map(|&v| v as f64).collect();
+    common::assert_close("f32 vs f64", &g, &g64, 0.05, 1e-6);
+}

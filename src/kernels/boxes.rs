@@ -496,9 +496,13 @@ impl<T: Real> Loss<T> for Cdiou<T> {
         let g_sum = self.lambda * inv_den;
         let loss = T::one() - q.iou + g_sum * sum_d;
         let grad = if GRAD {
-            // ∂/∂Σd = λ/den, ∂/∂diag = −4λ·Σd/den², ∂diag/∂cw = cw/diag
-            let g_diag = div_or_zero(-T::of(4.0) * g_sum * sum_d * inv_den, diag);
-            let g = Adjoint { cw: g_diag * q.cw, ch: g_diag * q.ch, ..Adjoint::iou(-T::one()) };
+            // ∂/∂Σd = λ/den, ∂/∂diag = −4λ·Σd/den², ∂diag/∂cw = cw/diag (0 at diag = 0). The
+            // ratio cw/diag ≤ 1 is taken on its own, so that a tiny diag (inverted boxes) cannot
+            // overflow the product on the way; a zero ratio gives 0 even if −4λ·Σd/den² overflowed.
+            let g_diag = g_sum * (sum_d * inv_den) * T::of(-4.0);
+            let (dw, dh) = (div_or_zero(q.cw, diag), div_or_zero(q.ch, diag));
+            let zero_or = |r: T| if r == T::zero() { T::zero() } else { g_diag * r };
+            let g = Adjoint { cw: zero_or(dw), ch: zero_or(dh), ..Adjoint::iou(-T::one()) };
             let [gx1, gy1, gx2, gy2] = pull_back(&q, g);
             // ∂‖e‖/∂e = e/‖e‖, 0 at a zero distance
             let u = [div_or_zero(g_sum, d[0]), div_or_zero(g_sum, d[1]), div_or_zero(g_sum, d[2]), div_or_zero(g_sum, d[3])];
