@@ -1,0 +1,259 @@
+//! Finite in, finite out: for every exported loss and the IoU matrix, f32 and f64, random
+//! extreme-but-finite inputs with valid options give a finite loss and gradient.
+//!
+//! Inputs: logits of ±1e4 (in f32 too) and tiny ones, probabilities exactly 0 and 1, boxes that
+//! are degenerate (zero or negative width/height, points, identical to their target) or huge
+//! (coordinates up to 1e4: beyond that the true values may overflow f32), weights with zeros
+//! (all zero too), empty masks, all-ignored targets; every valid reduction and option values
+//! across their domain (moderate magnitudes: see `fuzz_driver::Role::moderate`).
+mod common;
+mod fuzz_driver;
+
+use common::Rng;
+use fuzz_driver::{Dims, Dt, Family, MatrixArgs, Opts, Role, Values, ALL, F};
+use lossfn::capi::*;
+
+/// Trials per function and dtype (fewer in debug, where calls are ~10x slower).
+const TRIALS: usize = if cfg!(debug_assertions) { 500 } else { 3000 };
+
+fn pick<T: Copy>(rng: &mut Rng, xs: &[T]) -> T {
+    xs[rng.below(xs.len() as u64) as usize]
+}
+
+fn chance(rng: &mut Rng, p: f64) -> bool {
+    rng.uniform(0.0, 1.0) < p
+}
+
+/// How the values of one trial are drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    /// Mostly extremes of each role.
+    Extreme,
+    /// Ordinary values with extremes sprinkled in.
+    Mixed,
+    /// Every index target ignored / every weight 0 / empty masks.
+    Empty,
+}
+
+fn value(rng: &mut Rng, role: Role, mode: Mode) -> f64 {
+    let extreme = mode == Mode::Extreme || chance(rng, 0.2);
+    match role {
+        Role::Any => {
+            if extreme {
+                pick(rng, &[1e4, -1e4, 0.0, -0.0, 1e-30, -1e-30, 9999.5, -5000.0, 1e-45, 88.7, -87.3, 745.0, -745.0])
+            } else {
+                rng.uniform(-20.0, 20.0)
+            }
+        }
+        Role::Prob | Role::ProbOverlap => {
+            if mode == Mode::Empty {
+                0.0
+            } else if extreme {
+                pick(rng, &[0.0, 1.0, 1.0, 0.0, 1e-6, 1.0 - 1e-7])
+            } else {
+                rng.uniform(0.0, 1.0)
+            }
+        }
+        Role::LogProb => {
+            if extreme {
+                pick(rng, &[0.0, -1e4, -745.0, -88.0, -1e-30])
+            } else {
+                -rng.uniform(0.0, 30.0)
+            }
+        }
+        Role::Weight => {
+            if mode == Mode::Empty {
+                0.0
+            } else if extreme {
+                pick(rng, &[0.0, 1.0, 1e4, 1e-30, 0.0])
+            } else {
+                rng.uniform(0.0, 3.0)
+            }
+        }
+        Role::Box | Role::Index => unreachable!(),
+    }
+}
+
+/// n boxes (4 numbers each, read in any format): degenerate, huge, points, ties.
+fn boxes(rng: &mut Rng, n: usize, like: Option<&[f64]>) -> Vec<f64> {
+    let mut v = Vec::with_capacity(4 * n);
+    for i in 0..n {
+        if let Some(src) = like {
+            if chance(rng, 0.3) {
+                v.extend_from_slice(&src[4 * i..4 * i + 4]);
+                continue;
+            }
+        }
+        let b: [f64; 4] = match rng.below(7) {
+            0 => {
+                let s = pick(rng, &[1.0, 100.0, 1e4]);
+                [rng.uniform(-s, s), rng.uniform(-s, s), rng.uniform(-s, s), rng.uniform(-s, s)]
+            }
+            1 => {
+                let (x, y) = (rng.uniform(-1e4, 1e4), rng.uniform(-1e4, 1e4));
+                [x, y, x, y] // a point (xyxy), or zero width and height elsewhere
+            }
+            2 => [pick(rng, &[-1e4, 1e4, 0.0]), pick(rng, &[-1e4, 1e4, 0.0]), pick(rng, &[-1e4, 1e4, 0.0]), pick(rng, &[-1e4, 1e4, 0.0])],
+            3 => {
+                let x = rng.uniform(-10.0, 10.0);
+                [x, x, x, x]
+            }
+            4 => [rng.uniform(0.0, 10.0), rng.uniform(0.0, 10.0), 0.0, rng.uniform(-5.0, 5.0)], // zero width (xywh, cxcywh)
+            5 => [0.0, 0.0, 0.0, 0.0],
+            _ => {
+                let (x, y) = (rng.uniform(-50.0, 50.0), rng.uniform(-50.0, 50.0));
+                [x, y, x + rng.uniform(0.0, 30.0), y + rng.uniform(0.0, 30.0)]
+            }
+        };
+        v.extend_from_slice(&b);
+    }
+    v
+}
+
+/// Valid options of `f` across their domain (moderate magnitudes).
+fn options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
+    let o = Opts::new(f)?;
+    let o = o.reduction(pick(rng, fuzz_driver::reductions(f)));
+    Some(match f.family() {
+        Family::Regression => o.f64("beta", pick(rng, &[0.0, 1e-3, 0.5, 1.0, 100.0])).f64("delta", pick(rng, &[1e-3, 0.5, 1.0, 1e3])),
+        Family::Boxes => o
+            .u32("format", rng.below(4) as u32)
+            .f64("eps", pick(rng, &[1e-7, 1e-9, 1e-3, 1.0]))
+            .u32("iou_mode", rng.below(3) as u32)
+            .f64("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.5, 8.0]))
+            .f64("lambda", pick(rng, &[0.0, 1e-3, 1.0, 10.0])),
+        Family::Overlap => {
+            let mut act = rng.below(3) as u32;
+            let mut bg = chance(rng, 0.6);
+            if classes == 1 {
+                act = pick(rng, &[LOSSFN_ACTIVATION_NONE, LOSSFN_ACTIVATION_SIGMOID]);
+                bg = true;
+            }
+            let (nr, dr) = pick(rng, &[(1e-5, 1e-5), (0.0, 0.0), (1.0, 1.0), (0.0, 1e-5), (1e-5, 1.0)]);
+            o.u32("activation", act)
+                .f64("smooth_nr", nr)
+                .f64("smooth_dr", dr)
+                .bool("include_background", bg)
+                .bool("batch", chance(rng, 0.5))
+                .bool("squared_pred", chance(rng, 0.5))
+                .f64("alpha", pick(rng, &[0.0, 0.3, 0.5, 1.0, 5.0]))
+                .f64("beta", pick(rng, &[0.0, 0.7, 0.5, 1.0]))
+                .f64("gamma", pick(rng, &[1.0, 0.75, 0.5, 2.0, 1e-3]))
+                .i64("ignore_index", pick(rng, &[-100, 0, classes as i64 - 1]))
+        }
+        Family::Classification => match f {
+            F::Ce | F::CeSoft => {
+                o.f64("label_smoothing", pick(rng, &[0.0, 0.1, 0.5, 1.0])).i64("ignore_index", pick(rng, &[-100, 0, classes as i64 - 1]))
+            }
+            F::Entropy => o.u32("input", rng.below(2) as u32),
+            F::KlDiv => o.bool("log_target", chance(rng, 0.5)),
+            F::KlLogits => o.f64("temperature", pick(rng, &[0.05, 0.5, 1.0, 4.0, 20.0])),
+            F::SigmoidFocal | F::SoftmaxFocal => o
+                .f64("alpha", pick(rng, &[-1.0, 0.0, 0.25, 1.0]))
+                .f64("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.0, 5.0]))
+                .i64("ignore_index", pick(rng, &[-100, 0, classes as i64 - 1])),
+            _ => o,
+        },
+        Family::Matrix => unreachable!(),
+    })
+}
+
+fn dims(rng: &mut Rng, f: F) -> Dims {
+    match f.family() {
+        Family::Regression => Dims::n(rng.below(300) as usize),
+        Family::Boxes => Dims::n(rng.below(150) as usize),
+        Family::Matrix => Dims::nm(rng.below(25) as usize, rng.below(25) as usize),
+        _ => Dims::shape(rng.below(5) as usize, 1 + rng.below(7) as usize, rng.below(40) as usize, rng.below(2) as u32),
+    }
+}
+
+fn trial(f: F, dt: Dt, seed: u64) {
+    let mut rng = Rng(seed);
+    let d = dims(&mut rng, f);
+    let opts = options(&mut rng, f, d.shape.classes);
+    let bytes = opts.as_ref().map(|o| o.bytes.clone());
+    let mx = MatrixArgs { format: rng.below(4) as u32, kind: rng.below(4) as u32, eps: pick(&mut rng, &[1e-7, 1e-9, 1e-3, 1.0]) };
+    let mode = pick(&mut rng, &[Mode::Extreme, Mode::Mixed, Mode::Empty]);
+    let (ins, _) = fuzz_driver::buffers(f, dt, &d, bytes.as_deref());
+    let ignore = opts.as_ref().filter(|_| f.shaped() && f.family() != Family::Classification || matches!(f, F::Ce | F::SoftmaxFocal));
+    let ignore = ignore.map_or(-100, |o| o.get_i64("ignore_index"));
+    let mut inputs: Vec<Option<Values>> = Vec::new();
+    for s in &ins {
+        let len = s.len.unwrap();
+        if s.optional && chance(&mut rng, 0.3) {
+            inputs.push(None);
+            continue;
+        }
+        inputs.push(Some(match s.role {
+            Role::Index => {
+                let c = d.shape.classes as u64;
+                let one = rng.below(c) as i64;
+                Values::I(
+                    (0..len)
+                        .map(|_| match mode {
+                            Mode::Empty => ignore,
+                            // Empty masks: every position of one class (the others empty).
+                            Mode::Extreme if chance(&mut rng, 0.5) => one,
+                            _ if chance(&mut rng, 0.1) => ignore,
+                            _ => rng.below(c) as i64,
+                        })
+                        .collect(),
+                )
+            }
+            Role::Box => {
+                let like = inputs.first().and_then(|v| match v {
+                    Some(Values::F(p)) if p.len() == len => Some(p.clone()),
+                    _ => None,
+                });
+                Values::F(boxes(&mut rng, len / 4, like.as_deref()))
+            }
+            role => Values::F((0..len).map(|_| value(&mut rng, role, mode)).collect()),
+        }));
+    }
+    for v in inputs.iter_mut().flatten() {
+        if let Values::F(x) = v {
+            x.iter_mut().for_each(|x| *x = dt.round(*x));
+        }
+    }
+    let out = fuzz_driver::call(f, dt, &d, &mx, bytes.as_deref(), &inputs, f.has_grad()).unwrap_or_else(|st| {
+        panic!("{}_{dt:?} seed {seed}: status {st} ({}) for valid input; dims {d:?} opts {opts:?}", f.name(), common::last_error())
+    });
+    let bad = out.loss.iter().chain(out.grad.iter().flatten()).position(|v| !v.is_finite());
+    if let Some(k) = bad {
+        panic!("{}_{dt:?} seed {seed}: output {k} not finite: loss {:?}\ngrad {:?}\ndims {d:?} opts {opts:?} mode {mode:?}\ninputs {inputs:?}", f.name(), out.loss, out.grad);
+    }
+}
+
+fn check(f: F) {
+    // LOSSFN_FINITE_TRIALS / LOSSFN_FINITE_SEED explore further (the suite runs the fixed set).
+    let env = |k: &str| std::env::var(k).ok().and_then(|s| s.parse::<u64>().ok());
+    let trials = env("LOSSFN_FINITE_TRIALS").map_or(TRIALS, |n| n as usize);
+    let base = 0xF1_0000 + (env("LOSSFN_FINITE_SEED").unwrap_or(0) << 40);
+    for dt in [Dt::F32, Dt::F64] {
+        for t in 0..trials {
+            trial(f, dt, base + 977 * t as u64 + (f as u64) * 7_000_003 + dt as u64);
+        }
+    }
+}
+
+macro_rules! tests {
+    ($($name:ident: $f:expr),* $(,)?) => {
+        $(#[test] fn $name() { check($f); })*
+        #[test]
+        fn covers_every_function() {
+            let listed = [$($f),*];
+            for f in ALL {
+                assert!(listed.contains(&f), "{} has no finite test", f.name());
+            }
+        }
+    };
+}
+
+tests! {
+    l1: F::L1, mse: F::Mse, smooth_l1: F::SmoothL1, huber: F::Huber,
+    iou: F::Iou, giou: F::Giou, diou: F::Diou, ciou: F::Ciou, eiou: F::Eiou, cdiou: F::Cdiou,
+    box_iou_matrix: F::Matrix,
+    cross_entropy: F::Ce, cross_entropy_soft: F::CeSoft, bce_with_logits: F::Bce, entropy: F::Entropy,
+    kl_div: F::KlDiv, kl_div_logits: F::KlLogits, sigmoid_focal: F::SigmoidFocal, softmax_focal: F::SoftmaxFocal,
+    dice: F::Dice, dice_soft: F::DiceSoft, tversky: F::Tversky, tversky_soft: F::TverskySoft,
+}

@@ -1,0 +1,1578 @@
+//! The fuzz driver: turns a byte string into one call of an exported lossfn function through
+//! the C ABI, with arbitrary sizes, shapes, option structs, pointers and values, and checks
+//! the boundary's promises (see `docs/hardening.md`):
+//!
+//! * no crash, no panic escaping, status one of LOSSFN_OK ..= LOSSFN_ERROR_OVERLAP
+//!   (LOSSFN_ERROR_INTERNAL is a bug);
+//! * the status is explained: with no defect in the call it is LOSSFN_OK, otherwise it is the
+//!   status of one of the defects the driver put in (NULL / misaligned pointer, overflowing
+//!   size, bad option, bad class index, output overlapping another buffer);
+//! * on error every output byte is still canary, and a message is stored;
+//! * inputs are never modified, and nothing is written outside the outputs (guard bytes
+//!   around every buffer; AddressSanitizer under cargo-fuzz catches what they miss);
+//! * on success every output element was written, the loss is bitwise the same with
+//!   grad = NULL, and when every input lies in the function's domain with moderate values and
+//!   every option is valid, every output is finite.
+//!
+//! Used by `tests/fuzz_smoke.rs` (fixed-seed stream), `fuzz/fuzz_targets/capi.rs` (libFuzzer,
+//! through `#[path]`), and for its call machinery by `tests/determinism.rs` and `tests/finite.rs`.
+#![allow(dead_code)]
+use lossfn::capi::*;
+use std::mem::{align_of, offset_of, size_of};
+use std::ptr::null;
+
+// ---------------------------------------------------------------------------------------------
+// The exported functions.
+
+/// One exported function family member; each exists as `_f32` and `_f64`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum F {
+    L1,
+    Mse,
+    SmoothL1,
+    Huber,
+    Iou,
+    Giou,
+    Diou,
+    Ciou,
+    Eiou,
+    Cdiou,
+    Matrix,
+    Ce,
+    CeSoft,
+    Bce,
+    Entropy,
+    KlDiv,
+    KlLogits,
+    SigmoidFocal,
+    SoftmaxFocal,
+    Dice,
+    DiceSoft,
+    Tversky,
+    TverskySoft,
+}
+
+/// Every exported loss and the IoU matrix (times two dtypes = every computing entry point).
+pub const ALL: [F; 23] = [
+    F::L1,
+    F::Mse,
+    F::SmoothL1,
+    F::Huber,
+    F::Iou,
+    F::Giou,
+    F::Diou,
+    F::Ciou,
+    F::Eiou,
+    F::Cdiou,
+    F::Matrix,
+    F::Ce,
+    F::CeSoft,
+    F::Bce,
+    F::Entropy,
+    F::KlDiv,
+    F::KlLogits,
+    F::SigmoidFocal,
+    F::SoftmaxFocal,
+    F::Dice,
+    F::DiceSoft,
+    F::Tversky,
+    F::TverskySoft,
+];
+
+impl F {
+    pub fn name(self) -> &'static str {
+        match self {
+            F::L1 => "l1_loss",
+            F::Mse => "mse_loss",
+            F::SmoothL1 => "smooth_l1_loss",
+            F::Huber => "huber_loss",
+            F::Iou => "iou_loss",
+            F::Giou => "giou_loss",
+            F::Diou => "diou_loss",
+            F::Ciou => "ciou_loss",
+            F::Eiou => "eiou_loss",
+            F::Cdiou => "cdiou_loss",
+            F::Matrix => "box_iou_matrix",
+            F::Ce => "cross_entropy",
+            F::CeSoft => "cross_entropy_soft",
+            F::Bce => "bce_with_logits",
+            F::Entropy => "entropy",
+            F::KlDiv => "kl_div",
+            F::KlLogits => "kl_div_logits",
+            F::SigmoidFocal => "sigmoid_focal_loss",
+            F::SoftmaxFocal => "softmax_focal_loss",
+            F::Dice => "dice_loss",
+            F::DiceSoft => "dice_loss_soft",
+            F::Tversky => "tversky_loss",
+            F::TverskySoft => "tversky_loss_soft",
+        }
+    }
+    pub fn family(self) -> Family {
+        match self {
+            F::L1 | F::Mse | F::SmoothL1 | F::Huber => Family::Regression,
+            F::Iou | F::Giou | F::Diou | F::Ciou | F::Eiou | F::Cdiou => Family::Boxes,
+            F::Matrix => Family::Matrix,
+            F::Dice | F::DiceSoft | F::Tversky | F::TverskySoft => Family::Overlap,
+            _ => Family::Classification,
+        }
+    }
+    /// Whether the function takes a `lossfn_shape`.
+    pub fn shaped(self) -> bool {
+        matches!(self.family(), Family::Classification | Family::Overlap)
+    }
+    pub fn has_grad(self) -> bool {
+        self != F::Matrix
+    }
+    fn kl(self) -> bool {
+        matches!(self, F::KlDiv | F::KlLogits)
+    }
+    fn tversky(self) -> bool {
+        matches!(self, F::Tversky | F::TverskySoft)
+    }
+    fn index_target(self) -> bool {
+        matches!(self, F::Ce | F::SoftmaxFocal | F::Dice | F::Tversky)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Regression,
+    Boxes,
+    Matrix,
+    Classification,
+    Overlap,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dt {
+    F32,
+    F64,
+}
+
+impl Dt {
+    pub fn size(self) -> usize {
+        match self {
+            Dt::F32 => 4,
+            Dt::F64 => 8,
+        }
+    }
+    /// `v` rounded to this type and back.
+    pub fn round(self, v: f64) -> f64 {
+        match self {
+            Dt::F32 => v as f32 as f64,
+            Dt::F64 => v,
+        }
+    }
+}
+
+/// Element type of one buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elt {
+    Float(Dt),
+    I64,
+}
+
+impl Elt {
+    pub fn size(self) -> usize {
+        match self {
+            Elt::Float(d) => d.size(),
+            Elt::I64 => 8,
+        }
+    }
+}
+
+/// What a buffer holds, which fixes its domain (the values for which outputs must be finite).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Logits, regression values, log-probability inputs: any moderate finite value.
+    Any,
+    /// Box coordinates.
+    Box,
+    /// Probabilities in [0, 1] (tiny ones included).
+    Prob,
+    /// Probabilities of the overlap losses (they sum into denominators): 0, or [1e-6, 1].
+    ProbOverlap,
+    /// Log-probability targets: [-1e4, 0].
+    LogProb,
+    /// Weights: [0, 1e4].
+    Weight,
+    /// Class indices.
+    Index,
+}
+
+/// Largest magnitude of a "moderate" value: logits of ±1e4 (f32 too), coordinates up to 1e4.
+pub const MODERATE: f64 = 1e4;
+
+impl Role {
+    /// Whether `v` (as stored) lies in the role's domain with a moderate magnitude.
+    pub fn moderate(self, v: f64) -> bool {
+        match self {
+            Role::Any | Role::Box => v.is_finite() && v.abs() <= MODERATE,
+            Role::Prob => (0.0..=1.0).contains(&v),
+            Role::ProbOverlap => v == 0.0 || (1e-6..=1.0).contains(&v),
+            Role::LogProb => (-MODERATE..=0.0).contains(&v),
+            // A MEAN multiplies by 1 / Σw in the input's type: weights all below ~1e-38 (f32)
+            // overflow it (a known limitation, see docs/hardening.md).
+            Role::Weight => v == 0.0 || (1e-30..=MODERATE).contains(&v),
+            Role::Index => true,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sizes.
+
+/// The size arguments of a call: `n` (regression, boxes, matrix rows), `m` (matrix columns),
+/// `shape` (classification, overlap).
+#[derive(Clone, Copy, Debug)]
+pub struct Dims {
+    pub n: usize,
+    pub m: usize,
+    pub shape: lossfn_shape,
+}
+
+impl Dims {
+    pub fn n(n: usize) -> Self {
+        Dims { n, m: 0, shape: shape(0, 0, 0, 0) }
+    }
+    pub fn nm(n: usize, m: usize) -> Self {
+        Dims { n, m, shape: shape(0, 0, 0, 0) }
+    }
+    pub fn shape(batch: usize, classes: usize, spatial: usize, layout: u32) -> Self {
+        Dims { n: 0, m: 0, shape: shape(batch, classes, spatial, layout) }
+    }
+}
+
+pub fn shape(batch: usize, classes: usize, spatial: usize, layout: u32) -> lossfn_shape {
+    lossfn_shape { batch, classes, spatial, layout }
+}
+
+/// One buffer argument: its element type, element count (`None` when the byte count overflows
+/// `isize`, which the library must reject), role, and whether NULL is allowed.
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    pub name: &'static str,
+    pub elt: Elt,
+    pub len: Option<usize>,
+    pub role: Role,
+    pub optional: bool,
+}
+
+fn bytes_ok(len: Option<usize>, elt: Elt) -> Option<usize> {
+    len.and_then(|l| l.checked_mul(elt.size())).filter(|&b| b <= isize::MAX as usize).map(|b| b / elt.size())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Option structs as bytes.
+
+/// A field of an options struct, and how the function being called treats it.
+#[derive(Clone, Copy, Debug)]
+enum Ty {
+    /// An enum-like u32: the values this function accepts.
+    U32(&'static [u32]),
+    /// A double: validity, and moderation (the values for which outputs must be finite).
+    F64(fn(f64) -> bool, fn(f64) -> bool),
+    I64,
+    /// A bool: any byte other than 0/1 must be rejected (whether the function uses it or not).
+    Bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Field {
+    name: &'static str,
+    off: usize,
+    ty: Ty,
+    /// Read (and so validated) by this function.
+    used: bool,
+}
+
+fn finite(v: f64) -> bool {
+    v.is_finite()
+}
+fn finite_ge0(v: f64) -> bool {
+    v.is_finite() && v >= 0.0
+}
+fn finite_gt0(v: f64) -> bool {
+    v.is_finite() && v > 0.0
+}
+fn unit(v: f64) -> bool {
+    (0.0..=1.0).contains(&v)
+}
+fn any_f64(_: f64) -> bool {
+    true
+}
+/// Moderate option values: outside these (but valid) the true value may overflow the type,
+/// so outputs may be infinite, but never NaN.
+/// Tier B options: beyond these magnitudes a derivative (or a square, like the distillation
+/// T²) can overflow f32 inside the computation and leave a NaN (e.g. inf · 0).
+fn tame(v: f64) -> bool {
+    v == 0.0 || (1e-15..=1e15).contains(&v.abs())
+}
+fn eps_moderate(v: f64) -> bool {
+    (1e-12..=1e3).contains(&v)
+}
+fn smooth_moderate(v: f64) -> bool {
+    v == 0.0 || (1e-8..=1e4).contains(&v)
+}
+fn small_moderate(v: f64) -> bool {
+    (0.0..=10.0).contains(&v)
+}
+fn gamma_overlap_moderate(v: f64) -> bool {
+    (1e-3..=10.0).contains(&v)
+}
+fn weight_moderate(v: f64) -> bool {
+    (0.0..=1e3).contains(&v)
+}
+fn alpha_focal_moderate(v: f64) -> bool {
+    (-10.0..=10.0).contains(&v)
+}
+fn temperature_moderate(v: f64) -> bool {
+    (1e-2..=1e3).contains(&v)
+}
+
+const RED3: &[u32] = &[LOSSFN_REDUCTION_NONE, LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM];
+const RED4: &[u32] =
+    &[LOSSFN_REDUCTION_NONE, LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM, LOSSFN_REDUCTION_BATCHMEAN];
+const FORMATS: &[u32] = &[LOSSFN_BOX_XYXY, LOSSFN_BOX_XYWH, LOSSFN_BOX_CXCYWH, LOSSFN_BOX_LTRB];
+const KINDS: &[u32] = &[LOSSFN_IOU_KIND_IOU, LOSSFN_IOU_KIND_GIOU, LOSSFN_IOU_KIND_DIOU, LOSSFN_IOU_KIND_CIOU];
+const IOU_MODES: &[u32] = &[LOSSFN_IOU_LINEAR, LOSSFN_IOU_SQUARE, LOSSFN_IOU_LOG];
+const ACTIVATIONS: &[u32] = &[LOSSFN_ACTIVATION_NONE, LOSSFN_ACTIVATION_SIGMOID, LOSSFN_ACTIVATION_SOFTMAX];
+const INPUT_KINDS: &[u32] = &[LOSSFN_INPUT_LOGITS, LOSSFN_INPUT_PROBS];
+const LAYOUTS: &[u32] = &[LOSSFN_LAYOUT_NCS, LOSSFN_LAYOUT_NSC];
+
+fn as_bytes<O: Copy>(o: &O) -> Vec<u8> {
+    // SAFETY: reading the bytes of a plain #[repr(C)] struct (padding included, which is
+    // initialised because every default struct is written whole below).
+    let mut v = vec![0u8; size_of::<O>()];
+    unsafe { std::ptr::copy_nonoverlapping((o as *const O).cast::<u8>(), v.as_mut_ptr(), v.len()) };
+    v
+}
+
+/// The bytes of an options struct value (for callers that build typed options).
+pub fn option_bytes<O: Copy>(o: &O) -> Vec<u8> {
+    as_bytes(o)
+}
+
+/// The function's default options as bytes (padding zeroed), its alignment, and its fields.
+fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
+    use Ty::*;
+    macro_rules! fld {
+        ($s:ty, $name:ident, $ty:expr, $used:expr) => {
+            Field { name: stringify!($name), off: offset_of!($s, $name), ty: $ty, used: $used }
+        };
+    }
+    fn zeroed<O: Copy>(d: O) -> Vec<u8> {
+        // Copy field by field through a zeroed buffer so padding is 0, not garbage.
+        let mut buf = vec![0u8; size_of::<O>()];
+        // SAFETY: writes a valid O into a buffer of its size (write_unaligned: Vec<u8> alignment).
+        unsafe { std::ptr::write_unaligned(buf.as_mut_ptr().cast::<O>(), d) };
+        buf
+    }
+    Some(match f.family() {
+        Family::Regression => {
+            type O = lossfn_regression_options;
+            (zeroed(lossfn_regression_options_default()), align_of::<O>(), vec![
+                fld!(O, reduction, U32(RED3), true),
+                fld!(O, beta, F64(finite_ge0, any_f64), f == F::SmoothL1),
+                fld!(O, delta, F64(finite_gt0, any_f64), f == F::Huber),
+            ])
+        }
+        Family::Boxes => {
+            type O = lossfn_box_options;
+            (zeroed(lossfn_box_options_default()), align_of::<O>(), vec![
+                fld!(O, format, U32(FORMATS), true),
+                fld!(O, reduction, U32(RED3), true),
+                fld!(O, eps, F64(finite_gt0, eps_moderate), true),
+                fld!(O, iou_mode, U32(IOU_MODES), f == F::Iou),
+                fld!(O, gamma, F64(finite_ge0, small_moderate), f == F::Eiou),
+                fld!(O, lambda, F64(finite_ge0, weight_moderate), f == F::Cdiou),
+            ])
+        }
+        Family::Matrix => return None,
+        Family::Overlap => {
+            type O = lossfn_overlap_options;
+            let t = f.tversky();
+            (zeroed(lossfn_overlap_options_default()), align_of::<O>(), vec![
+                fld!(O, reduction, U32(RED3), true),
+                fld!(O, activation, U32(ACTIVATIONS), true),
+                fld!(O, smooth_nr, F64(finite_ge0, smooth_moderate), true),
+                fld!(O, smooth_dr, F64(finite_ge0, smooth_moderate), true),
+                fld!(O, include_background, Bool, true),
+                fld!(O, batch, Bool, true),
+                fld!(O, squared_pred, Bool, true),
+                fld!(O, alpha, F64(finite_ge0, weight_moderate), t),
+                fld!(O, beta, F64(finite_ge0, weight_moderate), t),
+                fld!(O, gamma, F64(finite_gt0, gamma_overlap_moderate), true),
+                fld!(O, ignore_index, I64, true),
+            ])
+        }
+        Family::Classification => match f {
+            F::Ce | F::CeSoft => {
+                type O = lossfn_cross_entropy_options;
+                (zeroed(lossfn_cross_entropy_options_default()), align_of::<O>(), vec![
+                    fld!(O, reduction, U32(RED3), true),
+                    fld!(O, ignore_index, I64, f == F::Ce),
+                    fld!(O, label_smoothing, F64(unit, any_f64), true),
+                ])
+            }
+            F::Bce => {
+                type O = lossfn_bce_options;
+                (zeroed(lossfn_bce_options_default()), align_of::<O>(), vec![fld!(O, reduction, U32(RED3), true)])
+            }
+            F::Entropy => {
+                type O = lossfn_entropy_options;
+                (zeroed(lossfn_entropy_options_default()), align_of::<O>(), vec![
+                    fld!(O, reduction, U32(RED3), true),
+                    fld!(O, input, U32(INPUT_KINDS), true),
+                ])
+            }
+            F::KlDiv => {
+                type O = lossfn_kl_div_options;
+                (zeroed(lossfn_kl_div_options_default()), align_of::<O>(), vec![
+                    fld!(O, reduction, U32(RED4), true),
+                    fld!(O, log_target, Bool, true),
+                ])
+            }
+            F::KlLogits => {
+                type O = lossfn_distillation_options;
+                (zeroed(lossfn_distillation_options_default()), align_of::<O>(), vec![
+                    fld!(O, reduction, U32(RED4), true),
+                    fld!(O, temperature, F64(finite_gt0, temperature_moderate), true),
+                ])
+            }
+            F::SigmoidFocal | F::SoftmaxFocal => {
+                type O = lossfn_focal_options;
+                let sig = f == F::SigmoidFocal;
+                (zeroed(lossfn_focal_options_default()), align_of::<O>(), vec![
+                    fld!(O, reduction, U32(RED3), true),
+                    fld!(O, alpha, F64(finite, alpha_focal_moderate), sig),
+                    fld!(O, gamma, F64(finite_ge0, small_moderate), true),
+                    fld!(O, ignore_index, I64, !sig),
+                ])
+            }
+            _ => unreachable!(),
+        },
+    })
+}
+
+fn get_u32(b: &[u8], off: usize) -> u32 {
+    u32::from_ne_bytes(b[off..off + 4].try_into().unwrap())
+}
+fn get_f64(b: &[u8], off: usize) -> f64 {
+    f64::from_ne_bytes(b[off..off + 8].try_into().unwrap())
+}
+fn get_i64(b: &[u8], off: usize) -> i64 {
+    i64::from_ne_bytes(b[off..off + 8].try_into().unwrap())
+}
+fn put(b: &mut [u8], off: usize, v: &[u8]) {
+    b[off..off + v.len()].copy_from_slice(v);
+}
+
+/// What the driver knows about the options a call will see.
+#[derive(Clone, Debug)]
+pub struct Decoded {
+    /// Statuses the options alone may cause (bit per status).
+    pub defects: u32,
+    /// Every used double is moderate (tier A).
+    pub moderate: bool,
+    /// Every used double is 0 or of magnitude in [1e-15, 1e15] (tier B).
+    pub tame: bool,
+    pub reduction: u32,
+    pub ignore_index: i64,
+    /// Overlap: activation NONE (input is probabilities); entropy: PROBS.
+    pub probs_input: bool,
+    pub log_target: bool,
+    pub include_background: bool,
+    pub batch: bool,
+}
+
+fn bit(status: u32) -> u32 {
+    1 << status
+}
+
+/// Decodes option bytes (the defaults when `bytes` is `None`) as function `f` reads them.
+fn decode(f: F, bytes: Option<&[u8]>, classes: usize) -> Decoded {
+    let mut d = Decoded {
+        defects: 0,
+        moderate: true,
+        tame: true,
+        reduction: LOSSFN_REDUCTION_MEAN,
+        ignore_index: -100,
+        probs_input: false,
+        log_target: false,
+        include_background: true,
+        batch: false,
+    };
+    let Some((default, _, fields)) = options_layout(f) else { return d };
+    let b = bytes.unwrap_or(&default);
+    for fl in &fields {
+        match fl.ty {
+            Ty::U32(valid) => {
+                let v = get_u32(b, fl.off);
+                if fl.used && !valid.contains(&v) {
+                    d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+                }
+                match fl.name {
+                    "reduction" => d.reduction = v,
+                    "activation" => d.probs_input = v == LOSSFN_ACTIVATION_NONE,
+                    "input" => d.probs_input = v == LOSSFN_INPUT_PROBS,
+                    _ => {}
+                }
+            }
+            Ty::F64(valid, moderate) => {
+                let v = get_f64(b, fl.off);
+                if fl.used && !valid(v) {
+                    d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+                }
+                if fl.used && !moderate(v) {
+                    d.moderate = false;
+                }
+                if fl.used && !tame(v) {
+                    d.tame = false;
+                }
+            }
+            Ty::I64 => d.ignore_index = get_i64(b, fl.off),
+            Ty::Bool => {
+                let v = b[fl.off];
+                if v > 1 {
+                    d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+                }
+                match fl.name {
+                    "log_target" => d.log_target = v != 0,
+                    "include_background" => d.include_background = v != 0,
+                    "batch" => d.batch = v != 0,
+                    _ => {}
+                }
+            }
+        }
+    }
+    if f.family() == Family::Overlap {
+        // smooth_dr = 0 with smooth_nr > 0: a score (smooth_nr + ...) / (P + ...) is unbounded
+        // as a class's predicted mass P vanishes (softmax of logits 1e4 apart), and so are its
+        // derivatives: the true values overflow.
+        let nr = get_f64(b, offset_of!(lossfn_overlap_options, smooth_nr));
+        let dr = get_f64(b, offset_of!(lossfn_overlap_options, smooth_dr));
+        if dr == 0.0 && nr != 0.0 {
+            d.moderate = false;
+            d.tame = false;
+        }
+    }
+    if f.family() == Family::Overlap && classes == 1 {
+        let softmax = get_u32(b, offset_of!(lossfn_overlap_options, activation)) == LOSSFN_ACTIVATION_SOFTMAX;
+        if !d.include_background || softmax {
+            d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+        }
+    }
+    d
+}
+
+/// The buffers of a call given its sizes and (decoded) options, and the statuses its sizes may
+/// cause. `None` as a length: the byte count overflows.
+pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32) {
+    let fl = Elt::Float(dt);
+    let sp = |name, len: Option<usize>, role| Spec { name, elt: fl, len, role, optional: false };
+    let opt = |name, len: Option<usize>, role| Spec { name, elt: fl, len, role, optional: true };
+    let none = o.reduction == LOSSFN_REDUCTION_NONE;
+    let reduced = |len: Option<usize>| if none { len } else { Some(1) };
+    let (ins, outs, mut defects) = match f.family() {
+        Family::Regression => {
+            let n = Some(d.n);
+            (
+                vec![sp("input", n, Role::Any), sp("target", n, Role::Any), opt("weight", n, Role::Weight)],
+                vec![sp("loss", reduced(n), Role::Any), opt("grad", n, Role::Any)],
+                0,
+            )
+        }
+        Family::Boxes => {
+            let n = Some(d.n);
+            let n4 = d.n.checked_mul(4);
+            (
+                vec![sp("pred", n4, Role::Box), sp("target", n4, Role::Box), opt("weight", n, Role::Weight)],
+                vec![sp("loss", reduced(n), Role::Any), opt("grad", n4, Role::Any)],
+                0,
+            )
+        }
+        Family::Matrix => (
+            vec![sp("boxes1", d.n.checked_mul(4), Role::Box), sp("boxes2", d.m.checked_mul(4), Role::Box)],
+            vec![sp("out", d.n.checked_mul(d.m), Role::Any)],
+            0,
+        ),
+        Family::Classification | Family::Overlap => {
+            let s = d.shape;
+            let mut defects = 0;
+            if !LAYOUTS.contains(&s.layout) {
+                defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+            }
+            if s.classes == 0 {
+                defects |= bit(LOSSFN_ERROR_INVALID_SIZE);
+            }
+            let p = s.batch.checked_mul(s.spatial);
+            let n = p.and_then(|p| p.checked_mul(s.classes));
+            let c = Some(s.classes);
+            let idx = |name, len| Spec { name, elt: Elt::I64, len, role: Role::Index, optional: false };
+            let prob_in = if o.probs_input { Role::Prob } else { Role::Any };
+            let (ins, loss_len) = match f {
+                F::Ce => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_weight", c, Role::Weight)], p),
+                F::CeSoft => (vec![sp("logits", n, Role::Any), sp("target", n, Role::Prob), opt("class_weight", c, Role::Weight)], p),
+                F::Bce => (
+                    vec![
+                        sp("logits", n, Role::Any),
+                        sp("target", n, Role::Prob),
+                        opt("weight", n, Role::Weight),
+                        opt("pos_weight", c, Role::Weight),
+                    ],
+                    n,
+                ),
+                F::Entropy => (vec![sp("input", n, prob_in)], p),
+                F::KlDiv => {
+                    let t = if o.log_target { Role::LogProb } else { Role::Prob };
+                    (vec![sp("input", n, Role::Any), sp("target", n, t)], n)
+                }
+                F::KlLogits => (vec![sp("student", n, Role::Any), sp("teacher", n, Role::Any)], p),
+                F::SigmoidFocal => {
+                    (vec![sp("logits", n, Role::Any), sp("target", n, Role::Prob), opt("weight", n, Role::Weight)], n)
+                }
+                F::SoftmaxFocal => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_alpha", c, Role::Weight)], p),
+                _ => {
+                    let input_role = if o.probs_input { Role::ProbOverlap } else { Role::Any };
+                    let target = if f.index_target() { idx("target", p) } else { sp("target", n, Role::ProbOverlap) };
+                    let c1 = if o.include_background { s.classes } else { s.classes.saturating_sub(1) };
+                    let scores = if o.batch { c1 } else { s.batch.saturating_mul(c1) };
+                    (vec![sp("input", n, input_role), target, opt("class_weight", c, Role::Weight)], Some(scores))
+                }
+            };
+            (ins, vec![sp("loss", reduced(loss_len), Role::Any), opt("grad", n, Role::Any)], defects)
+        }
+    };
+    let mut ins = ins;
+    let mut outs = outs;
+    for s in ins.iter_mut().chain(outs.iter_mut()) {
+        s.len = bytes_ok(s.len, s.elt);
+        if s.len.is_none() {
+            defects |= bit(LOSSFN_ERROR_INVALID_SIZE);
+        }
+    }
+    (ins, outs, defects)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calling.
+
+/// The scalar arguments of the IoU matrix.
+#[derive(Clone, Copy, Debug)]
+pub struct MatrixArgs {
+    pub format: u32,
+    pub kind: u32,
+    pub eps: f64,
+}
+
+impl Default for MatrixArgs {
+    fn default() -> Self {
+        MatrixArgs { format: LOSSFN_BOX_XYXY, kind: LOSSFN_IOU_KIND_IOU, eps: 1e-7 }
+    }
+}
+
+/// Calls `f` in `dt` with raw pointers: `ins` and `outs` in the order of [`specs`] (missing
+/// trailing ones are NULL), `opt` the options struct (NULL for defaults).
+///
+/// # Safety
+/// The pointers must be valid for what the sizes claim (or the call must be rejected first).
+pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8], outs: &[*mut u8], opt: *const u8) -> u32 {
+    let i = |k: usize| ins.get(k).copied().unwrap_or(null());
+    let o = |k: usize| outs.get(k).copied().unwrap_or(std::ptr::null_mut());
+    let s = d.shape;
+    macro_rules! by_dt {
+        ($f32:ident, $f64:ident, |$g:ident, $T:ident| $body:expr) => {
+            match dt {
+                Dt::F32 => {
+                    type $T = f32;
+                    let $g = $f32;
+                    $body
+                }
+                Dt::F64 => {
+                    type $T = f64;
+                    let $g = $f64;
+                    $body
+                }
+            }
+        };
+    }
+    macro_rules! regression {
+        ($f32:ident, $f64:ident) => {
+            by_dt!($f32, $f64, |g, T| unsafe {
+                g(i(0) as *const T, i(1) as *const T, i(2) as *const T, d.n, opt.cast(), o(0) as *mut T, o(1) as *mut T)
+            })
+        };
+    }
+    macro_rules! three_in_shape {
+        ($f32:ident, $f64:ident, $tgt:ty) => {
+            by_dt!($f32, $f64, |g, T| unsafe {
+                g(i(0) as *const T, i(1) as *const $tgt, i(2) as *const T, s, opt.cast(), o(0) as *mut T, o(1) as *mut T)
+            })
+        };
+    }
+    macro_rules! two_in_shape {
+        ($f32:ident, $f64:ident) => {
+            by_dt!($f32, $f64, |g, T| unsafe { g(i(0) as *const T, i(1) as *const T, s, opt.cast(), o(0) as *mut T, o(1) as *mut T) })
+        };
+    }
+    match f {
+        F::L1 => regression!(lossfn_l1_loss_f32, lossfn_l1_loss_f64),
+        F::Mse => regression!(lossfn_mse_loss_f32, lossfn_mse_loss_f64),
+        F::SmoothL1 => regression!(lossfn_smooth_l1_loss_f32, lossfn_smooth_l1_loss_f64),
+        F::Huber => regression!(lossfn_huber_loss_f32, lossfn_huber_loss_f64),
+        F::Iou => regression!(lossfn_iou_loss_f32, lossfn_iou_loss_f64),
+        F::Giou => regression!(lossfn_giou_loss_f32, lossfn_giou_loss_f64),
+        F::Diou => regression!(lossfn_diou_loss_f32, lossfn_diou_loss_f64),
+        F::Ciou => regression!(lossfn_ciou_loss_f32, lossfn_ciou_loss_f64),
+        F::Eiou => regression!(lossfn_eiou_loss_f32, lossfn_eiou_loss_f64),
+        F::Cdiou => regression!(lossfn_cdiou_loss_f32, lossfn_cdiou_loss_f64),
+        F::Matrix => by_dt!(lossfn_box_iou_matrix_f32, lossfn_box_iou_matrix_f64, |g, T| unsafe {
+            g(i(0) as *const T, d.n, i(1) as *const T, d.m, mx.format, mx.kind, mx.eps, o(0) as *mut T)
+        }),
+        F::Ce => three_in_shape!(lossfn_cross_entropy_f32, lossfn_cross_entropy_f64, i64),
+        F::CeSoft => three_in_shape!(lossfn_cross_entropy_soft_f32, lossfn_cross_entropy_soft_f64, T),
+        F::Bce => by_dt!(lossfn_bce_with_logits_f32, lossfn_bce_with_logits_f64, |g, T| unsafe {
+            g(i(0) as *const T, i(1) as *const T, i(2) as *const T, i(3) as *const T, s, opt.cast(), o(0) as *mut T, o(1) as *mut T)
+        }),
+        F::Entropy => by_dt!(lossfn_entropy_f32, lossfn_entropy_f64, |g, T| unsafe {
+            g(i(0) as *const T, s, opt.cast(), o(0) as *mut T, o(1) as *mut T)
+        }),
+        F::KlDiv => two_in_shape!(lossfn_kl_div_f32, lossfn_kl_div_f64),
+        F::KlLogits => two_in_shape!(lossfn_kl_div_logits_f32, lossfn_kl_div_logits_f64),
+        F::SigmoidFocal => three_in_shape!(lossfn_sigmoid_focal_loss_f32, lossfn_sigmoid_focal_loss_f64, T),
+        F::SoftmaxFocal => three_in_shape!(lossfn_softmax_focal_loss_f32, lossfn_softmax_focal_loss_f64, i64),
+        F::Dice => three_in_shape!(lossfn_dice_loss_f32, lossfn_dice_loss_f64, i64),
+        F::DiceSoft => three_in_shape!(lossfn_dice_loss_soft_f32, lossfn_dice_loss_soft_f64, T),
+        F::Tversky => three_in_shape!(lossfn_tversky_loss_f32, lossfn_tversky_loss_f64, i64),
+        F::TverskySoft => three_in_shape!(lossfn_tversky_loss_soft_f32, lossfn_tversky_loss_soft_f64, T),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Buffers with guard bytes.
+
+/// Bytes of guard before and after every buffer.
+const GUARD: usize = 32;
+/// Canary byte: 0xFF.. is a NaN in f32 and f64 that no arithmetic produces (x86 makes
+/// 0xFFC00000 / 0xFFF8.. and NaN inputs here are canonical), so an element still holding it
+/// after a successful call was never written.
+const CANARY: u8 = 0xFF;
+
+/// One allocation: guard, `misalign` bytes, payload, guard; 8-byte aligned storage.
+pub struct Alloc {
+    store: Vec<u64>,
+    start: usize,
+    bytes: usize,
+}
+
+impl Alloc {
+    fn new(bytes: usize, misalign: usize) -> Self {
+        let total = GUARD + 8 + bytes + GUARD;
+        let mut a = Alloc { store: vec![0u64; total.div_ceil(8)], start: GUARD + misalign, bytes };
+        a.all_mut().fill(CANARY);
+        a
+    }
+    fn all(&self) -> &[u8] {
+        // SAFETY: the u64 storage viewed as bytes.
+        unsafe { std::slice::from_raw_parts(self.store.as_ptr().cast::<u8>(), self.store.len() * 8) }
+    }
+    fn all_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as `all`.
+        unsafe { std::slice::from_raw_parts_mut(self.store.as_mut_ptr().cast::<u8>(), self.store.len() * 8) }
+    }
+    fn ptr(&mut self) -> *mut u8 {
+        // SAFETY: start < the allocation's size.
+        unsafe { self.store.as_mut_ptr().cast::<u8>().add(self.start) }
+    }
+    fn payload(&self) -> &[u8] {
+        &self.all()[self.start..self.start + self.bytes]
+    }
+    fn write_values(&mut self, elt: Elt, v: &Values) {
+        let s = self.start;
+        let b = self.all_mut();
+        match v {
+            Values::F(x) => {
+                for (k, &x) in x.iter().enumerate() {
+                    match elt {
+                        Elt::Float(Dt::F32) => b[s + 4 * k..s + 4 * k + 4].copy_from_slice(&(x as f32).to_ne_bytes()),
+                        _ => b[s + 8 * k..s + 8 * k + 8].copy_from_slice(&x.to_ne_bytes()),
+                    }
+                }
+            }
+            Values::I(x) => {
+                for (k, &x) in x.iter().enumerate() {
+                    b[s + 8 * k..s + 8 * k + 8].copy_from_slice(&x.to_ne_bytes());
+                }
+            }
+        }
+    }
+}
+
+/// Decodes a float payload.
+fn floats(bytes: &[u8], dt: Dt) -> Vec<f64> {
+    match dt {
+        Dt::F32 => bytes.chunks_exact(4).map(|c| f32::from_ne_bytes(c.try_into().unwrap()) as f64).collect(),
+        Dt::F64 => bytes.chunks_exact(8).map(|c| f64::from_ne_bytes(c.try_into().unwrap())).collect(),
+    }
+}
+
+/// The values of an input buffer.
+#[derive(Clone, Debug)]
+pub enum Values {
+    F(Vec<f64>),
+    I(Vec<i64>),
+}
+
+impl Values {
+    pub fn len(&self) -> usize {
+        match self {
+            Values::F(v) => v.len(),
+            Values::I(v) => v.len(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clean calls (for the determinism and finite tests).
+
+/// Options of function `f` as bytes, built from its defaults by field name.
+#[derive(Clone, Debug)]
+pub struct Opts {
+    f: F,
+    pub bytes: Vec<u8>,
+}
+
+impl Opts {
+    /// The defaults (`None` for the IoU matrix, which takes scalars).
+    pub fn new(f: F) -> Option<Self> {
+        options_layout(f).map(|(bytes, _, _)| Opts { f, bytes })
+    }
+    fn field(&self, name: &str) -> usize {
+        let (_, _, fields) = options_layout(self.f).unwrap();
+        fields.iter().find(|fl| fl.name == name).unwrap_or_else(|| panic!("{}: no option `{name}`", self.f.name())).off
+    }
+    pub fn u32(mut self, name: &str, v: u32) -> Self {
+        let off = self.field(name);
+        put(&mut self.bytes, off, &v.to_ne_bytes());
+        self
+    }
+    pub fn f64(mut self, name: &str, v: f64) -> Self {
+        let off = self.field(name);
+        put(&mut self.bytes, off, &v.to_ne_bytes());
+        self
+    }
+    pub fn i64(mut self, name: &str, v: i64) -> Self {
+        let off = self.field(name);
+        put(&mut self.bytes, off, &v.to_ne_bytes());
+        self
+    }
+    pub fn bool(mut self, name: &str, v: bool) -> Self {
+        let off = self.field(name);
+        self.bytes[off] = v as u8;
+        self
+    }
+    pub fn reduction(self, r: u32) -> Self {
+        self.u32("reduction", r)
+    }
+    /// The reduction as the function will read it.
+    pub fn get_reduction(&self) -> u32 {
+        get_u32(&self.bytes, self.field("reduction"))
+    }
+    pub fn get_i64(&self, name: &str) -> i64 {
+        get_i64(&self.bytes, self.field(name))
+    }
+}
+
+/// The reductions `f` accepts.
+pub fn reductions(f: F) -> &'static [u32] {
+    match f {
+        F::Matrix => &[],
+        F::KlDiv | F::KlLogits => RED4,
+        _ => RED3,
+    }
+}
+
+/// The input and output buffers of a call (see [`specs`]), its options given as bytes.
+pub fn buffers(f: F, dt: Dt, d: &Dims, opts: Option<&[u8]>) -> (Vec<Spec>, Vec<Spec>) {
+    let dec = decode(f, opts, d.shape.classes);
+    let (ins, outs, _) = specs(f, dt, d, &dec);
+    (ins, outs)
+}
+
+/// Moderate in-domain inputs for every buffer of a call (optional ones included), from `seed`:
+/// values of each buffer's role (logits up to ±1e4, probabilities with exact 0 and 1, boxes
+/// degenerate ones included), class indices in range with some `ignore_index`.
+pub fn clean_inputs(f: F, dt: Dt, d: &Dims, opts: Option<&[u8]>, seed: u64) -> Vec<Option<Values>> {
+    let (ins, _) = buffers(f, dt, d, opts);
+    let ignore = decode(f, opts, d.shape.classes).ignore_index;
+    let mut rng = crate::common::Rng(seed);
+    ins.iter()
+        .map(|s| {
+            let len = s.len.expect("sizes fit");
+            // Enough random bytes for the generators of `len` values (at most ~13 bytes each).
+            let bytes: Vec<u8> = (0..(16 * len + 64).div_ceil(8)).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
+            let mut u = Bytes::new(&bytes);
+            Some(match s.elt {
+                Elt::I64 => {
+                    let c = d.shape.classes.max(1);
+                    Values::I((0..len).map(|_| if u.chance(16) { ignore } else { u.below(c) as i64 }).collect())
+                }
+                Elt::Float(_) => {
+                    let scale = u.pick(&[1.0, 10.0, MODERATE]);
+                    Values::F((0..len).map(|_| dt.round(clean(&mut u, s.role, scale))).collect())
+                }
+            })
+        })
+        .collect()
+}
+
+/// The outputs of a successful call: the loss values and the gradient (if asked for).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outputs {
+    pub loss: Vec<f64>,
+    pub grad: Option<Vec<f64>>,
+}
+
+/// Calls `f` with well-formed buffers holding `inputs` (in [`specs`] order; `None` = NULL) and
+/// options given as bytes (`None` = NULL), allocating the outputs; returns them or the status.
+/// Also checks the boundary promises every call must keep (guards, inputs unchanged, every
+/// output written).
+pub fn call(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, opts: Option<&[u8]>, inputs: &[Option<Values>], grad: bool) -> std::result::Result<Outputs, u32> {
+    let dec = decode(f, opts, d.shape.classes);
+    let (ins, outs, _) = specs(f, dt, d, &dec);
+    let mut in_allocs: Vec<Option<Alloc>> = Vec::new();
+    for (s, v) in ins.iter().zip(inputs) {
+        in_allocs.push(v.as_ref().map(|v| {
+            assert_eq!(Some(v.len()), s.len, "{}: input `{}` length", f.name(), s.name);
+            let mut a = Alloc::new(v.len() * s.elt.size(), 0);
+            a.write_values(s.elt, v);
+            a
+        }));
+    }
+    let mut out_allocs: Vec<Option<Alloc>> = outs
+        .iter()
+        .enumerate()
+        .map(|(k, s)| (k == 0 || grad).then(|| Alloc::new(s.len.expect("output length") * s.elt.size(), 0)))
+        .collect();
+    let before: Vec<Option<Vec<u8>>> = in_allocs.iter().map(|a| a.as_ref().map(|a| a.all().to_vec())).collect();
+    let mut opt_store = vec![0u64; opts.map_or(0, |o| o.len().div_ceil(8))];
+    if let Some(o) = opts {
+        // SAFETY: the u64 storage holds at least o.len() bytes.
+        unsafe { std::ptr::copy_nonoverlapping(o.as_ptr(), opt_store.as_mut_ptr().cast::<u8>(), o.len()) };
+    }
+    let opt_ptr: *const u8 = if opts.is_some() { opt_store.as_ptr().cast() } else { null() };
+    let ip: Vec<*const u8> = in_allocs.iter_mut().map(|a| a.as_mut().map_or(null(), |a| a.ptr() as *const u8)).collect();
+    let op: Vec<*mut u8> = out_allocs.iter_mut().map(|a| a.as_mut().map_or(std::ptr::null_mut(), |a| a.ptr())).collect();
+    // SAFETY: every buffer holds the length the sizes claim.
+    let st = unsafe { invoke(f, dt, d, mx, &ip, &op, opt_ptr) };
+    for (a, b) in in_allocs.iter().zip(&before) {
+        if let (Some(a), Some(b)) = (a, b) {
+            assert!(a.all() == &b[..], "{}: an input was modified", f.name());
+        }
+    }
+    for a in out_allocs.iter().flatten() {
+        let all = a.all();
+        assert!(
+            all[..a.start].iter().chain(&all[a.start + a.bytes..]).all(|&b| b == CANARY),
+            "{}: write outside an output",
+            f.name()
+        );
+        if st != LOSSFN_OK {
+            assert!(a.payload().iter().all(|&b| b == CANARY), "{}: output written on error", f.name());
+        } else {
+            assert_all_written(f, dt, a.payload());
+        }
+    }
+    assert!(st < LOSSFN_ERROR_INTERNAL, "{}_{dt:?}: status {st}: {}", f.name(), crate::common::last_error());
+    if st != LOSSFN_OK {
+        return Err(st);
+    }
+    let mut it = out_allocs.into_iter();
+    let loss = floats(it.next().unwrap().unwrap().payload(), dt);
+    let grad = it.next().flatten().map(|a| floats(a.payload(), dt));
+    Ok(Outputs { loss, grad })
+}
+
+fn assert_all_written(f: F, dt: Dt, payload: &[u8]) {
+    let w = dt.size();
+    if let Some(k) = payload.chunks_exact(w).position(|c| c.iter().all(|&b| b == CANARY)) {
+        panic!("{}_{dt:?}: output element {k} not written on success", f.name());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The byte stream.
+
+/// Reads decisions from the fuzz input; zeros once it runs out.
+pub struct Bytes<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Bytes<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        Bytes { data, pos: 0 }
+    }
+    fn u8(&mut self) -> u8 {
+        let b = self.data.get(self.pos).copied().unwrap_or(0);
+        self.pos += 1;
+        b
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+    }
+    fn u64(&mut self) -> u64 {
+        (self.u32() as u64) | ((self.u32() as u64) << 32)
+    }
+    /// Uniform-ish in 0..n (n > 0).
+    fn below(&mut self, n: usize) -> usize {
+        if n <= 256 {
+            self.u8() as usize % n
+        } else {
+            self.u32() as usize % n
+        }
+    }
+    /// True with probability about p/256.
+    fn chance(&mut self, p: u8) -> bool {
+        self.u8() < p
+    }
+    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len())]
+    }
+    /// Uniform in [lo, hi).
+    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * (self.u32() as f64 / 4294967296.0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generators.
+
+const HUGE_DIMS: [usize; 7] = [usize::MAX, usize::MAX / 3, 1 << 62, 1 << 61, 1 << 59, 1 << 40, 1 << 33];
+/// Largest buffer the driver allocates; calls needing more are skipped (they are valid: the
+/// library would read that much).
+const LIMIT: usize = 1 << 16;
+
+fn dim(u: &mut Bytes, max: usize) -> usize {
+    if u.chance(6) {
+        u.pick(&HUGE_DIMS)
+    } else {
+        u.below(max + 1)
+    }
+}
+
+fn gen_dims(u: &mut Bytes, f: F) -> Dims {
+    match f.family() {
+        Family::Regression | Family::Boxes => Dims::n(dim(u, 40)),
+        Family::Matrix => Dims::nm(dim(u, 12), dim(u, 12)),
+        _ => {
+            let layout = if u.chance(8) { u.pick(&[2, 3, 255, u32::MAX, 0x8000_0000]) } else { u.below(2) as u32 };
+            // classes 0 is an error; 1 is special for the overlap losses.
+            Dims::shape(dim(u, 6), dim(u, 6), dim(u, 6), layout)
+        }
+    }
+}
+
+/// A double option value: moderate-valid most of the time, or anything.
+fn gen_f64(u: &mut Bytes) -> f64 {
+    match u.below(24) {
+        0..=9 => u.pick(&[0.0, 1.0, 0.5, 0.25, 2.0, 0.75, 1e-7, 1e-5, 3.0, 0.1]),
+        10..=13 => u.uniform(0.0, 4.0),
+        14 => -u.uniform(0.0, 4.0),
+        15 => f64::NAN,
+        16 => u.pick(&[f64::INFINITY, f64::NEG_INFINITY]),
+        17 => u.pick(&[-0.0, -1.0, -1e-300, f64::MIN]),
+        18 => u.pick(&[1e-300, 5e-324, f64::MIN_POSITIVE, 1e-30, 1e-45]),
+        19 => u.pick(&[1e300, f64::MAX, 1e30, 1e38, 4e38]),
+        20 => u.pick(&[10.0, 100.0, 1e4, 1e6]),
+        21 => u.uniform(0.0, 1.0),
+        _ => f64::from_bits(u.u64()),
+    }
+}
+
+fn gen_u32(u: &mut Bytes) -> u32 {
+    match u.below(8) {
+        0..=5 => u.below(4) as u32,
+        6 => u.pick(&[4, 5, 7, 255, 256, u32::MAX, 0x8000_0000]),
+        _ => u.u32(),
+    }
+}
+
+fn gen_i64(u: &mut Bytes, classes: usize) -> i64 {
+    let c = classes.min(1 << 20) as i64;
+    match u.below(8) {
+        0..=2 => -100,
+        3 => -1,
+        4 => u.below(7) as i64,
+        5 => c,
+        6 => u.pick(&[i64::MIN, i64::MAX, i64::MIN + 1, 1 << 40]),
+        _ => u.u64() as i64,
+    }
+}
+
+/// Option bytes: `None` (NULL), the defaults, perturbed defaults, or random bytes.
+fn gen_options(u: &mut Bytes, f: F, classes: usize) -> Option<Vec<u8>> {
+    let (default, _, fields) = options_layout(f)?;
+    match u.below(16) {
+        0..=2 => None,
+        3..=4 => Some(default),
+        5 => Some((0..default.len()).map(|_| u.u8()).collect()),
+        _ => {
+            let mut b = default;
+            let rate = u.pick(&[40u8, 80, 160, 255]);
+            for fl in &fields {
+                if !u.chance(rate) {
+                    continue;
+                }
+                match fl.ty {
+                    Ty::U32(valid) => {
+                        let v = if u.chance(200) { u.pick(valid) } else { gen_u32(u) };
+                        put(&mut b, fl.off, &v.to_ne_bytes());
+                    }
+                    Ty::F64(..) => put(&mut b, fl.off, &gen_f64(u).to_ne_bytes()),
+                    Ty::I64 => put(&mut b, fl.off, &gen_i64(u, classes).to_ne_bytes()),
+                    Ty::Bool => {
+                        let v = if u.chance(220) { u.below(2) as u8 } else { 2 + u.below(254) as u8 };
+                        b[fl.off] = v;
+                    }
+                }
+            }
+            // Padding bytes are never read as values; scribble on them too.
+            if u.chance(30) {
+                let k = u.below(b.len());
+                let covered = fields.iter().any(|fl| {
+                    let w = match fl.ty {
+                        Ty::U32(_) => 4,
+                        Ty::Bool => 1,
+                        _ => 8,
+                    };
+                    (fl.off..fl.off + w).contains(&k)
+                });
+                if !covered {
+                    b[k] = u.u8();
+                }
+            }
+            Some(b)
+        }
+    }
+}
+
+/// A special value (extreme, non-finite, tiny), stored as `dt` rounds it.
+fn special(u: &mut Bytes) -> f64 {
+    u.pick(&[
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        1e4,
+        -1e4,
+        1e30,
+        -1e30,
+        3e38,
+        -3e38,
+        1e300,
+        -1e300,
+        f64::MAX,
+        1e-30,
+        -1e-30,
+        1e-45,
+        5e-324,
+        1e-310,
+        f64::MIN_POSITIVE,
+        f32::MIN_POSITIVE as f64,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1e5,
+        -1e5,
+    ])
+}
+
+/// A value of `role` in its domain with a moderate magnitude.
+fn clean(u: &mut Bytes, role: Role, scale: f64) -> f64 {
+    match role {
+        Role::Any | Role::Box => match u.below(16) {
+            0 => 0.0,
+            1 => u.pick(&[MODERATE, -MODERATE]),
+            2 => u.pick(&[1e-30, -1e-30, 1e-40, 5e-324, -0.0]),
+            _ => u.uniform(-scale, scale),
+        },
+        Role::Prob => match u.below(8) {
+            0 => 0.0,
+            1 => 1.0,
+            2 => u.pick(&[1e-30, 1e-45, 1e-300, 1.0 - 1e-7, 0.5]),
+            _ => u.uniform(0.0, 1.0),
+        },
+        Role::ProbOverlap => match u.below(8) {
+            0 | 1 => 0.0,
+            2 => 1.0,
+            3 => 1e-6,
+            _ => u.uniform(1e-6, 1.0),
+        },
+        Role::LogProb => match u.below(8) {
+            0 => 0.0,
+            1 => -MODERATE,
+            _ => u.uniform(0.0, 1.0).max(1e-300).ln() * scale.min(30.0),
+        },
+        Role::Weight => match u.below(8) {
+            0 => 0.0,
+            1 => u.pick(&[1.0, MODERATE, 1e-30]),
+            _ => u.uniform(0.0, scale.min(10.0)),
+        },
+        Role::Index => unreachable!(),
+    }
+}
+
+/// Values for a float buffer: all clean, a few specials sprinkled in, one repeated value, or
+/// random bit patterns.
+fn gen_floats(u: &mut Bytes, len: usize, role: Role) -> Vec<f64> {
+    let scale = u.pick(&[1.0, 3.0, 10.0, 100.0, MODERATE]);
+    match u.below(16) {
+        0..=9 => (0..len).map(|_| clean(u, role, scale)).collect(),
+        10..=12 => {
+            let rate = u.pick(&[4u8, 16, 64]);
+            (0..len).map(|_| if u.chance(rate) { special(u) } else { clean(u, role, scale) }).collect()
+        }
+        13 | 14 => {
+            let v = if u.chance(128) { clean(u, role, scale) } else { special(u) };
+            vec![v; len]
+        }
+        // NaNs made canonical: a NaN payload that propagates must not look like the canary.
+        _ => (0..len).map(|_| f64::from_bits(u.u64())).map(|x| if x.is_nan() { f64::NAN } else { x }).collect(),
+    }
+}
+
+fn gen_indices(u: &mut Bytes, len: usize, classes: usize, ignore_index: i64) -> Vec<i64> {
+    let c = classes.clamp(1, 1 << 30) as i64;
+    let mode = u.below(8);
+    (0..len)
+        .map(|_| match mode {
+            0..=4 => {
+                if u.chance(20) {
+                    ignore_index
+                } else {
+                    u.below(c as usize) as i64
+                }
+            }
+            5 => ignore_index,
+            6 => {
+                if u.chance(16) {
+                    u.pick(&[-1, c, c + 1, i64::MIN, i64::MAX, -100])
+                } else {
+                    u.below(c as usize) as i64
+                }
+            }
+            _ => u.u64() as i64,
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// One fuzz case.
+
+/// How a buffer pointer is made.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Ptr {
+    Valid,
+    Null,
+    /// Payload `k` bytes past an aligned address.
+    Misaligned(usize),
+    /// Inputs: same element type and start as input `i` (read-only aliasing is allowed).
+    SameAsInput(usize),
+    /// Outputs: into the payload of input `i`, `off` bytes in.
+    IntoInput(usize, usize),
+    /// Outputs: into the payload of output `j`, `off` bytes in.
+    IntoOutput(usize, usize),
+}
+
+fn gen_ptr(u: &mut Bytes, elt: Elt) -> Ptr {
+    match u.below(32) {
+        0 | 1 => Ptr::Null,
+        2 => Ptr::Misaligned(1 + u.below(elt.size() - 1)),
+        _ => Ptr::Valid,
+    }
+}
+
+/// What one fuzz case did (for coverage statistics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A valid call needing more memory than the driver allocates: not made.
+    Skipped,
+    /// The call was rejected with this status.
+    Rejected(u32),
+    /// Success; `tier` 2 = every output checked finite, 1 = checked for NaN, 0 = unchecked values.
+    Ok { tier: u8 },
+}
+
+/// Runs one fuzz case; panics (with a description) when an oracle fails.
+pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
+    let mut u = Bytes::new(data);
+    let f = u.pick(&ALL);
+    let dt = if u.chance(128) { Dt::F32 } else { Dt::F64 };
+    let d = gen_dims(&mut u, f);
+    let opts = gen_options(&mut u, f, d.shape.classes);
+    let mx = MatrixArgs {
+        format: if u.chance(230) { u.below(4) as u32 } else { gen_u32(&mut u) },
+        kind: if u.chance(230) { u.below(4) as u32 } else { gen_u32(&mut u) },
+        eps: if u.chance(160) { u.pick(&[1e-7, 1e-9, 1e-3, 1.0]) } else { gen_f64(&mut u) },
+    };
+    let opt_ptr_mode = u.below(32);
+    let dec = decode(f, opts.as_deref(), d.shape.classes);
+    let (ins, outs, size_defects) = specs(f, dt, &d, &dec);
+    let mut defects = dec.defects | size_defects;
+    // Tier A (every input and option moderate): outputs finite. Tier B (moderate inputs,
+    // valid but extreme options): outputs may overflow to ±Inf, never NaN.
+    let mut moderate_options = dec.moderate;
+    let mut tame_options = dec.tame;
+    let mut moderate_inputs = true;
+    if f == F::Matrix {
+        if !FORMATS.contains(&mx.format) || !KINDS.contains(&mx.kind) || !finite_gt0(mx.eps) {
+            defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+        }
+        moderate_options &= eps_moderate(mx.eps);
+        tame_options &= tame(mx.eps);
+    }
+    // Valid calls that need more memory than the driver allocates (or that would make a
+    // kernel loop over a huge batch of empty samples) are skipped.
+    let overflow = defects & bit(LOSSFN_ERROR_INVALID_SIZE) != 0;
+    let big = ins.iter().chain(&outs).any(|s| s.len.is_some_and(|l| l > LIMIT))
+        || (f.shaped() && d.shape.batch.max(d.shape.spatial).max(d.shape.classes).saturating_mul(8) > LIMIT);
+    if big && !overflow {
+        return (f, dt, Outcome::Skipped);
+    }
+    let desc = format!("{}_{dt:?} dims {d:?} opts {opts:?} decoded {dec:?} matrix {mx:?}", f.name());
+
+    // Inputs: values, pointers, allocations.
+    let mut in_vals: Vec<Values> = Vec::new();
+    let mut in_ptr: Vec<Ptr> = Vec::new();
+    for (k, s) in ins.iter().enumerate() {
+        // Overflowing sizes are rejected before anything is read: a small buffer will do.
+        let len = s.len.unwrap_or(16).min(LIMIT);
+        let v = match s.elt {
+            Elt::I64 => Values::I(gen_indices(&mut u, len, d.shape.classes, dec.ignore_index)),
+            Elt::Float(_) => Values::F(gen_floats(&mut u, len, s.role).into_iter().map(|x| dt.round(x)).collect()),
+        };
+        let mut p = gen_ptr(&mut u, s.elt);
+        if p == Ptr::Valid && k > 0 && u.chance(16) {
+            let j = u.below(k);
+            if ins[j].elt == s.elt && in_ptr[j] == Ptr::Valid && in_vals[j].len() == len {
+                p = Ptr::SameAsInput(j);
+            }
+        }
+        in_vals.push(v);
+        in_ptr.push(p);
+    }
+    let mut in_allocs: Vec<Option<Alloc>> = Vec::new();
+    for (k, s) in ins.iter().enumerate() {
+        in_allocs.push(match in_ptr[k] {
+            Ptr::Valid | Ptr::Misaligned(_) => {
+                let mis = if let Ptr::Misaligned(m) = in_ptr[k] { m } else { 0 };
+                let mut a = Alloc::new(in_vals[k].len() * s.elt.size(), mis);
+                a.write_values(s.elt, &in_vals[k]);
+                Some(a)
+            }
+            _ => None,
+        });
+    }
+    // What the call actually reads, and the defects of the inputs.
+    for (k, s) in ins.iter().enumerate() {
+        let (vals, null) = match in_ptr[k] {
+            Ptr::Null => (None, true),
+            Ptr::SameAsInput(j) => (Some(&in_vals[j]), false),
+            Ptr::Misaligned(_) => {
+                defects |= bit(LOSSFN_ERROR_NULL_POINTER);
+                (Some(&in_vals[k]), false)
+            }
+            _ => (Some(&in_vals[k]), false),
+        };
+        if null && !s.optional && s.len != Some(0) {
+            defects |= bit(LOSSFN_ERROR_NULL_POINTER);
+        }
+        match vals {
+            Some(Values::I(t)) => {
+                let c = d.shape.classes as i64;
+                if t.iter().any(|&x| !(0..c).contains(&x) && x != dec.ignore_index) {
+                    defects |= bit(LOSSFN_ERROR_INVALID_TARGET);
+                }
+            }
+            Some(Values::F(x)) => {
+                if !x.iter().all(|&x| s.role.moderate(x)) {
+                    moderate_inputs = false;
+                }
+            }
+            None => {}
+        }
+    }
+
+    // Outputs: pointer modes, then allocations (aliases point into earlier buffers).
+    let grad_wanted = f.has_grad() && u.chance(200);
+    let mut out_ptr: Vec<Ptr> = Vec::new();
+    for (k, s) in outs.iter().enumerate() {
+        let mut p = gen_ptr(&mut u, s.elt);
+        if k == 1 && !grad_wanted {
+            p = Ptr::Null;
+        }
+        if p == Ptr::Valid && u.chance(20) {
+            // Into an input, or into the other output.
+            let targets: Vec<usize> =
+                (0..ins.len()).filter(|&i| in_allocs[i].as_ref().is_some_and(|a| a.bytes > 0)).collect();
+            if k == 1 && out_ptr[0] == Ptr::Valid && outs[0].len.unwrap_or(0) > 0 && u.chance(100) {
+                p = Ptr::IntoOutput(0, s.elt.size() * u.below(outs[0].len.unwrap().min(LIMIT)));
+            } else if !targets.is_empty() {
+                let i = u.pick(&targets);
+                let bytes = in_allocs[i].as_ref().unwrap().bytes;
+                p = Ptr::IntoInput(i, if u.chance(200) { (u.below(bytes) / 8) * 8 } else { u.below(bytes) });
+            }
+        }
+        out_ptr.push(p);
+    }
+    let mut out_allocs: Vec<Option<Alloc>> = Vec::new();
+    for (k, s) in outs.iter().enumerate() {
+        let len = s.len.unwrap_or(16).min(LIMIT);
+        out_allocs.push(match out_ptr[k] {
+            Ptr::Valid => Some(Alloc::new(len * s.elt.size(), 0)),
+            Ptr::Misaligned(m) => Some(Alloc::new(len * s.elt.size(), m)),
+            _ => None,
+        });
+    }
+    for (k, s) in outs.iter().enumerate() {
+        let len_bytes = s.len.map(|l| l * s.elt.size());
+        match out_ptr[k] {
+            Ptr::Null if !s.optional && len_bytes != Some(0) => defects |= bit(LOSSFN_ERROR_NULL_POINTER),
+            Ptr::Misaligned(_) => defects |= bit(LOSSFN_ERROR_NULL_POINTER),
+            Ptr::IntoInput(i, off) | Ptr::IntoOutput(i, off) => {
+                if off % s.elt.size() != 0 {
+                    defects |= bit(LOSSFN_ERROR_NULL_POINTER);
+                }
+                let other_bytes = match out_ptr[k] {
+                    Ptr::IntoInput(..) => ins[i].len.map(|l| l * ins[i].elt.size()),
+                    _ => outs[i].len.map(|l| l * outs[i].elt.size()),
+                };
+                // Overlap exists when both spans are non-empty (the output starts inside).
+                if len_bytes != Some(0) && other_bytes != Some(0) {
+                    defects |= bit(LOSSFN_ERROR_OVERLAP);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // The options struct.
+    let opt_align = options_layout(f).map_or(1, |(_, a, _)| a);
+    let mut opt_alloc = opts.as_ref().map(|o| {
+        let mis = if opt_ptr_mode == 0 { 1 + (u.below(opt_align.max(2) - 1)) } else { 0 };
+        let mut a = Alloc::new(o.len(), mis);
+        let s = a.start;
+        a.all_mut()[s..s + o.len()].copy_from_slice(o);
+        a
+    });
+    if opt_alloc.as_ref().is_some_and(|a| a.start % opt_align != 0) {
+        defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+    }
+    if grad_wanted && out_ptr.get(1) == Some(&Ptr::Null) {
+        // grad = NULL is always allowed.
+    }
+
+    // Pointers.
+    let ip: Vec<*const u8> = (0..ins.len())
+        .map(|k| match in_ptr[k] {
+            Ptr::SameAsInput(j) => in_allocs[j].as_mut().unwrap().ptr() as *const u8,
+            _ => in_allocs[k].as_mut().map_or(null(), |a| a.ptr() as *const u8),
+        })
+        .collect();
+    let mut op: Vec<*mut u8> = Vec::new();
+    for k in 0..outs.len() {
+        op.push(match out_ptr[k] {
+            // SAFETY (all three): offsets inside the target's payload.
+            Ptr::IntoInput(i, off) => unsafe { in_allocs[i].as_mut().unwrap().ptr().add(off) },
+            Ptr::IntoOutput(j, off) => unsafe { out_allocs[j].as_mut().unwrap().ptr().add(off) },
+            _ => out_allocs[k].as_mut().map_or(std::ptr::null_mut(), |a| a.ptr()),
+        });
+    }
+    let opt_p: *const u8 = opt_alloc.as_mut().map_or(null(), |a| a.ptr() as *const u8);
+
+    let in_before: Vec<Option<Vec<u8>>> = in_allocs.iter().map(|a| a.as_ref().map(|a| a.all().to_vec())).collect();
+    let opt_before = opt_alloc.as_ref().map(|a| a.all().to_vec());
+    // SAFETY: every non-NULL pointer covers what the sizes claim, except where a defect makes
+    // the library reject the call first (that is what is being tested).
+    let st = unsafe { invoke(f, dt, &d, &mx, &ip, &op, opt_p) };
+    let msg = crate::common::last_error();
+
+    // Oracles.
+    assert!(st != LOSSFN_ERROR_INTERNAL, "{desc}: LOSSFN_ERROR_INTERNAL: {msg}");
+    assert!(st <= LOSSFN_ERROR_OVERLAP, "{desc}: undefined status {st}");
+    if defects == 0 {
+        assert!(st == LOSSFN_OK, "{desc}: valid call failed with status {st}: {msg}");
+    } else {
+        assert!(st != LOSSFN_OK, "{desc}: call with defects {defects:#b} succeeded");
+        assert!(defects & bit(st) != 0, "{desc}: status {st} ({msg}) is none of the defects {defects:#b}");
+    }
+    if st != LOSSFN_OK {
+        assert!(!msg.is_empty(), "{desc}: status {st} without a message");
+    } else {
+        assert!(msg.is_empty(), "{desc}: success left an error message: {msg}");
+    }
+    for (k, (a, b)) in in_allocs.iter().zip(&in_before).enumerate() {
+        if let (Some(a), Some(b)) = (a, b) {
+            assert!(a.all() == &b[..], "{desc}: input `{}` (or its guards) modified, status {st}", ins[k].name);
+        }
+    }
+    if let (Some(a), Some(b)) = (&opt_alloc, &opt_before) {
+        assert!(a.all() == &b[..], "{desc}: options modified");
+    }
+    for (k, a) in out_allocs.iter().enumerate() {
+        let Some(a) = a else { continue };
+        let all = a.all();
+        let outside = all[..a.start].iter().chain(&all[a.start + a.bytes..]).all(|&b| b == CANARY);
+        assert!(outside, "{desc}: write outside output `{}` (status {st})", outs[k].name);
+        if st != LOSSFN_OK {
+            assert!(a.payload().iter().all(|&b| b == CANARY), "{desc}: output `{}` written on error {st}", outs[k].name);
+        }
+    }
+    if st != LOSSFN_OK {
+        return (f, dt, Outcome::Rejected(st));
+    }
+
+    // Success: every output written; finite when the call was in the domain.
+    let payloads: Vec<Option<Vec<f64>>> = out_allocs.iter().map(|a| a.as_ref().map(|a| floats(a.payload(), dt))).collect();
+    for (k, a) in out_allocs.iter().enumerate() {
+        if let Some(a) = a {
+            let w = dt.size();
+            if let Some(e) = a.payload().chunks_exact(w).position(|c| c.iter().all(|&b| b == CANARY)) {
+                panic!("{desc}: output `{}` element {e} not written", outs[k].name);
+            }
+        }
+    }
+    // In tier B an overflow (an infinite output somewhere) may leave NaN behind (inf − inf in
+    // a chain rule): only NaN without any overflow is a finding there.
+    let overflowed = payloads.iter().flatten().flatten().any(|v| v.is_infinite());
+    let tier = match (moderate_inputs, moderate_options, tame_options && !overflowed) {
+        (true, true, _) => 2,
+        (true, false, true) => 1,
+        _ => 0,
+    };
+    if tier > 0 {
+        for (k, p) in payloads.iter().enumerate() {
+            let Some(p) = p else { continue };
+            let bad = |v: &f64| if moderate_options { !v.is_finite() } else { v.is_nan() };
+            if let Some(e) = p.iter().position(bad) {
+                let tier = if moderate_options { "moderate input and options" } else { "moderate input, valid options" };
+                panic!("{desc}: output `{}`[{e}] = {} for {tier}; pointers {in_ptr:?} {out_ptr:?}; inputs {in_vals:?}", outs[k].name, p[e]);
+            }
+        }
+    }
+    // The loss does not depend on whether the gradient is computed.
+    if f.has_grad() && out_ptr[0] == Ptr::Valid && out_ptr[1] == Ptr::Valid {
+        let mut loss2 = Alloc::new(out_allocs[0].as_ref().unwrap().bytes, 0);
+        let op2 = [loss2.ptr(), std::ptr::null_mut()];
+        // SAFETY: as above; the first call succeeded with the same arguments.
+        let st2 = unsafe { invoke(f, dt, &d, &mx, &ip, &op2, opt_p) };
+        assert_eq!(st2, LOSSFN_OK, "{desc}: grad = NULL call failed");
+        let a = floats(loss2.payload(), dt);
+        let b = payloads[0].as_ref().unwrap();
+        let same = a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()));
+        assert!(same, "{desc}: loss with grad {b:?} != loss without {a:?}");
+    }
+    (f, dt, Outcome::Ok { tier })
+}

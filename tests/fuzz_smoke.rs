@@ -1,0 +1,112 @@
+//! A fixed-seed run of the fuzz driver (`tests/fuzz_driver/mod.rs`) over every exported loss
+//! and the IoU matrix, f32 and f64: about half a minute under `cargo test --release`, less in
+//! debug (fewer cases). Longer campaigns run the same driver under libFuzzer: see
+//! `docs/hardening.md`.
+mod common;
+mod fuzz_driver;
+
+use common::Rng;
+use fuzz_driver::{Dt, Outcome};
+
+/// Cases per shard: ~7 M in all under --release (~30 s of one core); far fewer in debug, where
+/// a case is ~20x slower.
+const CASES: usize = if cfg!(debug_assertions) { 80_000 } else { 1_800_000 };
+/// Shards run as separate tests, so the two cores share the work.
+const SHARDS: u64 = 4;
+
+/// Per function and dtype: [skipped, rejected, ok unchecked, ok NaN-checked, ok finite-checked].
+type Stats = std::collections::BTreeMap<String, [usize; 5]>;
+
+fn shard(seed: u64) {
+    // LOSSFN_FUZZ_SEED explores other streams (the suite runs the fixed one).
+    let base = std::env::var("LOSSFN_FUZZ_SEED").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+    let mut rng = Rng(0x5eed_0000 + seed + (base << 8));
+    let mut data = Vec::new();
+    let mut stats = Stats::new();
+    let mut statuses = [0usize; 6];
+    for case in 0..CASES {
+        let len = 64 + rng.below(2048) as usize;
+        data.clear();
+        while data.len() < len {
+            data.extend_from_slice(&rng.next_u64().to_le_bytes());
+        }
+        let r = std::panic::catch_unwind(|| fuzz_driver::run(&data));
+        if let Ok((f, dt, outcome)) = r {
+            let s = stats.entry(format!("{}_{dt:?}", f.name())).or_default();
+            match outcome {
+                Outcome::Skipped => s[0] += 1,
+                Outcome::Rejected(st) => {
+                    s[1] += 1;
+                    statuses[st as usize] += 1;
+                }
+                Outcome::Ok { tier } => {
+                    s[2 + tier as usize] += 1;
+                    statuses[0] += 1;
+                }
+            }
+        }
+        if let Err(e) = r {
+            let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+            eprintln!("shard {seed} case {case}: reproduce with this input (hex):\n{hex}");
+            std::panic::resume_unwind(e);
+        }
+    }
+    // The stream must reach every entry point, succeed on each, check finite outputs on each,
+    // and produce every error status.
+    eprintln!("shard {seed}: statuses OK..OVERLAP {statuses:?}");
+    for f in fuzz_driver::ALL {
+        for dt in [Dt::F32, Dt::F64] {
+            let name = format!("{}_{dt:?}", f.name());
+            let s = stats.get(&name).copied().unwrap_or_default();
+            eprintln!("  {name:24} skipped {:5} rejected {:5} ok {:5} (NaN-checked {:5}, finite-checked {:5})", s[0], s[1], s[2] + s[3] + s[4], s[3], s[4]);
+            assert!(s[4] >= CASES / 2000, "{name}: only {} successful calls with checked finite outputs", s[4]);
+        }
+    }
+    assert!(statuses.iter().all(|&n| n > 0), "statuses {statuses:?}");
+}
+
+#[test]
+fn fuzz_smoke_0() {
+    shard(0);
+}
+#[test]
+fn fuzz_smoke_1() {
+    shard(1);
+}
+#[test]
+fn fuzz_smoke_2() {
+    shard(2);
+}
+#[test]
+fn fuzz_smoke_3() {
+    shard(3);
+}
+
+/// Replays one input given as hex in LOSSFN_FUZZ_HEX (printed by a failing shard), or every
+/// file of the directory LOSSFN_FUZZ_DIR (e.g. a libFuzzer corpus or artifacts).
+#[test]
+fn replay() {
+    if let Ok(hex) = std::env::var("LOSSFN_FUZZ_HEX") {
+        let bytes: Vec<u8> = (0..hex.len() / 2).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect();
+        fuzz_driver::run(&bytes);
+    }
+    if let Ok(dir) = std::env::var("LOSSFN_FUZZ_DIR") {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            eprintln!("{}", path.display());
+            fuzz_driver::run(&std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+/// Every function is reached by the stream (the selector is the first byte).
+#[test]
+fn every_function_is_reached() {
+    let mut rng = Rng(1);
+    let mut seen = [false; fuzz_driver::ALL.len()];
+    for _ in 0..2000 {
+        seen[(rng.next_u64() & 0xff) as usize % fuzz_driver::ALL.len()] = true;
+    }
+    assert!(seen.iter().all(|&s| s), "{seen:?}");
+    assert_eq!(SHARDS, 4);
+}
