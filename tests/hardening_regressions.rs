@@ -228,3 +228,37 @@ fn cdiou_tiny_diagonal_f32_stays_finite() {
     let g: Vec<f64> = grad.iter().map(|&v| v as f64).collect();
     common::assert_close("f32 vs f64", &g, &g64, 0.05, 1e-6);
 }
+
+/// Finding 9: class-axis losses on an empty NCS tensor whose non-zero dims multiply past
+/// isize::MAX (batch 6e18 with spatial 0, or the reverse) hit ndarray's shape check:
+/// LOSSFN_ERROR_INTERNAL (a caught panic) for a valid call with nothing to compute.
+#[test]
+fn classification_empty_tensor_with_huge_dims_is_ok() {
+    let huge = usize::MAX / 3;
+    for (batch, spatial) in [(huge, 0), (0, huge)] {
+        for layout in [LOSSFN_LAYOUT_NCS, LOSSFN_LAYOUT_NSC] {
+            let s = lossfn_shape { batch, classes: 3, spatial, layout };
+            let (e, t) = ([0f32; 0].as_ptr(), [0i64; 0].as_ptr());
+            let mut loss = [7.5f32];
+            let g = std::ptr::null_mut();
+            let statuses = unsafe {
+                [
+                    lossfn_cross_entropy_f32(e, t, null(), s, null(), loss.as_mut_ptr(), g),
+                    lossfn_cross_entropy_soft_f32(e, e, null(), s, null(), loss.as_mut_ptr(), g),
+                    lossfn_entropy_f32(e, s, null(), loss.as_mut_ptr(), g),
+                    lossfn_kl_div_logits_f32(e, e, s, null(), loss.as_mut_ptr(), g),
+                    lossfn_softmax_focal_loss_f32(e, t, null(), s, null(), loss.as_mut_ptr(), g),
+                    lossfn_bce_with_logits_f32(e, e, null(), null(), s, null(), loss.as_mut_ptr(), g),
+                    lossfn_kl_div_f32(e, e, s, null(), loss.as_mut_ptr(), g),
+                    lossfn_sigmoid_focal_loss_f32(e, e, null(), s, null(), loss.as_mut_ptr(), g),
+                ]
+            };
+            assert_eq!(statuses, [LOSSFN_OK; 8], "shape {s:?}: {}", common::last_error());
+            assert_eq!(loss[0], 0.0);
+            let e = [0f64; 0].as_ptr();
+            let mut loss = [7.5f64];
+            let st = unsafe { lossfn_cross_entropy_f64(e, t, null(), s, null(), loss.as_mut_ptr(), std::ptr::null_mut()) };
+            assert_eq!((st, loss[0]), (LOSSFN_OK, 0.0), "f64 shape {s:?}");
+        }
+    }
+}

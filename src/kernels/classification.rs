@@ -112,6 +112,9 @@ enum Classes<'a, T> {
 impl<'a, T> Classes<'a, T> {
     fn new(shape: &Shape, data: &'a [T]) -> Self {
         let (n, c, s) = (shape.batch, shape.classes, shape.spatial);
+        // An empty tensor can have dims whose non-zero ones multiply past isize::MAX (a huge
+        // batch with spatial 0), which ndarray rejects; nothing is read from it: view it as empty.
+        let (n, c, s) = if data.is_empty() { (0, 0, 0) } else { (n, c, s) };
         match shape.layout {
             Layout::Nsc => Classes::Rows(ArrayView2::from_shape((n * s, c), data).expect("buffer sized by the caller")),
             Layout::Ncs => Classes::Cols(ArrayView3::from_shape((n, c, s), data).expect("buffer sized by the caller")),
