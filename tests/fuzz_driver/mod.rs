@@ -1333,11 +1333,12 @@ pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
         moderate_options &= eps_moderate(mx.eps);
         tame_options &= tame(mx.eps);
     }
-    // Valid calls that need more memory than the driver allocates (or that would make a
-    // kernel loop over a huge batch of empty samples) are skipped.
+    // Valid calls that need more memory than the driver allocates are skipped; so are overlap
+    // calls with a huge batch × classes: their cost is one score per (sample, class) even when
+    // spatial is 0 (docs/hardening.md). Huge dims with an empty tensor are run otherwise.
     let overflow = defects & bit(LOSSFN_ERROR_INVALID_SIZE) != 0;
     let big = ins.iter().chain(&outs).any(|s| s.len.is_some_and(|l| l > LIMIT))
-        || (f.shaped() && d.shape.batch.max(d.shape.spatial).max(d.shape.classes).saturating_mul(8) > LIMIT);
+        || (f.family() == Family::Overlap && d.shape.batch.max(1).saturating_mul(d.shape.classes) > LIMIT);
     if big && !overflow {
         return (f, dt, Outcome::Skipped);
     }
