@@ -262,3 +262,38 @@ fn classification_empty_tensor_with_huge_dims_is_ok() {
         }
     }
 }
+
+/// Finding 10 (libFuzzer, overflow checks on): Dice/Tversky multiplied classes × spatial
+/// unchecked while sizing their work, which overflows for an empty tensor (batch 0) with a
+/// huge spatial size or class count: a panic (LOSSFN_ERROR_INTERNAL) in builds with overflow
+/// checks, a silent wrap otherwise. Meaningful under `cargo test` (debug).
+#[test]
+fn overlap_empty_tensor_with_huge_dims_is_ok() {
+    let huge = usize::MAX / 3;
+    for (classes, spatial) in [(6, huge), (1 << 59, 64), (3, usize::MAX)] {
+        for pooled in [false, true] {
+            // A pooled score per class needs `classes` of them: 2^59 is simply too many to run
+            // (docs/hardening.md, "Overlap cost with empty tensors").
+            if pooled && classes == 1 << 59 {
+                continue;
+            }
+            for layout in [LOSSFN_LAYOUT_NCS, LOSSFN_LAYOUT_NSC] {
+                let s = lossfn_shape { batch: 0, classes, spatial, layout };
+                let mut o = lossfn_overlap_options_default();
+                o.batch = pooled;
+                o.activation = LOSSFN_ACTIVATION_SIGMOID;
+                let (x, t) = ([0f32; 0].as_ptr(), [0i64; 0].as_ptr());
+                let mut loss = [7.5f32];
+                let grad = [0f32; 0].as_ptr() as *mut f32;
+                for st in unsafe {
+                    [
+                        lossfn_dice_loss_f32(x, t, null(), s, &o, loss.as_mut_ptr(), grad),
+                        lossfn_tversky_loss_soft_f32(x, x, null(), s, &o, loss.as_mut_ptr(), grad),
+                    ]
+                } {
+                    assert_eq!(st, LOSSFN_OK, "shape {s:?} pooled {pooled}: {}", common::last_error());
+                }
+            }
+        }
+    }
+}

@@ -278,7 +278,7 @@ impl Geom {
     fn new(shape: &Shape) -> Self {
         let c = shape.classes.max(1);
         let w = (BLOCK_ELEMS / c).clamp(LANES, 4096) / LANES * LANES;
-        let sc = w * (ITEM_ELEMS / (c * w)).max(1);
+        let sc = w * (ITEM_ELEMS / c.saturating_mul(w)).max(1);
         Geom { n: shape.batch, c, s: shape.spatial, layout: shape.layout, w, sc }
     }
 
@@ -288,7 +288,8 @@ impl Geom {
         if pooled {
             return std::iter::once(0..self.n).collect();
         }
-        let per = (RUN_ELEMS / (self.c * self.s).max(1)).max(1);
+        // Saturating: an empty tensor (batch 0) may have classes × spatial past usize::MAX.
+        let per = (RUN_ELEMS / self.c.saturating_mul(self.s).max(1)).max(1);
         reduce::chunks(self.n, per).collect()
     }
 
@@ -1037,13 +1038,13 @@ where
         let items = geom.items(run.clone());
         let outs: Vec<Option<Out<'a, T>>> = match grad_rest.take() {
             Some(g) => {
-                let (head, tail) = g.split_at_mut(run.len() * c * s);
+                let (head, tail) = g.split_at_mut(run.len() * s * c);
                 grad_rest = Some(tail);
                 split_out(geom, &items, head).into_iter().map(Some).collect()
             }
             None => items.iter().map(|_| None).collect(),
         };
-        let work = run.len().saturating_mul(c * s).saturating_mul(8);
+        let work = run.len().saturating_mul(c).saturating_mul(s).saturating_mul(8);
 
         // Pass 1: (TP, P, G) per (sample, class), partials combined in item order. Every item
         // gets its piece of `grad` (to park p in, with an activation) and hands it back.
