@@ -1471,9 +1471,6 @@ pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
     if opt_alloc.as_ref().is_some_and(|a| a.start % opt_align != 0) {
         defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
     }
-    if grad_wanted && out_ptr.get(1) == Some(&Ptr::Null) {
-        // grad = NULL is always allowed.
-    }
 
     // Pointers.
     let ip: Vec<*const u8> = (0..ins.len())
