@@ -264,7 +264,7 @@ fn simd_variants_agree_bitwise() {
                         0 => k::overlap(&args, &params, Some(&mut loss), Some(&mut grad)),
                         #[cfg(target_arch = "x86_64")]
                         1 => unsafe { k::overlap_avx2(&args, &params, Some(&mut loss), Some(&mut grad)) },
-                        #[cfg(all(target_arch = "x86_64", lossfn_avx512))]
+                        #[cfg(target_arch = "x86_64")]
                         2 => unsafe { k::overlap_avx512(&args, &params, Some(&mut loss), Some(&mut grad)) },
                         _ => unreachable!(),
                     };
@@ -275,7 +275,7 @@ fn simd_variants_agree_bitwise() {
                 if std::arch::is_x86_feature_detected!("avx2") {
                     assert!(run(1) == base, "AVX2 differs: {score:?} {activation:?} {layout:?}");
                 }
-                #[cfg(all(target_arch = "x86_64", lossfn_avx512))]
+                #[cfg(target_arch = "x86_64")]
                 if std::arch::is_x86_feature_detected!("avx512f") {
                     assert!(run(2) == base, "AVX-512 differs: {score:?} {activation:?} {layout:?}");
                 }

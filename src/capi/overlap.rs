@@ -122,7 +122,7 @@ fn run<T: OverlapReal>(
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> std::result::Result<f64, InvalidTarget> {
-    #[cfg(all(target_arch = "x86_64", lossfn_avx512))]
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU supports AVX-512F, the only requirement of overlap_avx512.
         return unsafe { crate::kernels::overlap::overlap_avx512(args, params, loss_none, grad) };

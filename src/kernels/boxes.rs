@@ -606,8 +606,8 @@ pub fn box_loss<T: Real>(
 ///
 /// # Safety
 /// The CPU must support AVX2 (`is_x86_feature_detected!("avx2")`). The body does nothing
-/// unsafe: the function is `unsafe` only because `#[target_feature]` requires it before Rust
-/// 1.86 (the crate's MSRV is 1.80).
+/// unsafe: the function is `unsafe` only because `#[target_feature]` functions must be called
+/// through `unsafe` when the caller lacks the feature.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 pub unsafe fn box_loss_avx2<T: Real>(

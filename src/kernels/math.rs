@@ -490,7 +490,6 @@ pub fn dispatch<K: SimdTask>(task: K) -> K::Output {
     {
         use std::arch::is_x86_feature_detected as has;
         let max = SIMD_MAX.load(std::sync::atomic::Ordering::Relaxed);
-        #[cfg(lossfn_avx512)]
         if max >= 2 && has!("avx512f") && has!("avx512vl") && has!("avx512dq") && has!("avx512bw") {
             // SAFETY: `run_avx512` only requires these AVX-512 subsets (and the AVX2 they
             // imply), whose presence on this CPU was checked just above.
@@ -521,7 +520,7 @@ unsafe fn run_avx2<K: SimdTask>(task: K) -> K::Output {
 ///
 /// # Safety
 /// The CPU must support AVX-512 F, VL, DQ and BW.
-#[cfg(all(target_arch = "x86_64", lossfn_avx512))]
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw")]
 unsafe fn run_avx512<K: SimdTask>(task: K) -> K::Output {
     task.run()

@@ -967,7 +967,7 @@ pub unsafe fn overlap_avx2<T: OverlapReal>(
 ///
 /// # Safety
 /// The CPU must support AVX-512F (`is_x86_feature_detected!("avx512f")`).
-#[cfg(all(target_arch = "x86_64", lossfn_avx512))]
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 pub unsafe fn overlap_avx512<T: OverlapReal>(
     args: &Args<'_, T>,
