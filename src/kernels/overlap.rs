@@ -39,6 +39,7 @@
 //! scratch buffer (NSC input is transposed on load), so every inner loop runs over contiguous
 //! positions and vectorizes. Index targets are never expanded to one-hot: their TP and G are
 //! gathered per position, and their gradient term is a per-position fix-up at the target class.
+use super::simd::{self, SimdTask};
 use super::Real;
 use crate::reduce::{self, Reduction};
 use std::ops::Range;
@@ -913,88 +914,22 @@ fn split_out<'a, T>(geom: &Geom, items: &[Item], grad: &'a mut [T]) -> Vec<Out<'
     }
 }
 
-/// The per-item closures of both passes are written inside each entry point (through this
-/// macro), so that an entry compiled for wider vectors compiles them — and the kernels inlined
-/// into them — for wider vectors too.
-macro_rules! entry_body {
-    ($args:ident, $params:ident, $loss_none:ident, $grad:ident) => {{
-        let geom = Geom::new(&$args.shape);
-        drive(
-            $args,
-            $params,
-            &geom,
-            $loss_none,
-            $grad,
-            |it, out, park| gather_item($args, $params, &geom, it, out, park),
-            |it, co: &Coefs<T>, out| scatter_item($args, $params, &geom, it, co, out),
-        )
-    }};
-}
-
 /// Computes the loss (returned, reduced; for NONE the per-score values w·l go to `loss_none`,
 /// [batch][C'] or [C']) and, when `grad` is given, ∂L/∂input in the input's layout.
 ///
 /// Fails, writing nothing, on the first (in flat order) index target that is neither a class
 /// nor `ignore_index`.
-pub fn overlap<T: OverlapReal>(
-    args: &Args<'_, T>,
-    params: &Params,
-    loss_none: Option<&mut [T]>,
-    grad: Option<&mut [T]>,
-) -> Result<f64, InvalidTarget> {
-    entry_body!(args, params, loss_none, grad)
-}
-
-/// [`overlap`] compiled for AVX2: twice the vector width, bitwise the same results (the code
-/// has no FMA and no reassociation, so every lane does the same IEEE operations in the same
-/// order).
 ///
-/// # Safety
-/// The CPU must support AVX2 (`is_x86_feature_detected!("avx2")`).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-pub unsafe fn overlap_avx2<T: OverlapReal>(
+/// Pass 0, then for each run of samples pass 1 (gather, per item), the scores, and pass 2
+/// (scatter, per item); the items of both passes run on the widest SIMD copy
+/// ([`simd::dispatch`]).
+pub fn overlap<'a, T: OverlapReal>(
     args: &Args<'_, T>,
     params: &Params,
-    loss_none: Option<&mut [T]>,
-    grad: Option<&mut [T]>,
-) -> Result<f64, InvalidTarget> {
-    entry_body!(args, params, loss_none, grad)
-}
-
-/// [`overlap`] compiled for AVX-512: four times the SSE2 vector width, bitwise the same
-/// results (as [`overlap_avx2`]).
-///
-/// # Safety
-/// The CPU must support AVX-512F (`is_x86_feature_detected!("avx512f")`).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-pub unsafe fn overlap_avx512<T: OverlapReal>(
-    args: &Args<'_, T>,
-    params: &Params,
-    loss_none: Option<&mut [T]>,
-    grad: Option<&mut [T]>,
-) -> Result<f64, InvalidTarget> {
-    entry_body!(args, params, loss_none, grad)
-}
-
-/// Pass 0, then for each run of samples pass 1 (`gather` per item), the scores, and pass 2
-/// (`scatter` per item).
-#[inline(always)]
-fn drive<'a, T, Gf, Sf>(
-    args: &Args<'_, T>,
-    params: &Params,
-    geom: &Geom,
     loss_none: Option<&mut [T]>,
     grad: Option<&'a mut [T]>,
-    gather: Gf,
-    scatter: Sf,
-) -> Result<f64, InvalidTarget>
-where
-    T: OverlapReal,
-    Gf: Fn(Item, Option<Out<'a, T>>, bool) -> (Vec<f64>, Option<Out<'a, T>>) + Sync + Send,
-    Sf: Fn(Item, &Coefs<T>, Out<'a, T>) + Sync + Send,
-{
+) -> Result<f64, InvalidTarget> {
+    let geom = &Geom::new(&args.shape);
     let (c, s) = (args.shape.classes, args.shape.spatial);
     if c == 0 {
         return Ok(0.0);
@@ -1036,7 +971,7 @@ where
         // Pass 1: (TP, P, G) per (sample, class), partials combined in item order. Every item
         // gets its piece of `grad` (to park p in, with an activation) and hands it back.
         let jobs: Vec<(Item, Option<Out<'a, T>>)> = items.iter().copied().zip(outs).collect();
-        let results = reduce::map_in_order(jobs, work, |(it, out)| gather(it, out, park));
+        let results = reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Gather { args, params, geom, item, out, park }));
         let mut sums = vec![0f64; run.len() * c * 3];
         let mut outs = Vec::with_capacity(items.len());
         for (it, (part, out)) in items.iter().zip(results) {
@@ -1081,8 +1016,45 @@ where
         // Pass 2: the gradient, in place.
         if !outs.is_empty() {
             let jobs: Vec<(Item, Out<'a, T>)> = items.into_iter().zip(outs).collect();
-            reduce::map_in_order(jobs, work, |(it, out)| scatter(it, &co, out));
+            let co = &co;
+            reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Scatter { args, params, geom, item, co, out }));
         }
     }
     Ok(total * scale)
+}
+
+/// Pass 1 on one item ([`gather_item`]), for [`simd::dispatch`].
+struct Gather<'a, 'g, T> {
+    args: &'g Args<'g, T>,
+    params: &'g Params,
+    geom: &'g Geom,
+    item: Item,
+    out: Option<Out<'a, T>>,
+    park: bool,
+}
+
+impl<'a, T: OverlapReal> SimdTask for Gather<'a, '_, T> {
+    type Output = (Vec<f64>, Option<Out<'a, T>>);
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        gather_item(self.args, self.params, self.geom, self.item, self.out, self.park)
+    }
+}
+
+/// Pass 2 on one item ([`scatter_item`]), for [`simd::dispatch`].
+struct Scatter<'a, 'g, T> {
+    args: &'g Args<'g, T>,
+    params: &'g Params,
+    geom: &'g Geom,
+    item: Item,
+    co: &'g Coefs<T>,
+    out: Out<'a, T>,
+}
+
+impl<T: OverlapReal> SimdTask for Scatter<'_, '_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        scatter_item(self.args, self.params, self.geom, self.item, self.co, self.out)
+    }
 }
