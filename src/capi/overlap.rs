@@ -1,7 +1,8 @@
 //! C entry points of the overlap (segmentation) family: Dice and Tversky (with Focal Tversky),
 //! on index or soft targets.
 use super::*;
-use crate::kernels::overlap::{overlap, score_count, Activation, Args, Layout, OverlapReal, Params, Score, Shape, Target};
+use crate::kernels::math::Math;
+use crate::kernels::overlap::{overlap, score_count, Activation, Args, Layout, Params, Score, Shape, Target};
 use crate::reduce::Reduction;
 use std::mem::offset_of;
 
@@ -123,7 +124,7 @@ enum TargetPtr<T> {
 
 /// The shared body of the eight entry points.
 #[allow(clippy::too_many_arguments)]
-unsafe fn entry<T: OverlapReal>(
+unsafe fn entry<T: Math>(
     which: Which,
     input: *const T,
     target: TargetPtr<T>,
