@@ -70,23 +70,8 @@ pub enum Score {
     Tversky { alpha: f64, beta: f64 },
 }
 
-/// Memory layout of the class tensors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Layout {
-    /// (n, c, s) at (n·C + c)·S + s.
-    Ncs,
-    /// (n, c, s) at (n·S + s)·C + c.
-    Nsc,
-}
-
-/// Sizes of the class tensors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shape {
-    pub batch: usize,
-    pub classes: usize,
-    pub spatial: usize,
-    pub layout: Layout,
-}
+/// The class tensors' layout and shape: the same types as the classification losses'.
+pub use super::classification::{Layout, Shape};
 
 /// The targets: class indices (one per (n, s), never expanded to one-hot) or soft/multi-label
 /// values in the input's layout.
