@@ -3,28 +3,9 @@
 //! The header is written to `$OUT_DIR/lossfn.h`; the checked-in `include/lossfn.h` must equal
 //! it (tests/header.rs fails otherwise). `LOSSFN_BLESS_HEADER=1 cargo build` refreshes the
 //! checked-in copy after an API change.
-use std::{env, fs, path::PathBuf, process::Command};
-
-/// The minor version of the compiler building the crate (`rustc 1.MINOR.PATCH ...`), 0 if unknown.
-fn rustc_minor() -> u32 {
-    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    Command::new(rustc)
-        .arg("--version")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|v| v.split('.').nth(1).and_then(|m| m.parse().ok()))
-        .unwrap_or(0)
-}
+use std::{env, fs, path::PathBuf};
 
 fn main() {
-    // `#[target_feature(enable = "avx512f")]` is stable from Rust 1.89; older compilers (the MSRV
-    // is older) build the kernels without their AVX-512 variants.
-    println!("cargo:rustc-check-cfg=cfg(lossfn_avx512)");
-    if rustc_minor() >= 89 {
-        println!("cargo:rustc-cfg=lossfn_avx512");
-    }
-
     let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("lossfn.h");
     println!("cargo:rerun-if-changed=src");

@@ -317,17 +317,14 @@ fn bitwise_identical_across_thread_counts() {
     lossfn_set_num_threads(0);
 }
 
-/// The AVX2 build of the kernels (used when the CPU has it) and the baseline build give
-/// bitwise identical results, so outputs do not depend on the machine's vector width.
-#[cfg(target_arch = "x86_64")]
+/// The AVX-512, AVX2 and baseline copies of the kernels (the widest the CPU has is used) give
+/// bitwise identical results, so outputs do not depend on the machine's vector width. (On a CPU
+/// without AVX2 / AVX-512 the capped levels fall back to the same copy.)
 #[test]
-fn avx2_and_baseline_kernels_agree_bitwise() {
+fn simd_copies_agree_bitwise() {
     use lossfn::kernels::boxes::*;
+    use lossfn::kernels::simd::set_simd_max;
     use lossfn::reduce::Reduction;
-    if !std::arch::is_x86_feature_detected!("avx2") {
-        eprintln!("no AVX2 on this CPU: only the baseline kernels exist here");
-        return;
-    }
     fn check<T: Float + lossfn::kernels::Real>(pred: &[f64], target: &[f64], weight: &[f64]) {
         let conv = |v: &[f64]| v.iter().map(|&x| <T as Float>::of(x)).collect::<Vec<T>>();
         let (p, t, w) = (conv(pred), conv(target), conv(weight));
@@ -350,20 +347,19 @@ fn avx2_and_baseline_kernels_agree_bitwise() {
                 for reduction in [Reduction::None, Reduction::Mean, Reduction::Sum] {
                     for weighted in [false, true] {
                         let args = Args { pred: &p, target: &t, weight: weighted.then_some(&w[..]) };
-                        let run = |avx2: bool| {
+                        let run = |level: u8| {
+                            set_simd_max(level);
                             let mut loss = vec![T::default(); n];
                             let mut grad = vec![T::default(); 4 * n];
                             let none = (reduction == Reduction::None).then_some(&mut loss[..]);
-                            let v = if avx2 {
-                                // SAFETY: AVX2 was detected above.
-                                unsafe { box_loss_avx2(kind, format, 1e-7, &args, reduction, none, Some(&mut grad)) }
-                            } else {
-                                box_loss(kind, format, 1e-7, &args, reduction, none, Some(&mut grad))
-                            };
+                            let v = box_loss(kind, format, 1e-7, &args, reduction, none, Some(&mut grad));
                             let bits = |x: &[T]| x.iter().map(|&v| <T as Float>::f64(v).to_bits()).collect::<Vec<_>>();
                             (v.to_bits(), bits(&loss), bits(&grad))
                         };
-                        assert!(run(false) == run(true), "{kind:?} {format:?} {reduction:?} {} weighted {weighted}", T::NAME);
+                        let base = run(0);
+                        for level in [1, 2] {
+                            assert!(run(level) == base, "level {level}: {kind:?} {format:?} {reduction:?} {} weighted {weighted}", T::NAME);
+                        }
                     }
                 }
             }
@@ -371,12 +367,16 @@ fn avx2_and_baseline_kernels_agree_bitwise() {
         for kind in [IouKind::Iou, IouKind::Giou, IouKind::Diou, IouKind::Ciou] {
             for format in formats {
                 let m = n.min(70);
-                let mut a = vec![T::default(); n * m];
-                let mut b = vec![T::default(); n * m];
-                box_iou_matrix(&p, &t[..4 * m], format, kind, 1e-7, &mut a);
-                // SAFETY: AVX2 was detected above.
-                unsafe { box_iou_matrix_avx2(&p, &t[..4 * m], format, kind, 1e-7, &mut b) };
-                assert!(a.iter().zip(&b).all(|(&x, &y)| <T as Float>::f64(x).to_bits() == <T as Float>::f64(y).to_bits()), "matrix {kind:?} {format:?}");
+                let run = |level: u8| {
+                    set_simd_max(level);
+                    let mut out = vec![T::default(); n * m];
+                    box_iou_matrix(&p, &t[..4 * m], format, kind, 1e-7, &mut out);
+                    out.iter().map(|&v| <T as Float>::f64(v).to_bits()).collect::<Vec<_>>()
+                };
+                let base = run(0);
+                for level in [1, 2] {
+                    assert!(run(level) == base, "matrix, level {level}: {kind:?} {format:?}");
+                }
             }
         }
     }
@@ -392,4 +392,5 @@ fn avx2_and_baseline_kernels_agree_bitwise() {
     let weight = rng.vec(ps.len(), 0.0, 2.0);
     check::<f32>(&pred, &target, &weight);
     check::<f64>(&pred, &target, &weight);
+    set_simd_max(2);
 }

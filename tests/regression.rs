@@ -228,3 +228,48 @@ fn bitwise_identical_across_thread_counts() {
     }
     lossfn_set_num_threads(0);
 }
+
+/// The baseline (SSE2), AVX2 and AVX-512 copies of the chunk loop give bitwise the same loss and
+/// gradient (no FMA, fixed summation order), for every loss, option, weight and output
+/// combination, special values included. (On a CPU without AVX2 / AVX-512 the capped levels
+/// fall back to the same copy.)
+#[test]
+fn simd_copies_agree_bitwise() {
+    use lossfn::kernels::simd::set_simd_max;
+    let n = 40_003; // several chunks and a ragged last block
+    let mut rng = Rng(23);
+    let mut x = rng.vec(n, -4.0, 4.0);
+    let t = rng.vec(n, -4.0, 4.0);
+    let w = rng.vec(n, 0.0, 2.0);
+    for (i, v) in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0, 1e-310, 1e300].into_iter().enumerate() {
+        x[1000 * i + 7] = v;
+    }
+    let bits = |r: (u32, Vec<f64>, Vec<f64>)| (r.0, r.1.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), r.2.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    for name in ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss"] {
+        for (beta, delta) in [(1.0, 1.0), (0.0, 0.3), (0.7, 2.5)] {
+            for reduction in [LOSSFN_REDUCTION_NONE, LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM] {
+                let o = lossfn_regression_options { reduction, beta, delta, ..lossfn_regression_options_default() };
+                for weight in [None, Some(&w[..])] {
+                    for with_grad in [true, false] {
+                        let run32 = |level: u8| {
+                            set_simd_max(level);
+                            bits(call(fns32(name), |v| v as f32, |v| v as f64, &x, &t, weight, &o, with_grad))
+                        };
+                        let run64 = |level: u8| {
+                            set_simd_max(level);
+                            bits(call(fns64(name), |v| v, |v| v, &x, &t, weight, &o, with_grad))
+                        };
+                        let (base32, base64) = (run32(0), run64(0));
+                        assert_eq!(base32.0, LOSSFN_OK);
+                        for level in [1, 2] {
+                            let what = format!("{name} beta {beta} delta {delta} reduction {reduction} weighted {} grad {with_grad}, level {level}", weight.is_some());
+                            assert!(run32(level) == base32, "f32 {what}");
+                            assert!(run64(level) == base64, "f64 {what}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    set_simd_max(2);
+}

@@ -2,8 +2,6 @@
 //! and the pairwise IoU matrix.
 use super::*;
 use crate::kernels::boxes::{box_iou_matrix, box_loss, Args, BoxLoss, Format, IouKind, IouMode};
-#[cfg(target_arch = "x86_64")]
-use crate::kernels::boxes::{box_iou_matrix_avx2, box_loss_avx2};
 use crate::kernels::Real;
 
 /// How four numbers describe a box.
@@ -143,14 +141,6 @@ unsafe fn entry<T: Real>(
         let loss = unsafe { io.output("loss", loss, if none { n } else { 1 })? };
         let grad = unsafe { io.optional_output("grad_pred", grad_pred, len)? };
         let none_out = none.then_some(&mut *loss);
-        #[cfg(target_arch = "x86_64")]
-        let value = if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above); same results as box_loss.
-            unsafe { box_loss_avx2(kind, format, o.eps, &args, reduction, none_out, grad) }
-        } else {
-            box_loss(kind, format, o.eps, &args, reduction, none_out, grad)
-        };
-        #[cfg(not(target_arch = "x86_64"))]
         let value = box_loss(kind, format, o.eps, &args, reduction, none_out, grad);
         write_reduced(reduction, loss, value);
         Ok(())
@@ -298,12 +288,6 @@ unsafe fn matrix<T: Real>(
         let boxes1 = unsafe { io.input("boxes1", boxes1, len1)? };
         let boxes2 = unsafe { io.input("boxes2", boxes2, len2)? };
         let out = unsafe { io.output("out", out, cells)? };
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above); same results as box_iou_matrix.
-            unsafe { box_iou_matrix_avx2(boxes1, boxes2, format, kind, eps, out) };
-            return Ok(());
-        }
         box_iou_matrix(boxes1, boxes2, format, kind, eps, out);
         Ok(())
     }

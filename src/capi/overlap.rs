@@ -1,7 +1,8 @@
 //! C entry points of the overlap (segmentation) family: Dice and Tversky (with Focal Tversky),
 //! on index or soft targets.
 use super::*;
-use crate::kernels::overlap::{overlap, score_count, Activation, Args, InvalidTarget, Layout, OverlapReal, Params, Score, Shape, Target};
+use crate::kernels::math::Math;
+use crate::kernels::overlap::{overlap, score_count, Activation, Args, Layout, Params, Score, Shape, Target};
 use crate::reduce::Reduction;
 use std::mem::offset_of;
 
@@ -115,26 +116,6 @@ fn params(which: Which, o: &lossfn_overlap_options, classes: usize) -> Result<Pa
     })
 }
 
-/// Runs the kernel compiled for the widest vectors this CPU has (bitwise the same results).
-fn run<T: OverlapReal>(
-    args: &Args<'_, T>,
-    params: &Params,
-    loss_none: Option<&mut [T]>,
-    grad: Option<&mut [T]>,
-) -> std::result::Result<f64, InvalidTarget> {
-    #[cfg(all(target_arch = "x86_64", lossfn_avx512))]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU supports AVX-512F, the only requirement of overlap_avx512.
-        return unsafe { crate::kernels::overlap::overlap_avx512(args, params, loss_none, grad) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, the only requirement of overlap_avx2.
-        return unsafe { crate::kernels::overlap::overlap_avx2(args, params, loss_none, grad) };
-    }
-    overlap(args, params, loss_none, grad)
-}
-
 /// Index targets (int64, one per position) or soft targets (in the input's type and layout).
 enum TargetPtr<T> {
     Index(*const i64),
@@ -143,7 +124,7 @@ enum TargetPtr<T> {
 
 /// The shared body of the eight entry points.
 #[allow(clippy::too_many_arguments)]
-unsafe fn entry<T: OverlapReal>(
+unsafe fn entry<T: Math>(
     which: Which,
     input: *const T,
     target: TargetPtr<T>,
@@ -187,7 +168,7 @@ unsafe fn entry<T: OverlapReal>(
         let loss = unsafe { io.output("loss", loss, loss_len)? };
         let grad = unsafe { io.optional_output("grad_input", grad_input, elements)? };
         let args = Args { input, target, class_weight, shape: kshape };
-        let value = run(&args, &params, none.then_some(&mut *loss), grad).map_err(|e| {
+        let value = overlap(&args, &params, none.then_some(&mut *loss), grad).map_err(|e| {
             Error::target(format!(
                 "`target`[{}] = {} (sample {}, position {}) is not a class in [0, {}) nor ignore_index ({})",
                 e.index,

@@ -31,6 +31,7 @@
 //! chunk into blocks of [`BLOCK`] boxes, converted to corner arrays (structure of arrays) so
 //! that the per-box formulas — branch-free selects, and a polynomial [`atan2`] instead of a
 //! libm call — vectorise.
+use super::simd::{self, SimdTask};
 use super::Real;
 use crate::reduce::{self, Reduction};
 
@@ -295,6 +296,9 @@ trait Loss<T: Real>: Sync {
     /// Whether the term weight depends on the box (Focal-EIoU): then the MEAN denominator is
     /// only known after the pass.
     const BOX_FACTOR: bool = false;
+    /// The widest SIMD copy to run (see [`SimdTask::WIDEST`]): AVX-512 was up to 20% slower than
+    /// AVX2 for IoU, GIoU, DIoU and EIoU, and 10-15% faster for CIoU and CDIoU (BENCHMARKS.md).
+    const WIDEST: u8 = 1;
     fn eval<const GRAD: bool>(&self, p: [T; 4], t: [T; 4]) -> Term<T>;
 }
 
@@ -399,6 +403,7 @@ struct Ciou<T> {
 }
 
 impl<T: Real> Loss<T> for Ciou<T> {
+    const WIDEST: u8 = 2;
     #[inline(always)]
     fn eval<const GRAD: bool>(&self, p: [T; 4], t: [T; 4]) -> Term<T> {
         let q = pair(p, t, self.eps);
@@ -477,6 +482,7 @@ struct Cdiou<T> {
 }
 
 impl<T: Real> Loss<T> for Cdiou<T> {
+    const WIDEST: u8 = 2;
     #[inline(always)]
     fn eval<const GRAD: bool>(&self, p: [T; 4], t: [T; 4]) -> Term<T> {
         let q = pair(p, t, self.eps);
@@ -591,6 +597,13 @@ fn accumulate<T: Real>(acc: &mut [f64; 8], v: &[T; BLOCK]) {
 // ---------------------------------------------------------------------------------------------
 // The driver.
 
+/// `eps` in `T`, raised to the smallest normal number: a smaller (valid) eps would round to 0
+/// in f32, or have an infinite reciprocal, and empty boxes would give 0/0.
+#[inline]
+fn eps_of<T: Real>(eps: f64) -> T {
+    T::of(eps).max(T::min_positive_value())
+}
+
 /// Computes the box loss (returned, reduced; for NONE the values wᵢ·lᵢ go to `loss_none`) and
 /// the gradient with respect to `pred`, in pred's format, into `grad`, in one pass.
 ///
@@ -604,76 +617,23 @@ pub fn box_loss<T: Real>(
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> f64 {
-    box_loss_body!(kind, format, eps, args, reduction, loss_none, grad)
+    let e = eps_of::<T>(eps);
+    let d = Driver { format, args, reduction };
+    let (l, g) = (loss_none, grad);
+    match kind {
+        BoxLoss::Iou(IouMode::Linear) => d.run(Iou::<T, 0> { eps: e }, l, g),
+        BoxLoss::Iou(IouMode::Square) => d.run(Iou::<T, 1> { eps: e }, l, g),
+        BoxLoss::Iou(IouMode::Log) => d.run(Iou::<T, 2> { eps: e }, l, g),
+        BoxLoss::Giou => d.run(Giou { eps: e }, l, g),
+        BoxLoss::Diou => d.run(Diou { eps: e }, l, g),
+        BoxLoss::Ciou => d.run(Ciou { eps: e }, l, g),
+        BoxLoss::Eiou { gamma } if gamma == 0.0 => d.run(Eiou::<T, 0> { eps: e, gamma: T::zero() }, l, g),
+        BoxLoss::Eiou { gamma } if gamma == 0.5 => d.run(Eiou::<T, 1> { eps: e, gamma: T::of(gamma) }, l, g),
+        BoxLoss::Eiou { gamma } if gamma == 1.0 => d.run(Eiou::<T, 2> { eps: e, gamma: T::of(gamma) }, l, g),
+        BoxLoss::Eiou { gamma } => d.run(Eiou::<T, 3> { eps: e, gamma: T::of(gamma) }, l, g),
+        BoxLoss::Cdiou { lambda } => d.run(Cdiou { eps: e, lambda: T::of(lambda) }, l, g),
+    }
 }
-
-/// [`box_loss`] compiled for AVX2: 8 lanes per instruction instead of SSE2's 4. The results are
-/// bitwise the same (the same IEEE operations per box; no FMA contraction).
-///
-/// # Safety
-/// The CPU must support AVX2 (`is_x86_feature_detected!("avx2")`). The body does nothing
-/// unsafe: the function is `unsafe` only because `#[target_feature]` requires it before Rust
-/// 1.86 (the crate's MSRV is 1.80).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-pub unsafe fn box_loss_avx2<T: Real>(
-    kind: BoxLoss,
-    format: Format,
-    eps: f64,
-    args: &Args<'_, T>,
-    reduction: Reduction,
-    loss_none: Option<&mut [T]>,
-    grad: Option<&mut [T]>,
-) -> f64 {
-    box_loss_body!(kind, format, eps, args, reduction, loss_none, grad)
-}
-
-/// `eps` in `T`, raised to the smallest normal number: a smaller (valid) eps would round to 0
-/// in f32, or have an infinite reciprocal, and empty boxes would give 0/0.
-#[inline]
-fn eps_of<T: Real>(eps: f64) -> T {
-    T::of(eps).max(T::min_positive_value())
-}
-
-/// The body of [`box_loss`] and [`box_loss_avx2`]. A macro, so that the per-chunk closures are
-/// defined in — and compiled with the target features of — the function that expands it.
-macro_rules! box_loss_body {
-    ($kind:expr, $format:expr, $eps:expr, $args:expr, $reduction:expr, $loss_none:expr, $grad:expr) => {{
-        let e = eps_of::<T>($eps);
-        let d = Driver { format: $format, args: $args, reduction: $reduction };
-        match $kind {
-            BoxLoss::Iou(IouMode::Linear) => run_loss!(d, Iou::<T, 0> { eps: e }, $loss_none, $grad),
-            BoxLoss::Iou(IouMode::Square) => run_loss!(d, Iou::<T, 1> { eps: e }, $loss_none, $grad),
-            BoxLoss::Iou(IouMode::Log) => run_loss!(d, Iou::<T, 2> { eps: e }, $loss_none, $grad),
-            BoxLoss::Giou => run_loss!(d, Giou { eps: e }, $loss_none, $grad),
-            BoxLoss::Diou => run_loss!(d, Diou { eps: e }, $loss_none, $grad),
-            BoxLoss::Ciou => run_loss!(d, Ciou { eps: e }, $loss_none, $grad),
-            BoxLoss::Eiou { gamma } if gamma == 0.0 => run_loss!(d, Eiou::<T, 0> { eps: e, gamma: T::zero() }, $loss_none, $grad),
-            BoxLoss::Eiou { gamma } if gamma == 0.5 => run_loss!(d, Eiou::<T, 1> { eps: e, gamma: T::of(gamma) }, $loss_none, $grad),
-            BoxLoss::Eiou { gamma } if gamma == 1.0 => run_loss!(d, Eiou::<T, 2> { eps: e, gamma: T::of(gamma) }, $loss_none, $grad),
-            BoxLoss::Eiou { gamma } => run_loss!(d, Eiou::<T, 3> { eps: e, gamma: T::of(gamma) }, $loss_none, $grad),
-            BoxLoss::Cdiou { lambda } => run_loss!(d, Cdiou { eps: e, lambda: T::of(lambda) }, $loss_none, $grad),
-        }
-    }};
-}
-use box_loss_body;
-
-/// Runs one loss through the driver with its per-chunk closure defined here (see
-/// [`box_loss_body`]); the gradient-free variant is a separate instantiation that skips the
-/// gradient's arithmetic.
-macro_rules! run_loss {
-    ($d:expr, $loss:expr, $loss_none:expr, $grad:expr) => {{
-        let (d, l) = (&$d, $loss);
-        d.run(&l, $loss_none, $grad, |c: reduce::Chunk<'_, T>, gs: T| {
-            if c.grad.is_some() {
-                d.chunk::<_, true>(&l, c, gs)
-            } else {
-                d.chunk::<_, false>(&l, c, gs)
-            }
-        })
-    }};
-}
-use run_loss;
 
 struct Driver<'a, 'b, T> {
     format: Format,
@@ -689,16 +649,8 @@ struct Sums {
 }
 
 impl<T: Real> Driver<'_, '_, T> {
-    /// Runs `chunk` over the boxes and reduces. `_loss` only fixes `L` (the closure holds the
-    /// loss itself).
-    #[inline(always)]
-    fn run<L: Loss<T>>(
-        &self,
-        _loss: &L,
-        loss_none: Option<&mut [T]>,
-        mut grad: Option<&mut [T]>,
-        chunk: impl for<'c> Fn(reduce::Chunk<'c, T>, T) -> Sums + Sync + Send,
-    ) -> f64 {
+    /// Runs `loss` over the boxes, a chunk at a time on the widest SIMD copy, and reduces.
+    fn run<L: Loss<T>>(&self, loss: L, loss_none: Option<&mut [T]>, mut grad: Option<&mut [T]>) -> f64 {
         let n = self.args.pred.len() / 4;
         // Focal-EIoU's MEAN denominator Σ iou^γ·w is known only after the pass: the gradient is
         // written with scale 1 and rescaled afterwards. Otherwise the scale is known up front.
@@ -713,7 +665,9 @@ impl<T: Real> Driver<'_, '_, T> {
             self.reduction.scale(den, 1)
         };
         let gs = T::of(s);
-        let partials = reduce::for_chunks(n, 4, WORK_PER_BOX, loss_none, grad.as_deref_mut(), |c| chunk(c, gs));
+        let partials = reduce::for_chunks(n, 4, WORK_PER_BOX, loss_none, grad.as_deref_mut(), |c| {
+            simd::dispatch(ChunkTask { driver: self, loss: &loss, c, gs })
+        });
         let total = partials.iter().fold(Sums::default(), |a, s| Sums { loss: a.loss + s.loss, weight: a.weight + s.weight });
         if !late {
             return total.loss * s;
@@ -793,22 +747,38 @@ impl<T: Real> Driver<'_, '_, T> {
     }
 }
 
+/// One chunk of [`Driver::run`], for [`simd::dispatch`]; the gradient-free variant is a separate
+/// instantiation that skips the gradient's arithmetic.
+struct ChunkTask<'d, 'a, 'b, 'c, L, T> {
+    driver: &'d Driver<'a, 'b, T>,
+    loss: &'d L,
+    c: reduce::Chunk<'c, T>,
+    gs: T,
+}
+
+impl<T: Real, L: Loss<T>> SimdTask for ChunkTask<'_, '_, '_, '_, L, T> {
+    type Output = Sums;
+    const WIDEST: u8 = L::WIDEST;
+    #[inline(always)]
+    fn run(self) -> Sums {
+        if self.c.grad.is_some() {
+            self.driver.chunk::<L, true>(self.loss, self.c, self.gs)
+        } else {
+            self.driver.chunk::<L, false>(self.loss, self.c, self.gs)
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Pairwise matrix.
 
-/// out[i·m + j] = kind(boxes1[i], boxes2[j]) for n = boxes1.len()/4, m = boxes2.len()/4.
+/// out[i·m + j] = kind(boxes1[i], boxes2[j]) for n = boxes1.len()/4, m = boxes2.len()/4. Chunks
+/// run over the flattened n×m output, so one long row or many short ones both spread over the
+/// threads.
 pub fn box_iou_matrix<T: Real>(boxes1: &[T], boxes2: &[T], format: Format, kind: IouKind, eps: f64, out: &mut [T]) {
-    box_iou_matrix_body!(boxes1, boxes2, format, kind, eps, out)
-}
-
-/// [`box_iou_matrix`] compiled for AVX2 (bitwise the same results).
-///
-/// # Safety
-/// As [`box_loss_avx2`]: the CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-pub unsafe fn box_iou_matrix_avx2<T: Real>(boxes1: &[T], boxes2: &[T], format: Format, kind: IouKind, eps: f64, out: &mut [T]) {
-    box_iou_matrix_body!(boxes1, boxes2, format, kind, eps, out)
+    let (rows, cols) = (corner_columns(boxes1, format), corner_columns(boxes2, format));
+    let (rows, cols, eps) = (&rows, &cols, eps_of::<T>(eps));
+    reduce::for_chunks(out.len(), 1, 8, Some(out), None, |c| simd::dispatch(MatrixTask { rows, cols, kind, eps, c }));
 }
 
 /// Boxes as corner columns with atan2(w, h) (for CIoU) as a fifth.
@@ -828,31 +798,37 @@ fn corner_columns<T: Real>(boxes: &[T], format: Format) -> [Vec<T>; 5] {
     cols
 }
 
-/// The body of [`box_iou_matrix`] and [`box_iou_matrix_avx2`] (a macro for the reason given at
-/// [`box_loss_body`]). Chunks run over the flattened n×m output, so one long row or many short
-/// ones both spread over the threads.
-macro_rules! box_iou_matrix_body {
-    ($boxes1:expr, $boxes2:expr, $format:expr, $kind:expr, $eps:expr, $out:expr) => {{
-        let (m, kind, e) = ($boxes2.len() / 4, $kind, eps_of::<T>($eps));
-        let (rows, cols) = (corner_columns($boxes1, $format), corner_columns($boxes2, $format));
-        reduce::for_chunks($out.len(), 1, 8, Some($out), None, |c: reduce::Chunk<'_, T>| {
-            let out = c.loss.unwrap_or_default();
-            let mut k = c.items.start;
-            while k < c.items.end {
-                let (i, j0) = (k / m, k % m);
-                let j1 = m.min(j0 + (c.items.end - k));
-                let a = [rows[0][i], rows[1][i], rows[2][i], rows[3][i]];
-                let o = &mut out[k - c.items.start..k - c.items.start + (j1 - j0)];
-                for (j, o) in (j0..j1).zip(o.iter_mut()) {
-                    let b = [cols[0][j], cols[1][j], cols[2][j], cols[3][j]];
-                    *o = similarity(kind, a, rows[4][i], b, cols[4][j], e);
-                }
-                k += j1 - j0;
-            }
-        });
-    }};
+/// One chunk of [`box_iou_matrix`], for [`simd::dispatch`]: `rows`/`cols` are the two box sets'
+/// [`corner_columns`].
+struct MatrixTask<'a, 'c, T> {
+    rows: &'a [Vec<T>; 5],
+    cols: &'a [Vec<T>; 5],
+    kind: IouKind,
+    eps: T,
+    c: reduce::Chunk<'c, T>,
 }
-use box_iou_matrix_body;
+
+impl<T: Real> SimdTask for MatrixTask<'_, '_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self { rows, cols, kind, eps, c } = self;
+        let m = cols[0].len();
+        let out = c.loss.unwrap_or_default();
+        let mut k = c.items.start;
+        while k < c.items.end {
+            let (i, j0) = (k / m, k % m);
+            let j1 = m.min(j0 + (c.items.end - k));
+            let a = [rows[0][i], rows[1][i], rows[2][i], rows[3][i]];
+            let o = &mut out[k - c.items.start..k - c.items.start + (j1 - j0)];
+            for (j, o) in (j0..j1).zip(o.iter_mut()) {
+                let b = [cols[0][j], cols[1][j], cols[2][j], cols[3][j]];
+                *o = similarity(kind, a, rows[4][i], b, cols[4][j], eps);
+            }
+            k += j1 - j0;
+        }
+    }
+}
 
 /// kind(a, b): the similarity that is 1 − the matching loss (without the loss's eps in atan).
 #[inline(always)]

@@ -20,7 +20,8 @@
 //! row is contiguous); NCS positions in tiles of positions of one sample, so that every inner
 //! loop runs contiguously over the spatial axis. Work is split into blocks of positions whose
 //! size depends only on the shape; per-block f64 partial sums are combined in block order.
-use super::math::{self, max, Math, SimdTask};
+use super::math::{self, max, Math};
+use super::simd::{self, SimdTask};
 use super::Real;
 use crate::reduce::{self, Reduction};
 use ndarray::{s, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis};
@@ -298,7 +299,7 @@ fn run_classes<T: Math, L: ClassLoss<T>>(l: &L, shape: &Shape, loss_none: Option
     }
     let work = shape.len().saturating_mul(WORK_PER_ELEMENT);
     let shape = *shape;
-    reduce::map_in_order(blocks, work, |block| math::dispatch(BlockTask { loss: l, shape, block }))
+    reduce::map_in_order(blocks, work, |block| simd::dispatch(BlockTask { loss: l, shape, block }))
         .into_iter()
         .sum()
 }
@@ -1245,7 +1246,7 @@ fn run_elementwise<T: Math, E: Elementwise<T>>(k: &E, a: &ElemArgs<'_, T>, loss_
     let tasks: Vec<_> = reduce::chunks(n, chunk)
         .map(|range| ElemTask { k, a, range, loss: li.as_mut().and_then(Iterator::next), grad: gi.as_mut().and_then(Iterator::next) })
         .collect();
-    reduce::map_in_order(tasks, n.saturating_mul(WORK_PER_ELEMENT), math::dispatch).into_iter().sum()
+    reduce::map_in_order(tasks, n.saturating_mul(WORK_PER_ELEMENT), simd::dispatch).into_iter().sum()
 }
 
 /// MEAN denominator of an elementwise loss: Σ weight, or the element count.

@@ -11,6 +11,7 @@ pub mod boxes;
 pub mod classification;
 pub mod math;
 pub mod overlap;
+pub mod simd;
 
 /// The floating-point element type of a buffer: `f32` or `f64`.
 pub trait Real:

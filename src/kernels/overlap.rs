@@ -39,115 +39,11 @@
 //! scratch buffer (NSC input is transposed on load), so every inner loop runs over contiguous
 //! positions and vectorizes. Index targets are never expanded to one-hot: their TP and G are
 //! gathered per position, and their gradient term is a per-position fix-up at the target class.
+use super::simd::{self, SimdTask};
+use super::math::{self, Math};
 use super::Real;
 use crate::reduce::{self, Reduction};
 use std::ops::Range;
-
-// ------------------------------------------------------------------------------------------
-// PRIVATE ACTIVATION HELPERS (exp / sigmoid / softmax). Self-contained until the shared
-// `kernels::math` module lands; the lead may swap these for the shared ones. They are
-// branch-free (selects only) so that the loops calling them vectorize.
-// ------------------------------------------------------------------------------------------
-
-/// The element types the overlap kernels run on: [`Real`] plus a branch-free, vectorizable `exp`.
-pub trait OverlapReal: Real {
-    /// e^x for x ≤ 0 (NaN propagates); flushes to 0 below the smallest normal result.
-    fn exp_nonpos(x: Self) -> Self;
-}
-
-impl OverlapReal for f32 {
-    /// Cody–Waite reduction x = n·ln2 + r, |r| ≤ ln2/2, and the Cephes `expf` polynomial
-    /// (≈ 1 ulp). 2ⁿ is built from the bits of the rounding shifter, so there is no float→int
-    /// conversion and no branch.
-    #[inline(always)]
-    fn exp_nonpos(x: f32) -> f32 {
-        const LOG2E: f32 = std::f32::consts::LOG2_E;
-        // Adding 1.5·2²³ rounds to an integer, which then sits in the low mantissa bits.
-        const SHIFTER: f32 = 12_582_912.0;
-        const LN2_HI: f32 = 0.693_359_4;
-        const LN2_LO: f32 = -2.121_944_4e-4;
-        // e^-87 ≈ 1.6e-38 is still a normal f32.
-        const LOWEST: f32 = -87.0;
-        let xc = if x < LOWEST { LOWEST } else { x };
-        let t = xc * LOG2E + SHIFTER;
-        let n = t - SHIFTER;
-        let r = (xc - n * LN2_HI) - n * LN2_LO;
-        let poly = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-            + 1.666_666_5e-1)
-            * r
-            + 0.5; // Cephes: 5.0000001201e-1, which rounds to 0.5 in f32
-        let e = poly * (r * r) + r + 1.0;
-        let scale = f32::from_bits(t.to_bits().wrapping_add(127) << 23);
-        if x < LOWEST {
-            0.0
-        } else {
-            e * scale
-        }
-    }
-}
-
-impl OverlapReal for f64 {
-    /// Cody–Waite reduction as for f32, then the Taylor series to degree 12 (truncation
-    /// < 2e-16 relative on |r| ≤ ln2/2): within a few ulp, far inside the f64 fixtures' 1e-8.
-    #[inline(always)]
-    fn exp_nonpos(x: f64) -> f64 {
-        const LOG2E: f64 = std::f64::consts::LOG2_E;
-        const SHIFTER: f64 = 6_755_399_441_055_744.0; // 1.5·2⁵²
-        const LN2_HI: f64 = 6.931_457_519_531_25e-1;
-        const LN2_LO: f64 = 1.428_606_820_309_417_2e-6;
-        const LOWEST: f64 = -708.0; // e^-708 ≈ 3.3e-308 is still normal
-        const INV_FACT: [f64; 11] = [
-            1.0 / 479_001_600.0, // 1/12!
-            1.0 / 39_916_800.0,
-            1.0 / 3_628_800.0,
-            1.0 / 362_880.0,
-            1.0 / 40_320.0,
-            1.0 / 5_040.0,
-            1.0 / 720.0,
-            1.0 / 120.0,
-            1.0 / 24.0,
-            1.0 / 6.0,
-            1.0 / 2.0,
-        ];
-        let xc = if x < LOWEST { LOWEST } else { x };
-        let t = xc * LOG2E + SHIFTER;
-        let n = t - SHIFTER;
-        let r = (xc - n * LN2_HI) - n * LN2_LO;
-        let mut poly = INV_FACT[0];
-        for &k in &INV_FACT[1..] {
-            poly = poly * r + k;
-        }
-        let e = poly * (r * r) + r + 1.0;
-        let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
-        if x < LOWEST {
-            0.0
-        } else {
-            e * scale
-        }
-    }
-}
-
-/// σ(x) = 1/(1 + e^−x), evaluated as e/(1 + e) with e = e^−|x| for x < 0 so it never overflows.
-#[inline(always)]
-fn sigmoid<T: OverlapReal>(x: T) -> T {
-    let e = T::exp_nonpos(-x.abs());
-    let q = T::one() / (T::one() + e);
-    if x >= T::zero() {
-        q
-    } else {
-        e * q
-    }
-}
-
-/// `max` that lets a NaN in `v` through to the exp (where it propagates) instead of dropping it.
-#[inline(always)]
-fn max_of<T: Real>(m: T, v: T) -> T {
-    if v > m {
-        v
-    } else {
-        m
-    }
-}
 
 // ------------------------------------------------------------------------------------------
 // Problem description.
@@ -174,23 +70,8 @@ pub enum Score {
     Tversky { alpha: f64, beta: f64 },
 }
 
-/// Memory layout of the class tensors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Layout {
-    /// (n, c, s) at (n·C + c)·S + s.
-    Ncs,
-    /// (n, c, s) at (n·S + s)·C + c.
-    Nsc,
-}
-
-/// Sizes of the class tensors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shape {
-    pub batch: usize,
-    pub classes: usize,
-    pub spatial: usize,
-    pub layout: Layout,
-}
+/// The class tensors' layout and shape: the same types as the classification losses'.
+pub use super::classification::{Layout, Shape};
 
 /// The targets: class indices (one per (n, s), never expanded to one-hot) or soft/multi-label
 /// values in the input's layout.
@@ -338,7 +219,7 @@ struct Scratch<T> {
     ignored: bool,
 }
 
-impl<T: OverlapReal> Scratch<T> {
+impl<T: Math> Scratch<T> {
     fn new(geom: &Geom, soft: bool) -> Self {
         let (c, w) = (geom.c, geom.w);
         Scratch {
@@ -373,7 +254,7 @@ fn load<T: Real>(geom: &Geom, src: &[T], n: usize, b0: usize, w: usize, rows: &m
                     Some(m) => {
                         for ((d, &v), mj) in dst.iter_mut().zip(src).zip(m.iter_mut()) {
                             *d = v;
-                            *mj = max_of(*mj, v);
+                            *mj = math::max(v, *mj);
                         }
                     }
                     None => dst.copy_from_slice(src),
@@ -388,7 +269,7 @@ fn load<T: Real>(geom: &Geom, src: &[T], n: usize, b0: usize, w: usize, rows: &m
                 m.copy_from_slice(&rows[..w]);
                 for row in rows.chunks_exact(bw).skip(1) {
                     for (mj, &v) in m.iter_mut().zip(&row[..w]) {
-                        *mj = max_of(*mj, v);
+                        *mj = math::max(v, *mj);
                     }
                 }
             }
@@ -431,7 +312,7 @@ fn validate(target: &[i64], ignore_index: i64, classes: usize) -> Result<(), Inv
 /// Reads the targets of block (n, b0..b0+w) (index targets were validated by pass 0) and
 /// returns `wp`, w rounded up to LANES.
 #[inline(always)]
-fn load_targets<T: OverlapReal>(args: &Args<'_, T>, geom: &Geom, n: usize, b0: usize, w: usize, sc: &mut Scratch<T>) -> usize {
+fn load_targets<T: Math>(args: &Args<'_, T>, geom: &Geom, n: usize, b0: usize, w: usize, sc: &mut Scratch<T>) -> usize {
     let (c, bw) = (geom.c, geom.w);
     let wp = w.div_ceil(LANES) * LANES;
     sc.tc[w..wp].fill(NO_CLASS);
@@ -459,7 +340,7 @@ fn load_targets<T: OverlapReal>(args: &Args<'_, T>, geom: &Geom, n: usize, b0: u
 
 /// Sets p = 0 in the padding columns w..wp and in ignored columns.
 #[inline(always)]
-fn zero_dead_columns<T: OverlapReal>(sc: &mut Scratch<T>, bw: usize, w: usize, wp: usize) {
+fn zero_dead_columns<T: Math>(sc: &mut Scratch<T>, bw: usize, w: usize, wp: usize) {
     for row in sc.x.chunks_exact_mut(bw) {
         row[w..wp].fill(T::zero());
     }
@@ -478,7 +359,7 @@ fn zero_dead_columns<T: OverlapReal>(sc: &mut Scratch<T>, bw: usize, w: usize, w
 /// over `wp` columns, with p = 0 exactly in ignored and padding columns (whatever their input,
 /// NaN included), so sums and gradients over all `wp` columns need no masks.
 #[inline(always)]
-fn forward<T: OverlapReal>(args: &Args<'_, T>, geom: &Geom, act: Activation, n: usize, b0: usize, w: usize, sc: &mut Scratch<T>) -> usize {
+fn forward<T: Math>(args: &Args<'_, T>, geom: &Geom, act: Activation, n: usize, b0: usize, w: usize, sc: &mut Scratch<T>) -> usize {
     let bw = geom.w;
     let wp = load_targets(args, geom, n, b0, w, sc);
     let softmax = act == Activation::Softmax;
@@ -493,7 +374,7 @@ fn forward<T: OverlapReal>(args: &Args<'_, T>, geom: &Geom, act: Activation, n: 
         Activation::Sigmoid => {
             for row in sc.x.chunks_exact_mut(bw) {
                 for v in row[..wp].iter_mut() {
-                    *v = sigmoid(*v);
+                    *v = math::sigmoid(*v);
                 }
             }
         }
@@ -512,14 +393,18 @@ fn forward<T: OverlapReal>(args: &Args<'_, T>, geom: &Geom, act: Activation, n: 
 
 /// Softmax down each column of the [C][W] block, given the column max in `m` (stable: the
 /// max is subtracted before exp), first part: x ← e^(x−max), m ← 1/Σe.
+///
+/// In place, unlike [`math::cols_exp`] (which reads the caller's logits and writes a separate
+/// tile): the max already came out of the transposing load, and a second [C][W] scratch tile
+/// would double the L2-resident scratch.
 #[inline(always)]
-fn exp_columns<T: OverlapReal>(x: &mut [T], bw: usize, wp: usize, m: &mut [T], sum: &mut [T]) {
+fn exp_columns<T: Math>(x: &mut [T], bw: usize, wp: usize, m: &mut [T], sum: &mut [T]) {
     let m = &mut m[..wp];
     let sum = &mut sum[..wp];
     sum.fill(T::zero());
     for row in x.chunks_exact_mut(bw) {
         for ((v, &mj), sj) in row[..wp].iter_mut().zip(m.iter()).zip(sum.iter_mut()) {
-            let e = T::exp_nonpos(*v - mj);
+            let e = math::exp(*v - mj);
             *v = e;
             *sj += e;
         }
@@ -565,7 +450,7 @@ const G: usize = 2;
 /// Pass 1 for one item: (TP, P, G) per (sample, class) as [n1−n0][C][3]. With `park`, also
 /// parks p in `out` (for pass 2); `out` is handed back either way.
 #[inline(always)]
-fn gather_item<'a, T: OverlapReal>(
+fn gather_item<'a, T: Math>(
     args: &Args<'_, T>,
     params: &Params,
     geom: &Geom,
@@ -695,7 +580,7 @@ struct Coefs<T> {
 /// Pass 2 for one item: turns p (parked in `out` by pass 1, or the input itself without
 /// activation) into ∂L/∂input, in place.
 #[inline(always)]
-fn scatter_item<T: OverlapReal>(args: &Args<'_, T>, params: &Params, geom: &Geom, item: Item, co: &Coefs<T>, mut out: Out<'_, T>) {
+fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item: Item, co: &Coefs<T>, mut out: Out<'_, T>) {
     let (c, bw) = (geom.c, geom.w);
     let squared = matches!(params.score, Score::Dice { squared_pred: true });
     let soft = matches!(args.target, Target::Soft(_));
@@ -760,7 +645,7 @@ fn scatter_item<T: OverlapReal>(args: &Args<'_, T>, params: &Params, geom: &Geom
 
 /// Soft targets: x ← ∂L/∂input from p (in x) and d = ∂L/∂p (in d).
 #[inline(always)]
-fn backward_rows<T: OverlapReal>(act: Activation, x: &mut [T], d: &[T], bw: usize, wp: usize, dot: &mut [T]) {
+fn backward_rows<T: Math>(act: Activation, x: &mut [T], d: &[T], bw: usize, wp: usize, dot: &mut [T]) {
     match act {
         Activation::None => {
             for (xr, dr) in x.chunks_exact_mut(bw).zip(d.chunks_exact(bw)) {
@@ -795,7 +680,7 @@ fn backward_rows<T: OverlapReal>(act: Activation, x: &mut [T], d: &[T], bw: usiz
 /// with ∂L/∂p_k = cp_k·h(p_k) off the target. For softmax, Σ_k p_k·∂L/∂p_k includes `fix`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn backward_index_rows<T: OverlapReal>(act: Activation, x: &mut [T], cp: &[T], squared: bool, bw: usize, wp: usize, dot: &mut [T], fix: &[T]) {
+fn backward_index_rows<T: Math>(act: Activation, x: &mut [T], cp: &[T], squared: bool, bw: usize, wp: usize, dot: &mut [T], fix: &[T]) {
     let h = |p: T| if squared { p } else { T::one() };
     match act {
         Activation::None => {
@@ -926,88 +811,22 @@ fn split_out<'a, T>(geom: &Geom, items: &[Item], grad: &'a mut [T]) -> Vec<Out<'
     }
 }
 
-/// The per-item closures of both passes are written inside each entry point (through this
-/// macro), so that an entry compiled for wider vectors compiles them — and the kernels inlined
-/// into them — for wider vectors too.
-macro_rules! entry_body {
-    ($args:ident, $params:ident, $loss_none:ident, $grad:ident) => {{
-        let geom = Geom::new(&$args.shape);
-        drive(
-            $args,
-            $params,
-            &geom,
-            $loss_none,
-            $grad,
-            |it, out, park| gather_item($args, $params, &geom, it, out, park),
-            |it, co: &Coefs<T>, out| scatter_item($args, $params, &geom, it, co, out),
-        )
-    }};
-}
-
 /// Computes the loss (returned, reduced; for NONE the per-score values w·l go to `loss_none`,
 /// [batch][C'] or [C']) and, when `grad` is given, ∂L/∂input in the input's layout.
 ///
 /// Fails, writing nothing, on the first (in flat order) index target that is neither a class
 /// nor `ignore_index`.
-pub fn overlap<T: OverlapReal>(
-    args: &Args<'_, T>,
-    params: &Params,
-    loss_none: Option<&mut [T]>,
-    grad: Option<&mut [T]>,
-) -> Result<f64, InvalidTarget> {
-    entry_body!(args, params, loss_none, grad)
-}
-
-/// [`overlap`] compiled for AVX2: twice the vector width, bitwise the same results (the code
-/// has no FMA and no reassociation, so every lane does the same IEEE operations in the same
-/// order).
 ///
-/// # Safety
-/// The CPU must support AVX2 (`is_x86_feature_detected!("avx2")`).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-pub unsafe fn overlap_avx2<T: OverlapReal>(
+/// Pass 0, then for each run of samples pass 1 (gather, per item), the scores, and pass 2
+/// (scatter, per item); the items of both passes run on the widest SIMD copy
+/// ([`simd::dispatch`]).
+pub fn overlap<'a, T: Math>(
     args: &Args<'_, T>,
     params: &Params,
-    loss_none: Option<&mut [T]>,
-    grad: Option<&mut [T]>,
-) -> Result<f64, InvalidTarget> {
-    entry_body!(args, params, loss_none, grad)
-}
-
-/// [`overlap`] compiled for AVX-512: four times the SSE2 vector width, bitwise the same
-/// results (as [`overlap_avx2`]).
-///
-/// # Safety
-/// The CPU must support AVX-512F (`is_x86_feature_detected!("avx512f")`).
-#[cfg(all(target_arch = "x86_64", lossfn_avx512))]
-#[target_feature(enable = "avx512f")]
-pub unsafe fn overlap_avx512<T: OverlapReal>(
-    args: &Args<'_, T>,
-    params: &Params,
-    loss_none: Option<&mut [T]>,
-    grad: Option<&mut [T]>,
-) -> Result<f64, InvalidTarget> {
-    entry_body!(args, params, loss_none, grad)
-}
-
-/// Pass 0, then for each run of samples pass 1 (`gather` per item), the scores, and pass 2
-/// (`scatter` per item).
-#[inline(always)]
-fn drive<'a, T, Gf, Sf>(
-    args: &Args<'_, T>,
-    params: &Params,
-    geom: &Geom,
     loss_none: Option<&mut [T]>,
     grad: Option<&'a mut [T]>,
-    gather: Gf,
-    scatter: Sf,
-) -> Result<f64, InvalidTarget>
-where
-    T: OverlapReal,
-    Gf: Fn(Item, Option<Out<'a, T>>, bool) -> (Vec<f64>, Option<Out<'a, T>>) + Sync + Send,
-    Sf: Fn(Item, &Coefs<T>, Out<'a, T>) + Sync + Send,
-{
+) -> Result<f64, InvalidTarget> {
+    let geom = &Geom::new(&args.shape);
     let (c, s) = (args.shape.classes, args.shape.spatial);
     if c == 0 {
         return Ok(0.0);
@@ -1049,7 +868,7 @@ where
         // Pass 1: (TP, P, G) per (sample, class), partials combined in item order. Every item
         // gets its piece of `grad` (to park p in, with an activation) and hands it back.
         let jobs: Vec<(Item, Option<Out<'a, T>>)> = items.iter().copied().zip(outs).collect();
-        let results = reduce::map_in_order(jobs, work, |(it, out)| gather(it, out, park));
+        let results = reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Gather { args, params, geom, item, out, park }));
         let mut sums = vec![0f64; run.len() * c * 3];
         let mut outs = Vec::with_capacity(items.len());
         for (it, (part, out)) in items.iter().zip(results) {
@@ -1094,8 +913,45 @@ where
         // Pass 2: the gradient, in place.
         if !outs.is_empty() {
             let jobs: Vec<(Item, Out<'a, T>)> = items.into_iter().zip(outs).collect();
-            reduce::map_in_order(jobs, work, |(it, out)| scatter(it, &co, out));
+            let co = &co;
+            reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Scatter { args, params, geom, item, co, out }));
         }
     }
     Ok(total * scale)
+}
+
+/// Pass 1 on one item ([`gather_item`]), for [`simd::dispatch`].
+struct Gather<'a, 'g, T> {
+    args: &'g Args<'g, T>,
+    params: &'g Params,
+    geom: &'g Geom,
+    item: Item,
+    out: Option<Out<'a, T>>,
+    park: bool,
+}
+
+impl<'a, T: Math> SimdTask for Gather<'a, '_, T> {
+    type Output = (Vec<f64>, Option<Out<'a, T>>);
+    #[inline(always)]
+    fn run(self) -> Self::Output {
+        gather_item(self.args, self.params, self.geom, self.item, self.out, self.park)
+    }
+}
+
+/// Pass 2 on one item ([`scatter_item`]), for [`simd::dispatch`].
+struct Scatter<'a, 'g, T> {
+    args: &'g Args<'g, T>,
+    params: &'g Params,
+    geom: &'g Geom,
+    item: Item,
+    co: &'g Coefs<T>,
+    out: Out<'a, T>,
+}
+
+impl<T: Math> SimdTask for Scatter<'_, '_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        scatter_item(self.args, self.params, self.geom, self.item, self.co, self.out)
+    }
 }

@@ -13,6 +13,7 @@
 //! (torch.nn.functional.{l1,mse,smooth_l1,huber}_loss.) The term weight is `weight[i]`, so
 //! MEAN = Σ wᵢ·lᵢ / Σ wᵢ, and the gradient is s·wᵢ·∂lᵢ with s the reduction's factor.
 use super::Real;
+use super::simd::{self, SimdTask};
 use crate::reduce::{self, Reduction};
 
 /// Which regression loss, with its parameter.
@@ -153,22 +154,41 @@ fn run<T: Real>(
     };
     let s = reduction.scale(den, 1);
     let gs = T::of(s);
+    let weight = args.weight;
     let partials = reduce::for_chunks(n, 1, 1, loss_none, grad, |c| {
         let r = c.items;
         let (x, t) = (&args.input[r.clone()], &args.target[r.clone()]);
-        let w = args.weight.map_or(&[][..], |w| &w[r.clone()]);
-        let (has_l, has_g) = (c.loss.is_some(), c.grad.is_some());
-        let loss = c.loss.unwrap_or_default();
-        let grad = c.grad.unwrap_or_default();
+        simd::dispatch(ChunkTask { f, x, t, w: weight.map(|w| &w[r]), loss: c.loss, grad: c.grad, gs })
+    });
+    partials.into_iter().sum::<f64>() * s
+}
+
+/// One chunk of [`run`], for [`simd::dispatch`].
+struct ChunkTask<'a, 'c, T, F> {
+    f: F,
+    x: &'a [T],
+    t: &'a [T],
+    w: Option<&'a [T]>,
+    loss: Option<&'c mut [T]>,
+    grad: Option<&'c mut [T]>,
+    gs: T,
+}
+
+impl<T: Real, F: Fn(T) -> (T, T)> SimdTask for ChunkTask<'_, '_, T, F> {
+    type Output = f64;
+    #[inline(always)]
+    fn run(self) -> f64 {
+        let Self { f, x, t, w, loss, grad, gs } = self;
+        let (has_w, has_l, has_g) = (w.is_some(), loss.is_some(), grad.is_some());
+        let (w, loss, grad) = (w.unwrap_or_default(), loss.unwrap_or_default(), grad.unwrap_or_default());
         macro_rules! go {
             ($($w:literal $l:literal $g:literal),*) => {
-                match (args.weight.is_some(), has_l, has_g) {
+                match (has_w, has_l, has_g) {
                     $(($w, $l, $g) => chunk::<T, $w, $l, $g>(f, x, t, w, loss, grad, gs),)*
                 }
             };
         }
         go!(false false false, false false true, false true false, false true true,
             true false false, true false true, true true false, true true true)
-    });
-    partials.into_iter().sum::<f64>() * s
+    }
 }
