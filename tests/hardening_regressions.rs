@@ -297,3 +297,23 @@ fn overlap_empty_tensor_with_huge_dims_is_ok() {
         }
     }
 }
+
+/// Finding 11: Tversky without smoothing where a class's predicted mass is subnormal (sigmoid
+/// of −745): den = TP is subnormal, ∂score/∂TP = 1/den overflows, and a zero upstream factor
+/// (flat focal base, or a class weight of 0) times it gave 0 · inf = NaN.
+#[test]
+fn overlap_zero_upstream_times_overflowing_derivative_is_zero() {
+    let x = [-745.0f64, 9999.5, -10000.0, 0.0];
+    let t = [0i64];
+    let cw = [1e4f64, 0.0, 1e-30, 0.0];
+    let s = lossfn_shape { batch: 1, classes: 4, spatial: 1, layout: LOSSFN_LAYOUT_NCS };
+    let mut o = lossfn_overlap_options_default();
+    (o.reduction, o.activation, o.smooth_nr, o.smooth_dr) = (LOSSFN_REDUCTION_SUM, LOSSFN_ACTIVATION_SIGMOID, 0.0, 0.0);
+    for (alpha, beta, gamma) in [(1.0, 0.0, 0.75), (1.0, 0.0, 1.0), (5.0, 1.0, 1e-3)] {
+        (o.alpha, o.beta, o.gamma) = (alpha, beta, gamma);
+        let (mut loss, mut grad) = ([0f64; 1], [0f64; 4]);
+        let st = unsafe { lossfn_tversky_loss_f64(x.as_ptr(), t.as_ptr(), cw.as_ptr(), s, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) };
+        assert_eq!(st, LOSSFN_OK);
+        assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "alpha {alpha} beta {beta} gamma {gamma}: {loss:?} {grad:?}");
+    }
+}

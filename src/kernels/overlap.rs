@@ -905,8 +905,11 @@ pub fn overlap<'a, T: Math>(
                 }
                 j += 1;
                 let coef = scale * w * dl;
-                co.cg[grp * c + k] = saturate(coef * d_tp);
-                co.cp[grp * c + k] = saturate(coef * d_p * if squared { 2.0 } else { 1.0 });
+                // A zero upstream factor (class weight 0, flat focal base) zeroes the branch,
+                // also where a subnormal denominator made the score's derivatives overflow.
+                let times = |d: f64| if coef == 0.0 { 0.0 } else { coef * d };
+                co.cg[grp * c + k] = saturate(times(d_tp));
+                co.cp[grp * c + k] = saturate(times(d_p) * if squared { 2.0 } else { 1.0 });
             }
         }
 
