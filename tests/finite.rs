@@ -65,7 +65,8 @@ fn value(rng: &mut Rng, role: Role, mode: Mode) -> f64 {
             if mode == Mode::Empty {
                 0.0
             } else if extreme {
-                pick(rng, &[0.0, 1.0, 1e4, 1e-30, 0.0])
+                // (1e-3 to 1e4: a MEAN over weights spanning much more can overflow f32 truly.)
+                pick(rng, &[0.0, 1.0, 1e4, 1e-3, 0.0])
             } else {
                 rng.uniform(0.0, 3.0)
             }

@@ -211,9 +211,10 @@ impl Role {
             Role::Prob => (0.0..=1.0).contains(&v),
             Role::ProbOverlap => v == 0.0 || (1e-6..=1.0).contains(&v),
             Role::LogProb => (-MODERATE..=0.0).contains(&v),
-            // A MEAN multiplies by 1 / Σw in the input's type: weights all below ~1e-38 (f32)
-            // overflow it (a known limitation, see docs/hardening.md).
-            Role::Weight => v == 0.0 || (1e-30..=MODERATE).contains(&v),
+            // A MEAN divides by Σw (of the counted terms): weights spanning more than ~1e10
+            // make the true weighted mean overflow f32 (and weights all below ~1e-38 overflow
+            // the reciprocal the kernels use: a known limitation, see docs/hardening.md).
+            Role::Weight => v == 0.0 || (1e-6..=MODERATE).contains(&v),
             Role::Index => true,
         }
     }
@@ -1217,7 +1218,7 @@ fn clean(u: &mut Bytes, role: Role, scale: f64) -> f64 {
         },
         Role::Weight => match u.below(8) {
             0 => 0.0,
-            1 => u.pick(&[1.0, MODERATE, 1e-30]),
+            1 => u.pick(&[1.0, MODERATE, 1e-6]),
             _ => u.uniform(0.0, scale.min(10.0)),
         },
         Role::Index => unreachable!(),
