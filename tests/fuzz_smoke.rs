@@ -11,8 +11,6 @@ use fuzz_driver::{Dt, Outcome};
 /// Cases per shard: ~7 M in all under --release (~30 s of one core); far fewer in debug, where
 /// a case is ~20x slower.
 const CASES: usize = if cfg!(debug_assertions) { 80_000 } else { 1_800_000 };
-/// Shards run as separate tests, so the two cores share the work.
-const SHARDS: u64 = 4;
 
 /// Per function and dtype: [skipped, rejected, ok unchecked, ok NaN-checked, ok finite-checked].
 type Stats = std::collections::BTreeMap<String, [usize; 5]>;
@@ -65,6 +63,7 @@ fn shard(seed: u64) {
     assert!(statuses.iter().all(|&n| n > 0), "statuses {statuses:?}");
 }
 
+// Four shards run as separate tests, so the cores share the work.
 #[test]
 fn fuzz_smoke_0() {
     shard(0);
@@ -108,5 +107,4 @@ fn every_function_is_reached() {
         seen[(rng.next_u64() & 0xff) as usize % fuzz_driver::ALL.len()] = true;
     }
     assert!(seen.iter().all(|&s| s), "{seen:?}");
-    assert_eq!(SHARDS, 4);
 }
