@@ -117,13 +117,13 @@ pub fn regression<T: Real>(
         }
         Regression::Mse => run(|d: T| (d * d, d + d), args, reduction, loss_none, grad),
         // Both as m·(|d| − m/2) with m = min(|d|, β): one formula for both branches, no select
-        // (the loop vectorizes); `a − a` makes a NaN/Inf difference give a NaN gradient.
+        // (the loop vectorizes); `nan_of` makes a NaN/Inf difference give a NaN gradient.
         Regression::SmoothL1 { beta } => {
             let (beta, inv_beta) = (T::of(beta), T::one() / T::of(beta));
             let f = move |d: T| {
                 let a = d.abs();
                 let m = a.min(beta);
-                (m * (a - half * m) * inv_beta, m.copysign(d) * inv_beta + (a - a))
+                (m * (a - half * m) * inv_beta, m.copysign(d) * inv_beta + nan_of(a))
             };
             run(f, args, reduction, loss_none, grad)
         }
@@ -132,11 +132,18 @@ pub fn regression<T: Real>(
             let f = move |d: T| {
                 let a = d.abs();
                 let m = a.min(delta);
-                (m * (a - half * m), m.copysign(d) + (a - a))
+                (m * (a - half * m), m.copysign(d) + nan_of(a))
             };
             run(f, args, reduction, loss_none, grad)
         }
     }
+}
+
+/// 0 for a finite `a`, NaN for NaN/Inf: added to a gradient so a NaN/Inf difference propagates.
+#[inline(always)]
+#[allow(clippy::eq_op)]
+fn nan_of<T: Real>(a: T) -> T {
+    a - a
 }
 
 /// The fused pass for one elementwise loss `f(d) = (l, ∂l/∂d)`.
