@@ -13,6 +13,7 @@
 //! * overlap: NCS 3 × 4 × 20 000 (2 work items per sample: 6) and NSC 1 000 × 3 × 50 (runs of
 //!   409 samples: 3 items), both at 8 operations per element.
 mod common;
+#[macro_use]
 mod fuzz_driver;
 
 use fuzz_driver::{Dims, Dt, MatrixArgs, Opts, ALL, F};
@@ -181,25 +182,4 @@ fn check(f: F) {
     }
 }
 
-macro_rules! tests {
-    ($($name:ident: $f:expr),* $(,)?) => {
-        $(#[test] fn $name() { check($f); })*
-        /// The list above covers every function of the driver.
-        #[test]
-        fn covers_every_function() {
-            let listed = [$($f),*];
-            for f in ALL {
-                assert!(listed.contains(&f), "{} has no determinism test", f.name());
-            }
-        }
-    };
-}
-
-tests! {
-    l1: F::L1, mse: F::Mse, smooth_l1: F::SmoothL1, huber: F::Huber,
-    iou: F::Iou, giou: F::Giou, diou: F::Diou, ciou: F::Ciou, eiou: F::Eiou, cdiou: F::Cdiou,
-    box_iou_matrix: F::Matrix,
-    cross_entropy: F::Ce, cross_entropy_soft: F::CeSoft, bce_with_logits: F::Bce, entropy: F::Entropy,
-    kl_div: F::KlDiv, kl_div_logits: F::KlLogits, sigmoid_focal: F::SigmoidFocal, softmax_focal: F::SoftmaxFocal,
-    dice: F::Dice, dice_soft: F::DiceSoft, tversky: F::Tversky, tversky_soft: F::TverskySoft,
-}
+per_function_tests!("determinism");

@@ -7,6 +7,7 @@
 //! (all zero too), empty masks, all-ignored targets; every valid reduction and option values
 //! across their domain (moderate magnitudes: see `fuzz_driver::Role::moderate`).
 mod common;
+#[macro_use]
 mod fuzz_driver;
 
 use common::Rng;
@@ -237,24 +238,4 @@ fn check(f: F) {
     }
 }
 
-macro_rules! tests {
-    ($($name:ident: $f:expr),* $(,)?) => {
-        $(#[test] fn $name() { check($f); })*
-        #[test]
-        fn covers_every_function() {
-            let listed = [$($f),*];
-            for f in ALL {
-                assert!(listed.contains(&f), "{} has no finite test", f.name());
-            }
-        }
-    };
-}
-
-tests! {
-    l1: F::L1, mse: F::Mse, smooth_l1: F::SmoothL1, huber: F::Huber,
-    iou: F::Iou, giou: F::Giou, diou: F::Diou, ciou: F::Ciou, eiou: F::Eiou, cdiou: F::Cdiou,
-    box_iou_matrix: F::Matrix,
-    cross_entropy: F::Ce, cross_entropy_soft: F::CeSoft, bce_with_logits: F::Bce, entropy: F::Entropy,
-    kl_div: F::KlDiv, kl_div_logits: F::KlLogits, sigmoid_focal: F::SigmoidFocal, softmax_focal: F::SoftmaxFocal,
-    dice: F::Dice, dice_soft: F::DiceSoft, tversky: F::Tversky, tversky_soft: F::TverskySoft,
-}
+per_function_tests!("finite");

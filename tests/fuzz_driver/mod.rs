@@ -79,6 +79,35 @@ pub const ALL: [F; 23] = [
     F::TverskySoft,
 ];
 
+/// Expands, in the test file that invokes it, to one `#[test]` per exported function, each
+/// calling that file's `check(F::…)`, and a test that the list covers every function of [`ALL`].
+/// `$suite` names the suite in the coverage message.
+#[allow(unused_macros)]
+macro_rules! per_function_tests {
+    ($suite:literal) => {
+        per_function_tests! { $suite;
+            l1: F::L1, mse: F::Mse, smooth_l1: F::SmoothL1, huber: F::Huber,
+            iou: F::Iou, giou: F::Giou, diou: F::Diou, ciou: F::Ciou, eiou: F::Eiou, cdiou: F::Cdiou,
+            box_iou_matrix: F::Matrix,
+            cross_entropy: F::Ce, cross_entropy_soft: F::CeSoft, bce_with_logits: F::Bce, entropy: F::Entropy,
+            kl_div: F::KlDiv, kl_div_logits: F::KlLogits, sigmoid_focal: F::SigmoidFocal, softmax_focal: F::SoftmaxFocal,
+            dice: F::Dice, dice_soft: F::DiceSoft, tversky: F::Tversky, tversky_soft: F::TverskySoft,
+        }
+    };
+    ($suite:literal; $($name:ident: $f:expr),* $(,)?) => {
+        $(#[test] fn $name() { check($f); })*
+        /// The list above covers every function of the driver.
+        #[test]
+        fn covers_every_function() {
+            let listed = [$($f),*];
+            for f in ALL {
+                assert!(listed.contains(&f), "{} has no {} test", f.name(), $suite);
+            }
+        }
+    };
+}
+
+
 impl F {
     pub fn name(self) -> &'static str {
         match self {
