@@ -35,3 +35,25 @@ def assert_close(what, got, expected, dtype):
 def assert_finite(what, values):
     values = np.asarray(values)
     assert np.isfinite(values).all(), f"{what}: non-finite values"
+
+
+def check_fixture(case, dt, call, grad_shape=None):
+    """Checks one fixture case: `call(grad)` returns (loss, grad) from the binding. Loss and
+    gradient match the expected values (or are finite where the reference has none), every value
+    is finite where the case says so, and grad=False gives no gradient and the same loss bits."""
+    dtype = DTYPES[dt]
+    loss, grad = call(True)
+    assert loss.dtype == dtype and grad.dtype == dtype
+    if grad_shape is not None:
+        assert grad.shape == grad_shape
+    assert_close("loss", loss, case["loss"], dt)
+    if case["grad"] is None:
+        assert_finite("grad", grad)
+    else:
+        assert_close("grad", grad, case["grad"], dt)
+    if case.get("finite"):
+        assert_finite("loss", loss)
+        assert_finite("grad", grad)
+    loss2, none = call(False)
+    assert none is None
+    assert loss.tobytes() == loss2.tobytes()
