@@ -4,7 +4,7 @@ find_package(Python3 COMPONENTS Interpreter)
 set(LOSSFN_SANITIZE "" CACHE STRING "Sanitizers for the C/C++ tests and examples, e.g. address,undefined")
 set(LOSSFN_STRICT_C_FLAGS -std=c99 -Wall -Wextra -Wpedantic -Werror)
 set(LOSSFN_STRICT_CXX_FLAGS -Wall -Wextra -Wpedantic -Werror)
-set(LOSSFN_FIXTURES_DIR "${CMAKE_CURRENT_SOURCE_DIR}/../shared/fixtures" CACHE PATH "shared/fixtures")
+set(LOSSFN_FIXTURES_DIR "${CMAKE_CURRENT_SOURCE_DIR}/tests/fixtures" CACHE PATH "Reference cases read by the tests (tests/fixtures)")
 set(LOSSFN_PYTHON_ENV
   "LOSSFN_LIBRARY=${LOSSFN_SHARED_FILE}"
   "PYTHONPATH=${CMAKE_CURRENT_SOURCE_DIR}/bindings/python"

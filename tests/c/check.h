@@ -25,7 +25,7 @@ static int finish(void) {
     return check_failed ? 1 : 0;
 }
 
-/* The fixture tolerance rule of shared/fixtures/README.md; returns the first bad index or -1. */
+/* The fixture tolerance rule of tests/fixtures/README.md; returns the first bad index or -1. */
 static inline long close_to(const double *got, const double *expected, size_t n, int f32) {
     double rtol = f32 ? 2e-4 : 1e-8, atol = f32 ? 2e-5 : 1e-10, scale = 1e-3;
     for (size_t i = 0; i < n; i++)
@@ -40,7 +40,7 @@ static inline const char *fixtures_dir(void) {
 #ifdef LOSSFN_FIXTURES_DEFAULT
     if (!d) d = LOSSFN_FIXTURES_DEFAULT;
 #endif
-    return d ? d : "../shared/fixtures";
+    return d ? d : "tests/fixtures";
 }
 
 #endif

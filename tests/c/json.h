@@ -1,5 +1,5 @@
 /* A minimal JSON reader for the C fixture tests (header-only, C99): parses a whole document into
- * a tree of json nodes. Enough for shared/fixtures: objects, arrays, numbers, strings without
+ * a tree of json nodes. Enough for tests/fixtures: objects, arrays, numbers, strings without
  * escapes beyond \" and \\, true/false/null. Memory is released with json_free. */
 #ifndef LOSSFN_TEST_JSON_H
 #define LOSSFN_TEST_JSON_H

@@ -4,9 +4,16 @@
 use serde_json::Value;
 use std::path::PathBuf;
 
-/// `../shared/fixtures/<family>.json`'s cases.
+/// The fixture directory: `LOSSFN_FIXTURES` if set, else the repository's `tests/fixtures`.
+pub fn fixtures_dir() -> PathBuf {
+    std::env::var_os("LOSSFN_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"))
+}
+
+/// `<fixtures_dir>/<family>.json`'s cases.
 pub fn fixture_cases(family: &str) -> Vec<Value> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(format!("{family}.json"));
+    let path = fixtures_dir().join(format!("{family}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let v: Value = serde_json::from_str(&text).expect("fixture JSON");
     v["cases"].as_array().expect("cases").clone()
@@ -26,7 +33,7 @@ pub fn has_dtype(case: &Value, dtype: &str) -> bool {
     case["dtypes"].as_array().is_none_or(|a| a.iter().any(|d| d == dtype))
 }
 
-/// Tolerances of fixtures/README.md.
+/// Tolerances of tests/fixtures/README.md.
 pub fn tolerances(dtype: &str) -> (f64, f64) {
     if dtype == "f64" { (1e-8, 1e-10) } else { (2e-4, 2e-5) }
 }

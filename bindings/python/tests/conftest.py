@@ -1,4 +1,4 @@
-"""Shared helpers: the fixture files and the tolerance rule of shared/fixtures/README.md."""
+"""Shared helpers: the fixture files and the tolerance rule of tests/fixtures/README.md."""
 import json
 import os
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-FIXTURES = Path(os.environ.get("LOSSFN_FIXTURES", Path(__file__).resolve().parents[3] / "../shared/fixtures")).resolve()
+FIXTURES = Path(os.environ.get("LOSSFN_FIXTURES", Path(__file__).resolve().parents[3] / "tests/fixtures")).resolve()
 
 TOLERANCES = {"f32": (2e-4, 2e-5), "f64": (1e-8, 1e-10)}
 DTYPES = {"f32": np.float32, "f64": np.float64}
