@@ -52,6 +52,18 @@ typedef struct lossfn_regression_options {
    * huber only: 1.0; > 0.
    */
   double delta;
+  /**
+   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
 } lossfn_regression_options;
 
 /**
@@ -96,6 +108,18 @@ typedef struct lossfn_box_options {
    * cdiou_loss only: weight of the corner-distance term, 1.0; finite, >= 0.
    */
   double lambda;
+  /**
+   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
 } lossfn_box_options;
 
 /**
@@ -119,6 +143,18 @@ typedef struct lossfn_cross_entropy_options {
    * 0.0; in [0, 1]: the target becomes (1 - label_smoothing)·onehot + label_smoothing/classes.
    */
   double label_smoothing;
+  /**
+   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
 } lossfn_cross_entropy_options;
 
 /**
@@ -129,6 +165,18 @@ typedef struct lossfn_bce_options {
    * LOSSFN_REDUCTION_NONE, _MEAN (default; weighted mean over `weight`) or _SUM.
    */
   lossfn_reduction reduction;
+  /**
+   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
 } lossfn_bce_options;
 
 /**
@@ -148,6 +196,18 @@ typedef struct lossfn_entropy_options {
    * LOSSFN_INPUT_LOGITS (default) or LOSSFN_INPUT_PROBS.
    */
   lossfn_input_kind input;
+  /**
+   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
 } lossfn_entropy_options;
 
 /**
@@ -163,6 +223,18 @@ typedef struct lossfn_kl_div_options {
    * false: target holds probabilities; true: log-probabilities.
    */
   bool log_target;
+  /**
+   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
 } lossfn_kl_div_options;
 
 /**
@@ -177,6 +249,18 @@ typedef struct lossfn_distillation_options {
    * Softmax temperature T: 1.0; > 0.
    */
   double temperature;
+  /**
+   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
 } lossfn_distillation_options;
 
 /**
@@ -188,7 +272,8 @@ typedef struct lossfn_focal_options {
    */
   lossfn_reduction reduction;
   /**
-   * Sigmoid only: 0.25; finite; negative disables the alpha_t factor (torchvision). Softmax: unused.
+   * Sigmoid only: 0.25; in [0, 1], or negative to disable the alpha_t factor (torchvision);
+   * (1, inf) is INVALID_OPTION (it gives negative loss terms). Softmax: unused.
    */
   double alpha;
   /**
@@ -199,6 +284,18 @@ typedef struct lossfn_focal_options {
    * Softmax only: positions with this target count nowhere. -100.
    */
   int64_t ignore_index;
+  /**
+   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
 } lossfn_focal_options;
 
 /**
@@ -270,14 +367,27 @@ typedef struct lossfn_overlap_options {
   double gamma;
   /**
    * index targets only: -100; positions with this target count nowhere (zero gradient).
+   * Soft targets: only the default -100 (another value is INVALID_OPTION).
    */
   int64_t ignore_index;
+  /**
+   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
 } lossfn_overlap_options;
 
 #define LOSSFN_OK 0
 
 /**
- * A required pointer is NULL (or not aligned for its element type).
+ * A required pointer is NULL.
  */
 #define LOSSFN_ERROR_NULL_POINTER 1
 
@@ -307,6 +417,12 @@ typedef struct lossfn_overlap_options {
 #define LOSSFN_ERROR_INTERNAL 6
 
 /**
+ * A buffer or options pointer is not aligned for its type (0.1 reported NULL_POINTER /
+ * INVALID_OPTION).
+ */
+#define LOSSFN_ERROR_MISALIGNED 7
+
+/**
  * One value per term: w_i * l_i.
  */
 #define LOSSFN_REDUCTION_NONE 0
@@ -325,6 +441,14 @@ typedef struct lossfn_overlap_options {
  * SUM / shape.batch; accepted only by the KL functions.
  */
 #define LOSSFN_REDUCTION_BATCHMEAN 3
+
+/**
+ * loss receives the denominator MEAN would use (the sum of the term weights over the terms
+ * that count: non-ignored positions, class weights, IoU^gamma for Focal-EIoU, the number of
+ * scores for Dice), nothing else; the gradient pointer must be NULL. Data-parallel training:
+ * all-reduce it and pass the global value as avg_factor.
+ */
+#define LOSSFN_REDUCTION_MEAN_DENOMINATOR 4
 
 /**
  * Element (n, c, s) at (n*classes + c)*spatial + s (NCHW).

@@ -7,30 +7,158 @@
 use rayon::prelude::*;
 use std::ops::Range;
 
-/// How the per-term losses are combined (the C `lossfn_reduction`).
+/// How the per-term losses are combined (the C `lossfn_reduction`, without the
+/// MEAN_DENOMINATOR query, which [`Output::MeanDenominator`] handles above the kernels).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Reduction {
-    /// One value per term: wᵢ·lᵢ.
+    /// One value per term: λ·wᵢ·lᵢ.
     None,
-    /// Σ wᵢ·lᵢ / Σ wᵢ (0 when Σ wᵢ = 0).
+    /// λ·Σ wᵢ·lᵢ / Σ wᵢ (0 when Σ wᵢ = 0), or / avg_factor when one is given.
     Mean,
-    /// Σ wᵢ·lᵢ.
+    /// λ·Σ wᵢ·lᵢ.
     Sum,
-    /// Σ wᵢ·lᵢ / batch (KL functions only).
+    /// λ·Σ wᵢ·lᵢ / batch (KL functions only).
     BatchMean,
 }
 
-impl Reduction {
-    /// The factor `s` with reduced loss = s · Σ wᵢ·lᵢ and ∂L/∂lᵢ = s · wᵢ, given the MEAN
-    /// denominator `den` = Σ wᵢ and the batch size. A zero denominator gives 0, never NaN.
+/// What a kernel reduces with: the reduction and the two scalar controls of DESIGN §6.1.
+/// Every kernel turns its own denominator into its one scale factor through [`Reduce::scale`],
+/// so loss_weight and avg_factor act the same way on every loss.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reduce {
+    pub kind: Reduction,
+    /// λ: multiplies every loss value and the gradient.
+    pub loss_weight: f64,
+    /// > 0: MEAN divides by it instead of its own denominator; 0: unused.
+    pub avg_factor: f64,
+}
+
+impl PartialEq<Reduction> for Reduce {
+    fn eq(&self, other: &Reduction) -> bool {
+        self.kind == *other
+    }
+}
+
+impl From<Reduction> for Reduce {
+    fn from(kind: Reduction) -> Self {
+        Reduce { kind, loss_weight: 1.0, avg_factor: 0.0 }
+    }
+}
+
+thread_local! {
+    /// The MEAN denominator the last [`Reduce::scale`] of this thread was given (see
+    /// [`run_loss`]: the MEAN_DENOMINATOR query reads it after the kernel returns).
+    static MEAN_DEN: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
+impl Reduce {
+    /// The factor `s` with reduced loss = s · Σ wᵢ·lᵢ and ∂L/∂lᵢ = s · wᵢ, given the kernel's
+    /// MEAN denominator `den` = Σ wᵢ and the batch size: λ (NONE, SUM), λ / den or λ / avg_factor
+    /// (MEAN), λ / batch (BATCHMEAN). A zero denominator gives 0, never NaN.
+    ///
+    /// Kernels call it once, on the calling thread, with the denominator they computed; that
+    /// value is also what the MEAN_DENOMINATOR query returns.
     pub fn scale(self, den: f64, batch: usize) -> f64 {
+        MEAN_DEN.with(|d| d.set(den));
         let inv = |d: f64| if d != 0.0 { 1.0 / d } else { 0.0 };
-        match self {
-            Reduction::None | Reduction::Sum => 1.0,
-            Reduction::Mean => inv(den),
-            Reduction::BatchMean => inv(batch as f64),
+        let lw = self.loss_weight;
+        match self.kind {
+            Reduction::None | Reduction::Sum => lw,
+            Reduction::Mean if self.avg_factor > 0.0 => lw / self.avg_factor,
+            Reduction::Mean => lw * inv(den),
+            Reduction::BatchMean => lw * inv(batch as f64),
         }
     }
+
+    /// Whether MEAN divides by the kernel's own denominator (no avg_factor given).
+    pub fn own_mean(self) -> bool {
+        self.kind == Reduction::Mean && self.avg_factor <= 0.0
+    }
+}
+
+/// What the caller asked for: a reduction, or the MEAN_DENOMINATOR query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Reduced(Reduction),
+    MeanDenominator,
+}
+
+/// The validated output controls of one call (DESIGN §6.1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Controls {
+    pub output: Output,
+    pub loss_weight: f64,
+    pub avg_factor: f64,
+    /// grad += ∂L instead of grad = ∂L.
+    pub accumulate: bool,
+}
+
+impl Controls {
+    /// Plain `reduction`: λ = 1, no avg_factor, no accumulation.
+    pub fn plain(reduction: Reduction) -> Self {
+        Controls { output: Output::Reduced(reduction), loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
+    }
+
+    /// The number of loss values the call writes for `terms` terms.
+    pub fn loss_len(&self, terms: usize) -> usize {
+        if self.output == Output::Reduced(Reduction::None) {
+            terms
+        } else {
+            1
+        }
+    }
+}
+
+/// Runs one loss under `controls`: the kernel gets the [`Reduce`] it scales with, the NONE
+/// output (when NONE) and a gradient buffer, and returns its reduced value; this layer then
+/// owns everything the controls add, the same way for every loss:
+/// * MEAN_DENOMINATOR: the kernel runs as MEAN without outputs and `loss[0]` receives the
+///   denominator it reduced with;
+/// * NONE: the kernel's values wᵢ·lᵢ are multiplied by λ (a no-op pass skipped for λ = 1);
+/// * `accumulate`: the kernel writes into a zeroed buffer that is then added to `grad`
+///   (nothing is added when the kernel fails, so an error still writes nothing).
+///
+/// Nothing is written to `loss`/`grad` when the kernel returns an error.
+pub fn run_loss<T: crate::kernels::Real, E>(
+    controls: &Controls,
+    loss: &mut [T],
+    grad: Option<&mut [T]>,
+    kernel: impl FnOnce(Reduce, Option<&mut [T]>, Option<&mut [T]>) -> Result<f64, E>,
+) -> Result<(), E> {
+    let reduction = match controls.output {
+        Output::MeanDenominator => {
+            MEAN_DEN.with(|d| d.set(0.0));
+            kernel(Reduce::from(Reduction::Mean), None, None)?;
+            loss[0] = T::of(MEAN_DEN.with(|d| d.get()));
+            return Ok(());
+        }
+        Output::Reduced(r) => r,
+    };
+    let reduce = Reduce { kind: reduction, loss_weight: controls.loss_weight, avg_factor: controls.avg_factor };
+    let none = reduction == Reduction::None;
+    let value = match grad {
+        Some(g) if controls.accumulate => {
+            let mut fresh = vec![T::zero(); g.len()];
+            let value = kernel(reduce, none.then_some(&mut *loss), Some(&mut fresh))?;
+            let fresh = &fresh;
+            for_chunks(g.len(), 1, 1, None, Some(g), |c| {
+                for (v, d) in c.grad.into_iter().flatten().zip(&fresh[c.items]) {
+                    *v += *d;
+                }
+            });
+            value
+        }
+        g => kernel(reduce, none.then_some(&mut *loss), g)?,
+    };
+    if none {
+        let lw = T::of(controls.loss_weight);
+        if controls.loss_weight != 1.0 {
+            for_chunks(loss.len(), 1, 1, Some(loss), None, |c| c.loss.into_iter().flatten().for_each(|v| *v *= lw));
+        }
+    } else {
+        loss[0] = T::of(value);
+    }
+    Ok(())
 }
 
 /// Items per chunk for cheap elementwise work: large enough to amortise scheduling, small

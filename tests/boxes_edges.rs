@@ -202,9 +202,9 @@ fn bad_options_are_rejected_and_write_nothing() {
     let mut l = [0f32];
     assert_eq!(unsafe { lossfn_ciou_loss_f32(p.as_ptr(), t.as_ptr(), null(), 2, &odd, l.as_mut_ptr(), null_mut()) }, LOSSFN_OK);
     // A misaligned options struct.
-    let raw = [0u64; 8];
+    let raw = [0u64; 16];
     let mis = unsafe { (raw.as_ptr() as *const u8).add(4) } as *const lossfn_box_options;
-    assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "options", |l, g| unsafe { f(p.as_ptr(), t.as_ptr(), null(), 2, mis, l.as_mut_ptr(), g.as_mut_ptr()) });
+    assert_rejected(LOSSFN_ERROR_MISALIGNED, "options", |l, g| unsafe { f(p.as_ptr(), t.as_ptr(), null(), 2, mis, l.as_mut_ptr(), g.as_mut_ptr()) });
 }
 
 #[test]
@@ -238,7 +238,7 @@ fn bad_buffers_are_rejected_and_write_nothing() {
     // Misaligned pred.
     let bytes = [0u8; 64];
     let mis = unsafe { bytes.as_ptr().add(1) } as *const f32;
-    assert_rejected(LOSSFN_ERROR_NULL_POINTER, "aligned", |l, g| unsafe { f(mis, t.as_ptr(), null(), 2, &d, l.as_mut_ptr(), g.as_mut_ptr()) });
+    assert_rejected(LOSSFN_ERROR_MISALIGNED, "aligned", |l, g| unsafe { f(mis, t.as_ptr(), null(), 2, &d, l.as_mut_ptr(), g.as_mut_ptr()) });
     // NULL is fine for empty buffers; success clears the message.
     let mut l = [3.0f32];
     assert_eq!(unsafe { f(null(), null(), null(), 0, null(), l.as_mut_ptr(), null_mut()) }, LOSSFN_OK);
@@ -352,7 +352,7 @@ fn simd_copies_agree_bitwise() {
                             let mut loss = vec![T::default(); n];
                             let mut grad = vec![T::default(); 4 * n];
                             let none = (reduction == Reduction::None).then_some(&mut loss[..]);
-                            let v = box_loss(kind, format, 1e-7, &args, reduction, none, Some(&mut grad));
+                            let v = box_loss(kind, format, 1e-7, &args, reduction.into(), none, Some(&mut grad));
                             let bits = |x: &[T]| x.iter().map(|&v| <T as Float>::f64(v).to_bits()).collect::<Vec<_>>();
                             (v.to_bits(), bits(&loss), bits(&grad))
                         };

@@ -847,7 +847,7 @@ fn bad_options_and_shapes_are_rejected() {
     for (r, needle) in [(LOSSFN_REDUCTION_BATCHMEAN, "BATCHMEAN"), (7, "reduction")] {
         let o = lossfn_cross_entropy_options { reduction: r, ..ce };
         assert_rejected(e, &[needle], |l, g| unsafe { lossfn_cross_entropy_f32(x.as_ptr(), y.as_ptr(), null(), s, &o, l, g) });
-        let o = lossfn_bce_options { reduction: r };
+        let o = lossfn_bce_options { reduction: r, ..lossfn_bce_options_default() };
         assert_rejected(e, &[needle], |l, g| unsafe { lossfn_bce_with_logits_f32(x.as_ptr(), t.as_ptr(), null(), null(), s, &o, l, g) });
         let o = lossfn_entropy_options { reduction: r, ..lossfn_entropy_options_default() };
         assert_rejected(e, &[needle], |l, g| unsafe { lossfn_entropy_f32(x.as_ptr(), s, &o, l, g) });
@@ -855,9 +855,9 @@ fn bad_options_and_shapes_are_rejected() {
         assert_rejected(e, &[needle], |l, g| unsafe { lossfn_sigmoid_focal_loss_f32(x.as_ptr(), t.as_ptr(), null(), s, &o, l, g) });
         assert_rejected(e, &[needle], |l, g| unsafe { lossfn_softmax_focal_loss_f32(x.as_ptr(), y.as_ptr(), null(), s, &o, l, g) });
     }
-    let o = lossfn_kl_div_options { reduction: 9, log_target: false };
+    let o = lossfn_kl_div_options { reduction: 9, ..lossfn_kl_div_options_default() };
     assert_rejected(e, &["reduction"], |l, g| unsafe { lossfn_kl_div_f32(x.as_ptr(), t.as_ptr(), s, &o, l, g) });
-    let o = lossfn_distillation_options { reduction: 9, temperature: 1.0 };
+    let o = lossfn_distillation_options { reduction: 9, ..lossfn_distillation_options_default() };
     assert_rejected(e, &["reduction"], |l, g| unsafe { lossfn_kl_div_logits_f32(x.as_ptr(), t.as_ptr(), s, &o, l, g) });
     let o = lossfn_entropy_options { input: 2, ..lossfn_entropy_options_default() };
     assert_rejected(e, &["input"], |l, g| unsafe { lossfn_entropy_f32(x.as_ptr(), s, &o, l, g) });
@@ -897,7 +897,7 @@ fn bad_options_and_shapes_are_rejected() {
     // Misaligned target.
     let bytes = [0u8; 128];
     let mis = unsafe { bytes.as_ptr().add(4) } as *const i64;
-    assert_rejected(LOSSFN_ERROR_NULL_POINTER, &["target", "aligned"], |l, g| unsafe { lossfn_cross_entropy_f32(x.as_ptr(), mis, null(), s, null(), l, g) });
+    assert_rejected(LOSSFN_ERROR_MISALIGNED, &["target", "aligned"], |l, g| unsafe { lossfn_cross_entropy_f32(x.as_ptr(), mis, null(), s, null(), l, g) });
 }
 
 #[test]
@@ -974,9 +974,11 @@ fn null_options_mean_defaults_and_success_clears_the_error() {
     assert_eq!((o.reduction, o.temperature), (LOSSFN_REDUCTION_BATCHMEAN, 1.0));
     let o = lossfn_cross_entropy_options_default();
     assert_eq!((o.reduction, o.ignore_index, o.label_smoothing), (LOSSFN_REDUCTION_MEAN, -100, 0.0));
-    assert_eq!(lossfn_kl_div_options_default(), lossfn_kl_div_options { reduction: LOSSFN_REDUCTION_MEAN, log_target: false });
-    assert_eq!(lossfn_entropy_options_default(), lossfn_entropy_options { reduction: LOSSFN_REDUCTION_MEAN, input: LOSSFN_INPUT_LOGITS });
-    assert_eq!(lossfn_bce_options_default(), lossfn_bce_options { reduction: LOSSFN_REDUCTION_MEAN });
+    let o = lossfn_kl_div_options_default();
+    assert_eq!((o.reduction, o.log_target), (LOSSFN_REDUCTION_MEAN, false));
+    let o = lossfn_entropy_options_default();
+    assert_eq!((o.reduction, o.input), (LOSSFN_REDUCTION_MEAN, LOSSFN_INPUT_LOGITS));
+    assert_eq!(lossfn_bce_options_default().reduction, LOSSFN_REDUCTION_MEAN);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -141,11 +141,13 @@ fn options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
                 .f64("alpha", pick(rng, &[0.0, 0.3, 0.5, 1.0, 5.0]))
                 .f64("beta", pick(rng, &[0.0, 0.7, 0.5, 1.0]))
                 .f64("gamma", pick(rng, &[1.0, 0.75, 0.5, 2.0, 1e-3]))
-                .i64("ignore_index", pick(rng, &[-100, 0, classes as i64 - 1]))
+                // Soft targets take no ignore_index (DESIGN §6.7).
+                .i64("ignore_index", if f.soft_target() { -100 } else { pick(rng, &[-100, 0, classes as i64 - 1]) })
         }
         Family::Classification => match f {
             F::Ce | F::CeSoft => {
-                o.f64("label_smoothing", pick(rng, &[0.0, 0.1, 0.5, 1.0])).i64("ignore_index", pick(rng, &[-100, 0, classes as i64 - 1]))
+                let ignore = if f.soft_target() { -100 } else { pick(rng, &[-100, 0, classes as i64 - 1]) };
+                o.f64("label_smoothing", pick(rng, &[0.0, 0.1, 0.5, 1.0])).i64("ignore_index", ignore)
             }
             F::Entropy => o.u32("input", rng.below(2) as u32),
             F::KlDiv => o.bool("log_target", chance(rng, 0.5)),
@@ -217,7 +219,9 @@ fn trial(f: F, dt: Dt, seed: u64) {
             x.iter_mut().for_each(|x| *x = dt.round(*x));
         }
     }
-    let out = fuzz_driver::call(f, dt, &d, &mx, bytes.as_deref(), &inputs, f.has_grad()).unwrap_or_else(|st| {
+    // The MEAN_DENOMINATOR query takes no gradient buffer.
+    let query = opts.as_ref().is_some_and(|o| o.get_reduction() == LOSSFN_REDUCTION_MEAN_DENOMINATOR);
+    let out = fuzz_driver::call(f, dt, &d, &mx, bytes.as_deref(), &inputs, f.has_grad() && !query).unwrap_or_else(|st| {
         panic!("{}_{dt:?} seed {seed}: status {st} ({}) for valid input; dims {d:?} opts {opts:?}", f.name(), common::last_error())
     });
     let bad = out.loss.iter().chain(out.grad.iter().flatten()).position(|v| !v.is_finite());

@@ -116,7 +116,8 @@ fn large_shapes_match_reference() {
                     let o = lossfn_overlap_options {
                         reduction: LOSSFN_REDUCTION_NONE,
                         activation,
-                        ignore_index: 255,
+                        // Soft targets take no ignore_index (DESIGN §6.7).
+                        ignore_index: if soft { -100 } else { 255 },
                         squared_pred: rng.below(2) == 0,
                         batch: rng.below(2) == 0,
                         include_background: rng.below(2) == 0,
@@ -255,7 +256,7 @@ fn simd_variants_agree_bitwise() {
                     include_background: false,
                     batch: false,
                     gamma: 0.75,
-                    reduction: Reduction::None,
+                    reduction: Reduction::None.into(),
                 };
                 let args = Args { input: &x[..], target, class_weight: None, shape };
                 let n_loss = k::score_count(&shape, false, false);

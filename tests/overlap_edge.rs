@@ -246,7 +246,7 @@ fn bad_input_is_rejected_and_writes_nothing() {
     assert_rejected(LOSSFN_ERROR_NULL_POINTER, "loss", |_, g| unsafe { dice(x.as_ptr(), t.as_ptr(), null(), sh, &d, null_mut(), g) });
     let bytes = [0u8; 256];
     let mis = unsafe { bytes.as_ptr().add(2) } as *const f32;
-    assert_rejected(LOSSFN_ERROR_NULL_POINTER, "aligned", |l, g| unsafe { dice(mis, t.as_ptr(), null(), sh, &d, l, g) });
+    assert_rejected(LOSSFN_ERROR_MISALIGNED, "aligned", |l, g| unsafe { dice(mis, t.as_ptr(), null(), sh, &d, l, g) });
     // Sizes.
     assert_rejected(LOSSFN_ERROR_INVALID_SIZE, "classes", |l, g| unsafe { dice(x.as_ptr(), t.as_ptr(), null(), shape(2, 0, 4, 0), &d, l, g) });
     assert_rejected(LOSSFN_ERROR_INVALID_SIZE, "shape", |l, g| unsafe { dice(x.as_ptr(), t.as_ptr(), null(), shape(usize::MAX / 2, 3, 4, 0), &d, l, g) });

@@ -52,7 +52,9 @@ fn gradients_match_finite_differences() {
                                         alpha: rng.uniform(0.1, 1.0),
                                         beta: rng.uniform(0.1, 1.0),
                                         gamma,
-                                        ignore_index: 7,
+                                        // Soft targets take no ignore_index (DESIGN §6.7).
+                                        ignore_index: if soft { -100 } else { 7 },
+                                        ..lossfn_overlap_options_default()
                                     };
                                     let what = format!("{kind:?} soft={soft} layout={layout} {o:?}");
                                     let (st, _, g) = call::<f64>(kind, &x, &t, w.as_deref(), sh, &o, true);

@@ -127,7 +127,7 @@ fn gradients_match_finite_differences() {
                 let x = rng.vec(n, -3.0, 3.0);
                 let t = rng.vec(n, -3.0, 3.0);
                 let w = weighted.then(|| rng.vec(n, 0.0, 2.0));
-                let o = lossfn_regression_options { reduction, beta: 0.7, delta: 1.3 };
+                let o = lossfn_regression_options { reduction, beta: 0.7, delta: 1.3, ..lossfn_regression_options_default() };
                 let (st, _, g) = call(fns64(name), |v| v, |v| v, &x, &t, w.as_deref(), &o, true);
                 assert_eq!(st, LOSSFN_OK);
                 let fd = finite_diff(&x, 1e-6, |xs| call(fns64(name), |v| v, |v| v, xs, &t, w.as_deref(), &o, false).1[0]);
@@ -196,7 +196,7 @@ fn bad_input_is_rejected_and_writes_nothing() {
     // Misaligned pointer.
     let bytes = [0u8; 64];
     let mis = unsafe { bytes.as_ptr().add(1) } as *const f32;
-    assert_rejected(LOSSFN_ERROR_NULL_POINTER, "aligned", |l, g| unsafe { f(mis, t.as_ptr(), null(), 4, &d, l.as_mut_ptr(), g.as_mut_ptr()) });
+    assert_rejected(LOSSFN_ERROR_MISALIGNED, "aligned", |l, g| unsafe { f(mis, t.as_ptr(), null(), 4, &d, l.as_mut_ptr(), g.as_mut_ptr()) });
     // Success clears the message.
     let mut l = [0f32];
     assert_eq!(unsafe { f(x.as_ptr(), t.as_ptr(), null(), 4, null(), l.as_mut_ptr(), null_mut()) }, LOSSFN_OK);

@@ -55,6 +55,12 @@ pub struct lossfn_box_options {
     pub gamma: f64,
     /// cdiou_loss only: weight of the corner-distance term, 1.0; finite, >= 0.
     pub lambda: f64,
+    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    pub loss_weight: f64,
+    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+    pub avg_factor: f64,
+    /// false: grad = dL; true: grad += dL.
+    pub accumulate: bool,
 }
 
 /// The defaults: XYXY, MEAN, eps 1e-7, LINEAR, gamma 0, lambda 1.
@@ -67,8 +73,12 @@ pub extern "C" fn lossfn_box_options_default() -> lossfn_box_options {
         iou_mode: LOSSFN_IOU_LINEAR,
         gamma: 0.0,
         lambda: 1.0,
+        loss_weight: 1.0,
+        avg_factor: 0.0,
+        accumulate: false,
     }
 }
+c_options!(lossfn_box_options, lossfn_box_options_default, [accumulate]);
 
 fn format(value: lossfn_box_format, name: &str) -> Result<Format> {
     match value {
@@ -107,8 +117,8 @@ unsafe fn entry<T: Real>(
     grad_pred: *mut T,
 ) -> lossfn_status {
     ffi_boundary! {
-        let o = unsafe { super::options("options", options, lossfn_box_options_default())? };
-        let reduction = super::reduction(o.reduction, false)?;
+        let o: lossfn_box_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(false)?;
         let format = format(o.format, "options.format")?;
         check_eps("options.eps", o.eps)?;
         let kind = match which {
@@ -137,13 +147,9 @@ unsafe fn entry<T: Real>(
             target: unsafe { io.input("target", target, len)? },
             weight: unsafe { io.optional_input("weight", weight, n)? },
         };
-        let none = reduction == crate::reduce::Reduction::None;
-        let loss = unsafe { io.output("loss", loss, if none { n } else { 1 })? };
+        let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
         let grad = unsafe { io.optional_output("grad_pred", grad_pred, len)? };
-        let none_out = none.then_some(&mut *loss);
-        let value = box_loss(kind, format, o.eps, &args, reduction, none_out, grad);
-        write_reduced(reduction, loss, value);
-        Ok(())
+        run_loss(&controls, loss, grad, "grad_pred", |r, none, grad| Ok(box_loss(kind, format, o.eps, &args, r, none, grad)))
     }
 }
 

@@ -3,8 +3,6 @@
 use super::*;
 use crate::kernels::classification::{self as k, EntropyInput, InvalidTarget, Layout, Shape};
 use crate::kernels::math::Math;
-use crate::reduce::Reduction;
-use std::mem::offset_of;
 
 /// Options of lossfn_cross_entropy_* (NULL = lossfn_cross_entropy_options_default()).
 #[repr(C)]
@@ -16,13 +14,20 @@ pub struct lossfn_cross_entropy_options {
     pub ignore_index: i64,
     /// 0.0; in [0, 1]: the target becomes (1 - label_smoothing)·onehot + label_smoothing/classes.
     pub label_smoothing: f64,
+    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    pub loss_weight: f64,
+    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+    pub avg_factor: f64,
+    /// false: grad = dL; true: grad += dL.
+    pub accumulate: bool,
 }
 
 /// The defaults: MEAN, ignore_index -100, label_smoothing 0.
 #[no_mangle]
 pub extern "C" fn lossfn_cross_entropy_options_default() -> lossfn_cross_entropy_options {
-    lossfn_cross_entropy_options { reduction: LOSSFN_REDUCTION_MEAN, ignore_index: -100, label_smoothing: 0.0 }
+    lossfn_cross_entropy_options { reduction: LOSSFN_REDUCTION_MEAN, ignore_index: -100, label_smoothing: 0.0, loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
 }
+c_options!(lossfn_cross_entropy_options, lossfn_cross_entropy_options_default, [accumulate]);
 
 /// Options of lossfn_bce_with_logits_* (NULL = lossfn_bce_options_default()).
 #[repr(C)]
@@ -30,13 +35,20 @@ pub extern "C" fn lossfn_cross_entropy_options_default() -> lossfn_cross_entropy
 pub struct lossfn_bce_options {
     /// LOSSFN_REDUCTION_NONE, _MEAN (default; weighted mean over `weight`) or _SUM.
     pub reduction: lossfn_reduction,
+    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    pub loss_weight: f64,
+    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+    pub avg_factor: f64,
+    /// false: grad = dL; true: grad += dL.
+    pub accumulate: bool,
 }
 
 /// The defaults: MEAN.
 #[no_mangle]
 pub extern "C" fn lossfn_bce_options_default() -> lossfn_bce_options {
-    lossfn_bce_options { reduction: LOSSFN_REDUCTION_MEAN }
+    lossfn_bce_options { reduction: LOSSFN_REDUCTION_MEAN, loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
 }
+c_options!(lossfn_bce_options, lossfn_bce_options_default, [accumulate]);
 
 /// What lossfn_entropy_* receives.
 pub type lossfn_input_kind = u32;
@@ -53,13 +65,20 @@ pub struct lossfn_entropy_options {
     pub reduction: lossfn_reduction,
     /// LOSSFN_INPUT_LOGITS (default) or LOSSFN_INPUT_PROBS.
     pub input: lossfn_input_kind,
+    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    pub loss_weight: f64,
+    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+    pub avg_factor: f64,
+    /// false: grad = dL; true: grad += dL.
+    pub accumulate: bool,
 }
 
 /// The defaults: MEAN, LOGITS.
 #[no_mangle]
 pub extern "C" fn lossfn_entropy_options_default() -> lossfn_entropy_options {
-    lossfn_entropy_options { reduction: LOSSFN_REDUCTION_MEAN, input: LOSSFN_INPUT_LOGITS }
+    lossfn_entropy_options { reduction: LOSSFN_REDUCTION_MEAN, input: LOSSFN_INPUT_LOGITS, loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
 }
+c_options!(lossfn_entropy_options, lossfn_entropy_options_default, [accumulate]);
 
 /// Options of lossfn_kl_div_* (NULL = lossfn_kl_div_options_default()).
 #[repr(C)]
@@ -70,13 +89,20 @@ pub struct lossfn_kl_div_options {
     pub reduction: lossfn_reduction,
     /// false: target holds probabilities; true: log-probabilities.
     pub log_target: bool,
+    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    pub loss_weight: f64,
+    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+    pub avg_factor: f64,
+    /// false: grad = dL; true: grad += dL.
+    pub accumulate: bool,
 }
 
 /// The defaults: MEAN, log_target false.
 #[no_mangle]
 pub extern "C" fn lossfn_kl_div_options_default() -> lossfn_kl_div_options {
-    lossfn_kl_div_options { reduction: LOSSFN_REDUCTION_MEAN, log_target: false }
+    lossfn_kl_div_options { reduction: LOSSFN_REDUCTION_MEAN, log_target: false, loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
 }
+c_options!(lossfn_kl_div_options, lossfn_kl_div_options_default, [log_target, accumulate]);
 
 /// Options of lossfn_kl_div_logits_* (NULL = lossfn_distillation_options_default()).
 #[repr(C)]
@@ -86,13 +112,20 @@ pub struct lossfn_distillation_options {
     pub reduction: lossfn_reduction,
     /// Softmax temperature T: 1.0; > 0.
     pub temperature: f64,
+    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    pub loss_weight: f64,
+    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+    pub avg_factor: f64,
+    /// false: grad = dL; true: grad += dL.
+    pub accumulate: bool,
 }
 
 /// The defaults: BATCHMEAN, temperature 1.
 #[no_mangle]
 pub extern "C" fn lossfn_distillation_options_default() -> lossfn_distillation_options {
-    lossfn_distillation_options { reduction: LOSSFN_REDUCTION_BATCHMEAN, temperature: 1.0 }
+    lossfn_distillation_options { reduction: LOSSFN_REDUCTION_BATCHMEAN, temperature: 1.0, loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
 }
+c_options!(lossfn_distillation_options, lossfn_distillation_options_default, [accumulate]);
 
 /// Options of the focal losses (NULL = lossfn_focal_options_default()).
 #[repr(C)]
@@ -100,19 +133,27 @@ pub extern "C" fn lossfn_distillation_options_default() -> lossfn_distillation_o
 pub struct lossfn_focal_options {
     /// LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM.
     pub reduction: lossfn_reduction,
-    /// Sigmoid only: 0.25; finite; negative disables the alpha_t factor (torchvision). Softmax: unused.
+    /// Sigmoid only: 0.25; in [0, 1], or negative to disable the alpha_t factor (torchvision);
+    /// (1, inf) is INVALID_OPTION (it gives negative loss terms). Softmax: unused.
     pub alpha: f64,
     /// Focusing parameter: 2.0; finite, >= 0 (0 gives the plain cross entropy).
     pub gamma: f64,
     /// Softmax only: positions with this target count nowhere. -100.
     pub ignore_index: i64,
+    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    pub loss_weight: f64,
+    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+    pub avg_factor: f64,
+    /// false: grad = dL; true: grad += dL.
+    pub accumulate: bool,
 }
 
 /// The defaults: MEAN, alpha 0.25, gamma 2, ignore_index -100.
 #[no_mangle]
 pub extern "C" fn lossfn_focal_options_default() -> lossfn_focal_options {
-    lossfn_focal_options { reduction: LOSSFN_REDUCTION_MEAN, alpha: 0.25, gamma: 2.0, ignore_index: -100 }
+    lossfn_focal_options { reduction: LOSSFN_REDUCTION_MEAN, alpha: 0.25, gamma: 2.0, ignore_index: -100, loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
 }
+c_options!(lossfn_focal_options, lossfn_focal_options_default, [accumulate]);
 
 /// Validates a `lossfn_shape`: known layout, classes > 0, no overflowing products.
 fn shape_of(s: lossfn_shape) -> Result<Shape> {
@@ -138,15 +179,6 @@ fn target_error(e: InvalidTarget, shape: &Shape, ignore_index: i64) -> Error {
     ))
 }
 
-/// Length of the `loss` output: 1, or `none_len` for NONE.
-fn loss_len(reduction: Reduction, none_len: usize) -> usize {
-    if reduction == Reduction::None {
-        none_len
-    } else {
-        1
-    }
-}
-
 /// The shared body of lossfn_cross_entropy_f32/_f64.
 #[allow(clippy::too_many_arguments)]
 unsafe fn cross_entropy<T: Math>(
@@ -159,8 +191,8 @@ unsafe fn cross_entropy<T: Math>(
     grad_logits: *mut T,
 ) -> lossfn_status {
     ffi_boundary! {
-        let o = unsafe { super::options("options", options, lossfn_cross_entropy_options_default())? };
-        let reduction = super::reduction(o.reduction, false)?;
+        let o: lossfn_cross_entropy_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(false)?;
         let eps = o.label_smoothing;
         check_option("options.label_smoothing", eps, (0.0..=1.0).contains(&eps), "in [0, 1]")?;
         let shape = shape_of(shape)?;
@@ -172,13 +204,11 @@ unsafe fn cross_entropy<T: Math>(
             ignore_index: o.ignore_index,
             label_smoothing: eps,
         };
-        let loss = unsafe { io.output("loss", loss, loss_len(reduction, shape.positions()))? };
+        let loss = unsafe { io.output("loss", loss, controls.loss_len(shape.positions()))? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, shape.len())? };
-        let none = (reduction == Reduction::None).then_some(&mut *loss);
-        let value = k::cross_entropy(shape, &args, reduction, none, grad)
-            .map_err(|e| target_error(e, &shape, o.ignore_index))?;
-        write_reduced(reduction, loss, value);
-        Ok(())
+        run_loss(&controls, loss, grad, "grad_logits", |r, none, grad| {
+            k::cross_entropy(shape, &args, r, none, grad).map_err(|e| target_error(e, &shape, o.ignore_index))
+        })
     }
 }
 
@@ -194,24 +224,27 @@ unsafe fn cross_entropy_soft<T: Math>(
     grad_logits: *mut T,
 ) -> lossfn_status {
     ffi_boundary! {
-        let o = unsafe { super::options("options", options, lossfn_cross_entropy_options_default())? };
-        let reduction = super::reduction(o.reduction, false)?;
+        let o: lossfn_cross_entropy_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(false)?;
         let eps = o.label_smoothing;
         check_option("options.label_smoothing", eps, (0.0..=1.0).contains(&eps), "in [0, 1]")?;
         let shape = shape_of(shape)?;
         let mut io = Io::new();
+        if o.ignore_index != -100 {
+            return Err(Error::option(format!(
+                "`options.ignore_index` = {} is not accepted with probability targets (only the default -100; torch refuses it too)",
+                o.ignore_index
+            )));
+        }
         let args = k::CrossEntropySoft {
             logits: unsafe { io.input("logits", logits, shape.len())? },
             target: unsafe { io.input("target", target, shape.len())? },
             class_weight: unsafe { io.optional_input("class_weight", class_weight, shape.classes)? },
             label_smoothing: eps,
         };
-        let loss = unsafe { io.output("loss", loss, loss_len(reduction, shape.positions()))? };
+        let loss = unsafe { io.output("loss", loss, controls.loss_len(shape.positions()))? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, shape.len())? };
-        let none = (reduction == Reduction::None).then_some(&mut *loss);
-        let value = k::cross_entropy_soft(shape, &args, reduction, none, grad);
-        write_reduced(reduction, loss, value);
-        Ok(())
+        run_loss(&controls, loss, grad, "grad_logits", |r, none, grad| Ok(k::cross_entropy_soft(shape, &args, r, none, grad)))
     }
 }
 
@@ -228,8 +261,8 @@ unsafe fn bce_with_logits<T: Math>(
     grad_logits: *mut T,
 ) -> lossfn_status {
     ffi_boundary! {
-        let o = unsafe { super::options("options", options, lossfn_bce_options_default())? };
-        let reduction = super::reduction(o.reduction, false)?;
+        let o: lossfn_bce_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(false)?;
         let shape = shape_of(shape)?;
         let n = shape.len();
         let mut io = Io::new();
@@ -239,12 +272,9 @@ unsafe fn bce_with_logits<T: Math>(
             weight: unsafe { io.optional_input("weight", weight, n)? },
             pos_weight: unsafe { io.optional_input("pos_weight", pos_weight, shape.classes)? },
         };
-        let loss = unsafe { io.output("loss", loss, loss_len(reduction, n))? };
+        let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, n)? };
-        let none = (reduction == Reduction::None).then_some(&mut *loss);
-        let value = k::bce_with_logits(shape, &args, reduction, none, grad);
-        write_reduced(reduction, loss, value);
-        Ok(())
+        run_loss(&controls, loss, grad, "grad_logits", |r, none, grad| Ok(k::bce_with_logits(shape, &args, r, none, grad)))
     }
 }
 
@@ -257,8 +287,8 @@ unsafe fn entropy<T: Math>(
     grad_input: *mut T,
 ) -> lossfn_status {
     ffi_boundary! {
-        let o = unsafe { super::options("options", options, lossfn_entropy_options_default())? };
-        let reduction = super::reduction(o.reduction, false)?;
+        let o: lossfn_entropy_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(false)?;
         let kind = match o.input {
             LOSSFN_INPUT_LOGITS => EntropyInput::Logits,
             LOSSFN_INPUT_PROBS => EntropyInput::Probs,
@@ -267,12 +297,9 @@ unsafe fn entropy<T: Math>(
         let shape = shape_of(shape)?;
         let mut io = Io::new();
         let input = unsafe { io.input("input", input, shape.len())? };
-        let loss = unsafe { io.output("loss", loss, loss_len(reduction, shape.positions()))? };
+        let loss = unsafe { io.output("loss", loss, controls.loss_len(shape.positions()))? };
         let grad = unsafe { io.optional_output("grad_input", grad_input, shape.len())? };
-        let none = (reduction == Reduction::None).then_some(&mut *loss);
-        let value = k::entropy(shape, input, kind, reduction, none, grad);
-        write_reduced(reduction, loss, value);
-        Ok(())
+        run_loss(&controls, loss, grad, "grad_input", |r, none, grad| Ok(k::entropy(shape, input, kind, r, none, grad)))
     }
 }
 
@@ -286,9 +313,8 @@ unsafe fn kl_div<T: Math>(
     grad_input: *mut T,
 ) -> lossfn_status {
     ffi_boundary! {
-        let bools = [("log_target", offset_of!(lossfn_kl_div_options, log_target))];
-        let o = unsafe { options_with_bools("options", options, lossfn_kl_div_options_default(), &bools)? };
-        let reduction = super::reduction(o.reduction, true)?;
+        let o: lossfn_kl_div_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(true)?;
         let shape = shape_of(shape)?;
         let n = shape.len();
         let mut io = Io::new();
@@ -297,12 +323,9 @@ unsafe fn kl_div<T: Math>(
             target: unsafe { io.input("target", target, n)? },
             log_target: o.log_target,
         };
-        let loss = unsafe { io.output("loss", loss, loss_len(reduction, n))? };
+        let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
         let grad = unsafe { io.optional_output("grad_input", grad_input, n)? };
-        let none = (reduction == Reduction::None).then_some(&mut *loss);
-        let value = k::kl_div(shape, &args, reduction, none, grad);
-        write_reduced(reduction, loss, value);
-        Ok(())
+        run_loss(&controls, loss, grad, "grad_input", |r, none, grad| Ok(k::kl_div(shape, &args, r, none, grad)))
     }
 }
 
@@ -316,8 +339,8 @@ unsafe fn kl_div_logits<T: Math>(
     grad_student: *mut T,
 ) -> lossfn_status {
     ffi_boundary! {
-        let o = unsafe { super::options("options", options, lossfn_distillation_options_default())? };
-        let reduction = super::reduction(o.reduction, true)?;
+        let o: lossfn_distillation_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(true)?;
         let t = o.temperature;
         check_option("options.temperature", t, t > 0.0 && t.is_finite(), "finite, > 0")?;
         let shape = shape_of(shape)?;
@@ -328,12 +351,9 @@ unsafe fn kl_div_logits<T: Math>(
             teacher: unsafe { io.input("teacher_logits", teacher_logits, n)? },
             temperature: t,
         };
-        let loss = unsafe { io.output("loss", loss, loss_len(reduction, shape.positions()))? };
+        let loss = unsafe { io.output("loss", loss, controls.loss_len(shape.positions()))? };
         let grad = unsafe { io.optional_output("grad_student", grad_student, n)? };
-        let none = (reduction == Reduction::None).then_some(&mut *loss);
-        let value = k::kl_div_logits(shape, &args, reduction, none, grad);
-        write_reduced(reduction, loss, value);
-        Ok(())
+        run_loss(&controls, loss, grad, "grad_student", |r, none, grad| Ok(k::kl_div_logits(shape, &args, r, none, grad)))
     }
 }
 
@@ -354,9 +374,9 @@ unsafe fn sigmoid_focal_loss<T: Math>(
     grad_logits: *mut T,
 ) -> lossfn_status {
     ffi_boundary! {
-        let o = unsafe { super::options("options", options, lossfn_focal_options_default())? };
-        let reduction = super::reduction(o.reduction, false)?;
-        check_option("options.alpha", o.alpha, o.alpha.is_finite(), "finite; negative disables it")?;
+        let o: lossfn_focal_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(false)?;
+        check_option("options.alpha", o.alpha, o.alpha.is_finite() && o.alpha <= 1.0, "in [0, 1], or finite negative to disable it")?;
         check_gamma(o.gamma)?;
         let shape = shape_of(shape)?;
         let n = shape.len();
@@ -368,12 +388,9 @@ unsafe fn sigmoid_focal_loss<T: Math>(
             alpha: o.alpha,
             gamma: o.gamma,
         };
-        let loss = unsafe { io.output("loss", loss, loss_len(reduction, n))? };
+        let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, n)? };
-        let none = (reduction == Reduction::None).then_some(&mut *loss);
-        let value = k::sigmoid_focal_loss(shape, &args, reduction, none, grad);
-        write_reduced(reduction, loss, value);
-        Ok(())
+        run_loss(&controls, loss, grad, "grad_logits", |r, none, grad| Ok(k::sigmoid_focal_loss(shape, &args, r, none, grad)))
     }
 }
 
@@ -389,8 +406,8 @@ unsafe fn softmax_focal_loss<T: Math>(
     grad_logits: *mut T,
 ) -> lossfn_status {
     ffi_boundary! {
-        let o = unsafe { super::options("options", options, lossfn_focal_options_default())? };
-        let reduction = super::reduction(o.reduction, false)?;
+        let o: lossfn_focal_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(false)?;
         check_gamma(o.gamma)?;
         let shape = shape_of(shape)?;
         let mut io = Io::new();
@@ -401,13 +418,11 @@ unsafe fn softmax_focal_loss<T: Math>(
             gamma: o.gamma,
             ignore_index: o.ignore_index,
         };
-        let loss = unsafe { io.output("loss", loss, loss_len(reduction, shape.positions()))? };
+        let loss = unsafe { io.output("loss", loss, controls.loss_len(shape.positions()))? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, shape.len())? };
-        let none = (reduction == Reduction::None).then_some(&mut *loss);
-        let value = k::softmax_focal_loss(shape, &args, reduction, none, grad)
-            .map_err(|e| target_error(e, &shape, o.ignore_index))?;
-        write_reduced(reduction, loss, value);
-        Ok(())
+        run_loss(&controls, loss, grad, "grad_logits", |r, none, grad| {
+            k::softmax_focal_loss(shape, &args, r, none, grad).map_err(|e| target_error(e, &shape, o.ignore_index))
+        })
     }
 }
 

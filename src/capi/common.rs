@@ -5,7 +5,7 @@ use std::ffi::c_char;
 /// Result of every fallible function: LOSSFN_OK (0) or one of the LOSSFN_ERROR_* codes.
 pub type lossfn_status = u32;
 pub const LOSSFN_OK: lossfn_status = 0;
-/// A required pointer is NULL (or not aligned for its element type).
+/// A required pointer is NULL.
 pub const LOSSFN_ERROR_NULL_POINTER: lossfn_status = 1;
 /// Zero sizes where not allowed, or sizes whose byte counts overflow.
 pub const LOSSFN_ERROR_INVALID_SIZE: lossfn_status = 2;
@@ -17,6 +17,9 @@ pub const LOSSFN_ERROR_INVALID_TARGET: lossfn_status = 4;
 pub const LOSSFN_ERROR_OVERLAP: lossfn_status = 5;
 /// A bug in lossfn: a caught panic. Please report it with lossfn_last_error().
 pub const LOSSFN_ERROR_INTERNAL: lossfn_status = 6;
+/// A buffer or options pointer is not aligned for its type (0.1 reported NULL_POINTER /
+/// INVALID_OPTION).
+pub const LOSSFN_ERROR_MISALIGNED: lossfn_status = 7;
 
 /// How per-term losses are reduced.
 pub type lossfn_reduction = u32;
@@ -28,6 +31,11 @@ pub const LOSSFN_REDUCTION_MEAN: lossfn_reduction = 1;
 pub const LOSSFN_REDUCTION_SUM: lossfn_reduction = 2;
 /// SUM / shape.batch; accepted only by the KL functions.
 pub const LOSSFN_REDUCTION_BATCHMEAN: lossfn_reduction = 3;
+/// loss receives the denominator MEAN would use (the sum of the term weights over the terms
+/// that count: non-ignored positions, class weights, IoU^gamma for Focal-EIoU, the number of
+/// scores for Dice), nothing else; the gradient pointer must be NULL. Data-parallel training:
+/// all-reduce it and pass the global value as avg_factor.
+pub const LOSSFN_REDUCTION_MEAN_DENOMINATOR: lossfn_reduction = 4;
 
 /// Memory layout of a class tensor.
 pub type lossfn_layout = u32;
@@ -58,6 +66,7 @@ pub extern "C" fn lossfn_status_name(status: lossfn_status) -> *const c_char {
         LOSSFN_ERROR_INVALID_OPTION => b"LOSSFN_ERROR_INVALID_OPTION\0",
         LOSSFN_ERROR_INVALID_TARGET => b"LOSSFN_ERROR_INVALID_TARGET\0",
         LOSSFN_ERROR_OVERLAP => b"LOSSFN_ERROR_OVERLAP\0",
+        LOSSFN_ERROR_MISALIGNED => b"LOSSFN_ERROR_MISALIGNED\0",
         LOSSFN_ERROR_INTERNAL => b"LOSSFN_ERROR_INTERNAL\0",
         _ => b"LOSSFN_UNKNOWN_STATUS\0",
     };

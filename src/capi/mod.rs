@@ -129,7 +129,7 @@ impl Io {
         let addr = p as usize;
         if addr % align_of::<T>() != 0 {
             return Err(Error::new(
-                LOSSFN_ERROR_NULL_POINTER,
+                LOSSFN_ERROR_MISALIGNED,
                 format!("`{name}` is not aligned to {} bytes", align_of::<T>()),
             ));
         }
@@ -196,47 +196,60 @@ impl Io {
     }
 }
 
-/// Reads an options struct, or its defaults when `p` is NULL.
-///
-/// # Safety
-/// When non-NULL, `p` must point to a readable `O` (structs with `bool` fields are read through
-/// [`options_with_bools`] instead, so a byte other than 0/1 is an error, not UB).
-pub unsafe fn options<O: Copy>(name: &str, p: *const O, default: O) -> Result<O> {
-    if p.is_null() {
-        return Ok(default);
+/// An options struct of the C API: its defaults, the byte offsets of its `bool` fields, and the
+/// §6.1 output controls every loss's struct ends with.
+pub trait COptions: Copy {
+    /// The `lossfn_*_options_default()` value (what NULL means).
+    fn defaults() -> Self;
+    /// `(field, byte offset)` of every `bool` field.
+    const BOOLS: &'static [(&'static str, usize)];
+    /// (reduction, loss_weight, avg_factor, accumulate).
+    fn raw_controls(&self) -> (lossfn_reduction, f64, f64, bool);
+
+    /// The validated output controls (`batchmean_ok`: the KL functions accept BATCHMEAN).
+    fn controls(&self, batchmean_ok: bool) -> Result<crate::reduce::Controls> {
+        let (reduction, loss_weight, avg_factor, accumulate) = self.raw_controls();
+        controls(reduction, loss_weight, avg_factor, accumulate, batchmean_ok)
     }
-    if (p as usize) % align_of::<O>() != 0 {
-        return Err(Error::option(format!("`{name}` is not aligned")));
-    }
-    // SAFETY: non-NULL, aligned; the caller guarantees a readable struct.
-    Ok(unsafe { std::ptr::read(p) })
 }
 
-/// Reads an options struct that has `bool` fields at the given byte offsets: each such byte
-/// must be 0 or 1 (anything else from C would be UB as a Rust `bool`), else INVALID_OPTION.
+/// Implements [`COptions`] for an options struct ending with the §6.1 controls.
+macro_rules! c_options {
+    ($t:ident, $default:ident, [$($b:ident),*]) => {
+        impl $crate::capi::COptions for $t {
+            fn defaults() -> Self {
+                $default()
+            }
+            const BOOLS: &'static [(&'static str, usize)] = &[$((stringify!($b), std::mem::offset_of!($t, $b))),*];
+            fn raw_controls(&self) -> ($crate::capi::lossfn_reduction, f64, f64, bool) {
+                (self.reduction, self.loss_weight, self.avg_factor, self.accumulate)
+            }
+        }
+    };
+}
+pub(crate) use c_options;
+
+/// Reads an options struct, or its defaults when `p` is NULL. Each `bool` byte must be 0 or 1
+/// (anything else from C would be UB as a Rust `bool`), else INVALID_OPTION; a misaligned
+/// pointer is MISALIGNED.
 ///
 /// # Safety
-/// As [`options`].
-pub unsafe fn options_with_bools<O: Copy>(
-    name: &str,
-    p: *const O,
-    default: O,
-    bools: &[(&str, usize)],
-) -> Result<O> {
+/// When non-NULL, `p` must point to a readable `O`.
+pub unsafe fn read_options<O: COptions>(name: &str, p: *const O) -> Result<O> {
     if p.is_null() {
-        return Ok(default);
+        return Ok(O::defaults());
     }
     if (p as usize) % align_of::<O>() != 0 {
-        return Err(Error::option(format!("`{name}` is not aligned")));
+        return Err(Error::new(LOSSFN_ERROR_MISALIGNED, format!("`{name}` is not aligned to {} bytes", align_of::<O>())));
     }
-    for &(field, offset) in bools {
+    for &(field, offset) in O::BOOLS {
         // SAFETY: `offset` is a field offset inside the readable struct.
         let byte = unsafe { (p as *const u8).add(offset).read() };
         if byte > 1 {
             return Err(Error::option(format!("`{name}.{field}` is {byte}, not a bool (0 or 1)")));
         }
     }
-    // SAFETY: every bool field holds 0 or 1; the rest are plain numbers.
+    // SAFETY: non-NULL, aligned, every bool field holds 0 or 1; the rest are plain numbers.
     Ok(unsafe { std::ptr::read(p) })
 }
 
@@ -249,23 +262,57 @@ pub fn check_option(name: &str, value: f64, ok: bool, domain: &str) -> Result<()
 }
 
 /// Converts a C reduction value, rejecting unknown ones and BATCHMEAN unless `batchmean_ok`.
-pub fn reduction(value: lossfn_reduction, batchmean_ok: bool) -> Result<crate::reduce::Reduction> {
-    use crate::reduce::Reduction::*;
+pub fn reduction(value: lossfn_reduction, batchmean_ok: bool) -> Result<crate::reduce::Output> {
+    use crate::reduce::{Output, Reduction::*};
     match value {
-        LOSSFN_REDUCTION_NONE => Ok(None),
-        LOSSFN_REDUCTION_MEAN => Ok(Mean),
-        LOSSFN_REDUCTION_SUM => Ok(Sum),
-        LOSSFN_REDUCTION_BATCHMEAN if batchmean_ok => Ok(BatchMean),
+        LOSSFN_REDUCTION_NONE => Ok(Output::Reduced(None)),
+        LOSSFN_REDUCTION_MEAN => Ok(Output::Reduced(Mean)),
+        LOSSFN_REDUCTION_SUM => Ok(Output::Reduced(Sum)),
+        LOSSFN_REDUCTION_BATCHMEAN if batchmean_ok => Ok(Output::Reduced(BatchMean)),
         LOSSFN_REDUCTION_BATCHMEAN => {
-            Err(Error::option("`reduction` = BATCHMEAN is accepted only by the KL functions"))
+            Err(Error::option("`options.reduction` = BATCHMEAN is accepted only by the KL functions"))
         }
-        v => Err(Error::option(format!("`reduction` = {v} is not a lossfn_reduction"))),
+        LOSSFN_REDUCTION_MEAN_DENOMINATOR => Ok(Output::MeanDenominator),
+        v => Err(Error::option(format!("`options.reduction` = {v} is not a lossfn_reduction"))),
     }
 }
 
-/// Writes the reduced loss: `loss[0]` for MEAN/SUM/BATCHMEAN (NONE values are already written).
-pub fn write_reduced<T: crate::kernels::Real>(reduction: crate::reduce::Reduction, loss: &mut [T], value: f64) {
-    if reduction != crate::reduce::Reduction::None {
-        loss[0] = T::of(value);
+/// Validates the output controls of DESIGN §6.1.
+pub fn controls(
+    reduction: lossfn_reduction,
+    loss_weight: f64,
+    avg_factor: f64,
+    accumulate: bool,
+    batchmean_ok: bool,
+) -> Result<crate::reduce::Controls> {
+    use crate::reduce::{Output, Reduction};
+    let output = self::reduction(reduction, batchmean_ok)?;
+    check_option("options.loss_weight", loss_weight, loss_weight.is_finite(), "finite")?;
+    check_option(
+        "options.avg_factor",
+        avg_factor,
+        avg_factor == 0.0 || (avg_factor > 0.0 && avg_factor.is_finite()),
+        "0 = unused, or finite, > 0",
+    )?;
+    if avg_factor > 0.0 && output != Output::Reduced(Reduction::Mean) {
+        return Err(Error::option(format!(
+            "`options.avg_factor` = {avg_factor} is accepted only with LOSSFN_REDUCTION_MEAN (0 = unused)"
+        )));
     }
+    Ok(crate::reduce::Controls { output, loss_weight, avg_factor, accumulate })
+}
+
+/// Runs one loss under its controls ([`crate::reduce::run_loss`]) after the checks that need the
+/// buffers: MEAN_DENOMINATOR takes no gradient (`grad_name` must be NULL).
+pub fn run_loss<T: crate::kernels::Real>(
+    controls: &crate::reduce::Controls,
+    loss: &mut [T],
+    grad: Option<&mut [T]>,
+    grad_name: &str,
+    kernel: impl FnOnce(crate::reduce::Reduce, Option<&mut [T]>, Option<&mut [T]>) -> Result<f64>,
+) -> Result<()> {
+    if controls.output == crate::reduce::Output::MeanDenominator && grad.is_some() {
+        return Err(Error::option(format!("`{grad_name}` must be NULL with LOSSFN_REDUCTION_MEAN_DENOMINATOR")));
+    }
+    crate::reduce::run_loss(controls, loss, grad, kernel)
 }

@@ -3,8 +3,6 @@
 use super::*;
 use crate::kernels::math::Math;
 use crate::kernels::overlap::{overlap, score_count, Activation, Args, Layout, Params, Score, Shape, Target};
-use crate::reduce::Reduction;
-use std::mem::offset_of;
 
 /// How the overlap losses turn their input into probabilities.
 pub type lossfn_activation = u32;
@@ -41,7 +39,14 @@ pub struct lossfn_overlap_options {
     /// that base is 0 (Focal Tversky: e.g. 0.75); finite, > 0.
     pub gamma: f64,
     /// index targets only: -100; positions with this target count nowhere (zero gradient).
+    /// Soft targets: only the default -100 (another value is INVALID_OPTION).
     pub ignore_index: i64,
+    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    pub loss_weight: f64,
+    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+    pub avg_factor: f64,
+    /// false: grad = dL; true: grad += dL.
+    pub accumulate: bool,
 }
 
 /// The defaults: MEAN, SOFTMAX, smooth_nr = smooth_dr = 1e-5, include_background, per-sample
@@ -60,8 +65,12 @@ pub extern "C" fn lossfn_overlap_options_default() -> lossfn_overlap_options {
         beta: 0.7,
         gamma: 1.0,
         ignore_index: -100,
+        loss_weight: 1.0,
+        avg_factor: 0.0,
+        accumulate: false,
     }
 }
+c_options!(lossfn_overlap_options, lossfn_overlap_options_default, [include_background, batch, squared_pred, accumulate]);
 
 #[derive(Clone, Copy, PartialEq)]
 enum Which {
@@ -71,7 +80,6 @@ enum Which {
 
 /// Reads and validates the options into kernel parameters.
 fn params(which: Which, o: &lossfn_overlap_options, classes: usize) -> Result<Params> {
-    let reduction = super::reduction(o.reduction, false)?;
     let activation = match o.activation {
         LOSSFN_ACTIVATION_NONE => Activation::None,
         LOSSFN_ACTIVATION_SIGMOID => Activation::Sigmoid,
@@ -112,7 +120,7 @@ fn params(which: Which, o: &lossfn_overlap_options, classes: usize) -> Result<Pa
         include_background: o.include_background,
         batch: o.batch,
         gamma: o.gamma,
-        reduction,
+        reduction: crate::reduce::Reduction::Mean.into(),
     })
 }
 
@@ -135,12 +143,8 @@ unsafe fn entry<T: Math>(
     grad_input: *mut T,
 ) -> lossfn_status {
     ffi_boundary! {
-        let bools = [
-            ("include_background", offset_of!(lossfn_overlap_options, include_background)),
-            ("batch", offset_of!(lossfn_overlap_options, batch)),
-            ("squared_pred", offset_of!(lossfn_overlap_options, squared_pred)),
-        ];
-        let o = unsafe { options_with_bools("options", options, lossfn_overlap_options_default(), &bools)? };
+        let o: lossfn_overlap_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(false)?;
         let layout = match shape.layout {
             LOSSFN_LAYOUT_NCS => Layout::Ncs,
             LOSSFN_LAYOUT_NSC => Layout::Nsc,
@@ -160,15 +164,21 @@ unsafe fn entry<T: Math>(
                 target: unsafe { io.input("target", t, positions)? },
                 ignore_index: o.ignore_index,
             },
+            TargetPtr::Soft(_) if o.ignore_index != -100 => {
+                return Err(Error::option(format!(
+                    "`options.ignore_index` = {} is not accepted with soft targets (only the default -100)",
+                    o.ignore_index
+                )))
+            }
             TargetPtr::Soft(t) => Target::Soft(unsafe { io.input("target", t, elements)? }),
         };
         let class_weight = unsafe { io.optional_input("class_weight", class_weight, shape.classes)? };
-        let none = params.reduction == Reduction::None;
-        let loss_len = if none { score_count(&kshape, params.include_background, params.batch) } else { 1 };
+        let loss_len = controls.loss_len(score_count(&kshape, params.include_background, params.batch));
         let loss = unsafe { io.output("loss", loss, loss_len)? };
         let grad = unsafe { io.optional_output("grad_input", grad_input, elements)? };
         let args = Args { input, target, class_weight, shape: kshape };
-        let value = overlap(&args, &params, none.then_some(&mut *loss), grad).map_err(|e| {
+        run_loss(&controls, loss, grad, "grad_input", |reduction, none, grad| {
+            overlap(&args, &Params { reduction, ..params }, none, grad).map_err(|e| {
             Error::target(format!(
                 "`target`[{}] = {} (sample {}, position {}) is not a class in [0, {}) nor ignore_index ({})",
                 e.index,
@@ -178,9 +188,8 @@ unsafe fn entry<T: Math>(
                 shape.classes,
                 o.ignore_index
             ))
-        })?;
-        write_reduced(params.reduction, loss, value);
-        Ok(())
+            })
+        })
     }
 }
 

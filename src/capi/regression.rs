@@ -13,13 +13,27 @@ pub struct lossfn_regression_options {
     pub beta: f64,
     /// huber only: 1.0; > 0.
     pub delta: f64,
+    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    pub loss_weight: f64,
+    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+    pub avg_factor: f64,
+    /// false: grad = dL; true: grad += dL.
+    pub accumulate: bool,
 }
 
 /// The defaults: MEAN, beta 1.0, delta 1.0.
 #[no_mangle]
 pub extern "C" fn lossfn_regression_options_default() -> lossfn_regression_options {
-    lossfn_regression_options { reduction: LOSSFN_REDUCTION_MEAN, beta: 1.0, delta: 1.0 }
+    lossfn_regression_options {
+        reduction: LOSSFN_REDUCTION_MEAN,
+        beta: 1.0,
+        delta: 1.0,
+        loss_weight: 1.0,
+        avg_factor: 0.0,
+        accumulate: false,
+    }
 }
+c_options!(lossfn_regression_options, lossfn_regression_options_default, [accumulate]);
 
 #[derive(Clone, Copy)]
 enum Which {
@@ -41,8 +55,8 @@ unsafe fn entry<T: Real>(
     grad_input: *mut T,
 ) -> lossfn_status {
     ffi_boundary! {
-        let o = unsafe { super::options("options", options, lossfn_regression_options_default())? };
-        let reduction = super::reduction(o.reduction, false)?;
+        let o: lossfn_regression_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(false)?;
         let kind = match which {
             Which::L1 => Regression::L1,
             Which::Mse => Regression::Mse,
@@ -61,13 +75,9 @@ unsafe fn entry<T: Real>(
             target: unsafe { io.input("target", target, n)? },
             weight: unsafe { io.optional_input("weight", weight, n)? },
         };
-        let loss_len = if reduction == crate::reduce::Reduction::None { n } else { 1 };
-        let loss = unsafe { io.output("loss", loss, loss_len)? };
+        let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
         let grad = unsafe { io.optional_output("grad_input", grad_input, n)? };
-        let none = (reduction == crate::reduce::Reduction::None).then_some(&mut *loss);
-        let value = regression(kind, &args, reduction, none, grad);
-        write_reduced(reduction, loss, value);
-        Ok(())
+        run_loss(&controls, loss, grad, "grad_input", |r, none, grad| Ok(regression(kind, &args, r, none, grad)))
     }
 }
 

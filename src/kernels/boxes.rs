@@ -33,7 +33,7 @@
 //! libm call — vectorise.
 use super::simd::{self, SimdTask};
 use super::Real;
-use crate::reduce::{self, Reduction};
+use crate::reduce::{self, Reduce, Reduction};
 
 /// How four numbers describe a box (the C `lossfn_box_format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -613,7 +613,7 @@ pub fn box_loss<T: Real>(
     format: Format,
     eps: f64,
     args: &Args<'_, T>,
-    reduction: Reduction,
+    reduction: Reduce,
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> f64 {
@@ -638,7 +638,7 @@ pub fn box_loss<T: Real>(
 struct Driver<'a, 'b, T> {
     format: Format,
     args: &'b Args<'a, T>,
-    reduction: Reduction,
+    reduction: Reduce,
 }
 
 /// Per-chunk sums: Σ term weight · loss and Σ term weight.
@@ -654,11 +654,11 @@ impl<T: Real> Driver<'_, '_, T> {
         let n = self.args.pred.len() / 4;
         // Focal-EIoU's MEAN denominator Σ iou^γ·w is known only after the pass: the gradient is
         // written with scale 1 and rescaled afterwards. Otherwise the scale is known up front.
-        let late = L::BOX_FACTOR && self.reduction == Reduction::Mean;
+        let late = L::BOX_FACTOR && self.reduction.own_mean();
         let s = if late {
             1.0
         } else {
-            let den = match (self.reduction, self.args.weight) {
+            let den = match (self.reduction.kind, self.args.weight) {
                 (Reduction::Mean, Some(w)) => reduce::sum_chunks(n, reduce::CHUNK, |r| w[r].iter().map(|v| v.f64()).sum()),
                 _ => n as f64,
             };
@@ -677,11 +677,11 @@ impl<T: Real> Driver<'_, '_, T> {
         if !gs.is_finite() {
             // Σ iou^γ·w so small (near-disjoint boxes, large γ) that its reciprocal overflows T:
             // divide instead (each |g| ≤ its term weight · |∂l|, so g / Σ stays finite).
-            let den = total.weight;
+            let (den, lw) = (total.weight, self.reduction.loss_weight);
             if let Some(g) = grad {
-                reduce::for_chunks(n, 4, 1, None, Some(g), |c| c.grad.into_iter().flatten().for_each(|v| *v = T::of(v.f64() / den)));
+                reduce::for_chunks(n, 4, 1, None, Some(g), |c| c.grad.into_iter().flatten().for_each(|v| *v = T::of(v.f64() / den * lw)));
             }
-            return total.loss / den;
+            return total.loss / den * lw;
         }
         if let Some(g) = grad {
             reduce::for_chunks(n, 4, 1, None, Some(g), |c| c.grad.into_iter().flatten().for_each(|v| *v *= gs));

@@ -23,7 +23,7 @@
 use super::math::{self, max, Math};
 use super::simd::{self, SimdTask};
 use super::Real;
-use crate::reduce::{self, Reduction};
+use crate::reduce::{self, Reduce, Reduction};
 use ndarray::{s, ArrayView2, ArrayView3, ArrayViewMut2, ArrayViewMut3, Axis};
 use std::ops::Range;
 
@@ -344,7 +344,7 @@ pub struct CrossEntropy<'a, T> {
 pub fn cross_entropy<T: Math>(
     shape: Shape,
     args: &CrossEntropy<'_, T>,
-    reduction: Reduction,
+    reduction: Reduce,
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> Result<f64, InvalidTarget> {
@@ -529,7 +529,7 @@ pub struct CrossEntropySoft<'a, T> {
 pub fn cross_entropy_soft<T: Math>(
     shape: Shape,
     args: &CrossEntropySoft<'_, T>,
-    reduction: Reduction,
+    reduction: Reduce,
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> f64 {
@@ -645,7 +645,7 @@ pub fn entropy<T: Math>(
     shape: Shape,
     input: &[T],
     kind: EntropyInput,
-    reduction: Reduction,
+    reduction: Reduce,
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> f64 {
@@ -807,7 +807,7 @@ pub struct Distillation<'a, T> {
 pub fn kl_div_logits<T: Math>(
     shape: Shape,
     args: &Distillation<'_, T>,
-    reduction: Reduction,
+    reduction: Reduce,
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> f64 {
@@ -942,7 +942,7 @@ pub struct SoftmaxFocal<'a, T> {
 pub fn softmax_focal_loss<T: Math>(
     shape: Shape,
     args: &SoftmaxFocal<'_, T>,
-    reduction: Reduction,
+    reduction: Reduce,
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> Result<f64, InvalidTarget> {
@@ -1250,8 +1250,8 @@ fn run_elementwise<T: Math, E: Elementwise<T>>(k: &E, a: &ElemArgs<'_, T>, loss_
 }
 
 /// MEAN denominator of an elementwise loss: Σ weight, or the element count.
-fn elem_den<T: Real>(n: usize, weight: Option<&[T]>, reduction: Reduction) -> f64 {
-    match (reduction, weight) {
+fn elem_den<T: Real>(n: usize, weight: Option<&[T]>, reduction: Reduce) -> f64 {
+    match (reduction.kind, weight) {
         (Reduction::Mean, Some(w)) => reduce::sum_chunks(n, reduce::CHUNK, |r| sum_f64(&w[r])),
         _ => n as f64,
     }
@@ -1272,7 +1272,7 @@ pub struct Bce<'a, T> {
 pub fn bce_with_logits<T: Math>(
     shape: Shape,
     args: &Bce<'_, T>,
-    reduction: Reduction,
+    reduction: Reduce,
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> f64 {
@@ -1314,7 +1314,7 @@ pub struct SigmoidFocal<'a, T> {
 pub fn sigmoid_focal_loss<T: Math>(
     shape: Shape,
     args: &SigmoidFocal<'_, T>,
-    reduction: Reduction,
+    reduction: Reduce,
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> f64 {
@@ -1421,7 +1421,7 @@ pub struct KlDiv<'a, T> {
 
 /// `torch.nn.functional.kl_div`: l = xlogy(t, t) − t·x (0 where t = 0), ∂l/∂x = −t; with
 /// `log_target`, l = eᵗ·(t − x), ∂l/∂x = −eᵗ. MEAN divides by every element, BATCHMEAN by batch.
-pub fn kl_div<T: Math>(shape: Shape, args: &KlDiv<'_, T>, reduction: Reduction, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
+pub fn kl_div<T: Math>(shape: Shape, args: &KlDiv<'_, T>, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
     let shape = shape.canonical();
     let scale = reduction.scale(shape.len() as f64, shape.batch);
     let a = ElemArgs { x: args.input, t: args.target, w: None, pc: None, shape, gs: T::of(scale) };

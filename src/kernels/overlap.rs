@@ -42,7 +42,7 @@
 use super::simd::{self, SimdTask};
 use super::math::{self, Math};
 use super::Real;
-use crate::reduce::{self, Reduction};
+use crate::reduce::{self, Reduce};
 use std::ops::Range;
 
 // ------------------------------------------------------------------------------------------
@@ -92,7 +92,7 @@ pub struct Params {
     /// Pool the sums over the batch: one score per class.
     pub batch: bool,
     pub gamma: f64,
-    pub reduction: Reduction,
+    pub reduction: Reduce,
 }
 
 /// Inputs of one call (validated: `input` and soft targets hold batch·classes·spatial values,

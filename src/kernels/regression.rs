@@ -14,7 +14,7 @@
 //! MEAN = Σ wᵢ·lᵢ / Σ wᵢ, and the gradient is s·wᵢ·∂lᵢ with s the reduction's factor.
 use super::Real;
 use super::simd::{self, SimdTask};
-use crate::reduce::{self, Reduction};
+use crate::reduce::{self, Reduce, Reduction};
 
 /// Which regression loss, with its parameter.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -100,7 +100,7 @@ fn chunk<T: Real, const W: bool, const L: bool, const G: bool>(
 pub fn regression<T: Real>(
     kind: Regression,
     args: &Args<'_, T>,
-    reduction: Reduction,
+    reduction: Reduce,
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> f64 {
@@ -150,12 +150,12 @@ fn nan_of<T: Real>(a: T) -> T {
 fn run<T: Real>(
     f: impl Fn(T) -> (T, T) + Copy + Send + Sync,
     args: &Args<'_, T>,
-    reduction: Reduction,
+    reduction: Reduce,
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> f64 {
     let n = args.input.len();
-    let den = match (reduction, args.weight) {
+    let den = match (reduction.kind, args.weight) {
         (Reduction::Mean, Some(w)) => reduce::sum_chunks(n, reduce::CHUNK, |r| w[r].iter().map(|v| v.f64()).sum()),
         _ => n as f64,
     };

@@ -161,6 +161,10 @@ impl F {
     fn index_target(self) -> bool {
         matches!(self, F::Ce | F::SoftmaxFocal | F::Dice | F::Tversky)
     }
+    /// Probability targets: their options take no ignore_index but the default (DESIGN §6.7).
+    pub fn soft_target(self) -> bool {
+        matches!(self, F::CeSoft | F::DiceSoft | F::TverskySoft)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -319,6 +323,10 @@ struct Field {
 fn finite(v: f64) -> bool {
     v.is_finite()
 }
+/// Sigmoid focal alpha: in [0, 1], or negative (disabled); (1, inf) gives negative terms.
+fn focal_alpha(v: f64) -> bool {
+    v.is_finite() && v <= 1.0
+}
 fn finite_ge0(v: f64) -> bool {
     v.is_finite() && v >= 0.0
 }
@@ -350,6 +358,16 @@ fn small_moderate(v: f64) -> bool {
 fn gamma_overlap_moderate(v: f64) -> bool {
     (1e-3..=10.0).contains(&v)
 }
+fn loss_weight_moderate(v: f64) -> bool {
+    (-1e3..=1e3).contains(&v)
+}
+/// 0 (unused) or finite > 0; that it goes only with MEAN is checked in [`decode`].
+fn avg_factor_valid(v: f64) -> bool {
+    v == 0.0 || (v > 0.0 && v.is_finite())
+}
+fn avg_factor_moderate(v: f64) -> bool {
+    v == 0.0 || (1e-3..=1e12).contains(&v)
+}
 fn weight_moderate(v: f64) -> bool {
     (0.0..=1e3).contains(&v)
 }
@@ -360,9 +378,15 @@ fn temperature_moderate(v: f64) -> bool {
     (1e-2..=1e3).contains(&v)
 }
 
-const RED3: &[u32] = &[LOSSFN_REDUCTION_NONE, LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM];
-const RED4: &[u32] =
-    &[LOSSFN_REDUCTION_NONE, LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM, LOSSFN_REDUCTION_BATCHMEAN];
+const RED3: &[u32] =
+    &[LOSSFN_REDUCTION_NONE, LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM, LOSSFN_REDUCTION_MEAN_DENOMINATOR];
+const RED4: &[u32] = &[
+    LOSSFN_REDUCTION_NONE,
+    LOSSFN_REDUCTION_MEAN,
+    LOSSFN_REDUCTION_SUM,
+    LOSSFN_REDUCTION_BATCHMEAN,
+    LOSSFN_REDUCTION_MEAN_DENOMINATOR,
+];
 const FORMATS: &[u32] = &[LOSSFN_BOX_XYXY, LOSSFN_BOX_XYWH, LOSSFN_BOX_CXCYWH, LOSSFN_BOX_LTRB];
 const KINDS: &[u32] = &[LOSSFN_IOU_KIND_IOU, LOSSFN_IOU_KIND_GIOU, LOSSFN_IOU_KIND_DIOU, LOSSFN_IOU_KIND_CIOU];
 const IOU_MODES: &[u32] = &[LOSSFN_IOU_LINEAR, LOSSFN_IOU_SQUARE, LOSSFN_IOU_LOG];
@@ -398,7 +422,7 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
         unsafe { std::ptr::write_unaligned(buf.as_mut_ptr().cast::<O>(), d) };
         buf
     }
-    Some(match f.family() {
+    let (bytes, align, mut fields) = match f.family() {
         Family::Regression => {
             type O = lossfn_regression_options;
             (zeroed(lossfn_regression_options_default()), align_of::<O>(), vec![
@@ -475,14 +499,23 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
                 let sig = f == F::SigmoidFocal;
                 (zeroed(lossfn_focal_options_default()), align_of::<O>(), vec![
                     fld!(O, reduction, U32(RED3), true),
-                    fld!(O, alpha, F64(finite, alpha_focal_moderate), sig),
+                    fld!(O, alpha, F64(focal_alpha, alpha_focal_moderate), sig),
                     fld!(O, gamma, F64(finite_ge0, small_moderate), true),
                     fld!(O, ignore_index, I64, !sig),
                 ])
             }
             _ => unreachable!(),
         },
-    })
+    };
+    // Every options struct ends with the output controls of DESIGN §6.1: loss_weight,
+    // avg_factor (f64) and accumulate (bool, padded to 8 bytes).
+    let end = bytes.len();
+    fields.extend([
+        Field { name: "loss_weight", off: end - 24, ty: F64(finite, loss_weight_moderate), used: true },
+        Field { name: "avg_factor", off: end - 16, ty: F64(avg_factor_valid, avg_factor_moderate), used: true },
+        Field { name: "accumulate", off: end - 8, ty: Bool, used: true },
+    ]);
+    Some((bytes, align, fields))
 }
 
 fn get_u32(b: &[u8], off: usize) -> u32 {
@@ -561,7 +594,12 @@ fn decode(f: F, bytes: Option<&[u8]>, classes: usize) -> Decoded {
                     d.tame = false;
                 }
             }
-            Ty::I64 => d.ignore_index = get_i64(b, fl.off),
+            Ty::I64 => {
+                d.ignore_index = get_i64(b, fl.off);
+                if f.soft_target() && d.ignore_index != -100 {
+                    d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+                }
+            }
             Ty::Bool => {
                 let v = b[fl.off];
                 if v > 1 {
@@ -574,6 +612,11 @@ fn decode(f: F, bytes: Option<&[u8]>, classes: usize) -> Decoded {
                     _ => {}
                 }
             }
+        }
+    }
+    if let Some(fl) = fields.iter().find(|fl| fl.name == "avg_factor") {
+        if get_f64(b, fl.off) > 0.0 && d.reduction != LOSSFN_REDUCTION_MEAN {
+            d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
         }
     }
     if f.family() == Family::Overlap {
@@ -969,6 +1012,22 @@ pub struct Outputs {
 /// Also checks the boundary promises every call must keep (guards, inputs unchanged, every
 /// output written).
 pub fn call(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, opts: Option<&[u8]>, inputs: &[Option<Values>], grad: bool) -> std::result::Result<Outputs, u32> {
+    call_into(f, dt, d, mx, opts, inputs, grad, None)
+}
+
+/// As [`call`], with the gradient buffer holding `grad_init` before the call (for
+/// `accumulate`, where the library adds to it; an element may then keep its value).
+#[allow(clippy::too_many_arguments)]
+pub fn call_into(
+    f: F,
+    dt: Dt,
+    d: &Dims,
+    mx: &MatrixArgs,
+    opts: Option<&[u8]>,
+    inputs: &[Option<Values>],
+    grad: bool,
+    grad_init: Option<&[f64]>,
+) -> std::result::Result<Outputs, u32> {
     let dec = decode(f, opts, d.shape.classes);
     let (ins, outs, _) = specs(f, dt, d, &dec);
     let mut in_allocs: Vec<Option<Alloc>> = Vec::new();
@@ -985,6 +1044,10 @@ pub fn call(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, opts: Option<&[u8]>, inputs
         .enumerate()
         .map(|(k, s)| (k == 0 || grad).then(|| Alloc::new(s.len.expect("output length") * s.elt.size(), 0)))
         .collect();
+    if let (Some(init), Some(Some(a))) = (grad_init, out_allocs.get_mut(1)) {
+        a.write_values(outs[1].elt, &Values::F(init.to_vec()));
+    }
+    let grad_before = out_allocs.get(1).and_then(|a| a.as_ref()).map(|a| a.payload().to_vec());
     let before: Vec<Option<Vec<u8>>> = in_allocs.iter().map(|a| a.as_ref().map(|a| a.all().to_vec())).collect();
     let mut opt_store = vec![0u64; opts.map_or(0, |o| o.len().div_ceil(8))];
     if let Some(o) = opts {
@@ -1001,20 +1064,23 @@ pub fn call(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, opts: Option<&[u8]>, inputs
             assert!(a.all() == &b[..], "{}: an input was modified", f.name());
         }
     }
-    for a in out_allocs.iter().flatten() {
+    for (k, a) in out_allocs.iter().enumerate().filter_map(|(k, a)| a.as_ref().map(|a| (k, a))) {
         let all = a.all();
         assert!(
             all[..a.start].iter().chain(&all[a.start + a.bytes..]).all(|&b| b == CANARY),
             "{}: write outside an output",
             f.name()
         );
-        if st != LOSSFN_OK {
+        let initialised = k == 1 && grad_init.is_some();
+        if st != LOSSFN_OK && initialised {
+            assert!(Some(a.payload()) == grad_before.as_deref(), "{}: gradient changed on error", f.name());
+        } else if st != LOSSFN_OK {
             assert!(a.payload().iter().all(|&b| b == CANARY), "{}: output written on error", f.name());
-        } else {
+        } else if !initialised {
             assert_all_written(f, dt, a.payload());
         }
     }
-    assert!(st < LOSSFN_ERROR_INTERNAL, "{}_{dt:?}: status {st}: {}", f.name(), crate::common::last_error());
+    assert!(st != LOSSFN_ERROR_INTERNAL && st <= LOSSFN_ERROR_MISALIGNED, "{}_{dt:?}: status {st}: {}", f.name(), crate::common::last_error());
     if st != LOSSFN_OK {
         return Err(st);
     }
@@ -1412,7 +1478,7 @@ pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
             Ptr::Null => (None, true),
             Ptr::SameAsInput(j) => (Some(&in_vals[j]), false),
             Ptr::Misaligned(_) => {
-                defects |= bit(LOSSFN_ERROR_NULL_POINTER);
+                defects |= bit(LOSSFN_ERROR_MISALIGNED);
                 (Some(&in_vals[k]), false)
             }
             _ => (Some(&in_vals[k]), false),
@@ -1471,10 +1537,10 @@ pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
         let len_bytes = s.len.map(|l| l * s.elt.size());
         match out_ptr[k] {
             Ptr::Null if !s.optional && len_bytes != Some(0) => defects |= bit(LOSSFN_ERROR_NULL_POINTER),
-            Ptr::Misaligned(_) => defects |= bit(LOSSFN_ERROR_NULL_POINTER),
+            Ptr::Misaligned(_) => defects |= bit(LOSSFN_ERROR_MISALIGNED),
             Ptr::IntoInput(i, off) | Ptr::IntoOutput(i, off) => {
                 if off % s.elt.size() != 0 {
-                    defects |= bit(LOSSFN_ERROR_NULL_POINTER);
+                    defects |= bit(LOSSFN_ERROR_MISALIGNED);
                 }
                 let other_bytes = match out_ptr[k] {
                     Ptr::IntoInput(..) => ins[i].len.map(|l| l * ins[i].elt.size()),
@@ -1486,6 +1552,10 @@ pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
                 }
             }
             _ => {}
+        }
+        // The MEAN_DENOMINATOR query computes no gradient: a gradient buffer is refused.
+        if k > 0 && dec.reduction == LOSSFN_REDUCTION_MEAN_DENOMINATOR && !matches!(out_ptr[k], Ptr::Null) {
+            defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
         }
     }
 
@@ -1499,7 +1569,7 @@ pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
         a
     });
     if opt_alloc.as_ref().is_some_and(|a| a.start % opt_align != 0) {
-        defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+        defects |= bit(LOSSFN_ERROR_MISALIGNED);
     }
 
     // Pointers.
@@ -1529,7 +1599,7 @@ pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
 
     // Oracles.
     assert!(st != LOSSFN_ERROR_INTERNAL, "{desc}: LOSSFN_ERROR_INTERNAL: {msg}");
-    assert!(st <= LOSSFN_ERROR_OVERLAP, "{desc}: undefined status {st}");
+    assert!(st <= LOSSFN_ERROR_MISALIGNED, "{desc}: undefined status {st}");
     if defects == 0 {
         assert!(st == LOSSFN_OK, "{desc}: valid call failed with status {st}: {msg}");
     } else {

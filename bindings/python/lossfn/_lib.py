@@ -76,6 +76,21 @@ class Shape(ctypes.Structure):
     ]
 
 
+# The output controls every options struct ends with (DESIGN §6.1).
+CONTROLS = [("loss_weight", ctypes.c_double), ("avg_factor", ctypes.c_double), ("accumulate", ctypes.c_bool)]
+
+
+class Options(ctypes.Structure):
+    """Base of the options structs: a struct's own fields positionally, then the controls by
+    keyword with their C defaults (loss_weight 1, avg_factor 0 = unused, accumulate false)."""
+
+    def __init__(self, *args, loss_weight=1.0, avg_factor=0.0, accumulate=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss_weight = loss_weight
+        self.avg_factor = avg_factor
+        self.accumulate = accumulate
+
+
 def version():
     """The loaded library's version string."""
     return lib.lossfn_version_string().decode()

@@ -19,7 +19,7 @@ IOU_MODES = {"linear": 0, "square": 1, "log": 2}
 IOU_KINDS = {"iou": 0, "giou": 1, "diou": 2, "ciou": 3}
 
 
-class BoxOptions(ctypes.Structure):
+class BoxOptions(_lib.Options):
     """``lossfn_box_options`` (``lambda`` is a Python keyword: the field is ``lambda_``)."""
 
     _fields_ = [
@@ -29,7 +29,7 @@ class BoxOptions(ctypes.Structure):
         ("iou_mode", ctypes.c_uint32),
         ("gamma", ctypes.c_double),
         ("lambda_", ctypes.c_double),
-    ]
+    ] + _lib.CONTROLS
 
 
 def _boxes(name, value, dtype=None):

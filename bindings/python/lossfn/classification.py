@@ -26,33 +26,33 @@ from . import _lib
 INPUT_KINDS = {"logits": 0, "probs": 1}
 
 
-class CrossEntropyOptions(ctypes.Structure):
-    _fields_ = [("reduction", ctypes.c_uint32), ("ignore_index", ctypes.c_int64), ("label_smoothing", ctypes.c_double)]
+class CrossEntropyOptions(_lib.Options):
+    _fields_ = [("reduction", ctypes.c_uint32), ("ignore_index", ctypes.c_int64), ("label_smoothing", ctypes.c_double)] + _lib.CONTROLS
 
 
-class BceOptions(ctypes.Structure):
-    _fields_ = [("reduction", ctypes.c_uint32)]
+class BceOptions(_lib.Options):
+    _fields_ = [("reduction", ctypes.c_uint32)] + _lib.CONTROLS
 
 
-class EntropyOptions(ctypes.Structure):
-    _fields_ = [("reduction", ctypes.c_uint32), ("input", ctypes.c_uint32)]
+class EntropyOptions(_lib.Options):
+    _fields_ = [("reduction", ctypes.c_uint32), ("input", ctypes.c_uint32)] + _lib.CONTROLS
 
 
-class KlDivOptions(ctypes.Structure):
-    _fields_ = [("reduction", ctypes.c_uint32), ("log_target", ctypes.c_bool)]
+class KlDivOptions(_lib.Options):
+    _fields_ = [("reduction", ctypes.c_uint32), ("log_target", ctypes.c_bool)] + _lib.CONTROLS
 
 
-class DistillationOptions(ctypes.Structure):
-    _fields_ = [("reduction", ctypes.c_uint32), ("temperature", ctypes.c_double)]
+class DistillationOptions(_lib.Options):
+    _fields_ = [("reduction", ctypes.c_uint32), ("temperature", ctypes.c_double)] + _lib.CONTROLS
 
 
-class FocalOptions(ctypes.Structure):
+class FocalOptions(_lib.Options):
     _fields_ = [
         ("reduction", ctypes.c_uint32),
         ("alpha", ctypes.c_double),
         ("gamma", ctypes.c_double),
         ("ignore_index", ctypes.c_int64),
-    ]
+    ] + _lib.CONTROLS
 
 
 def _class_shape(x, layout):

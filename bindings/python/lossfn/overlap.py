@@ -16,7 +16,7 @@ from . import _lib
 ACTIVATIONS = {"none": 0, "sigmoid": 1, "softmax": 2}
 
 
-class OverlapOptions(ctypes.Structure):
+class OverlapOptions(_lib.Options):
     """``lossfn_overlap_options``."""
 
     _fields_ = [
@@ -31,7 +31,7 @@ class OverlapOptions(ctypes.Structure):
         ("beta", ctypes.c_double),
         ("gamma", ctypes.c_double),
         ("ignore_index", ctypes.c_int64),
-    ]
+    ] + _lib.CONTROLS
 
 
 def _shape(x, layout):

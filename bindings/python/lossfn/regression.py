@@ -7,8 +7,8 @@ import numpy as np
 from . import _lib
 
 
-class RegressionOptions(ctypes.Structure):
-    _fields_ = [("reduction", ctypes.c_uint32), ("beta", ctypes.c_double), ("delta", ctypes.c_double)]
+class RegressionOptions(_lib.Options):
+    _fields_ = [("reduction", ctypes.c_uint32), ("beta", ctypes.c_double), ("delta", ctypes.c_double)] + _lib.CONTROLS
 
 
 def _regression(name, input, target, weight, reduction, beta, delta, grad):
