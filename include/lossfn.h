@@ -77,6 +77,11 @@ typedef uint32_t lossfn_box_format;
 typedef uint32_t lossfn_iou_mode;
 
 /**
+ * Which CIoU formula lossfn_ciou_loss follows (DESIGN §6.2).
+ */
+typedef uint32_t lossfn_ciou_variant;
+
+/**
  * Options of the box losses (NULL = lossfn_box_options_default()). Each loss reads only the
  * fields it uses (and validates only those): format, reduction, eps always; iou_mode for
  * lossfn_iou_loss, gamma for lossfn_eiou_loss, lambda for lossfn_cdiou_loss.
@@ -108,6 +113,10 @@ typedef struct lossfn_box_options {
    * cdiou_loss only: weight of the corner-distance term, 1.0; finite, >= 0.
    */
   double lambda;
+  /**
+   * ciou_loss only: LOSSFN_CIOU_TORCHVISION (default), _ULTRALYTICS or _MMDET (DESIGN §6.2).
+   */
+  lossfn_ciou_variant ciou_variant;
   /**
    * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
    */
@@ -321,6 +330,11 @@ typedef struct lossfn_shape {
 typedef uint32_t lossfn_activation;
 
 /**
+ * Class weights of the generalized Dice loss (DESIGN §6.3).
+ */
+typedef uint32_t lossfn_gdice_weight;
+
+/**
  * Options of the overlap losses (NULL = lossfn_overlap_options_default()).
  */
 typedef struct lossfn_overlap_options {
@@ -370,6 +384,14 @@ typedef struct lossfn_overlap_options {
    * Soft targets: only the default -100 (another value is INVALID_OPTION).
    */
   int64_t ignore_index;
+  /**
+   * generalized Dice only: LOSSFN_GDICE_SQUARE (default), _SIMPLE or _UNIFORM (DESIGN §6.3).
+   */
+  lossfn_gdice_weight w_type;
+  /**
+   * false; true: MONAI's soft-label tp/fp/fn (compute_tp_fp_fn with soft_label=True), for soft targets.
+   */
+  bool soft_label;
   /**
    * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
    */
@@ -516,6 +538,21 @@ typedef struct lossfn_overlap_options {
 #define LOSSFN_IOU_KIND_CIOU 3
 
 /**
+ * torchvision complete_box_iou_loss (the 0.1 behaviour).
+ */
+#define LOSSFN_CIOU_TORCHVISION 0
+
+/**
+ * ultralytics/utils/metrics.py bbox_iou(..., CIoU=True): eps on h, alpha = v / (v - iou + (1 + eps)).
+ */
+#define LOSSFN_CIOU_ULTRALYTICS 1
+
+/**
+ * mmdet/models/losses/iou_loss.py ciou_loss (its alpha and clamping).
+ */
+#define LOSSFN_CIOU_MMDET 2
+
+/**
  * Logits: softmax over the class axis is applied inside.
  */
 #define LOSSFN_INPUT_LOGITS 0
@@ -539,6 +576,21 @@ typedef struct lossfn_overlap_options {
  * Softmax over the class axis (over every class, also when include_background is false).
  */
 #define LOSSFN_ACTIVATION_SOFTMAX 2
+
+/**
+ * w_c = 1 / (sum g_c)^2.
+ */
+#define LOSSFN_GDICE_SQUARE 0
+
+/**
+ * w_c = 1 / sum g_c.
+ */
+#define LOSSFN_GDICE_SIMPLE 1
+
+/**
+ * w_c = 1.
+ */
+#define LOSSFN_GDICE_UNIFORM 2
 
 #ifdef __cplusplus
 extern "C" {

@@ -35,6 +35,15 @@ pub const LOSSFN_IOU_KIND_DIOU: lossfn_iou_kind = 2;
 /// DIoU - alpha * v (aspect-ratio term).
 pub const LOSSFN_IOU_KIND_CIOU: lossfn_iou_kind = 3;
 
+/// Which CIoU formula lossfn_ciou_loss follows (DESIGN §6.2).
+pub type lossfn_ciou_variant = u32;
+/// torchvision complete_box_iou_loss (the 0.1 behaviour).
+pub const LOSSFN_CIOU_TORCHVISION: lossfn_ciou_variant = 0;
+/// ultralytics/utils/metrics.py bbox_iou(..., CIoU=True): eps on h, alpha = v / (v - iou + (1 + eps)).
+pub const LOSSFN_CIOU_ULTRALYTICS: lossfn_ciou_variant = 1;
+/// mmdet/models/losses/iou_loss.py ciou_loss (its alpha and clamping).
+pub const LOSSFN_CIOU_MMDET: lossfn_ciou_variant = 2;
+
 /// Options of the box losses (NULL = lossfn_box_options_default()). Each loss reads only the
 /// fields it uses (and validates only those): format, reduction, eps always; iou_mode for
 /// lossfn_iou_loss, gamma for lossfn_eiou_loss, lambda for lossfn_cdiou_loss.
@@ -55,6 +64,8 @@ pub struct lossfn_box_options {
     pub gamma: f64,
     /// cdiou_loss only: weight of the corner-distance term, 1.0; finite, >= 0.
     pub lambda: f64,
+    /// ciou_loss only: LOSSFN_CIOU_TORCHVISION (default), _ULTRALYTICS or _MMDET (DESIGN §6.2).
+    pub ciou_variant: lossfn_ciou_variant,
     /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
@@ -73,6 +84,7 @@ pub extern "C" fn lossfn_box_options_default() -> lossfn_box_options {
         iou_mode: LOSSFN_IOU_LINEAR,
         gamma: 0.0,
         lambda: 1.0,
+        ciou_variant: LOSSFN_CIOU_TORCHVISION,
         loss_weight: 1.0,
         avg_factor: 0.0,
         accumulate: false,

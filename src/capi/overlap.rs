@@ -13,6 +13,15 @@ pub const LOSSFN_ACTIVATION_SIGMOID: lossfn_activation = 1;
 /// Softmax over the class axis (over every class, also when include_background is false).
 pub const LOSSFN_ACTIVATION_SOFTMAX: lossfn_activation = 2;
 
+/// Class weights of the generalized Dice loss (DESIGN §6.3).
+pub type lossfn_gdice_weight = u32;
+/// w_c = 1 / (sum g_c)^2.
+pub const LOSSFN_GDICE_SQUARE: lossfn_gdice_weight = 0;
+/// w_c = 1 / sum g_c.
+pub const LOSSFN_GDICE_SIMPLE: lossfn_gdice_weight = 1;
+/// w_c = 1.
+pub const LOSSFN_GDICE_UNIFORM: lossfn_gdice_weight = 2;
+
 /// Options of the overlap losses (NULL = lossfn_overlap_options_default()).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -41,6 +50,10 @@ pub struct lossfn_overlap_options {
     /// index targets only: -100; positions with this target count nowhere (zero gradient).
     /// Soft targets: only the default -100 (another value is INVALID_OPTION).
     pub ignore_index: i64,
+    /// generalized Dice only: LOSSFN_GDICE_SQUARE (default), _SIMPLE or _UNIFORM (DESIGN §6.3).
+    pub w_type: lossfn_gdice_weight,
+    /// false; true: MONAI's soft-label tp/fp/fn (compute_tp_fp_fn with soft_label=True), for soft targets.
+    pub soft_label: bool,
     /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
@@ -65,12 +78,14 @@ pub extern "C" fn lossfn_overlap_options_default() -> lossfn_overlap_options {
         beta: 0.7,
         gamma: 1.0,
         ignore_index: -100,
+        w_type: LOSSFN_GDICE_SQUARE,
+        soft_label: false,
         loss_weight: 1.0,
         avg_factor: 0.0,
         accumulate: false,
     }
 }
-c_options!(lossfn_overlap_options, lossfn_overlap_options_default, [include_background, batch, squared_pred, accumulate]);
+c_options!(lossfn_overlap_options, lossfn_overlap_options_default, [include_background, batch, squared_pred, soft_label, accumulate]);
 
 #[derive(Clone, Copy, PartialEq)]
 enum Which {

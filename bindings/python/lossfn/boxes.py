@@ -29,6 +29,7 @@ class BoxOptions(_lib.Options):
         ("iou_mode", ctypes.c_uint32),
         ("gamma", ctypes.c_double),
         ("lambda_", ctypes.c_double),
+        ("ciou_variant", ctypes.c_uint32),
     ] + _lib.CONTROLS
 
 

@@ -31,6 +31,8 @@ class OverlapOptions(_lib.Options):
         ("beta", ctypes.c_double),
         ("gamma", ctypes.c_double),
         ("ignore_index", ctypes.c_int64),
+        ("w_type", ctypes.c_uint32),
+        ("soft_label", ctypes.c_bool),
     ] + _lib.CONTROLS
 
 
