@@ -317,3 +317,32 @@ fn overlap_zero_upstream_times_overflowing_derivative_is_zero() {
         assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "alpha {alpha} beta {beta} gamma {gamma}: {loss:?} {grad:?}");
     }
 }
+
+/// Finding 12: CIoU f32 with a degenerate prediction (w = 0, h ≈ −6e-23): the aspect-ratio
+/// derivative s = c/(w² + h²) overflowed on the subnormal w² + h², and s·w = ∞·0 gave NaN.
+/// The numerators are formed first, so the gradient is finite (and 0 where w² + h² is 0).
+#[test]
+fn ciou_subnormal_aspect_radius_f32_stays_finite() {
+    let p = [0.0f32, 1.002_548e-16, -0.0, -6.137_488e-23];
+    let t = [-0.809_115_8f32, 0.515_356_3, -2.831_475_7, -2.543_115_4];
+    let w = [0.863_280_3f32];
+    let mut o = lossfn_box_options_default();
+    o.format = LOSSFN_BOX_XYWH;
+    o.reduction = LOSSFN_REDUCTION_SUM;
+    o.eps = 2.588_765_932_247_042_7;
+    o.loss_weight = 0.1;
+    o.accumulate = true;
+    let (mut loss, mut grad) = ([0f32; 1], [0f32; 4]);
+    assert_eq!(unsafe { lossfn_ciou_loss_f32(p.as_ptr(), t.as_ptr(), w.as_ptr(), 1, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) }, LOSSFN_OK);
+    assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "{loss:?} {grad:?}");
+    let (p64, t64, w64) = (p.map(|v| v as f64), t.map(|v| v as f64), w.map(|v| v as f64));
+    let (mut l64, mut g64) = ([0f64; 1], [0f64; 4]);
+    assert_eq!(unsafe { lossfn_ciou_loss_f64(p64.as_ptr(), t64.as_ptr(), w64.as_ptr(), 1, &o, l64.as_mut_ptr(), g64.as_mut_ptr()) }, LOSSFN_OK);
+    let g: Vec<f64> = grad.iter().map(|&v| v as f64).collect();
+    common::assert_close("f32 vs f64 loss", &[loss[0] as f64], &l64, 1e-5, 1e-6);
+    // In f32, w² + h² ≈ 3.7e-45 = 3 · 2⁻¹⁴⁹ is subnormal with two significant bits, so the
+    // ~4e21 gradient can only match f64 to that precision: same sign, within 25 %.
+    for (a, b) in g.iter().zip(&g64) {
+        assert!(a.signum() == b.signum() && (a - b).abs() <= 0.25 * b.abs().max(1e-6), "f32 {g:?} vs f64 {g64:?}");
+    }
+}

@@ -414,10 +414,12 @@ impl<T: Real> Loss<T> for Ciou<T> {
         let alpha = v / (T::one() - q.iou + v + self.eps);
         let loss = T::one() - q.iou + d + alpha * v;
         let grad = if GRAD {
-            // ∂atan2(w, h)/∂w = h/(w² + h²), ∂/∂h = −w/(w² + h²); 0 at w = h = 0
+            // ∂atan2(w, h)/∂w = h/(w² + h²), ∂/∂h = −w/(w² + h²); 0 where w² + h² underflows to 0
+            // (a degenerate box). Numerators first: with a subnormal w² + h², s = c/(w² + h²)
+            // alone overflows and s·w was ∞·0 = NaN at w = 0, while c·h/(w² + h²) is finite.
+            let c = alpha * T::of(2.0) * k * delta;
             let r2 = q.w * q.w + q.h * q.h;
-            let s = div_or_zero(alpha * T::of(2.0) * k * delta, r2);
-            let g = Adjoint { w: -s * q.h, h: s * q.w, ..g };
+            let g = Adjoint { w: -div_or_zero(c * q.h, r2), h: div_or_zero(c * q.w, r2), ..g };
             pull_back(&q, g)
         } else {
             [T::zero(); 4]
