@@ -1,4 +1,5 @@
 # Examples, benchmarks and tests of lossfn itself (not installed). Every example is a test.
+enable_language(CXX)
 find_package(Python3 COMPONENTS Interpreter)
 
 set(LOSSFN_SANITIZE "" CACHE STRING "Sanitizers for the C/C++ tests and examples, e.g. address,undefined")
@@ -80,6 +81,8 @@ foreach(src IN LISTS _cpp_tests)
   lossfn_program(cpp_${stem} ${src})
   add_test(NAME cpp.${stem} COMMAND cpp_${stem})
 endforeach()
+# lossfn.hpp's status-returning form, as a -fno-exceptions project compiles it.
+target_compile_options(cpp_test_noexcept PRIVATE -fno-exceptions)
 
 if(Python3_Interpreter_FOUND)
   file(GLOB _py_examples CONFIGURE_DEPENDS examples/*.py)
@@ -91,6 +94,19 @@ if(Python3_Interpreter_FOUND)
   add_test(NAME python.pytest
     COMMAND Python3::Interpreter -m pytest -q -p no:cacheprovider "${CMAKE_CURRENT_SOURCE_DIR}/bindings/python/tests")
   set_tests_properties(python.pytest PROPERTIES ENVIRONMENT "${LOSSFN_PYTHON_ENV}")
+endif()
+
+# The C tests and an example under valgrind memcheck, as a downstream valgrind CI job runs them:
+# any error or definite/possible leak fails, with the suppressions lossfn ships for its pool.
+find_program(LOSSFN_VALGRIND valgrind)
+if(LOSSFN_VALGRIND AND NOT LOSSFN_SANITIZE)
+  foreach(prog c_test_api c_test_api_static c_test_threads example_linear_fit)
+    add_test(NAME valgrind.${prog}
+      COMMAND ${LOSSFN_VALGRIND} -q --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,possible
+              --errors-for-leak-kinds=definite,possible --trace-children=yes
+              --suppressions=${CMAKE_CURRENT_SOURCE_DIR}/tools/valgrind/lossfn.supp $<TARGET_FILE:${prog}>)
+    set_tests_properties(valgrind.${prog} PROPERTIES ENVIRONMENT "LOSSFN_FIXTURES=${LOSSFN_FIXTURES_DIR}")
+  endforeach()
 endif()
 
 # A downstream project: find_package against an install in a temporary prefix (shared and

@@ -1,12 +1,24 @@
 // lossfn.hpp: header-only C++17 wrapper over lossfn.h.
 //
 // Typed overloads for float and double that throw lossfn::error (carrying the status and the
-// library's message) instead of returning a status, plus std::vector conveniences that allocate
+// library's message) on failure (or, without exceptions, return the status), plus std::vector conveniences that allocate
 // the outputs. No state, no RAII types: every call is a direct call into the C API.
 #ifndef LOSSFN_HPP
 #define LOSSFN_HPP
 
 #include "lossfn.h"
+
+// Exceptions are used where the compiler has them on. With -fno-exceptions (or
+// LOSSFN_HPP_NO_EXCEPTIONS defined) nothing throws: the raw-pointer forms return the
+// lossfn_status, the vector forms report it in loss_grad::status (empty vectors on a size error),
+// and lossfn_last_error() has the message of a failed library call.
+#ifndef LOSSFN_HPP_EXCEPTIONS
+#if !defined(LOSSFN_HPP_NO_EXCEPTIONS) && (defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND))
+#define LOSSFN_HPP_EXCEPTIONS 1
+#else
+#define LOSSFN_HPP_EXCEPTIONS 0
+#endif
+#endif
 
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +28,7 @@
 
 namespace lossfn {
 
+#if LOSSFN_HPP_EXCEPTIONS
 /// A failed lossfn call: status() is the LOSSFN_ERROR_* code, what() the library's message.
 class error : public std::runtime_error {
 public:
@@ -26,17 +39,36 @@ public:
 private:
     lossfn_status status_;
 };
+#endif
+
+template <class T> struct loss_grad;
 
 namespace detail {
-/// Throws lossfn::error for a non-zero status, with the calling thread's last error message.
-inline void check(lossfn_status status) {
-    if (status == LOSSFN_OK) return;
+/// Returns the status; a non-zero one throws lossfn::error with the calling thread's last error
+/// message when exceptions are on (so a returned status is then always LOSSFN_OK).
+inline lossfn_status check(lossfn_status status) {
+#if LOSSFN_HPP_EXCEPTIONS
+    if (status == LOSSFN_OK) return status;
     std::string message(lossfn_last_error(nullptr, 0), '\0');
     lossfn_last_error(message.data(), message.size() + 1);
     throw error(status, message);
+#else
+    return status;
+#endif
 }
-inline void require(bool ok, const char *what) {
-    if (!ok) throw error(LOSSFN_ERROR_INVALID_SIZE, what);
+template <class T> void set_status(std::vector<T> &, lossfn_status) {}
+template <class T> void set_status(loss_grad<T> &r, lossfn_status status) { r.status = status; }
+/// A vector form's sizes disagree: throws lossfn::error(LOSSFN_ERROR_INVALID_SIZE, what) with
+/// exceptions; without, returns an empty result (status LOSSFN_ERROR_INVALID_SIZE for loss_grad).
+template <class R> R size_error(const char *what) {
+#if LOSSFN_HPP_EXCEPTIONS
+    throw error(LOSSFN_ERROR_INVALID_SIZE, what);
+#else
+    (void)what;
+    R r{};
+    set_status(r, LOSSFN_ERROR_INVALID_SIZE);
+    return r;
+#endif
 }
 template <class T> const T *data_or_null(const std::vector<T> *v) { return v ? v->data() : nullptr; }
 }  // namespace detail
@@ -46,12 +78,15 @@ template <class T> const T *data_or_null(const std::vector<T> *v) { return v ? v
 template <class T> struct loss_grad {
     std::vector<T> loss;
     std::vector<T> grad;
+    /// LOSSFN_OK, or (without exceptions) the failure's status.
+    lossfn_status status = LOSSFN_OK;
+    bool ok() const { return status == LOSSFN_OK; }
     /// The reduced loss (the first value).
     T value() const { return loss.at(0); }
 };
 
 inline std::string version() { return lossfn_version_string(); }
-inline void set_num_threads(std::size_t n) { detail::check(lossfn_set_num_threads(n)); }
+inline lossfn_status set_num_threads(std::size_t n) { return detail::check(lossfn_set_num_threads(n)); }
 inline std::size_t num_threads() { return lossfn_get_num_threads(); }
 
 inline std::size_t loss_size(lossfn_reduction reduction, std::size_t unreduced) {
@@ -60,23 +95,23 @@ inline std::size_t loss_size(lossfn_reduction reduction, std::size_t unreduced) 
 
 // ---- regression: L1 (MAE), MSE (L2), Smooth L1, Huber ----
 #define LOSSFN_REGRESSION_(name)                                                                              \
-    inline void name(const float *input, const float *target, const float *weight, std::size_t n,            \
+    inline lossfn_status name(const float *input, const float *target, const float *weight, std::size_t n,            \
                      const lossfn_regression_options *options, float *loss, float *grad_input) {              \
-        detail::check(lossfn_##name##_f32(input, target, weight, n, options, loss, grad_input));              \
+        return detail::check(lossfn_##name##_f32(input, target, weight, n, options, loss, grad_input));              \
     }                                                                                                        \
-    inline void name(const double *input, const double *target, const double *weight, std::size_t n,         \
+    inline lossfn_status name(const double *input, const double *target, const double *weight, std::size_t n,         \
                      const lossfn_regression_options *options, double *loss, double *grad_input) {            \
-        detail::check(lossfn_##name##_f64(input, target, weight, n, options, loss, grad_input));              \
+        return detail::check(lossfn_##name##_f64(input, target, weight, n, options, loss, grad_input));              \
     }                                                                                                        \
     template <class T>                                                                                       \
     loss_grad<T> name(const std::vector<T> &input, const std::vector<T> &target,                             \
                       const lossfn_regression_options &options = lossfn_regression_options_default(),         \
                       const std::vector<T> *weight = nullptr, bool with_grad = true) {                       \
-        detail::require(target.size() == input.size(), #name ": target size differs from input size");       \
-        detail::require(!weight || weight->size() == input.size(), #name ": weight size differs from input size"); \
+        if (!(target.size() == input.size())) return detail::size_error<loss_grad<T>>(#name ": target size differs from input size");       \
+        if (!(!weight || weight->size() == input.size())) return detail::size_error<loss_grad<T>>(#name ": weight size differs from input size"); \
         loss_grad<T> r{std::vector<T>(loss_size(options.reduction, input.size())),                           \
                        std::vector<T>(with_grad ? input.size() : 0)};                                        \
-        name(input.data(), target.data(), detail::data_or_null(weight), input.size(), &options, r.loss.data(), \
+        r.status = name(input.data(), target.data(), detail::data_or_null(weight), input.size(), &options, r.loss.data(), \
              with_grad ? r.grad.data() : nullptr);                                                           \
         return r;                                                                                            \
     }
@@ -105,26 +140,26 @@ inline lossfn_box_options box_options(lossfn_box_format format, lossfn_reduction
 }
 
 #define LOSSFN_BOX_(name)                                                                                     \
-    inline void name(const float *pred, const float *target, const float *weight, std::size_t n,             \
+    inline lossfn_status name(const float *pred, const float *target, const float *weight, std::size_t n,             \
                      const lossfn_box_options *options, float *loss, float *grad_pred) {                      \
-        detail::check(lossfn_##name##_f32(pred, target, weight, n, options, loss, grad_pred));                \
+        return detail::check(lossfn_##name##_f32(pred, target, weight, n, options, loss, grad_pred));                \
     }                                                                                                        \
-    inline void name(const double *pred, const double *target, const double *weight, std::size_t n,          \
+    inline lossfn_status name(const double *pred, const double *target, const double *weight, std::size_t n,          \
                      const lossfn_box_options *options, double *loss, double *grad_pred) {                    \
-        detail::check(lossfn_##name##_f64(pred, target, weight, n, options, loss, grad_pred));                \
+        return detail::check(lossfn_##name##_f64(pred, target, weight, n, options, loss, grad_pred));                \
     }                                                                                                        \
     template <class T>                                                                                       \
     loss_grad<T> name(const std::vector<T> &pred, const std::vector<T> &target,                              \
                       const lossfn_box_options &options = lossfn_box_options_default(),                       \
                       const std::vector<typename detail::box_same<T>::type> *weight = nullptr,               \
                       bool with_grad = true) {                                                               \
-        detail::require(pred.size() % 4 == 0, #name ": pred size is not a multiple of 4");                    \
-        detail::require(target.size() == pred.size(), #name ": target size differs from pred size");          \
+        if (!(pred.size() % 4 == 0)) return detail::size_error<loss_grad<T>>(#name ": pred size is not a multiple of 4");                    \
+        if (!(target.size() == pred.size())) return detail::size_error<loss_grad<T>>(#name ": target size differs from pred size");          \
         const std::size_t n = pred.size() / 4;                                                               \
-        detail::require(!weight || weight->size() == n, #name ": weight size is not the number of boxes");    \
+        if (!(!weight || weight->size() == n)) return detail::size_error<loss_grad<T>>(#name ": weight size is not the number of boxes");    \
         loss_grad<T> r{std::vector<T>(loss_size(options.reduction, n)),                                      \
                        std::vector<T>(with_grad ? pred.size() : 0)};                                         \
-        name(pred.data(), target.data(), detail::data_or_null(weight), n, &options, r.loss.data(),            \
+        r.status = name(pred.data(), target.data(), detail::data_or_null(weight), n, &options, r.loss.data(),            \
              with_grad ? r.grad.data() : nullptr);                                                           \
         return r;                                                                                            \
     }
@@ -137,23 +172,24 @@ LOSSFN_BOX_(cdiou_loss)
 #undef LOSSFN_BOX_
 
 /// Pairwise similarity (no gradient): out[i*m + j] = kind(boxes1[i], boxes2[j]).
-inline void box_iou_matrix(const float *boxes1, std::size_t n, const float *boxes2, std::size_t m,
+inline lossfn_status box_iou_matrix(const float *boxes1, std::size_t n, const float *boxes2, std::size_t m,
                            lossfn_box_format format, lossfn_iou_kind kind, double eps, float *out) {
-    detail::check(lossfn_box_iou_matrix_f32(boxes1, n, boxes2, m, format, kind, eps, out));
+    return detail::check(lossfn_box_iou_matrix_f32(boxes1, n, boxes2, m, format, kind, eps, out));
 }
-inline void box_iou_matrix(const double *boxes1, std::size_t n, const double *boxes2, std::size_t m,
+inline lossfn_status box_iou_matrix(const double *boxes1, std::size_t n, const double *boxes2, std::size_t m,
                            lossfn_box_format format, lossfn_iou_kind kind, double eps, double *out) {
-    detail::check(lossfn_box_iou_matrix_f64(boxes1, n, boxes2, m, format, kind, eps, out));
+    return detail::check(lossfn_box_iou_matrix_f64(boxes1, n, boxes2, m, format, kind, eps, out));
 }
 /// The n x m matrix (row-major) for boxes1 (n*4 values) against boxes2 (m*4 values).
 template <class T>
 std::vector<T> box_iou_matrix(const std::vector<T> &boxes1, const std::vector<T> &boxes2,
                               lossfn_box_format format = LOSSFN_BOX_XYXY, lossfn_iou_kind kind = LOSSFN_IOU_KIND_IOU,
                               double eps = 1e-7) {
-    detail::require(boxes1.size() % 4 == 0 && boxes2.size() % 4 == 0, "box_iou_matrix: sizes are not multiples of 4");
+    if (!(boxes1.size() % 4 == 0 && boxes2.size() % 4 == 0)) return detail::size_error<std::vector<T>>("box_iou_matrix: sizes are not multiples of 4");
     const std::size_t n = boxes1.size() / 4, m = boxes2.size() / 4;
     std::vector<T> out(n * m);
-    box_iou_matrix(boxes1.data(), n, boxes2.data(), m, format, kind, eps, out.data());
+    // Without exceptions a failed call gives an empty matrix (lossfn_last_error() says why).
+    if (box_iou_matrix(boxes1.data(), n, boxes2.data(), m, format, kind, eps, out.data()) != LOSSFN_OK) out.clear();
     return out;
 }
 
@@ -182,78 +218,78 @@ inline std::size_t positions(const lossfn_shape &s) { return s.batch * s.spatial
 template <class T> struct class_same { using type = T; };
 }  // namespace detail
 
-// Raw-pointer overloads: sizes as in lossfn.h; throw lossfn::error on failure.
-inline void cross_entropy(const float *logits, const int64_t *target, const float *class_weight, lossfn_shape shape,
+// Raw-pointer overloads: sizes as in lossfn.h; throw lossfn::error on failure (return the status).
+inline lossfn_status cross_entropy(const float *logits, const int64_t *target, const float *class_weight, lossfn_shape shape,
                           const lossfn_cross_entropy_options *options, float *loss, float *grad_logits) {
-    detail::check(lossfn_cross_entropy_f32(logits, target, class_weight, shape, options, loss, grad_logits));
+    return detail::check(lossfn_cross_entropy_f32(logits, target, class_weight, shape, options, loss, grad_logits));
 }
-inline void cross_entropy(const double *logits, const int64_t *target, const double *class_weight, lossfn_shape shape,
+inline lossfn_status cross_entropy(const double *logits, const int64_t *target, const double *class_weight, lossfn_shape shape,
                           const lossfn_cross_entropy_options *options, double *loss, double *grad_logits) {
-    detail::check(lossfn_cross_entropy_f64(logits, target, class_weight, shape, options, loss, grad_logits));
+    return detail::check(lossfn_cross_entropy_f64(logits, target, class_weight, shape, options, loss, grad_logits));
 }
-inline void cross_entropy_soft(const float *logits, const float *target, const float *class_weight, lossfn_shape shape,
+inline lossfn_status cross_entropy_soft(const float *logits, const float *target, const float *class_weight, lossfn_shape shape,
                                const lossfn_cross_entropy_options *options, float *loss, float *grad_logits) {
-    detail::check(lossfn_cross_entropy_soft_f32(logits, target, class_weight, shape, options, loss, grad_logits));
+    return detail::check(lossfn_cross_entropy_soft_f32(logits, target, class_weight, shape, options, loss, grad_logits));
 }
-inline void cross_entropy_soft(const double *logits, const double *target, const double *class_weight,
+inline lossfn_status cross_entropy_soft(const double *logits, const double *target, const double *class_weight,
                                lossfn_shape shape, const lossfn_cross_entropy_options *options, double *loss,
                                double *grad_logits) {
-    detail::check(lossfn_cross_entropy_soft_f64(logits, target, class_weight, shape, options, loss, grad_logits));
+    return detail::check(lossfn_cross_entropy_soft_f64(logits, target, class_weight, shape, options, loss, grad_logits));
 }
-inline void bce_with_logits(const float *logits, const float *target, const float *weight, const float *pos_weight,
+inline lossfn_status bce_with_logits(const float *logits, const float *target, const float *weight, const float *pos_weight,
                             lossfn_shape shape, const lossfn_bce_options *options, float *loss, float *grad_logits) {
-    detail::check(lossfn_bce_with_logits_f32(logits, target, weight, pos_weight, shape, options, loss, grad_logits));
+    return detail::check(lossfn_bce_with_logits_f32(logits, target, weight, pos_weight, shape, options, loss, grad_logits));
 }
-inline void bce_with_logits(const double *logits, const double *target, const double *weight, const double *pos_weight,
+inline lossfn_status bce_with_logits(const double *logits, const double *target, const double *weight, const double *pos_weight,
                             lossfn_shape shape, const lossfn_bce_options *options, double *loss, double *grad_logits) {
-    detail::check(lossfn_bce_with_logits_f64(logits, target, weight, pos_weight, shape, options, loss, grad_logits));
+    return detail::check(lossfn_bce_with_logits_f64(logits, target, weight, pos_weight, shape, options, loss, grad_logits));
 }
-inline void entropy(const float *input, lossfn_shape shape, const lossfn_entropy_options *options, float *loss,
+inline lossfn_status entropy(const float *input, lossfn_shape shape, const lossfn_entropy_options *options, float *loss,
                     float *grad_input) {
-    detail::check(lossfn_entropy_f32(input, shape, options, loss, grad_input));
+    return detail::check(lossfn_entropy_f32(input, shape, options, loss, grad_input));
 }
-inline void entropy(const double *input, lossfn_shape shape, const lossfn_entropy_options *options, double *loss,
+inline lossfn_status entropy(const double *input, lossfn_shape shape, const lossfn_entropy_options *options, double *loss,
                     double *grad_input) {
-    detail::check(lossfn_entropy_f64(input, shape, options, loss, grad_input));
+    return detail::check(lossfn_entropy_f64(input, shape, options, loss, grad_input));
 }
-inline void kl_div(const float *input, const float *target, lossfn_shape shape, const lossfn_kl_div_options *options,
+inline lossfn_status kl_div(const float *input, const float *target, lossfn_shape shape, const lossfn_kl_div_options *options,
                    float *loss, float *grad_input) {
-    detail::check(lossfn_kl_div_f32(input, target, shape, options, loss, grad_input));
+    return detail::check(lossfn_kl_div_f32(input, target, shape, options, loss, grad_input));
 }
-inline void kl_div(const double *input, const double *target, lossfn_shape shape, const lossfn_kl_div_options *options,
+inline lossfn_status kl_div(const double *input, const double *target, lossfn_shape shape, const lossfn_kl_div_options *options,
                    double *loss, double *grad_input) {
-    detail::check(lossfn_kl_div_f64(input, target, shape, options, loss, grad_input));
+    return detail::check(lossfn_kl_div_f64(input, target, shape, options, loss, grad_input));
 }
-inline void kl_div_logits(const float *student_logits, const float *teacher_logits, lossfn_shape shape,
+inline lossfn_status kl_div_logits(const float *student_logits, const float *teacher_logits, lossfn_shape shape,
                           const lossfn_distillation_options *options, float *loss, float *grad_student) {
-    detail::check(lossfn_kl_div_logits_f32(student_logits, teacher_logits, shape, options, loss, grad_student));
+    return detail::check(lossfn_kl_div_logits_f32(student_logits, teacher_logits, shape, options, loss, grad_student));
 }
-inline void kl_div_logits(const double *student_logits, const double *teacher_logits, lossfn_shape shape,
+inline lossfn_status kl_div_logits(const double *student_logits, const double *teacher_logits, lossfn_shape shape,
                           const lossfn_distillation_options *options, double *loss, double *grad_student) {
-    detail::check(lossfn_kl_div_logits_f64(student_logits, teacher_logits, shape, options, loss, grad_student));
+    return detail::check(lossfn_kl_div_logits_f64(student_logits, teacher_logits, shape, options, loss, grad_student));
 }
-inline void sigmoid_focal_loss(const float *logits, const float *target, const float *weight, lossfn_shape shape,
+inline lossfn_status sigmoid_focal_loss(const float *logits, const float *target, const float *weight, lossfn_shape shape,
                                const lossfn_focal_options *options, float *loss, float *grad_logits) {
-    detail::check(lossfn_sigmoid_focal_loss_f32(logits, target, weight, shape, options, loss, grad_logits));
+    return detail::check(lossfn_sigmoid_focal_loss_f32(logits, target, weight, shape, options, loss, grad_logits));
 }
-inline void sigmoid_focal_loss(const double *logits, const double *target, const double *weight, lossfn_shape shape,
+inline lossfn_status sigmoid_focal_loss(const double *logits, const double *target, const double *weight, lossfn_shape shape,
                                const lossfn_focal_options *options, double *loss, double *grad_logits) {
-    detail::check(lossfn_sigmoid_focal_loss_f64(logits, target, weight, shape, options, loss, grad_logits));
+    return detail::check(lossfn_sigmoid_focal_loss_f64(logits, target, weight, shape, options, loss, grad_logits));
 }
-inline void softmax_focal_loss(const float *logits, const int64_t *target, const float *class_alpha, lossfn_shape shape,
+inline lossfn_status softmax_focal_loss(const float *logits, const int64_t *target, const float *class_alpha, lossfn_shape shape,
                                const lossfn_focal_options *options, float *loss, float *grad_logits) {
-    detail::check(lossfn_softmax_focal_loss_f32(logits, target, class_alpha, shape, options, loss, grad_logits));
+    return detail::check(lossfn_softmax_focal_loss_f32(logits, target, class_alpha, shape, options, loss, grad_logits));
 }
-inline void softmax_focal_loss(const double *logits, const int64_t *target, const double *class_alpha,
+inline lossfn_status softmax_focal_loss(const double *logits, const int64_t *target, const double *class_alpha,
                                lossfn_shape shape, const lossfn_focal_options *options, double *loss,
                                double *grad_logits) {
-    detail::check(lossfn_softmax_focal_loss_f64(logits, target, class_alpha, shape, options, loss, grad_logits));
+    return detail::check(lossfn_softmax_focal_loss_f64(logits, target, class_alpha, shape, options, loss, grad_logits));
 }
 
 // Vector conveniences: check the sizes against `shape`, allocate the outputs (loss: 1 value,
 // or per position / per element for NONE), return {loss, grad}.
-#define LOSSFN_CLASS_REQUIRE_(name, v, n) detail::require((v).size() == (n), #name ": " #v " size does not match shape")
-#define LOSSFN_CLASS_OPT_(name, v, n) detail::require(!(v) || (v)->size() == (n), #name ": " #v " size does not match shape")
+#define LOSSFN_CLASS_REQUIRE_(name, v, n) if (!((v).size() == (n))) return detail::size_error<loss_grad<T>>(#name ": " #v " size does not match shape")
+#define LOSSFN_CLASS_OPT_(name, v, n) if (!(!(v) || (v)->size() == (n))) return detail::size_error<loss_grad<T>>(#name ": " #v " size does not match shape")
 
 template <class T>
 loss_grad<T> cross_entropy(const std::vector<T> &logits, const std::vector<int64_t> &target, lossfn_shape shape,
@@ -265,7 +301,7 @@ loss_grad<T> cross_entropy(const std::vector<T> &logits, const std::vector<int64
     LOSSFN_CLASS_OPT_(cross_entropy, class_weight, shape.classes);
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
                    std::vector<T>(with_grad ? logits.size() : 0)};
-    cross_entropy(logits.data(), target.data(), detail::data_or_null(class_weight), shape, &options, r.loss.data(),
+    r.status = cross_entropy(logits.data(), target.data(), detail::data_or_null(class_weight), shape, &options, r.loss.data(),
                   with_grad ? r.grad.data() : nullptr);
     return r;
 }
@@ -280,7 +316,7 @@ loss_grad<T> cross_entropy_soft(const std::vector<T> &logits, const std::vector<
     LOSSFN_CLASS_OPT_(cross_entropy_soft, class_weight, shape.classes);
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
                    std::vector<T>(with_grad ? logits.size() : 0)};
-    cross_entropy_soft(logits.data(), target.data(), detail::data_or_null(class_weight), shape, &options,
+    r.status = cross_entropy_soft(logits.data(), target.data(), detail::data_or_null(class_weight), shape, &options,
                        r.loss.data(), with_grad ? r.grad.data() : nullptr);
     return r;
 }
@@ -297,7 +333,7 @@ loss_grad<T> bce_with_logits(const std::vector<T> &logits, const std::vector<T> 
     LOSSFN_CLASS_OPT_(bce_with_logits, pos_weight, shape.classes);
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, logits.size())),
                    std::vector<T>(with_grad ? logits.size() : 0)};
-    bce_with_logits(logits.data(), target.data(), detail::data_or_null(weight), detail::data_or_null(pos_weight),
+    r.status = bce_with_logits(logits.data(), target.data(), detail::data_or_null(weight), detail::data_or_null(pos_weight),
                     shape, &options, r.loss.data(), with_grad ? r.grad.data() : nullptr);
     return r;
 }
@@ -308,7 +344,7 @@ loss_grad<T> entropy(const std::vector<T> &input, lossfn_shape shape,
     LOSSFN_CLASS_REQUIRE_(entropy, input, detail::elements(shape));
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
                    std::vector<T>(with_grad ? input.size() : 0)};
-    entropy(input.data(), shape, &options, r.loss.data(), with_grad ? r.grad.data() : nullptr);
+    r.status = entropy(input.data(), shape, &options, r.loss.data(), with_grad ? r.grad.data() : nullptr);
     return r;
 }
 
@@ -319,7 +355,7 @@ loss_grad<T> kl_div(const std::vector<T> &input, const std::vector<T> &target, l
     LOSSFN_CLASS_REQUIRE_(kl_div, target, detail::elements(shape));
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, input.size())),
                    std::vector<T>(with_grad ? input.size() : 0)};
-    kl_div(input.data(), target.data(), shape, &options, r.loss.data(), with_grad ? r.grad.data() : nullptr);
+    r.status = kl_div(input.data(), target.data(), shape, &options, r.loss.data(), with_grad ? r.grad.data() : nullptr);
     return r;
 }
 
@@ -332,7 +368,7 @@ loss_grad<T> kl_div_logits(const std::vector<T> &student_logits, const std::vect
     LOSSFN_CLASS_REQUIRE_(kl_div_logits, teacher_logits, detail::elements(shape));
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
                    std::vector<T>(with_grad ? student_logits.size() : 0)};
-    kl_div_logits(student_logits.data(), teacher_logits.data(), shape, &options, r.loss.data(),
+    r.status = kl_div_logits(student_logits.data(), teacher_logits.data(), shape, &options, r.loss.data(),
                   with_grad ? r.grad.data() : nullptr);
     return r;
 }
@@ -347,7 +383,7 @@ loss_grad<T> sigmoid_focal_loss(const std::vector<T> &logits, const std::vector<
     LOSSFN_CLASS_OPT_(sigmoid_focal_loss, weight, detail::elements(shape));
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, logits.size())),
                    std::vector<T>(with_grad ? logits.size() : 0)};
-    sigmoid_focal_loss(logits.data(), target.data(), detail::data_or_null(weight), shape, &options, r.loss.data(),
+    r.status = sigmoid_focal_loss(logits.data(), target.data(), detail::data_or_null(weight), shape, &options, r.loss.data(),
                        with_grad ? r.grad.data() : nullptr);
     return r;
 }
@@ -362,7 +398,7 @@ loss_grad<T> softmax_focal_loss(const std::vector<T> &logits, const std::vector<
     LOSSFN_CLASS_OPT_(softmax_focal_loss, class_alpha, shape.classes);
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
                    std::vector<T>(with_grad ? logits.size() : 0)};
-    softmax_focal_loss(logits.data(), target.data(), detail::data_or_null(class_alpha), shape, &options,
+    r.status = softmax_focal_loss(logits.data(), target.data(), detail::data_or_null(class_alpha), shape, &options,
                        r.loss.data(), with_grad ? r.grad.data() : nullptr);
     return r;
 }
@@ -382,34 +418,35 @@ inline std::size_t overlap_loss_size(const lossfn_shape &shape, const lossfn_ove
 // Dice and Tversky on index targets (int64, batch*spatial) or soft targets (the input's type and
 // layout). Pointer overloads mirror the C functions; the vector ones allocate loss and grad.
 #define LOSSFN_OVERLAP_(name)                                                                                 \
-    inline void name(const float *input, const int64_t *target, const float *class_weight, lossfn_shape shape, \
+    inline lossfn_status name(const float *input, const int64_t *target, const float *class_weight, lossfn_shape shape, \
                      const lossfn_overlap_options *options, float *loss, float *grad_input) {                 \
-        detail::check(lossfn_##name##_f32(input, target, class_weight, shape, options, loss, grad_input));    \
+        return detail::check(lossfn_##name##_f32(input, target, class_weight, shape, options, loss, grad_input));    \
     }                                                                                                        \
-    inline void name(const double *input, const int64_t *target, const double *class_weight, lossfn_shape shape, \
+    inline lossfn_status name(const double *input, const int64_t *target, const double *class_weight, lossfn_shape shape, \
                      const lossfn_overlap_options *options, double *loss, double *grad_input) {               \
-        detail::check(lossfn_##name##_f64(input, target, class_weight, shape, options, loss, grad_input));    \
+        return detail::check(lossfn_##name##_f64(input, target, class_weight, shape, options, loss, grad_input));    \
     }                                                                                                        \
-    inline void name##_soft(const float *input, const float *target, const float *class_weight,              \
+    inline lossfn_status name##_soft(const float *input, const float *target, const float *class_weight,              \
                             lossfn_shape shape, const lossfn_overlap_options *options, float *loss,           \
                             float *grad_input) {                                                              \
-        detail::check(lossfn_##name##_soft_f32(input, target, class_weight, shape, options, loss, grad_input)); \
+        return detail::check(lossfn_##name##_soft_f32(input, target, class_weight, shape, options, loss, grad_input)); \
     }                                                                                                        \
-    inline void name##_soft(const double *input, const double *target, const double *class_weight,           \
+    inline lossfn_status name##_soft(const double *input, const double *target, const double *class_weight,           \
                             lossfn_shape shape, const lossfn_overlap_options *options, double *loss,          \
                             double *grad_input) {                                                             \
-        detail::check(lossfn_##name##_soft_f64(input, target, class_weight, shape, options, loss, grad_input)); \
+        return detail::check(lossfn_##name##_soft_f64(input, target, class_weight, shape, options, loss, grad_input)); \
     }                                                                                                        \
     template <class T>                                                                                       \
     loss_grad<T> name(const std::vector<T> &input, const std::vector<int64_t> &target, lossfn_shape shape,    \
                       const lossfn_overlap_options &options = lossfn_overlap_options_default(),               \
                       const std::vector<T> *class_weight = nullptr, bool with_grad = true) {                 \
-        detail::require(input.size() == shape.batch * shape.classes * shape.spatial,                         \
-                        #name ": input size differs from batch*classes*spatial");                             \
-        detail::require(target.size() == shape.batch * shape.spatial, #name ": target size differs from batch*spatial"); \
-        detail::require(!class_weight || class_weight->size() == shape.classes, #name ": class_weight size differs from classes"); \
+        if (!(input.size() == shape.batch * shape.classes * shape.spatial))                                  \
+            return detail::size_error<loss_grad<T>>(#name ": input size differs from batch*classes*spatial"); \
+        if (!(target.size() == shape.batch * shape.spatial))                                                                          \
+            return detail::size_error<loss_grad<T>>(#name ": target size differs from batch*spatial");                                         \
+        if (!(!class_weight || class_weight->size() == shape.classes)) return detail::size_error<loss_grad<T>>(#name ": class_weight size differs from classes"); \
         loss_grad<T> r{std::vector<T>(overlap_loss_size(shape, options)), std::vector<T>(with_grad ? input.size() : 0)}; \
-        name(input.data(), target.data(), detail::data_or_null(class_weight), shape, &options, r.loss.data(), \
+        r.status = name(input.data(), target.data(), detail::data_or_null(class_weight), shape, &options, r.loss.data(), \
              with_grad ? r.grad.data() : nullptr);                                                           \
         return r;                                                                                            \
     }                                                                                                        \
@@ -417,12 +454,13 @@ inline std::size_t overlap_loss_size(const lossfn_shape &shape, const lossfn_ove
     loss_grad<T> name##_soft(const std::vector<T> &input, const std::vector<T> &target, lossfn_shape shape,   \
                              const lossfn_overlap_options &options = lossfn_overlap_options_default(),        \
                              const std::vector<T> *class_weight = nullptr, bool with_grad = true) {          \
-        detail::require(input.size() == shape.batch * shape.classes * shape.spatial,                         \
-                        #name "_soft: input size differs from batch*classes*spatial");                        \
-        detail::require(target.size() == input.size(), #name "_soft: target size differs from input size");   \
-        detail::require(!class_weight || class_weight->size() == shape.classes, #name "_soft: class_weight size differs from classes"); \
+        if (!(input.size() == shape.batch * shape.classes * shape.spatial))                                  \
+            return detail::size_error<loss_grad<T>>(#name "_soft: input size differs from batch*classes*spatial"); \
+        if (!(target.size() == input.size()))                                                                          \
+            return detail::size_error<loss_grad<T>>(#name "_soft: target size differs from input size");                                         \
+        if (!(!class_weight || class_weight->size() == shape.classes)) return detail::size_error<loss_grad<T>>(#name "_soft: class_weight size differs from classes"); \
         loss_grad<T> r{std::vector<T>(overlap_loss_size(shape, options)), std::vector<T>(with_grad ? input.size() : 0)}; \
-        name##_soft(input.data(), target.data(), detail::data_or_null(class_weight), shape, &options,        \
+        r.status = name##_soft(input.data(), target.data(), detail::data_or_null(class_weight), shape, &options,        \
                     r.loss.data(), with_grad ? r.grad.data() : nullptr);                                      \
         return r;                                                                                            \
     }
