@@ -1,55 +1,77 @@
 """Loading liblossfn and the plumbing every family module shares.
 
 The library is found, in order, at:
-1. ``$LOSSFN_LIBRARY`` (a path to the shared library),
-2. beside this package (a wheel or ``cmake --install`` may put it there),
+
+1. ``$LOSSFN_LIBRARY`` (a path to the shared library; when set, nothing else is tried),
+2. beside this package: ``pip install ./bindings/python`` builds it with cargo and bundles it,
 3. the build trees of a source checkout: ``<repo>/target/release``, ``<repo>/target/debug``,
    ``<repo>/build`` (CMake).
+
+Array conversion (one rule for every loss; see :func:`float_array` and :func:`index_array`):
+arrays and array-likes with a dtype of their own (numpy arrays, objects with ``__array__``
+such as CPU torch tensors, memoryview, ``array.array``) keep it and are passed without a copy;
+Python lists, tuples and scalars, which have none, take the dtype of the loss's first float
+argument (float64 when that is itself a list).
 """
+from __future__ import annotations
+
 import ctypes
 import os
 import sys
 from pathlib import Path
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
 
 import numpy as np
 
 _NAMES = {"linux": "liblossfn.so", "darwin": "liblossfn.dylib", "win32": "lossfn.dll"}
 _LIBNAME = _NAMES.get(sys.platform, "liblossfn.so")
+_HERE = Path(__file__).resolve().parent
 
 REDUCTIONS = {"none": 0, "mean": 1, "sum": 2, "batchmean": 3}
 LAYOUTS = {"ncs": 0, "nchw": 0, "nsc": 1, "nhwc": 1}
 
 
 class LossfnError(RuntimeError):
-    """A lossfn call failed: ``status`` is the C status code, ``name`` its LOSSFN_* name."""
+    """A lossfn call failed: ``status`` is the C status code, ``name`` its LOSSFN_* name and
+    ``message`` the library's message (the calling thread's own: messages are per thread)."""
 
-    def __init__(self, status, name, message):
+    def __init__(self, status: int, name: str, message: str) -> None:
         super().__init__(f"{name}: {message}")
         self.status = status
         self.name = name
         self.message = message
 
 
-def _candidates():
-    env = os.environ.get("LOSSFN_LIBRARY")
-    if env:
-        yield Path(env)
-        return
-    here = Path(__file__).resolve().parent
-    yield here / _LIBNAME
-    for root in [here, *here.parents][:5]:
+def _checkout_candidates() -> Iterator[Path]:
+    for root in [_HERE, *_HERE.parents][:5]:
         for sub in ("target/release", "target/debug", "build", "build/cargo/release"):
             yield root / sub / _LIBNAME
 
 
-def _load():
+def _load() -> ctypes.CDLL:
+    env = os.environ.get("LOSSFN_LIBRARY")
+    if env:
+        if not Path(env).is_file():
+            raise OSError(f"LOSSFN_LIBRARY is set to {env!r}, but no file exists there; "
+                          "point it at liblossfn's shared library or unset it to use the bundled one")
+        try:
+            return ctypes.CDLL(env)
+        except OSError as e:
+            raise OSError(f"LOSSFN_LIBRARY is set to {env!r}, but it cannot be loaded: {e}") from e
     tried = []
-    for path in _candidates():
+    for path in [_HERE / _LIBNAME, *_checkout_candidates()]:
         tried.append(str(path))
         if path.is_file():
-            return ctypes.CDLL(str(path))
+            try:
+                return ctypes.CDLL(str(path))
+            except OSError as e:
+                raise OSError(f"liblossfn at {path} cannot be loaded: {e}; reinstall the package "
+                              "(pip install ./bindings/python) or set LOSSFN_LIBRARY") from e
     raise OSError(
-        "liblossfn not found; set LOSSFN_LIBRARY to the shared library's path. Tried: " + ", ".join(tried)
+        f"liblossfn not found: the lossfn package at {_HERE} was installed without its shared library "
+        f"({_LIBNAME}). Reinstall it with pip from a source checkout (pip install ./bindings/python), which "
+        "builds the library with cargo and bundles it, or set LOSSFN_LIBRARY to the library's path. "
+        "Tried: " + ", ".join(tried)
     )
 
 
