@@ -128,10 +128,23 @@ def version() -> str:
 def set_num_threads(n: int) -> None:
     """Sets the number of threads later calls use, for the whole process.
 
-    ``n = 0`` restores the default ($LOSSFN_NUM_THREADS, else every core); ``n = 1`` computes on
-    the calling thread only. Results are bitwise identical for any thread count. Raises
-    LossfnError if the library refuses ``n`` and TypeError/ValueError if ``n`` is not a
-    non-negative integer.
+    Results are bitwise identical for any thread count, and it may be called while other
+    threads are computing.
+
+    Parameters
+    ----------
+    n : int
+        0 restores the default ($LOSSFN_NUM_THREADS, else every core); 1 computes on the
+        calling thread only.
+
+    Raises
+    ------
+    TypeError
+        n is not an int.
+    ValueError
+        n is negative.
+    LossfnError
+        The library refused n (more than 4096).
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
@@ -180,13 +193,17 @@ def _what(value: Any) -> str:
 
 
 def _asarray(name: str, value: Any, dtype: Any = None) -> np.ndarray:
-    """np.asarray, with numpy's own conversion errors turned into ones naming the argument."""
+    """np.asarray, with numpy's own conversion errors turned into ones naming the argument:
+    TypeError for a non-array or non-numbers, ValueError for ragged nesting."""
     if value is None or isinstance(value, (str, bytes, dict, set)):
         raise TypeError(f"{name} must be an array, got {_what(value)}")
     try:
-        return np.asarray(value, dtype=dtype)
+        a = np.asarray(value)
     except (TypeError, ValueError) as e:
         raise type(e)(f"{name} cannot be converted to an array ({_what(value)}: {e})") from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold numbers, got {_what(value)} converting to dtype {a.dtype}")
+    return a if dtype is None else a.astype(dtype, copy=False)
 
 
 def _contiguous(name: str, a: np.ndarray) -> np.ndarray:
