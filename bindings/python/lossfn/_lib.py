@@ -19,7 +19,7 @@ import ctypes
 import os
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -99,7 +99,7 @@ class Shape(ctypes.Structure):
 
 
 # The output controls every options struct ends with (DESIGN §6.1).
-CONTROLS = [("loss_weight", ctypes.c_double), ("avg_factor", ctypes.c_double), ("accumulate", ctypes.c_bool)]
+CONTROLS: List[Tuple[str, Any]] = [("loss_weight", ctypes.c_double), ("avg_factor", ctypes.c_double), ("accumulate", ctypes.c_bool)]
 
 
 class Options(ctypes.Structure):

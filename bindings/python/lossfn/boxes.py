@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __all__ = ["iou_loss", "giou_loss", "diou_loss", "ciou_loss", "eiou_loss", "cdiou_loss", "box_iou_matrix"]
 import ctypes
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 
@@ -45,7 +45,7 @@ def _boxes(name: str, value: ArrayLike, dtype: object = None) -> np.ndarray:
 
 
 def _box_loss(name: str, pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], format: str,
-              reduction: Reduction, eps: float, iou_mode: object, gamma: float, lambda_: float, grad: bool) -> LossGrad:
+              reduction: Reduction, eps: float, iou_mode: Union[str, int], gamma: float, lambda_: float, grad: bool) -> LossGrad:
     p = _boxes("pred", pred)
     t = _boxes("target", target, p.dtype)
     if t.shape != p.shape:
