@@ -39,14 +39,16 @@ def _require_bdist_wheel():
     code = textwrap.dedent("""
         import setuptools
         from setuptools.dist import Distribution
-        print(setuptools.__version__)
+        print("setuptools", setuptools.__version__)
+        major, minor = (int(v) for v in setuptools.__version__.split(".")[:2])
+        assert (major, minor) >= (61, 0), "pyproject.toml [project] metadata needs setuptools >= 61"
         Distribution().get_command_class("bdist_wheel")
     """)
     rc, out = _run([sys.executable, "-W", "ignore", "-c", code])
     if rc != 0:
         pytest.fail(
-            f"{sys.executable} cannot build a wheel without build isolation: it needs setuptools >= 70.1 or "
-            f"the `wheel` package (python3 -m pip install wheel). Output:\n{out}"
+            f"{sys.executable} cannot build a wheel without build isolation: it needs setuptools >= 61 with "
+            f"bdist_wheel: setuptools >= 70.1, or the `wheel` package (python3 -m pip install wheel). Output:\n{out}"
         )
 
 
