@@ -215,13 +215,13 @@ def _contiguous(name: str, a: np.ndarray) -> np.ndarray:
     return a
 
 
-def dtype_kind(value: Any) -> str:
+def dtype_kind(name: str, value: Any) -> str:
     """numpy's dtype kind of `value` ("f" float, "i"/"u" integer, "b" bool, ...) without converting
     an array that already is one."""
     dt = getattr(value, "dtype", None)
     if isinstance(dt, np.dtype):
         return dt.kind
-    return _asarray("value", value).dtype.kind
+    return _asarray(name, value).dtype.kind
 
 
 def float_array(name: str, value: ArrayLike, dtype: Any = None) -> np.ndarray:

@@ -143,7 +143,7 @@ def cross_entropy(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLik
     red = _lib.reduction(reduction)
     opts = CrossEntropyOptions(red, ignore_index, label_smoothing)
     loss, g = _outputs(x, red, positions, grad)
-    if _lib.dtype_kind(target) == "f":
+    if _lib.dtype_kind("target", target) == "f":
         t = _same("target", target, x)
         _call("cross_entropy_soft", x.dtype, _lib.ptr(x), _lib.ptr(t), _lib.ptr(w), shape, ctypes.byref(opts),
               _lib.ptr(loss), _lib.ptr(g))

@@ -145,6 +145,8 @@ def test_errors_name_the_argument_and_what_it_got():
         lossfn.cross_entropy(np.zeros((2, 4)), np.array([0, 1, 2]))
     with pytest.raises(ValueError, match=r"input must have a class axis, got shape \(\)"):
         lossfn.entropy(np.float64(1.0))
+    with pytest.raises(TypeError, match=r"target must be an array, got NoneType"):
+        lossfn.cross_entropy(np.zeros((2, 3)), None)
     with pytest.raises(ValueError, match=r"reduction must be one of"):
         lossfn.l1_loss(x, x, reduction="median")
     with pytest.raises(TypeError, match=r"format must be one of"):
