@@ -7,12 +7,16 @@ default), "xywh" (x1, y1, w, h; COCO), "cxcywh" (cx, cy, w, h; YOLO, DETR) or "l
 comes back in it. Every loss returns ``(loss, grad)``: loss is a 0-d array (or shaped like
 ``pred.shape[:-1]`` for reduction="none"), grad is d loss / d pred (None when grad=False).
 """
+from __future__ import annotations
+
 __all__ = ["iou_loss", "giou_loss", "diou_loss", "ciou_loss", "eiou_loss", "cdiou_loss", "box_iou_matrix"]
 import ctypes
+from typing import Optional, Union
 
 import numpy as np
 
 from . import _lib
+from ._lib import ArrayLike, LossGrad, Reduction
 
 FORMATS = {"xyxy": 0, "xywh": 1, "cxcywh": 2, "ltrb": 3}
 IOU_MODES = {"linear": 0, "square": 1, "log": 2}
@@ -33,14 +37,15 @@ class BoxOptions(_lib.Options):
     ] + _lib.CONTROLS
 
 
-def _boxes(name, value, dtype=None):
+def _boxes(name: str, value: ArrayLike, dtype: object = None) -> np.ndarray:
     a = _lib.float_array(name, value, dtype)
     if a.ndim == 0 or a.shape[-1] != 4:
         raise ValueError(f"{name} must have a last dimension of 4 (one box), not shape {a.shape}")
     return a
 
 
-def _box_loss(name, pred, target, weight, format, reduction, eps, iou_mode, gamma, lambda_, grad):
+def _box_loss(name: str, pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], format: str,
+              reduction: Reduction, eps: float, iou_mode: Union[str, int], gamma: float, lambda_: float, grad: bool) -> LossGrad:
     p = _boxes("pred", pred)
     t = _boxes("target", target, p.dtype)
     if t.shape != p.shape:
@@ -58,48 +63,288 @@ def _box_loss(name, pred, target, weight, format, reduction, eps, iou_mode, gamm
     return _lib.reduced(loss, red, p.shape[:-1]), g
 
 
-def iou_loss(pred, target, weight=None, format="xyxy", reduction="mean", mode="linear", eps=1e-7, grad=True):
-    """IoU loss (UnitBox): mode "linear" 1 - IoU, "square" 1 - IoU^2, "log" -ln(max(IoU, eps)),
-    with IoU = I / (max(U, 0) + eps). weight: one per box (weighted mean by default)."""
+def iou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
+             reduction: Reduction = "mean", mode: str = "linear", eps: float = 1e-7, grad: bool = True) -> LossGrad:
+    """IoU loss (UnitBox): 1 - IoU ("linear"), 1 - IoU^2 ("square") or -ln(max(IoU, eps)) ("log"),
+    with IoU = I / (max(U, 0) + eps).
+
+    Parameters
+    ----------
+    pred : array-like, float32 or float64, shape (..., 4)
+        Predicted boxes, one per row of the last axis. Its dtype is the call's dtype.
+    target : array-like, pred's shape and dtype
+        Target boxes in pred's format (Python lists take pred's dtype).
+    weight : array-like or None
+        One value per box (pred.size // 4 values, any shape), pred's dtype; None weighs 1.
+    mode : "linear" (default), "square" or "log"
+    format : "xyxy" (default), "xywh", "cxcywh" or "ltrb"
+        The box format of pred, target and the gradient.
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean over boxes sum(w l) / sum(w).
+    eps : float
+        Added to denominators (default 1e-7).
+    grad : bool
+        Compute d loss / d pred (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or shape pred.shape[:-1] (one weighted value per box) for "none";
+        grad has pred's shape and dtype, in pred's format (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, is not float32/float64, or its dtype differs from pred's.
+    ValueError
+        The last axis is not 4, target's shape differs from pred's, weight has the wrong size,
+        an array is not C-contiguous, or format/reduction/mode is unknown.
+    LossfnError
+        The library refused the call (e.g. eps <= 0; reduction="batchmean").
+    """
     return _box_loss("iou", pred, target, weight, format, reduction, eps, mode, 0.0, 1.0, grad)
 
 
-def giou_loss(pred, target, weight=None, format="xyxy", reduction="mean", eps=1e-7, grad=True):
-    """GIoU loss 1 - IoU + (C - U)/(C + eps), C the enclosing box's area
-    (torchvision.ops.generalized_box_iou_loss). See iou_loss."""
+def giou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
+              reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True) -> LossGrad:
+    """GIoU loss 1 - IoU + (C - U) / (C + eps), C the enclosing box's area
+    (torchvision.ops.generalized_box_iou_loss).
+
+    Parameters
+    ----------
+    pred : array-like, float32 or float64, shape (..., 4)
+        Predicted boxes, one per row of the last axis. Its dtype is the call's dtype.
+    target : array-like, pred's shape and dtype
+        Target boxes in pred's format (Python lists take pred's dtype).
+    weight : array-like or None
+        One value per box (pred.size // 4 values, any shape), pred's dtype; None weighs 1.
+    format : "xyxy" (default), "xywh", "cxcywh" or "ltrb"
+        The box format of pred, target and the gradient.
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean over boxes sum(w l) / sum(w).
+    eps : float
+        Added to denominators (default 1e-7).
+    grad : bool
+        Compute d loss / d pred (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or shape pred.shape[:-1] (one weighted value per box) for "none";
+        grad has pred's shape and dtype, in pred's format (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, is not float32/float64, or its dtype differs from pred's.
+    ValueError
+        The last axis is not 4, target's shape differs from pred's, weight has the wrong size,
+        an array is not C-contiguous, or format/reduction is unknown.
+    LossfnError
+        The library refused the call (e.g. eps <= 0; reduction="batchmean").
+    """
     return _box_loss("giou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad)
 
 
-def diou_loss(pred, target, weight=None, format="xyxy", reduction="mean", eps=1e-7, grad=True):
-    """DIoU loss 1 - IoU + rho^2/c^2 (torchvision.ops.distance_box_iou_loss). See iou_loss."""
+def diou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
+              reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True) -> LossGrad:
+    """DIoU loss 1 - IoU + rho^2 / c^2 (torchvision.ops.distance_box_iou_loss): rho the distance
+    between the centres, c the enclosing box's diagonal.
+
+    Parameters
+    ----------
+    pred : array-like, float32 or float64, shape (..., 4)
+        Predicted boxes, one per row of the last axis. Its dtype is the call's dtype.
+    target : array-like, pred's shape and dtype
+        Target boxes in pred's format (Python lists take pred's dtype).
+    weight : array-like or None
+        One value per box (pred.size // 4 values, any shape), pred's dtype; None weighs 1.
+    format : "xyxy" (default), "xywh", "cxcywh" or "ltrb"
+        The box format of pred, target and the gradient.
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean over boxes sum(w l) / sum(w).
+    eps : float
+        Added to denominators (default 1e-7).
+    grad : bool
+        Compute d loss / d pred (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or shape pred.shape[:-1] (one weighted value per box) for "none";
+        grad has pred's shape and dtype, in pred's format (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, is not float32/float64, or its dtype differs from pred's.
+    ValueError
+        The last axis is not 4, target's shape differs from pred's, weight has the wrong size,
+        an array is not C-contiguous, or format/reduction is unknown.
+    LossfnError
+        The library refused the call (e.g. eps <= 0; reduction="batchmean").
+    """
     return _box_loss("diou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad)
 
 
-def ciou_loss(pred, target, weight=None, format="xyxy", reduction="mean", eps=1e-7, grad=True):
-    """CIoU loss DIoU + alpha v, alpha a constant (torchvision.ops.complete_box_iou_loss).
+def ciou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
+              reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True) -> LossGrad:
+    """CIoU loss DIoU + alpha v (torchvision.ops.complete_box_iou_loss): v the aspect-ratio term,
+    alpha = v / (1 - IoU + v) a constant (no gradient through it).
 
     >>> loss, grad = ciou_loss(pred, target, format="cxcywh")
+
+    Parameters
+    ----------
+    pred : array-like, float32 or float64, shape (..., 4)
+        Predicted boxes, one per row of the last axis. Its dtype is the call's dtype.
+    target : array-like, pred's shape and dtype
+        Target boxes in pred's format (Python lists take pred's dtype).
+    weight : array-like or None
+        One value per box (pred.size // 4 values, any shape), pred's dtype; None weighs 1.
+    format : "xyxy" (default), "xywh", "cxcywh" or "ltrb"
+        The box format of pred, target and the gradient.
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean over boxes sum(w l) / sum(w).
+    eps : float
+        Added to denominators (default 1e-7).
+    grad : bool
+        Compute d loss / d pred (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or shape pred.shape[:-1] (one weighted value per box) for "none";
+        grad has pred's shape and dtype, in pred's format (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, is not float32/float64, or its dtype differs from pred's.
+    ValueError
+        The last axis is not 4, target's shape differs from pred's, weight has the wrong size,
+        an array is not C-contiguous, or format/reduction is unknown.
+    LossfnError
+        The library refused the call (e.g. eps <= 0; reduction="batchmean").
     """
     return _box_loss("ciou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad)
 
 
-def eiou_loss(pred, target, weight=None, format="xyxy", reduction="mean", gamma=0.0, eps=1e-7, grad=True):
+def eiou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
+              reduction: Reduction = "mean", gamma: float = 0.0, eps: float = 1e-7, grad: bool = True) -> LossGrad:
     """EIoU loss 1 - IoU + rho^2/c^2 + (w - W)^2/(cw^2 + eps) + (h - H)^2/(ch^2 + eps).
 
     gamma > 0 gives Focal-EIoU (paper: 0.5): each box is weighted by IoU^gamma (a constant, no
-    gradient through it), and the mean is sum(IoU^gamma w L) / sum(IoU^gamma w)."""
+    gradient through it).
+
+    Parameters
+    ----------
+    pred : array-like, float32 or float64, shape (..., 4)
+        Predicted boxes, one per row of the last axis. Its dtype is the call's dtype.
+    target : array-like, pred's shape and dtype
+        Target boxes in pred's format (Python lists take pred's dtype).
+    weight : array-like or None
+        One value per box (pred.size // 4 values, any shape), pred's dtype; None weighs 1.
+    gamma : float
+        Focal-EIoU exponent (>= 0; default 0 = plain EIoU).
+    format : "xyxy" (default), "xywh", "cxcywh" or "ltrb"
+        The box format of pred, target and the gradient.
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean over boxes sum(IoU^gamma w l) / sum(IoU^gamma w).
+    eps : float
+        Added to denominators (default 1e-7).
+    grad : bool
+        Compute d loss / d pred (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or shape pred.shape[:-1] (one weighted value per box) for "none";
+        grad has pred's shape and dtype, in pred's format (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, is not float32/float64, or its dtype differs from pred's.
+    ValueError
+        The last axis is not 4, target's shape differs from pred's, weight has the wrong size,
+        an array is not C-contiguous, or format/reduction is unknown.
+    LossfnError
+        The library refused the call (e.g. gamma < 0; reduction="batchmean").
+    """
     return _box_loss("eiou", pred, target, weight, format, reduction, eps, 0, gamma, 1.0, grad)
 
 
-def cdiou_loss(pred, target, weight=None, format="xyxy", reduction="mean", lambda_=1.0, eps=1e-7, grad=True):
-    """CDIoU loss 1 - IoU + lambda_ (sum of the 4 corner distances) / (4 sqrt(cw^2 + ch^2) + eps)
-    (the paper's code used lambda_ = 0.001)."""
+def cdiou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
+               reduction: Reduction = "mean", lambda_: float = 1.0, eps: float = 1e-7, grad: bool = True) -> LossGrad:
+    """CDIoU loss 1 - IoU + lambda_ (sum of the 4 corner distances) / (4 sqrt(cw^2 + ch^2) + eps).
+
+    Parameters
+    ----------
+    pred : array-like, float32 or float64, shape (..., 4)
+        Predicted boxes, one per row of the last axis. Its dtype is the call's dtype.
+    target : array-like, pred's shape and dtype
+        Target boxes in pred's format (Python lists take pred's dtype).
+    weight : array-like or None
+        One value per box (pred.size // 4 values, any shape), pred's dtype; None weighs 1.
+    lambda_ : float
+        Weight of the corner-distance term (finite, >= 0; the paper's code used 0.001).
+    format : "xyxy" (default), "xywh", "cxcywh" or "ltrb"
+        The box format of pred, target and the gradient.
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean over boxes sum(w l) / sum(w).
+    eps : float
+        Added to denominators (default 1e-7).
+    grad : bool
+        Compute d loss / d pred (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or shape pred.shape[:-1] (one weighted value per box) for "none";
+        grad has pred's shape and dtype, in pred's format (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, is not float32/float64, or its dtype differs from pred's.
+    ValueError
+        The last axis is not 4, target's shape differs from pred's, weight has the wrong size,
+        an array is not C-contiguous, or format/reduction is unknown.
+    LossfnError
+        The library refused the call (e.g. lambda_ < 0; reduction="batchmean").
+    """
     return _box_loss("cdiou", pred, target, weight, format, reduction, eps, 0, 0.0, lambda_, grad)
 
 
-def box_iou_matrix(boxes1, boxes2, format="xyxy", kind="iou", eps=1e-7):
-    """Pairwise similarity (no gradient): out[i, j] = kind(boxes1[i], boxes2[j]) for kind "iou",
-    "giou", "diou" or "ciou" (1 - the matching loss). boxes1: (n, 4), boxes2: (m, 4); returns (n, m)."""
+def box_iou_matrix(boxes1: ArrayLike, boxes2: ArrayLike, format: str = "xyxy", kind: str = "iou",
+                   eps: float = 1e-7) -> np.ndarray:
+    """Pairwise box similarity (no gradient): out[i, j] = kind(boxes1[i], boxes2[j]).
+
+    Parameters
+    ----------
+    boxes1 : array-like, float32 or float64, shape (n, 4) (or (..., 4), flattened to n boxes)
+    boxes2 : array-like, boxes1's dtype, shape (m, 4) (or (..., 4))
+        Python lists take boxes1's dtype.
+    format : "xyxy" (default), "xywh", "cxcywh" or "ltrb"
+    kind : "iou" (default), "giou", "diou" or "ciou"
+        The similarity: 1 - the matching loss.
+    eps : float
+        Added to denominators (default 1e-7).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, m), boxes1's dtype
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, is not float32/float64, or the two dtypes differ.
+    ValueError
+        A last axis is not 4, an array is not C-contiguous, or format/kind is unknown.
+    LossfnError
+        The library refused the call (e.g. eps <= 0).
+    """
     a = _boxes("boxes1", boxes1)
     b = _boxes("boxes2", boxes2, a.dtype)
     n, m = a.size // 4, b.size // 4

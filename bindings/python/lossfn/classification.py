@@ -3,11 +3,14 @@ with logits, entropy, KL divergence, distillation KL, sigmoid and softmax focal 
 
 Class tensors follow torch: ``layout="ncs"`` (default) has the class axis at dimension 1
 (``[N, C]``, ``[N, C, H, W]``, ...), ``layout="nsc"`` has it last (``[N, H, W, C]``). Index
-targets are int64 arrays shaped like the input without its class axis. Every loss returns
+targets are integer class indices (any integer dtype, converted to int64) shaped like the input
+without its class axis. Every loss returns
 ``(loss, grad)``: loss is a 0-d array (or the unreduced values for reduction="none": one per
 position, or one per element for the elementwise losses), grad is d loss / d first input,
 shaped like it (None when grad=False).
 """
+from __future__ import annotations
+
 __all__ = [
     "cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -18,10 +21,12 @@ __all__ = [
     "softmax_focal_loss",
 ]
 import ctypes
+from typing import Optional, Tuple
 
 import numpy as np
 
 from . import _lib
+from ._lib import ArrayLike, LossGrad, Reduction
 
 INPUT_KINDS = {"logits": 0, "probs": 1}
 
@@ -55,11 +60,11 @@ class FocalOptions(_lib.Options):
     ] + _lib.CONTROLS
 
 
-def _class_shape(x, layout):
+def _class_shape(x: np.ndarray, layout: str) -> Tuple[_lib.Shape, Tuple[int, ...]]:
     """(lossfn Shape, shape of the per-position outputs) of a class tensor."""
     code = _lib.enum(layout, _lib.LAYOUTS, "layout")
     if x.ndim == 0:
-        raise ValueError("input must have a class axis")
+        raise ValueError(f"input must have a class axis, got shape {x.shape}")
     if x.ndim == 1:  # one unbatched position, as torch's 1-D input
         return _lib.Shape(1, x.shape[0], 1, 1), ()
     if code == 0:
@@ -70,30 +75,67 @@ def _class_shape(x, layout):
     return _lib.Shape(x.shape[0], classes, spatial, code), positions
 
 
-def _same(name, value, x):
+def _same(name: str, value: ArrayLike, x: np.ndarray) -> np.ndarray:
     a = _lib.float_array(name, value, x.dtype)
     if a.shape != x.shape:
         raise ValueError(f"{name} shape {a.shape} differs from input shape {x.shape}")
     return a
 
 
-def _call(name, dtype, *args):
+def _call(name: str, dtype: np.dtype, *args: object) -> None:
     _lib.check(_lib.function(name, dtype)(*args))
 
 
-def _outputs(x, red, unreduced, grad):
+def _outputs(x: np.ndarray, red: int, unreduced: Tuple[int, ...], grad: bool) -> LossGrad:
     loss = np.empty(int(np.prod(unreduced, dtype=np.int64)) if red == 0 else 1, x.dtype)
     return loss, (np.empty_like(x) if grad else None)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-                  layout="ncs", grad=True):
+def cross_entropy(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, ignore_index: int = -100,
+                  reduction: Reduction = "mean", label_smoothing: float = 0.0, layout: str = "ncs",
+                  grad: bool = True) -> LossGrad:
     """Softmax cross entropy, as torch.nn.functional.cross_entropy (same keywords).
 
-    target: int64 class indices shaped like input without its class axis, or (float) class
-    probabilities shaped like input. weight: one per class. The weighted MEAN divides by the
-    summed weights of the non-ignored targets (as torch); when every target is ignored the loss
-    is 0, not NaN. Returns ``(loss, grad)``; loss has one value per position for "none".
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, ...] (or [C])
+        Logits; the class axis is given by `layout`. Its dtype is the call's dtype.
+    target : array-like
+        Either class indices, any integer dtype (converted to int64), shaped like input without
+        its class axis (any shape with that many values); or class probabilities (float),
+        input's shape and dtype. Python lists of ints are indices, of floats probabilities.
+    weight : array-like or None
+        One value per class (C values), input's dtype; None weighs every class 1.
+    ignore_index : int
+        Index targets equal to it count nowhere (default -100; index targets only).
+    reduction : "mean" (default), "sum" or "none"
+        "mean" divides by the summed weights of the non-ignored targets (as torch); when
+        every target is ignored the loss is 0, not NaN.
+    label_smoothing : float
+        In [0, 1] (default 0).
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+        Where the class axis is: dimension 1 ([N, C, ...]) or last ([N, ..., C]). A 1-D input
+        is one unbatched position with C classes.
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for "none" one value per position (input's shape without the
+        class axis); grad is d loss / d input in its shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        the first input's dtype; index targets are bool (or another non-integer dtype).
+    ValueError
+        A shape or size does not match, an array is not C-contiguous, or an option name
+        (reduction, layout) is unknown.
+    LossfnError
+        The library refused the call (an index out of [0, C) other than ignore_index,
+        label_smoothing outside [0, 1], reduction="batchmean").
     """
     x = _lib.float_array("input", input)
     shape, positions = _class_shape(x, layout)
@@ -101,26 +143,57 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     red = _lib.reduction(reduction)
     opts = CrossEntropyOptions(red, ignore_index, label_smoothing)
     loss, g = _outputs(x, red, positions, grad)
-    t = target if isinstance(target, np.ndarray) else np.asarray(target)
-    if np.issubdtype(t.dtype, np.floating):
-        t = _same("target", t, x)
+    if _lib.dtype_kind("target", target) == "f":
+        t = _same("target", target, x)
         _call("cross_entropy_soft", x.dtype, _lib.ptr(x), _lib.ptr(t), _lib.ptr(w), shape, ctypes.byref(opts),
               _lib.ptr(loss), _lib.ptr(g))
     else:
-        t = _lib.index_array("target", t, shape.batch * shape.spatial)
+        t = _lib.index_array("target", target, shape.batch * shape.spatial)
         _call("cross_entropy", x.dtype, _lib.ptr(x), _lib.ptr(t), _lib.ptr(w), shape, ctypes.byref(opts),
               _lib.ptr(loss), _lib.ptr(g))
     return _lib.reduced(loss, red, positions), g
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction="mean",
-                                     layout="ncs", grad=True):
+def binary_cross_entropy_with_logits(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None,
+                                     pos_weight: Optional[ArrayLike] = None, reduction: Reduction = "mean",
+                                     layout: str = "ncs", grad: bool = True) -> LossGrad:
     """Binary cross entropy on logits, as torch.nn.functional.binary_cross_entropy_with_logits.
 
-    weight: elementwise, shaped like input (the MEAN is the weighted mean sum(w l)/sum(w); torch
-    divides by the element count instead). pos_weight: one per class, the class axis given by
-    `layout` (for [N, C] inputs this is torch's last-dimension broadcast). Returns
-    ``(loss, grad)``; loss is shaped like input for "none".
+    Parameters
+    ----------
+    input : array-like, float32 or float64, any shape with a class axis ([N, C, ...] or [C])
+        Logits. Its dtype is the call's dtype.
+    target : array-like, input's shape and dtype
+        Targets in [0, 1].
+    weight : array-like or None
+        Elementwise, input's shape and dtype; None weighs 1.
+    pos_weight : array-like or None
+        One value per class (C values; the class axis given by `layout`; for [N, C] inputs this
+        is torch's last-dimension broadcast), input's dtype.
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean sum(w l) / sum(w) (torch divides by the element count).
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+        Where the class axis is: dimension 1 ([N, C, ...]) or last ([N, ..., C]). A 1-D input
+        is one unbatched position with C classes.
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for "none" input's shape; grad is d loss / d input in its shape
+        and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        the first input's dtype.
+    ValueError
+        A shape or size does not match, an array is not C-contiguous, or an option name
+        (reduction, layout) is unknown.
+    LossfnError
+        The library refused the call (reduction="batchmean").
     """
     x = _lib.float_array("input", input)
     shape, _ = _class_shape(x, layout)
@@ -134,10 +207,41 @@ def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None
     return _lib.reduced(loss, red, x.shape), g
 
 
-def entropy(input, input_kind="logits", reduction="mean", layout="ncs", grad=True):
-    """Shannon entropy in nats over the class axis, -sum_c p_c ln p_c per position, of
-    softmax(input) (input_kind="logits") or of input itself ("probs"; 0 ln 0 = 0).
-    Returns ``(loss, grad)``; loss has one value per position for "none"."""
+def entropy(input: ArrayLike, input_kind: str = "logits", reduction: Reduction = "mean", layout: str = "ncs",
+            grad: bool = True) -> LossGrad:
+    """Shannon entropy in nats over the class axis, -sum_c p_c ln p_c per position.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, ...] (or [C])
+        Logits (input_kind="logits": p = softmax(input)) or probabilities ("probs": p = input,
+        0 ln 0 = 0). Its dtype is the call's dtype.
+    input_kind : "logits" (default) or "probs"
+    reduction : "mean" (default), "sum" or "none"
+        "mean" averages over the positions.
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+        Where the class axis is: dimension 1 ([N, C, ...]) or last ([N, ..., C]). A 1-D input
+        is one unbatched position with C classes.
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for "none" one value per position; grad is d loss / d input in
+        its shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        the first input's dtype.
+    ValueError
+        A shape or size does not match, an array is not C-contiguous, or an option name
+        (reduction, layout, input_kind) is unknown.
+    LossfnError
+        The library refused the call (reduction="batchmean").
+    """
     x = _lib.float_array("input", input)
     shape, positions = _class_shape(x, layout)
     red = _lib.reduction(reduction)
@@ -147,11 +251,41 @@ def entropy(input, input_kind="logits", reduction="mean", layout="ncs", grad=Tru
     return _lib.reduced(loss, red, positions), g
 
 
-def kl_div(input, target, reduction="mean", log_target=False, grad=True):
-    """KL divergence as torch.nn.functional.kl_div: input holds log-probabilities, pointwise
-    target (ln target - input) (0 where target == 0). "mean" divides by the element count (as
-    torch), "batchmean" by input.shape[0]. Returns ``(loss, grad)``; loss is shaped like input
-    for "none"."""
+def kl_div(input: ArrayLike, target: ArrayLike, reduction: Reduction = "mean", log_target: bool = False,
+           grad: bool = True) -> LossGrad:
+    """KL divergence as torch.nn.functional.kl_div: pointwise target (ln target - input)
+    (0 where target == 0), or exp(target) (target - input) with log_target=True.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, any shape
+        Log-probabilities. Its dtype is the call's dtype.
+    target : array-like, input's shape and dtype
+        Probabilities (log-probabilities with log_target=True).
+    reduction : "mean" (default), "batchmean", "sum" or "none"
+        "mean" divides by the element count (as torch), "batchmean" by input.shape[0].
+    log_target : bool
+        target holds log-probabilities (default False).
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for "none" input's shape; grad is d loss / d input in its shape
+        and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        the first input's dtype.
+    ValueError
+        A shape or size does not match, an array is not C-contiguous, or an option name
+        (reduction, layout) is unknown.
+    LossfnError
+        The library refused the call (an invalid option value).
+    """
     x = _lib.float_array("input", input)
     t = _same("target", target, x)
     batch = x.shape[0] if x.ndim > 0 else 1
@@ -163,10 +297,43 @@ def kl_div(input, target, reduction="mean", log_target=False, grad=True):
     return _lib.reduced(loss, red, x.shape), g
 
 
-def kl_div_logits(student_logits, teacher_logits, temperature=1.0, reduction="batchmean", layout="ncs", grad=True):
+def kl_div_logits(student_logits: ArrayLike, teacher_logits: ArrayLike, temperature: float = 1.0,
+                  reduction: Reduction = "batchmean", layout: str = "ncs", grad: bool = True) -> LossGrad:
     """Knowledge distillation: T^2 KL(softmax(teacher/T) || softmax(student/T)) over the class
-    axis per position (Hinton et al. 2015). "batchmean" (default) divides by the batch, "mean" by
-    the number of positions. grad is d loss / d student_logits. Returns ``(loss, grad)``."""
+    axis per position (Hinton et al. 2015).
+
+    Parameters
+    ----------
+    student_logits : array-like, float32 or float64, shape [N, C, ...] (or [C])
+        Its dtype is the call's dtype.
+    teacher_logits : array-like, student_logits' shape and dtype
+    temperature : float
+        T > 0 (default 1).
+    reduction : "batchmean" (default), "mean", "sum" or "none"
+        "batchmean" divides by the batch N, "mean" by the number of positions.
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+        Where the class axis is: dimension 1 ([N, C, ...]) or last ([N, ..., C]). A 1-D input
+        is one unbatched position with C classes.
+    grad : bool
+        Compute d loss / d student_logits (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for "none" one value per position; grad is d loss / d
+        student_logits in its shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        the first input's dtype.
+    ValueError
+        A shape or size does not match, an array is not C-contiguous, or an option name
+        (reduction, layout) is unknown.
+    LossfnError
+        The library refused the call (temperature <= 0).
+    """
     x = _lib.float_array("student_logits", student_logits)
     t = _same("teacher_logits", teacher_logits, x)
     shape, positions = _class_shape(x, layout)
@@ -177,10 +344,45 @@ def kl_div_logits(student_logits, teacher_logits, temperature=1.0, reduction="ba
     return _lib.reduced(loss, red, positions), g
 
 
-def sigmoid_focal_loss(inputs, targets, weight=None, alpha=0.25, gamma=2.0, reduction="mean", grad=True):
-    """Sigmoid focal loss, as torchvision.ops.sigmoid_focal_loss (same keywords; note the default
-    reduction here is "mean", torchvision's is "none"). alpha < 0 disables the alpha_t factor.
-    weight: elementwise (weighted mean). Returns ``(loss, grad)``."""
+def sigmoid_focal_loss(inputs: ArrayLike, targets: ArrayLike, weight: Optional[ArrayLike] = None, alpha: float = 0.25,
+                       gamma: float = 2.0, reduction: Reduction = "mean", grad: bool = True) -> LossGrad:
+    """Sigmoid focal loss, as torchvision.ops.sigmoid_focal_loss (same keywords; the default
+    reduction here is "mean", torchvision's is "none").
+
+    Parameters
+    ----------
+    inputs : array-like, float32 or float64, any shape
+        Logits. Its dtype is the call's dtype.
+    targets : array-like, inputs' shape and dtype
+        Binary targets in [0, 1].
+    weight : array-like or None
+        Elementwise, inputs' shape and dtype; None weighs 1.
+    alpha : float
+        In [0, 1] (default 0.25); negative disables the alpha_t factor.
+    gamma : float
+        >= 0 (default 2).
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean sum(w l) / sum(w).
+    grad : bool
+        Compute d loss / d inputs (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for "none" inputs' shape; grad is d loss / d inputs in its shape
+        and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        the first input's dtype.
+    ValueError
+        A shape or size does not match, an array is not C-contiguous, or an option name
+        (reduction, layout) is unknown.
+    LossfnError
+        The library refused the call (gamma < 0, alpha > 1, reduction="batchmean").
+    """
     x = _lib.float_array("inputs", inputs)
     t = _same("targets", targets, x)
     w = None if weight is None else _same("weight", weight, x)
@@ -192,11 +394,50 @@ def sigmoid_focal_loss(inputs, targets, weight=None, alpha=0.25, gamma=2.0, redu
     return _lib.reduced(loss, red, x.shape), g
 
 
-def softmax_focal_loss(input, target, alpha=None, gamma=2.0, ignore_index=-100, reduction="mean", layout="ncs",
-                       grad=True):
-    """Multi-class focal loss -alpha[y] (1 - p_y)^gamma ln p_y with p = softmax(input) over the
-    class axis; target: int64 class indices (ignore_index as cross_entropy); alpha: one per class
-    or None (all 1). The MEAN is over the non-ignored positions. Returns ``(loss, grad)``."""
+def softmax_focal_loss(input: ArrayLike, target: ArrayLike, alpha: Optional[ArrayLike] = None, gamma: float = 2.0,
+                       ignore_index: int = -100, reduction: Reduction = "mean", layout: str = "ncs",
+                       grad: bool = True) -> LossGrad:
+    """Multi-class focal loss -alpha[y] (1 - p_y)^gamma ln p_y, p = softmax(input) over the class axis.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, ...] (or [C])
+        Logits. Its dtype is the call's dtype.
+    target : array-like of integers
+        Class indices, any integer dtype (converted to int64), input's shape without the class
+        axis (any shape with that many values).
+    alpha : array-like or None
+        One value per class (C values), input's dtype; None is all 1.
+    gamma : float
+        >= 0 (default 2).
+    ignore_index : int
+        Targets equal to it count nowhere (default -100).
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is over the non-ignored positions.
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+        Where the class axis is: dimension 1 ([N, C, ...]) or last ([N, ..., C]). A 1-D input
+        is one unbatched position with C classes.
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for "none" one value per position; grad is d loss / d input in
+        its shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        the first input's dtype; target is bool or float.
+    ValueError
+        A shape or size does not match, an array is not C-contiguous, or an option name
+        (reduction, layout) is unknown.
+    LossfnError
+        The library refused the call (an index out of [0, C) other than ignore_index, gamma < 0,
+        reduction="batchmean").
+    """
     x = _lib.float_array("input", input)
     shape, positions = _class_shape(x, layout)
     t = _lib.index_array("target", target, shape.batch * shape.spatial)

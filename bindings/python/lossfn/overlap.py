@@ -1,17 +1,22 @@
 """Segmentation overlap losses: Dice and Tversky (Focal Tversky through ``gamma``), MONAI conventions.
 
 ``input`` is ``[N, C, *spatial]`` (layout "ncs"/"nchw", the default) or ``[N, *spatial, C]``
-("nsc"/"nhwc"); a 2-D ``[N, C]`` array has spatial size 1. Index targets are int64 class indices
-of shape ``[N, *spatial]`` (any shape with N·spatial elements); soft targets have the input's
-shape. See docs/overlap.md for the formulas and the gradient.
+("nsc"/"nhwc"); a 2-D ``[N, C]`` array has spatial size 1. Index targets are integer class
+indices of any integer dtype (converted to int64) of shape ``[N, *spatial]`` (any shape with
+N·spatial elements); soft targets have the input's shape and dtype. See docs/overlap.md for the
+formulas and the gradient.
 """
+from __future__ import annotations
+
 __all__ = ["dice_loss", "dice_loss_soft", "tversky_loss", "tversky_loss_soft"]
 import ctypes
 import math
+from typing import Optional
 
 import numpy as np
 
 from . import _lib
+from ._lib import ArrayLike, LossGrad, Reduction
 
 ACTIVATIONS = {"none": 0, "sigmoid": 1, "softmax": 2}
 
@@ -36,7 +41,7 @@ class OverlapOptions(_lib.Options):
     ] + _lib.CONTROLS
 
 
-def _shape(x, layout):
+def _shape(x: np.ndarray, layout: str) -> _lib.Shape:
     code = _lib.enum(layout, _lib.LAYOUTS, "layout")
     if x.ndim < 2:
         raise ValueError(f"input must have at least 2 dimensions [N, C, ...], not shape {x.shape}")
@@ -46,8 +51,10 @@ def _shape(x, layout):
     return _lib.Shape(n, c, math.prod(spatial), code)
 
 
-def _overlap(name, soft, input, target, class_weight, layout, reduction, activation, smooth_nr, smooth_dr,
-             include_background, batch, squared_pred, alpha, beta, gamma, ignore_index, grad):
+def _overlap(name: str, soft: bool, input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike],
+             layout: str, reduction: Reduction, activation: str, smooth_nr: float, smooth_dr: float,
+             include_background: bool, batch: bool, squared_pred: bool, alpha: float, beta: float, gamma: float,
+             ignore_index: int, grad: bool) -> LossGrad:
     x = _lib.float_array("input", input)
     shape = _shape(x, layout)
     if soft:
@@ -70,10 +77,12 @@ def _overlap(name, soft, input, target, class_weight, layout, reduction, activat
     return _lib.reduced(loss, red, scores), g
 
 
-def dice_loss(input, target, class_weight=None, layout="ncs", reduction="mean", activation="softmax",
-              smooth_nr=1e-5, smooth_dr=1e-5, include_background=True, batch=False, squared_pred=False,
-              gamma=1.0, ignore_index=-100, grad=True):
-    """Dice loss on int64 class-index targets (MONAI DiceLoss with to_onehot_y).
+def dice_loss(input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike] = None, layout: str = "ncs",
+              reduction: Reduction = "mean", activation: str = "softmax", smooth_nr: float = 1e-5,
+              smooth_dr: float = 1e-5, include_background: bool = True, batch: bool = False,
+              squared_pred: bool = False, gamma: float = 1.0, ignore_index: int = -100,
+              grad: bool = True) -> LossGrad:
+    """Dice loss on integer class-index targets (MONAI DiceLoss with to_onehot_y).
 
     Per score (a (sample, class) pair, or a class pooled over the batch with ``batch=True``):
     1 - (2 TP + smooth_nr) / (sum p + sum g + smooth_dr), p = activation(input) ("softmax" over
@@ -82,38 +91,222 @@ def dice_loss(input, target, class_weight=None, layout="ncs", reduction="mean", 
     ``ignore_index`` count nowhere. ``class_weight`` (C values) weighs each score by its class;
     "mean" is the weighted mean sum(w l) / sum(w).
 
-    Returns ``(loss, grad)``: loss is a 0-d array, or for reduction="none" the weighted values
-    per score, shape ``[N, C']`` (``[C']`` with batch=True), C' = C or C - 1 without background;
-    grad is d loss / d input in the input's shape (None when grad=False).
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        Logits or probabilities (see activation). Its dtype is the call's dtype.
+    target : array-like
+        Class indices, any integer dtype (converted to int64), N * prod(spatial) values
+        (shape [N, *spatial]); positions equal to ignore_index count nowhere.
+    class_weight : array-like or None
+        One value per class (C values), input's dtype; weighs each score by its class.
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean sum(w l) / sum(w) over the scores.
+    activation : "softmax" (default, over the classes), "sigmoid" or "none"
+    smooth_nr, smooth_dr : float
+        Added to the numerator and the denominator (default 1e-5 each).
+    include_background : bool
+        Keep class 0 (default True); False drops it from the scores.
+    batch : bool
+        Pool each class over the batch (one score per class) instead of one per (sample, class).
+    squared_pred : bool
+        Square p and g in the denominator (default False).
+    gamma : float
+        > 0; gamma != 1 gives max(0, 1 - score)^gamma (default 1).
+    ignore_index : int
+        Targets equal to it count nowhere (default -100).
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for reduction="none" the weighted values per score, shape
+        [N, C'] ([C'] with batch=True), C' = C or C - 1 without background; grad is d loss /
+        d input in the input's shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        input's dtype; target is bool or float.
+    ValueError
+        input has fewer than 2 dimensions, a shape or size does not match, an array is not
+        C-contiguous, or an option name (reduction, layout, activation) is unknown.
+    LossfnError
+        The library refused the call (e.g. a target outside [0, C) other than ignore_index,
+        gamma <= 0, reduction="batchmean").
     """
     return _overlap("dice_loss", False, input, target, class_weight, layout, reduction, activation, smooth_nr,
                     smooth_dr, include_background, batch, squared_pred, 0.3, 0.7, gamma, ignore_index, grad)
 
 
-def dice_loss_soft(input, target, class_weight=None, layout="ncs", reduction="mean", activation="softmax",
-                   smooth_nr=1e-5, smooth_dr=1e-5, include_background=True, batch=False, squared_pred=False,
-                   gamma=1.0, grad=True):
-    """Dice loss on soft or multi-label targets of the input's shape. See dice_loss."""
+def dice_loss_soft(input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike] = None,
+                   layout: str = "ncs", reduction: Reduction = "mean", activation: str = "softmax",
+                   smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, include_background: bool = True,
+                   batch: bool = False, squared_pred: bool = False, gamma: float = 1.0,
+                   grad: bool = True) -> LossGrad:
+    """Dice loss on soft or multi-label targets of the input's shape.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        Logits or probabilities (see activation). Its dtype is the call's dtype.
+    target : array-like
+        Soft or multi-label targets, input's shape and dtype (Python lists take input's dtype).
+    class_weight : array-like or None
+        One value per class (C values), input's dtype; weighs each score by its class.
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean sum(w l) / sum(w) over the scores.
+    activation : "softmax" (default, over the classes), "sigmoid" or "none"
+    smooth_nr, smooth_dr : float
+        Added to the numerator and the denominator (default 1e-5 each).
+    include_background : bool
+        Keep class 0 (default True); False drops it from the scores.
+    batch : bool
+        Pool each class over the batch (one score per class) instead of one per (sample, class).
+    squared_pred : bool
+        Square p and g in the denominator (default False).
+    gamma : float
+        > 0; gamma != 1 gives max(0, 1 - score)^gamma (default 1).
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for reduction="none" the weighted values per score, shape
+        [N, C'] ([C'] with batch=True), C' = C or C - 1 without background; grad is d loss /
+        d input in the input's shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        input's dtype.
+    ValueError
+        input has fewer than 2 dimensions, a shape or size does not match, an array is not
+        C-contiguous, or an option name (reduction, layout, activation) is unknown.
+    LossfnError
+        The library refused the call (e.g. gamma <= 0, reduction="batchmean").
+    """
     return _overlap("dice_loss_soft", True, input, target, class_weight, layout, reduction, activation, smooth_nr,
                     smooth_dr, include_background, batch, squared_pred, 0.3, 0.7, gamma, -100, grad)
 
 
-def tversky_loss(input, target, class_weight=None, layout="ncs", reduction="mean", activation="softmax",
-                 smooth_nr=1e-5, smooth_dr=1e-5, include_background=True, batch=False, alpha=0.3, beta=0.7,
-                 gamma=1.0, ignore_index=-100, grad=True):
-    """Tversky loss on int64 class-index targets (MONAI TverskyLoss; Focal Tversky with gamma).
+def tversky_loss(input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike] = None, layout: str = "ncs",
+                 reduction: Reduction = "mean", activation: str = "softmax", smooth_nr: float = 1e-5,
+                 smooth_dr: float = 1e-5, include_background: bool = True, batch: bool = False,
+                 alpha: float = 0.3, beta: float = 0.7, gamma: float = 1.0, ignore_index: int = -100,
+                 grad: bool = True) -> LossGrad:
+    """Tversky loss on integer class-index targets (MONAI TverskyLoss; Focal Tversky with gamma).
 
     Per score: 1 - (TP + smooth_nr) / (TP + alpha FP + beta FN + smooth_dr), FP = sum p (1 - g),
     FN = sum (1 - p) g; gamma != 1 gives max(0, 1 - score)^gamma (Focal Tversky: 0.75).
     Everything else as dice_loss.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        Logits or probabilities (see activation). Its dtype is the call's dtype.
+    target : array-like
+        Class indices, any integer dtype (converted to int64), N * prod(spatial) values
+        (shape [N, *spatial]); positions equal to ignore_index count nowhere.
+    class_weight : array-like or None
+        One value per class (C values), input's dtype; weighs each score by its class.
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean sum(w l) / sum(w) over the scores.
+    activation : "softmax" (default, over the classes), "sigmoid" or "none"
+    smooth_nr, smooth_dr : float
+        Added to the numerator and the denominator (default 1e-5 each).
+    include_background : bool
+        Keep class 0 (default True); False drops it from the scores.
+    batch : bool
+        Pool each class over the batch (one score per class) instead of one per (sample, class).
+    alpha, beta : float
+        Weights of false positives and false negatives (finite, >= 0; default 0.3, 0.7).
+    gamma : float
+        > 0; gamma != 1 gives max(0, 1 - score)^gamma (Focal Tversky: 0.75) (default 1).
+    ignore_index : int
+        Targets equal to it count nowhere (default -100).
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for reduction="none" the weighted values per score, shape
+        [N, C'] ([C'] with batch=True), C' = C or C - 1 without background; grad is d loss /
+        d input in the input's shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        input's dtype; target is bool or float.
+    ValueError
+        input has fewer than 2 dimensions, a shape or size does not match, an array is not
+        C-contiguous, or an option name (reduction, layout, activation) is unknown.
+    LossfnError
+        The library refused the call (e.g. a target outside [0, C) other than ignore_index,
+        gamma <= 0, reduction="batchmean").
     """
     return _overlap("tversky_loss", False, input, target, class_weight, layout, reduction, activation, smooth_nr,
                     smooth_dr, include_background, batch, False, alpha, beta, gamma, ignore_index, grad)
 
 
-def tversky_loss_soft(input, target, class_weight=None, layout="ncs", reduction="mean", activation="softmax",
-                      smooth_nr=1e-5, smooth_dr=1e-5, include_background=True, batch=False, alpha=0.3, beta=0.7,
-                      gamma=1.0, grad=True):
-    """Tversky loss on soft or multi-label targets of the input's shape. See tversky_loss."""
+def tversky_loss_soft(input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike] = None,
+                      layout: str = "ncs", reduction: Reduction = "mean", activation: str = "softmax",
+                      smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, include_background: bool = True,
+                      batch: bool = False, alpha: float = 0.3, beta: float = 0.7, gamma: float = 1.0,
+                      grad: bool = True) -> LossGrad:
+    """Tversky loss on soft or multi-label targets of the input's shape.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        Logits or probabilities (see activation). Its dtype is the call's dtype.
+    target : array-like
+        Soft or multi-label targets, input's shape and dtype (Python lists take input's dtype).
+    class_weight : array-like or None
+        One value per class (C values), input's dtype; weighs each score by its class.
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean sum(w l) / sum(w) over the scores.
+    activation : "softmax" (default, over the classes), "sigmoid" or "none"
+    smooth_nr, smooth_dr : float
+        Added to the numerator and the denominator (default 1e-5 each).
+    include_background : bool
+        Keep class 0 (default True); False drops it from the scores.
+    batch : bool
+        Pool each class over the batch (one score per class) instead of one per (sample, class).
+    alpha, beta : float
+        Weights of false positives and false negatives (finite, >= 0; default 0.3, 0.7).
+    gamma : float
+        > 0; gamma != 1 gives max(0, 1 - score)^gamma (Focal Tversky: 0.75) (default 1).
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for reduction="none" the weighted values per score, shape
+        [N, C'] ([C'] with batch=True), C' = C or C - 1 without background; grad is d loss /
+        d input in the input's shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        input's dtype.
+    ValueError
+        input has fewer than 2 dimensions, a shape or size does not match, an array is not
+        C-contiguous, or an option name (reduction, layout, activation) is unknown.
+    LossfnError
+        The library refused the call (e.g. gamma <= 0, reduction="batchmean").
+    """
     return _overlap("tversky_loss_soft", True, input, target, class_weight, layout, reduction, activation,
                     smooth_nr, smooth_dr, include_background, batch, False, alpha, beta, gamma, -100, grad)

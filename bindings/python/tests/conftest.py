@@ -1,10 +1,14 @@
 """Shared helpers: the fixture files and the tolerance rule of tests/fixtures/README.md."""
 import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# The tests exercise this source tree's package (ctest also sets PYTHONPATH to it).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FIXTURES = Path(os.environ.get("LOSSFN_FIXTURES", Path(__file__).resolve().parents[3] / "tests/fixtures")).resolve()
 
