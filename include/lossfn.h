@@ -84,7 +84,8 @@ typedef uint32_t lossfn_ciou_variant;
 /**
  * Options of the box losses (NULL = lossfn_box_options_default()). Each loss reads only the
  * fields it uses (and validates only those): format, reduction, eps always; iou_mode for
- * lossfn_iou_loss, gamma for lossfn_eiou_loss, lambda for lossfn_cdiou_loss.
+ * lossfn_iou_loss, gamma for lossfn_eiou_loss, lambda for lossfn_cdiou_loss, ciou_variant for
+ * lossfn_ciou_loss.
  */
 typedef struct lossfn_box_options {
   /**
@@ -851,9 +852,12 @@ lossfn_status lossfn_diou_loss_f64(const double *pred,
                                    double *grad_pred);
 
 /**
- * CIoU loss: DIoU + alpha * v, v = 4/pi^2 (atan2(W, H) - atan2(w, h))^2,
- * alpha = v / (1 - IoU + v + eps) treated as a constant (no gradient), as
- * torchvision.ops.complete_box_iou_loss. Sizes as lossfn_iou_loss_f32.
+ * CIoU loss: DIoU + alpha * v, v = 4/pi^2 (atan2(W, H) - atan2(w, h))^2, alpha a constant
+ * (no gradient), by options.ciou_variant: TORCHVISION (default) alpha = v / (1 - IoU + v + eps),
+ * as torchvision.ops.complete_box_iou_loss; ULTRALYTICS the same with heights h + eps in the
+ * areas and the aspect ratios, as ultralytics bbox_iou(xywh=False, CIoU=True) (YOLOv8 BboxLoss);
+ * MMDET heights + eps in v only, alpha = [IoU > 0.5] v / (1 - IoU + v), loss = 1 - clamp(CIoU,
+ * -1, 1) (2 and no gradient below), as mmdet ciou_loss. Sizes as lossfn_iou_loss_f32.
  *
  * # Safety
  * Pointers must be valid for the stated sizes.
@@ -873,6 +877,39 @@ lossfn_status lossfn_ciou_loss_f32(const float *pred,
  * Pointers must be valid for the stated sizes.
  */
 lossfn_status lossfn_ciou_loss_f64(const double *pred,
+                                   const double *target,
+                                   const double *weight,
+                                   size_t n,
+                                   const struct lossfn_box_options *options,
+                                   double *loss,
+                                   double *grad_pred);
+
+/**
+ * SIoU loss (arXiv 2205.12740) as mmdet siou_loss (neg_gamma = false, its default):
+ * 1 - clamp(IoU - (Delta + Omega) / 2, -1, 1) with angle cost L = 2|a||b| / (a^2 + b^2) for the
+ * centre offsets a, b (target - pred, each + eps), distance cost Delta = 2 - exp(g rx) - exp(g ry),
+ * g = 2 - L, rx = (a / cw)^2, ry = (b / ch)^2 (enclosing sides clamped to >= eps), and shape cost
+ * Omega = sum over w, h (+ eps) of (1 - exp(-|s - S| / max(s, S)))^4; no gradient where clamped.
+ * Sizes as lossfn_iou_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_siou_loss_f32(const float *pred,
+                                   const float *target,
+                                   const float *weight,
+                                   size_t n,
+                                   const struct lossfn_box_options *options,
+                                   float *loss,
+                                   float *grad_pred);
+
+/**
+ * SIoU loss, double precision: see lossfn_siou_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_siou_loss_f64(const double *pred,
                                    const double *target,
                                    const double *weight,
                                    size_t n,

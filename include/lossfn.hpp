@@ -167,6 +167,7 @@ LOSSFN_BOX_(iou_loss)
 LOSSFN_BOX_(giou_loss)
 LOSSFN_BOX_(diou_loss)
 LOSSFN_BOX_(ciou_loss)
+LOSSFN_BOX_(siou_loss)
 LOSSFN_BOX_(eiou_loss)
 LOSSFN_BOX_(cdiou_loss)
 #undef LOSSFN_BOX_

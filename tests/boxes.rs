@@ -17,6 +17,7 @@ fn options_of(case: &Value) -> lossfn_box_options {
             "eps" => o.eps = v.as_f64().unwrap(),
             "gamma" => o.gamma = v.as_f64().unwrap(),
             "lambda" => o.lambda = v.as_f64().unwrap(),
+            "ciou_variant" => o.ciou_variant = v.as_u64().unwrap() as u32,
             _ => panic!("unknown option {k}"),
         }
     }
@@ -134,7 +135,7 @@ fn configs() -> Vec<Config> {
     for mode in [LOSSFN_IOU_LINEAR, LOSSFN_IOU_SQUARE, LOSSFN_IOU_LOG] {
         v.push(Config { name: "iou_loss", label: format!("iou mode {mode}"), tweak: |o, p| o.iou_mode = p as u32, param: mode as f64 });
     }
-    for name in ["giou_loss", "diou_loss", "ciou_loss"] {
+    for name in ["giou_loss", "diou_loss", "ciou_loss", "siou_loss"] {
         v.push(Config { name, label: name.into(), tweak: |_, _| {}, param: 0.0 });
     }
     for gamma in [0.0, 0.5, 1.3] {

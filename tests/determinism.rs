@@ -80,7 +80,11 @@ fn configs(f: F) -> Vec<Config> {
             cfg(boxes, Some(o().f64("lambda", 0.3)), true),
             cfg(boxes, Some(o().u32("format", LOSSFN_BOX_LTRB).reduction(LOSSFN_REDUCTION_NONE)), false),
         ],
-        F::Giou | F::Diou | F::Ciou => vec![
+        F::Ciou => vec![
+            cfg(boxes, Some(o().u32("ciou_variant", LOSSFN_CIOU_ULTRALYTICS)), true),
+            cfg(boxes, Some(o().u32("ciou_variant", LOSSFN_CIOU_MMDET).u32("format", LOSSFN_BOX_CXCYWH).reduction(LOSSFN_REDUCTION_NONE)), false),
+        ],
+        F::Giou | F::Diou | F::Siou => vec![
             cfg(boxes, Some(o()), true),
             cfg(boxes, Some(o().u32("format", LOSSFN_BOX_XYWH).reduction(LOSSFN_REDUCTION_NONE)), false),
         ],

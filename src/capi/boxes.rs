@@ -1,7 +1,7 @@
 //! C entry points of the box family: IoU (UnitBox), GIoU, DIoU, CIoU, EIoU / Focal-EIoU, CDIoU,
 //! and the pairwise IoU matrix.
 use super::*;
-use crate::kernels::boxes::{box_iou_matrix, box_loss, Args, BoxLoss, Format, IouKind, IouMode};
+use crate::kernels::boxes::{box_iou_matrix, box_loss, Args, BoxLoss, CiouVariant, Format, IouKind, IouMode};
 use crate::kernels::Real;
 
 /// How four numbers describe a box.
@@ -46,7 +46,8 @@ pub const LOSSFN_CIOU_MMDET: lossfn_ciou_variant = 2;
 
 /// Options of the box losses (NULL = lossfn_box_options_default()). Each loss reads only the
 /// fields it uses (and validates only those): format, reduction, eps always; iou_mode for
-/// lossfn_iou_loss, gamma for lossfn_eiou_loss, lambda for lossfn_cdiou_loss.
+/// lossfn_iou_loss, gamma for lossfn_eiou_loss, lambda for lossfn_cdiou_loss, ciou_variant for
+/// lossfn_ciou_loss.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct lossfn_box_options {
@@ -112,11 +113,12 @@ enum Which {
     Giou,
     Diou,
     Ciou,
+    Siou,
     Eiou,
     Cdiou,
 }
 
-/// The shared body of the twelve loss entry points.
+/// The shared body of the fourteen loss entry points.
 #[allow(clippy::too_many_arguments)]
 unsafe fn entry<T: Real>(
     which: Which,
@@ -142,7 +144,13 @@ unsafe fn entry<T: Real>(
             }),
             Which::Giou => BoxLoss::Giou,
             Which::Diou => BoxLoss::Diou,
-            Which::Ciou => BoxLoss::Ciou,
+            Which::Ciou => BoxLoss::Ciou(match o.ciou_variant {
+                LOSSFN_CIOU_TORCHVISION => CiouVariant::Torchvision,
+                LOSSFN_CIOU_ULTRALYTICS => CiouVariant::Ultralytics,
+                LOSSFN_CIOU_MMDET => CiouVariant::Mmdet,
+                v => return Err(Error::option(format!("`options.ciou_variant` = {v} is not a lossfn_ciou_variant"))),
+            }),
+            Which::Siou => BoxLoss::Siou,
             Which::Eiou => {
                 check_option("options.gamma", o.gamma, o.gamma >= 0.0 && o.gamma.is_finite(), "finite, >= 0")?;
                 BoxLoss::Eiou { gamma: o.gamma }
@@ -221,9 +229,12 @@ pub unsafe extern "C" fn lossfn_diou_loss_f32(pred: *const f32, target: *const f
 pub unsafe extern "C" fn lossfn_diou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
     unsafe { entry(Which::Diou, pred, target, weight, n, options, loss, grad_pred) }
 }
-/// CIoU loss: DIoU + alpha * v, v = 4/pi^2 (atan2(W, H) - atan2(w, h))^2,
-/// alpha = v / (1 - IoU + v + eps) treated as a constant (no gradient), as
-/// torchvision.ops.complete_box_iou_loss. Sizes as lossfn_iou_loss_f32.
+/// CIoU loss: DIoU + alpha * v, v = 4/pi^2 (atan2(W, H) - atan2(w, h))^2, alpha a constant
+/// (no gradient), by options.ciou_variant: TORCHVISION (default) alpha = v / (1 - IoU + v + eps),
+/// as torchvision.ops.complete_box_iou_loss; ULTRALYTICS the same with heights h + eps in the
+/// areas and the aspect ratios, as ultralytics bbox_iou(xywh=False, CIoU=True) (YOLOv8 BboxLoss);
+/// MMDET heights + eps in v only, alpha = [IoU > 0.5] v / (1 - IoU + v), loss = 1 - clamp(CIoU,
+/// -1, 1) (2 and no gradient below), as mmdet ciou_loss. Sizes as lossfn_iou_loss_f32.
 ///
 /// # Safety
 /// Pointers must be valid for the stated sizes.
@@ -238,6 +249,27 @@ pub unsafe extern "C" fn lossfn_ciou_loss_f32(pred: *const f32, target: *const f
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_ciou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
     unsafe { entry(Which::Ciou, pred, target, weight, n, options, loss, grad_pred) }
+}
+/// SIoU loss (arXiv 2205.12740) as mmdet siou_loss (neg_gamma = false, its default):
+/// 1 - clamp(IoU - (Delta + Omega) / 2, -1, 1) with angle cost L = 2|a||b| / (a^2 + b^2) for the
+/// centre offsets a, b (target - pred, each + eps), distance cost Delta = 2 - exp(g rx) - exp(g ry),
+/// g = 2 - L, rx = (a / cw)^2, ry = (b / ch)^2 (enclosing sides clamped to >= eps), and shape cost
+/// Omega = sum over w, h (+ eps) of (1 - exp(-|s - S| / max(s, S)))^4; no gradient where clamped.
+/// Sizes as lossfn_iou_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_siou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Siou, pred, target, weight, n, options, loss, grad_pred) }
+}
+/// SIoU loss, double precision: see lossfn_siou_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_siou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Siou, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// EIoU loss: 1 - IoU + rho^2/c^2 + (w - W)^2/(cw^2 + eps) + (h - H)^2/(ch^2 + eps)
 /// (arXiv 2101.08158). options.gamma > 0 gives Focal-EIoU: the term weight is IoU^gamma

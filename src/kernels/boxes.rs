@@ -59,13 +59,29 @@ pub enum IouMode {
     Log,
 }
 
+/// Which CIoU formula (the C `lossfn_ciou_variant`): the frameworks differ in where eps goes
+/// and in alpha.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CiouVariant {
+    /// torchvision.ops.complete_box_iou_loss (the 0.1 behaviour).
+    Torchvision,
+    /// ultralytics/utils/metrics.py `bbox_iou(..., xywh=False, CIoU=True)` as `BboxLoss` calls it:
+    /// heights h + eps in the areas and the aspect ratios.
+    Ultralytics,
+    /// mmdet/models/losses/iou_loss.py `ciou_loss`: h + eps in the aspect ratios only,
+    /// alpha = [iou > 0.5]·v/(1 − iou + v), CIoU clamped to [−1, 1].
+    Mmdet,
+}
+
 /// Which box loss, with its parameter.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum BoxLoss {
     Iou(IouMode),
     Giou,
     Diou,
-    Ciou,
+    Ciou(CiouVariant),
+    /// SIoU as mmdet's `siou_loss` (neg_gamma = False, its default).
+    Siou,
     /// gamma = 0: EIoU; gamma > 0: Focal-EIoU.
     Eiou { gamma: f64 },
     Cdiou { lambda: f64 },
@@ -202,10 +218,19 @@ struct Pair<T> {
 
 #[inline(always)]
 fn pair<T: Real>(p: [T; 4], t: [T; 4], eps: T) -> Pair<T> {
+    pair_with(p, t, eps, false)
+}
+
+/// [`pair`]; with `h_eps` (a constant where it is inlined) the heights are h + eps and h_gt + eps (in the areas, hence the union,
+/// and wherever `h` is used), as ultralytics' `bbox_iou` does for corner boxes. ∂h/∂y is ±1
+/// either way, so [`pull_back`] holds for both.
+#[inline(always)]
+fn pair_with<T: Real>(p: [T; 4], t: [T; 4], eps: T, h_eps: bool) -> Pair<T> {
     let [x1, y1, x2, y2] = p;
     let [tx1, ty1, tx2, ty2] = t;
     let (w, h) = (x2 - x1, y2 - y1);
     let (w_gt, h_gt) = (tx2 - tx1, ty2 - ty1);
+    let (h, h_gt) = if h_eps { (h + eps, h_gt + eps) } else { (h, h_gt) };
     let ix = min(x2, tx2) - max(x1, tx1);
     let iy = min(y2, ty2) - max(y1, ty1);
     let inter = max(ix, T::zero()) * max(iy, T::zero());
@@ -397,29 +422,167 @@ fn four_over_pi2<T: Real>() -> T {
     T::of(4.0 / (std::f64::consts::PI * std::f64::consts::PI))
 }
 
-/// CIoU loss (torchvision.ops.complete_box_iou_loss); alpha is a constant.
-struct Ciou<T> {
+/// CIoU loss, alpha a constant (no gradient) in every variant; `V` is the [`CiouVariant`]:
+///
+/// ```text
+/// loss  = 1 − iou + rho2/c2 + alpha·v,   v = 4/π²·(atan2(w_gt, h_gt) − atan2(w, h))²
+/// 0 TORCHVISION  alpha = v/(1 − iou + v + eps)                      (ops/ciou_loss.py)
+/// 1 ULTRALYTICS  as 0 with h + eps, h_gt + eps everywhere           (utils/metrics.py bbox_iou)
+/// 2 MMDET        h + eps in v only; alpha = [iou > 0.5]·v/(1 − iou + v);
+///                loss = 1 − clamp(ciou, −1, 1): 2 and no gradient where ciou < −1
+///                                                                    (models/losses/iou_loss.py)
+/// ```
+///
+/// atan2(w, h) is atan(w/h) for h > 0, as the sources write it; it stays continuous for
+/// inverted boxes (the 0.1 choice).
+struct Ciou<T, const V: u8> {
     eps: T,
 }
 
-impl<T: Real> Loss<T> for Ciou<T> {
+impl<T: Real, const V: u8> Loss<T> for Ciou<T, V> {
     const WIDEST: u8 = 2;
     #[inline(always)]
     fn eval<const GRAD: bool>(&self, p: [T; 4], t: [T; 4]) -> Term<T> {
-        let q = pair(p, t, self.eps);
-        let (d, g) = distance_term(&q, self.eps);
+        let eps = self.eps;
+        let q = pair_with(p, t, eps, V == 1);
+        let (d, g) = distance_term(&q, eps);
+        // The heights of the aspect ratios: mmdet adds eps there only.
+        let (h, h_gt) = if V == 2 { (q.h + eps, q.h_gt + eps) } else { (q.h, q.h_gt) };
         let k = four_over_pi2::<T>();
-        let delta = atan2(q.w_gt, q.h_gt) - atan2(q.w, q.h);
+        let delta = atan2(q.w_gt, h_gt) - atan2(q.w, h);
         let v = k * delta * delta;
-        let alpha = v / (T::one() - q.iou + v + self.eps);
+        let alpha = if V == 2 {
+            // 0/0 at iou = 1, v = 0 in mmdet; alpha·v = 0 there.
+            let a = div_or_zero(v, T::one() - q.iou + v);
+            if q.iou > T::of(0.5) { a } else { T::zero() }
+        } else {
+            v / (T::one() - q.iou + v + eps)
+        };
         let loss = T::one() - q.iou + d + alpha * v;
-        let grad = if GRAD {
+        // mmdet: 1 − clamp(ciou, −1, 1); ciou ≤ iou < 1, so only the lower clamp can act.
+        let clamped = V == 2 && loss > T::of(2.0);
+        let loss = if clamped { T::of(2.0) } else { loss };
+        let grad = if GRAD && !clamped {
             // ∂atan2(w, h)/∂w = h/(w² + h²), ∂/∂h = −w/(w² + h²); 0 where w² + h² underflows to 0
             // (a degenerate box). Numerators first: with a subnormal w² + h², s = c/(w² + h²)
             // alone overflows and s·w was ∞·0 = NaN at w = 0, while c·h/(w² + h²) is finite.
             let c = alpha * T::of(2.0) * k * delta;
-            let r2 = q.w * q.w + q.h * q.h;
-            let g = Adjoint { w: -div_or_zero(c * q.h, r2), h: div_or_zero(c * q.w, r2), ..g };
+            let r2 = q.w * q.w + h * h;
+            let g = Adjoint { w: g.w - div_or_zero(c * h, r2), h: g.h + div_or_zero(c * q.w, r2), ..g };
+            pull_back(&q, g)
+        } else {
+            [T::zero(); 4]
+        };
+        term(loss, grad)
+    }
+}
+
+/// SIoU loss (arXiv 2205.12740) as mmdet's `siou_loss` with its default neg_gamma = False
+/// (mmdet/models/losses/iou_loss.py):
+///
+/// ```text
+/// a, b   = centre offsets target − pred, each + eps;  σ = √(a² + b²)
+/// Λ      = cos(2·asin(sin α) − π/2) = 2·|a|·|b|/σ²       (angle cost; either branch of mmdet's
+///                                                           sin α choice gives this value)
+/// ρx, ρy = (a/cw)², (b/ch)²,   cw, ch = the enclosing box's sides clamped to ≥ eps
+/// γ      = 2 − Λ;   Δ = 2 − e^{γ·ρx} − e^{γ·ρy}          (distance cost; ≤ 0 with this sign of γ)
+/// ω_w    = |w − w_gt| / max(w, w_gt, eps), ω_h likewise with h + eps, h_gt + eps
+/// Ω      = (1 − e^{−ω_w})⁴ + (1 − e^{−ω_h})⁴             (shape cost)
+/// loss   = 1 − clamp(iou − (Δ + Ω)/2, −1, 1)             (no gradient where clamped)
+/// ```
+///
+/// Departures, all outside valid targets' domain: e^{γρ} is capped at e^80 where it would
+/// overflow (such a loss is clamped to 0 either way), and the shape term's denominator has the
+/// floor eps (see [`siou_shape`]), which keeps the loss and gradient finite where both boxes
+/// are degenerate or inverted (mmdet gives ±inf or NaN there).
+struct Siou<T> {
+    eps: T,
+}
+
+/// sgn(x) with sgn(0) = 0: torch's derivative of |x|.
+#[inline(always)]
+fn sign0<T: Real>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x < T::zero() {
+        -T::one()
+    } else {
+        T::zero()
+    }
+}
+
+/// SIoU's shape term of one side: (1 − e^{−ω})⁴ with ω = |s − s_gt|/m, m = max(s, s_gt, eps),
+/// and its derivative in s: ∂ω/∂s = (sgn(s − s_gt) − ω·∂m/∂s)/m.
+///
+/// mmdet divides by max(s, s_gt); the floor eps changes the value only where both sides are
+/// below eps (a degenerate or inverted target), and keeps ω ≥ 0 and the derivative bounded
+/// (≲ 5/eps): ω is scale-free, so without it the derivative grows as 1/m and overflows for
+/// boxes at the bottom of the type's range.
+#[inline(always)]
+fn siou_shape<T: Real>(s: T, s_gt: T, eps: T) -> (T, T) {
+    let m0 = max(s, s_gt);
+    let m = max(m0, eps);
+    let d = s - s_gt;
+    let omega = d.abs() / m;
+    let e = (-omega).exp();
+    let base = T::one() - e;
+    let base2 = base * base;
+    // ∂m/∂s: through max(s, s_gt) where that is above eps (ties split evenly, as torch).
+    let dm = pick(eps, m0) * pick(s_gt, s);
+    // e^{−ω} in the numerator; where ω is so large that e = 0 the derivative is 0.
+    let g = if e == T::zero() { T::zero() } else { T::of(4.0) * base2 * base * (e * (sign0(d) - omega * dm)) / m };
+    (base2 * base2, g)
+}
+
+impl<T: Real> Loss<T> for Siou<T> {
+    #[inline(always)]
+    fn eval<const GRAD: bool>(&self, p: [T; 4], t: [T; 4]) -> Term<T> {
+        let eps = self.eps;
+        let q = pair(p, t, eps);
+        let (one, two, half) = (T::one(), T::of(2.0), T::of(0.5));
+        let (cw, ch) = (max(q.cw, eps), max(q.ch, eps));
+        let (a, b) = (eps - q.dx, eps - q.dy);
+        let sigma = (a * a + b * b).sqrt();
+        let (u, w) = (div_or_zero(a.abs(), sigma), div_or_zero(b.abs(), sigma));
+        let angle = two * u * w;
+        let (ax, by) = (a / cw, b / ch);
+        let (rho_x, rho_y) = (ax * ax, by * by);
+        let gamma = two - angle;
+        // Exponents capped at 80 (e^80 ≈ 5.5e34: the sums below stay finite even in f32). A
+        // capped term makes the loss far below 0, clamped to 0 with no gradient, as the uncapped
+        // one would; only where both boxes are inverted could two capped terms meet, and there
+        // mmdet's own value is ±inf or NaN while this one stays finite.
+        let cap = T::of(80.0);
+        let (ex, ey) = (min(gamma * rho_x, cap).exp(), min(gamma * rho_y, cap).exp());
+        let distance = two - ex - ey;
+        let (shape_w, g_shape_w) = siou_shape(q.w, q.w_gt, eps);
+        let (shape_h, g_shape_h) = siou_shape(q.h + eps, q.h_gt + eps, eps);
+        let loss = one - q.iou + half * (distance + shape_w + shape_h);
+        // 1 − clamp(siou, −1, 1): the loss in [0, 2], no gradient outside (torch's clamp passes
+        // the gradient at the bounds themselves).
+        let inside = loss >= T::zero() && loss <= two;
+        let loss = if loss < T::zero() { T::zero() } else if loss > two { two } else { loss };
+        let grad = if GRAD && inside {
+            // ∂loss/∂ρx = −γ·e^{γρx}/2, ∂loss/∂Λ = (ρx·e^{γρx} + ρy·e^{γρy})/2
+            let (g_rho_x, g_rho_y) = (-half * gamma * ex, -half * gamma * ey);
+            let g_angle = half * (rho_x * ex + rho_y * ey);
+            // ∂Λ/∂a = 2·sgn(a)·w·(w² − u²)/σ with u = |a|/σ, w = |b|/σ (0 at σ = 0)
+            let g_a = g_rho_x * two * ax / cw + g_angle * div_or_zero(two * sign0(a) * w * (w * w - u * u), sigma);
+            let g_b = g_rho_y * two * by / ch + g_angle * div_or_zero(two * sign0(b) * u * (u * u - w * w), sigma);
+            // ∂ρx/∂cw = −2ρx/cw where the clamp at eps passes it
+            let g_cw = if q.cw >= eps { -g_rho_x * two * rho_x / cw } else { T::zero() };
+            let g_ch = if q.ch >= eps { -g_rho_y * two * rho_y / ch } else { T::zero() };
+            let g = Adjoint {
+                iou: -one,
+                union: T::zero(),
+                cw: g_cw,
+                ch: g_ch,
+                // a = eps − dx
+                dx: -g_a,
+                dy: -g_b,
+                w: half * g_shape_w,
+                h: half * g_shape_h,
+            };
             pull_back(&q, g)
         } else {
             [T::zero(); 4]
@@ -628,7 +791,10 @@ pub fn box_loss<T: Real>(
         BoxLoss::Iou(IouMode::Log) => d.run(Iou::<T, 2> { eps: e }, l, g),
         BoxLoss::Giou => d.run(Giou { eps: e }, l, g),
         BoxLoss::Diou => d.run(Diou { eps: e }, l, g),
-        BoxLoss::Ciou => d.run(Ciou { eps: e }, l, g),
+        BoxLoss::Ciou(CiouVariant::Torchvision) => d.run(Ciou::<T, 0> { eps: e }, l, g),
+        BoxLoss::Ciou(CiouVariant::Ultralytics) => d.run(Ciou::<T, 1> { eps: e }, l, g),
+        BoxLoss::Ciou(CiouVariant::Mmdet) => d.run(Ciou::<T, 2> { eps: e }, l, g),
+        BoxLoss::Siou => d.run(Siou { eps: e }, l, g),
         BoxLoss::Eiou { gamma } if gamma == 0.0 => d.run(Eiou::<T, 0> { eps: e, gamma: T::zero() }, l, g),
         BoxLoss::Eiou { gamma } if gamma == 0.5 => d.run(Eiou::<T, 1> { eps: e, gamma: T::of(gamma) }, l, g),
         BoxLoss::Eiou { gamma } if gamma == 1.0 => d.run(Eiou::<T, 2> { eps: e, gamma: T::of(gamma) }, l, g),

@@ -8,7 +8,7 @@ use std::ptr::{null, null_mut};
 pub type LossFn<T> = unsafe extern "C" fn(*const T, *const T, *const T, usize, *const lossfn_box_options, *mut T, *mut T) -> lossfn_status;
 pub type MatrixFn<T> = unsafe extern "C" fn(*const T, usize, *const T, usize, lossfn_box_format, lossfn_iou_kind, f64, *mut T) -> lossfn_status;
 
-pub const LOSSES: [&str; 6] = ["iou_loss", "giou_loss", "diou_loss", "ciou_loss", "eiou_loss", "cdiou_loss"];
+pub const LOSSES: [&str; 7] = ["iou_loss", "giou_loss", "diou_loss", "ciou_loss", "siou_loss", "eiou_loss", "cdiou_loss"];
 pub const FORMATS: [u32; 4] = [LOSSFN_BOX_XYXY, LOSSFN_BOX_XYWH, LOSSFN_BOX_CXCYWH, LOSSFN_BOX_LTRB];
 
 /// f32 or f64, converted from and to f64.
@@ -34,6 +34,7 @@ impl Float for f32 {
             "giou_loss" => lossfn_giou_loss_f32,
             "diou_loss" => lossfn_diou_loss_f32,
             "ciou_loss" => lossfn_ciou_loss_f32,
+            "siou_loss" => lossfn_siou_loss_f32,
             "eiou_loss" => lossfn_eiou_loss_f32,
             "cdiou_loss" => lossfn_cdiou_loss_f32,
             _ => panic!("unknown box fn {name}"),
@@ -58,6 +59,7 @@ impl Float for f64 {
             "giou_loss" => lossfn_giou_loss_f64,
             "diou_loss" => lossfn_diou_loss_f64,
             "ciou_loss" => lossfn_ciou_loss_f64,
+            "siou_loss" => lossfn_siou_loss_f64,
             "eiou_loss" => lossfn_eiou_loss_f64,
             "cdiou_loss" => lossfn_cdiou_loss_f64,
             _ => panic!("unknown box fn {name}"),

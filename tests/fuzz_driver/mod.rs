@@ -35,6 +35,7 @@ pub enum F {
     Giou,
     Diou,
     Ciou,
+    Siou,
     Eiou,
     Cdiou,
     Matrix,
@@ -53,7 +54,7 @@ pub enum F {
 }
 
 /// Every exported loss and the IoU matrix (times two dtypes = every computing entry point).
-pub const ALL: [F; 23] = [
+pub const ALL: [F; 24] = [
     F::L1,
     F::Mse,
     F::SmoothL1,
@@ -62,6 +63,7 @@ pub const ALL: [F; 23] = [
     F::Giou,
     F::Diou,
     F::Ciou,
+    F::Siou,
     F::Eiou,
     F::Cdiou,
     F::Matrix,
@@ -87,7 +89,7 @@ macro_rules! per_function_tests {
     ($suite:literal) => {
         per_function_tests! { $suite;
             l1: F::L1, mse: F::Mse, smooth_l1: F::SmoothL1, huber: F::Huber,
-            iou: F::Iou, giou: F::Giou, diou: F::Diou, ciou: F::Ciou, eiou: F::Eiou, cdiou: F::Cdiou,
+            iou: F::Iou, giou: F::Giou, diou: F::Diou, ciou: F::Ciou, siou: F::Siou, eiou: F::Eiou, cdiou: F::Cdiou,
             box_iou_matrix: F::Matrix,
             cross_entropy: F::Ce, cross_entropy_soft: F::CeSoft, bce_with_logits: F::Bce, entropy: F::Entropy,
             kl_div: F::KlDiv, kl_div_logits: F::KlLogits, sigmoid_focal: F::SigmoidFocal, softmax_focal: F::SoftmaxFocal,
@@ -119,6 +121,7 @@ impl F {
             F::Giou => "giou_loss",
             F::Diou => "diou_loss",
             F::Ciou => "ciou_loss",
+            F::Siou => "siou_loss",
             F::Eiou => "eiou_loss",
             F::Cdiou => "cdiou_loss",
             F::Matrix => "box_iou_matrix",
@@ -139,7 +142,7 @@ impl F {
     pub fn family(self) -> Family {
         match self {
             F::L1 | F::Mse | F::SmoothL1 | F::Huber => Family::Regression,
-            F::Iou | F::Giou | F::Diou | F::Ciou | F::Eiou | F::Cdiou => Family::Boxes,
+            F::Iou | F::Giou | F::Diou | F::Ciou | F::Siou | F::Eiou | F::Cdiou => Family::Boxes,
             F::Matrix => Family::Matrix,
             F::Dice | F::DiceSoft | F::Tversky | F::TverskySoft => Family::Overlap,
             _ => Family::Classification,
@@ -390,6 +393,7 @@ const RED4: &[u32] = &[
 const FORMATS: &[u32] = &[LOSSFN_BOX_XYXY, LOSSFN_BOX_XYWH, LOSSFN_BOX_CXCYWH, LOSSFN_BOX_LTRB];
 const KINDS: &[u32] = &[LOSSFN_IOU_KIND_IOU, LOSSFN_IOU_KIND_GIOU, LOSSFN_IOU_KIND_DIOU, LOSSFN_IOU_KIND_CIOU];
 const IOU_MODES: &[u32] = &[LOSSFN_IOU_LINEAR, LOSSFN_IOU_SQUARE, LOSSFN_IOU_LOG];
+const CIOU_VARIANTS: &[u32] = &[LOSSFN_CIOU_TORCHVISION, LOSSFN_CIOU_ULTRALYTICS, LOSSFN_CIOU_MMDET];
 const ACTIVATIONS: &[u32] = &[LOSSFN_ACTIVATION_NONE, LOSSFN_ACTIVATION_SIGMOID, LOSSFN_ACTIVATION_SOFTMAX];
 const INPUT_KINDS: &[u32] = &[LOSSFN_INPUT_LOGITS, LOSSFN_INPUT_PROBS];
 const LAYOUTS: &[u32] = &[LOSSFN_LAYOUT_NCS, LOSSFN_LAYOUT_NSC];
@@ -440,6 +444,7 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
                 fld!(O, iou_mode, U32(IOU_MODES), f == F::Iou),
                 fld!(O, gamma, F64(finite_ge0, small_moderate), f == F::Eiou),
                 fld!(O, lambda, F64(finite_ge0, weight_moderate), f == F::Cdiou),
+                fld!(O, ciou_variant, U32(CIOU_VARIANTS), f == F::Ciou),
             ])
         }
         Family::Matrix => return None,
@@ -805,6 +810,7 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
         F::Giou => regression!(lossfn_giou_loss_f32, lossfn_giou_loss_f64),
         F::Diou => regression!(lossfn_diou_loss_f32, lossfn_diou_loss_f64),
         F::Ciou => regression!(lossfn_ciou_loss_f32, lossfn_ciou_loss_f64),
+        F::Siou => regression!(lossfn_siou_loss_f32, lossfn_siou_loss_f64),
         F::Eiou => regression!(lossfn_eiou_loss_f32, lossfn_eiou_loss_f64),
         F::Cdiou => regression!(lossfn_cdiou_loss_f32, lossfn_cdiou_loss_f64),
         F::Matrix => by_dt!(lossfn_box_iou_matrix_f32, lossfn_box_iou_matrix_f64, |g, T| unsafe {
