@@ -197,6 +197,13 @@ fn bad_options_are_rejected_and_write_nothing() {
     for lambda in [-1.0, f64::NAN, f64::INFINITY] {
         assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "lambda", |l, g| unsafe { lossfn_cdiou_loss_f32(p.as_ptr(), t.as_ptr(), null(), 2, &lossfn_box_options { lambda, ..d }, l.as_mut_ptr(), g.as_mut_ptr()) });
     }
+    // ciou_variant is read (and validated) by CIoU only.
+    for variant in [3, 99, u32::MAX] {
+        assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "ciou_variant", |l, g| unsafe { lossfn_ciou_loss_f32(p.as_ptr(), t.as_ptr(), null(), 2, &lossfn_box_options { ciou_variant: variant, ..d }, l.as_mut_ptr(), g.as_mut_ptr()) });
+        let (mut l, mut g) = ([0f32; 1], [0f32; 8]);
+        let st = unsafe { lossfn_siou_loss_f32(p.as_ptr(), t.as_ptr(), null(), 2, &lossfn_box_options { ciou_variant: variant, ..d }, l.as_mut_ptr(), g.as_mut_ptr()) };
+        assert_eq!(st, LOSSFN_OK, "siou ignores ciou_variant");
+    }
     // Fields a loss does not use are not validated by it.
     let odd = lossfn_box_options { iou_mode: 99, gamma: -1.0, lambda: f64::NAN, ..d };
     let mut l = [0f32];
