@@ -111,3 +111,23 @@ fn every_function_is_reached() {
     }
     assert!(seen.iter().all(|&s| s), "{seen:?}");
 }
+
+/// The driver's catalogue (`fuzz_driver::ALL`, which every per-function suite iterates through
+/// `per_function_tests!`) is exactly the computing functions of the generated header: a new
+/// function that is not registered fails here, not silently unfuzzed.
+#[test]
+fn catalogue_matches_the_header() {
+    let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/lossfn.h")).unwrap();
+    let mut exported: Vec<String> = header
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter_map(|w| w.strip_prefix("lossfn_")?.strip_suffix("_f32").map(str::to_owned))
+        .collect();
+    exported.sort();
+    exported.dedup();
+    let mut listed: Vec<String> = fuzz_driver::ALL.iter().map(|f| f.name().to_owned()).collect();
+    listed.sort();
+    assert_eq!(listed, exported, "fuzz_driver::ALL vs the header's lossfn_*_f32 functions");
+    for name in &exported {
+        assert!(header.contains(&format!("lossfn_{name}_f64(")), "lossfn_{name}_f32 has no _f64 twin");
+    }
+}
