@@ -326,6 +326,29 @@ typedef struct lossfn_shape {
 } lossfn_shape;
 
 /**
+ * Options of lossfn_dfl_loss (NULL = lossfn_dfl_options_default()).
+ */
+typedef struct lossfn_dfl_options {
+  /**
+   * LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM (term weight weight[i] per box).
+   */
+  lossfn_reduction reduction;
+  /**
+   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator
+   * (ultralytics' target_scores_sum).
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
+} lossfn_dfl_options;
+
+/**
  * How the overlap losses turn their input into probabilities.
  */
 typedef uint32_t lossfn_activation;
@@ -1285,6 +1308,50 @@ lossfn_status lossfn_softmax_focal_loss_f64(const double *logits,
                                             const struct lossfn_focal_options *options,
                                             double *loss,
                                             double *grad_logits);
+
+/**
+ * The defaults: MEAN.
+ */
+struct lossfn_dfl_options lossfn_dfl_options_default(void);
+
+/**
+ * Distribution Focal Loss (GFL, arXiv 2006.04388) as ultralytics DFLoss (utils/loss.py), equal
+ * to mmdet distribution_focal_loss inside its domain. logits: n*sides*bins values, row-major
+ * [n][sides][bins]; target: n*sides continuous positions in bin units, clamped to
+ * [0, bins - 1 - 0.01] as ultralytics (a NaN target gives NaN for its box); weight: n values or
+ * NULL (term weight per box). Per box: l = (1/sides) sum_k [(tr - t) CE(logits_k, tl) +
+ * (t - tl) CE(logits_k, tr)], tl = floor(t), tr = tl + 1. loss: 1 value, or n (w_i l_i) for
+ * NONE; grad_logits: n*sides*bins values or NULL. bins < 2, or sides = 0 with n > 0:
+ * LOSSFN_ERROR_INVALID_SIZE.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes (see the header's conventions).
+ */
+lossfn_status lossfn_dfl_loss_f32(const float *logits,
+                                  const float *target,
+                                  const float *weight,
+                                  size_t n,
+                                  size_t sides,
+                                  size_t bins,
+                                  const struct lossfn_dfl_options *options,
+                                  float *loss,
+                                  float *grad_logits);
+
+/**
+ * Distribution Focal Loss, double precision: see lossfn_dfl_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_dfl_loss_f64(const double *logits,
+                                  const double *target,
+                                  const double *weight,
+                                  size_t n,
+                                  size_t sides,
+                                  size_t bins,
+                                  const struct lossfn_dfl_options *options,
+                                  double *loss,
+                                  double *grad_logits);
 
 /**
  * The defaults: MEAN, SOFTMAX, smooth_nr = smooth_dr = 1e-5, include_background, per-sample

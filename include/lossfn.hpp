@@ -194,6 +194,33 @@ std::vector<T> box_iou_matrix(const std::vector<T> &boxes1, const std::vector<T>
     return out;
 }
 
+// Distribution Focal Loss (ultralytics DFLoss): logits n*sides*bins, target n*sides, weight n or
+// null; loss 1 value (n for NONE); grad_logits n*sides*bins or null.
+inline lossfn_status dfl_loss(const float *logits, const float *target, const float *weight, std::size_t n,
+                              std::size_t sides, std::size_t bins, const lossfn_dfl_options *options, float *loss,
+                              float *grad_logits) {
+    return detail::check(lossfn_dfl_loss_f32(logits, target, weight, n, sides, bins, options, loss, grad_logits));
+}
+inline lossfn_status dfl_loss(const double *logits, const double *target, const double *weight, std::size_t n,
+                              std::size_t sides, std::size_t bins, const lossfn_dfl_options *options, double *loss,
+                              double *grad_logits) {
+    return detail::check(lossfn_dfl_loss_f64(logits, target, weight, n, sides, bins, options, loss, grad_logits));
+}
+/// n = target.size() / sides boxes; logits holds n*sides*bins values.
+template <class T>
+loss_grad<T> dfl_loss(const std::vector<T> &logits, const std::vector<T> &target, std::size_t sides, std::size_t bins,
+                      const lossfn_dfl_options &options = lossfn_dfl_options_default(),
+                      const std::vector<typename detail::box_same<T>::type> *weight = nullptr, bool with_grad = true) {
+    if (!(sides > 0 && target.size() % sides == 0)) return detail::size_error<loss_grad<T>>("dfl_loss: target size is not a multiple of sides");
+    const std::size_t n = target.size() / sides;
+    if (!(logits.size() == target.size() * bins)) return detail::size_error<loss_grad<T>>("dfl_loss: logits size is not target size x bins");
+    if (!(!weight || weight->size() == n)) return detail::size_error<loss_grad<T>>("dfl_loss: weight size is not the number of boxes");
+    loss_grad<T> r{std::vector<T>(loss_size(options.reduction, n)), std::vector<T>(with_grad ? logits.size() : 0)};
+    r.status = dfl_loss(logits.data(), target.data(), detail::data_or_null(weight), n, sides, bins, &options, r.loss.data(),
+                        with_grad ? r.grad.data() : nullptr);
+    return r;
+}
+
 // ---- end boxes ----
 
 // ---- classification (section owned by the classification losses) ----

@@ -88,6 +88,10 @@ fn configs(f: F) -> Vec<Config> {
             cfg(boxes, Some(o()), true),
             cfg(boxes, Some(o().u32("format", LOSSFN_BOX_XYWH).reduction(LOSSFN_REDUCTION_NONE)), false),
         ],
+        F::Dfl => vec![
+            cfg(Dims::dfl(5_003, 4, 16), Some(o()), true),
+            cfg(Dims::dfl(3_001, 2, 7), Some(o().reduction(LOSSFN_REDUCTION_NONE)), false),
+        ],
         F::Matrix => vec![
             Config { dims: Dims::nm(97, 101), opts: None, matrix: MatrixArgs { kind: LOSSFN_IOU_KIND_GIOU, ..MatrixArgs::default() }, weights: false },
             Config {

@@ -13,6 +13,7 @@ pub mod common;
 pub mod regression;
 pub mod boxes;
 pub mod classification;
+pub mod dfl;
 pub mod overlap;
 
 #[allow(unused_imports)]
@@ -20,6 +21,8 @@ pub use boxes::*;
 #[allow(unused_imports)]
 pub use classification::*;
 pub use common::*;
+#[allow(unused_imports)]
+pub use dfl::*;
 #[allow(unused_imports)]
 pub use overlap::*;
 pub use regression::*;

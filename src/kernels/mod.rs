@@ -9,6 +9,7 @@ use std::ops::{AddAssign, MulAssign, SubAssign};
 pub mod regression;
 pub mod boxes;
 pub mod classification;
+pub mod dfl;
 pub mod math;
 pub mod overlap;
 pub mod simd;

@@ -86,5 +86,17 @@ int main() {
     } catch (const lossfn::error &err) {
         CHECK(err.status() == LOSSFN_ERROR_INVALID_OPTION);
     }
+    // SIoU and the CIoU variants through the same vector form; DFL: the two-hot CE identity on
+    // one side with target 1.25 over 3 bins: l = 0.75 CE(z, 1) + 0.25 CE(z, 2).
+    auto si = lossfn::siou_loss(pd, td);
+    CHECK(si.ok() && si.grad.size() == 8 && std::isfinite(si.value()));
+    lossfn_box_options ul = lossfn_box_options_default();
+    ul.ciou_variant = LOSSFN_CIOU_ULTRALYTICS;
+    CHECK(lossfn::ciou_loss(pd, td, ul).value() != lossfn::ciou_loss(pd, td).value());
+    std::vector<double> z{0.3, -0.2, 1.1}, zt{1.25};
+    auto dfl = lossfn::dfl_loss(z, zt, 1, 3);
+    const double lse = std::log(std::exp(0.3) + std::exp(-0.2) + std::exp(1.1));
+    CHECK(near(dfl.value(), 0.75 * (lse + 0.2) + 0.25 * (lse - 1.1), 1e-12));
+    CHECK(dfl.grad.size() == 3 && near(dfl.grad[0], std::exp(0.3 - lse), 1e-12));
     return finish();
 }

@@ -38,6 +38,7 @@ pub enum F {
     Siou,
     Eiou,
     Cdiou,
+    Dfl,
     Matrix,
     Ce,
     CeSoft,
@@ -54,7 +55,7 @@ pub enum F {
 }
 
 /// Every exported loss and the IoU matrix (times two dtypes = every computing entry point).
-pub const ALL: [F; 24] = [
+pub const ALL: [F; 25] = [
     F::L1,
     F::Mse,
     F::SmoothL1,
@@ -66,6 +67,7 @@ pub const ALL: [F; 24] = [
     F::Siou,
     F::Eiou,
     F::Cdiou,
+    F::Dfl,
     F::Matrix,
     F::Ce,
     F::CeSoft,
@@ -89,7 +91,7 @@ macro_rules! per_function_tests {
     ($suite:literal) => {
         per_function_tests! { $suite;
             l1: F::L1, mse: F::Mse, smooth_l1: F::SmoothL1, huber: F::Huber,
-            iou: F::Iou, giou: F::Giou, diou: F::Diou, ciou: F::Ciou, siou: F::Siou, eiou: F::Eiou, cdiou: F::Cdiou,
+            iou: F::Iou, giou: F::Giou, diou: F::Diou, ciou: F::Ciou, siou: F::Siou, eiou: F::Eiou, cdiou: F::Cdiou, dfl: F::Dfl,
             box_iou_matrix: F::Matrix,
             cross_entropy: F::Ce, cross_entropy_soft: F::CeSoft, bce_with_logits: F::Bce, entropy: F::Entropy,
             kl_div: F::KlDiv, kl_div_logits: F::KlLogits, sigmoid_focal: F::SigmoidFocal, softmax_focal: F::SoftmaxFocal,
@@ -124,6 +126,7 @@ impl F {
             F::Siou => "siou_loss",
             F::Eiou => "eiou_loss",
             F::Cdiou => "cdiou_loss",
+            F::Dfl => "dfl_loss",
             F::Matrix => "box_iou_matrix",
             F::Ce => "cross_entropy",
             F::CeSoft => "cross_entropy_soft",
@@ -144,6 +147,7 @@ impl F {
             F::L1 | F::Mse | F::SmoothL1 | F::Huber => Family::Regression,
             F::Iou | F::Giou | F::Diou | F::Ciou | F::Siou | F::Eiou | F::Cdiou => Family::Boxes,
             F::Matrix => Family::Matrix,
+            F::Dfl => Family::Dfl,
             F::Dice | F::DiceSoft | F::Tversky | F::TverskySoft => Family::Overlap,
             _ => Family::Classification,
         }
@@ -174,6 +178,8 @@ impl F {
 pub enum Family {
     Regression,
     Boxes,
+    /// Distribution focal loss: n boxes × `sides` × `bins` logits.
+    Dfl,
     Matrix,
     Classification,
     Overlap,
@@ -266,17 +272,23 @@ pub struct Dims {
     pub n: usize,
     pub m: usize,
     pub shape: lossfn_shape,
+    /// dfl_loss: sides per box (`m` is its bins).
+    pub sides: usize,
 }
 
 impl Dims {
     pub fn n(n: usize) -> Self {
-        Dims { n, m: 0, shape: shape(0, 0, 0, 0) }
+        Dims { n, m: 0, shape: shape(0, 0, 0, 0), sides: 0 }
     }
     pub fn nm(n: usize, m: usize) -> Self {
-        Dims { n, m, shape: shape(0, 0, 0, 0) }
+        Dims { n, m, shape: shape(0, 0, 0, 0), sides: 0 }
     }
     pub fn shape(batch: usize, classes: usize, spatial: usize, layout: u32) -> Self {
-        Dims { n: 0, m: 0, shape: shape(batch, classes, spatial, layout) }
+        Dims { n: 0, m: 0, shape: shape(batch, classes, spatial, layout), sides: 0 }
+    }
+    /// dfl_loss: n boxes, `sides` distributions of `bins` logits each.
+    pub fn dfl(n: usize, sides: usize, bins: usize) -> Self {
+        Dims { n, m: bins, shape: shape(0, 0, 0, 0), sides }
     }
 }
 
@@ -448,6 +460,10 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
             ])
         }
         Family::Matrix => return None,
+        Family::Dfl => {
+            type O = lossfn_dfl_options;
+            (zeroed(lossfn_dfl_options_default()), align_of::<O>(), vec![fld!(O, reduction, U32(RED3), true)])
+        }
         Family::Overlap => {
             type O = lossfn_overlap_options;
             let t = f.tversky();
@@ -677,6 +693,20 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
                 0,
             )
         }
+        Family::Dfl => {
+            let n = Some(d.n);
+            let rows = d.n.checked_mul(d.sides);
+            let len = rows.and_then(|r| r.checked_mul(d.m));
+            let mut defects = 0;
+            if d.m < 2 || (d.sides == 0 && d.n > 0) || len.is_none() {
+                defects |= bit(LOSSFN_ERROR_INVALID_SIZE);
+            }
+            (
+                vec![sp("logits", len, Role::Any), sp("target", rows, Role::Any), opt("weight", n, Role::Weight)],
+                vec![sp("loss", reduced(n), Role::Any), opt("grad", len, Role::Any)],
+                defects,
+            )
+        }
         Family::Matrix => (
             vec![sp("boxes1", d.n.checked_mul(4), Role::Box), sp("boxes2", d.m.checked_mul(4), Role::Box)],
             vec![sp("out", d.n.checked_mul(d.m), Role::Any)],
@@ -811,6 +841,9 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
         F::Diou => regression!(lossfn_diou_loss_f32, lossfn_diou_loss_f64),
         F::Ciou => regression!(lossfn_ciou_loss_f32, lossfn_ciou_loss_f64),
         F::Siou => regression!(lossfn_siou_loss_f32, lossfn_siou_loss_f64),
+        F::Dfl => by_dt!(lossfn_dfl_loss_f32, lossfn_dfl_loss_f64, |g, T| unsafe {
+            g(i(0) as *const T, i(1) as *const T, i(2) as *const T, d.n, d.sides, d.m, opt.cast(), o(0) as *mut T, o(1) as *mut T)
+        }),
         F::Eiou => regression!(lossfn_eiou_loss_f32, lossfn_eiou_loss_f64),
         F::Cdiou => regression!(lossfn_cdiou_loss_f32, lossfn_cdiou_loss_f64),
         F::Matrix => by_dt!(lossfn_box_iou_matrix_f32, lossfn_box_iou_matrix_f64, |g, T| unsafe {
@@ -1175,6 +1208,7 @@ fn gen_dims(u: &mut Bytes, f: F) -> Dims {
     match f.family() {
         Family::Regression | Family::Boxes => Dims::n(dim(u, 40)),
         Family::Matrix => Dims::nm(dim(u, 12), dim(u, 12)),
+        Family::Dfl => Dims::dfl(dim(u, 12), dim(u, 5), if u.chance(8) { u.below(2) as usize } else { 2 + u.below(18) as usize }),
         _ => {
             let layout = if u.chance(8) { u.pick(&[2, 3, 255, u32::MAX, 0x8000_0000]) } else { u.below(2) as u32 };
             // classes 0 is an error; 1 is special for the overlap losses.

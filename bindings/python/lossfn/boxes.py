@@ -1,5 +1,5 @@
-"""Box regression losses: IoU (UnitBox), GIoU, DIoU, CIoU, EIoU / Focal-EIoU, CDIoU, and the
-pairwise IoU matrix.
+"""Box regression losses: IoU (UnitBox), GIoU, DIoU, CIoU (torchvision / ultralytics / mmdet),
+SIoU, EIoU / Focal-EIoU, CDIoU, the pairwise IoU matrix, and the Distribution Focal Loss.
 
 Boxes are arrays whose last dimension is 4, in one of the formats "xyxy" (x1, y1, x2, y2;
 default), "xywh" (x1, y1, w, h; COCO), "cxcywh" (cx, cy, w, h; YOLO, DETR) or "ltrb"
@@ -9,7 +9,8 @@ comes back in it. Every loss returns ``(loss, grad)``: loss is a 0-d array (or s
 """
 from __future__ import annotations
 
-__all__ = ["iou_loss", "giou_loss", "diou_loss", "ciou_loss", "eiou_loss", "cdiou_loss", "box_iou_matrix"]
+__all__ = ["iou_loss", "giou_loss", "diou_loss", "ciou_loss", "siou_loss", "eiou_loss", "cdiou_loss", "box_iou_matrix",
+           "dfl_loss"]
 import ctypes
 from typing import Optional, Union
 
@@ -21,6 +22,7 @@ from ._lib import ArrayLike, LossGrad, Reduction
 FORMATS = {"xyxy": 0, "xywh": 1, "cxcywh": 2, "ltrb": 3}
 IOU_MODES = {"linear": 0, "square": 1, "log": 2}
 IOU_KINDS = {"iou": 0, "giou": 1, "diou": 2, "ciou": 3}
+CIOU_VARIANTS = {"torchvision": 0, "ultralytics": 1, "mmdet": 2}
 
 
 class BoxOptions(_lib.Options):
@@ -45,7 +47,8 @@ def _boxes(name: str, value: ArrayLike, dtype: object = None) -> np.ndarray:
 
 
 def _box_loss(name: str, pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], format: str,
-              reduction: Reduction, eps: float, iou_mode: Union[str, int], gamma: float, lambda_: float, grad: bool) -> LossGrad:
+              reduction: Reduction, eps: float, iou_mode: Union[str, int], gamma: float, lambda_: float, grad: bool,
+              variant: Union[str, int] = 0) -> LossGrad:
     p = _boxes("pred", pred)
     t = _boxes("target", target, p.dtype)
     if t.shape != p.shape:
@@ -54,7 +57,8 @@ def _box_loss(name: str, pred: ArrayLike, target: ArrayLike, weight: Optional[Ar
     w = _lib.optional_float_array("weight", weight, p.dtype, n)
     red = _lib.reduction(reduction)
     opts = BoxOptions(
-        _lib.enum(format, FORMATS, "format"), red, eps, _lib.enum(iou_mode, IOU_MODES, "mode"), gamma, lambda_
+        _lib.enum(format, FORMATS, "format"), red, eps, _lib.enum(iou_mode, IOU_MODES, "mode"), gamma, lambda_,
+        _lib.enum(variant, CIOU_VARIANTS, "variant"),
     )
     loss = np.empty(n if red == 0 else 1, p.dtype)
     g = np.empty_like(p) if grad else None
@@ -188,11 +192,16 @@ def diou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = 
 
 
 def ciou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
-              reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True) -> LossGrad:
-    """CIoU loss DIoU + alpha v (torchvision.ops.complete_box_iou_loss): v the aspect-ratio term,
-    alpha = v / (1 - IoU + v) a constant (no gradient through it).
+              reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True,
+              variant: str = "torchvision") -> LossGrad:
+    """CIoU loss DIoU + alpha v: v the aspect-ratio term, alpha a constant (no gradient through
+    it), as the framework named by ``variant`` computes it: "torchvision" (default,
+    torchvision.ops.complete_box_iou_loss, alpha = v / (1 - IoU + v + eps)), "ultralytics"
+    (bbox_iou(xywh=False, CIoU=True) as YOLOv8's BboxLoss calls it: heights + eps) or "mmdet"
+    (mmdet ciou_loss: alpha only where IoU > 0.5, CIoU clamped to [-1, 1]).
 
     >>> loss, grad = ciou_loss(pred, target, format="cxcywh")
+    >>> loss, grad = ciou_loss(pred, target, variant="ultralytics")
 
     Parameters
     ----------
@@ -226,8 +235,52 @@ def ciou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = 
         an array is not C-contiguous, or format/reduction is unknown.
     LossfnError
         The library refused the call (e.g. eps <= 0; reduction="batchmean").
+    variant : "torchvision" (default), "ultralytics" or "mmdet"
+        Whose CIoU formula (see above); an unknown name raises ValueError.
     """
-    return _box_loss("ciou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad)
+    return _box_loss("ciou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad, variant)
+
+
+def siou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
+              reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True) -> LossGrad:
+    """SIoU loss (arXiv 2205.12740) as mmdet's siou_loss (neg_gamma=False, its default):
+    1 - clamp(IoU - (distance cost + shape cost) / 2, -1, 1), the distance cost shaped by the
+    angle between the centres; no gradient where clamped. mmdet's SIoULoss class uses eps 1e-6.
+
+    Parameters
+    ----------
+    pred : array-like, float32 or float64, shape (..., 4)
+        Predicted boxes, one per row of the last axis. Its dtype is the call's dtype.
+    target : array-like, pred's shape and dtype
+        Target boxes in pred's format (Python lists take pred's dtype).
+    weight : array-like or None
+        One value per box (pred.size // 4 values, any shape), pred's dtype; None weighs 1.
+    format : "xyxy" (default), "xywh", "cxcywh" or "ltrb"
+        The box format of pred, target and the gradient.
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean over boxes sum(w l) / sum(w).
+    eps : float
+        mmdet's eps: added to the union, the heights and the centre offsets (default 1e-7).
+    grad : bool
+        Compute d loss / d pred (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or shape pred.shape[:-1] (one weighted value per box) for "none";
+        grad has pred's shape and dtype, in pred's format (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, is not float32/float64, or its dtype differs from pred's.
+    ValueError
+        The last axis is not 4, target's shape differs from pred's, weight has the wrong size,
+        an array is not C-contiguous, or format/reduction is unknown.
+    LossfnError
+        The library refused the call (e.g. eps <= 0; reduction="batchmean").
+    """
+    return _box_loss("siou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad)
 
 
 def eiou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
@@ -353,3 +406,63 @@ def box_iou_matrix(boxes1: ArrayLike, boxes2: ArrayLike, format: str = "xyxy", k
     fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_double, ctypes.c_void_p]
     _lib.check(fn(_lib.ptr(a), n, _lib.ptr(b), m, _lib.enum(format, FORMATS, "format"), _lib.enum(kind, IOU_KINDS, "kind"), eps, _lib.ptr(out)))
     return out
+
+
+class DflOptions(_lib.Options):
+    """``lossfn_dfl_options``."""
+
+    _fields_ = [("reduction", ctypes.c_uint32)] + _lib.CONTROLS
+
+
+def dfl_loss(logits: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None,
+             reduction: Reduction = "mean", grad: bool = True) -> LossGrad:
+    """Distribution Focal Loss (GFL, arXiv 2006.04388) as ultralytics DFLoss: per box,
+    (1/sides) sum_k [(tr - t) CE(logits_k, tl) + (t - tl) CE(logits_k, tr)], tl = floor(t),
+    tr = tl + 1, with t clamped to [0, bins - 1 - 0.01].
+
+    Parameters
+    ----------
+    logits : array-like, float32 or float64, shape (n, sides, bins)
+        One distribution of ``bins`` logits per box side (YOLOv8: sides 4, bins = reg_max 16).
+    target : array-like, logits' dtype, shape (n, sides)
+        Continuous positions in bin units (ultralytics: bbox2dist of the target box); values
+        outside [0, bins - 1.01] are clamped; a NaN gives NaN for its box.
+    weight : array-like or None
+        One value per box (n values), logits' dtype; None weighs 1. ultralytics'
+        ``(dfl * weight).sum() / target_scores_sum`` is reduction="sum" divided by that sum.
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is sum(w l) / sum(w) over boxes.
+    grad : bool
+        Compute d loss / d logits (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or shape (n,) for "none"; grad has logits' shape and dtype.
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, is not float32/float64, or its dtype differs from logits'.
+    ValueError
+        logits is not 3-d, target's shape is not logits.shape[:2], weight has the wrong size,
+        an array is not C-contiguous, or reduction is unknown.
+    LossfnError
+        The library refused the call (e.g. bins < 2; reduction="batchmean").
+    """
+    x = _lib.float_array("logits", logits)
+    if x.ndim != 3:
+        raise ValueError(f"logits must have shape (n, sides, bins), not {x.shape}")
+    n, sides, bins = x.shape
+    t = _lib.float_array("target", target, x.dtype)
+    if t.shape != (n, sides):
+        raise ValueError(f"target must have shape {(n, sides)} (logits.shape[:2]), not {t.shape}")
+    w = _lib.optional_float_array("weight", weight, x.dtype, n)
+    red = _lib.reduction(reduction)
+    opts = DflOptions(red)
+    loss = np.empty(n if red == 0 else 1, x.dtype)
+    g = np.empty_like(x) if grad else None
+    fn = _lib.function("dfl_loss", x.dtype)
+    _lib.check(fn(_lib.ptr(x), _lib.ptr(t), _lib.ptr(w), ctypes.c_size_t(n), ctypes.c_size_t(sides),
+                  ctypes.c_size_t(bins), ctypes.byref(opts), _lib.ptr(loss), _lib.ptr(g)))
+    return _lib.reduced(loss, red, (n,)), g

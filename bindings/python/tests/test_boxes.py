@@ -8,6 +8,7 @@ REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 FORMATS = ["xyxy", "xywh", "cxcywh", "ltrb"]
 MODES = ["linear", "square", "log"]
 KINDS = ["iou", "giou", "diou", "ciou"]
+VARIANTS = ["torchvision", "ultralytics", "mmdet"]
 
 
 def kwargs_of(case):
@@ -19,6 +20,8 @@ def kwargs_of(case):
         kw["mode"] = MODES[opts.pop("iou_mode")]
     if "lambda" in opts:
         kw["lambda_"] = opts.pop("lambda")
+    if "ciou_variant" in opts:
+        kw["variant"] = VARIANTS[opts.pop("ciou_variant")]
     kw.update(opts)  # eps, gamma
     return kw
 
@@ -133,3 +136,25 @@ def test_threads_bitwise():
     b = lossfn.ciou_loss(p, t, format="cxcywh")
     lossfn.set_num_threads(0)
     assert a[0].tobytes() == b[0].tobytes() and a[1].tobytes() == b[1].tobytes()
+
+
+@pytest.mark.parametrize("case,dt", cases("dfl"))
+def test_dfl_fixture(case, dt):
+    dtype = DTYPES[dt]
+    d, inputs = case["dims"], case["inputs"]
+    x = np.array(inputs["logits"], dtype).reshape(d["n"], d["sides"], d["bins"])
+    t = np.array(inputs["target"], dtype).reshape(d["n"], d["sides"])
+    weight = None if inputs.get("weight") is None else np.array(inputs["weight"], dtype)
+    kw = {"reduction": REDUCTIONS[(case.get("opts") or {}).get("reduction", 1)]}
+    check_fixture(case, dt, lambda g: lossfn.dfl_loss(x, t, weight=weight, grad=g, **kw), x.shape)
+
+
+def test_ciou_variant_names():
+    p = np.array([[0.0, 0.0, 2.0, 1.0]])
+    t = np.array([[0.5, 0.2, 2.2, 1.4]])
+    values = {v: float(lossfn.ciou_loss(p, t, variant=v)[0]) for v in VARIANTS}
+    assert values["torchvision"] != values["ultralytics"] and len(set(values.values())) >= 2
+    with pytest.raises(ValueError, match="variant"):
+        lossfn.ciou_loss(p, t, variant="yolo")
+    with pytest.raises(ValueError, match="logits"):
+        lossfn.dfl_loss(np.zeros((2, 16)), np.zeros((2,)))
