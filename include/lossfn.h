@@ -309,6 +309,46 @@ typedef struct lossfn_focal_options {
 } lossfn_focal_options;
 
 /**
+ * Options of lossfn_varifocal_loss and lossfn_quality_focal_loss (NULL =
+ * lossfn_quality_focal_options_default()).
+ */
+typedef struct lossfn_quality_focal_options {
+  /**
+   * LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM; every element is a term.
+   */
+  lossfn_reduction reduction;
+  /**
+   * Varifocal: 0.75, the weight of the negatives; finite, >= 0. Quality focal: unused.
+   */
+  double alpha;
+  /**
+   * Varifocal: 2.0; quality focal: its beta, 2.0; finite, >= 0.
+   */
+  double gamma;
+  /**
+   * Varifocal: true (positives weighted by their target q; false: by 1).
+   */
+  bool iou_weighted;
+  /**
+   * Varifocal: false (mmdet, ultralytics); true: no gradient through the modulating weight
+   * (RT-DETR's .detach()).
+   */
+  bool detach_weight;
+  /**
+   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
+} lossfn_quality_focal_options;
+
+/**
  * Memory layout of a class tensor.
  */
 typedef uint32_t lossfn_layout;
@@ -1064,6 +1104,11 @@ struct lossfn_distillation_options lossfn_distillation_options_default(void);
 struct lossfn_focal_options lossfn_focal_options_default(void);
 
 /**
+ * The defaults: MEAN, alpha 0.75, gamma 2, iou_weighted, no detach.
+ */
+struct lossfn_quality_focal_options lossfn_quality_focal_options_default(void);
+
+/**
  * Softmax cross entropy over the class axis with int64 index targets (one per (n, s)), as
  * torch.nn.functional.cross_entropy for every combination of class_weight, ignore_index,
  * label_smoothing and reduction: l = (1-eps)·w[y]·(-ln p_y) + (eps/C)·sum_c w[c]·(-ln p_c);
@@ -1306,6 +1351,71 @@ lossfn_status lossfn_softmax_focal_loss_f64(const double *logits,
                                             const double *class_alpha,
                                             struct lossfn_shape shape,
                                             const struct lossfn_focal_options *options,
+                                            double *loss,
+                                            double *grad_logits);
+
+/**
+ * Varifocal loss (arXiv 2008.13367) as mmdet varifocal_loss / ultralytics VarifocalLoss /
+ * RT-DETR loss_vfl (detach_weight): l = BCE(x, q) * (q > 0 ? (iou_weighted ? q : 1) :
+ * alpha * |sigmoid(x) - q|^gamma), q the IoU-aware target (IoU of the assigned class for a
+ * positive, 0 elsewhere). logits, target, weight (NULL ok): batch*classes*spatial values in
+ * shape's layout; every element is a term. loss: 1 value, or batch*classes*spatial for NONE;
+ * grad_logits: batch*classes*spatial values or NULL.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes (see the header's conventions).
+ */
+lossfn_status lossfn_varifocal_loss_f32(const float *logits,
+                                        const float *target,
+                                        const float *weight,
+                                        struct lossfn_shape shape,
+                                        const struct lossfn_quality_focal_options *options,
+                                        float *loss,
+                                        float *grad_logits);
+
+/**
+ * Varifocal loss, double precision: see lossfn_varifocal_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_varifocal_loss_f64(const double *logits,
+                                        const double *target,
+                                        const double *weight,
+                                        struct lossfn_shape shape,
+                                        const struct lossfn_quality_focal_options *options,
+                                        double *loss,
+                                        double *grad_logits);
+
+/**
+ * Quality Focal Loss (GFL) as mmdet quality_focal_loss with dense scores (its
+ * quality_focal_loss_tensor_target): l = BCE(x, q) * |q - sigmoid(x)|^gamma (gamma is GFL's
+ * beta), gradient through the modulator. mmdet sums over classes and averages over anchors or
+ * divides by avg_factor: SUM, or MEAN with avg_factor, gives its value with avg_factor. Sizes
+ * as lossfn_varifocal_loss_f32; alpha, iou_weighted and detach_weight are unused.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_quality_focal_loss_f32(const float *logits,
+                                            const float *target,
+                                            const float *weight,
+                                            struct lossfn_shape shape,
+                                            const struct lossfn_quality_focal_options *options,
+                                            float *loss,
+                                            float *grad_logits);
+
+/**
+ * Quality Focal Loss, double precision: see lossfn_quality_focal_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_quality_focal_loss_f64(const double *logits,
+                                            const double *target,
+                                            const double *weight,
+                                            struct lossfn_shape shape,
+                                            const struct lossfn_quality_focal_options *options,
                                             double *loss,
                                             double *grad_logits);
 

@@ -416,6 +416,35 @@ loss_grad<T> sigmoid_focal_loss(const std::vector<T> &logits, const std::vector<
     return r;
 }
 
+// Varifocal (mmdet / ultralytics / RT-DETR with detach_weight) and Quality Focal (GFL) losses:
+// elementwise over a class tensor, IoU-aware targets q; weight elementwise or null.
+#define LOSSFN_QUALITY_FOCAL_(name)                                                                          \
+    inline lossfn_status name(const float *logits, const float *target, const float *weight, lossfn_shape shape,  \
+                              const lossfn_quality_focal_options *options, float *loss, float *grad_logits) {     \
+        return detail::check(lossfn_##name##_f32(logits, target, weight, shape, options, loss, grad_logits));     \
+    }                                                                                                         \
+    inline lossfn_status name(const double *logits, const double *target, const double *weight, lossfn_shape shape, \
+                              const lossfn_quality_focal_options *options, double *loss, double *grad_logits) {   \
+        return detail::check(lossfn_##name##_f64(logits, target, weight, shape, options, loss, grad_logits));     \
+    }                                                                                                         \
+    template <class T>                                                                                        \
+    loss_grad<T> name(const std::vector<T> &logits, const std::vector<T> &target, lossfn_shape shape,           \
+                      const lossfn_quality_focal_options &options = lossfn_quality_focal_options_default(),    \
+                      const std::vector<typename detail::class_same<T>::type> *weight = nullptr,               \
+                      bool with_grad = true) {                                                                \
+        LOSSFN_CLASS_REQUIRE_(name, logits, detail::elements(shape));                                         \
+        LOSSFN_CLASS_REQUIRE_(name, target, detail::elements(shape));                                         \
+        LOSSFN_CLASS_OPT_(name, weight, detail::elements(shape));                                             \
+        loss_grad<T> r{std::vector<T>(loss_size(options.reduction, logits.size())),                           \
+                       std::vector<T>(with_grad ? logits.size() : 0)};                                        \
+        r.status = name(logits.data(), target.data(), detail::data_or_null(weight), shape, &options, r.loss.data(), \
+                        with_grad ? r.grad.data() : nullptr);                                                 \
+        return r;                                                                                             \
+    }
+LOSSFN_QUALITY_FOCAL_(varifocal_loss)
+LOSSFN_QUALITY_FOCAL_(quality_focal_loss)
+#undef LOSSFN_QUALITY_FOCAL_
+
 template <class T>
 loss_grad<T> softmax_focal_loss(const std::vector<T> &logits, const std::vector<int64_t> &target, lossfn_shape shape,
                                 const lossfn_focal_options &options = lossfn_focal_options_default(),

@@ -123,6 +123,10 @@ fn configs(f: F) -> Vec<Config> {
             cfg(ncs, Some(o()), true),
             cfg(nsc, Some(o().reduction(LOSSFN_REDUCTION_SUM).f64("alpha", -1.0).f64("gamma", 0.0)), false),
         ],
+        F::Varifocal | F::QualityFocal => vec![
+            cfg(ncs, Some(o()), true),
+            cfg(nsc, Some(o().reduction(LOSSFN_REDUCTION_NONE).f64("gamma", 1.5).bool("detach_weight", true)), false),
+        ],
         F::SoftmaxFocal => vec![
             cfg(nsc, Some(o()), true),
             cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_NONE).f64("gamma", 0.5).i64("ignore_index", 1)), false),

@@ -152,6 +152,11 @@ fn options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
             F::Entropy => o.u32("input", rng.below(2) as u32),
             F::KlDiv => o.bool("log_target", chance(rng, 0.5)),
             F::KlLogits => o.f64("temperature", pick(rng, &[0.05, 0.5, 1.0, 4.0, 20.0])),
+            F::Varifocal | F::QualityFocal => o
+                .f64("alpha", pick(rng, &[0.0, 0.25, 0.75, 2.0]))
+                .f64("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.0, 5.0]))
+                .bool("iou_weighted", chance(rng, 0.5))
+                .bool("detach_weight", chance(rng, 0.5)),
             F::SigmoidFocal | F::SoftmaxFocal => o
                 .f64("alpha", pick(rng, &[-1.0, 0.0, 0.25, 1.0]))
                 .f64("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.0, 5.0]))

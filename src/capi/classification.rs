@@ -155,6 +155,46 @@ pub extern "C" fn lossfn_focal_options_default() -> lossfn_focal_options {
 }
 c_options!(lossfn_focal_options, lossfn_focal_options_default, [accumulate]);
 
+/// Options of lossfn_varifocal_loss and lossfn_quality_focal_loss (NULL =
+/// lossfn_quality_focal_options_default()).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct lossfn_quality_focal_options {
+    /// LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM; every element is a term.
+    pub reduction: lossfn_reduction,
+    /// Varifocal: 0.75, the weight of the negatives; finite, >= 0. Quality focal: unused.
+    pub alpha: f64,
+    /// Varifocal: 2.0; quality focal: its beta, 2.0; finite, >= 0.
+    pub gamma: f64,
+    /// Varifocal: true (positives weighted by their target q; false: by 1).
+    pub iou_weighted: bool,
+    /// Varifocal: false (mmdet, ultralytics); true: no gradient through the modulating weight
+    /// (RT-DETR's .detach()).
+    pub detach_weight: bool,
+    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    pub loss_weight: f64,
+    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+    pub avg_factor: f64,
+    /// false: grad = dL; true: grad += dL.
+    pub accumulate: bool,
+}
+
+/// The defaults: MEAN, alpha 0.75, gamma 2, iou_weighted, no detach.
+#[no_mangle]
+pub extern "C" fn lossfn_quality_focal_options_default() -> lossfn_quality_focal_options {
+    lossfn_quality_focal_options {
+        reduction: LOSSFN_REDUCTION_MEAN,
+        alpha: 0.75,
+        gamma: 2.0,
+        iou_weighted: true,
+        detach_weight: false,
+        loss_weight: 1.0,
+        avg_factor: 0.0,
+        accumulate: false,
+    }
+}
+c_options!(lossfn_quality_focal_options, lossfn_quality_focal_options_default, [iou_weighted, detach_weight, accumulate]);
+
 /// Validates a `lossfn_shape`: known layout, classes > 0, no overflowing products.
 fn shape_of(s: lossfn_shape) -> Result<Shape> {
     let layout = match s.layout {
@@ -394,6 +434,44 @@ unsafe fn sigmoid_focal_loss<T: Math>(
     }
 }
 
+/// The shared body of the varifocal and quality focal entry points.
+#[allow(clippy::too_many_arguments)]
+unsafe fn quality_focal<T: Math>(
+    varifocal: bool,
+    logits: *const T,
+    target: *const T,
+    weight: *const T,
+    shape: lossfn_shape,
+    options: *const lossfn_quality_focal_options,
+    loss: *mut T,
+    grad_logits: *mut T,
+) -> lossfn_status {
+    ffi_boundary! {
+        let o: lossfn_quality_focal_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(false)?;
+        if varifocal {
+            check_option("options.alpha", o.alpha, o.alpha >= 0.0 && o.alpha.is_finite(), "finite, >= 0")?;
+        }
+        check_gamma(o.gamma)?;
+        let shape = shape_of(shape)?;
+        let n = shape.len();
+        let mut io = Io::new();
+        let args = k::QualityFocal {
+            logits: unsafe { io.input("logits", logits, n)? },
+            target: unsafe { io.input("target", target, n)? },
+            weight: unsafe { io.optional_input("weight", weight, n)? },
+            alpha: o.alpha,
+            gamma: o.gamma,
+            iou_weighted: o.iou_weighted,
+            detach_weight: o.detach_weight,
+        };
+        let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
+        let grad = unsafe { io.optional_output("grad_logits", grad_logits, n)? };
+        let kernel = if varifocal { k::varifocal_loss::<T> } else { k::quality_focal_loss::<T> };
+        run_loss(&controls, loss, grad, "grad_logits", |r, none, grad| Ok(kernel(shape, &args, r, none, grad)))
+    }
+}
+
 /// The shared body of lossfn_softmax_focal_loss_f32/_f64.
 #[allow(clippy::too_many_arguments)]
 unsafe fn softmax_focal_loss<T: Math>(
@@ -581,4 +659,46 @@ pub unsafe extern "C" fn lossfn_softmax_focal_loss_f32(logits: *const f32, targe
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_softmax_focal_loss_f64(logits: *const f64, target: *const i64, class_alpha: *const f64, shape: lossfn_shape, options: *const lossfn_focal_options, loss: *mut f64, grad_logits: *mut f64) -> lossfn_status {
     unsafe { softmax_focal_loss(logits, target, class_alpha, shape, options, loss, grad_logits) }
+}
+
+/// Varifocal loss (arXiv 2008.13367) as mmdet varifocal_loss / ultralytics VarifocalLoss /
+/// RT-DETR loss_vfl (detach_weight): l = BCE(x, q) * (q > 0 ? (iou_weighted ? q : 1) :
+/// alpha * |sigmoid(x) - q|^gamma), q the IoU-aware target (IoU of the assigned class for a
+/// positive, 0 elsewhere). logits, target, weight (NULL ok): batch*classes*spatial values in
+/// shape's layout; every element is a term. loss: 1 value, or batch*classes*spatial for NONE;
+/// grad_logits: batch*classes*spatial values or NULL.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes (see the header's conventions).
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_varifocal_loss_f32(logits: *const f32, target: *const f32, weight: *const f32, shape: lossfn_shape, options: *const lossfn_quality_focal_options, loss: *mut f32, grad_logits: *mut f32) -> lossfn_status {
+    unsafe { quality_focal(true, logits, target, weight, shape, options, loss, grad_logits) }
+}
+/// Varifocal loss, double precision: see lossfn_varifocal_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_varifocal_loss_f64(logits: *const f64, target: *const f64, weight: *const f64, shape: lossfn_shape, options: *const lossfn_quality_focal_options, loss: *mut f64, grad_logits: *mut f64) -> lossfn_status {
+    unsafe { quality_focal(true, logits, target, weight, shape, options, loss, grad_logits) }
+}
+/// Quality Focal Loss (GFL) as mmdet quality_focal_loss with dense scores (its
+/// quality_focal_loss_tensor_target): l = BCE(x, q) * |q - sigmoid(x)|^gamma (gamma is GFL's
+/// beta), gradient through the modulator. mmdet sums over classes and averages over anchors or
+/// divides by avg_factor: SUM, or MEAN with avg_factor, gives its value with avg_factor. Sizes
+/// as lossfn_varifocal_loss_f32; alpha, iou_weighted and detach_weight are unused.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_quality_focal_loss_f32(logits: *const f32, target: *const f32, weight: *const f32, shape: lossfn_shape, options: *const lossfn_quality_focal_options, loss: *mut f32, grad_logits: *mut f32) -> lossfn_status {
+    unsafe { quality_focal(false, logits, target, weight, shape, options, loss, grad_logits) }
+}
+/// Quality Focal Loss, double precision: see lossfn_quality_focal_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_quality_focal_loss_f64(logits: *const f64, target: *const f64, weight: *const f64, shape: lossfn_shape, options: *const lossfn_quality_focal_options, loss: *mut f64, grad_logits: *mut f64) -> lossfn_status {
+    unsafe { quality_focal(false, logits, target, weight, shape, options, loss, grad_logits) }
 }

@@ -1411,6 +1411,120 @@ impl<T: Math, P: Power<T>> Elementwise<T> for FocalTerm<T, P> {
     }
 }
 
+/// Inputs of [`varifocal_loss`] and [`quality_focal_loss`]: quality targets q (IoU of the
+/// assigned class for a positive, 0 elsewhere) and term weights, elementwise.
+pub struct QualityFocal<'a, T> {
+    pub logits: &'a [T],
+    pub target: &'a [T],
+    pub weight: Option<&'a [T]>,
+    /// Varifocal: weight of the negatives (≥ 0). Quality focal: unused.
+    pub alpha: f64,
+    /// Varifocal γ, quality focal β (≥ 0).
+    pub gamma: f64,
+    /// Varifocal: positives weighted by q (else by 1).
+    pub iou_weighted: bool,
+    /// Varifocal: no gradient through the modulating weight (RT-DETR's `.detach()`).
+    pub detach_weight: bool,
+}
+
+/// sgn(x), 0 at 0.
+#[inline(always)]
+fn sign0<T: Real>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x < T::zero() {
+        -T::one()
+    } else {
+        T::zero()
+    }
+}
+
+/// Varifocal loss (arXiv 2008.13367) as mmdet `varifocal_loss` (models/losses/varifocal_loss.py;
+/// ultralytics `VarifocalLoss` and RT-DETR `loss_vfl` are the same formula):
+/// l = BCE(x, q)·f, f = q (iou_weighted) or 1 where q > 0, else α·|σ(x) − q|^γ.
+/// ∂l/∂x = (σ − q)·f + BCE·∂f/∂x, with ∂f/∂x = α·γ·|σ − q|^γ·σ(1 − σ)/|σ − q|·sgn(σ − q) for the
+/// negatives (mmdet and ultralytics keep it; `detach_weight` drops it, as RT-DETR).
+/// Term weight `weight[i]`; MEAN = Σ w·l / Σ w over elements (mmdet's mean over elements too).
+pub fn varifocal_loss<T: Math>(shape: Shape, args: &QualityFocal<'_, T>, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
+    let shape = shape.canonical();
+    let scale = reduction.scale(elem_den(shape.len(), args.weight, reduction), shape.batch);
+    let a = ElemArgs { x: args.logits, t: args.target, w: args.weight, pc: None, shape, gs: T::of(scale) };
+    let (alpha, iou, detach) = (T::of(args.alpha), args.iou_weighted, args.detach_weight);
+    let total = match args.gamma {
+        1.0 => run_elementwise(&Varifocal { alpha, iou, detach, pow: PowOne }, &a, loss_none, grad),
+        2.0 => run_elementwise(&Varifocal { alpha, iou, detach, pow: PowTwo }, &a, loss_none, grad),
+        g => run_elementwise(&Varifocal { alpha, iou, detach, pow: PowAny(T::of(g)) }, &a, loss_none, grad),
+    };
+    total * scale
+}
+
+/// Quality Focal Loss (GFL, arXiv 2006.04388) as mmdet `quality_focal_loss_tensor_target`
+/// (models/losses/gfocal_loss.py) with dense scores: l = BCE(x, q)·|q − σ(x)|^β (negatives: q = 0,
+/// the modulator σ^β), gradient through the modulator:
+/// ∂l/∂x = (σ − q)·|q − σ|^β + β·BCE·|q − σ|^β·σ(1 − σ)/|q − σ|·sgn(σ − q).
+/// mmdet sums over classes and averages over anchors (or divides by avg_factor): here every
+/// element is a term, so SUM, or MEAN with avg_factor, is mmdet's value with avg_factor.
+pub fn quality_focal_loss<T: Math>(shape: Shape, args: &QualityFocal<'_, T>, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
+    let shape = shape.canonical();
+    let scale = reduction.scale(elem_den(shape.len(), args.weight, reduction), shape.batch);
+    let a = ElemArgs { x: args.logits, t: args.target, w: args.weight, pc: None, shape, gs: T::of(scale) };
+    let total = match args.gamma {
+        0.0 => run_elementwise(&QualityFocalTerm { pow: PowZero }, &a, loss_none, grad),
+        1.0 => run_elementwise(&QualityFocalTerm { pow: PowOne }, &a, loss_none, grad),
+        2.0 => run_elementwise(&QualityFocalTerm { pow: PowTwo }, &a, loss_none, grad),
+        g => run_elementwise(&QualityFocalTerm { pow: PowAny(T::of(g)) }, &a, loss_none, grad),
+    };
+    total * scale
+}
+
+/// BCE(x, q) on logits and its derivative σ(x) − q, with σ(x) and σ(−x).
+#[inline(always)]
+fn bce_parts<T: Math>(x: T, q: T) -> (T, T, T, T) {
+    let one = T::one();
+    let (p, n, lse) = math::logistic(x);
+    let ce = (one - q) * x + (max(-x, T::zero()) + lse);
+    (ce, p - q, p, n)
+}
+
+struct Varifocal<T, P> {
+    alpha: T,
+    iou: bool,
+    detach: bool,
+    pow: P,
+}
+
+impl<T: Math, P: Power<T>> Elementwise<T> for Varifocal<T, P> {
+    #[inline(always)]
+    fn term(&self, x: T, q: T, _: T) -> (T, T) {
+        let (ce, dce, p, n) = bce_parts(x, q);
+        let positive = q > T::zero();
+        let base = (p - q).abs();
+        let bg = self.pow.pow(base);
+        // σ(1 − σ)/|σ − q|·|σ − q|^γ = σ(1 − σ)·|σ − q|^(γ−1), never formed with γ − 1 < 0.
+        let ratio = if base > T::zero() { p * n / base } else { T::zero() };
+        let f_pos = if self.iou { q } else { T::one() };
+        let f_neg = self.alpha * bg;
+        let df_neg = if self.detach { T::zero() } else { self.alpha * self.pow.gamma() * bg * ratio * sign0(p - q) };
+        let (f, df) = if positive { (f_pos, T::zero()) } else { (f_neg, df_neg) };
+        (ce * f, dce * f + ce * df)
+    }
+}
+
+struct QualityFocalTerm<P> {
+    pow: P,
+}
+
+impl<T: Math, P: Power<T>> Elementwise<T> for QualityFocalTerm<P> {
+    #[inline(always)]
+    fn term(&self, x: T, q: T, _: T) -> (T, T) {
+        let (ce, dce, p, n) = bce_parts(x, q);
+        let base = (q - p).abs();
+        let bg = self.pow.pow(base);
+        let ratio = if base > T::zero() { p * n / base } else { T::zero() };
+        (ce * bg, dce * bg + self.pow.gamma() * ce * bg * ratio * sign0(p - q))
+    }
+}
+
 /// Inputs of [`kl_div`].
 pub struct KlDiv<'a, T> {
     /// Log-probabilities.

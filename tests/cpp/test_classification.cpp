@@ -80,5 +80,16 @@ int main() {
         threw = err.status() == LOSSFN_ERROR_INVALID_SIZE;
     }
     CHECK(threw);
+    // Varifocal: one positive (q = 0.6, weight q) and one negative (0.75 sigma^2 BCE(x, 0)).
+    {
+        std::vector<double> x{0.4, -1.2}, q{0.6, 0.0};
+        lossfn_quality_focal_options vo = lossfn_quality_focal_options_default();
+        vo.reduction = LOSSFN_REDUCTION_NONE;
+        auto v = lossfn::varifocal_loss(x, q, lossfn::class_shape(1, 2), vo);
+        const double sp0 = std::log1p(std::exp(0.4)), sp1 = std::log1p(std::exp(-1.2)), s1 = 1.0 / (1.0 + std::exp(1.2));
+        CHECK(v.ok() && std::fabs(v.loss[0] - 0.6 * (sp0 - 0.6 * 0.4)) < 1e-14 && std::fabs(v.loss[1] - 0.75 * s1 * s1 * sp1) < 1e-14);
+        auto qf = lossfn::quality_focal_loss(x, q, lossfn::class_shape(1, 2));
+        CHECK(qf.ok() && qf.grad.size() == 2 && std::isfinite(qf.value()));
+    }
     return finish();
 }

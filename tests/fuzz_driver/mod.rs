@@ -48,6 +48,8 @@ pub enum F {
     KlLogits,
     SigmoidFocal,
     SoftmaxFocal,
+    Varifocal,
+    QualityFocal,
     Dice,
     DiceSoft,
     Tversky,
@@ -55,7 +57,7 @@ pub enum F {
 }
 
 /// Every exported loss and the IoU matrix (times two dtypes = every computing entry point).
-pub const ALL: [F; 25] = [
+pub const ALL: [F; 27] = [
     F::L1,
     F::Mse,
     F::SmoothL1,
@@ -77,6 +79,8 @@ pub const ALL: [F; 25] = [
     F::KlLogits,
     F::SigmoidFocal,
     F::SoftmaxFocal,
+    F::Varifocal,
+    F::QualityFocal,
     F::Dice,
     F::DiceSoft,
     F::Tversky,
@@ -95,6 +99,7 @@ macro_rules! per_function_tests {
             box_iou_matrix: F::Matrix,
             cross_entropy: F::Ce, cross_entropy_soft: F::CeSoft, bce_with_logits: F::Bce, entropy: F::Entropy,
             kl_div: F::KlDiv, kl_div_logits: F::KlLogits, sigmoid_focal: F::SigmoidFocal, softmax_focal: F::SoftmaxFocal,
+            varifocal: F::Varifocal, quality_focal: F::QualityFocal,
             dice: F::Dice, dice_soft: F::DiceSoft, tversky: F::Tversky, tversky_soft: F::TverskySoft,
         }
     };
@@ -135,6 +140,8 @@ impl F {
             F::KlDiv => "kl_div",
             F::KlLogits => "kl_div_logits",
             F::SigmoidFocal => "sigmoid_focal_loss",
+            F::Varifocal => "varifocal_loss",
+            F::QualityFocal => "quality_focal_loss",
             F::SoftmaxFocal => "softmax_focal_loss",
             F::Dice => "dice_loss",
             F::DiceSoft => "dice_loss_soft",
@@ -528,6 +535,17 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
                     fld!(O, ignore_index, I64, !sig),
                 ])
             }
+            F::Varifocal | F::QualityFocal => {
+                type O = lossfn_quality_focal_options;
+                let vfl = f == F::Varifocal;
+                (zeroed(lossfn_quality_focal_options_default()), align_of::<O>(), vec![
+                    fld!(O, reduction, U32(RED3), true),
+                    fld!(O, alpha, F64(finite_ge0, small_moderate), vfl),
+                    fld!(O, gamma, F64(finite_ge0, small_moderate), true),
+                    fld!(O, iou_weighted, Bool, true),
+                    fld!(O, detach_weight, Bool, true),
+                ])
+            }
             _ => unreachable!(),
         },
     };
@@ -744,7 +762,7 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
                     (vec![sp("input", n, Role::Any), sp("target", n, t)], n)
                 }
                 F::KlLogits => (vec![sp("student", n, Role::Any), sp("teacher", n, Role::Any)], p),
-                F::SigmoidFocal => {
+                F::SigmoidFocal | F::Varifocal | F::QualityFocal => {
                     (vec![sp("logits", n, Role::Any), sp("target", n, Role::Prob), opt("weight", n, Role::Weight)], n)
                 }
                 F::SoftmaxFocal => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_alpha", c, Role::Weight)], p),
@@ -860,6 +878,8 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
         F::KlDiv => two_in_shape!(lossfn_kl_div_f32, lossfn_kl_div_f64),
         F::KlLogits => two_in_shape!(lossfn_kl_div_logits_f32, lossfn_kl_div_logits_f64),
         F::SigmoidFocal => three_in_shape!(lossfn_sigmoid_focal_loss_f32, lossfn_sigmoid_focal_loss_f64, T),
+        F::Varifocal => three_in_shape!(lossfn_varifocal_loss_f32, lossfn_varifocal_loss_f64, T),
+        F::QualityFocal => three_in_shape!(lossfn_quality_focal_loss_f32, lossfn_quality_focal_loss_f64, T),
         F::SoftmaxFocal => three_in_shape!(lossfn_softmax_focal_loss_f32, lossfn_softmax_focal_loss_f64, i64),
         F::Dice => three_in_shape!(lossfn_dice_loss_f32, lossfn_dice_loss_f64, i64),
         F::DiceSoft => three_in_shape!(lossfn_dice_loss_soft_f32, lossfn_dice_loss_soft_f64, T),

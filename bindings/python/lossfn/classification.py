@@ -19,6 +19,8 @@ __all__ = [
     "kl_div_logits",
     "sigmoid_focal_loss",
     "softmax_focal_loss",
+    "varifocal_loss",
+    "quality_focal_loss",
 ]
 import ctypes
 from typing import Optional, Tuple
@@ -49,6 +51,16 @@ class KlDivOptions(_lib.Options):
 
 class DistillationOptions(_lib.Options):
     _fields_ = [("reduction", ctypes.c_uint32), ("temperature", ctypes.c_double)] + _lib.CONTROLS
+
+
+class QualityFocalOptions(_lib.Options):
+    _fields_ = [
+        ("reduction", ctypes.c_uint32),
+        ("alpha", ctypes.c_double),
+        ("gamma", ctypes.c_double),
+        ("iou_weighted", ctypes.c_bool),
+        ("detach_weight", ctypes.c_bool),
+    ] + _lib.CONTROLS
 
 
 class FocalOptions(_lib.Options):
@@ -392,6 +404,105 @@ def sigmoid_focal_loss(inputs: ArrayLike, targets: ArrayLike, weight: Optional[A
     _call("sigmoid_focal_loss", x.dtype, _lib.ptr(x), _lib.ptr(t), _lib.ptr(w), shape,
           ctypes.byref(FocalOptions(red, alpha, gamma, -100)), _lib.ptr(loss), _lib.ptr(g))
     return _lib.reduced(loss, red, x.shape), g
+
+
+def _quality_focal(name: str, logits: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike],
+                   opts: "QualityFocalOptions", grad: bool) -> LossGrad:
+    x = _lib.float_array("logits", logits)
+    t = _same("target", target, x)
+    w = None if weight is None else _same("weight", weight, x)
+    shape = _lib.Shape(1, 1, x.size, 0)
+    loss, g = _outputs(x, opts.reduction, x.shape, grad)
+    _call(name, x.dtype, _lib.ptr(x), _lib.ptr(t), _lib.ptr(w), shape, ctypes.byref(opts), _lib.ptr(loss), _lib.ptr(g))
+    return _lib.reduced(loss, opts.reduction, x.shape), g
+
+
+def varifocal_loss(logits: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, alpha: float = 0.75,
+                   gamma: float = 2.0, iou_weighted: bool = True, detach_weight: bool = False,
+                   reduction: Reduction = "mean", grad: bool = True) -> LossGrad:
+    """Varifocal loss (arXiv 2008.13367) as mmdet varifocal_loss / ultralytics VarifocalLoss:
+    BCE(x, q) * (q > 0 ? (iou_weighted ? q : 1) : alpha * |sigmoid(x) - q|^gamma), with the
+    gradient through the modulating weight unless detach_weight (RT-DETR's loss_vfl).
+
+    Parameters
+    ----------
+    logits : array-like, float32 or float64, any shape (e.g. [N, C] or [N, C, H, W])
+        Classification logits. Its dtype is the call's dtype.
+    target : array-like, logits' shape and dtype
+        IoU-aware scores q: the IoU of the assigned class for a positive, 0 elsewhere.
+    weight : array-like or None
+        Elementwise, logits' shape and dtype; None weighs 1.
+    alpha : float
+        Weight of the negatives, >= 0 (default 0.75).
+    gamma : float
+        >= 0 (default 2).
+    iou_weighted : bool
+        Positives weighted by q (default True) or by 1.
+    detach_weight : bool
+        No gradient through the modulating weight (default False, as mmdet and ultralytics).
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is sum(w l) / sum(w) over elements (mmdet's mean); mmdet's avg_factor: "sum"
+        divided by it.
+    grad : bool
+        Compute d loss / d logits (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for "none" logits' shape; grad has logits' shape and dtype.
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        logits' dtype.
+    ValueError
+        A shape does not match, an array is not C-contiguous, or reduction is unknown.
+    LossfnError
+        The library refused the call (alpha or gamma < 0, reduction="batchmean").
+    """
+    opts = QualityFocalOptions(_lib.reduction(reduction), alpha, gamma, iou_weighted, detach_weight)
+    return _quality_focal("varifocal_loss", logits, target, weight, opts, grad)
+
+
+def quality_focal_loss(logits: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, beta: float = 2.0,
+                       reduction: Reduction = "mean", grad: bool = True) -> LossGrad:
+    """Quality Focal Loss (GFL, arXiv 2006.04388) as mmdet quality_focal_loss with dense scores:
+    BCE(x, q) * |q - sigmoid(x)|^beta, the gradient through the modulator.
+
+    Parameters
+    ----------
+    logits : array-like, float32 or float64, any shape (e.g. [N, C])
+        Classification logits. Its dtype is the call's dtype.
+    target : array-like, logits' shape and dtype
+        Quality scores q (IoU for the assigned class of a positive, 0 elsewhere).
+    weight : array-like or None
+        Elementwise, logits' shape and dtype; None weighs 1.
+    beta : float
+        >= 0 (default 2).
+    reduction : "mean" (default), "sum" or "none"
+        Every element is a term: mmdet sums over classes and divides by the anchor count or
+        avg_factor, i.e. "sum" divided by that number.
+    grad : bool
+        Compute d loss / d logits (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for "none" logits' shape; grad has logits' shape and dtype.
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        logits' dtype.
+    ValueError
+        A shape does not match, an array is not C-contiguous, or reduction is unknown.
+    LossfnError
+        The library refused the call (beta < 0, reduction="batchmean").
+    """
+    opts = QualityFocalOptions(_lib.reduction(reduction), 0.75, beta, True, False)
+    return _quality_focal("quality_focal_loss", logits, target, weight, opts, grad)
 
 
 def softmax_focal_loss(input: ArrayLike, target: ArrayLike, alpha: Optional[ArrayLike] = None, gamma: float = 2.0,

@@ -46,6 +46,12 @@ def _call(case, dtype, grad=True):
         w = None if ins.get("weight") is None else _tensor(ins["weight"], s, dtype)
         return lossfn.sigmoid_focal_loss(_tensor(ins["logits"], s, dtype), _tensor(ins["target"], s, dtype), weight=w,
                                          reduction=red, grad=grad, **opts)
+    if fn in ("varifocal_loss", "quality_focal_loss"):
+        w = None if ins.get("weight") is None else _tensor(ins["weight"], s, dtype)
+        x, t = _tensor(ins["logits"], s, dtype), _tensor(ins["target"], s, dtype)
+        if fn == "quality_focal_loss":
+            return lossfn.quality_focal_loss(x, t, weight=w, beta=opts.pop("gamma", 2.0), reduction=red, grad=grad)
+        return lossfn.varifocal_loss(x, t, weight=w, reduction=red, grad=grad, **opts)
     if fn == "softmax_focal_loss":
         x = _tensor(ins["logits"], s, dtype)
         t = np.array(ins["target"], np.int64).reshape(s["batch"], s["spatial"])
