@@ -1,4 +1,4 @@
-"""Box regression losses: IoU (UnitBox), GIoU, DIoU, CIoU, EIoU / Focal-EIoU, CDIoU, and the
+"""Box regression losses: IoU (UnitBox), GIoU, DIoU, CIoU, SIoU, EIoU / Focal-EIoU, CDIoU, and the
 pairwise IoU matrix.
 
 Boxes are arrays whose last dimension is 4, in one of the formats "xyxy" (x1, y1, x2, y2;
@@ -9,7 +9,7 @@ comes back in it. Every loss returns ``(loss, grad)``: loss is a 0-d array (or s
 """
 from __future__ import annotations
 
-__all__ = ["iou_loss", "giou_loss", "diou_loss", "ciou_loss", "eiou_loss", "cdiou_loss", "box_iou_matrix"]
+__all__ = ["iou_loss", "giou_loss", "diou_loss", "ciou_loss", "siou_loss", "eiou_loss", "cdiou_loss", "box_iou_matrix"]
 import ctypes
 from typing import Optional, Union
 
@@ -21,6 +21,7 @@ from ._lib import ArrayLike, LossGrad, Reduction
 FORMATS = {"xyxy": 0, "xywh": 1, "cxcywh": 2, "ltrb": 3}
 IOU_MODES = {"linear": 0, "square": 1, "log": 2}
 IOU_KINDS = {"iou": 0, "giou": 1, "diou": 2, "ciou": 3}
+CIOU_VARIANTS = {"torchvision": 0, "ultralytics": 1, "mmdet": 2}
 
 
 class BoxOptions(_lib.Options):
@@ -45,7 +46,8 @@ def _boxes(name: str, value: ArrayLike, dtype: object = None) -> np.ndarray:
 
 
 def _box_loss(name: str, pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], format: str,
-              reduction: Reduction, eps: float, iou_mode: Union[str, int], gamma: float, lambda_: float, grad: bool) -> LossGrad:
+              reduction: Reduction, eps: float, iou_mode: Union[str, int], gamma: float, lambda_: float, grad: bool,
+              ciou_variant: Union[str, int] = 0) -> LossGrad:
     p = _boxes("pred", pred)
     t = _boxes("target", target, p.dtype)
     if t.shape != p.shape:
@@ -54,7 +56,8 @@ def _box_loss(name: str, pred: ArrayLike, target: ArrayLike, weight: Optional[Ar
     w = _lib.optional_float_array("weight", weight, p.dtype, n)
     red = _lib.reduction(reduction)
     opts = BoxOptions(
-        _lib.enum(format, FORMATS, "format"), red, eps, _lib.enum(iou_mode, IOU_MODES, "mode"), gamma, lambda_
+        _lib.enum(format, FORMATS, "format"), red, eps, _lib.enum(iou_mode, IOU_MODES, "mode"), gamma, lambda_,
+        _lib.enum(ciou_variant, CIOU_VARIANTS, "ciou_variant"),
     )
     loss = np.empty(n if red == 0 else 1, p.dtype)
     g = np.empty_like(p) if grad else None
@@ -188,9 +191,15 @@ def diou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = 
 
 
 def ciou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
-              reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True) -> LossGrad:
+              reduction: Reduction = "mean", eps: float = 1e-7, ciou_variant: str = "torchvision",
+              grad: bool = True) -> LossGrad:
     """CIoU loss DIoU + alpha v (torchvision.ops.complete_box_iou_loss): v the aspect-ratio term,
     alpha = v / (1 - IoU + v) a constant (no gradient through it).
+
+    ``ciou_variant`` picks whose CIoU it is: "torchvision" (default, as above), "ultralytics"
+    (heights h + eps in the areas and aspect ratios, as ultralytics ``bbox_iou(CIoU=True)``,
+    YOLOv8's BboxLoss) or "mmdet" (heights + eps in v only, alpha = [IoU > 0.5] v / (1 - IoU + v),
+    loss 1 - clamp(CIoU, -1, 1) with no gradient where clamped, as mmdet ``ciou_loss``).
 
     >>> loss, grad = ciou_loss(pred, target, format="cxcywh")
 
@@ -208,6 +217,52 @@ def ciou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = 
         "mean" is the weighted mean over boxes sum(w l) / sum(w).
     eps : float
         Added to denominators (default 1e-7).
+    ciou_variant : "torchvision" (default), "ultralytics" or "mmdet"
+        Whose CIoU formula to follow (see above).
+    grad : bool
+        Compute d loss / d pred (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or shape pred.shape[:-1] (one weighted value per box) for "none";
+        grad has pred's shape and dtype, in pred's format (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, is not float32/float64, or its dtype differs from pred's.
+    ValueError
+        The last axis is not 4, target's shape differs from pred's, weight has the wrong size,
+        an array is not C-contiguous, or format/reduction/ciou_variant is unknown.
+    LossfnError
+        The library refused the call (e.g. eps <= 0; reduction="batchmean").
+    """
+    return _box_loss("ciou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad, ciou_variant)
+
+
+def siou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
+              reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True) -> LossGrad:
+    """SIoU loss (arXiv 2205.12740) as mmdet siou_loss (neg_gamma=False):
+    1 - clamp(IoU - (Delta + Omega) / 2, -1, 1), Delta the angle-weighted distance cost, Omega
+    the shape cost (no gradient where clamped).
+
+    >>> loss, grad = siou_loss(pred, target, format="cxcywh")
+
+    Parameters
+    ----------
+    pred : array-like, float32 or float64, shape (..., 4)
+        Predicted boxes, one per row of the last axis. Its dtype is the call's dtype.
+    target : array-like, pred's shape and dtype
+        Target boxes in pred's format (Python lists take pred's dtype).
+    weight : array-like or None
+        One value per box (pred.size // 4 values, any shape), pred's dtype; None weighs 1.
+    format : "xyxy" (default), "xywh", "cxcywh" or "ltrb"
+        The box format of pred, target and the gradient.
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean over boxes sum(w l) / sum(w).
+    eps : float
+        Added to denominators and to the centre offsets and sides (default 1e-7).
     grad : bool
         Compute d loss / d pred (default True).
 
@@ -227,7 +282,7 @@ def ciou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = 
     LossfnError
         The library refused the call (e.g. eps <= 0; reduction="batchmean").
     """
-    return _box_loss("ciou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad)
+    return _box_loss("siou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad)
 
 
 def eiou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",

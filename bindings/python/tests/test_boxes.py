@@ -133,3 +133,29 @@ def test_threads_bitwise():
     b = lossfn.ciou_loss(p, t, format="cxcywh")
     lossfn.set_num_threads(0)
     assert a[0].tobytes() == b[0].tobytes() and a[1].tobytes() == b[1].tobytes()
+
+
+def test_siou_and_ciou_variants():
+    """siou_loss's gradient is the finite-difference one (float64); ciou_variant picks the
+    formula by name; an unknown name is a ValueError."""
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 10, (6, 2))
+    p = np.concatenate([xy, xy + rng.uniform(1, 4, (6, 2))], 1)
+    t = p + rng.normal(0, 0.8, (6, 4))
+    t[:, 2:] = np.maximum(t[:, 2:], t[:, :2] + 0.1)
+    loss, grad = lossfn.siou_loss(p, t, reduction="sum")
+    h = 1e-6
+    fd = np.zeros_like(p)
+    for i in np.ndindex(p.shape):
+        up, down = p.copy(), p.copy()
+        up[i] += h
+        down[i] -= h
+        fd[i] = (lossfn.siou_loss(up, t, reduction="sum")[0] - lossfn.siou_loss(down, t, reduction="sum")[0]) / (2 * h)
+    np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-8)
+    base = lossfn.ciou_loss(p, t, reduction="none")[0]
+    assert np.array_equal(lossfn.ciou_loss(p, t, reduction="none", ciou_variant="torchvision")[0], base)
+    assert np.array_equal(lossfn.ciou_loss(p, t, reduction="none", ciou_variant=0)[0], base)
+    for variant in ("ultralytics", "mmdet"):
+        assert not np.array_equal(lossfn.ciou_loss(p, t, reduction="none", ciou_variant=variant)[0], base)
+    with pytest.raises(ValueError, match="ciou_variant"):
+        lossfn.ciou_loss(p, t, ciou_variant="yolo")
