@@ -11,7 +11,9 @@ arguments except ``grad`` (autograd decides whether a gradient is computed)::
 
 Forward calls the numpy function on ``tensor.detach().numpy()`` (no copy for a contiguous CPU
 tensor; a non-contiguous one is made contiguous first) and keeps the gradient liblossfn
-computed in the same pass; backward scales it by the incoming gradient. Only the first input
+computed in the same pass; backward scales it in place by the incoming gradient and hands it
+over (so ``loss.backward()`` adds no pass over the gradient and no allocation). A second
+backward through the same graph (``retain_graph=True``) recomputes it from the saved input. Only the first input
 (``input``, ``pred``, ``inputs`` or ``student_logits``) gets a gradient; targets, weights and
 the other arguments get None. Second derivatives are not supported.
 
@@ -52,18 +54,17 @@ def _numpy(name: str, value: Any) -> Any:
     return value.numpy()
 
 
-def _scale(grad: torch.Tensor, grad_output: torch.Tensor, unreduced: str, shape: torch.Size,
-           layout: Any) -> torch.Tensor:
+def _scale(grad: torch.Tensor, grad_output: torch.Tensor, unreduced: str, layout: Any) -> torch.Tensor:
     """d L / d input for the incoming gradient, from the library's gradient of the loss (or of
-    the sum of the unreduced values)."""
+    the sum of the unreduced values), scaled in place."""
     if grad_output.dim() == 0:
-        return grad * grad_output
+        return grad if float(grad_output) == 1.0 else grad.mul_(grad_output)
     if unreduced == "box":  # one value per box: scale its 4 coordinates
-        return grad * grad_output.unsqueeze(-1)
-    if unreduced == "position" and len(shape) > 1:  # one value per position: over its classes
+        return grad.mul_(grad_output.unsqueeze(-1))
+    if unreduced == "position" and grad.dim() > 1:  # one value per position: over its classes
         axis = 1 if _lib.enum(layout, _lib.LAYOUTS, "layout") == 0 else -1
-        return grad * grad_output.unsqueeze(axis)
-    return grad * grad_output  # one value per element
+        return grad.mul_(grad_output.unsqueeze(axis))
+    return grad.mul_(grad_output)  # one value per element
 
 
 def _function(name: str, numpy_fn: Callable[..., Any], unreduced: str) -> type:
@@ -79,13 +80,20 @@ def _function(name: str, numpy_fn: Callable[..., Any], unreduced: str) -> type:
                 "torch.no_grad())")
         loss, grad = numpy_fn(_numpy("input", input), _numpy("target", target), grad=need, **options)
         ctx.grad = None if grad is None else torch.from_numpy(grad)
-        ctx.shape = input.shape
-        ctx.layout = options.get("layout", "ncs")
+        if need:  # to recompute the gradient for a second backward (retain_graph=True)
+            ctx.save_for_backward(input)
+            ctx.target, ctx.options = target, options
         return torch.from_numpy(loss)
 
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, grad_output: torch.Tensor) -> Any:
-        return _scale(ctx.grad, grad_output, unreduced, ctx.shape, ctx.layout), None, None
+        # The first backward hands the stored gradient over, scaled in place, so that autograd
+        # can take it as input.grad without a copy; a later one recomputes it.
+        grad, ctx.grad = ctx.grad, None
+        if grad is None:
+            (input,) = ctx.saved_tensors
+            grad = torch.from_numpy(numpy_fn(_numpy("input", input), _numpy("target", ctx.target), **ctx.options)[1])
+        return _scale(grad, grad_output, unreduced, ctx.options.get("layout", "ncs")), None, None
 
     doc = (f"torch.autograd.Function of lossfn.{numpy_fn.__name__}: apply(input, target, options) with "
            "`options` a dict of its other keyword arguments; see lossfn.torch." + numpy_fn.__name__ + ".")

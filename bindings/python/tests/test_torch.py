@@ -357,3 +357,23 @@ def test_training_loop_reduces_ciou():
         losses.append(loss.item())
     assert losses[-1] < 0.75 * losses[0], losses
     assert all(b <= a + 1e-6 for a, b in zip(losses, losses[1:])), losses
+
+
+def test_second_backward_and_scaled_grad_output():
+    """The first backward hands its gradient over; retain_graph=True backward recomputes it."""
+    p, t = _pair(32, 41)
+    x = p.clone().requires_grad_()
+    loss = lt.diou_loss(x, t)
+    (3 * loss).backward(retain_graph=True)
+    first = x.grad.clone()
+    loss.backward(retain_graph=True)
+    (-2 * loss).backward()
+    expected = torch.from_numpy(lossfn.diou_loss(p.numpy(), t.numpy())[1])
+    torch.testing.assert_close(first, 3 * expected, rtol=1e-14, atol=0)
+    torch.testing.assert_close(x.grad, 2 * expected, rtol=1e-14, atol=1e-16)
+    y = x.detach().clone().requires_grad_()
+    none = lt.diou_loss(y, t, reduction="none")
+    go = torch.randn(32, dtype=torch.float64)
+    a = torch.autograd.grad(none, y, go, retain_graph=True)[0]
+    b = torch.autograd.grad(none, y, go)[0]
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
