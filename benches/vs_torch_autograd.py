@@ -8,8 +8,8 @@ backward multiply).
     cargo build --release --lib
     python3 benches/vs_torch_autograd.py [--threads 2] [--reps 9] [--json docs/benchmarks.json]
 
-Prints per workload the median ms of --reps calls (after 2 warm-up calls) for torch and for
-lossfn.torch, the speed-up, and how far the two losses are apart (a sanity check that both
+Prints per workload the median ms of --reps calls (after 2 warm-up calls; torch and lossfn.torch
+called in turn, so that both see the same load on a shared machine) for torch and for lossfn.torch, the speed-up, and how far the two losses are apart (a sanity check that both
 compute the same thing). MONAI rows are skipped when MONAI is not installed.
 """
 import argparse
@@ -35,16 +35,18 @@ except ImportError:
     monai = None
 
 
-def median_ms(reps, x, loss_fn):
-    """Median ms of forward + backward (the gradient of x is reset between calls)."""
-    times = []
+def time_ms(reps, x, *loss_fns):
+    """(median, min) ms of forward + backward of each loss function, the functions timed in turn
+    in every round (so that both see the same machine load); 2 warm-up rounds."""
+    times = [[] for _ in loss_fns]
     for i in range(reps + 2):
-        x.grad = None
-        t0 = time.perf_counter()
-        loss_fn(x).backward()
-        if i >= 2:
-            times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
+        for fn, out in zip(loss_fns, times):
+            x.grad = None
+            t0 = time.perf_counter()
+            fn(x).backward()
+            if i >= 2:
+                out.append(1e3 * (time.perf_counter() - t0))
+    return [(statistics.median(t), min(t)) for t in times]
 
 
 def workloads(gen):
@@ -55,40 +57,40 @@ def workloads(gen):
     for name, ref, ours in [("L1", F.l1_loss, lt.l1_loss), ("MSE", F.mse_loss, lt.mse_loss),
                             ("Smooth L1", F.smooth_l1_loss, lt.smooth_l1_loss), ("Huber", F.huber_loss, lt.huber_loss)]:
         yield (f"{name}, 16M elements", "regression", x, lambda x, ref=ref: ref(x, t), lambda x, ours=ours: ours(x, t),
-               f"torch.nn.functional.{ref.__name__}")
+               f"F.{ref.__name__}")
 
     pred, target = (torch.from_numpy(a) for a in make_boxes(1_000_000))
     for name, label in [("iou", "IoU"), ("giou", "GIoU"), ("diou", "DIoU"), ("ciou", "CIoU"), ("eiou", "EIoU"),
                         ("cdiou", "CDIoU")]:
         ref, ours = TORCH_BOXES[name], getattr(lt, f"{name}_loss")
         refname = {"giou": "torchvision generalized_box_iou_loss", "diou": "torchvision distance_box_iou_loss",
-                   "ciou": "torchvision complete_box_iou_loss"}.get(name, "written in torch")
+                   "ciou": "torchvision complete_box_iou_loss"}.get(name, "torch formula")
         yield (f"{label}, 1M boxes", "boxes", pred, lambda x, ref=ref: ref(x, target, 1e-7),
                lambda x, ours=ours: ours(x, target), refname)
 
     logits = torch.randn(65536, 80, generator=gen) * 3
     labels = torch.randint(0, 80, (65536,), generator=gen)
     yield ("cross entropy [65536, 80]", "classification", logits, lambda x: F.cross_entropy(x, labels),
-           lambda x: lt.cross_entropy(x, labels), "torch.nn.functional.cross_entropy")
+           lambda x: lt.cross_entropy(x, labels), "F.cross_entropy")
     seg = torch.randn(8, 21, 256, 256, generator=gen) * 3
     seg_labels = torch.randint(0, 21, (8, 256, 256), generator=gen)
     yield ("cross entropy [8, 21, 256, 256]", "classification", seg, lambda x: F.cross_entropy(x, seg_labels),
-           lambda x: lt.cross_entropy(x, seg_labels), "torch.nn.functional.cross_entropy")
+           lambda x: lt.cross_entropy(x, seg_labels), "F.cross_entropy")
     binary = (torch.rand(65536, 80, generator=gen) > 0.9).float()
     yield ("BCE with logits [65536, 80]", "classification", logits,
            lambda x: F.binary_cross_entropy_with_logits(x, binary),
-           lambda x: lt.binary_cross_entropy_with_logits(x, binary), "torch.nn.functional.binary_cross_entropy_with_logits")
+           lambda x: lt.binary_cross_entropy_with_logits(x, binary), "F.binary_cross_entropy_with_logits")
     yield ("sigmoid focal [65536, 80]", "classification", logits,
            lambda x: tvo.sigmoid_focal_loss(x, binary, reduction="mean"),
            lambda x: lt.sigmoid_focal_loss(x, binary), "torchvision sigmoid_focal_loss")
     yield ("entropy [65536, 80]", "classification", logits,
            lambda x: -(F.softmax(x, 1) * F.log_softmax(x, 1)).sum(1).mean(),
-           lambda x: lt.entropy(x), "written in torch")
+           lambda x: lt.entropy(x), "torch formula")
     teacher = torch.randn(65536, 80, generator=gen) * 3
     T = 4.0
     yield ("distillation KL T=4 [65536, 80]", "classification", logits,
            lambda x: F.kl_div(F.log_softmax(x / T, 1), F.softmax(teacher / T, 1), reduction="batchmean") * T * T,
-           lambda x: lt.kl_div_logits(x, teacher, temperature=T), "torch.nn.functional.kl_div")
+           lambda x: lt.kl_div_logits(x, teacher, temperature=T), "F.kl_div")
 
     if monai is not None:
         dice = monai.losses.DiceLoss(softmax=True, to_onehot_y=True)
@@ -117,15 +119,16 @@ def main():
         if args.only not in name:
             continue
         x = x.detach().requires_grad_()
-        diff = abs(float(ref(x)) - float(ours(x)))
-        t_ref = median_ms(args.reps, x, ref)
-        t_ours = median_ms(args.reps, x, ours)
+        with torch.no_grad():
+            diff = abs(float(ref(x)) - float(ours(x)))
+        (t_ref, min_ref), (t_ours, min_ours) = time_ms(args.reps, x, ref, ours)
         rows.append({"workload": name, "family": family, "reference": refname, "torch_ms": round(t_ref, 3),
-                     "lossfn_ms": round(t_ours, 3), "speedup": round(t_ref / t_ours, 2), "loss_abs_diff": diff})
+                     "lossfn_ms": round(t_ours, 3), "speedup": round(t_ref / t_ours, 2),
+                     "torch_min_ms": round(min_ref, 3), "lossfn_min_ms": round(min_ours, 3), "loss_abs_diff": diff})
         print(f"{name:34} {t_ref:9.2f} {t_ours:9.2f} {t_ref / t_ours:7.1f}x  {diff:10.2e}  {refname}", flush=True)
     if args.json:
         meta = {"torch": torch.__version__, "lossfn": lossfn.version(), "threads": args.threads, "dtype": "float32",
-                "reps": args.reps, "statistic": "median ms of forward + backward", "python": platform.python_version(),
+                "reps": args.reps, "statistic": "median ms of forward + backward (min in *_min_ms)", "python": platform.python_version(),
                 "machine": platform.machine(), "cpu_count": os.cpu_count(),
                 "load_average": [round(v, 2) for v in os.getloadavg()],
                 "monai": getattr(monai, "__version__", None) if monai else None}
