@@ -89,6 +89,8 @@ def _function(name: str, numpy_fn: Callable[..., Any], unreduced: str) -> type:
     def backward(ctx: Any, grad_output: torch.Tensor) -> Any:
         # The first backward hands the stored gradient over, scaled in place, so that autograd
         # can take it as input.grad without a copy; a later one recomputes it.
+        if not ctx.needs_input_grad[0]:  # only a target or weight tensor asked for a gradient
+            return None, None, None
         grad, ctx.grad = ctx.grad, None
         if grad is None:
             (input,) = ctx.saved_tensors

@@ -305,6 +305,9 @@ def test_float32_targets_and_weights_get_no_gradient():
     loss.backward()
     assert p.grad.dtype == torch.float32 and t.grad is None and w.grad is None
     expected = lossfn.giou_loss(p.detach().numpy(), t.detach().numpy(), weight=w.detach().numpy())
+    only_target = lt.giou_loss(p.detach(), t, weight=w)  # the input needs no gradient: nothing flows
+    only_target.backward()
+    assert t.grad is None and w.grad is None
     np.testing.assert_array_equal(loss.detach().numpy(), expected[0])
     np.testing.assert_array_equal(p.grad.numpy(), expected[1])
 
