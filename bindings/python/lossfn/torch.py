@@ -20,9 +20,10 @@ the other arguments get None. Second derivatives are not supported.
 For ``reduction="none"`` the library's gradient is that of the sum of the unreduced values;
 each unreduced value depends only on its own element (regression, BCE, sigmoid focal, KL), box
 (box losses) or position (the class-axis losses), so backward multiplies that block of the
-gradient by its own entry of the incoming gradient. The Dice and Tversky scores couple every
-position of a sample, so their ``reduction="none"`` raises NotImplementedError when a gradient
-is required (the values alone are fine).
+gradient by its own entry of the incoming gradient. A Dice or Tversky score couples every
+position of its sample (or of the batch, ``batch=True``), so there backward calls the loss
+again with reduction "sum" and the incoming gradient as class weights: once per sample, each
+sample's scores weighted by its own row of the incoming gradient (once for ``batch=True``).
 
 Tensors must be on the CPU (a CUDA tensor raises TypeError naming the argument) and the
 differentiable input must be float32 or float64 (TypeError otherwise).
@@ -33,6 +34,7 @@ import functools
 import inspect
 from typing import Any, Callable, Dict
 
+import numpy as np
 import torch
 
 from . import _lib, boxes, classification, overlap, regression
@@ -67,18 +69,43 @@ def _scale(grad: torch.Tensor, grad_output: torch.Tensor, unreduced: str, layout
     return grad.mul_(grad_output)  # one value per element
 
 
+def _score_vjp(numpy_fn: Callable[..., Any], x: Any, target: Any, options: Dict[str, Any],
+               grad_output: torch.Tensor) -> torch.Tensor:
+    """sum over scores of grad_output * d score / d input for Dice / Tversky with reduction
+    "none": reduction "sum" with class weights scaled by grad_output, which gives exactly that
+    sum because the values are the class-weighted scores. Per-sample scores depend on their own
+    sample only, so one call per sample (one call for batch=True, whose scores pool the batch)."""
+    opts = dict(options, reduction="sum")
+    code = _lib.enum(opts["layout"], _lib.LAYOUTS, "layout")
+    classes = x.shape[1] if code == 0 else x.shape[-1]
+    base = np.ones(classes, x.dtype) if opts["class_weight"] is None else \
+        np.asarray(opts["class_weight"], x.dtype).reshape(classes)
+    go = np.ascontiguousarray(grad_output.detach().numpy(), x.dtype)
+
+    def weights(g: Any) -> Any:  # g: the C' scores' incoming gradient (C' = C, or C - 1 without class 0)
+        w = np.zeros(classes, x.dtype)
+        w[classes - g.shape[-1]:] = g
+        return base * w
+
+    t = np.asarray(_numpy("target", target))
+    if opts["batch"]:
+        return torch.from_numpy(numpy_fn(x, t, **{**opts, "class_weight": weights(go)})[1])
+    if t.dtype.kind != "f":  # index targets: any shape with N * spatial values
+        t = t.reshape(x.shape[0], -1)
+    grad = np.empty_like(x)
+    for n in range(x.shape[0]):
+        grad[n:n + 1] = numpy_fn(x[n:n + 1], t[n:n + 1], **{**opts, "class_weight": weights(go[n])})[1]
+    return torch.from_numpy(grad)
+
+
 def _function(name: str, numpy_fn: Callable[..., Any], unreduced: str) -> type:
     """The autograd Function of one loss: apply(input, target, options) with `options` the
     numpy function's remaining keyword arguments (tensors already converted to arrays)."""
 
     def forward(ctx: Any, input: torch.Tensor, target: Any, options: Dict[str, Any]) -> torch.Tensor:
         need = ctx.needs_input_grad[0]
-        if need and unreduced == "score" and _lib.reduction(options["reduction"]) == 0:
-            raise NotImplementedError(
-                f"{numpy_fn.__name__}(reduction='none') has no backward: each score depends on every "
-                "position of its sample; use reduction='mean' or 'sum' (or compute the values under "
-                "torch.no_grad())")
-        loss, grad = numpy_fn(_numpy("input", input), _numpy("target", target), grad=need, **options)
+        scores = unreduced == "score" and _lib.reduction(options["reduction"]) == 0  # backward: _score_vjp
+        loss, grad = numpy_fn(_numpy("input", input), _numpy("target", target), grad=need and not scores, **options)
         ctx.grad = None if grad is None else torch.from_numpy(grad)
         if need:  # to recompute the gradient for a second backward (retain_graph=True)
             ctx.save_for_backward(input)
@@ -91,6 +118,9 @@ def _function(name: str, numpy_fn: Callable[..., Any], unreduced: str) -> type:
         # can take it as input.grad without a copy; a later one recomputes it.
         if not ctx.needs_input_grad[0]:  # only a target or weight tensor asked for a gradient
             return None, None, None
+        if unreduced == "score" and grad_output.dim() > 0:
+            (input,) = ctx.saved_tensors
+            return _score_vjp(numpy_fn, _numpy("input", input), ctx.target, ctx.options, grad_output), None, None
         grad, ctx.grad = ctx.grad, None
         if grad is None:
             (input,) = ctx.saved_tensors

@@ -261,21 +261,33 @@ def test_dice_against_monai():
         compare(lambda x: ours(x, labels), lambda x: theirs(x, labels.unsqueeze(1)), x, "mean", rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.parametrize("options", [{}, {"include_background": False}, {"batch": True},
+                                     {"class_weight": [0.5, 2.0, 1.0], "include_background": False}],
+                         ids=["default", "no-background", "batch", "class-weight"])
 @pytest.mark.parametrize("name", ["dice_loss", "dice_loss_soft", "tversky_loss", "tversky_loss_soft"])
-def test_overlap_gradcheck_and_none(name):
-    x = torch.randn(2, 3, 4, generator=_gen(26), dtype=torch.float64)
+def test_overlap_gradcheck(name, options):
+    """Every reduction, "none" included (the per-score VJP), against finite differences."""
+    x = torch.randn(3, 3, 4, generator=_gen(26), dtype=torch.float64)
     if name.endswith("_soft"):
-        target = torch.softmax(torch.randn(2, 3, 4, generator=_gen(27), dtype=torch.float64), 1)
+        target = torch.softmax(torch.randn(3, 3, 4, generator=_gen(27), dtype=torch.float64), 1)
     else:
-        target = torch.randint(0, 3, (2, 4), generator=_gen(27))
+        target = torch.randint(0, 3, (3, 4), generator=_gen(27))
     fn = getattr(lt, name)
-    kw = dict(gamma=0.75) if name.startswith("tversky") else {}
-    for reduction in ("mean", "sum"):
+    kw = dict(options, **(dict(gamma=0.75) if name.startswith("tversky") else {}))
+    if "class_weight" in kw:
+        kw["class_weight"] = torch.tensor(kw["class_weight"], dtype=torch.float64)
+    for reduction in REDUCTIONS:
+        values = fn(x, target, reduction=reduction, **kw)
+        np.testing.assert_array_equal(values.numpy(), getattr(lossfn, name)(x.numpy(), target.numpy(), reduction=reduction,
+                                                                            grad=False, **kw)[0])
         assert torch.autograd.gradcheck(lambda x: fn(x, target, reduction=reduction, **kw), (x.clone().requires_grad_(),))
-    values = fn(x, target, reduction="none")  # no gradient asked: the values are fine
-    np.testing.assert_array_equal(values.numpy(), getattr(lossfn, name)(x.numpy(), target.numpy(), reduction="none")[0])
-    with pytest.raises(NotImplementedError, match="reduction='none'"):
-        fn(x.clone().requires_grad_(), target, reduction="none")
+
+
+def test_overlap_none_channels_last():
+    x = torch.randn(2, 5, 3, generator=_gen(28), dtype=torch.float64)
+    target = torch.randint(0, 3, (2, 5), generator=_gen(29), dtype=torch.int32)
+    assert torch.autograd.gradcheck(lambda x: lt.dice_loss(x, target, layout="nsc", reduction="none"),
+                                    (x.clone().requires_grad_(),))
 
 
 # --- surface ------------------------------------------------------------------------------
