@@ -76,10 +76,10 @@ def _score_vjp(numpy_fn: Callable[..., Any], x: Any, target: Any, options: Dict[
     sum because the values are the class-weighted scores. Per-sample scores depend on their own
     sample only, so one call per sample (one call for batch=True, whose scores pool the batch)."""
     opts = dict(options, reduction="sum")
-    code = _lib.enum(opts["layout"], _lib.LAYOUTS, "layout")
+    code = _lib.enum(opts.get("layout", "ncs"), _lib.LAYOUTS, "layout")
     classes = x.shape[1] if code == 0 else x.shape[-1]
-    base = np.ones(classes, x.dtype) if opts["class_weight"] is None else \
-        np.asarray(opts["class_weight"], x.dtype).reshape(classes)
+    cw = opts.get("class_weight")
+    base = np.ones(classes, x.dtype) if cw is None else np.asarray(cw, x.dtype).reshape(classes)
     go = np.ascontiguousarray(grad_output.detach().numpy(), x.dtype)
 
     def weights(g: Any) -> Any:  # g: the C' scores' incoming gradient (C' = C, or C - 1 without class 0)
@@ -88,7 +88,7 @@ def _score_vjp(numpy_fn: Callable[..., Any], x: Any, target: Any, options: Dict[
         return base * w
 
     t = np.asarray(_numpy("target", target))
-    if opts["batch"]:
+    if opts.get("batch", False):
         return torch.from_numpy(numpy_fn(x, t, **{**opts, "class_weight": weights(go)})[1])
     if t.dtype.kind != "f":  # index targets: any shape with N * spatial values
         t = t.reshape(x.shape[0], -1)
@@ -104,7 +104,8 @@ def _function(name: str, numpy_fn: Callable[..., Any], unreduced: str) -> type:
 
     def forward(ctx: Any, input: torch.Tensor, target: Any, options: Dict[str, Any]) -> torch.Tensor:
         need = ctx.needs_input_grad[0]
-        scores = unreduced == "score" and _lib.reduction(options["reduction"]) == 0  # backward: _score_vjp
+        options = {k: _numpy(k, v) for k, v in options.items()}
+        scores = unreduced == "score" and _lib.reduction(options.get("reduction", "mean")) == 0  # see _score_vjp
         loss, grad = numpy_fn(_numpy("input", input), _numpy("target", target), grad=need and not scores, **options)
         ctx.grad = None if grad is None else torch.from_numpy(grad)
         if need:  # to recompute the gradient for a second backward (retain_graph=True)
@@ -155,7 +156,6 @@ def _wrapper(function: type, numpy_fn: Callable[..., Any]) -> Callable[..., torc
             raise TypeError(f"{first} must be a float32 or float64 tensor, got {x.dtype}")
         if isinstance(target, torch.Tensor) and target.device.type != "cpu":
             _numpy(second, target)
-        options = {k: _numpy(k, v) for k, v in options.items()}
         return function.apply(x, target, options)
 
     loss.__signature__ = sig  # type: ignore[attr-defined]

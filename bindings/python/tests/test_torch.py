@@ -392,3 +392,16 @@ def test_second_backward_and_scaled_grad_output():
     a = torch.autograd.grad(none, y, go, retain_graph=True)[0]
     b = torch.autograd.grad(none, y, go)[0]
     torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_functions_apply_directly():
+    """Function.apply(input, target, options) with the numpy function's keywords as a dict."""
+    p, t = _pair(16, 50)
+    x = p.clone().requires_grad_()
+    lt.CIoULoss.apply(x, t, {}).backward()
+    torch.testing.assert_close(x.grad, torch.from_numpy(lossfn.ciou_loss(p.numpy(), t.numpy())[1]), rtol=0, atol=0)
+    logits = torch.randn(2, 3, 5, generator=_gen(51), dtype=torch.float64)
+    labels = torch.randint(0, 3, (2, 5), generator=_gen(52))
+    cw = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda x: lt.DiceLoss.apply(x, labels, {"reduction": "none", "class_weight": cw}),
+                                    (logits.clone().requires_grad_(),))
