@@ -1,6 +1,7 @@
 """lossfn.torch against torch's own losses (float64 autograd): values, gradients by .backward(),
 and for reduction="none" the vector-Jacobian product with a random grad_output. Losses without
 a torch counterpart are checked with torch.autograd.gradcheck (finite differences)."""
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -298,8 +299,8 @@ def test_every_loss_of_the_package_has_a_function():
     assert sorted(lt.FUNCTIONS) == sorted(losses)
     for name in losses:
         assert issubclass(lt.FUNCTIONS[name], torch.autograd.Function)
-        ours = [p for p in __import__("inspect").signature(getattr(lt, name)).parameters]
-        theirs = [p for p in __import__("inspect").signature(getattr(lossfn, name)).parameters if p != "grad"]
+        ours = list(inspect.signature(getattr(lt, name)).parameters)
+        theirs = [p for p in inspect.signature(getattr(lossfn, name)).parameters if p != "grad"]
         assert ours == theirs, name
 
 
