@@ -31,6 +31,11 @@ carries its own call's message. Inside one call the library uses its own thread 
 every core; 1 = the calling thread only); results are bitwise identical for any count. The pool
 is safe across ``fork`` (multiprocessing / DataLoader workers).
 
+PyTorch
+-------
+``import lossfn.torch`` (not imported by ``import lossfn``) gives every loss as a
+``torch.autograd.Function`` and as a function of the same name and keywords taking CPU tensors.
+
 The library is loaded from ``$LOSSFN_LIBRARY`` when set, else from beside this package (where
 ``pip install`` bundles it), else from a source checkout's ``target/release``.
 """

@@ -48,7 +48,7 @@ def _boxes(name: str, value: ArrayLike, dtype: object = None) -> np.ndarray:
 
 def _box_loss(name: str, pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike], format: str,
               reduction: Reduction, eps: float, iou_mode: Union[str, int], gamma: float, lambda_: float, grad: bool,
-              variant: Union[str, int] = 0) -> LossGrad:
+              ciou_variant: Union[str, int] = 0) -> LossGrad:
     p = _boxes("pred", pred)
     t = _boxes("target", target, p.dtype)
     if t.shape != p.shape:
@@ -58,7 +58,7 @@ def _box_loss(name: str, pred: ArrayLike, target: ArrayLike, weight: Optional[Ar
     red = _lib.reduction(reduction)
     opts = BoxOptions(
         _lib.enum(format, FORMATS, "format"), red, eps, _lib.enum(iou_mode, IOU_MODES, "mode"), gamma, lambda_,
-        _lib.enum(variant, CIOU_VARIANTS, "variant"),
+        _lib.enum(ciou_variant, CIOU_VARIANTS, "ciou_variant"),
     )
     loss = np.empty(n if red == 0 else 1, p.dtype)
     g = np.empty_like(p) if grad else None
@@ -193,15 +193,15 @@ def diou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = 
 
 def ciou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
               reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True,
-              variant: str = "torchvision") -> LossGrad:
+              ciou_variant: str = "torchvision") -> LossGrad:
     """CIoU loss DIoU + alpha v: v the aspect-ratio term, alpha a constant (no gradient through
-    it), as the framework named by ``variant`` computes it: "torchvision" (default,
+    it), as the framework named by ``ciou_variant`` computes it: "torchvision" (default,
     torchvision.ops.complete_box_iou_loss, alpha = v / (1 - IoU + v + eps)), "ultralytics"
     (bbox_iou(xywh=False, CIoU=True) as YOLOv8's BboxLoss calls it: heights + eps) or "mmdet"
     (mmdet ciou_loss: alpha only where IoU > 0.5, CIoU clamped to [-1, 1]).
 
     >>> loss, grad = ciou_loss(pred, target, format="cxcywh")
-    >>> loss, grad = ciou_loss(pred, target, variant="ultralytics")
+    >>> loss, grad = ciou_loss(pred, target, ciou_variant="ultralytics")
 
     Parameters
     ----------
@@ -235,10 +235,10 @@ def ciou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = 
         an array is not C-contiguous, or format/reduction is unknown.
     LossfnError
         The library refused the call (e.g. eps <= 0; reduction="batchmean").
-    variant : "torchvision" (default), "ultralytics" or "mmdet"
+    ciou_variant : "torchvision" (default), "ultralytics" or "mmdet" (or 0, 1, 2)
         Whose CIoU formula (see above); an unknown name raises ValueError.
     """
-    return _box_loss("ciou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad, variant)
+    return _box_loss("ciou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad, ciou_variant)
 
 
 def siou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",

@@ -21,7 +21,7 @@ def kwargs_of(case):
     if "lambda" in opts:
         kw["lambda_"] = opts.pop("lambda")
     if "ciou_variant" in opts:
-        kw["variant"] = VARIANTS[opts.pop("ciou_variant")]
+        kw["ciou_variant"] = VARIANTS[opts.pop("ciou_variant")]
     kw.update(opts)  # eps, gamma
     return kw
 
@@ -152,9 +152,33 @@ def test_dfl_fixture(case, dt):
 def test_ciou_variant_names():
     p = np.array([[0.0, 0.0, 2.0, 1.0]])
     t = np.array([[0.5, 0.2, 2.2, 1.4]])
-    values = {v: float(lossfn.ciou_loss(p, t, variant=v)[0]) for v in VARIANTS}
+    values = {v: float(lossfn.ciou_loss(p, t, ciou_variant=v)[0]) for v in VARIANTS}
     assert values["torchvision"] != values["ultralytics"] and len(set(values.values())) >= 2
-    with pytest.raises(ValueError, match="variant"):
-        lossfn.ciou_loss(p, t, variant="yolo")
+    with pytest.raises(ValueError, match="ciou_variant"):
+        lossfn.ciou_loss(p, t, ciou_variant="yolo")
     with pytest.raises(ValueError, match="logits"):
         lossfn.dfl_loss(np.zeros((2, 16)), np.zeros((2,)))
+def test_siou_and_ciou_variants():
+    """siou_loss's gradient is the finite-difference one (float64); ciou_variant picks the
+    formula by name; an unknown name is a ValueError."""
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 10, (6, 2))
+    p = np.concatenate([xy, xy + rng.uniform(1, 4, (6, 2))], 1)
+    t = p + rng.normal(0, 0.8, (6, 4))
+    t[:, 2:] = np.maximum(t[:, 2:], t[:, :2] + 0.1)
+    loss, grad = lossfn.siou_loss(p, t, reduction="sum")
+    h = 1e-6
+    fd = np.zeros_like(p)
+    for i in np.ndindex(p.shape):
+        up, down = p.copy(), p.copy()
+        up[i] += h
+        down[i] -= h
+        fd[i] = (lossfn.siou_loss(up, t, reduction="sum")[0] - lossfn.siou_loss(down, t, reduction="sum")[0]) / (2 * h)
+    np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-8)
+    base = lossfn.ciou_loss(p, t, reduction="none")[0]
+    assert np.array_equal(lossfn.ciou_loss(p, t, reduction="none", ciou_variant="torchvision")[0], base)
+    assert np.array_equal(lossfn.ciou_loss(p, t, reduction="none", ciou_variant=0)[0], base)
+    for variant in ("ultralytics", "mmdet"):
+        assert not np.array_equal(lossfn.ciou_loss(p, t, reduction="none", ciou_variant=variant)[0], base)
+    with pytest.raises(ValueError, match="ciou_variant"):
+        lossfn.ciou_loss(p, t, ciou_variant="yolo")

@@ -1,0 +1,429 @@
+"""lossfn.torch against torch's own losses (float64 autograd): values, gradients by .backward(),
+and for reduction="none" the vector-Jacobian product with a random grad_output. Losses without
+a torch counterpart are checked with torch.autograd.gradcheck (finite differences)."""
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+import lossfn  # noqa: E402
+import lossfn.torch as lt  # noqa: E402
+
+REDUCTIONS = ["mean", "sum", "none"]
+TOL = dict(rtol=1e-9, atol=1e-11)
+
+
+def _gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def _boxes(n, seed, dtype=torch.float64):
+    g = _gen(seed)
+    xy = torch.rand(n, 2, generator=g, dtype=dtype) * 10
+    wh = torch.rand(n, 2, generator=g, dtype=dtype) * 4 + 0.5
+    return torch.cat([xy, xy + wh], 1)
+
+
+def _pair(n, seed):
+    p = _boxes(n, seed)
+    t = (p + torch.randn(n, 4, generator=_gen(seed + 1), dtype=torch.float64) * 0.8).detach()
+    t[:, 2:] = torch.maximum(t[:, 2:], t[:, :2] + 0.1)
+    return p, t
+
+
+def compare(ours, theirs, x, reduction, seed=0, **tol):
+    """ours(x) and theirs(x) agree in value and in the gradient w.r.t. x (the VJP with a random
+    grad_output for reduction='none', .backward() otherwise)."""
+    tol = {**TOL, **tol}
+    xa = x.detach().clone().requires_grad_(True)
+    xb = x.detach().clone().requires_grad_(True)
+    a, b = ours(xa), theirs(xb)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    torch.testing.assert_close(a, b, **tol)
+    if reduction == "none":
+        go = torch.randn(a.shape, generator=_gen(seed + 7), dtype=a.dtype)
+        (ga,) = torch.autograd.grad(a, xa, go)
+        (gb,) = torch.autograd.grad(b, xb, go)
+    else:
+        a.backward()
+        b.backward()
+        ga, gb = xa.grad, xb.grad
+    assert ga.shape == x.shape
+    torch.testing.assert_close(ga, gb, **tol)
+
+
+# --- regression ---------------------------------------------------------------------------
+
+REGRESSION = [
+    ("l1_loss", {}, lambda x, t, r: F.l1_loss(x, t, reduction=r)),
+    ("mse_loss", {}, lambda x, t, r: F.mse_loss(x, t, reduction=r)),
+    ("smooth_l1_loss", {"beta": 0.5}, lambda x, t, r: F.smooth_l1_loss(x, t, reduction=r, beta=0.5)),
+    ("huber_loss", {"delta": 0.7}, lambda x, t, r: F.huber_loss(x, t, reduction=r, delta=0.7)),
+]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name,kw,ref", REGRESSION, ids=[r[0] for r in REGRESSION])
+def test_regression(name, kw, ref, reduction):
+    x = torch.randn(6, 5, 3, generator=_gen(1), dtype=torch.float64) * 2
+    t = torch.randn(6, 5, 3, generator=_gen(2), dtype=torch.float64) * 2
+    fn = getattr(lt, name)
+    compare(lambda x: fn(x, t, reduction=reduction, **kw), lambda x: ref(x, t, reduction), x, reduction)
+
+
+# --- boxes --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name,ref", [("giou_loss", "generalized_box_iou_loss"), ("diou_loss", "distance_box_iou_loss"),
+                                      ("ciou_loss", "complete_box_iou_loss")])
+def test_boxes_against_torchvision(name, ref, reduction):
+    ops = pytest.importorskip("torchvision.ops")
+    p, t = _pair(64, 3)
+    fn, tv = getattr(lt, name), getattr(ops, ref)
+    compare(lambda x: fn(x, t, reduction=reduction), lambda x: tv(x, t, reduction=reduction, eps=1e-7), p, reduction)
+
+
+def test_boxes_keep_batch_shape_and_format():
+    ops = pytest.importorskip("torchvision.ops")
+    p, t = _pair(24, 5)
+    cx = torch.cat([(p[:, :2] + p[:, 2:]) / 2, p[:, 2:] - p[:, :2]], 1)
+    ct = torch.cat([(t[:, :2] + t[:, 2:]) / 2, t[:, 2:] - t[:, :2]], 1)
+
+    def theirs(x):
+        xyxy = torch.cat([x[..., :2] - x[..., 2:] / 2, x[..., :2] + x[..., 2:] / 2], -1)
+        return ops.complete_box_iou_loss(xyxy, ops.box_convert(ct, "cxcywh", "xyxy").reshape(4, 6, 4), reduction="none")
+
+    compare(lambda x: lt.ciou_loss(x, ct.reshape(4, 6, 4), format="cxcywh", reduction="none"), theirs,
+            cx.reshape(4, 6, 4), "none", rtol=1e-8, atol=1e-10)
+
+
+GRADCHECK_BOXES = [("iou_loss", {"mode": "log"}), ("cdiou_loss", {"lambda_": 0.5}), ("siou_loss", {})]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name,kw", GRADCHECK_BOXES, ids=[n for n, _ in GRADCHECK_BOXES])
+def test_boxes_gradcheck(name, kw, reduction):
+    """Box losses without a constant factor: the gradient is the finite-difference one."""
+    p, t = _pair(8, 11)
+    fn = getattr(lt, name)
+    values = fn(p, t, reduction=reduction, **kw)
+    expected = getattr(lossfn, name)(p.numpy(), t.numpy(), reduction=reduction, grad=False, **kw)[0]
+    np.testing.assert_array_equal(values.numpy(), expected)
+    assert torch.autograd.gradcheck(lambda x: fn(x, t, reduction=reduction, **kw), (p.clone().requires_grad_(),))
+
+
+def _fixture_reference():
+    """The fixture generator's torch formulas (tools/fixtures/families/boxes.py), written from
+    the ultralytics / mmdet sources, with their constant (no-gradient) factors."""
+    tools = Path(__file__).resolve().parents[3] / "tools" / "fixtures"
+    if not (tools / "families" / "boxes.py").is_file():
+        pytest.skip("tools/fixtures not in this tree")
+    sys.path.insert(0, str(tools))
+    default = torch.get_default_dtype()
+    from families import boxes
+    import common  # sets torch's default dtype to float64 for the generator: restore it
+    torch.set_default_dtype(default)
+    return boxes, common
+
+
+CONSTANT_FACTOR_BOXES = [("ciou_loss", {"ciou_variant": "ultralytics"}, {"ciou_variant": 1}),
+                         ("ciou_loss", {"ciou_variant": "mmdet"}, {"ciou_variant": 2}),
+                         ("eiou_loss", {"gamma": 0.5}, {"gamma": 0.5}), ("siou_loss", {}, {})]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name,kw,opts", CONSTANT_FACTOR_BOXES, ids=[f"{n}-{list(k.values())}" for n, k, _ in CONSTANT_FACTOR_BOXES])
+def test_boxes_against_framework_formulas(name, kw, opts, reduction):
+    """CIoU as ultralytics / mmdet, Focal-EIoU and SIoU: alpha and IoU^gamma are constants, so
+    finite differences do not apply; compare with the same formulas in torch autograd."""
+    boxes, common = _fixture_reference()
+    p, t = _pair(32, 12)
+    o = {**boxes.DEFAULTS, **opts, "reduction": {"none": common.NONE, "mean": common.MEAN, "sum": common.SUM}[reduction]}
+
+    def theirs(x):
+        terms, focal = boxes.box_terms(name, x.unbind(-1), t.unbind(-1), o)
+        out = common.reduce_terms(terms, focal, o["reduction"])
+        return out if reduction == "none" else out.reshape(())
+
+    compare(lambda x: getattr(lt, name)(x, t, reduction=reduction, **kw), theirs, p, reduction, rtol=1e-8, atol=1e-10)
+
+
+# --- classification -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(16, 7), (3, 5, 4, 6)])
+def test_cross_entropy(shape, reduction):
+    x = torch.randn(shape, generator=_gen(4), dtype=torch.float64) * 3
+    labels = torch.randint(0, shape[1], (shape[0],) + shape[2:], generator=_gen(5))
+    labels.view(-1)[::5] = -1
+    w = torch.rand(shape[1], generator=_gen(6), dtype=torch.float64) + 0.5
+    kw = dict(weight=w, ignore_index=-1, reduction=reduction, label_smoothing=0.1)
+    compare(lambda x: lt.cross_entropy(x, labels, **kw), lambda x: F.cross_entropy(x, labels, **kw), x, reduction)
+    soft = torch.softmax(torch.randn(shape, generator=_gen(7), dtype=torch.float64), 1)
+    compare(lambda x: lt.cross_entropy(x, soft, reduction=reduction),
+            lambda x: F.cross_entropy(x, soft, reduction=reduction), x, reduction)
+
+
+def test_cross_entropy_channels_last():
+    x = torch.randn(2, 3, 4, 5, generator=_gen(8), dtype=torch.float64)
+    labels = torch.randint(0, 5, (2, 3, 4), generator=_gen(9))
+    compare(lambda x: lt.cross_entropy(x, labels, layout="nsc", reduction="none"),
+            lambda x: F.cross_entropy(x.permute(0, 3, 1, 2), labels, reduction="none"), x, "none")
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_with_logits(reduction):
+    x = torch.randn(12, 5, generator=_gen(10), dtype=torch.float64) * 3
+    t = torch.rand(12, 5, generator=_gen(11), dtype=torch.float64)
+    w = torch.rand(12, 5, generator=_gen(12), dtype=torch.float64)
+    pw = torch.rand(5, generator=_gen(13), dtype=torch.float64) * 3
+    # torch's mean divides by the element count, lossfn's by sum(w): compare without weight there
+    kw = dict(pos_weight=pw, reduction=reduction, **({} if reduction == "mean" else {"weight": w}))
+    compare(lambda x: lt.binary_cross_entropy_with_logits(x, t, **kw),
+            lambda x: F.binary_cross_entropy_with_logits(x, t, **kw), x, reduction)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_sigmoid_focal_loss(reduction):
+    ops = pytest.importorskip("torchvision.ops")
+    x = torch.randn(10, 6, generator=_gen(14), dtype=torch.float64) * 3
+    t = (torch.rand(10, 6, generator=_gen(15)) > 0.7).double()
+    compare(lambda x: lt.sigmoid_focal_loss(x, t, alpha=0.3, gamma=1.5, reduction=reduction),
+            lambda x: ops.sigmoid_focal_loss(x, t, alpha=0.3, gamma=1.5, reduction=reduction), x, reduction)
+
+
+@pytest.mark.filterwarnings("ignore:reduction. .mean. divides")
+@pytest.mark.parametrize("reduction", ["mean", "batchmean", "sum", "none"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div(reduction, log_target):
+    x = torch.log_softmax(torch.randn(6, 9, generator=_gen(16), dtype=torch.float64), 1)
+    t = torch.softmax(torch.randn(6, 9, generator=_gen(17), dtype=torch.float64), 1)
+    t = t.log() if log_target else t
+    compare(lambda x: lt.kl_div(x, t, reduction=reduction, log_target=log_target),
+            lambda x: F.kl_div(x, t, reduction=reduction, log_target=log_target), x, reduction)
+
+
+def _reduce(v, reduction, denominator=None):
+    if reduction == "none":
+        return v
+    return v.sum() if reduction == "sum" else v.sum() / (v.numel() if denominator is None else denominator)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_entropy(reduction):
+    x = torch.randn(4, 6, 3, 2, generator=_gen(18), dtype=torch.float64) * 2
+
+    def theirs(x):
+        return _reduce(-(torch.softmax(x, 1) * torch.log_softmax(x, 1)).sum(1), reduction)
+
+    compare(lambda x: lt.entropy(x, reduction=reduction), theirs, x, reduction)
+
+
+@pytest.mark.parametrize("reduction", ["batchmean", "sum", "none"])
+def test_kl_div_logits(reduction):
+    s = torch.randn(8, 10, generator=_gen(19), dtype=torch.float64) * 2
+    t = torch.randn(8, 10, generator=_gen(20), dtype=torch.float64) * 2
+    T = 3.0
+
+    def theirs(x):
+        pointwise = F.kl_div(F.log_softmax(x / T, 1), F.softmax(t / T, 1), reduction="none").sum(1) * T * T
+        return _reduce(pointwise, reduction, x.shape[0])
+
+    compare(lambda x: lt.kl_div_logits(x, t, temperature=T, reduction=reduction), theirs, s, reduction)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_softmax_focal_loss(reduction):
+    x = torch.randn(3, 4, 5, generator=_gen(21), dtype=torch.float64) * 2
+    labels = torch.randint(0, 4, (3, 5), generator=_gen(22))
+    alpha = torch.rand(4, generator=_gen(23), dtype=torch.float64) + 0.2
+
+    def theirs(x):
+        logp = torch.log_softmax(x, 1).gather(1, labels.unsqueeze(1)).squeeze(1)
+        return _reduce(-alpha[labels] * (1 - logp.exp()) ** 2 * logp, reduction)
+
+    compare(lambda x: lt.softmax_focal_loss(x, labels, alpha=alpha, reduction=reduction), theirs, x, reduction)
+
+
+# --- overlap ------------------------------------------------------------------------------
+
+def test_dice_against_monai():
+    monai = pytest.importorskip("monai")
+    x = torch.randn(2, 4, 8, 8, generator=_gen(24), dtype=torch.float64)
+    labels = torch.randint(0, 4, (2, 8, 8), generator=_gen(25))
+    for ours, theirs in [(lt.dice_loss, monai.losses.DiceLoss(softmax=True, to_onehot_y=True)),
+                         (lt.tversky_loss, monai.losses.TverskyLoss(softmax=True, to_onehot_y=True, alpha=0.3, beta=0.7))]:
+        compare(lambda x: ours(x, labels), lambda x: theirs(x, labels.unsqueeze(1)), x, "mean", rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("options", [{}, {"include_background": False}, {"batch": True},
+                                     {"class_weight": [0.5, 2.0, 1.0], "include_background": False}],
+                         ids=["default", "no-background", "batch", "class-weight"])
+@pytest.mark.parametrize("name", ["dice_loss", "dice_loss_soft", "tversky_loss", "tversky_loss_soft"])
+def test_overlap_gradcheck(name, options):
+    """Every reduction, "none" included (the per-score VJP), against finite differences."""
+    x = torch.randn(3, 3, 4, generator=_gen(26), dtype=torch.float64)
+    if name.endswith("_soft"):
+        target = torch.softmax(torch.randn(3, 3, 4, generator=_gen(27), dtype=torch.float64), 1)
+    else:
+        target = torch.randint(0, 3, (3, 4), generator=_gen(27))
+    fn = getattr(lt, name)
+    kw = dict(options, **(dict(gamma=0.75) if name.startswith("tversky") else {}))
+    if "class_weight" in kw:
+        kw["class_weight"] = torch.tensor(kw["class_weight"], dtype=torch.float64)
+    for reduction in REDUCTIONS:
+        values = fn(x, target, reduction=reduction, **kw)
+        np.testing.assert_array_equal(values.numpy(), getattr(lossfn, name)(x.numpy(), target.numpy(), reduction=reduction,
+                                                                            grad=False, **kw)[0])
+        assert torch.autograd.gradcheck(lambda x: fn(x, target, reduction=reduction, **kw), (x.clone().requires_grad_(),))
+
+
+def test_overlap_none_channels_last():
+    x = torch.randn(2, 5, 3, generator=_gen(28), dtype=torch.float64)
+    target = torch.randint(0, 3, (2, 5), generator=_gen(29), dtype=torch.int32)
+    assert torch.autograd.gradcheck(lambda x: lt.dice_loss(x, target, layout="nsc", reduction="none"),
+                                    (x.clone().requires_grad_(),))
+
+
+# --- surface ------------------------------------------------------------------------------
+
+def test_every_loss_of_the_package_has_a_function():
+    losses = [n for n in lossfn.__all__ if n.endswith(("_loss", "_soft")) or n in
+              ("cross_entropy", "binary_cross_entropy_with_logits", "entropy", "kl_div", "kl_div_logits")]
+    assert sorted(lt.FUNCTIONS) == sorted(losses)
+    for name in losses:
+        assert issubclass(lt.FUNCTIONS[name], torch.autograd.Function)
+        ours = list(inspect.signature(getattr(lt, name)).parameters)
+        theirs = [p for p in inspect.signature(getattr(lossfn, name)).parameters if p != "grad"]
+        assert ours == theirs, name
+
+
+def test_import_lossfn_does_not_import_torch():
+    code = "import sys, lossfn; assert 'torch' not in sys.modules; import lossfn.torch; assert 'torch' in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+def test_float32_targets_and_weights_get_no_gradient():
+    p, t = _pair(16, 30)
+    p, t = p.float().requires_grad_(), t.float().requires_grad_()
+    w = torch.rand(16, requires_grad=True)
+    loss = lt.giou_loss(p, t, weight=w)
+    assert loss.dtype == torch.float32 and loss.shape == ()
+    loss.backward()
+    assert p.grad.dtype == torch.float32 and t.grad is None and w.grad is None
+    expected = lossfn.giou_loss(p.detach().numpy(), t.detach().numpy(), weight=w.detach().numpy())
+    only_target = lt.giou_loss(p.detach(), t, weight=w)  # the input needs no gradient: nothing flows
+    only_target.backward()
+    assert t.grad is None and w.grad is None
+    np.testing.assert_array_equal(loss.detach().numpy(), expected[0])
+    np.testing.assert_array_equal(p.grad.numpy(), expected[1])
+
+
+def test_non_contiguous_input():
+    base = torch.randn(8, 6, generator=_gen(31), dtype=torch.float64)
+    x = base.t()
+    t = torch.randn(6, 8, generator=_gen(32), dtype=torch.float64)
+    assert not x.is_contiguous()
+    compare(lambda x: lt.mse_loss(x, t, reduction="none"), lambda x: F.mse_loss(x, t, reduction="none"), x, "none")
+    tt = t.reshape(8, 6).t()  # a non-contiguous target too
+    compare(lambda x: lt.smooth_l1_loss(x, tt), lambda x: F.smooth_l1_loss(x, tt), x, "mean")
+
+
+def test_contiguous_tensors_are_not_copied():
+    x = torch.randn(5, dtype=torch.float64)
+    assert np.shares_memory(lt._numpy("input", x), x.numpy())
+
+
+def test_type_errors_name_the_argument():
+    x = torch.zeros(4, 4)
+    with pytest.raises(TypeError, match=r"pred must be a CPU tensor, got a tensor on meta"):
+        lt.giou_loss(torch.zeros(4, 4, device="meta"), x)
+    with pytest.raises(TypeError, match=r"target must be a CPU tensor"):
+        lt.giou_loss(x, torch.zeros(4, 4, device="meta"))
+    with pytest.raises(TypeError, match=r"weight must be a CPU tensor"):
+        lt.l1_loss(x, x, weight=torch.zeros(4, 4, device="meta"))
+    for dtype in (torch.int64, torch.float16, torch.bfloat16):
+        with pytest.raises(TypeError, match=rf"input must be a float32 or float64 tensor, got {dtype}"):
+            lt.mse_loss(x.to(dtype), x)
+    with pytest.raises(TypeError, match="input must be a torch.Tensor"):
+        lt.mse_loss(np.zeros(3), np.zeros(3))
+    with pytest.raises(TypeError, match="target has dtype float64"):
+        lt.mse_loss(x, x.double())
+    with pytest.raises(TypeError, match="grad"):
+        lt.mse_loss(x, x, grad=False)
+
+
+def test_training_loop_reduces_ciou():
+    p0, target = _pair(256, 40)
+    pred = (p0 + 1.0).float().requires_grad_()
+    target = target.float()
+    opt = torch.optim.SGD([pred], lr=0.2)
+    losses = []
+    for _ in range(30):
+        opt.zero_grad()
+        loss = lt.ciou_loss(pred, target, reduction="sum")
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.75 * losses[0], losses
+    assert all(b <= a + 1e-6 for a, b in zip(losses, losses[1:])), losses
+
+
+def test_second_backward_and_scaled_grad_output():
+    """The first backward hands its gradient over; retain_graph=True backward recomputes it."""
+    p, t = _pair(32, 41)
+    x = p.clone().requires_grad_()
+    loss = lt.diou_loss(x, t)
+    (3 * loss).backward(retain_graph=True)
+    first = x.grad.clone()
+    loss.backward(retain_graph=True)
+    (-2 * loss).backward()
+    expected = torch.from_numpy(lossfn.diou_loss(p.numpy(), t.numpy())[1])
+    torch.testing.assert_close(first, 3 * expected, rtol=1e-14, atol=0)
+    torch.testing.assert_close(x.grad, 2 * expected, rtol=1e-14, atol=1e-16)
+    y = x.detach().clone().requires_grad_()
+    none = lt.diou_loss(y, t, reduction="none")
+    go = torch.randn(32, dtype=torch.float64)
+    a = torch.autograd.grad(none, y, go, retain_graph=True)[0]
+    b = torch.autograd.grad(none, y, go)[0]
+    torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_functions_apply_directly():
+    """Function.apply(input, target, options) with the numpy function's keywords as a dict."""
+    p, t = _pair(16, 50)
+    x = p.clone().requires_grad_()
+    lt.CIoULoss.apply(x, t, {}).backward()
+    torch.testing.assert_close(x.grad, torch.from_numpy(lossfn.ciou_loss(p.numpy(), t.numpy())[1]), rtol=0, atol=0)
+    logits = torch.randn(2, 3, 5, generator=_gen(51), dtype=torch.float64)
+    labels = torch.randint(0, 3, (2, 5), generator=_gen(52))
+    cw = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda x: lt.DiceLoss.apply(x, labels, {"reduction": "none", "class_weight": cw}),
+                                    (logits.clone().requires_grad_(),))
+
+
+def test_dfl_and_quality_focal_backward_scale_per_box_and_element():
+    """reduction="none": backward scales each box's (sides, bins) logits, or each element, by
+    its grad_output; the reduced forms equal the numpy API's gradient."""
+    rng = np.random.default_rng(3)
+    x = torch.tensor(rng.normal(size=(5, 4, 16)), requires_grad=True)
+    t = torch.tensor(rng.uniform(0, 15, size=(5, 4)))
+    go = torch.tensor(rng.uniform(0.5, 2.0, size=5))
+    (g,) = torch.autograd.grad(lt.dfl_loss(x, t, reduction="none"), x, go)
+    _, per_box = lossfn.dfl_loss(x.detach().numpy(), t.numpy(), weight=go.numpy(), reduction="sum")
+    np.testing.assert_allclose(g.numpy(), per_box, rtol=1e-12, atol=1e-15)
+    z = torch.tensor(rng.normal(size=(6, 7)), requires_grad=True)
+    q = torch.tensor(np.where(rng.random((6, 7)) < 0.3, rng.uniform(0.1, 1, (6, 7)), 0.0))
+    for name in ("varifocal_loss", "quality_focal_loss"):
+        loss = getattr(lt, name)(z, q)
+        (g,) = torch.autograd.grad(loss, z)
+        np.testing.assert_allclose(g.numpy(), getattr(lossfn, name)(z.detach().numpy(), q.numpy())[1], rtol=1e-12)
+        w = torch.tensor(rng.uniform(0.5, 2.0, size=(6, 7)))
+        (g,) = torch.autograd.grad(getattr(lt, name)(z, q, reduction="none"), z, w)
+        np.testing.assert_allclose(g.numpy(), getattr(lossfn, name)(z.detach().numpy(), q.numpy(), weight=w.numpy(), reduction="sum")[1], rtol=1e-12)
