@@ -31,6 +31,7 @@
 //! chunk into blocks of [`BLOCK`] boxes, converted to corner arrays (structure of arrays) so
 //! that the per-box formulas — branch-free selects, and a polynomial [`atan2`] instead of a
 //! libm call — vectorise.
+use super::math::sign0;
 use super::simd::{self, SimdTask};
 use super::Real;
 use crate::reduce::{self, Reduce, Reduction};
@@ -497,18 +498,6 @@ impl<T: Real, const V: u8> Loss<T> for Ciou<T, V> {
 /// are degenerate or inverted (mmdet gives ±inf or NaN there).
 struct Siou<T> {
     eps: T,
-}
-
-/// sgn(x) with sgn(0) = 0: torch's derivative of |x|.
-#[inline(always)]
-fn sign0<T: Real>(x: T) -> T {
-    if x > T::zero() {
-        T::one()
-    } else if x < T::zero() {
-        -T::one()
-    } else {
-        T::zero()
-    }
 }
 
 /// SIoU's shape term of one side: (1 − e^{−ω})⁴ with ω = |s − s_gt|/m, m = max(s, s_gt, eps),

@@ -20,7 +20,7 @@
 //! row is contiguous); NCS positions in tiles of positions of one sample, so that every inner
 //! loop runs contiguously over the spatial axis. Work is split into blocks of positions whose
 //! size depends only on the shape; per-block f64 partial sums are combined in block order.
-use super::math::{self, max, Math};
+use super::math::{self, max, sign0, Math};
 use super::simd::{self, SimdTask};
 use super::Real;
 use crate::reduce::{self, Reduce, Reduction};
@@ -1425,18 +1425,6 @@ pub struct QualityFocal<'a, T> {
     pub iou_weighted: bool,
     /// Varifocal: no gradient through the modulating weight (RT-DETR's `.detach()`).
     pub detach_weight: bool,
-}
-
-/// sgn(x), 0 at 0.
-#[inline(always)]
-fn sign0<T: Real>(x: T) -> T {
-    if x > T::zero() {
-        T::one()
-    } else if x < T::zero() {
-        -T::one()
-    } else {
-        T::zero()
-    }
 }
 
 /// Varifocal loss (arXiv 2008.13367) as mmdet `varifocal_loss` (models/losses/varifocal_loss.py;

@@ -54,6 +54,18 @@ pub fn max<T: Real>(a: T, b: T) -> T {
     }
 }
 
+/// sgn(x) with sgn(0) = 0 (NaN gives 0): torch's derivative of |x|.
+#[inline(always)]
+pub fn sign0<T: Real>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x < T::zero() {
+        -T::one()
+    } else {
+        T::zero()
+    }
+}
+
 /// eˣ, vectorizable (Cody–Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, polynomial for eʳ,
 /// scaling by 2ⁿ in two exact steps so subnormal results and overflow to +∞ come out right).
 #[inline(always)]
