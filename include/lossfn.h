@@ -389,6 +389,28 @@ typedef struct lossfn_dfl_options {
 } lossfn_dfl_options;
 
 /**
+ * Options of lossfn_keypoint_oks_loss (NULL = lossfn_keypoint_options_default()).
+ */
+typedef struct lossfn_keypoint_options {
+  /**
+   * LOSSFN_REDUCTION_NONE, _MEAN (default; over the n*k terms, as ultralytics' .mean()) or _SUM.
+   */
+  lossfn_reduction reduction;
+  /**
+   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of n*k.
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
+} lossfn_keypoint_options;
+
+/**
  * How the overlap losses turn their input into probabilities.
  */
 typedef uint32_t lossfn_activation;
@@ -1462,6 +1484,50 @@ lossfn_status lossfn_dfl_loss_f64(const double *logits,
                                   const struct lossfn_dfl_options *options,
                                   double *loss,
                                   double *grad_logits);
+
+/**
+ * The defaults: MEAN.
+ */
+struct lossfn_keypoint_options lossfn_keypoint_options_default(void);
+
+/**
+ * Keypoint OKS loss as ultralytics KeypointLoss (pose heads). pred, target: n*k*2 values
+ * (x, y per keypoint); visible: n*k (nonzero = labelled); area: n (the instance's box area; a
+ * negative one counts as 0); sigmas: k (COCO's 17 for people). l_ij = f_i (1 - exp(-d_ij /
+ * ((2 sigma_j)^2 (area_i + 1e-9) 2))) [visible_ij], f_i = k / (count_j visible_ij + 1e-9), d_ij the
+ * squared distance; every (i, j) is a term of weight 1 (MEAN is ultralytics' .mean()). loss: 1
+ * value, or n*k for NONE; grad_pred: n*k*2 values or NULL.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes (see the header's conventions).
+ */
+lossfn_status lossfn_keypoint_oks_loss_f32(const float *pred,
+                                           const float *target,
+                                           const float *visible,
+                                           const float *area,
+                                           const float *sigmas,
+                                           size_t n,
+                                           size_t k,
+                                           const struct lossfn_keypoint_options *options,
+                                           float *loss,
+                                           float *grad_pred);
+
+/**
+ * Keypoint OKS loss, double precision: see lossfn_keypoint_oks_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_keypoint_oks_loss_f64(const double *pred,
+                                           const double *target,
+                                           const double *visible,
+                                           const double *area,
+                                           const double *sigmas,
+                                           size_t n,
+                                           size_t k,
+                                           const struct lossfn_keypoint_options *options,
+                                           double *loss,
+                                           double *grad_pred);
 
 /**
  * The defaults: MEAN, SOFTMAX, smooth_nr = smooth_dr = 1e-5, include_background, per-sample

@@ -221,6 +221,33 @@ loss_grad<T> dfl_loss(const std::vector<T> &logits, const std::vector<T> &target
     return r;
 }
 
+// Keypoint OKS loss (ultralytics KeypointLoss): pred, target n*k*2; visible n*k; area n; sigmas k;
+// loss 1 value (n*k for NONE); grad_pred n*k*2 or null.
+inline lossfn_status keypoint_oks_loss(const float *pred, const float *target, const float *visible, const float *area,
+                                       const float *sigmas, std::size_t n, std::size_t k,
+                                       const lossfn_keypoint_options *options, float *loss, float *grad_pred) {
+    return detail::check(lossfn_keypoint_oks_loss_f32(pred, target, visible, area, sigmas, n, k, options, loss, grad_pred));
+}
+inline lossfn_status keypoint_oks_loss(const double *pred, const double *target, const double *visible, const double *area,
+                                       const double *sigmas, std::size_t n, std::size_t k,
+                                       const lossfn_keypoint_options *options, double *loss, double *grad_pred) {
+    return detail::check(lossfn_keypoint_oks_loss_f64(pred, target, visible, area, sigmas, n, k, options, loss, grad_pred));
+}
+/// n = area.size() instances of k = sigmas.size() keypoints.
+template <class T>
+loss_grad<T> keypoint_oks_loss(const std::vector<T> &pred, const std::vector<T> &target, const std::vector<T> &visible,
+                               const std::vector<T> &area, const std::vector<T> &sigmas,
+                               const lossfn_keypoint_options &options = lossfn_keypoint_options_default(),
+                               bool with_grad = true) {
+    const std::size_t n = area.size(), k = sigmas.size();
+    if (!(pred.size() == n * k * 2 && target.size() == pred.size())) return detail::size_error<loss_grad<T>>("keypoint_oks_loss: pred/target size is not n*k*2");
+    if (!(visible.size() == n * k)) return detail::size_error<loss_grad<T>>("keypoint_oks_loss: visible size is not n*k");
+    loss_grad<T> r{std::vector<T>(loss_size(options.reduction, n * k)), std::vector<T>(with_grad ? pred.size() : 0)};
+    r.status = keypoint_oks_loss(pred.data(), target.data(), visible.data(), area.data(), sigmas.data(), n, k, &options,
+                                 r.loss.data(), with_grad ? r.grad.data() : nullptr);
+    return r;
+}
+
 // ---- end boxes ----
 
 // ---- classification (section owned by the classification losses) ----

@@ -21,6 +21,7 @@ fn cases(f: F) -> Vec<Dims> {
     match f.family() {
         Family::Regression => vec![Dims::n(37), Dims::n(100_003)],
         Family::Boxes => vec![Dims::n(29), Dims::n(5_003)],
+        Family::Keypoints => vec![Dims::nm(5, 17), Dims::nm(6_000, 17)],
         Family::Dfl => vec![Dims::dfl(7, 4, 16), Dims::dfl(3_001, 4, 16)],
         Family::Classification => vec![
             Dims::shape(3, 5, 7, LOSSFN_LAYOUT_NCS),

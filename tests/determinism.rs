@@ -88,6 +88,10 @@ fn configs(f: F) -> Vec<Config> {
             cfg(boxes, Some(o()), true),
             cfg(boxes, Some(o().u32("format", LOSSFN_BOX_XYWH).reduction(LOSSFN_REDUCTION_NONE)), false),
         ],
+        F::KeypointOks => vec![
+            cfg(Dims::nm(6_007, 17), Some(o()), true),
+            cfg(Dims::nm(3_001, 5), Some(o().reduction(LOSSFN_REDUCTION_NONE)), false),
+        ],
         F::Dfl => vec![
             cfg(Dims::dfl(5_003, 4, 16), Some(o()), true),
             cfg(Dims::dfl(3_001, 2, 7), Some(o().reduction(LOSSFN_REDUCTION_NONE)), false),

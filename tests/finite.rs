@@ -163,7 +163,7 @@ fn options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
                 .i64("ignore_index", pick(rng, &[-100, 0, classes as i64 - 1])),
             _ => o,
         },
-        Family::Dfl => o,
+        Family::Dfl | Family::Keypoints => o,
         Family::Matrix => unreachable!(),
     })
 }
@@ -173,6 +173,7 @@ fn dims(rng: &mut Rng, f: F) -> Dims {
         Family::Regression => Dims::n(rng.below(300) as usize),
         Family::Boxes => Dims::n(rng.below(150) as usize),
         Family::Matrix => Dims::nm(rng.below(25) as usize, rng.below(25) as usize),
+        Family::Keypoints => Dims::nm(rng.below(30) as usize, rng.below(18) as usize),
         Family::Dfl => Dims::dfl(rng.below(40) as usize, 1 + rng.below(4) as usize, 2 + rng.below(20) as usize),
         _ => Dims::shape(rng.below(5) as usize, 1 + rng.below(7) as usize, rng.below(40) as usize, rng.below(2) as u32),
     }

@@ -14,6 +14,7 @@ pub mod regression;
 pub mod boxes;
 pub mod classification;
 pub mod dfl;
+pub mod keypoints;
 pub mod overlap;
 
 #[allow(unused_imports)]
@@ -23,6 +24,8 @@ pub use classification::*;
 pub use common::*;
 #[allow(unused_imports)]
 pub use dfl::*;
+#[allow(unused_imports)]
+pub use keypoints::*;
 #[allow(unused_imports)]
 pub use overlap::*;
 pub use regression::*;

@@ -10,6 +10,7 @@ pub mod regression;
 pub mod boxes;
 pub mod classification;
 pub mod dfl;
+pub mod keypoints;
 pub mod math;
 pub mod overlap;
 pub mod simd;

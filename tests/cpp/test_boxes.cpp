@@ -98,5 +98,12 @@ int main() {
     const double lse = std::log(std::exp(0.3) + std::exp(-0.2) + std::exp(1.1));
     CHECK(near(dfl.value(), 0.75 * (lse + 0.2) + 0.25 * (lse - 1.1), 1e-12));
     CHECK(dfl.grad.size() == 3 && near(dfl.grad[0], std::exp(0.3 - lse), 1e-12));
+    // OKS: one instance, two keypoints, one labelled at distance 1 with sigma 0.5, area 3:
+    // f = 2 / (1 + 1e-9), e = 1 / (1 * (3 + 1e-9) * 2).
+    std::vector<double> kp{0, 0, 5, 5}, kt{1, 0, 0, 0}, vis{1, 0}, area{3}, sig{0.5, 0.5};
+    auto oks = lossfn::keypoint_oks_loss(kp, kt, vis, area, sig);
+    const double f = 2.0 / (1.0 + 1e-9), e = 1.0 / ((3.0 + 1e-9) * 2.0);
+    CHECK(oks.ok() && near(oks.value(), f * (1.0 - std::exp(-e)) / 2.0, 1e-14));
+    CHECK(oks.grad.size() == 4 && oks.grad[2] == 0.0 && oks.grad[3] == 0.0);
     return finish();
 }

@@ -39,6 +39,7 @@ pub enum F {
     Eiou,
     Cdiou,
     Dfl,
+    KeypointOks,
     Matrix,
     Ce,
     CeSoft,
@@ -57,7 +58,7 @@ pub enum F {
 }
 
 /// Every exported loss and the IoU matrix (times two dtypes = every computing entry point).
-pub const ALL: [F; 27] = [
+pub const ALL: [F; 28] = [
     F::L1,
     F::Mse,
     F::SmoothL1,
@@ -70,6 +71,7 @@ pub const ALL: [F; 27] = [
     F::Eiou,
     F::Cdiou,
     F::Dfl,
+    F::KeypointOks,
     F::Matrix,
     F::Ce,
     F::CeSoft,
@@ -95,7 +97,7 @@ macro_rules! per_function_tests {
     ($suite:literal) => {
         per_function_tests! { $suite;
             l1: F::L1, mse: F::Mse, smooth_l1: F::SmoothL1, huber: F::Huber,
-            iou: F::Iou, giou: F::Giou, diou: F::Diou, ciou: F::Ciou, siou: F::Siou, eiou: F::Eiou, cdiou: F::Cdiou, dfl: F::Dfl,
+            iou: F::Iou, giou: F::Giou, diou: F::Diou, ciou: F::Ciou, siou: F::Siou, eiou: F::Eiou, cdiou: F::Cdiou, dfl: F::Dfl, keypoint_oks: F::KeypointOks,
             box_iou_matrix: F::Matrix,
             cross_entropy: F::Ce, cross_entropy_soft: F::CeSoft, bce_with_logits: F::Bce, entropy: F::Entropy,
             kl_div: F::KlDiv, kl_div_logits: F::KlLogits, sigmoid_focal: F::SigmoidFocal, softmax_focal: F::SoftmaxFocal,
@@ -132,6 +134,7 @@ impl F {
             F::Eiou => "eiou_loss",
             F::Cdiou => "cdiou_loss",
             F::Dfl => "dfl_loss",
+            F::KeypointOks => "keypoint_oks_loss",
             F::Matrix => "box_iou_matrix",
             F::Ce => "cross_entropy",
             F::CeSoft => "cross_entropy_soft",
@@ -155,6 +158,7 @@ impl F {
             F::Iou | F::Giou | F::Diou | F::Ciou | F::Siou | F::Eiou | F::Cdiou => Family::Boxes,
             F::Matrix => Family::Matrix,
             F::Dfl => Family::Dfl,
+            F::KeypointOks => Family::Keypoints,
             F::Dice | F::DiceSoft | F::Tversky | F::TverskySoft => Family::Overlap,
             _ => Family::Classification,
         }
@@ -187,6 +191,8 @@ pub enum Family {
     Boxes,
     /// Distribution focal loss: n boxes × `sides` × `bins` logits.
     Dfl,
+    /// Keypoint OKS loss: n instances × k (= `m`) keypoints.
+    Keypoints,
     Matrix,
     Classification,
     Overlap,
@@ -467,6 +473,10 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
             ])
         }
         Family::Matrix => return None,
+        Family::Keypoints => {
+            type O = lossfn_keypoint_options;
+            (zeroed(lossfn_keypoint_options_default()), align_of::<O>(), vec![fld!(O, reduction, U32(RED3), true)])
+        }
         Family::Dfl => {
             type O = lossfn_dfl_options;
             (zeroed(lossfn_dfl_options_default()), align_of::<O>(), vec![fld!(O, reduction, U32(RED3), true)])
@@ -711,6 +721,21 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
                 0,
             )
         }
+        Family::Keypoints => {
+            let terms = d.n.checked_mul(d.m);
+            let len = terms.and_then(|t| t.checked_mul(2));
+            (
+                vec![
+                    sp("pred", len, Role::Any),
+                    sp("target", len, Role::Any),
+                    sp("visible", terms, Role::Any),
+                    sp("area", Some(d.n), Role::Any),
+                    sp("sigmas", Some(d.m), Role::Any),
+                ],
+                vec![sp("loss", reduced(terms), Role::Any), opt("grad", len, Role::Any)],
+                if len.is_none() { bit(LOSSFN_ERROR_INVALID_SIZE) } else { 0 },
+            )
+        }
         Family::Dfl => {
             let n = Some(d.n);
             let rows = d.n.checked_mul(d.sides);
@@ -859,6 +884,9 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
         F::Diou => regression!(lossfn_diou_loss_f32, lossfn_diou_loss_f64),
         F::Ciou => regression!(lossfn_ciou_loss_f32, lossfn_ciou_loss_f64),
         F::Siou => regression!(lossfn_siou_loss_f32, lossfn_siou_loss_f64),
+        F::KeypointOks => by_dt!(lossfn_keypoint_oks_loss_f32, lossfn_keypoint_oks_loss_f64, |g, T| unsafe {
+            g(i(0) as *const T, i(1) as *const T, i(2) as *const T, i(3) as *const T, i(4) as *const T, d.n, d.m, opt.cast(), o(0) as *mut T, o(1) as *mut T)
+        }),
         F::Dfl => by_dt!(lossfn_dfl_loss_f32, lossfn_dfl_loss_f64, |g, T| unsafe {
             g(i(0) as *const T, i(1) as *const T, i(2) as *const T, d.n, d.sides, d.m, opt.cast(), o(0) as *mut T, o(1) as *mut T)
         }),
@@ -1228,6 +1256,7 @@ fn gen_dims(u: &mut Bytes, f: F) -> Dims {
     match f.family() {
         Family::Regression | Family::Boxes => Dims::n(dim(u, 40)),
         Family::Matrix => Dims::nm(dim(u, 12), dim(u, 12)),
+        Family::Keypoints => Dims::nm(dim(u, 8), dim(u, 18)),
         Family::Dfl => Dims::dfl(dim(u, 12), dim(u, 5), if u.chance(8) { u.below(2) as usize } else { 2 + u.below(18) as usize }),
         _ => {
             let layout = if u.chance(8) { u.pick(&[2, 3, 255, u32::MAX, 0x8000_0000]) } else { u.below(2) as u32 };

@@ -41,10 +41,11 @@ The library is loaded from ``$LOSSFN_LIBRARY`` when set, else from beside this p
 """
 from __future__ import annotations
 
-from . import boxes, classification, overlap, regression
+from . import boxes, classification, keypoints, overlap, regression
 from ._lib import LossfnError, Shape, get_num_threads, set_num_threads, version
 from .boxes import *  # noqa: F401,F403
 from .classification import *  # noqa: F401,F403
+from .keypoints import *  # noqa: F401,F403
 from .overlap import *  # noqa: F401,F403
 from .regression import *  # noqa: F401,F403
 
@@ -55,5 +56,6 @@ __all__ = (
     + regression.__all__
     + boxes.__all__
     + classification.__all__
+    + keypoints.__all__
     + overlap.__all__
 )

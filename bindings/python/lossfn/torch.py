@@ -37,7 +37,7 @@ from typing import Any, Callable, Dict
 import numpy as np
 import torch
 
-from . import _lib, boxes, classification, overlap, regression
+from . import _lib, boxes, classification, keypoints, overlap, regression
 
 _FLOATS = (torch.float32, torch.float64)
 
@@ -183,6 +183,7 @@ _LOSSES = [
     ("EIoULoss", boxes.eiou_loss, "box"),
     ("CDIoULoss", boxes.cdiou_loss, "box"),
     ("DFLoss", boxes.dfl_loss, "distribution_box"),
+    ("KeypointOKSLoss", keypoints.keypoint_oks_loss, "box"),
     ("CrossEntropy", classification.cross_entropy, "position"),
     ("BCEWithLogits", classification.binary_cross_entropy_with_logits, "element"),
     ("Entropy", classification.entropy, "position"),
