@@ -102,8 +102,8 @@ int main() {
     // f = 2 / (1 + 1e-9), e = 1 / (1 * (3 + 1e-9) * 2).
     std::vector<double> kp{0, 0, 5, 5}, kt{1, 0, 0, 0}, vis{1, 0}, area{3}, sig{0.5, 0.5};
     auto oks = lossfn::keypoint_oks_loss(kp, kt, vis, area, sig);
-    const double f = 2.0 / (1.0 + 1e-9), e = 1.0 / ((3.0 + 1e-9) * 2.0);
-    CHECK(oks.ok() && near(oks.value(), f * (1.0 - std::exp(-e)) / 2.0, 1e-14));
+    const double f = 2.0 / (1.0 + 1e-9), ke = 1.0 / ((3.0 + 1e-9) * 2.0);
+    CHECK(oks.ok() && near(oks.value(), f * (1.0 - std::exp(-ke)) / 2.0, 1e-14));
     CHECK(oks.grad.size() == 4 && oks.grad[2] == 0.0 && oks.grad[3] == 0.0);
     return finish();
 }
