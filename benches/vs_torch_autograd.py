@@ -28,6 +28,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import lossfn  # noqa: E402
 import lossfn.torch as lt  # noqa: E402
 from vs_torch_boxes import TORCH as TORCH_BOXES, make_boxes  # noqa: E402  (the box formulas torchvision lacks)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "fixtures"))
+from families import boxes as FB  # noqa: E402  (ultralytics' and mmdet's box formulas, from their files)
+torch.set_default_dtype(torch.float32)  # the generator's modules set float64 for its references
 
 try:
     import monai.losses
@@ -68,8 +71,64 @@ def workloads(gen):
         yield (f"{label}, 1M boxes", "boxes", pred, lambda x, ref=ref: ref(x, target, 1e-7),
                lambda x, ours=ours: ours(x, target), refname)
 
+    # The detector losses of DESIGN §6.2 against the code users run otherwise: ultralytics' and
+    # mmdet's functions as tools/fixtures/families/*.py write them from their source files
+    # (line by line; checked against the wheels by tools/fixtures/source_check.py).
+    p4, t4 = pred.unbind(-1), target.unbind(-1)
+    yield ("SIoU, 1M boxes", "boxes", pred, lambda x: FB._siou_mmdet(x.unbind(-1), t4, 1e-7).mean(),
+           lambda x: lt.siou_loss(x, target), "mmdet siou_loss")
+    yield ("CIoU ultralytics, 1M boxes", "boxes", pred, lambda x: (1 - FB._ciou_ultralytics(x.unbind(-1), t4, 1e-7)).mean(),
+           lambda x: lt.ciou_loss(x, target, ciou_variant="ultralytics"), "ultralytics bbox_iou CIoU")
+    n_dfl, bins = 100_000, 16
+    dist = torch.randn(n_dfl, 4, bins, generator=gen) * 2
+    dist_t = torch.rand(n_dfl, 4, generator=gen) * (bins - 1)
+
+    def ultralytics_dfl(x):
+        # ultralytics DFLoss.__call__ (reg_max = bins), then .mean()
+        t = dist_t.clamp(0, bins - 1 - 0.01)
+        tl = t.long()
+        tr = tl + 1
+        wl = tr - t
+        wr = 1 - wl
+        logp = F.log_softmax(x.reshape(-1, bins), dim=1)
+        return -(logp.gather(1, tl.view(-1, 1)).view(tl.shape) * wl
+                 + logp.gather(1, tr.view(-1, 1)).view(tl.shape) * wr).mean(-1).mean()
+    yield ("DFL, 100k boxes x 4 x 16 bins", "boxes", dist, ultralytics_dfl, lambda x: lt.dfl_loss(x, dist_t),
+           "ultralytics DFLoss")
+    n_kpt = 100_000
+    kpts = torch.rand(n_kpt, 17, 2, generator=gen) * 64
+    kpts_t = kpts + torch.randn(n_kpt, 17, 2, generator=gen) * 3
+    kpt_vis = (torch.rand(n_kpt, 17, generator=gen) < 0.8).float()
+    kpt_area = torch.rand(n_kpt, generator=gen) * 400 + 1
+    sig = torch.tensor(lossfn.keypoints.OKS_SIGMA, dtype=torch.float32)
+
+    def ultralytics_oks(x):
+        # ultralytics KeypointLoss.forward
+        d = (x[..., 0] - kpts_t[..., 0]).pow(2) + (x[..., 1] - kpts_t[..., 1]).pow(2)
+        factor = kpt_vis.shape[1] / (torch.sum(kpt_vis != 0, dim=1) + 1e-9)
+        e = d / ((2 * sig).pow(2) * (kpt_area.view(-1, 1) + 1e-9) * 2)
+        return (factor.view(-1, 1) * ((1 - torch.exp(-e)) * kpt_vis)).mean()
+    yield ("OKS, 100k x 17 keypoints", "keypoints", kpts, ultralytics_oks,
+           lambda x: lt.keypoint_oks_loss(x, kpts_t, kpt_vis, kpt_area, sig), "ultralytics KeypointLoss")
+
     logits = torch.randn(65536, 80, generator=gen) * 3
     labels = torch.randint(0, 80, (65536,), generator=gen)
+    quality = torch.where(torch.rand(65536, 80, generator=gen) < 0.05, torch.rand(65536, 80, generator=gen), 0.0)
+
+    def mmdet_varifocal(x, alpha=0.75, gamma=2.0):
+        pred_sigmoid = x.sigmoid()
+        focal_weight = quality * (quality > 0.0).float() + \
+            alpha * (pred_sigmoid - quality).abs().pow(gamma) * (quality <= 0.0).float()
+        return (F.binary_cross_entropy_with_logits(x, quality, reduction="none") * focal_weight).mean()
+
+    def mmdet_qfl(x, beta=2.0):
+        pred_sigmoid = x.sigmoid()
+        return (F.binary_cross_entropy_with_logits(x, quality, reduction="none")
+                * (quality - pred_sigmoid).abs().pow(beta)).mean()
+    yield ("varifocal [65536, 80]", "classification", logits, mmdet_varifocal,
+           lambda x: lt.varifocal_loss(x, quality), "mmdet varifocal_loss")
+    yield ("quality focal [65536, 80]", "classification", logits, mmdet_qfl,
+           lambda x: lt.quality_focal_loss(x, quality), "mmdet quality_focal_loss (dense)")
     yield ("cross entropy [65536, 80]", "classification", logits, lambda x: F.cross_entropy(x, labels),
            lambda x: lt.cross_entropy(x, labels), "F.cross_entropy")
     seg = torch.randn(8, 21, 256, 256, generator=gen) * 3

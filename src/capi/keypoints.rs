@@ -1,7 +1,7 @@
 //! C entry points of the keypoint OKS loss (DESIGN §6.2).
 use super::*;
 use crate::kernels::keypoints::{keypoint_oks_loss, Args};
-use crate::kernels::Real;
+use crate::kernels::math::Math;
 
 /// Options of lossfn_keypoint_oks_loss (NULL = lossfn_keypoint_options_default()).
 #[repr(C)]
@@ -25,7 +25,7 @@ pub extern "C" fn lossfn_keypoint_options_default() -> lossfn_keypoint_options {
 c_options!(lossfn_keypoint_options, lossfn_keypoint_options_default, [accumulate]);
 
 #[allow(clippy::too_many_arguments)]
-unsafe fn entry<T: Real>(
+unsafe fn entry<T: Math>(
     pred: *const T,
     target: *const T,
     visible: *const T,

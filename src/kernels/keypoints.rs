@@ -12,7 +12,8 @@
 //! Every (i, j) is a term of weight 1, so MEAN is ultralytics' `.mean()` over n·k. A negative
 //! area (not a box's area) is taken as 0, so D > 0 whenever σ ≠ 0; where D is 0 (σ = 0, or an
 //! underflow), e is +∞ for d > 0 (loss f, gradient 0, the limit) and 0 for d = 0.
-use super::Real;
+use super::math::{self, Math};
+use super::simd::{self, SimdTask};
 use crate::reduce::{self, Reduce};
 
 /// Inputs of one call (validated: pred and target n·k·2, visible n·k, area n, sigmas k).
@@ -27,49 +28,103 @@ pub struct Args<'a, T> {
 
 /// Computes the loss (returned, reduced; for NONE the n·k values go to `loss_none`) and the
 /// gradient with respect to `pred` into `grad`, in one pass.
-pub fn keypoint_oks_loss<T: Real>(a: &Args<'_, T>, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
+pub fn keypoint_oks_loss<T: Math>(a: &Args<'_, T>, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
     let k = a.k;
     let n = a.area.len();
     let s = reduction.scale((n * k) as f64, n);
     if n == 0 || k == 0 {
         return 0.0;
     }
+    // (2σ_j)² once; f_i and area_i + 1e-9 (a negative area taken as 0) per instance, inside
+    // the parallel pass, where a chunk first meets the instance.
+    let s2: Vec<T> = a.sigmas.iter().map(|&sg| (T::of(2.0) * sg) * (T::of(2.0) * sg)).collect();
+    let s2 = &s2;
     let gs = T::of(s);
-    let tiny = T::of(1e-9);
-    // f_i first (one pass over the visibilities), so that the terms can be cut into chunks of
-    // (i, j) pairs that need not align with instances.
-    let f: Vec<T> = a
-        .visible
-        .chunks_exact(k)
-        .map(|vis| T::of(k as f64) / (T::of(vis.iter().filter(|&&v| v != T::zero()).count() as f64) + tiny))
-        .collect();
     let partials = reduce::for_chunks(n * k, 2, 8, loss_none, grad, |c| {
-        let mut sum = 0f64;
-        let (mut loss, mut grad) = (c.loss, c.grad);
-        for (r, ij) in c.items.clone().enumerate() {
-            let (i, j) = (ij / k, ij % k);
-            let area = if a.area[i] < T::zero() { T::zero() } else { a.area[i] };
-            let (dx, dy) = (a.pred[2 * ij] - a.target[2 * ij], a.pred[2 * ij + 1] - a.target[2 * ij + 1]);
-            let d = dx * dx + dy * dy;
-            let two_sigma = T::of(2.0) * a.sigmas[j];
-            let den = two_sigma * two_sigma * (area + tiny) * T::of(2.0);
-            let e = if den == T::zero() { if d > T::zero() { T::infinity() } else { T::zero() } } else { d / den };
-            let m = if a.visible[ij] != T::zero() { T::one() } else { T::zero() };
-            let decay = (-e).exp();
-            let l = f[i] * (T::one() - decay) * m;
-            if let Some(lo) = loss.as_deref_mut() {
-                lo[r] = l;
-            }
-            sum += l.f64();
-            if let Some(g) = grad.as_deref_mut() {
-                // exp(−e)/D first: 0 where exp(−e) underflowed, even for a tiny D.
-                let c0 = if den == T::zero() { T::zero() } else { decay / den };
-                let c = gs * f[i] * m * c0 * T::of(2.0);
-                g[2 * r] = c * dx;
-                g[2 * r + 1] = c * dy;
-            }
-        }
-        sum
+        simd::dispatch(Chunk { a, s2, items: c.items, loss: c.loss, grad: c.grad, gs })
     });
     partials.into_iter().sum::<f64>() * s
+}
+
+/// Terms per block: e and the masks are formed for a block first, so that the exponential runs
+/// in a plain vectorizable loop.
+const BLOCK: usize = 256;
+
+struct Chunk<'a, 'c, T> {
+    a: &'a Args<'a, T>,
+    s2: &'a [T],
+    items: std::ops::Range<usize>,
+    loss: Option<&'c mut [T]>,
+    grad: Option<&'c mut [T]>,
+    gs: T,
+}
+
+impl<T: Math> SimdTask for Chunk<'_, '_, T> {
+    type Output = f64;
+    #[inline(always)]
+    fn run(self) -> f64 {
+        let Chunk { a, s2, items, mut loss, mut grad, gs } = self;
+        let k = a.k;
+        let (zero, one, two) = (T::zero(), T::one(), T::of(2.0));
+        let tiny = T::of(1e-9);
+        // f_i = k / (#visible_i + 1e-9) and area_i + 1e-9 of instance i
+        let instance = |i: usize| {
+            let count = a.visible[i * k..(i + 1) * k].iter().filter(|&&v| v != zero).count();
+            let ar = a.area[i];
+            (T::of(k as f64) / (T::of(count as f64) + tiny), (if ar < zero { zero } else { ar }) + tiny)
+        };
+        let mut sum = 0f64;
+        let (mut e, mut fm, mut den) = ([zero; BLOCK], [zero; BLOCK], [zero; BLOCK]);
+        let mut start = items.start;
+        while start < items.end {
+            let end = (start + BLOCK).min(items.end);
+            let len = end - start;
+            // (i, j) walked incrementally: no division per term
+            let (mut i, mut j) = (start / k, start % k);
+            let (mut fi, mut ai) = instance(i);
+            for b in 0..len {
+                let ij = start + b;
+                let (dx, dy) = (a.pred[2 * ij] - a.target[2 * ij], a.pred[2 * ij + 1] - a.target[2 * ij + 1]);
+                let d = dx * dx + dy * dy;
+                let dd = s2[j] * ai * two;
+                den[b] = dd;
+                e[b] = if dd == zero { if d > zero { T::infinity() } else { zero } } else { d / dd };
+                fm[b] = if a.visible[ij] != zero { fi } else { zero };
+                j += 1;
+                if j == k {
+                    j = 0;
+                    i += 1;
+                    if ij + 1 < end {
+                        (fi, ai) = instance(i);
+                    }
+                }
+            }
+            let mut decay = [zero; BLOCK];
+            for b in 0..len {
+                decay[b] = math::exp(-e[b]);
+            }
+            let mut acc = [0f64; 8];
+            for b in 0..len {
+                let l = fm[b] * (one - decay[b]);
+                if let Some(lo) = loss.as_deref_mut() {
+                    lo[start - items.start + b] = l;
+                }
+                acc[b % 8] += l.f64();
+            }
+            sum += reduce::sum_lanes(acc);
+            if let Some(g) = grad.as_deref_mut() {
+                for b in 0..len {
+                    let ij = start + b;
+                    // exp(−e)/D first: 0 where exp(−e) underflowed, even for a tiny D.
+                    let c0 = if den[b] == zero { zero } else { decay[b] / den[b] };
+                    let c = gs * fm[b] * c0 * two;
+                    let o = 2 * (start - items.start + b);
+                    g[o] = c * (a.pred[2 * ij] - a.target[2 * ij]);
+                    g[o + 1] = c * (a.pred[2 * ij + 1] - a.target[2 * ij + 1]);
+                }
+            }
+            start = end;
+        }
+        sum
+    }
 }
