@@ -14,6 +14,7 @@
 //! avg_factor = target_scores_sum. A NaN target gives a NaN loss and gradient for its box
 //! (ultralytics would index with garbage); ±∞ are clamped like any target out of range.
 use super::math::{self, Math};
+use super::simd::{self, SimdTask};
 use crate::reduce::{self, Reduce, Reduction};
 
 /// Inputs of one DFL call (validated: `logits` n·sides·bins, `target` n·sides, `weight` n,
@@ -49,7 +50,7 @@ fn one_box<T: Math>(a: &Args<'_, T>, i: usize, e: &mut [T], grad: Option<&mut [T
         let row = i * sides + k;
         let z = &a.logits[row * bins..(row + 1) * bins];
         let (tl, wl, wr) = two_hot(a.target[row], bins);
-        let m = z.iter().fold(z[0], |m, &v| math::max(v, m));
+        let m = math::row_max(z);
         for (e, &v) in e.iter_mut().zip(z) {
             *e = math::exp(v - m);
         }
@@ -84,11 +85,29 @@ pub fn dfl<T: Math>(a: &Args<'_, T>, reduction: Reduce, loss_none: Option<&mut [
         return 0.0;
     }
     let partials = reduce::for_chunks(n, per_box, per_box * 8, loss_none, grad, |c| {
+        simd::dispatch(Chunk { a, items: c.items, loss: c.loss, grad: c.grad, s })
+    });
+    partials.into_iter().sum::<f64>() * s
+}
+
+/// One chunk of boxes, for [`simd::dispatch`] (the row loops compile to AVX2 / AVX-512 there).
+struct Chunk<'a, 'c, T> {
+    a: &'a Args<'a, T>,
+    items: std::ops::Range<usize>,
+    loss: Option<&'c mut [T]>,
+    grad: Option<&'c mut [T]>,
+    s: f64,
+}
+
+impl<T: Math> SimdTask for Chunk<'_, '_, T> {
+    type Output = f64;
+    #[inline(always)]
+    fn run(self) -> f64 {
+        let Chunk { a, items, mut loss, mut grad, s } = self;
+        let per_box = a.sides * a.bins;
         let mut e = vec![T::zero(); a.bins];
         let mut sum = 0f64;
-        let mut loss = c.loss;
-        let mut grad = c.grad;
-        for (j, i) in c.items.enumerate() {
+        for (j, i) in items.enumerate() {
             let w = a.weight.map_or(T::one(), |w| w[i]);
             let g = grad.as_deref_mut().map(|g| &mut g[j * per_box..(j + 1) * per_box]);
             let wl = w * one_box(a, i, &mut e, g, T::of(s) * w);
@@ -98,6 +117,5 @@ pub fn dfl<T: Math>(a: &Args<'_, T>, reduction: Reduce, loss_none: Option<&mut [
             sum += wl.f64();
         }
         sum
-    });
-    partials.into_iter().sum::<f64>() * s
+    }
 }
