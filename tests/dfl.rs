@@ -143,3 +143,30 @@ fn bad_input_is_rejected_and_writes_nothing() {
     let mut grad = [0f32; 1];
     assert_eq!(unsafe { lossfn_dfl_loss_f32(logits.as_ptr(), target.as_ptr(), null(), 0, 0, 16, &d, loss.as_mut_ptr(), grad.as_mut_ptr()) }, LOSSFN_OK);
 }
+
+/// The baseline, AVX2 and AVX-512 copies give bitwise identical outputs.
+#[test]
+fn simd_copies_agree_bitwise() {
+    use lossfn::kernels::simd::set_simd_max;
+    let mut rng = Rng(53);
+    let (n, sides, bins) = (3_001, 4, 16);
+    let logits = rng.vec(n * sides * bins, -5.0, 5.0);
+    let target = rng.vec(n * sides, -1.0, bins as f64);
+    let w = rng.vec(n, 0.0, 2.0);
+    for reduction in [LOSSFN_REDUCTION_NONE, LOSSFN_REDUCTION_MEAN] {
+        let run_at = |level: u8| {
+            set_simd_max(level);
+            let (l, g) = run64(&logits, &target, Some(&w), (n, sides, bins), &opts(reduction));
+            let c = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+            let (l32, g32) = run(lossfn_dfl_loss_f32, &c(&logits), &c(&target), Some(&c(&w)), (n, sides, bins), &opts(reduction));
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+            let bits32 = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+            (bits(&l), bits(&g), bits32(&l32), bits32(&g32))
+        };
+        let base = run_at(0);
+        for level in [1, 2] {
+            assert!(run_at(level) == base, "SIMD level {level} differs from the baseline (reduction {reduction})");
+        }
+        set_simd_max(2);
+    }
+}

@@ -131,3 +131,25 @@ fn bad_input_is_rejected_and_writes_nothing() {
         lossfn_keypoint_oks_loss_f32(p.as_ptr(), p.as_ptr(), p.as_ptr(), p.as_ptr(), p.as_ptr(), 1, 2, &d, l.as_mut_ptr(), l.as_mut_ptr())
     });
 }
+
+/// The baseline, AVX2 and AVX-512 copies give bitwise identical outputs.
+#[test]
+fn simd_copies_agree_bitwise() {
+    use lossfn::kernels::simd::set_simd_max;
+    let mut rng = Rng(59);
+    let c = random_case(&mut rng, 2_003, 17);
+    for reduction in [LOSSFN_REDUCTION_NONE, LOSSFN_REDUCTION_MEAN] {
+        let run_at = |level: u8| {
+            set_simd_max(level);
+            let (l, g) = run64(&c, &c.pred, &opts(reduction));
+            let (l32, g32) = run32(&c, &opts(reduction));
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+            (bits(&l), bits(&g), bits(&l32), bits(&g32))
+        };
+        let base = run_at(0);
+        for level in [1, 2] {
+            assert!(run_at(level) == base, "SIMD level {level} differs from the baseline (reduction {reduction})");
+        }
+        set_simd_max(2);
+    }
+}
