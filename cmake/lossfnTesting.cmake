@@ -109,6 +109,25 @@ if(LOSSFN_VALGRIND AND NOT LOSSFN_SANITIZE)
   endforeach()
 endif()
 
+# Data-parallel MEAN losses on a real distributed engine (tests/mpi): where MPI exists (CI
+# installs OpenMPI), under mpirun with 1, 2 and 4 ranks. Not under the sanitizers (OpenMPI's own
+# allocations would be reported).
+find_package(MPI COMPONENTS C QUIET)
+if(MPI_C_FOUND AND NOT LOSSFN_SANITIZE)
+  add_executable(mpi_test_global_mean tests/mpi/test_global_mean.c)
+  target_compile_options(mpi_test_global_mean PRIVATE -Wall -Wextra -Werror)
+  target_link_libraries(mpi_test_global_mean PRIVATE lossfn::lossfn MPI::MPI_C m)
+  foreach(np 1 2 4)
+    add_test(NAME mpi.global_mean.np${np}
+      COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} --oversubscribe $<TARGET_FILE:mpi_test_global_mean>)
+    # OpenMPI refuses to run as root (CI containers) unless told.
+    set_tests_properties(mpi.global_mean.np${np} PROPERTIES
+      ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
+  endforeach()
+else()
+  message(STATUS "MPI not found (or sanitizers on): the tests/mpi tests are not registered")
+endif()
+
 # A downstream project: find_package against an install in a temporary prefix (shared and
 # static), add_subdirectory of this source tree, and pkg-config.
 add_test(NAME consumer
