@@ -8,8 +8,12 @@ use std::env;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    // A SONAME lets executables linked against the build tree run against an installed copy.
+    // A versioned SONAME (liblossfn.so.<major>.<minor>: before 1.0 a minor version may change the
+    // ABI, DESIGN §6): executables record it, so they run against any ABI-compatible copy
+    // (build tree or install, where CMake provides the liblossfn.so.X.Y link) and refuse an
+    // incompatible one.
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,liblossfn.so");
+        let (major, minor) = (env::var("CARGO_PKG_VERSION_MAJOR").unwrap(), env::var("CARGO_PKG_VERSION_MINOR").unwrap());
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,liblossfn.so.{major}.{minor}");
     }
 }

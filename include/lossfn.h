@@ -21,9 +21,9 @@
 
 /* Version of these headers; compare with lossfn_version_number() of the loaded library. */
 #define LOSSFN_VERSION_MAJOR 0
-#define LOSSFN_VERSION_MINOR 1
+#define LOSSFN_VERSION_MINOR 2
 #define LOSSFN_VERSION_PATCH 0
-#define LOSSFN_VERSION_NUMBER 100
+#define LOSSFN_VERSION_NUMBER 200
 
 
 /**

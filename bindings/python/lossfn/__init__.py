@@ -49,7 +49,7 @@ from .keypoints import *  # noqa: F401,F403
 from .overlap import *  # noqa: F401,F403
 from .regression import *  # noqa: F401,F403
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = (
     ["LossfnError", "Shape", "get_num_threads", "set_num_threads", "version"]
