@@ -56,6 +56,17 @@ static float *to_f32(const double *v, size_t n) {
 }
 
 
+/* The f32 side of a loss call: CALL runs the float entry point into l32/g32 (m gradient
+ * values), which are widened into loss/grad. */
+#define F32_CALL(m, CALL)                                                          \
+    do {                                                                           \
+        float l32 = 0, *g32 = grad ? malloc(((m) > 0 ? (size_t)(m) : 1) * sizeof *g32) : NULL; \
+        st = CALL;                                                                 \
+        *loss = l32;                                                               \
+        if (grad) for (size_t q = 0; q < (m); q++) grad[q] = g32[q];               \
+        free(g32);                                                                 \
+    } while (0)
+
 static lossfn_status ce(int f32, size_t lo, size_t hi, lossfn_reduction red, double avg, double *loss, double *grad) {
     lossfn_cross_entropy_options o = lossfn_cross_entropy_options_default();
     o.reduction = red; o.avg_factor = avg; o.ignore_index = 3; o.label_smoothing = 0.1;
@@ -64,11 +75,7 @@ static lossfn_status ce(int f32, size_t lo, size_t hi, lossfn_reduction red, dou
     float *x = to_f32(logits + lo * CLASSES, m), *w = to_f32(class_w, CLASSES);
     lossfn_status st;
     if (f32) {
-        float l32 = 0, *g32 = grad ? malloc((m ? m : 1) * sizeof *g32) : NULL;
-        st = lossfn_cross_entropy_f32(x, labels + lo, w, s, &o, &l32, g32);
-        *loss = l32;
-        if (grad) for (size_t q = 0; q < m; q++) grad[q] = g32[q];
-        free(g32);
+        F32_CALL(m, lossfn_cross_entropy_f32(x, labels + lo, w, s, &o, &l32, g32));
     } else {
         st = lossfn_cross_entropy_f64(logits + lo * CLASSES, labels + lo, class_w, s, &o, loss, grad);
     }
@@ -83,11 +90,7 @@ static lossfn_status ciou(int f32, size_t lo, size_t hi, lossfn_reduction red, d
     float *p = to_f32(pred_box + 4 * lo, 4 * n), *t = to_f32(target_box + 4 * lo, 4 * n), *w = to_f32(box_w + lo, n);
     lossfn_status st;
     if (f32) {
-        float l32 = 0, *g32 = grad ? malloc((n ? 4 * n : 1) * sizeof *g32) : NULL;
-        st = lossfn_ciou_loss_f32(p, t, w, n, &o, &l32, g32);
-        *loss = l32;
-        if (grad) for (size_t q = 0; q < 4 * n; q++) grad[q] = g32[q];
-        free(g32);
+        F32_CALL(4 * n, lossfn_ciou_loss_f32(p, t, w, n, &o, &l32, g32));
     } else {
         st = lossfn_ciou_loss_f64(pred_box + 4 * lo, target_box + 4 * lo, box_w + lo, n, &o, loss, grad);
     }
@@ -103,11 +106,7 @@ static lossfn_status focal(int f32, size_t lo, size_t hi, lossfn_reduction red, 
     float *x = to_f32(logits + lo * CLASSES, m), *t = to_f32(bin_t + lo * CLASSES, m), *w = to_f32(elem_w + lo * CLASSES, m);
     lossfn_status st;
     if (f32) {
-        float l32 = 0, *g32 = grad ? malloc((m ? m : 1) * sizeof *g32) : NULL;
-        st = lossfn_sigmoid_focal_loss_f32(x, t, w, s, &o, &l32, g32);
-        *loss = l32;
-        if (grad) for (size_t q = 0; q < m; q++) grad[q] = g32[q];
-        free(g32);
+        F32_CALL(m, lossfn_sigmoid_focal_loss_f32(x, t, w, s, &o, &l32, g32));
     } else {
         st = lossfn_sigmoid_focal_loss_f64(logits + lo * CLASSES, bin_t + lo * CLASSES, elem_w + lo * CLASSES, s, &o, loss, grad);
     }
@@ -123,11 +122,7 @@ static lossfn_status varifocal(int f32, size_t lo, size_t hi, lossfn_reduction r
     float *x = to_f32(logits + lo * CLASSES, m), *t = to_f32(quality + lo * CLASSES, m);
     lossfn_status st;
     if (f32) {
-        float l32 = 0, *g32 = grad ? malloc((m ? m : 1) * sizeof *g32) : NULL;
-        st = lossfn_varifocal_loss_f32(x, t, NULL, s, &o, &l32, g32);
-        *loss = l32;
-        if (grad) for (size_t q = 0; q < m; q++) grad[q] = g32[q];
-        free(g32);
+        F32_CALL(m, lossfn_varifocal_loss_f32(x, t, NULL, s, &o, &l32, g32));
     } else {
         st = lossfn_varifocal_loss_f64(logits + lo * CLASSES, quality + lo * CLASSES, NULL, s, &o, loss, grad);
     }
@@ -142,11 +137,7 @@ static lossfn_status dfl(int f32, size_t lo, size_t hi, lossfn_reduction red, do
     float *x = to_f32(dist + lo * 4 * BINS, m), *t = to_f32(dist_t + 4 * lo, 4 * n), *w = to_f32(box_w + lo, n);
     lossfn_status st;
     if (f32) {
-        float l32 = 0, *g32 = grad ? malloc((m ? m : 1) * sizeof *g32) : NULL;
-        st = lossfn_dfl_loss_f32(x, t, w, n, 4, BINS, &o, &l32, g32);
-        *loss = l32;
-        if (grad) for (size_t q = 0; q < m; q++) grad[q] = g32[q];
-        free(g32);
+        F32_CALL(m, lossfn_dfl_loss_f32(x, t, w, n, 4, BINS, &o, &l32, g32));
     } else {
         st = lossfn_dfl_loss_f64(dist + lo * 4 * BINS, dist_t + 4 * lo, box_w + lo, n, 4, BINS, &o, loss, grad);
     }
