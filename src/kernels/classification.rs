@@ -1397,8 +1397,7 @@ impl<T: Math, P: Power<T>> Elementwise<T> for FocalTerm<T, P> {
     #[inline(always)]
     fn term(&self, x: T, t: T, _: T) -> (T, T) {
         let one = T::one();
-        let (p, q, lse) = math::logistic(x);
-        let ce = (one - t) * x + (max(-x, T::zero()) + lse);
+        let (ce, dce, p, q) = bce_parts(x, t);
         let b = p * (one - t) + q * t;
         let bg = self.pow.pow(b);
         let ratio = if b > T::zero() { p * q / b } else { T::zero() };
@@ -1406,7 +1405,7 @@ impl<T: Math, P: Power<T>> Elementwise<T> for FocalTerm<T, P> {
         let at = self.alpha * t + (one - self.alpha) * (one - t);
         let at = if self.use_alpha { at } else { one };
         let l = ce * bg;
-        let d = (p - t) * bg + self.pow.gamma() * l * ratio * (one - t - t);
+        let d = dce * bg + self.pow.gamma() * l * ratio * (one - t - t);
         (at * l, at * d)
     }
 }

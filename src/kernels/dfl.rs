@@ -79,11 +79,11 @@ pub fn dfl<T: Math>(a: &Args<'_, T>, reduction: Reduce, loss_none: Option<&mut [
         _ => n as f64,
     };
     let s = reduction.scale(den, 1);
-    let per_box = a.sides * a.bins;
     if n == 0 {
-        // (sides may be 0 here, and a zero-width gradient chunk is not a chunk)
+        // No boxes: sides × bins was only validated as a product with n, so it may overflow.
         return 0.0;
     }
+    let per_box = a.sides * a.bins;
     let partials = reduce::for_chunks(n, per_box, per_box * 8, loss_none, grad, |c| {
         simd::dispatch(Chunk { a, items: c.items, loss: c.loss, grad: c.grad, s })
     });

@@ -32,9 +32,6 @@ pub fn keypoint_oks_loss<T: Math>(a: &Args<'_, T>, reduction: Reduce, loss_none:
     let k = a.k;
     let n = a.area.len();
     let s = reduction.scale((n * k) as f64, n);
-    if n == 0 || k == 0 {
-        return 0.0;
-    }
     // (2σ_j)² once; f_i and area_i + 1e-9 (a negative area taken as 0) per instance, inside
     // the parallel pass, where a chunk first meets the instance.
     let s2: Vec<T> = a.sigmas.iter().map(|&sg| (T::of(2.0) * sg) * (T::of(2.0) * sg)).collect();
