@@ -1318,18 +1318,43 @@ pub fn sigmoid_focal_loss<T: Math>(
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> f64 {
-    let shape = shape.canonical();
-    let scale = reduction.scale(elem_den(shape.len(), args.weight, reduction), shape.batch);
-    let a = ElemArgs { x: args.logits, t: args.target, w: args.weight, pc: None, shape, gs: T::of(scale) };
+    let (a, scale) = elem_args(shape, args.logits, args.target, args.weight, reduction);
     let (alpha, use_alpha) = (T::of(args.alpha), args.alpha >= 0.0);
-    // B^γ specialised for the common γ (exact and cheaper than exp(γ·ln B)).
-    let total = match args.gamma {
-        0.0 => run_elementwise(&FocalTerm { alpha, use_alpha, pow: PowZero }, &a, loss_none, grad),
-        1.0 => run_elementwise(&FocalTerm { alpha, use_alpha, pow: PowOne }, &a, loss_none, grad),
-        2.0 => run_elementwise(&FocalTerm { alpha, use_alpha, pow: PowTwo }, &a, loss_none, grad),
-        g => run_elementwise(&FocalTerm { alpha, use_alpha, pow: PowAny(T::of(g)) }, &a, loss_none, grad),
+    with_power!(args.gamma, |pow| run_elementwise(&FocalTerm { alpha, use_alpha, pow }, &a, loss_none, grad)) * scale
+}
+
+/// Evaluates `$body` with `$pow` the [`Power`] for `$gamma`: B^γ specialised for the common γ
+/// (exact and cheaper than exp(γ·ln B)), [`PowAny`] otherwise. Each arm monomorphises the loss.
+macro_rules! with_power {
+    ($gamma:expr, |$pow:ident| $body:expr) => {
+        match $gamma {
+            0.0 => {
+                let $pow = PowZero;
+                $body
+            }
+            1.0 => {
+                let $pow = PowOne;
+                $body
+            }
+            2.0 => {
+                let $pow = PowTwo;
+                $body
+            }
+            g => {
+                let $pow = PowAny(T::of(g));
+                $body
+            }
+        }
     };
-    total * scale
+}
+use with_power;
+
+/// The elementwise driver's arguments for a loss over `shape` with optional term weights, and
+/// the reduction's scale.
+fn elem_args<'a, T: Math>(shape: Shape, x: &'a [T], t: &'a [T], w: Option<&'a [T]>, reduction: Reduce) -> (ElemArgs<'a, T>, f64) {
+    let shape = shape.canonical();
+    let scale = reduction.scale(elem_den(shape.len(), w, reduction), shape.batch);
+    (ElemArgs { x, t, w, pc: None, shape, gs: T::of(scale) }, scale)
 }
 
 /// B ↦ B^γ for B ≥ 0.
@@ -1433,16 +1458,9 @@ pub struct QualityFocal<'a, T> {
 /// negatives (mmdet and ultralytics keep it; `detach_weight` drops it, as RT-DETR).
 /// Term weight `weight[i]`; MEAN = Σ w·l / Σ w over elements (mmdet's mean over elements too).
 pub fn varifocal_loss<T: Math>(shape: Shape, args: &QualityFocal<'_, T>, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
-    let shape = shape.canonical();
-    let scale = reduction.scale(elem_den(shape.len(), args.weight, reduction), shape.batch);
-    let a = ElemArgs { x: args.logits, t: args.target, w: args.weight, pc: None, shape, gs: T::of(scale) };
+    let (a, scale) = elem_args(shape, args.logits, args.target, args.weight, reduction);
     let (alpha, iou, detach) = (T::of(args.alpha), args.iou_weighted, args.detach_weight);
-    let total = match args.gamma {
-        1.0 => run_elementwise(&Varifocal { alpha, iou, detach, pow: PowOne }, &a, loss_none, grad),
-        2.0 => run_elementwise(&Varifocal { alpha, iou, detach, pow: PowTwo }, &a, loss_none, grad),
-        g => run_elementwise(&Varifocal { alpha, iou, detach, pow: PowAny(T::of(g)) }, &a, loss_none, grad),
-    };
-    total * scale
+    with_power!(args.gamma, |pow| run_elementwise(&Varifocal { alpha, iou, detach, pow }, &a, loss_none, grad)) * scale
 }
 
 /// Quality Focal Loss (GFL, arXiv 2006.04388) as mmdet `quality_focal_loss_tensor_target`
@@ -1452,16 +1470,8 @@ pub fn varifocal_loss<T: Math>(shape: Shape, args: &QualityFocal<'_, T>, reducti
 /// mmdet sums over classes and averages over anchors (or divides by avg_factor): here every
 /// element is a term, so SUM, or MEAN with avg_factor, is mmdet's value with avg_factor.
 pub fn quality_focal_loss<T: Math>(shape: Shape, args: &QualityFocal<'_, T>, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
-    let shape = shape.canonical();
-    let scale = reduction.scale(elem_den(shape.len(), args.weight, reduction), shape.batch);
-    let a = ElemArgs { x: args.logits, t: args.target, w: args.weight, pc: None, shape, gs: T::of(scale) };
-    let total = match args.gamma {
-        0.0 => run_elementwise(&QualityFocalTerm { pow: PowZero }, &a, loss_none, grad),
-        1.0 => run_elementwise(&QualityFocalTerm { pow: PowOne }, &a, loss_none, grad),
-        2.0 => run_elementwise(&QualityFocalTerm { pow: PowTwo }, &a, loss_none, grad),
-        g => run_elementwise(&QualityFocalTerm { pow: PowAny(T::of(g)) }, &a, loss_none, grad),
-    };
-    total * scale
+    let (a, scale) = elem_args(shape, args.logits, args.target, args.weight, reduction);
+    with_power!(args.gamma, |pow| run_elementwise(&QualityFocalTerm { pow }, &a, loss_none, grad)) * scale
 }
 
 /// BCE(x, q) on logits and its derivative σ(x) − q, with σ(x) and σ(−x).
