@@ -9,7 +9,7 @@ use std::env;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     // A versioned SONAME (liblossfn.so.<major>.<minor>: before 1.0 a minor version may change the
-    // ABI, DESIGN §6): executables record it, so they run against any ABI-compatible copy
+    // ABI, docs/api.md §1): executables record it, so they run against any ABI-compatible copy
     // (build tree or install, where CMake provides the liblossfn.so.X.Y link) and refuse an
     // incompatible one.
     if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {

@@ -71,7 +71,7 @@ def workloads(gen):
         yield (f"{label}, 1M boxes", "boxes", pred, lambda x, ref=ref: ref(x, target, 1e-7),
                lambda x, ours=ours: ours(x, target), refname)
 
-    # The detector losses of DESIGN §6.2 against the code users run otherwise: ultralytics' and
+    # The detector losses of docs/api.md §5 against the code users run otherwise: ultralytics' and
     # mmdet's functions as tools/fixtures/families/*.py write them from their source files
     # (line by line; checked against the wheels by tools/fixtures/source_check.py).
     p4, t4 = pred.unbind(-1), target.unbind(-1)

@@ -5,7 +5,7 @@ same thread count.
     cargo build --release && python3 benches/vs_torch_boxes.py [--n 1000000] [--threads 2]
 
 GIoU, DIoU and CIoU are torchvision.ops.*_box_iou_loss; torchvision has no plain IoU, EIoU or
-CDIoU loss, so those are written in torch from the same formulas (DESIGN.md §4), as a user
+CDIoU loss, so those are written in torch from the same formulas (docs/boxes.md), as a user
 would. Inputs are float32 xyxy boxes, reduction "mean", eps 1e-7. Prints ms per call (best of
 --reps), ns per box and the speed-up, and checks that both give the same loss and gradient.
 """

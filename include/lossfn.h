@@ -1,7 +1,7 @@
 /*
  * lossfn: deep-learning loss functions with fused analytic gradients.
  *
- * Conventions (see README.md):
+ * Conventions (the full contract is docs/api.md):
  *  - every fallible function returns a lossfn_status (LOSSFN_OK = 0); outputs are written only on
  *    success; on error lossfn_last_error() gives a message naming the problem;
  *  - `loss` receives 1 value for MEAN/SUM/BATCHMEAN, or the unreduced values for NONE;
@@ -53,7 +53,7 @@ typedef struct lossfn_regression_options {
    */
   double delta;
   /**
-   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
    */
   double loss_weight;
   /**
@@ -77,7 +77,7 @@ typedef uint32_t lossfn_box_format;
 typedef uint32_t lossfn_iou_mode;
 
 /**
- * Which CIoU formula lossfn_ciou_loss follows (DESIGN §6.2).
+ * Which CIoU formula lossfn_ciou_loss follows (docs/api.md §5).
  */
 typedef uint32_t lossfn_ciou_variant;
 
@@ -115,11 +115,11 @@ typedef struct lossfn_box_options {
    */
   double lambda;
   /**
-   * ciou_loss only: LOSSFN_CIOU_TORCHVISION (default), _ULTRALYTICS or _MMDET (DESIGN §6.2).
+   * ciou_loss only: LOSSFN_CIOU_TORCHVISION (default), _ULTRALYTICS or _MMDET (docs/api.md §5).
    */
   lossfn_ciou_variant ciou_variant;
   /**
-   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
    */
   double loss_weight;
   /**
@@ -142,7 +142,7 @@ typedef uint32_t lossfn_iou_kind;
  */
 typedef struct lossfn_cross_entropy_options {
   /**
-   * LOSSFN_REDUCTION_NONE, _MEAN (default: weighted by class_weight[target], as torch) or _SUM.
+   * LOSSFN_REDUCTION_NONE, _MEAN (default: weighted by `class_weight[target]`, as torch) or _SUM.
    */
   lossfn_reduction reduction;
   /**
@@ -154,7 +154,7 @@ typedef struct lossfn_cross_entropy_options {
    */
   double label_smoothing;
   /**
-   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
    */
   double loss_weight;
   /**
@@ -176,7 +176,7 @@ typedef struct lossfn_bce_options {
    */
   lossfn_reduction reduction;
   /**
-   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
    */
   double loss_weight;
   /**
@@ -207,7 +207,7 @@ typedef struct lossfn_entropy_options {
    */
   lossfn_input_kind input;
   /**
-   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
    */
   double loss_weight;
   /**
@@ -234,7 +234,7 @@ typedef struct lossfn_kl_div_options {
    */
   bool log_target;
   /**
-   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
    */
   double loss_weight;
   /**
@@ -260,7 +260,7 @@ typedef struct lossfn_distillation_options {
    */
   double temperature;
   /**
-   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
    */
   double loss_weight;
   /**
@@ -295,7 +295,7 @@ typedef struct lossfn_focal_options {
    */
   int64_t ignore_index;
   /**
-   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
    */
   double loss_weight;
   /**
@@ -335,7 +335,7 @@ typedef struct lossfn_quality_focal_options {
    */
   bool detach_weight;
   /**
-   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
    */
   double loss_weight;
   /**
@@ -356,7 +356,7 @@ typedef uint32_t lossfn_layout;
 /**
  * Shape of a class tensor: `spatial` is the product of the trailing dims (1 for [N, C]).
  * Index targets are int64_t, one per (n, s), at n*spatial + s; per-position outputs use the
- * same [batch][spatial] order.
+ * same `[batch][spatial]` order.
  */
 typedef struct lossfn_shape {
   size_t batch;
@@ -370,11 +370,11 @@ typedef struct lossfn_shape {
  */
 typedef struct lossfn_dfl_options {
   /**
-   * LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM (term weight weight[i] per box).
+   * LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM (term weight `weight[i]` per box).
    */
   lossfn_reduction reduction;
   /**
-   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
    */
   double loss_weight;
   /**
@@ -397,7 +397,7 @@ typedef struct lossfn_keypoint_options {
    */
   lossfn_reduction reduction;
   /**
-   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
    */
   double loss_weight;
   /**
@@ -416,7 +416,7 @@ typedef struct lossfn_keypoint_options {
 typedef uint32_t lossfn_activation;
 
 /**
- * Class weights of the generalized Dice loss (DESIGN §6.3).
+ * Class weights of the generalized Dice loss (docs/api.md §7).
  */
 typedef uint32_t lossfn_gdice_weight;
 
@@ -471,7 +471,7 @@ typedef struct lossfn_overlap_options {
    */
   int64_t ignore_index;
   /**
-   * generalized Dice only: LOSSFN_GDICE_SQUARE (default), _SIMPLE or _UNIFORM (DESIGN §6.3).
+   * generalized Dice only: LOSSFN_GDICE_SQUARE (default), _SIMPLE or _UNIFORM (docs/api.md §7).
    */
   lossfn_gdice_weight w_type;
   /**
@@ -479,7 +479,7 @@ typedef struct lossfn_overlap_options {
    */
   bool soft_label;
   /**
-   * 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+   * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
    */
   double loss_weight;
   /**
@@ -725,7 +725,7 @@ struct lossfn_regression_options lossfn_regression_options_default(void);
 
 /**
  * L1 loss (MAE): l = |input - target|; gradient sign(d), 0 at d = 0 (as torch).
- * input, target, weight: n values (weight may be NULL; term weight = weight[i]).
+ * input, target, weight: n values (weight may be NULL; term weight = `weight[i]`).
  * loss: 1 value, or n for NONE. grad_input: n values or NULL.
  *
  * # Safety
@@ -847,7 +847,7 @@ struct lossfn_box_options lossfn_box_options_default(void);
 /**
  * IoU loss (UnitBox) by options.iou_mode: 1 - IoU (LINEAR), 1 - IoU^2 (SQUARE), or
  * -ln(max(IoU, eps)) (LOG, gradient 0 where IoU < eps), IoU = I / (max(U, 0) + eps).
- * pred, target: n*4 values in options.format; weight: n values or NULL (term weight weight[i]);
+ * pred, target: n*4 values in options.format; weight: n values or NULL (term weight `weight[i]`);
  * loss: 1 value, or n (w_i * l_i) for NONE; grad_pred: n*4 values in pred's format, or NULL.
  * All box losses: at a min/max tie (e.g. an edge shared with the target) the subgradient is
  * split evenly, as torch does; degenerate boxes (zero or negative width/height) give finite
@@ -1005,7 +1005,7 @@ lossfn_status lossfn_siou_loss_f64(const double *pred,
 /**
  * EIoU loss: 1 - IoU + rho^2/c^2 + (w - W)^2/(cw^2 + eps) + (h - H)^2/(ch^2 + eps)
  * (arXiv 2101.08158). options.gamma > 0 gives Focal-EIoU: the term weight is IoU^gamma
- * (a constant, no gradient through it) times weight[i], so loss[i] = IoU^gamma w_i l_i for NONE
+ * (a constant, no gradient through it) times `weight[i]`, so `loss[i]` = IoU^gamma w_i l_i for NONE
  * and MEAN = sum(IoU^gamma w l) / sum(IoU^gamma w) (0 when that is 0). Sizes as lossfn_iou_loss_f32.
  *
  * # Safety
@@ -1064,7 +1064,7 @@ lossfn_status lossfn_cdiou_loss_f64(const double *pred,
                                     double *grad_pred);
 
 /**
- * Pairwise similarity matrix (no gradient): out[i*m + j] = kind(boxes1[i], boxes2[j]) with the
+ * Pairwise similarity matrix (no gradient): `out[i*m + j] = kind(boxes1[i], boxes2[j])` with the
  * loss formulas' eps (finite, > 0; torchvision's box_iou uses none: pass a tiny eps, e.g. 1e-7).
  * boxes1: n*4 values, boxes2: m*4 values, both in `format`; out: n*m values.
  *
@@ -1133,8 +1133,8 @@ struct lossfn_quality_focal_options lossfn_quality_focal_options_default(void);
 /**
  * Softmax cross entropy over the class axis with int64 index targets (one per (n, s)), as
  * torch.nn.functional.cross_entropy for every combination of class_weight, ignore_index,
- * label_smoothing and reduction: l = (1-eps)·w[y]·(-ln p_y) + (eps/C)·sum_c w[c]·(-ln p_c);
- * MEAN = sum l / sum w[y] over the non-ignored positions, 0 (not NaN) when that is 0.
+ * label_smoothing and reduction: `l = (1-eps)·w[y]·(-ln p_y) + (eps/C)·sum_c w[c]·(-ln p_c)`;
+ * MEAN = `sum l / sum w[y]` over the non-ignored positions, 0 (not NaN) when that is 0.
  * A target outside [0, classes) that is not ignore_index -> LOSSFN_ERROR_INVALID_TARGET.
  * logits: batch*classes*spatial in shape.layout; class_weight: classes or NULL;
  * loss: 1, or batch*spatial for NONE; grad_logits: batch*classes*spatial or NULL.
@@ -1167,7 +1167,7 @@ lossfn_status lossfn_cross_entropy_f64(const double *logits,
 /**
  * Softmax cross entropy with class-probability targets (target: batch*classes*spatial in the
  * logits' layout; ignore_index unused), as torch.nn.functional.cross_entropy with a float
- * target: l = sum_c w[c]·t'_c·(-ln p_c), t' = (1-eps)·t + eps/C. MEAN divides by
+ * target: `l = sum_c w[c]·t'_c·(-ln p_c)`, t' = (1-eps)·t + eps/C. MEAN divides by
  * batch*spatial (as torch, class weights or not). Sizes as lossfn_cross_entropy_f32.
  *
  * # Safety
@@ -1197,9 +1197,9 @@ lossfn_status lossfn_cross_entropy_soft_f64(const double *logits,
 
 /**
  * Binary cross entropy on logits, as torch.nn.functional.binary_cross_entropy_with_logits
- * (log-sum-exp stable): l = (1-t)·x + (1 + (pos_weight[c]-1)·t)·softplus(-x).
+ * (log-sum-exp stable): `l = (1-t)·x + (1 + (pos_weight[c]-1)·t)·softplus(-x)`.
  * logits, target, weight (NULL ok): batch*classes*spatial in shape.layout; pos_weight:
- * classes or NULL. Term weight = weight[i], so MEAN = sum w·l / sum w (torch divides by the
+ * classes or NULL. Term weight = `weight[i]`, so MEAN = sum w·l / sum w (torch divides by the
  * element count; identical without weight). loss: 1, or batch*classes*spatial for NONE.
  *
  * # Safety
@@ -1346,7 +1346,7 @@ lossfn_status lossfn_sigmoid_focal_loss_f64(const double *logits,
                                             double *grad_logits);
 
 /**
- * Multi-class (softmax) focal loss: -class_alpha[y]·(1 - p_y)^gamma·ln p_y with
+ * Multi-class (softmax) focal loss: `-class_alpha[y]·(1 - p_y)^gamma·ln p_y` with
  * p = softmax(logits) and int64 index targets (ignore_index as cross entropy); class_alpha:
  * classes or NULL (all 1); term weight 1 per non-ignored position. Sizes as
  * lossfn_cross_entropy_f32.
@@ -1449,7 +1449,7 @@ struct lossfn_dfl_options lossfn_dfl_options_default(void);
 /**
  * Distribution Focal Loss (GFL, arXiv 2006.04388) as ultralytics DFLoss (utils/loss.py), equal
  * to mmdet distribution_focal_loss inside its domain. logits: n*sides*bins values, row-major
- * [n][sides][bins]; target: n*sides continuous positions in bin units, clamped to
+ * `[n][sides][bins]`; target: n*sides continuous positions in bin units, clamped to
  * [0, bins - 1 - 0.01] as ultralytics (a NaN target gives NaN for its box); weight: n values or
  * NULL (term weight per box). Per box: l = (1/sides) sum_k [(tr - t) CE(logits_k, tl) +
  * (t - tl) CE(logits_k, tr)], tl = floor(t), tr = tl + 1. loss: 1 value, or n (w_i l_i) for
@@ -1494,7 +1494,7 @@ struct lossfn_keypoint_options lossfn_keypoint_options_default(void);
  * Keypoint OKS loss as ultralytics KeypointLoss (pose heads). pred, target: n*k*2 values
  * (x, y per keypoint); visible: n*k (nonzero = labelled); area: n (the instance's box area; a
  * negative one counts as 0); sigmas: k (COCO's 17 for people). l_ij = f_i (1 - exp(-d_ij /
- * ((2 sigma_j)^2 (area_i + 1e-9) 2))) [visible_ij], f_i = k / (count_j visible_ij + 1e-9), d_ij the
+ * ((2 sigma_j)^2 (area_i + 1e-9) 2))) `[visible_ij != 0]`, f_i = k / (count_j visible_ij + 1e-9), d_ij the
  * squared distance; every (i, j) is a term of weight 1 (MEAN is ultralytics' .mean()). loss: 1
  * value, or n*k for NONE; grad_pred: n*k*2 values or NULL.
  *
@@ -1543,7 +1543,7 @@ struct lossfn_overlap_options lossfn_overlap_options_default(void);
  * input: batch*classes*spatial in shape.layout; target: batch*spatial class indices in
  * [0, classes) or options.ignore_index (those positions count nowhere); class_weight: classes
  * or NULL, the term weight of a score is its class's weight (MEAN = sum w*l / sum w).
- * loss: 1 value, or for NONE one w*l per score, [batch][C'] (batch = false) or [C']
+ * loss: 1 value, or for NONE one w*l per score, `[batch][C']` (batch = false) or `[C']`
  * (batch = true), C' = classes, or classes - 1 without background.
  * grad_input: batch*classes*spatial or NULL. A score whose denominator is exactly 0 (empty
  * masks with smooth_dr = 0) is 1 with zero gradient.

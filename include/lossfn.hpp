@@ -71,6 +71,10 @@ template <class R> R size_error(const char *what) {
 #endif
 }
 template <class T> const T *data_or_null(const std::vector<T> *v) { return v ? v->data() : nullptr; }
+/// T in a non-deduced context: the optional `const std::vector<same_t<T>> *` arguments of the
+/// vector forms take their T from the data vectors, so that a plain `nullptr` is accepted.
+template <class T> struct same { using type = T; };
+template <class T> using same_t = typename same<T>::type;
 }  // namespace detail
 
 /// Loss output(s) and gradient of a vector call: loss holds 1 value, or the unreduced values for
@@ -106,7 +110,7 @@ inline std::size_t loss_size(lossfn_reduction reduction, std::size_t unreduced) 
     template <class T>                                                                                       \
     loss_grad<T> name(const std::vector<T> &input, const std::vector<T> &target,                             \
                       const lossfn_regression_options &options = lossfn_regression_options_default(),         \
-                      const std::vector<T> *weight = nullptr, bool with_grad = true) {                       \
+                      const std::vector<detail::same_t<T>> *weight = nullptr, bool with_grad = true) {                       \
         if (!(target.size() == input.size())) return detail::size_error<loss_grad<T>>(#name ": target size differs from input size");       \
         if (!(!weight || weight->size() == input.size())) return detail::size_error<loss_grad<T>>(#name ": weight size differs from input size"); \
         loss_grad<T> r{std::vector<T>(loss_size(options.reduction, input.size())),                           \
@@ -125,11 +129,6 @@ LOSSFN_REGRESSION_(huber_loss)
 // IoU (UnitBox), GIoU, DIoU, CIoU, EIoU / Focal-EIoU, CDIoU. pred, target: n*4 values in
 // options.format; weight: n values or null; loss: 1 value (n for NONE); grad_pred: n*4 or null,
 // in pred's format.
-
-namespace detail {
-/// T in a non-deduced context, so that a `nullptr` weight does not break template deduction.
-template <class T> struct box_same { using type = T; };
-}  // namespace detail
 
 /// Box options with the given format and reduction, defaults otherwise.
 inline lossfn_box_options box_options(lossfn_box_format format, lossfn_reduction reduction = LOSSFN_REDUCTION_MEAN) {
@@ -151,7 +150,7 @@ inline lossfn_box_options box_options(lossfn_box_format format, lossfn_reduction
     template <class T>                                                                                       \
     loss_grad<T> name(const std::vector<T> &pred, const std::vector<T> &target,                              \
                       const lossfn_box_options &options = lossfn_box_options_default(),                       \
-                      const std::vector<typename detail::box_same<T>::type> *weight = nullptr,               \
+                      const std::vector<detail::same_t<T>> *weight = nullptr,               \
                       bool with_grad = true) {                                                               \
         if (!(pred.size() % 4 == 0)) return detail::size_error<loss_grad<T>>(#name ": pred size is not a multiple of 4");                    \
         if (!(target.size() == pred.size())) return detail::size_error<loss_grad<T>>(#name ": target size differs from pred size");          \
@@ -210,7 +209,7 @@ inline lossfn_status dfl_loss(const double *logits, const double *target, const 
 template <class T>
 loss_grad<T> dfl_loss(const std::vector<T> &logits, const std::vector<T> &target, std::size_t sides, std::size_t bins,
                       const lossfn_dfl_options &options = lossfn_dfl_options_default(),
-                      const std::vector<typename detail::box_same<T>::type> *weight = nullptr, bool with_grad = true) {
+                      const std::vector<detail::same_t<T>> *weight = nullptr, bool with_grad = true) {
     if (!(sides > 0 && target.size() % sides == 0)) return detail::size_error<loss_grad<T>>("dfl_loss: target size is not a multiple of sides");
     const std::size_t n = target.size() / sides;
     if (!(logits.size() == target.size() * bins)) return detail::size_error<loss_grad<T>>("dfl_loss: logits size is not target size x bins");
@@ -270,7 +269,6 @@ inline lossfn_shape class_shape(std::size_t batch, std::size_t classes, std::siz
 namespace detail {
 inline std::size_t elements(const lossfn_shape &s) { return s.batch * s.classes * s.spatial; }
 inline std::size_t positions(const lossfn_shape &s) { return s.batch * s.spatial; }
-template <class T> struct class_same { using type = T; };
 }  // namespace detail
 
 // Raw-pointer overloads: sizes as in lossfn.h; throw lossfn::error on failure (return the status).
@@ -349,7 +347,7 @@ inline lossfn_status softmax_focal_loss(const double *logits, const int64_t *tar
 template <class T>
 loss_grad<T> cross_entropy(const std::vector<T> &logits, const std::vector<int64_t> &target, lossfn_shape shape,
                            const lossfn_cross_entropy_options &options = lossfn_cross_entropy_options_default(),
-                           const std::vector<typename detail::class_same<T>::type> *class_weight = nullptr,
+                           const std::vector<detail::same_t<T>> *class_weight = nullptr,
                            bool with_grad = true) {
     LOSSFN_CLASS_REQUIRE_(cross_entropy, logits, detail::elements(shape));
     LOSSFN_CLASS_REQUIRE_(cross_entropy, target, detail::positions(shape));
@@ -364,7 +362,7 @@ loss_grad<T> cross_entropy(const std::vector<T> &logits, const std::vector<int64
 template <class T>
 loss_grad<T> cross_entropy_soft(const std::vector<T> &logits, const std::vector<T> &target, lossfn_shape shape,
                                 const lossfn_cross_entropy_options &options = lossfn_cross_entropy_options_default(),
-                                const std::vector<typename detail::class_same<T>::type> *class_weight = nullptr,
+                                const std::vector<detail::same_t<T>> *class_weight = nullptr,
                                 bool with_grad = true) {
     LOSSFN_CLASS_REQUIRE_(cross_entropy_soft, logits, detail::elements(shape));
     LOSSFN_CLASS_REQUIRE_(cross_entropy_soft, target, detail::elements(shape));
@@ -379,8 +377,8 @@ loss_grad<T> cross_entropy_soft(const std::vector<T> &logits, const std::vector<
 template <class T>
 loss_grad<T> bce_with_logits(const std::vector<T> &logits, const std::vector<T> &target, lossfn_shape shape,
                              const lossfn_bce_options &options = lossfn_bce_options_default(),
-                             const std::vector<typename detail::class_same<T>::type> *weight = nullptr,
-                             const std::vector<typename detail::class_same<T>::type> *pos_weight = nullptr,
+                             const std::vector<detail::same_t<T>> *weight = nullptr,
+                             const std::vector<detail::same_t<T>> *pos_weight = nullptr,
                              bool with_grad = true) {
     LOSSFN_CLASS_REQUIRE_(bce_with_logits, logits, detail::elements(shape));
     LOSSFN_CLASS_REQUIRE_(bce_with_logits, target, detail::elements(shape));
@@ -431,7 +429,7 @@ loss_grad<T> kl_div_logits(const std::vector<T> &student_logits, const std::vect
 template <class T>
 loss_grad<T> sigmoid_focal_loss(const std::vector<T> &logits, const std::vector<T> &target, lossfn_shape shape,
                                 const lossfn_focal_options &options = lossfn_focal_options_default(),
-                                const std::vector<typename detail::class_same<T>::type> *weight = nullptr,
+                                const std::vector<detail::same_t<T>> *weight = nullptr,
                                 bool with_grad = true) {
     LOSSFN_CLASS_REQUIRE_(sigmoid_focal_loss, logits, detail::elements(shape));
     LOSSFN_CLASS_REQUIRE_(sigmoid_focal_loss, target, detail::elements(shape));
@@ -457,7 +455,7 @@ loss_grad<T> sigmoid_focal_loss(const std::vector<T> &logits, const std::vector<
     template <class T>                                                                                        \
     loss_grad<T> name(const std::vector<T> &logits, const std::vector<T> &target, lossfn_shape shape,           \
                       const lossfn_quality_focal_options &options = lossfn_quality_focal_options_default(),    \
-                      const std::vector<typename detail::class_same<T>::type> *weight = nullptr,               \
+                      const std::vector<detail::same_t<T>> *weight = nullptr,               \
                       bool with_grad = true) {                                                                \
         LOSSFN_CLASS_REQUIRE_(name, logits, detail::elements(shape));                                         \
         LOSSFN_CLASS_REQUIRE_(name, target, detail::elements(shape));                                         \
@@ -475,7 +473,7 @@ LOSSFN_QUALITY_FOCAL_(quality_focal_loss)
 template <class T>
 loss_grad<T> softmax_focal_loss(const std::vector<T> &logits, const std::vector<int64_t> &target, lossfn_shape shape,
                                 const lossfn_focal_options &options = lossfn_focal_options_default(),
-                                const std::vector<typename detail::class_same<T>::type> *class_alpha = nullptr,
+                                const std::vector<detail::same_t<T>> *class_alpha = nullptr,
                                 bool with_grad = true) {
     LOSSFN_CLASS_REQUIRE_(softmax_focal_loss, logits, detail::elements(shape));
     LOSSFN_CLASS_REQUIRE_(softmax_focal_loss, target, detail::positions(shape));
@@ -523,7 +521,7 @@ inline std::size_t overlap_loss_size(const lossfn_shape &shape, const lossfn_ove
     template <class T>                                                                                       \
     loss_grad<T> name(const std::vector<T> &input, const std::vector<int64_t> &target, lossfn_shape shape,    \
                       const lossfn_overlap_options &options = lossfn_overlap_options_default(),               \
-                      const std::vector<T> *class_weight = nullptr, bool with_grad = true) {                 \
+                      const std::vector<detail::same_t<T>> *class_weight = nullptr, bool with_grad = true) {                 \
         if (!(input.size() == shape.batch * shape.classes * shape.spatial))                                  \
             return detail::size_error<loss_grad<T>>(#name ": input size differs from batch*classes*spatial"); \
         if (!(target.size() == shape.batch * shape.spatial))                                                                          \
@@ -537,7 +535,7 @@ inline std::size_t overlap_loss_size(const lossfn_shape &shape, const lossfn_ove
     template <class T>                                                                                       \
     loss_grad<T> name##_soft(const std::vector<T> &input, const std::vector<T> &target, lossfn_shape shape,   \
                              const lossfn_overlap_options &options = lossfn_overlap_options_default(),        \
-                             const std::vector<T> *class_weight = nullptr, bool with_grad = true) {          \
+                             const std::vector<detail::same_t<T>> *class_weight = nullptr, bool with_grad = true) {          \
         if (!(input.size() == shape.batch * shape.classes * shape.spatial))                                  \
             return detail::size_error<loss_grad<T>>(#name "_soft: input size differs from batch*classes*spatial"); \
         if (!(target.size() == input.size()))                                                                          \

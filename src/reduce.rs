@@ -21,7 +21,7 @@ pub enum Reduction {
     BatchMean,
 }
 
-/// What a kernel reduces with: the reduction and the two scalar controls of DESIGN §6.1.
+/// What a kernel reduces with: the reduction and the two scalar controls of docs/api.md §3.
 /// Every kernel turns its own denominator into its one scale factor through [`Reduce::scale`],
 /// so loss_weight and avg_factor act the same way on every loss.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -83,7 +83,7 @@ pub enum Output {
     MeanDenominator,
 }
 
-/// The validated output controls of one call (DESIGN §6.1).
+/// The validated output controls of one call (docs/api.md §3).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Controls {
     pub output: Output,
@@ -191,9 +191,24 @@ pub fn chunks(n: usize, chunk: usize) -> impl Iterator<Item = Range<usize>> {
     (0..n.div_ceil(chunk)).map(move |i| i * chunk..((i + 1) * chunk).min(n))
 }
 
+/// The sum of `parts` in their order, starting from +0.0.
+///
+/// Why not `Iterator::sum`: Rust's `f64` sum starts from −0.0 (the IEEE additive identity),
+/// so an empty input (n = 0) would report a loss of −0.0. Starting from +0.0 gives the same
+/// bits for every non-empty sum except an all-(−0.0) one, and +0.0 for an empty one.
+///
+/// ```
+/// assert_eq!(lossfn::reduce::total([]).to_bits(), 0f64.to_bits());
+/// assert_eq!(lossfn::reduce::total([0.5, 0.25, -1.0]), -0.25);
+/// ```
+#[inline]
+pub fn total(parts: impl IntoIterator<Item = f64>) -> f64 {
+    parts.into_iter().fold(0.0, |acc, x| acc + x)
+}
+
 /// Sums `f(range)` over the chunks of `0..n` in chunk order (deterministic, parallel when large).
 pub fn sum_chunks(n: usize, chunk: usize, f: impl Fn(Range<usize>) -> f64 + Sync + Send) -> f64 {
-    map_in_order(chunks(n, chunk).collect(), n, f).into_iter().sum()
+    total(map_in_order(chunks(n, chunk).collect(), n, f))
 }
 
 /// One chunk of an elementwise kernel: its item range, and the matching pieces of the
@@ -231,5 +246,5 @@ pub fn for_chunks<'a, T: Send, R: Send>(
 /// Sums `lanes` accumulators in a fixed order.
 #[inline]
 pub fn sum_lanes<const L: usize>(acc: [f64; L]) -> f64 {
-    acc.iter().sum()
+    total(acc)
 }

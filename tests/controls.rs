@@ -1,4 +1,4 @@
-//! The output controls of DESIGN §6.1 on every loss, f32 and f64, through the C ABI: the
+//! The output controls of docs/api.md §3 on every loss, f32 and f64, through the C ABI: the
 //! identities that define them, checked against the same loss without them.
 //!
 //! * `loss_weight` λ: every reduction's value and the gradient are λ times those of λ = 1
@@ -6,7 +6,8 @@
 //! * MEAN_DENOMINATOR returns the `den` with MEAN·den = SUM (and ∂MEAN·den = ∂SUM);
 //! * `avg_factor` A: MEAN·A = MEAN without it · den, gradients likewise;
 //! * `accumulate`: the gradient buffer ends as its previous content plus the gradient, bitwise;
-//! * out-of-domain controls are INVALID_OPTION naming the field, and write nothing.
+//! * out-of-domain controls are INVALID_OPTION naming the field, and write nothing;
+//! * an empty call reduces to +0.0 (never −0.0) under MEAN, SUM and MEAN_DENOMINATOR.
 //!
 //! Each loss runs a small case and one large enough for the parallel path (sizes of
 //! tests/determinism.rs), so the denominator query is exercised where the kernels split work.
@@ -150,10 +151,33 @@ fn rejected(f: F) {
     assert!(common::last_error().contains("accumulate"), "{}: {}", f.name(), common::last_error());
 }
 
+/// An empty call (no terms: n = 0 boxes / elements / instances, batch = 0 samples): MEAN and
+/// SUM give +0.0 (not Rust's −0.0 empty sum, not torch's NaN) and MEAN_DENOMINATOR gives +0.0.
+fn empty(f: F) {
+    let d = match f.family() {
+        Family::Regression | Family::Boxes => Dims::n(0),
+        Family::Keypoints => Dims::nm(0, 17),
+        Family::Dfl => Dims::dfl(0, 4, 16),
+        Family::Classification | Family::Overlap => Dims::shape(0, 3, 5, LOSSFN_LAYOUT_NCS),
+        Family::Matrix => unreachable!("the IoU matrix is not a loss"),
+    };
+    for dt in [Dt::F32, Dt::F64] {
+        let base = Opts::new(f).unwrap();
+        let inputs = fuzz_driver::clean_inputs(f, dt, &d, Some(&base.bytes), 1);
+        for (r, grad) in [(LOSSFN_REDUCTION_MEAN, true), (LOSSFN_REDUCTION_SUM, true), (LOSSFN_REDUCTION_MEAN_DENOMINATOR, false)] {
+            let out = fuzz_driver::call(f, dt, &d, &MX, Some(&base.clone().reduction(r).bytes), &inputs, grad)
+                .unwrap_or_else(|st| panic!("{}_{dt:?} empty, reduction {r}: status {st}: {}", f.name(), common::last_error()));
+            assert_eq!(out.loss.len(), 1, "{}_{dt:?} empty, reduction {r}", f.name());
+            assert_eq!(out.loss[0].to_bits(), 0f64.to_bits(), "{}_{dt:?} empty, reduction {r}: loss {:?}, not +0.0", f.name(), out.loss[0]);
+        }
+    }
+}
+
 /// Every loss of the catalogue (the IoU matrix has no controls).
 fn check_or_skip(f: F) {
     if f != F::Matrix {
         check(f);
+        empty(f);
     }
 }
 

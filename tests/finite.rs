@@ -141,7 +141,7 @@ fn options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
                 .f64("alpha", pick(rng, &[0.0, 0.3, 0.5, 1.0, 5.0]))
                 .f64("beta", pick(rng, &[0.0, 0.7, 0.5, 1.0]))
                 .f64("gamma", pick(rng, &[1.0, 0.75, 0.5, 2.0, 1e-3]))
-                // Soft targets take no ignore_index (DESIGN §6.7).
+                // Soft targets take no ignore_index (docs/api.md §1, §7).
                 .i64("ignore_index", if f.soft_target() { -100 } else { pick(rng, &[-100, 0, classes as i64 - 1]) })
         }
         Family::Classification => match f {

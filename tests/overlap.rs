@@ -116,7 +116,7 @@ fn large_shapes_match_reference() {
                     let o = lossfn_overlap_options {
                         reduction: LOSSFN_REDUCTION_NONE,
                         activation,
-                        // Soft targets take no ignore_index (DESIGN §6.7).
+                        // Soft targets take no ignore_index (docs/api.md §1, §7).
                         ignore_index: if soft { -100 } else { 255 },
                         squared_pred: rng.below(2) == 0,
                         batch: rng.below(2) == 0,

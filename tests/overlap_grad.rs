@@ -52,7 +52,7 @@ fn gradients_match_finite_differences() {
                                         alpha: rng.uniform(0.1, 1.0),
                                         beta: rng.uniform(0.1, 1.0),
                                         gamma,
-                                        // Soft targets take no ignore_index (DESIGN §6.7).
+                                        // Soft targets take no ignore_index (docs/api.md §1, §7).
                                         ignore_index: if soft { -100 } else { 7 },
                                         ..lossfn_overlap_options_default()
                                     };

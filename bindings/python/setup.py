@@ -88,11 +88,30 @@ def find_cargo():
     )
 
 
+COMPILING = ("lossfn: compiling liblossfn from its Rust source with cargo (the first build takes about 2 minutes "
+             "on 2 cores; later builds reuse it). `pip install -v` shows cargo's progress.")
+
+
+def tell_terminal(msg, tty="/dev/tty"):
+    """Writes msg to the user's terminal, if there is one.
+
+    pip hides a build backend's stdout and stderr unless run with -v, so without this a first
+    `pip install` would sit silent for the whole cargo build. The controlling terminal is not
+    captured; where there is none (CI, a pipe) nothing is written."""
+    try:
+        with open(tty, "w") as out:
+            out.write(msg + "\n")
+    except OSError:
+        pass
+
+
 def build_library(log=print):
     """Runs `cargo build --release --lib` on the crate; returns the path of the shared library."""
     crate = find_crate()
     cmd = [find_cargo(), "build", "--release", "--lib", "--manifest-path", str(crate / "Cargo.toml"),
            "--message-format=json-render-diagnostics"]
+    tell_terminal(COMPILING)
+    log(COMPILING)
     log("running " + " ".join(cmd))
     proc = subprocess.run(cmd, cwd=crate, stdout=subprocess.PIPE, universal_newlines=True)
     if proc.returncode != 0:

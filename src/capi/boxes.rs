@@ -35,7 +35,7 @@ pub const LOSSFN_IOU_KIND_DIOU: lossfn_iou_kind = 2;
 /// DIoU - alpha * v (aspect-ratio term).
 pub const LOSSFN_IOU_KIND_CIOU: lossfn_iou_kind = 3;
 
-/// Which CIoU formula lossfn_ciou_loss follows (DESIGN §6.2).
+/// Which CIoU formula lossfn_ciou_loss follows (docs/api.md §5).
 pub type lossfn_ciou_variant = u32;
 /// torchvision complete_box_iou_loss (the 0.1 behaviour).
 pub const LOSSFN_CIOU_TORCHVISION: lossfn_ciou_variant = 0;
@@ -65,9 +65,9 @@ pub struct lossfn_box_options {
     pub gamma: f64,
     /// cdiou_loss only: weight of the corner-distance term, 1.0; finite, >= 0.
     pub lambda: f64,
-    /// ciou_loss only: LOSSFN_CIOU_TORCHVISION (default), _ULTRALYTICS or _MMDET (DESIGN §6.2).
+    /// ciou_loss only: LOSSFN_CIOU_TORCHVISION (default), _ULTRALYTICS or _MMDET (docs/api.md §5).
     pub ciou_variant: lossfn_ciou_variant,
-    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
     pub avg_factor: f64,
@@ -175,7 +175,7 @@ unsafe fn entry<T: Real>(
 
 /// IoU loss (UnitBox) by options.iou_mode: 1 - IoU (LINEAR), 1 - IoU^2 (SQUARE), or
 /// -ln(max(IoU, eps)) (LOG, gradient 0 where IoU < eps), IoU = I / (max(U, 0) + eps).
-/// pred, target: n*4 values in options.format; weight: n values or NULL (term weight weight[i]);
+/// pred, target: n*4 values in options.format; weight: n values or NULL (term weight `weight[i]`);
 /// loss: 1 value, or n (w_i * l_i) for NONE; grad_pred: n*4 values in pred's format, or NULL.
 /// All box losses: at a min/max tie (e.g. an edge shared with the target) the subgradient is
 /// split evenly, as torch does; degenerate boxes (zero or negative width/height) give finite
@@ -273,7 +273,7 @@ pub unsafe extern "C" fn lossfn_siou_loss_f64(pred: *const f64, target: *const f
 }
 /// EIoU loss: 1 - IoU + rho^2/c^2 + (w - W)^2/(cw^2 + eps) + (h - H)^2/(ch^2 + eps)
 /// (arXiv 2101.08158). options.gamma > 0 gives Focal-EIoU: the term weight is IoU^gamma
-/// (a constant, no gradient through it) times weight[i], so loss[i] = IoU^gamma w_i l_i for NONE
+/// (a constant, no gradient through it) times `weight[i]`, so `loss[i]` = IoU^gamma w_i l_i for NONE
 /// and MEAN = sum(IoU^gamma w l) / sum(IoU^gamma w) (0 when that is 0). Sizes as lossfn_iou_loss_f32.
 ///
 /// # Safety
@@ -343,7 +343,7 @@ unsafe fn matrix<T: Real>(
     }
 }
 
-/// Pairwise similarity matrix (no gradient): out[i*m + j] = kind(boxes1[i], boxes2[j]) with the
+/// Pairwise similarity matrix (no gradient): `out[i*m + j] = kind(boxes1[i], boxes2[j])` with the
 /// loss formulas' eps (finite, > 0; torchvision's box_iou uses none: pass a tiny eps, e.g. 1e-7).
 /// boxes1: n*4 values, boxes2: m*4 values, both in `format`; out: n*m values.
 ///

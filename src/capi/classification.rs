@@ -8,13 +8,13 @@ use crate::kernels::math::Math;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct lossfn_cross_entropy_options {
-    /// LOSSFN_REDUCTION_NONE, _MEAN (default: weighted by class_weight[target], as torch) or _SUM.
+    /// LOSSFN_REDUCTION_NONE, _MEAN (default: weighted by `class_weight[target]`, as torch) or _SUM.
     pub reduction: lossfn_reduction,
     /// Index targets only: positions with this target count nowhere. -100.
     pub ignore_index: i64,
     /// 0.0; in [0, 1]: the target becomes (1 - label_smoothing)·onehot + label_smoothing/classes.
     pub label_smoothing: f64,
-    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
     pub avg_factor: f64,
@@ -35,7 +35,7 @@ c_options!(lossfn_cross_entropy_options, lossfn_cross_entropy_options_default, [
 pub struct lossfn_bce_options {
     /// LOSSFN_REDUCTION_NONE, _MEAN (default; weighted mean over `weight`) or _SUM.
     pub reduction: lossfn_reduction,
-    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
     pub avg_factor: f64,
@@ -65,7 +65,7 @@ pub struct lossfn_entropy_options {
     pub reduction: lossfn_reduction,
     /// LOSSFN_INPUT_LOGITS (default) or LOSSFN_INPUT_PROBS.
     pub input: lossfn_input_kind,
-    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
     pub avg_factor: f64,
@@ -89,7 +89,7 @@ pub struct lossfn_kl_div_options {
     pub reduction: lossfn_reduction,
     /// false: target holds probabilities; true: log-probabilities.
     pub log_target: bool,
-    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
     pub avg_factor: f64,
@@ -112,7 +112,7 @@ pub struct lossfn_distillation_options {
     pub reduction: lossfn_reduction,
     /// Softmax temperature T: 1.0; > 0.
     pub temperature: f64,
-    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
     pub avg_factor: f64,
@@ -140,7 +140,7 @@ pub struct lossfn_focal_options {
     pub gamma: f64,
     /// Softmax only: positions with this target count nowhere. -100.
     pub ignore_index: i64,
-    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
     pub avg_factor: f64,
@@ -171,7 +171,7 @@ pub struct lossfn_quality_focal_options {
     /// Varifocal: false (mmdet, ultralytics); true: no gradient through the modulating weight
     /// (RT-DETR's .detach()).
     pub detach_weight: bool,
-    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
     pub avg_factor: f64,
@@ -506,8 +506,8 @@ unsafe fn softmax_focal_loss<T: Math>(
 
 /// Softmax cross entropy over the class axis with int64 index targets (one per (n, s)), as
 /// torch.nn.functional.cross_entropy for every combination of class_weight, ignore_index,
-/// label_smoothing and reduction: l = (1-eps)·w[y]·(-ln p_y) + (eps/C)·sum_c w[c]·(-ln p_c);
-/// MEAN = sum l / sum w[y] over the non-ignored positions, 0 (not NaN) when that is 0.
+/// label_smoothing and reduction: `l = (1-eps)·w[y]·(-ln p_y) + (eps/C)·sum_c w[c]·(-ln p_c)`;
+/// MEAN = `sum l / sum w[y]` over the non-ignored positions, 0 (not NaN) when that is 0.
 /// A target outside [0, classes) that is not ignore_index -> LOSSFN_ERROR_INVALID_TARGET.
 /// logits: batch*classes*spatial in shape.layout; class_weight: classes or NULL;
 /// loss: 1, or batch*spatial for NONE; grad_logits: batch*classes*spatial or NULL.
@@ -528,7 +528,7 @@ pub unsafe extern "C" fn lossfn_cross_entropy_f64(logits: *const f64, target: *c
 }
 /// Softmax cross entropy with class-probability targets (target: batch*classes*spatial in the
 /// logits' layout; ignore_index unused), as torch.nn.functional.cross_entropy with a float
-/// target: l = sum_c w[c]·t'_c·(-ln p_c), t' = (1-eps)·t + eps/C. MEAN divides by
+/// target: `l = sum_c w[c]·t'_c·(-ln p_c)`, t' = (1-eps)·t + eps/C. MEAN divides by
 /// batch*spatial (as torch, class weights or not). Sizes as lossfn_cross_entropy_f32.
 ///
 /// # Safety
@@ -546,9 +546,9 @@ pub unsafe extern "C" fn lossfn_cross_entropy_soft_f64(logits: *const f64, targe
     unsafe { cross_entropy_soft(logits, target, class_weight, shape, options, loss, grad_logits) }
 }
 /// Binary cross entropy on logits, as torch.nn.functional.binary_cross_entropy_with_logits
-/// (log-sum-exp stable): l = (1-t)·x + (1 + (pos_weight[c]-1)·t)·softplus(-x).
+/// (log-sum-exp stable): `l = (1-t)·x + (1 + (pos_weight[c]-1)·t)·softplus(-x)`.
 /// logits, target, weight (NULL ok): batch*classes*spatial in shape.layout; pos_weight:
-/// classes or NULL. Term weight = weight[i], so MEAN = sum w·l / sum w (torch divides by the
+/// classes or NULL. Term weight = `weight[i]`, so MEAN = sum w·l / sum w (torch divides by the
 /// element count; identical without weight). loss: 1, or batch*classes*spatial for NONE.
 ///
 /// # Safety
@@ -641,7 +641,7 @@ pub unsafe extern "C" fn lossfn_sigmoid_focal_loss_f32(logits: *const f32, targe
 pub unsafe extern "C" fn lossfn_sigmoid_focal_loss_f64(logits: *const f64, target: *const f64, weight: *const f64, shape: lossfn_shape, options: *const lossfn_focal_options, loss: *mut f64, grad_logits: *mut f64) -> lossfn_status {
     unsafe { sigmoid_focal_loss(logits, target, weight, shape, options, loss, grad_logits) }
 }
-/// Multi-class (softmax) focal loss: -class_alpha[y]·(1 - p_y)^gamma·ln p_y with
+/// Multi-class (softmax) focal loss: `-class_alpha[y]·(1 - p_y)^gamma·ln p_y` with
 /// p = softmax(logits) and int64 index targets (ignore_index as cross entropy); class_alpha:
 /// classes or NULL (all 1); term weight 1 per non-ignored position. Sizes as
 /// lossfn_cross_entropy_f32.

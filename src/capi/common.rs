@@ -46,7 +46,7 @@ pub const LOSSFN_LAYOUT_NSC: lossfn_layout = 1;
 
 /// Shape of a class tensor: `spatial` is the product of the trailing dims (1 for [N, C]).
 /// Index targets are int64_t, one per (n, s), at n*spatial + s; per-position outputs use the
-/// same [batch][spatial] order.
+/// same `[batch][spatial]` order.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct lossfn_shape {

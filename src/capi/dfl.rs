@@ -1,4 +1,4 @@
-//! C entry points of the Distribution Focal Loss (DESIGN §6.2).
+//! C entry points of the Distribution Focal Loss (docs/api.md §5).
 use super::*;
 use crate::kernels::dfl::{dfl, Args};
 use crate::kernels::math::Math;
@@ -7,9 +7,9 @@ use crate::kernels::math::Math;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct lossfn_dfl_options {
-    /// LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM (term weight weight[i] per box).
+    /// LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM (term weight `weight[i]` per box).
     pub reduction: lossfn_reduction,
-    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator
     /// (ultralytics' target_scores_sum).
@@ -64,7 +64,7 @@ unsafe fn entry<T: Math>(
 
 /// Distribution Focal Loss (GFL, arXiv 2006.04388) as ultralytics DFLoss (utils/loss.py), equal
 /// to mmdet distribution_focal_loss inside its domain. logits: n*sides*bins values, row-major
-/// [n][sides][bins]; target: n*sides continuous positions in bin units, clamped to
+/// `[n][sides][bins]`; target: n*sides continuous positions in bin units, clamped to
 /// [0, bins - 1 - 0.01] as ultralytics (a NaN target gives NaN for its box); weight: n values or
 /// NULL (term weight per box). Per box: l = (1/sides) sum_k [(tr - t) CE(logits_k, tl) +
 /// (t - tl) CE(logits_k, tr)], tl = floor(t), tr = tl + 1. loss: 1 value, or n (w_i l_i) for

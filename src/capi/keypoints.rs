@@ -1,4 +1,4 @@
-//! C entry points of the keypoint OKS loss (DESIGN §6.2).
+//! C entry points of the keypoint OKS loss (docs/api.md §5).
 use super::*;
 use crate::kernels::keypoints::{keypoint_oks_loss, Args};
 use crate::kernels::math::Math;
@@ -9,7 +9,7 @@ use crate::kernels::math::Math;
 pub struct lossfn_keypoint_options {
     /// LOSSFN_REDUCTION_NONE, _MEAN (default; over the n*k terms, as ultralytics' .mean()) or _SUM.
     pub reduction: lossfn_reduction,
-    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of n*k.
     pub avg_factor: f64,
@@ -60,7 +60,7 @@ unsafe fn entry<T: Math>(
 /// Keypoint OKS loss as ultralytics KeypointLoss (pose heads). pred, target: n*k*2 values
 /// (x, y per keypoint); visible: n*k (nonzero = labelled); area: n (the instance's box area; a
 /// negative one counts as 0); sigmas: k (COCO's 17 for people). l_ij = f_i (1 - exp(-d_ij /
-/// ((2 sigma_j)^2 (area_i + 1e-9) 2))) [visible_ij], f_i = k / (count_j visible_ij + 1e-9), d_ij the
+/// ((2 sigma_j)^2 (area_i + 1e-9) 2))) `[visible_ij != 0]`, f_i = k / (count_j visible_ij + 1e-9), d_ij the
 /// squared distance; every (i, j) is a term of weight 1 (MEAN is ultralytics' .mean()). loss: 1
 /// value, or n*k for NONE; grad_pred: n*k*2 values or NULL.
 ///

@@ -1,8 +1,8 @@
 //! The C ABI: the only `unsafe` in the crate.
 //!
-//! Every entry point is a few lines of glue: it runs inside [`ffi_boundary!`], turns its raw
+//! Every entry point is a few lines of glue: it runs inside `ffi_boundary!`, turns its raw
 //! arguments into slices with an [`Io`] (NULL / size / alignment / overlap checks), reads its
-//! options with [`options`], calls one kernel, and returns. Errors carry a status and a message
+//! options with `options`, calls one kernel, and returns. Errors carry a status and a message
 //! naming the argument; they are stored for the calling thread and nothing is written.
 #![allow(non_camel_case_types)]
 
@@ -283,7 +283,7 @@ pub fn reduction(value: lossfn_reduction, batchmean_ok: bool) -> Result<crate::r
     }
 }
 
-/// Validates the output controls of DESIGN §6.1.
+/// Validates the output controls of docs/api.md §3.
 pub fn controls(
     reduction: lossfn_reduction,
     loss_weight: f64,

@@ -13,7 +13,7 @@ pub const LOSSFN_ACTIVATION_SIGMOID: lossfn_activation = 1;
 /// Softmax over the class axis (over every class, also when include_background is false).
 pub const LOSSFN_ACTIVATION_SOFTMAX: lossfn_activation = 2;
 
-/// Class weights of the generalized Dice loss (DESIGN §6.3).
+/// Class weights of the generalized Dice loss (docs/api.md §7).
 pub type lossfn_gdice_weight = u32;
 /// w_c = 1 / (sum g_c)^2.
 pub const LOSSFN_GDICE_SQUARE: lossfn_gdice_weight = 0;
@@ -50,11 +50,11 @@ pub struct lossfn_overlap_options {
     /// index targets only: -100; positions with this target count nowhere (zero gradient).
     /// Soft targets: only the default -100 (another value is INVALID_OPTION).
     pub ignore_index: i64,
-    /// generalized Dice only: LOSSFN_GDICE_SQUARE (default), _SIMPLE or _UNIFORM (DESIGN §6.3).
+    /// generalized Dice only: LOSSFN_GDICE_SQUARE (default), _SIMPLE or _UNIFORM (docs/api.md §7).
     pub w_type: lossfn_gdice_weight,
     /// false; true: MONAI's soft-label tp/fp/fn (compute_tp_fp_fn with soft_label=True), for soft targets.
     pub soft_label: bool,
-    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
     pub avg_factor: f64,
@@ -215,7 +215,7 @@ unsafe fn entry<T: Math>(
 /// input: batch*classes*spatial in shape.layout; target: batch*spatial class indices in
 /// [0, classes) or options.ignore_index (those positions count nowhere); class_weight: classes
 /// or NULL, the term weight of a score is its class's weight (MEAN = sum w*l / sum w).
-/// loss: 1 value, or for NONE one w*l per score, [batch][C'] (batch = false) or [C']
+/// loss: 1 value, or for NONE one w*l per score, `[batch][C']` (batch = false) or `[C']`
 /// (batch = true), C' = classes, or classes - 1 without background.
 /// grad_input: batch*classes*spatial or NULL. A score whose denominator is exactly 0 (empty
 /// masks with smooth_dr = 0) is 1 with zero gradient.

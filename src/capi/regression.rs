@@ -13,7 +13,7 @@ pub struct lossfn_regression_options {
     pub beta: f64,
     /// huber only: 1.0; > 0.
     pub delta: f64,
-    /// 1.0; finite. Multiplies every loss value and the gradient (DESIGN §6.1).
+    /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
     pub avg_factor: f64,
@@ -82,7 +82,7 @@ unsafe fn entry<T: Real>(
 }
 
 /// L1 loss (MAE): l = |input - target|; gradient sign(d), 0 at d = 0 (as torch).
-/// input, target, weight: n values (weight may be NULL; term weight = weight[i]).
+/// input, target, weight: n values (weight may be NULL; term weight = `weight[i]`).
 /// loss: 1 value, or n for NONE. grad_input: n values or NULL.
 ///
 /// # Safety

@@ -4,7 +4,7 @@
 //! Every format is converted to corners (x1, y1, x2, y2) once; the loss and its gradient with
 //! respect to the corners are computed by one implementation per loss; the gradient is mapped
 //! back through the format's Jacobian. For pred (x1,y1,x2,y2) and target (X1,Y1,X2,Y2)
-//! (DESIGN.md §4; the derivations are in `docs/boxes.md`):
+//! (docs/boxes.md; the derivations are in `docs/boxes.md`):
 //!
 //! ```text
 //! w = x2 − x1, h = y2 − y1                          (w_gt, h_gt for the target)
@@ -28,7 +28,7 @@
 //! a corner distance of exactly 0 contributes gradient 0.
 //!
 //! Speed: the work is cut into fixed chunks (deterministic, see [`crate::reduce`]) and each
-//! chunk into blocks of [`BLOCK`] boxes, converted to corner arrays (structure of arrays) so
+//! chunk into blocks of `BLOCK` boxes, converted to corner arrays (structure of arrays) so
 //! that the per-box formulas — branch-free selects, and a polynomial [`atan2`] instead of a
 //! libm call — vectorise.
 use super::math::sign0;
@@ -929,7 +929,7 @@ impl<T: Real, L: Loss<T>> SimdTask for ChunkTask<'_, '_, '_, '_, L, T> {
 // ---------------------------------------------------------------------------------------------
 // Pairwise matrix.
 
-/// out[i·m + j] = kind(boxes1[i], boxes2[j]) for n = boxes1.len()/4, m = boxes2.len()/4. Chunks
+/// `out[i·m + j] = kind(boxes1[i], boxes2[j])` for n = boxes1.len()/4, m = boxes2.len()/4. Chunks
 /// run over the flattened n×m output, so one long row or many short ones both spread over the
 /// threads.
 pub fn box_iou_matrix<T: Real>(boxes1: &[T], boxes2: &[T], format: Format, kind: IouKind, eps: f64, out: &mut [T]) {

@@ -299,9 +299,7 @@ fn run_classes<T: Math, L: ClassLoss<T>>(l: &L, shape: &Shape, loss_none: Option
     }
     let work = shape.len().saturating_mul(WORK_PER_ELEMENT);
     let shape = *shape;
-    reduce::map_in_order(blocks, work, |block| simd::dispatch(BlockTask { loss: l, shape, block }))
-        .into_iter()
-        .sum()
+    reduce::total(reduce::map_in_order(blocks, work, |block| simd::dispatch(BlockTask { loss: l, shape, block })))
 }
 
 /// Validates index targets (each in [0, classes) or equal to `ignore`) and returns
@@ -1246,7 +1244,7 @@ fn run_elementwise<T: Math, E: Elementwise<T>>(k: &E, a: &ElemArgs<'_, T>, loss_
     let tasks: Vec<_> = reduce::chunks(n, chunk)
         .map(|range| ElemTask { k, a, range, loss: li.as_mut().and_then(Iterator::next), grad: gi.as_mut().and_then(Iterator::next) })
         .collect();
-    reduce::map_in_order(tasks, n.saturating_mul(WORK_PER_ELEMENT), simd::dispatch).into_iter().sum()
+    reduce::total(reduce::map_in_order(tasks, n.saturating_mul(WORK_PER_ELEMENT), simd::dispatch))
 }
 
 /// MEAN denominator of an elementwise loss: Σ weight, or the element count.

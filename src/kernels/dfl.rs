@@ -87,7 +87,7 @@ pub fn dfl<T: Math>(a: &Args<'_, T>, reduction: Reduce, loss_none: Option<&mut [
     let partials = reduce::for_chunks(n, per_box, per_box * 8, loss_none, grad, |c| {
         simd::dispatch(Chunk { a, items: c.items, loss: c.loss, grad: c.grad, s })
     });
-    partials.into_iter().sum::<f64>() * s
+    reduce::total(partials) * s
 }
 
 /// One chunk of boxes, for [`simd::dispatch`] (the row loops compile to AVX2 / AVX-512 there).

@@ -40,7 +40,7 @@ pub fn keypoint_oks_loss<T: Math>(a: &Args<'_, T>, reduction: Reduce, loss_none:
     let partials = reduce::for_chunks(n * k, 2, 8, loss_none, grad, |c| {
         simd::dispatch(Chunk { a, s2, items: c.items, loss: c.loss, grad: c.grad, gs })
     });
-    partials.into_iter().sum::<f64>() * s
+    reduce::total(partials) * s
 }
 
 /// Terms per block: e and the masks are formed for a block first, so that the exponential runs

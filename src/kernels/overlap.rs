@@ -113,7 +113,7 @@ pub struct InvalidTarget {
     pub value: i64,
 }
 
-/// Number of scores (the length of the NONE output): [batch][C'] or [C'], C' = classes, or
+/// Number of scores (the length of the NONE output): `[batch][C']` or `[C']`, C' = classes, or
 /// classes − 1 without the background.
 pub fn score_count(shape: &Shape, include_background: bool, batch: bool) -> usize {
     let classes = if include_background { shape.classes } else { shape.classes.saturating_sub(1) };
@@ -812,7 +812,7 @@ fn split_out<'a, T>(geom: &Geom, items: &[Item], grad: &'a mut [T]) -> Vec<Out<'
 }
 
 /// Computes the loss (returned, reduced; for NONE the per-score values w·l go to `loss_none`,
-/// [batch][C'] or [C']) and, when `grad` is given, ∂L/∂input in the input's layout.
+/// `[batch][C']` or `[C']`) and, when `grad` is given, ∂L/∂input in the input's layout.
 ///
 /// Fails, writing nothing, on the first (in flat order) index target that is neither a class
 /// nor `ignore_index`.

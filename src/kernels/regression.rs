@@ -167,7 +167,7 @@ fn run<T: Real>(
         let (x, t) = (&args.input[r.clone()], &args.target[r.clone()]);
         simd::dispatch(ChunkTask { f, x, t, w: weight.map(|w| &w[r]), loss: c.loss, grad: c.grad, gs })
     });
-    partials.into_iter().sum::<f64>() * s
+    reduce::total(partials) * s
 }
 
 /// One chunk of [`run`], for [`simd::dispatch`].

@@ -6,7 +6,9 @@
 #      install the consumer only;
 #   3. FetchContent from a git clone of this repository (its committed HEAD), C and C++;
 #   4. pkg-config, shared (runs with no LD_LIBRARY_PATH: lossfn.pc carries the run path) and
-#      static (lossfn-static.pc: `ldd` must show no liblossfn.so).
+#      static (lossfn-static.pc: `ldd` must show no liblossfn.so);
+#   5. the build tree without installing, with the compiler lines README.md gives (shared with
+#      -L/-rpath to the cargo target directory, static with liblossfn.a by path).
 # Static programs are checked with ldd for not loading liblossfn.so.
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
@@ -90,3 +92,12 @@ foreach(pc lossfn lossfn-static)
 endforeach()
 run(${CMAKE_COMMAND} -E env --unset=LD_LIBRARY_PATH "${WORK_DIR}/pkgconfig_lossfn")
 check_static("${WORK_DIR}/pkgconfig_lossfn-static")
+
+message(STATUS "consumer 5: the build tree, no install (README's compiler lines)")
+set(lib "${LOSSFN_LIBRARY_DIR}")  # target/release for the default profile
+run(${CMAKE_C_COMPILER} "${LOSSFN_SOURCE_DIR}/tests/consumer/main.c" -I "${LOSSFN_SOURCE_DIR}/include"
+    -L "${lib}" -llossfn -Wl,-rpath,${lib} -o "${WORK_DIR}/buildtree_shared")
+run(${CMAKE_COMMAND} -E env --unset=LD_LIBRARY_PATH "${WORK_DIR}/buildtree_shared")
+run(${CMAKE_C_COMPILER} "${LOSSFN_SOURCE_DIR}/tests/consumer/main.c" -I "${LOSSFN_SOURCE_DIR}/include"
+    "${lib}/liblossfn.a" -lpthread -ldl -lm -lrt -lutil -o "${WORK_DIR}/buildtree_static")
+check_static("${WORK_DIR}/buildtree_static")

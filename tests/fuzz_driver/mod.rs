@@ -179,7 +179,7 @@ impl F {
     fn index_target(self) -> bool {
         matches!(self, F::Ce | F::SoftmaxFocal | F::Dice | F::Tversky)
     }
-    /// Probability targets: their options take no ignore_index but the default (DESIGN §6.7).
+    /// Probability targets: their options take no ignore_index but the default (docs/api.md §1, §7).
     pub fn soft_target(self) -> bool {
         matches!(self, F::CeSoft | F::DiceSoft | F::TverskySoft)
     }
@@ -559,7 +559,7 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
             _ => unreachable!(),
         },
     };
-    // Every options struct ends with the output controls of DESIGN §6.1: loss_weight,
+    // Every options struct ends with the output controls of docs/api.md §3: loss_weight,
     // avg_factor (f64) and accumulate (bool, padded to 8 bytes).
     let end = bytes.len();
     fields.extend([

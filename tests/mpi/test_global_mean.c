@@ -1,4 +1,4 @@
-/* Data-parallel MEAN losses over MPI (DESIGN §6.1): one batch split unevenly across the ranks
+/* Data-parallel MEAN losses over MPI (docs/api.md §3): one batch split unevenly across the ranks
  * (rank 0 holds no sample when there are several), each rank
  *   1. asks its MEAN denominator (LOSSFN_REDUCTION_MEAN_DENOMINATOR),
  *   2. all-reduces it,

@@ -155,7 +155,7 @@ pub fn at(sh: &lossfn_shape, n: usize, c: usize, s: usize) -> usize {
     }
 }
 
-/// The loss written the plain way, in f64, straight from the formulas of DESIGN.md §3:
+/// The loss written the plain way, in f64, straight from the formulas of docs/overlap.md:
 /// activation, one-hot g (0 at ignored positions, where p also counts as 0), per-score sums,
 /// score, focal power, class weights, reduction. Returns the `loss` output.
 pub fn reference(kind: Kind, x: &[f64], t: &Tgt, w: Option<&[f64]>, sh: lossfn_shape, o: &lossfn_overlap_options) -> Vec<f64> {

@@ -98,7 +98,7 @@ class Shape(ctypes.Structure):
     ]
 
 
-# The output controls every options struct ends with (DESIGN §6.1).
+# The output controls every options struct ends with (docs/api.md §3).
 CONTROLS: List[Tuple[str, Any]] = [("loss_weight", ctypes.c_double), ("avg_factor", ctypes.c_double), ("accumulate", ctypes.c_bool)]
 
 

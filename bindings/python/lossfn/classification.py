@@ -156,6 +156,12 @@ def cross_entropy(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLik
     opts = CrossEntropyOptions(red, ignore_index, label_smoothing)
     loss, g = _outputs(x, red, positions, grad)
     if _lib.dtype_kind("target", target) == "f":
+        tshape = np.shape(target)
+        if tshape != x.shape and int(np.prod(tshape, dtype=np.int64)) == shape.batch * shape.spatial:
+            # One value per position: class indices stored as floats, not probabilities.
+            raise TypeError(f"target has one value per position (shape {tshape}) but a float dtype: an index target "
+                            "must be an integer array (convert with .astype(np.int64)); float targets are class "
+                            f"probabilities of input's shape {x.shape}")
         t = _same("target", target, x)
         _call("cross_entropy_soft", x.dtype, _lib.ptr(x), _lib.ptr(t), _lib.ptr(w), shape, ctypes.byref(opts),
               _lib.ptr(loss), _lib.ptr(g))

@@ -10,9 +10,12 @@ import numpy as np
 from . import _lib
 from ._lib import ArrayLike, LossGrad, Reduction
 
-# ultralytics/utils/metrics.py OKS_SIGMA: COCO's 17 person keypoints.
+# ultralytics/utils/metrics.py OKS_SIGMA: COCO's 17 person keypoint sigmas divided by 10, the
+# sigmas ultralytics' pose heads train with (COCO's evaluation uses the same array / 10 as well).
+# Computed in float64; recent ultralytics computes it in float32, which differs from the float64
+# values cast to float32 by at most one float32 ulp per sigma.
 OKS_SIGMA = np.array([0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87,
-                      0.89, 0.89], dtype=np.float64)
+                      0.89, 0.89], dtype=np.float64) / 10.0
 
 
 class KeypointOptions(_lib.Options):
@@ -38,7 +41,8 @@ def keypoint_oks_loss(pred: ArrayLike, target: ArrayLike, visible: ArrayLike, ar
     area : array-like, pred's dtype, shape (n,)
         Each instance's box area (ultralytics: the target box's w * h); a negative area counts as 0.
     sigmas : array-like or None, pred's dtype, shape (k,)
-        Per-keypoint OKS sigmas; None: COCO's 17 (k must be 17).
+        Per-keypoint OKS sigmas; None: ultralytics' ``OKS_SIGMA`` for COCO's 17 person keypoints
+        (COCO's sigmas / 10; k must be 17), as its pose heads use.
     reduction : "mean" (default), "sum" or "none"
         "mean" is over the n * k terms, as ultralytics' .mean(); "none" gives shape (n, k).
     grad : bool

@@ -35,7 +35,14 @@ import inspect
 from typing import Any, Callable, Dict
 
 import numpy as np
-import torch
+
+try:
+    import torch
+except ImportError as e:  # a bare ModuleNotFoundError would not say what to install
+    raise ImportError(
+        "lossfn.torch needs PyTorch, which is not installed: pip install torch "
+        "(or install lossfn with its torch extra: pip install './bindings/python[torch]'); "
+        "import lossfn alone works without it") from e
 
 from . import _lib, boxes, classification, keypoints, overlap, regression
 

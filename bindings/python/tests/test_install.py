@@ -123,6 +123,36 @@ def test_wheel_installs_and_works_in_a_fresh_venv(wheel, tmp_path):
     assert rc == 0 and out.startswith("ok "), out
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs a pseudo-terminal (POSIX)")
+def test_pip_tells_the_terminal_that_it_compiles_the_library(tmp_path):
+    """Without -v pip hides the build's output; setup.py writes one line to the terminal instead."""
+    import pty
+
+    if shutil.which("cargo") is None and not os.environ.get("CARGO"):
+        pytest.skip("cargo is not on PATH: building the package needs Rust (https://rustup.rs)")
+    target = os.environ.get("CARGO_TARGET_DIR") or str(REPO / "target")
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w",
+           str(tmp_path), str(PACKAGE_DIR)]
+    env = _clean_env(CARGO_TARGET_DIR=target)
+    pid, fd = pty.fork()  # the child's controlling terminal is the pseudo-terminal read here
+    if pid == 0:
+        os.chdir(REPO)
+        os.execve(cmd[0], cmd, env)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    text = out.decode(errors="replace")
+    assert os.WEXITSTATUS(status) == 0, text
+    assert "lossfn: compiling liblossfn from its Rust source with cargo" in text, text
+
+
 def test_build_leaves_the_source_tree_clean_for_git():
     """pip builds in-tree: what it leaves (build/, *.egg-info) is ignored by git."""
     if shutil.which("git") is None or not (REPO / ".git").exists():

@@ -29,6 +29,16 @@ def test_shapes_follow_input():
     assert loss.shape == () and loss == np.float32((x * x).mean())
 
 
+@pytest.mark.parametrize("fn", [lossfn.l1_loss, lossfn.mse_loss, lossfn.smooth_l1_loss, lossfn.huber_loss])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_empty_input_gives_positive_zero(fn, dtype):
+    # torch gives NaN for an empty mean; lossfn gives +0.0 (never -0.0) and an empty gradient.
+    for reduction in ("mean", "sum"):
+        loss, grad = fn(np.zeros(0, dtype), np.zeros(0, dtype), reduction=reduction)
+        assert loss == 0 and not np.signbit(loss), (reduction, loss)
+        assert grad.shape == (0,)
+
+
 def test_errors_are_checked_before_calling():
     x = np.zeros(4, np.float32)
     with pytest.raises(TypeError, match="target"):

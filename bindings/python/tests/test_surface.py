@@ -2,6 +2,8 @@
 errors naming the argument, annotations and docstrings, threads and the GIL."""
 import array
 import inspect
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -105,9 +107,17 @@ def test_bool_and_float_index_targets_are_type_errors(fn):
     logits = np.zeros((2, 3), np.float32)
     with pytest.raises(TypeError, match=r"target.*bool"):
         fn(logits, np.array([True, False]))
-    if fn is not lossfn.cross_entropy:  # cross_entropy takes float targets as probabilities
+    if fn is not lossfn.cross_entropy:
         with pytest.raises(TypeError, match=r"target.*float32"):
             fn(logits, np.array([0.0, 1.0], np.float32))
+    else:  # cross_entropy takes float targets of input's shape as probabilities; one per position is an index
+        for t in (np.array([0.0, 1.0], np.float32), [0.0, 1.0]):
+            with pytest.raises(TypeError, match=r"index target must be an integer array"):
+                fn(logits, t)
+        with pytest.raises(TypeError, match=r"index target must be an integer array"):
+            fn(np.zeros((2, 3, 4, 5)), np.zeros((2, 4, 5)))
+        probs = np.full((2, 3), 1 / 3, np.float32)
+        assert fn(logits, probs)[0] == pytest.approx(np.log(3), rel=1e-6)
 
 
 def test_uint64_beyond_int64_is_a_value_error():
@@ -261,3 +271,17 @@ def test_the_gil_is_released_during_a_call():
     finally:
         lossfn.set_num_threads(0)
     assert pauses < 5, f"{pauses} pauses of >= {0.75 * duration:.3f} s during 10 calls of {duration:.3f} s"
+
+
+def test_lossfn_torch_without_torch_says_what_to_install():
+    # sys.modules["torch"] = None makes `import torch` fail as it does where torch is not
+    # installed, whether or not it is installed here.
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "try:\n"
+            "    import lossfn.torch\n"
+            "except ImportError as e:\n"
+            "    print(type(e).__name__, e)\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, stdout=subprocess.PIPE, universal_newlines=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout
+    assert out.startswith("ImportError lossfn.torch needs PyTorch"), out
+    assert "pip install torch" in out and "[torch]" in out, out
