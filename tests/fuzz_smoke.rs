@@ -131,3 +131,81 @@ fn catalogue_matches_the_header() {
         assert!(header.contains(&format!("lossfn_{name}_f64(")), "lossfn_{name}_f32 has no _f64 twin");
     }
 }
+
+/// Every function of the catalogue has reference cases in `tests/fixtures/*.json` (a case names
+/// its function in `fn`): a loss registered without fixtures fails here.
+#[test]
+fn every_function_has_fixture_cases() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let mut named = std::collections::BTreeMap::<String, usize>::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            for case in doc["cases"].as_array().unwrap_or_else(|| panic!("{}: no cases", path.display())) {
+                *named.entry(case["fn"].as_str().unwrap_or_else(|| panic!("{}: a case without fn", path.display())).to_owned()).or_default() += 1;
+            }
+        }
+    }
+    for f in fuzz_driver::ALL {
+        assert!(named.get(f.name()).copied().unwrap_or(0) > 0, "{}: no fixture case in {dir}", f.name());
+    }
+    for name in named.keys() {
+        assert!(fuzz_driver::ALL.iter().any(|f| f.name() == name), "fixture cases for {name}, which the catalogue lacks");
+    }
+}
+
+/// Every computing function of the header is called by `include/lossfn.hpp` in both precisions,
+/// directly (`lossfn_x_f32(`) or through one of its macros (`#define LOSSFN_BOX_(name)` whose
+/// body calls `lossfn_##name##_f32`, invoked as `LOSSFN_BOX_(ciou_loss)`): a function added to
+/// the C API without its C++ wrapper fails here.
+#[test]
+fn every_function_has_a_cpp_wrapper() {
+    let hpp = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/lossfn.hpp")).unwrap();
+    let mut called: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    // Direct calls.
+    for piece in hpp.split("lossfn_").skip(1) {
+        let word: String = piece.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        if piece[word.len()..].starts_with('(') {
+            called.insert(word);
+        }
+    }
+    // Macros: for each `#define NAME(name)`, the suffixes its body calls (`lossfn_##name##SUFFIX(`),
+    // then every invocation `NAME(arg)` calls lossfn_<arg><SUFFIX>.
+    let lines: Vec<&str> = hpp.lines().collect();
+    let mut i = 0;
+    while i < lines.len() {
+        if let Some(rest) = lines[i].trim_start().strip_prefix("#define ") {
+            if let Some((macro_name, param)) = rest.split_once('(').and_then(|(m, r)| Some((m, r.split_once(')')?.0))) {
+                let mut body = String::new();
+                while i < lines.len() {
+                    body.push_str(lines[i]);
+                    body.push('\n');
+                    if !lines[i].trim_end().ends_with('\\') {
+                        break;
+                    }
+                    i += 1;
+                }
+                let marker = format!("lossfn_##{param}##");
+                let suffixes: Vec<String> = body
+                    .split(&marker)
+                    .skip(1)
+                    .map(|p| p.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect())
+                    .collect();
+                for invocation in hpp.split(&format!("\n{macro_name}(")).skip(1) {
+                    let arg = invocation.split(')').next().unwrap().trim();
+                    for s in &suffixes {
+                        called.insert(format!("{arg}{s}"));
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    for f in fuzz_driver::ALL {
+        for dt in ["f32", "f64"] {
+            let name = format!("{}_{dt}", f.name());
+            assert!(called.contains(&name), "include/lossfn.hpp never calls lossfn_{name}");
+        }
+    }
+}

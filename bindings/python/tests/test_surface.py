@@ -285,3 +285,46 @@ def test_lossfn_torch_without_torch_says_what_to_install():
                          cwd=Path(__file__).resolve().parents[1]).stdout
     assert out.startswith("ImportError lossfn.torch needs PyTorch"), out
     assert "pip install torch" in out and "[torch]" in out, out
+
+
+# ---- The package against the header: a function added to lossfn.h and forgotten here fails. ----
+
+HEADER = Path(__file__).resolve().parents[3] / "include" / "lossfn.h"
+
+# C functions whose Python function has another name, on purpose.
+PYTHON_NAME = {
+    "bce_with_logits": "binary_cross_entropy_with_logits",  # torch's name
+    "cross_entropy_soft": "cross_entropy",  # torch's one function: float targets are probabilities
+}
+# Python functions without a lossfn.torch wrapper, on purpose.
+NOT_IN_TORCH = {
+    "box_iou_matrix",  # a similarity matrix, no gradient: not a loss
+}
+
+
+def _header_functions():
+    import re
+
+    names = set(re.findall(r"\blossfn_(\w+)_f32\(", HEADER.read_text()))
+    assert names == set(re.findall(r"\blossfn_(\w+)_f64\(", HEADER.read_text())), "an f32/f64 pair is incomplete"
+    return sorted(names)
+
+
+@pytest.mark.parametrize("c_name", _header_functions())
+def test_every_header_function_has_a_python_function(c_name):
+    py_name = PYTHON_NAME.get(c_name, c_name)
+    assert py_name in lossfn.__all__, f"lossfn_{c_name}_f32 has no lossfn.{py_name} (or add it to PYTHON_NAME)"
+    assert callable(getattr(lossfn, py_name))
+
+
+def test_every_loss_has_a_lossfn_torch_wrapper():
+    """Read from lossfn/torch.py's _LOSSES table (parsed, so that the test needs no torch)."""
+    import ast
+
+    tree = ast.parse((Path(lossfn.__file__).parent / "torch.py").read_text())
+    table = next(node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                 and any(isinstance(t, ast.Name) and t.id == "_LOSSES" for t in node.targets))
+    wrapped = {entry.elts[1].attr for entry in table.elts}
+    losses = {PYTHON_NAME.get(c, c) for c in _header_functions()} - NOT_IN_TORCH
+    assert losses - wrapped == set(), "losses without a lossfn.torch wrapper (or list them in NOT_IN_TORCH)"
+    assert wrapped - losses == set(), "lossfn.torch wraps functions the header does not have"
