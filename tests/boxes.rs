@@ -1,105 +1,10 @@
-//! Box family through the C ABI: the shared fixtures (f32 and f64, with and without gradient)
-//! and finite-difference checks of every loss × format × reduction in f64.
+//! Box family through the C ABI (its fixtures and the IoU matrix's: tests/fixture_replay.rs):
+//! finite-difference checks of every loss × format × reduction in f64.
 mod boxes_support;
 mod common;
 use boxes_support::*;
 use common::*;
 use lossfn::capi::*;
-use serde_json::Value;
-
-fn options_of(case: &Value) -> lossfn_box_options {
-    let mut o = lossfn_box_options_default();
-    for (k, v) in case["opts"].as_object().into_iter().flatten() {
-        match k.as_str() {
-            "format" => o.format = v.as_u64().unwrap() as u32,
-            "reduction" => o.reduction = v.as_u64().unwrap() as u32,
-            "iou_mode" => o.iou_mode = v.as_u64().unwrap() as u32,
-            "eps" => o.eps = v.as_f64().unwrap(),
-            "gamma" => o.gamma = v.as_f64().unwrap(),
-            "lambda" => o.lambda = v.as_f64().unwrap(),
-            "ciou_variant" => o.ciou_variant = v.as_u64().unwrap() as u32,
-            _ => panic!("unknown option {k}"),
-        }
-    }
-    o
-}
-
-fn bits(v: &[f64]) -> Vec<u64> {
-    v.iter().map(|x| x.to_bits()).collect()
-}
-
-fn fixture_case<T: Float>(ci: usize, case: &Value) {
-    let name = case["fn"].as_str().unwrap();
-    let o = options_of(case);
-    let pred = floats(&case["inputs"]["pred"]).unwrap();
-    let target = floats(&case["inputs"]["target"]).unwrap();
-    let weight = floats(&case["inputs"]["weight"]);
-    assert_eq!(pred.len(), 4 * case["n"].as_u64().unwrap() as usize);
-    let (rtol, atol) = tolerances(T::NAME);
-    let what = format!("case {ci} {name} {} {:?} ({})", T::NAME, case["opts"], case["note"]);
-    let r = call::<T>(name, &pred, &target, weight.as_deref(), &o, true);
-    assert_eq!(r.status, LOSSFN_OK, "{what}: {}", last_error());
-    assert_close(&format!("{what} loss"), &r.loss, &floats(&case["loss"]).unwrap(), rtol, atol);
-    match floats(&case["grad"]) {
-        Some(e) => assert_close(&format!("{what} grad"), &r.grad, &e, rtol, atol),
-        None => assert_finite(&format!("{what} grad"), &r.grad),
-    }
-    if case["finite"].as_bool() == Some(true) {
-        assert_finite(&what, &r.loss);
-        assert_finite(&what, &r.grad);
-    }
-    let r2 = call::<T>(name, &pred, &target, weight.as_deref(), &o, false);
-    assert_eq!(r2.status, LOSSFN_OK);
-    assert_eq!(bits(&r.loss), bits(&r2.loss), "{what}: loss without grad differs");
-}
-
-#[test]
-fn fixtures_pass_f32_and_f64() {
-    let cases = fixture_cases("boxes");
-    let mut ran = 0;
-    for (ci, case) in cases.iter().enumerate() {
-        if has_dtype(case, "f64") {
-            fixture_case::<f64>(ci, case);
-            ran += 1;
-        }
-        if has_dtype(case, "f32") {
-            fixture_case::<f32>(ci, case);
-            ran += 1;
-        }
-    }
-    assert!(ran >= 2 * 270, "only {ran} fixture runs");
-}
-
-fn matrix_case<T: Float>(ci: usize, case: &Value) {
-    let (n, m) = (case["n"].as_u64().unwrap() as usize, case["m"].as_u64().unwrap() as usize);
-    let conv = |k: &str| floats(&case[k]).unwrap().into_iter().map(T::of).collect::<Vec<T>>();
-    let (b1, b2) = (conv("boxes1"), conv("boxes2"));
-    let mut out = vec![T::default(); n * m];
-    let (format, kind) = (case["format"].as_u64().unwrap() as u32, case["kind"].as_u64().unwrap() as u32);
-    let st = unsafe { T::matrix_fn()(b1.as_ptr(), n, b2.as_ptr(), m, format, kind, case["eps"].as_f64().unwrap(), out.as_mut_ptr()) };
-    let what = format!("matrix case {ci} {} format {format} kind {kind}", T::NAME);
-    assert_eq!(st, LOSSFN_OK, "{what}: {}", last_error());
-    let (rtol, atol) = tolerances(T::NAME);
-    let got: Vec<f64> = out.iter().map(|v| v.f64()).collect();
-    assert_close(&what, &got, &floats(&case["out"]).unwrap(), rtol, atol);
-}
-
-#[test]
-fn matrix_fixtures_pass_f32_and_f64() {
-    let cases = fixture_cases("box_iou_matrix");
-    let mut ran = 0;
-    for (ci, case) in cases.iter().enumerate() {
-        if has_dtype(case, "f64") {
-            matrix_case::<f64>(ci, case);
-            ran += 1;
-        }
-        if has_dtype(case, "f32") {
-            matrix_case::<f32>(ci, case);
-            ran += 1;
-        }
-    }
-    assert!(ran >= 96, "only {ran} matrix fixture runs");
-}
 
 /// The matrix agrees with the losses: kind(p, t) = 1 − loss(p, t) for IoU, GIoU, DIoU, CIoU.
 #[test]

@@ -1,10 +1,9 @@
-//! Classification family through the C ABI: fixtures (f32 and f64, with and without gradient),
-//! finite differences and an independent f64 reference on random inputs in both layouts, edge
+//! Classification family through the C ABI (its fixtures: tests/fixture_replay.rs): finite
+//! differences and an independent f64 reference on random inputs in both layouts, edge
 //! cases, bad input, determinism across thread counts and SIMD paths.
 mod common;
 use common::*;
 use lossfn::capi::*;
-use serde_json::Value;
 use std::ptr::{null, null_mut};
 
 // ---------------------------------------------------------------------------------------------
@@ -92,30 +91,6 @@ impl Call {
         self.qf.reduction = r;
     }
 
-    fn set_option(&mut self, k: &str, v: &Value) {
-        match k {
-            "reduction" => self.set_reduction(v.as_u64().unwrap() as u32),
-            "ignore_index" => {
-                self.ce.ignore_index = v.as_i64().unwrap();
-                self.focal.ignore_index = v.as_i64().unwrap();
-            }
-            "label_smoothing" => self.ce.label_smoothing = v.as_f64().unwrap(),
-            "input" => self.ent.input = v.as_u64().unwrap() as u32,
-            "log_target" => self.kl.log_target = v.as_bool().unwrap(),
-            "temperature" => self.kd.temperature = v.as_f64().unwrap(),
-            "alpha" => {
-                self.focal.alpha = v.as_f64().unwrap();
-                self.qf.alpha = v.as_f64().unwrap();
-            }
-            "gamma" => {
-                self.focal.gamma = v.as_f64().unwrap();
-                self.qf.gamma = v.as_f64().unwrap();
-            }
-            "iou_weighted" => self.qf.iou_weighted = v.as_bool().unwrap(),
-            "detach_weight" => self.qf.detach_weight = v.as_bool().unwrap(),
-            _ => panic!("unknown option {k}"),
-        }
-    }
 
     fn elements(&self) -> usize {
         self.shape.batch * self.shape.classes * self.shape.spatial
@@ -136,29 +111,6 @@ impl Call {
         }
     }
 
-    fn from_fixture(case: &Value) -> Self {
-        let s = &case["shape"];
-        let g = |k: &str| s[k].as_u64().unwrap() as usize;
-        let shape = lossfn_shape { batch: g("batch"), classes: g("classes"), spatial: g("spatial"), layout: g("layout") as u32 };
-        let name = case["fn"].as_str().unwrap();
-        let ins = &case["inputs"];
-        let first = ["logits", "input", "student_logits"].iter().find_map(|k| floats(&ins[*k])).unwrap();
-        let mut c = Call::new(name, shape, first);
-        match name {
-            "cross_entropy" | "softmax_focal_loss" => c.y = ints(&ins["target"]),
-            "kl_div_logits" => c.t = floats(&ins["teacher_logits"]),
-            "entropy" => {}
-            _ => c.t = floats(&ins["target"]),
-        }
-        c.w = ["class_weight", "weight", "class_alpha"].iter().find_map(|k| floats(&ins[*k]));
-        c.pw = floats(&ins["pos_weight"]);
-        if let Some(m) = case["opts"].as_object() {
-            for (k, v) in m {
-                c.set_option(k, v);
-            }
-        }
-        c
-    }
 
     /// Calls the `T` entry point; returns (status, loss, grad) in f64.
     fn run<T: Dt>(&self, with_grad: bool) -> (u32, Vec<f64>, Vec<f64>) {
@@ -277,44 +229,6 @@ fn bits(v: &[f64]) -> Vec<u64> {
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures.
-
-#[test]
-fn fixtures_pass_f32_and_f64() {
-    let cases = fixture_cases("classification");
-    let mut ran = 0;
-    let mut seen = std::collections::BTreeSet::new();
-    for (ci, case) in cases.iter().enumerate() {
-        let call = Call::from_fixture(case);
-        seen.insert(call.f);
-        let loss = floats(&case["loss"]).unwrap();
-        let grad = floats(&case["grad"]);
-        for dtype in ["f32", "f64"] {
-            if !has_dtype(case, dtype) {
-                continue;
-            }
-            let (rtol, atol) = tolerances(dtype);
-            let run = |g| if dtype == "f32" { call.run::<f32>(g) } else { call.run::<f64>(g) };
-            let (st, l, g) = run(true);
-            let what = format!("case {ci} {} {dtype} {:?} ({})", call.f, case["opts"], case["note"]);
-            assert_eq!(st, LOSSFN_OK, "{what}: {}", last_error());
-            assert_close(&format!("{what} loss"), &l, &loss, rtol, atol);
-            match &grad {
-                Some(e) => assert_close(&format!("{what} grad"), &g, e, rtol, atol),
-                None => assert_finite(&format!("{what} grad"), &g),
-            }
-            if case["finite"].as_bool() == Some(true) {
-                assert_finite(&what, &l);
-                assert_finite(&what, &g);
-            }
-            let (st2, l2, _) = run(false);
-            assert_eq!(st2, LOSSFN_OK);
-            assert_eq!(bits(&l), bits(&l2), "{what}: loss without grad differs");
-            ran += 1;
-        }
-    }
-    assert_eq!(seen.len(), FNS.len(), "fixtures cover {seen:?}");
-    assert!(ran >= 170, "only {ran} fixture runs");
-}
 
 // ---------------------------------------------------------------------------------------------
 // Random calls of every function and option combination.

@@ -1,5 +1,5 @@
-//! Distribution Focal Loss through the C ABI: the fixtures (f32 and f64, from ultralytics'
-//! DFLoss written in torch), finite differences, the identity with soft-target cross entropy
+//! Distribution Focal Loss through the C ABI (its fixtures, from ultralytics' DFLoss written in
+//! torch: tests/fixture_replay.rs): finite differences, the identity with soft-target cross entropy
 //! on two-hot targets (a second implementation), clamping, NaN targets and bad input.
 mod common;
 use common::*;
@@ -24,36 +24,6 @@ fn run64(logits: &[f64], target: &[f64], weight: Option<&[f64]>, dims: (usize, u
 
 fn opts(reduction: u32) -> lossfn_dfl_options {
     lossfn_dfl_options { reduction, ..lossfn_dfl_options_default() }
-}
-
-#[test]
-fn fixtures_pass_f32_and_f64() {
-    let cases = fixture_cases("dfl");
-    let mut ran = 0;
-    for (ci, case) in cases.iter().enumerate() {
-        let d = &case["dims"];
-        let dims = (d["n"].as_u64().unwrap() as usize, d["sides"].as_u64().unwrap() as usize, d["bins"].as_u64().unwrap() as usize);
-        let mut o = lossfn_dfl_options_default();
-        if let Some(r) = case["opts"]["reduction"].as_u64() {
-            o.reduction = r as u32;
-        }
-        let (logits, target, weight) = (floats(&case["inputs"]["logits"]).unwrap(), floats(&case["inputs"]["target"]).unwrap(), floats(&case["inputs"]["weight"]));
-        let (loss, grad) = (floats(&case["loss"]).unwrap(), floats(&case["grad"]).unwrap());
-        let what = format!("case {ci} ({})", case["note"]);
-        let (rtol, atol) = tolerances("f64");
-        let (l, g) = run64(&logits, &target, weight.as_deref(), dims, &o);
-        assert_close(&format!("{what} f64 loss"), &l, &loss, rtol, atol);
-        assert_close(&format!("{what} f64 grad"), &g, &grad, rtol, atol);
-        let c = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
-        let w32 = weight.as_deref().map(c);
-        let (l, g) = run(lossfn_dfl_loss_f32, &c(&logits), &c(&target), w32.as_deref(), dims, &o);
-        let up = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
-        let (rtol, atol) = tolerances("f32");
-        assert_close(&format!("{what} f32 loss"), &up(l), &loss, rtol, atol);
-        assert_close(&format!("{what} f32 grad"), &up(g), &grad, rtol, atol);
-        ran += 1;
-    }
-    assert!(ran >= 8, "only {ran} fixture cases");
 }
 
 /// Random logits and targets, every reduction, with and without weights: the analytic gradient

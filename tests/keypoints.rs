@@ -1,5 +1,5 @@
-//! Keypoint OKS loss through the C ABI: the fixtures (ultralytics' KeypointLoss in torch), finite
-//! differences, the degenerate scales (area ≤ 0, σ = 0) and bad input.
+//! Keypoint OKS loss through the C ABI (its fixtures, ultralytics' KeypointLoss in torch:
+//! tests/fixture_replay.rs): finite differences, the degenerate scales (area ≤ 0, σ = 0) and bad input.
 mod common;
 use common::*;
 use lossfn::capi::*;
@@ -37,36 +37,6 @@ fn run32(c: &Case, o: &lossfn_keypoint_options) -> (Vec<f64>, Vec<f64>) {
 
 fn opts(reduction: u32) -> lossfn_keypoint_options {
     lossfn_keypoint_options { reduction, ..lossfn_keypoint_options_default() }
-}
-
-#[test]
-fn fixtures_pass_f32_and_f64() {
-    let cases = fixture_cases("keypoints");
-    for (ci, case) in cases.iter().enumerate() {
-        let ins = &case["inputs"];
-        let d = &case["dims"];
-        let c = Case {
-            pred: floats(&ins["pred"]).unwrap(),
-            target: floats(&ins["target"]).unwrap(),
-            visible: floats(&ins["visible"]).unwrap(),
-            area: floats(&ins["area"]).unwrap(),
-            sigmas: floats(&ins["sigmas"]).unwrap(),
-            n: d["n"].as_u64().unwrap() as usize,
-            k: d["k"].as_u64().unwrap() as usize,
-        };
-        let o = opts(case["opts"]["reduction"].as_u64().map_or(LOSSFN_REDUCTION_MEAN, |r| r as u32));
-        let (loss, grad) = (floats(&case["loss"]).unwrap(), floats(&case["grad"]).unwrap());
-        let what = format!("case {ci} ({})", case["note"]);
-        let (rtol, atol) = tolerances("f64");
-        let (l, g) = run64(&c, &c.pred, &o);
-        assert_close(&format!("{what} f64 loss"), &l, &loss, rtol, atol);
-        assert_close(&format!("{what} f64 grad"), &g, &grad, rtol, atol);
-        let (rtol, atol) = tolerances("f32");
-        let (l, g) = run32(&c, &o);
-        assert_close(&format!("{what} f32 loss"), &l, &loss, rtol, atol);
-        assert_close(&format!("{what} f32 grad"), &g, &grad, rtol, atol);
-    }
-    assert!(cases.len() >= 7);
 }
 
 fn random_case(rng: &mut Rng, n: usize, k: usize) -> Case {

@@ -1,9 +1,8 @@
-//! Regression family through the C ABI: fixtures (f32 and f64), finite differences, bad input,
-//! determinism across thread counts.
+//! Regression family through the C ABI (its fixtures: tests/fixture_replay.rs): finite
+//! differences, bad input, determinism across thread counts.
 mod common;
 use common::*;
 use lossfn::capi::*;
-use serde_json::Value;
 use std::ptr::{null, null_mut};
 
 type Fn<T> = unsafe extern "C" fn(*const T, *const T, *const T, usize, *const lossfn_regression_options, *mut T, *mut T) -> lossfn_status;
@@ -26,21 +25,6 @@ fn fns64(name: &str) -> Fn<f64> {
         "huber_loss" => lossfn_huber_loss_f64,
         _ => panic!("unknown regression fn {name}"),
     }
-}
-
-fn options_of(case: &Value) -> lossfn_regression_options {
-    let mut o = lossfn_regression_options_default();
-    if let Some(m) = case["opts"].as_object() {
-        for (k, v) in m {
-            match k.as_str() {
-                "reduction" => o.reduction = v.as_u64().unwrap() as u32,
-                "beta" => o.beta = v.as_f64().unwrap(),
-                "delta" => o.delta = v.as_f64().unwrap(),
-                _ => panic!("unknown option {k}"),
-            }
-        }
-    }
-    o
 }
 
 /// Calls `f` on f64 data converted to T; returns (status, loss, grad).
@@ -73,48 +57,6 @@ fn call<T: Copy + Default>(
         )
     };
     (st, loss.into_iter().map(back).collect(), grad.into_iter().map(back).collect())
-}
-
-#[test]
-fn fixtures_pass_f32_and_f64() {
-    let cases = fixture_cases("regression");
-    let mut ran = 0;
-    for (ci, case) in cases.iter().enumerate() {
-        let name = case["fn"].as_str().unwrap();
-        let o = options_of(case);
-        let x = floats(&case["inputs"]["input"]).unwrap();
-        let t = floats(&case["inputs"]["target"]).unwrap();
-        let w = floats(&case["inputs"]["weight"]);
-        let loss = floats(&case["loss"]).unwrap();
-        let grad = floats(&case["grad"]);
-        for dtype in ["f32", "f64"] {
-            if !has_dtype(case, dtype) {
-                continue;
-            }
-            let (rtol, atol) = tolerances(dtype);
-            let run = |g| match dtype {
-                "f32" => call(fns32(name), |v| v as f32, |v| v as f64, &x, &t, w.as_deref(), &o, g),
-                _ => call(fns64(name), |v| v, |v| v, &x, &t, w.as_deref(), &o, g),
-            };
-            let (st, l, g) = run(true);
-            let what = format!("case {ci} {name} {dtype} ({})", case["note"]);
-            assert_eq!(st, LOSSFN_OK, "{what}: {}", last_error());
-            assert_close(&format!("{what} loss"), &l, &loss, rtol, atol);
-            match &grad {
-                Some(e) => assert_close(&format!("{what} grad"), &g, e, rtol, atol),
-                None => assert_finite(&format!("{what} grad"), &g),
-            }
-            if case["finite"].as_bool() == Some(true) {
-                assert_finite(&what, &l);
-                assert_finite(&what, &g);
-            }
-            let (st2, l2, _) = run(false);
-            assert_eq!(st2, LOSSFN_OK);
-            assert_eq!(l.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), l2.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "{what}: loss without grad differs");
-            ran += 1;
-        }
-    }
-    assert!(ran >= 150, "only {ran} fixture runs");
 }
 
 #[test]

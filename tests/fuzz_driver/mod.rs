@@ -120,6 +120,10 @@ macro_rules! per_function_tests {
 
 
 impl F {
+    /// The function called `name` (its C name without `lossfn_` and the dtype suffix).
+    pub fn from_name(name: &str) -> Option<F> {
+        ALL.into_iter().find(|f| f.name() == name)
+    }
     pub fn name(self) -> &'static str {
         match self {
             F::L1 => "l1_loss",
@@ -786,7 +790,7 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
                     let t = if o.log_target { Role::LogProb } else { Role::Prob };
                     (vec![sp("input", n, Role::Any), sp("target", n, t)], n)
                 }
-                F::KlLogits => (vec![sp("student", n, Role::Any), sp("teacher", n, Role::Any)], p),
+                F::KlLogits => (vec![sp("student_logits", n, Role::Any), sp("teacher_logits", n, Role::Any)], p),
                 F::SigmoidFocal | F::Varifocal | F::QualityFocal => {
                     (vec![sp("logits", n, Role::Any), sp("target", n, Role::Prob), opt("weight", n, Role::Weight)], n)
                 }
@@ -1041,6 +1045,18 @@ impl Opts {
     }
     pub fn reduction(self, r: u32) -> Self {
         self.u32("reduction", r)
+    }
+    /// Sets the field `name` from a number (its C type decides how: enum, double, int64, bool),
+    /// for callers that read options from data (the fixture replay).
+    pub fn set(self, name: &str, v: f64) -> Self {
+        let (_, _, fields) = options_layout(self.f).unwrap();
+        let ty = fields.iter().find(|fl| fl.name == name).unwrap_or_else(|| panic!("{}: no option `{name}`", self.f.name())).ty;
+        match ty {
+            Ty::U32(_) => self.u32(name, v as u32),
+            Ty::F64(..) => self.f64(name, v),
+            Ty::I64 => self.i64(name, v as i64),
+            Ty::Bool => self.bool(name, v != 0.0),
+        }
     }
     /// The reduction as the function will read it.
     pub fn get_reduction(&self) -> u32 {

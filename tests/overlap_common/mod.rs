@@ -1,8 +1,7 @@
-//! Helpers shared by the overlap tests: calling the eight entry points from f64 data, fixture
-//! options, and a plain (slow, obviously correct) f64 reference of the loss.
+//! Helpers shared by the overlap tests: calling the eight entry points from f64 data, and a
+//! plain (slow, obviously correct) f64 reference of the loss.
 #![allow(dead_code)]
 use lossfn::capi::*;
-use serde_json::Value;
 use std::ptr::{null, null_mut};
 
 pub type IndexFn<T> =
@@ -114,36 +113,6 @@ pub fn call<T: Elem>(
         }
     };
     (st, loss.into_iter().map(T::back).collect(), grad.into_iter().map(T::back).collect())
-}
-
-/// The options of a fixture case (`opts` overrides the defaults).
-pub fn options_of(case: &Value) -> lossfn_overlap_options {
-    let mut o = lossfn_overlap_options_default();
-    if let Some(m) = case["opts"].as_object() {
-        for (k, v) in m {
-            match k.as_str() {
-                "reduction" => o.reduction = v.as_u64().unwrap() as u32,
-                "activation" => o.activation = v.as_u64().unwrap() as u32,
-                "smooth_nr" => o.smooth_nr = v.as_f64().unwrap(),
-                "smooth_dr" => o.smooth_dr = v.as_f64().unwrap(),
-                "include_background" => o.include_background = v.as_bool().unwrap(),
-                "batch" => o.batch = v.as_bool().unwrap(),
-                "squared_pred" => o.squared_pred = v.as_bool().unwrap(),
-                "alpha" => o.alpha = v.as_f64().unwrap(),
-                "beta" => o.beta = v.as_f64().unwrap(),
-                "gamma" => o.gamma = v.as_f64().unwrap(),
-                "ignore_index" => o.ignore_index = v.as_i64().unwrap(),
-                _ => panic!("unknown option {k}"),
-            }
-        }
-    }
-    o
-}
-
-pub fn shape_of(case: &Value) -> lossfn_shape {
-    let s = &case["shape"];
-    let u = |k: &str| s[k].as_u64().unwrap() as usize;
-    shape(u("batch"), u("classes"), u("spatial"), s["layout"].as_u64().unwrap() as u32)
 }
 
 /// Flat index of (n, c, s).
