@@ -132,29 +132,6 @@ fn catalogue_matches_the_header() {
     }
 }
 
-/// Every function of the catalogue has reference cases in `tests/fixtures/*.json` (a case names
-/// its function in `fn`): a loss registered without fixtures fails here.
-#[test]
-fn every_function_has_fixture_cases() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
-    let mut named = std::collections::BTreeMap::<String, usize>::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "json") {
-            let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            for case in doc["cases"].as_array().unwrap_or_else(|| panic!("{}: no cases", path.display())) {
-                *named.entry(case["fn"].as_str().unwrap_or_else(|| panic!("{}: a case without fn", path.display())).to_owned()).or_default() += 1;
-            }
-        }
-    }
-    for f in fuzz_driver::ALL {
-        assert!(named.get(f.name()).copied().unwrap_or(0) > 0, "{}: no fixture case in {dir}", f.name());
-    }
-    for name in named.keys() {
-        assert!(fuzz_driver::ALL.iter().any(|f| f.name() == name), "fixture cases for {name}, which the catalogue lacks");
-    }
-}
-
 /// Every computing function of the header is called by `include/lossfn.hpp` in both precisions,
 /// directly (`lossfn_x_f32(`) or through one of its macros (`#define LOSSFN_BOX_(name)` whose
 /// body calls `lossfn_##name##_f32`, invoked as `LOSSFN_BOX_(ciou_loss)`): a function added to
