@@ -18,26 +18,6 @@ mod fuzz_driver;
 use fuzz_driver::{Dims, Dt, Family, MatrixArgs, Opts, Outputs, ALL, F};
 use lossfn::capi::*;
 
-fn cases(f: F) -> Vec<Dims> {
-    match f.family() {
-        Family::Regression => vec![Dims::n(37), Dims::n(100_003)],
-        Family::Boxes => vec![Dims::n(29), Dims::n(5_003)],
-        Family::Keypoints => vec![Dims::nm(5, 17), Dims::nm(6_000, 17)],
-        Family::Dfl => vec![Dims::dfl(7, 4, 16), Dims::dfl(3_001, 4, 16)],
-        Family::Classification => vec![
-            Dims::shape(3, 5, 7, LOSSFN_LAYOUT_NCS),
-            Dims::shape(4, 3, 5, LOSSFN_LAYOUT_NSC),
-            Dims::shape(40, 7, 150, LOSSFN_LAYOUT_NSC),
-        ],
-        Family::Overlap => vec![
-            Dims::shape(2, 3, 11, LOSSFN_LAYOUT_NCS),
-            Dims::shape(3, 4, 20_000, LOSSFN_LAYOUT_NCS),
-            Dims::shape(1_000, 3, 50, LOSSFN_LAYOUT_NSC),
-        ],
-        Family::Matrix => unreachable!("the IoU matrix is not a loss"),
-    }
-}
-
 const MX: MatrixArgs = MatrixArgs { format: 0, kind: 0, eps: 1e-7 };
 
 /// `got` ≈ `want` elementwise: |d| ≤ rtol·(|want| + max|want|).
@@ -58,7 +38,7 @@ fn scaled(v: &[f64], s: f64) -> Vec<f64> {
 }
 
 fn check(f: F) {
-    for (k, d) in cases(f).into_iter().enumerate() {
+    for (k, d) in fuzz_driver::control_dims(f).into_iter().enumerate() {
         for dt in [Dt::F32, Dt::F64] {
             let base = Opts::new(f).unwrap();
             let inputs = fuzz_driver::clean_inputs(f, dt, &d, Some(&base.bytes), 7 + k as u64);
@@ -119,7 +99,7 @@ fn check(f: F) {
 /// Out-of-domain controls: INVALID_OPTION naming the field; nothing written (the driver checks
 /// the canaries and, for the accumulate case, that the gradient kept its content).
 fn rejected(f: F) {
-    let d = cases(f).swap_remove(0);
+    let d = fuzz_driver::control_dims(f).swap_remove(0);
     let base = Opts::new(f).unwrap();
     let inputs = fuzz_driver::clean_inputs(f, Dt::F64, &d, Some(&base.bytes), 3);
     let bad: Vec<(Opts, bool, &str)> = vec![

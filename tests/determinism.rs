@@ -16,7 +16,7 @@ mod common;
 #[macro_use]
 mod fuzz_driver;
 
-use fuzz_driver::{Dims, Dt, MatrixArgs, Opts, ALL, F};
+use fuzz_driver::{determinism_configs as configs, Dt, ALL, F};
 use lossfn::capi::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -43,120 +43,6 @@ fn went_parallel(threads: usize) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(1));
         false
     })
-}
-
-struct Config {
-    dims: Dims,
-    opts: Option<Opts>,
-    matrix: MatrixArgs,
-    /// Pass the optional weight buffers (else NULL).
-    weights: bool,
-}
-
-fn cfg(dims: Dims, opts: Option<Opts>, weights: bool) -> Config {
-    Config { dims, opts, matrix: MatrixArgs::default(), weights }
-}
-
-fn configs(f: F) -> Vec<Config> {
-    let o = || Opts::new(f).unwrap();
-    let (nsc, ncs) = (Dims::shape(40, 7, 150, LOSSFN_LAYOUT_NSC), Dims::shape(40, 7, 150, LOSSFN_LAYOUT_NCS));
-    let (seg_ncs, seg_nsc) = (Dims::shape(3, 4, 20_000, LOSSFN_LAYOUT_NCS), Dims::shape(1000, 3, 50, LOSSFN_LAYOUT_NSC));
-    let boxes = Dims::n(5003);
-    match f {
-        F::L1 | F::Mse | F::SmoothL1 | F::Huber => vec![
-            cfg(Dims::n(100_003), Some(o()), true),
-            cfg(Dims::n(100_003), Some(o().reduction(LOSSFN_REDUCTION_NONE).f64("beta", 0.5).f64("delta", 0.5)), false),
-        ],
-        F::Iou => vec![
-            cfg(boxes, Some(o()), true),
-            cfg(boxes, Some(o().u32("iou_mode", LOSSFN_IOU_LOG).u32("format", LOSSFN_BOX_CXCYWH).reduction(LOSSFN_REDUCTION_SUM)), false),
-        ],
-        F::Eiou => vec![
-            // Focal-EIoU's MEAN rescales the gradient after the pass (the "late" path).
-            cfg(boxes, Some(o().f64("gamma", 0.5)), true),
-            cfg(boxes, Some(o().u32("format", LOSSFN_BOX_XYWH).reduction(LOSSFN_REDUCTION_NONE)), false),
-        ],
-        F::Cdiou => vec![
-            cfg(boxes, Some(o().f64("lambda", 0.3)), true),
-            cfg(boxes, Some(o().u32("format", LOSSFN_BOX_LTRB).reduction(LOSSFN_REDUCTION_NONE)), false),
-        ],
-        F::Ciou => vec![
-            cfg(boxes, Some(o().u32("ciou_variant", LOSSFN_CIOU_ULTRALYTICS)), true),
-            cfg(boxes, Some(o().u32("ciou_variant", LOSSFN_CIOU_MMDET).u32("format", LOSSFN_BOX_CXCYWH).reduction(LOSSFN_REDUCTION_NONE)), false),
-        ],
-        F::Giou | F::Diou | F::Siou => vec![
-            cfg(boxes, Some(o()), true),
-            cfg(boxes, Some(o().u32("format", LOSSFN_BOX_XYWH).reduction(LOSSFN_REDUCTION_NONE)), false),
-        ],
-        F::KeypointOks => vec![
-            cfg(Dims::nm(6_007, 17), Some(o()), true),
-            cfg(Dims::nm(3_001, 5), Some(o().reduction(LOSSFN_REDUCTION_NONE)), false),
-        ],
-        F::Dfl => vec![
-            cfg(Dims::dfl(5_003, 4, 16), Some(o()), true),
-            cfg(Dims::dfl(3_001, 2, 7), Some(o().reduction(LOSSFN_REDUCTION_NONE)), false),
-        ],
-        F::Matrix => vec![
-            Config { dims: Dims::nm(97, 101), opts: None, matrix: MatrixArgs { kind: LOSSFN_IOU_KIND_GIOU, ..MatrixArgs::default() }, weights: false },
-            Config {
-                dims: Dims::nm(97, 101),
-                opts: None,
-                matrix: MatrixArgs { format: LOSSFN_BOX_CXCYWH, kind: LOSSFN_IOU_KIND_CIOU, eps: 1e-7 },
-                weights: false,
-            },
-        ],
-        F::Ce => vec![
-            cfg(nsc, Some(o()), true),
-            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_NONE).f64("label_smoothing", 0.1).i64("ignore_index", 2)), false),
-        ],
-        F::CeSoft => vec![cfg(nsc, Some(o()), true), cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_SUM).f64("label_smoothing", 0.2)), false)],
-        F::Bce => vec![cfg(ncs, Some(o()), true), cfg(nsc, Some(o().reduction(LOSSFN_REDUCTION_NONE)), false)],
-        F::Entropy => vec![
-            cfg(nsc, Some(o()), false),
-            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_SUM).u32("input", LOSSFN_INPUT_PROBS)), false),
-        ],
-        F::KlDiv => vec![
-            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_BATCHMEAN)), false),
-            cfg(nsc, Some(o().reduction(LOSSFN_REDUCTION_NONE).bool("log_target", true)), false),
-        ],
-        F::KlLogits => vec![
-            cfg(nsc, Some(o().f64("temperature", 2.0)), false),
-            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_MEAN).f64("temperature", 0.5)), false),
-        ],
-        F::SigmoidFocal => vec![
-            cfg(ncs, Some(o()), true),
-            cfg(nsc, Some(o().reduction(LOSSFN_REDUCTION_SUM).f64("alpha", -1.0).f64("gamma", 0.0)), false),
-        ],
-        F::Varifocal | F::QualityFocal => vec![
-            cfg(ncs, Some(o()), true),
-            cfg(nsc, Some(o().reduction(LOSSFN_REDUCTION_NONE).f64("gamma", 1.5).bool("detach_weight", true)), false),
-        ],
-        F::SoftmaxFocal => vec![
-            cfg(nsc, Some(o()), true),
-            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_NONE).f64("gamma", 0.5).i64("ignore_index", 1)), false),
-        ],
-        F::Dice | F::DiceSoft => vec![
-            cfg(seg_ncs, Some(o()), true),
-            cfg(
-                seg_nsc,
-                Some(o().reduction(LOSSFN_REDUCTION_NONE).u32("activation", LOSSFN_ACTIVATION_SIGMOID).bool("batch", true).bool("squared_pred", true)),
-                false,
-            ),
-        ],
-        F::Tversky | F::TverskySoft => vec![
-            cfg(seg_nsc, Some(o()), true),
-            cfg(
-                seg_ncs,
-                Some(
-                    o().reduction(LOSSFN_REDUCTION_SUM)
-                        .u32("activation", LOSSFN_ACTIVATION_SIGMOID)
-                        .f64("gamma", 0.75)
-                        .bool("include_background", false),
-                ),
-                false,
-            ),
-        ],
-    }
 }
 
 fn bits(v: &[f64]) -> Vec<u64> {

@@ -11,19 +11,11 @@ mod common;
 mod fuzz_driver;
 
 use common::Rng;
-use fuzz_driver::{Dims, Dt, Family, MatrixArgs, Opts, Role, Values, ALL, F};
+use fuzz_driver::{chance, pick, Dt, Family, MatrixArgs, Role, Values, ALL, F};
 use lossfn::capi::*;
 
 /// Trials per function and dtype (fewer in debug, where calls are ~10x slower).
 const TRIALS: usize = if cfg!(debug_assertions) { 500 } else { 3000 };
-
-fn pick<T: Copy>(rng: &mut Rng, xs: &[T]) -> T {
-    xs[rng.below(xs.len() as u64) as usize]
-}
-
-fn chance(rng: &mut Rng, p: f64) -> bool {
-    rng.uniform(0.0, 1.0) < p
-}
 
 /// How the values of one trial are drawn.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -112,77 +104,10 @@ fn boxes(rng: &mut Rng, n: usize, like: Option<&[f64]>) -> Vec<f64> {
     v
 }
 
-/// Valid options of `f` across their domain (moderate magnitudes).
-fn options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
-    let o = Opts::new(f)?;
-    let o = o.reduction(pick(rng, fuzz_driver::reductions(f)));
-    Some(match f.family() {
-        Family::Regression => o.f64("beta", pick(rng, &[0.0, 1e-3, 0.5, 1.0, 100.0])).f64("delta", pick(rng, &[1e-3, 0.5, 1.0, 1e3])),
-        Family::Boxes => o
-            .u32("format", rng.below(4) as u32)
-            .f64("eps", pick(rng, &[1e-7, 1e-9, 1e-3, 1.0]))
-            .u32("iou_mode", rng.below(3) as u32)
-            .f64("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.5, 8.0]))
-            .f64("lambda", pick(rng, &[0.0, 1e-3, 1.0, 10.0])),
-        Family::Overlap => {
-            let mut act = rng.below(3) as u32;
-            let mut bg = chance(rng, 0.6);
-            if classes == 1 {
-                act = pick(rng, &[LOSSFN_ACTIVATION_NONE, LOSSFN_ACTIVATION_SIGMOID]);
-                bg = true;
-            }
-            let (nr, dr) = pick(rng, &[(1e-5, 1e-5), (0.0, 0.0), (1.0, 1.0), (0.0, 1e-5), (1e-5, 1.0)]);
-            o.u32("activation", act)
-                .f64("smooth_nr", nr)
-                .f64("smooth_dr", dr)
-                .bool("include_background", bg)
-                .bool("batch", chance(rng, 0.5))
-                .bool("squared_pred", chance(rng, 0.5))
-                .f64("alpha", pick(rng, &[0.0, 0.3, 0.5, 1.0, 5.0]))
-                .f64("beta", pick(rng, &[0.0, 0.7, 0.5, 1.0]))
-                .f64("gamma", pick(rng, &[1.0, 0.75, 0.5, 2.0, 1e-3]))
-                // Soft targets take no ignore_index (docs/api.md §1, §7).
-                .i64("ignore_index", if f.soft_target() { -100 } else { pick(rng, &[-100, 0, classes as i64 - 1]) })
-        }
-        Family::Classification => match f {
-            F::Ce | F::CeSoft => {
-                let ignore = if f.soft_target() { -100 } else { pick(rng, &[-100, 0, classes as i64 - 1]) };
-                o.f64("label_smoothing", pick(rng, &[0.0, 0.1, 0.5, 1.0])).i64("ignore_index", ignore)
-            }
-            F::Entropy => o.u32("input", rng.below(2) as u32),
-            F::KlDiv => o.bool("log_target", chance(rng, 0.5)),
-            F::KlLogits => o.f64("temperature", pick(rng, &[0.05, 0.5, 1.0, 4.0, 20.0])),
-            F::Varifocal | F::QualityFocal => o
-                .f64("alpha", pick(rng, &[0.0, 0.25, 0.75, 2.0]))
-                .f64("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.0, 5.0]))
-                .bool("iou_weighted", chance(rng, 0.5))
-                .bool("detach_weight", chance(rng, 0.5)),
-            F::SigmoidFocal | F::SoftmaxFocal => o
-                .f64("alpha", pick(rng, &[-1.0, 0.0, 0.25, 1.0]))
-                .f64("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.0, 5.0]))
-                .i64("ignore_index", pick(rng, &[-100, 0, classes as i64 - 1])),
-            _ => o,
-        },
-        Family::Dfl | Family::Keypoints => o,
-        Family::Matrix => unreachable!(),
-    })
-}
-
-fn dims(rng: &mut Rng, f: F) -> Dims {
-    match f.family() {
-        Family::Regression => Dims::n(rng.below(300) as usize),
-        Family::Boxes => Dims::n(rng.below(150) as usize),
-        Family::Matrix => Dims::nm(rng.below(25) as usize, rng.below(25) as usize),
-        Family::Keypoints => Dims::nm(rng.below(30) as usize, rng.below(18) as usize),
-        Family::Dfl => Dims::dfl(rng.below(40) as usize, 1 + rng.below(4) as usize, 2 + rng.below(20) as usize),
-        _ => Dims::shape(rng.below(5) as usize, 1 + rng.below(7) as usize, rng.below(40) as usize, rng.below(2) as u32),
-    }
-}
-
 fn trial(f: F, dt: Dt, seed: u64) {
     let mut rng = Rng(seed);
-    let d = dims(&mut rng, f);
-    let opts = options(&mut rng, f, d.shape.classes);
+    let d = fuzz_driver::random_dims(&mut rng, f);
+    let opts = fuzz_driver::random_options(&mut rng, f, d.shape.classes);
     let bytes = opts.as_ref().map(|o| o.bytes.clone());
     let mx = MatrixArgs { format: rng.below(4) as u32, kind: rng.below(4) as u32, eps: pick(&mut rng, &[1e-7, 1e-9, 1e-3, 1.0]) };
     let mode = pick(&mut rng, &[Mode::Extreme, Mode::Mixed, Mode::Empty]);

@@ -1796,3 +1796,223 @@ pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
     }
     (f, dt, Outcome::Ok { tier })
 }
+
+// ---------------------------------------------------------------------------------------------
+// What each suite runs per function: the one place a new function's sample sizes and option
+// sets go (tests/controls.rs, tests/determinism.rs and tests/finite.rs iterate these).
+
+use crate::common::Rng;
+
+pub fn pick<T: Copy>(rng: &mut Rng, xs: &[T]) -> T {
+    xs[rng.below(xs.len() as u64) as usize]
+}
+
+pub fn chance(rng: &mut Rng, p: f64) -> bool {
+    rng.uniform(0.0, 1.0) < p
+}
+
+/// tests/controls.rs: per function, a small case and one large enough for the parallel path.
+pub fn control_dims(f: F) -> Vec<Dims> {
+    match f.family() {
+        Family::Regression => vec![Dims::n(37), Dims::n(100_003)],
+        Family::Boxes => vec![Dims::n(29), Dims::n(5_003)],
+        Family::Keypoints => vec![Dims::nm(5, 17), Dims::nm(6_000, 17)],
+        Family::Dfl => vec![Dims::dfl(7, 4, 16), Dims::dfl(3_001, 4, 16)],
+        Family::Classification => vec![
+            Dims::shape(3, 5, 7, LOSSFN_LAYOUT_NCS),
+            Dims::shape(4, 3, 5, LOSSFN_LAYOUT_NSC),
+            Dims::shape(40, 7, 150, LOSSFN_LAYOUT_NSC),
+        ],
+        Family::Overlap => vec![
+            Dims::shape(2, 3, 11, LOSSFN_LAYOUT_NCS),
+            Dims::shape(3, 4, 20_000, LOSSFN_LAYOUT_NCS),
+            Dims::shape(1_000, 3, 50, LOSSFN_LAYOUT_NSC),
+        ],
+        Family::Matrix => unreachable!("the IoU matrix is not a loss"),
+    }
+}
+
+pub struct Config {
+    pub dims: Dims,
+    pub opts: Option<Opts>,
+    pub matrix: MatrixArgs,
+    /// Pass the optional weight buffers (else NULL).
+    pub weights: bool,
+}
+
+fn cfg(dims: Dims, opts: Option<Opts>, weights: bool) -> Config {
+    Config { dims, opts, matrix: MatrixArgs::default(), weights }
+}
+
+/// tests/determinism.rs: per function, a couple of option sets on inputs large enough for the
+/// parallel path (the sizes are explained there).
+pub fn determinism_configs(f: F) -> Vec<Config> {
+    let o = || Opts::new(f).unwrap();
+    let (nsc, ncs) = (Dims::shape(40, 7, 150, LOSSFN_LAYOUT_NSC), Dims::shape(40, 7, 150, LOSSFN_LAYOUT_NCS));
+    let (seg_ncs, seg_nsc) = (Dims::shape(3, 4, 20_000, LOSSFN_LAYOUT_NCS), Dims::shape(1000, 3, 50, LOSSFN_LAYOUT_NSC));
+    let boxes = Dims::n(5003);
+    match f {
+        F::L1 | F::Mse | F::SmoothL1 | F::Huber => vec![
+            cfg(Dims::n(100_003), Some(o()), true),
+            cfg(Dims::n(100_003), Some(o().reduction(LOSSFN_REDUCTION_NONE).f64("beta", 0.5).f64("delta", 0.5)), false),
+        ],
+        F::Iou => vec![
+            cfg(boxes, Some(o()), true),
+            cfg(boxes, Some(o().u32("iou_mode", LOSSFN_IOU_LOG).u32("format", LOSSFN_BOX_CXCYWH).reduction(LOSSFN_REDUCTION_SUM)), false),
+        ],
+        F::Eiou => vec![
+            // Focal-EIoU's MEAN rescales the gradient after the pass (the "late" path).
+            cfg(boxes, Some(o().f64("gamma", 0.5)), true),
+            cfg(boxes, Some(o().u32("format", LOSSFN_BOX_XYWH).reduction(LOSSFN_REDUCTION_NONE)), false),
+        ],
+        F::Cdiou => vec![
+            cfg(boxes, Some(o().f64("lambda", 0.3)), true),
+            cfg(boxes, Some(o().u32("format", LOSSFN_BOX_LTRB).reduction(LOSSFN_REDUCTION_NONE)), false),
+        ],
+        F::Ciou => vec![
+            cfg(boxes, Some(o().u32("ciou_variant", LOSSFN_CIOU_ULTRALYTICS)), true),
+            cfg(boxes, Some(o().u32("ciou_variant", LOSSFN_CIOU_MMDET).u32("format", LOSSFN_BOX_CXCYWH).reduction(LOSSFN_REDUCTION_NONE)), false),
+        ],
+        F::Giou | F::Diou | F::Siou => vec![
+            cfg(boxes, Some(o()), true),
+            cfg(boxes, Some(o().u32("format", LOSSFN_BOX_XYWH).reduction(LOSSFN_REDUCTION_NONE)), false),
+        ],
+        F::KeypointOks => vec![
+            cfg(Dims::nm(6_007, 17), Some(o()), true),
+            cfg(Dims::nm(3_001, 5), Some(o().reduction(LOSSFN_REDUCTION_NONE)), false),
+        ],
+        F::Dfl => vec![
+            cfg(Dims::dfl(5_003, 4, 16), Some(o()), true),
+            cfg(Dims::dfl(3_001, 2, 7), Some(o().reduction(LOSSFN_REDUCTION_NONE)), false),
+        ],
+        F::Matrix => vec![
+            Config { dims: Dims::nm(97, 101), opts: None, matrix: MatrixArgs { kind: LOSSFN_IOU_KIND_GIOU, ..MatrixArgs::default() }, weights: false },
+            Config {
+                dims: Dims::nm(97, 101),
+                opts: None,
+                matrix: MatrixArgs { format: LOSSFN_BOX_CXCYWH, kind: LOSSFN_IOU_KIND_CIOU, eps: 1e-7 },
+                weights: false,
+            },
+        ],
+        F::Ce => vec![
+            cfg(nsc, Some(o()), true),
+            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_NONE).f64("label_smoothing", 0.1).i64("ignore_index", 2)), false),
+        ],
+        F::CeSoft => vec![cfg(nsc, Some(o()), true), cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_SUM).f64("label_smoothing", 0.2)), false)],
+        F::Bce => vec![cfg(ncs, Some(o()), true), cfg(nsc, Some(o().reduction(LOSSFN_REDUCTION_NONE)), false)],
+        F::Entropy => vec![
+            cfg(nsc, Some(o()), false),
+            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_SUM).u32("input", LOSSFN_INPUT_PROBS)), false),
+        ],
+        F::KlDiv => vec![
+            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_BATCHMEAN)), false),
+            cfg(nsc, Some(o().reduction(LOSSFN_REDUCTION_NONE).bool("log_target", true)), false),
+        ],
+        F::KlLogits => vec![
+            cfg(nsc, Some(o().f64("temperature", 2.0)), false),
+            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_MEAN).f64("temperature", 0.5)), false),
+        ],
+        F::SigmoidFocal => vec![
+            cfg(ncs, Some(o()), true),
+            cfg(nsc, Some(o().reduction(LOSSFN_REDUCTION_SUM).f64("alpha", -1.0).f64("gamma", 0.0)), false),
+        ],
+        F::Varifocal | F::QualityFocal => vec![
+            cfg(ncs, Some(o()), true),
+            cfg(nsc, Some(o().reduction(LOSSFN_REDUCTION_NONE).f64("gamma", 1.5).bool("detach_weight", true)), false),
+        ],
+        F::SoftmaxFocal => vec![
+            cfg(nsc, Some(o()), true),
+            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_NONE).f64("gamma", 0.5).i64("ignore_index", 1)), false),
+        ],
+        F::Dice | F::DiceSoft => vec![
+            cfg(seg_ncs, Some(o()), true),
+            cfg(
+                seg_nsc,
+                Some(o().reduction(LOSSFN_REDUCTION_NONE).u32("activation", LOSSFN_ACTIVATION_SIGMOID).bool("batch", true).bool("squared_pred", true)),
+                false,
+            ),
+        ],
+        F::Tversky | F::TverskySoft => vec![
+            cfg(seg_nsc, Some(o()), true),
+            cfg(
+                seg_ncs,
+                Some(
+                    o().reduction(LOSSFN_REDUCTION_SUM)
+                        .u32("activation", LOSSFN_ACTIVATION_SIGMOID)
+                        .f64("gamma", 0.75)
+                        .bool("include_background", false),
+                ),
+                false,
+            ),
+        ],
+    }
+}
+
+/// tests/finite.rs: valid options of `f` across their domain (moderate magnitudes).
+pub fn random_options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
+    let o = Opts::new(f)?;
+    let o = o.reduction(pick(rng, reductions(f)));
+    Some(match f.family() {
+        Family::Regression => o.f64("beta", pick(rng, &[0.0, 1e-3, 0.5, 1.0, 100.0])).f64("delta", pick(rng, &[1e-3, 0.5, 1.0, 1e3])),
+        Family::Boxes => o
+            .u32("format", rng.below(4) as u32)
+            .f64("eps", pick(rng, &[1e-7, 1e-9, 1e-3, 1.0]))
+            .u32("iou_mode", rng.below(3) as u32)
+            .f64("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.5, 8.0]))
+            .f64("lambda", pick(rng, &[0.0, 1e-3, 1.0, 10.0])),
+        Family::Overlap => {
+            let mut act = rng.below(3) as u32;
+            let mut bg = chance(rng, 0.6);
+            if classes == 1 {
+                act = pick(rng, &[LOSSFN_ACTIVATION_NONE, LOSSFN_ACTIVATION_SIGMOID]);
+                bg = true;
+            }
+            let (nr, dr) = pick(rng, &[(1e-5, 1e-5), (0.0, 0.0), (1.0, 1.0), (0.0, 1e-5), (1e-5, 1.0)]);
+            o.u32("activation", act)
+                .f64("smooth_nr", nr)
+                .f64("smooth_dr", dr)
+                .bool("include_background", bg)
+                .bool("batch", chance(rng, 0.5))
+                .bool("squared_pred", chance(rng, 0.5))
+                .f64("alpha", pick(rng, &[0.0, 0.3, 0.5, 1.0, 5.0]))
+                .f64("beta", pick(rng, &[0.0, 0.7, 0.5, 1.0]))
+                .f64("gamma", pick(rng, &[1.0, 0.75, 0.5, 2.0, 1e-3]))
+                // Soft targets take no ignore_index (docs/api.md §1, §7).
+                .i64("ignore_index", if f.soft_target() { -100 } else { pick(rng, &[-100, 0, classes as i64 - 1]) })
+        }
+        Family::Classification => match f {
+            F::Ce | F::CeSoft => {
+                let ignore = if f.soft_target() { -100 } else { pick(rng, &[-100, 0, classes as i64 - 1]) };
+                o.f64("label_smoothing", pick(rng, &[0.0, 0.1, 0.5, 1.0])).i64("ignore_index", ignore)
+            }
+            F::Entropy => o.u32("input", rng.below(2) as u32),
+            F::KlDiv => o.bool("log_target", chance(rng, 0.5)),
+            F::KlLogits => o.f64("temperature", pick(rng, &[0.05, 0.5, 1.0, 4.0, 20.0])),
+            F::Varifocal | F::QualityFocal => o
+                .f64("alpha", pick(rng, &[0.0, 0.25, 0.75, 2.0]))
+                .f64("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.0, 5.0]))
+                .bool("iou_weighted", chance(rng, 0.5))
+                .bool("detach_weight", chance(rng, 0.5)),
+            F::SigmoidFocal | F::SoftmaxFocal => o
+                .f64("alpha", pick(rng, &[-1.0, 0.0, 0.25, 1.0]))
+                .f64("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.0, 5.0]))
+                .i64("ignore_index", pick(rng, &[-100, 0, classes as i64 - 1])),
+            _ => o,
+        },
+        Family::Dfl | Family::Keypoints => o,
+        Family::Matrix => unreachable!(),
+    })
+}
+
+/// tests/finite.rs: random sizes of `f`'s family, empty ones included.
+pub fn random_dims(rng: &mut Rng, f: F) -> Dims {
+    match f.family() {
+        Family::Regression => Dims::n(rng.below(300) as usize),
+        Family::Boxes => Dims::n(rng.below(150) as usize),
+        Family::Matrix => Dims::nm(rng.below(25) as usize, rng.below(25) as usize),
+        Family::Keypoints => Dims::nm(rng.below(30) as usize, rng.below(18) as usize),
+        Family::Dfl => Dims::dfl(rng.below(40) as usize, 1 + rng.below(4) as usize, 2 + rng.below(20) as usize),
+        _ => Dims::shape(rng.below(5) as usize, 1 + rng.below(7) as usize, rng.below(40) as usize, rng.below(2) as u32),
+    }
+}
+
