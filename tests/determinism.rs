@@ -1,6 +1,8 @@
-//! Bitwise determinism across thread counts: every exported loss and the IoU matrix, f32 and
-//! f64, a couple of option sets each, on inputs large enough to take the parallel path, give
-//! bitwise the same loss and gradient with lossfn_set_num_threads(1), (2), (3) and (0).
+//! Bitwise determinism across thread counts and SIMD copies: every exported loss and the IoU
+//! matrix, f32 and f64, a couple of option sets each (`fuzz_driver::determinism_configs`), on
+//! inputs large enough to take the parallel path, give bitwise the same loss and gradient with
+//! lossfn_set_num_threads(1), (2), (3) and (0), and with the SIMD copies capped at the
+//! baseline and at AVX2.
 //!
 //! Sizes (see src/reduce.rs: parallel when the work estimate reaches PARALLEL_WORK = 65536 and
 //! there is more than one chunk; chunk boundaries depend on the sizes only):
@@ -77,6 +79,15 @@ fn check(f: F) {
             }
             #[cfg(target_os = "linux")]
             assert!(went_parallel(probe), "{}_{dt:?} config {k}: the call did not use the pool (input too small?)", f.name());
+            // The SIMD copies (baseline, AVX2, AVX-512 where the CPU has them) agree bit for bit
+            // (after the pool probe above: a new thread count replaces the probed pool).
+            for level in [0, 1] {
+                lossfn::kernels::simd::set_simd_max(level);
+                let got = run(2);
+                lossfn::kernels::simd::set_simd_max(2);
+                assert!(got.0 == reference.0, "{}_{dt:?} config {k}: loss differs with SIMD level {level}", f.name());
+                assert!(got.1 == reference.1, "{}_{dt:?} config {k}: gradient differs with SIMD level {level}", f.name());
+            }
             lossfn_set_num_threads(0);
             let finite = |v: &[u64]| v.iter().all(|&b| f64::from_bits(b).is_finite());
             assert!(finite(&reference.0) && reference.1.as_deref().is_none_or(finite), "{}_{dt:?} config {k}: non-finite output", f.name());
