@@ -304,3 +304,17 @@ def reduced(loss: np.ndarray, reduction_code: int, shape: Tuple[int, ...]) -> np
     if reduction_code == REDUCTIONS["none"]:
         return loss.reshape(shape)
     return loss.reshape(())
+
+
+def autograd(function_class: str, unreduced: str) -> Any:
+    """Registers a loss for lossfn.torch: `function_class` names its torch.autograd.Function,
+    `unreduced` says what one value of reduction="none" covers ("element", "box",
+    "distribution_box", "position" or "score"; see lossfn.torch). lossfn.torch wraps every
+    function of lossfn.__all__ that carries this mark, so a new loss is registered where it is
+    written."""
+
+    def mark(fn: Any) -> Any:
+        fn.__lossfn_autograd__ = (function_class, unreduced)
+        return fn
+
+    return mark

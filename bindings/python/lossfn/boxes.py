@@ -67,6 +67,7 @@ def _box_loss(name: str, pred: ArrayLike, target: ArrayLike, weight: Optional[Ar
     return _lib.reduced(loss, red, p.shape[:-1]), g
 
 
+@_lib.autograd("IoULoss", "box")
 def iou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
              reduction: Reduction = "mean", mode: str = "linear", eps: float = 1e-7, grad: bool = True) -> LossGrad:
     """IoU loss (UnitBox): 1 - IoU ("linear"), 1 - IoU^2 ("square") or -ln(max(IoU, eps)) ("log"),
@@ -109,6 +110,7 @@ def iou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = N
     return _box_loss("iou", pred, target, weight, format, reduction, eps, mode, 0.0, 1.0, grad)
 
 
+@_lib.autograd("GIoULoss", "box")
 def giou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
               reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True) -> LossGrad:
     """GIoU loss 1 - IoU + (C - U) / (C + eps), C the enclosing box's area
@@ -150,6 +152,7 @@ def giou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = 
     return _box_loss("giou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad)
 
 
+@_lib.autograd("DIoULoss", "box")
 def diou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
               reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True) -> LossGrad:
     """DIoU loss 1 - IoU + rho^2 / c^2 (torchvision.ops.distance_box_iou_loss): rho the distance
@@ -191,6 +194,7 @@ def diou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = 
     return _box_loss("diou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad)
 
 
+@_lib.autograd("CIoULoss", "box")
 def ciou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
               reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True,
               ciou_variant: str = "torchvision") -> LossGrad:
@@ -241,6 +245,7 @@ def ciou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = 
     return _box_loss("ciou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad, ciou_variant)
 
 
+@_lib.autograd("SIoULoss", "box")
 def siou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
               reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True) -> LossGrad:
     """SIoU loss (arXiv 2205.12740) as mmdet's siou_loss (neg_gamma=False, its default):
@@ -283,6 +288,7 @@ def siou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = 
     return _box_loss("siou", pred, target, weight, format, reduction, eps, 0, 0.0, 1.0, grad)
 
 
+@_lib.autograd("EIoULoss", "box")
 def eiou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
               reduction: Reduction = "mean", gamma: float = 0.0, eps: float = 1e-7, grad: bool = True) -> LossGrad:
     """EIoU loss 1 - IoU + rho^2/c^2 + (w - W)^2/(cw^2 + eps) + (h - H)^2/(ch^2 + eps).
@@ -328,6 +334,7 @@ def eiou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = 
     return _box_loss("eiou", pred, target, weight, format, reduction, eps, 0, gamma, 1.0, grad)
 
 
+@_lib.autograd("CDIoULoss", "box")
 def cdiou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, format: str = "xyxy",
                reduction: Reduction = "mean", lambda_: float = 1.0, eps: float = 1e-7, grad: bool = True) -> LossGrad:
     """CDIoU loss 1 - IoU + lambda_ (sum of the 4 corner distances) / (4 sqrt(cw^2 + ch^2) + eps).
@@ -414,6 +421,7 @@ class DflOptions(_lib.Options):
     _fields_ = [("reduction", ctypes.c_uint32)] + _lib.CONTROLS
 
 
+@_lib.autograd("DFLoss", "distribution_box")
 def dfl_loss(logits: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None,
              reduction: Reduction = "mean", grad: bool = True) -> LossGrad:
     """Distribution Focal Loss (GFL, arXiv 2006.04388) as ultralytics DFLoss: per box,

@@ -103,6 +103,7 @@ def _outputs(x: np.ndarray, red: int, unreduced: Tuple[int, ...], grad: bool) ->
     return loss, (np.empty_like(x) if grad else None)
 
 
+@_lib.autograd("CrossEntropy", "position")
 def cross_entropy(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, ignore_index: int = -100,
                   reduction: Reduction = "mean", label_smoothing: float = 0.0, layout: str = "ncs",
                   grad: bool = True) -> LossGrad:
@@ -172,6 +173,7 @@ def cross_entropy(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLik
     return _lib.reduced(loss, red, positions), g
 
 
+@_lib.autograd("BCEWithLogits", "element")
 def binary_cross_entropy_with_logits(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None,
                                      pos_weight: Optional[ArrayLike] = None, reduction: Reduction = "mean",
                                      layout: str = "ncs", grad: bool = True) -> LossGrad:
@@ -225,6 +227,7 @@ def binary_cross_entropy_with_logits(input: ArrayLike, target: ArrayLike, weight
     return _lib.reduced(loss, red, x.shape), g
 
 
+@_lib.autograd("Entropy", "position")
 def entropy(input: ArrayLike, input_kind: str = "logits", reduction: Reduction = "mean", layout: str = "ncs",
             grad: bool = True) -> LossGrad:
     """Shannon entropy in nats over the class axis, -sum_c p_c ln p_c per position.
@@ -269,6 +272,7 @@ def entropy(input: ArrayLike, input_kind: str = "logits", reduction: Reduction =
     return _lib.reduced(loss, red, positions), g
 
 
+@_lib.autograd("KLDiv", "element")
 def kl_div(input: ArrayLike, target: ArrayLike, reduction: Reduction = "mean", log_target: bool = False,
            grad: bool = True) -> LossGrad:
     """KL divergence as torch.nn.functional.kl_div: pointwise target (ln target - input)
@@ -315,6 +319,7 @@ def kl_div(input: ArrayLike, target: ArrayLike, reduction: Reduction = "mean", l
     return _lib.reduced(loss, red, x.shape), g
 
 
+@_lib.autograd("KLDivLogits", "position")
 def kl_div_logits(student_logits: ArrayLike, teacher_logits: ArrayLike, temperature: float = 1.0,
                   reduction: Reduction = "batchmean", layout: str = "ncs", grad: bool = True) -> LossGrad:
     """Knowledge distillation: T^2 KL(softmax(teacher/T) || softmax(student/T)) over the class
@@ -362,6 +367,7 @@ def kl_div_logits(student_logits: ArrayLike, teacher_logits: ArrayLike, temperat
     return _lib.reduced(loss, red, positions), g
 
 
+@_lib.autograd("SigmoidFocalLoss", "element")
 def sigmoid_focal_loss(inputs: ArrayLike, targets: ArrayLike, weight: Optional[ArrayLike] = None, alpha: float = 0.25,
                        gamma: float = 2.0, reduction: Reduction = "mean", grad: bool = True) -> LossGrad:
     """Sigmoid focal loss, as torchvision.ops.sigmoid_focal_loss (same keywords; the default
@@ -423,6 +429,7 @@ def _quality_focal(name: str, logits: ArrayLike, target: ArrayLike, weight: Opti
     return _lib.reduced(loss, opts.reduction, x.shape), g
 
 
+@_lib.autograd("VarifocalLoss", "element")
 def varifocal_loss(logits: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, alpha: float = 0.75,
                    gamma: float = 2.0, iou_weighted: bool = True, detach_weight: bool = False,
                    reduction: Reduction = "mean", grad: bool = True) -> LossGrad:
@@ -471,6 +478,7 @@ def varifocal_loss(logits: ArrayLike, target: ArrayLike, weight: Optional[ArrayL
     return _quality_focal("varifocal_loss", logits, target, weight, opts, grad)
 
 
+@_lib.autograd("QualityFocalLoss", "element")
 def quality_focal_loss(logits: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, beta: float = 2.0,
                        reduction: Reduction = "mean", grad: bool = True) -> LossGrad:
     """Quality Focal Loss (GFL, arXiv 2006.04388) as mmdet quality_focal_loss with dense scores:
@@ -511,6 +519,7 @@ def quality_focal_loss(logits: ArrayLike, target: ArrayLike, weight: Optional[Ar
     return _quality_focal("quality_focal_loss", logits, target, weight, opts, grad)
 
 
+@_lib.autograd("SoftmaxFocalLoss", "position")
 def softmax_focal_loss(input: ArrayLike, target: ArrayLike, alpha: Optional[ArrayLike] = None, gamma: float = 2.0,
                        ignore_index: int = -100, reduction: Reduction = "mean", layout: str = "ncs",
                        grad: bool = True) -> LossGrad:

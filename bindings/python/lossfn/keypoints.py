@@ -24,6 +24,7 @@ class KeypointOptions(_lib.Options):
     _fields_ = [("reduction", ctypes.c_uint32)] + _lib.CONTROLS
 
 
+@_lib.autograd("KeypointOKSLoss", "box")
 def keypoint_oks_loss(pred: ArrayLike, target: ArrayLike, visible: ArrayLike, area: ArrayLike,
                       sigmas: Optional[ArrayLike] = None, reduction: Reduction = "mean", grad: bool = True) -> LossGrad:
     """Keypoint OKS loss as ultralytics KeypointLoss: per instance i and keypoint j,

@@ -77,6 +77,7 @@ def _overlap(name: str, soft: bool, input: ArrayLike, target: ArrayLike, class_w
     return _lib.reduced(loss, red, scores), g
 
 
+@_lib.autograd("DiceLoss", "score")
 def dice_loss(input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike] = None, layout: str = "ncs",
               reduction: Reduction = "mean", activation: str = "softmax", smooth_nr: float = 1e-5,
               smooth_dr: float = 1e-5, include_background: bool = True, batch: bool = False,
@@ -142,6 +143,7 @@ def dice_loss(input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayL
                     smooth_dr, include_background, batch, squared_pred, 0.3, 0.7, gamma, ignore_index, grad)
 
 
+@_lib.autograd("DiceLossSoft", "score")
 def dice_loss_soft(input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike] = None,
                    layout: str = "ncs", reduction: Reduction = "mean", activation: str = "softmax",
                    smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, include_background: bool = True,
@@ -196,6 +198,7 @@ def dice_loss_soft(input: ArrayLike, target: ArrayLike, class_weight: Optional[A
                     smooth_dr, include_background, batch, squared_pred, 0.3, 0.7, gamma, -100, grad)
 
 
+@_lib.autograd("TverskyLoss", "score")
 def tversky_loss(input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike] = None, layout: str = "ncs",
                  reduction: Reduction = "mean", activation: str = "softmax", smooth_nr: float = 1e-5,
                  smooth_dr: float = 1e-5, include_background: bool = True, batch: bool = False,
@@ -258,6 +261,7 @@ def tversky_loss(input: ArrayLike, target: ArrayLike, class_weight: Optional[Arr
                     smooth_dr, include_background, batch, False, alpha, beta, gamma, ignore_index, grad)
 
 
+@_lib.autograd("TverskyLossSoft", "score")
 def tversky_loss_soft(input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike] = None,
                       layout: str = "ncs", reduction: Reduction = "mean", activation: str = "softmax",
                       smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, include_background: bool = True,

@@ -36,6 +36,7 @@ def _regression(name: str, input: ArrayLike, target: ArrayLike, weight: Optional
     return _lib.reduced(loss, red, x.shape), g
 
 
+@_lib.autograd("L1Loss", "element")
 def l1_loss(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, reduction: Reduction = "mean",
             grad: bool = True) -> LossGrad:
     """L1 loss |input - target| per element (torch.nn.functional.l1_loss; MAE).
@@ -75,6 +76,7 @@ def l1_loss(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = N
     return _regression("l1", input, target, weight, reduction, 1.0, 1.0, grad)
 
 
+@_lib.autograd("MSELoss", "element")
 def mse_loss(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, reduction: Reduction = "mean",
              grad: bool = True) -> LossGrad:
     """Squared error (input - target)^2 per element (torch.nn.functional.mse_loss).
@@ -112,6 +114,7 @@ def mse_loss(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = 
     return _regression("mse", input, target, weight, reduction, 1.0, 1.0, grad)
 
 
+@_lib.autograd("SmoothL1Loss", "element")
 def smooth_l1_loss(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None,
                    reduction: Reduction = "mean", beta: float = 1.0, grad: bool = True) -> LossGrad:
     """Smooth L1 (torch.nn.functional.smooth_l1_loss): with d = input - target, 0.5 d^2 / beta
@@ -152,6 +155,7 @@ def smooth_l1_loss(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLi
     return _regression("smooth_l1", input, target, weight, reduction, beta, 1.0, grad)
 
 
+@_lib.autograd("HuberLoss", "element")
 def huber_loss(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, reduction: Reduction = "mean",
                delta: float = 1.0, grad: bool = True) -> LossGrad:
     """Huber loss (torch.nn.functional.huber_loss): with d = input - target, 0.5 d^2 where

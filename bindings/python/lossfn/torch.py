@@ -44,7 +44,9 @@ except ImportError as e:  # a bare ModuleNotFoundError would not say what to ins
         "(or install lossfn with its torch extra: pip install './bindings/python[torch]'); "
         "import lossfn alone works without it") from e
 
-from . import _lib, boxes, classification, keypoints, overlap, regression
+import lossfn as _package
+
+from . import _lib
 
 _FLOATS = (torch.float32, torch.float64)
 
@@ -176,35 +178,10 @@ def _wrapper(function: type, numpy_fn: Callable[..., Any]) -> Callable[..., torc
     return loss
 
 
-# (Function class name, numpy function, what one unreduced value covers)
-_LOSSES = [
-    ("L1Loss", regression.l1_loss, "element"),
-    ("MSELoss", regression.mse_loss, "element"),
-    ("SmoothL1Loss", regression.smooth_l1_loss, "element"),
-    ("HuberLoss", regression.huber_loss, "element"),
-    ("IoULoss", boxes.iou_loss, "box"),
-    ("GIoULoss", boxes.giou_loss, "box"),
-    ("DIoULoss", boxes.diou_loss, "box"),
-    ("CIoULoss", boxes.ciou_loss, "box"),
-    ("SIoULoss", boxes.siou_loss, "box"),
-    ("EIoULoss", boxes.eiou_loss, "box"),
-    ("CDIoULoss", boxes.cdiou_loss, "box"),
-    ("DFLoss", boxes.dfl_loss, "distribution_box"),
-    ("KeypointOKSLoss", keypoints.keypoint_oks_loss, "box"),
-    ("CrossEntropy", classification.cross_entropy, "position"),
-    ("BCEWithLogits", classification.binary_cross_entropy_with_logits, "element"),
-    ("Entropy", classification.entropy, "position"),
-    ("KLDiv", classification.kl_div, "element"),
-    ("KLDivLogits", classification.kl_div_logits, "position"),
-    ("SigmoidFocalLoss", classification.sigmoid_focal_loss, "element"),
-    ("SoftmaxFocalLoss", classification.softmax_focal_loss, "position"),
-    ("VarifocalLoss", classification.varifocal_loss, "element"),
-    ("QualityFocalLoss", classification.quality_focal_loss, "element"),
-    ("DiceLoss", overlap.dice_loss, "score"),
-    ("DiceLossSoft", overlap.dice_loss_soft, "score"),
-    ("TverskyLoss", overlap.tversky_loss, "score"),
-    ("TverskyLossSoft", overlap.tversky_loss_soft, "score"),
-]
+# (Function class name, numpy function, what one unreduced value covers), from the mark each
+# loss carries where it is written (lossfn._lib.autograd).
+_LOSSES = [(fn.__lossfn_autograd__[0], fn, fn.__lossfn_autograd__[1])
+           for fn in (getattr(_package, name) for name in _package.__all__) if hasattr(fn, "__lossfn_autograd__")]
 
 FUNCTIONS: Dict[str, type] = {}
 """Loss name (as in lossfn.__all__) -> its torch.autograd.Function."""

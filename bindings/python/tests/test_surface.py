@@ -318,13 +318,10 @@ def test_every_header_function_has_a_python_function(c_name):
 
 
 def test_every_loss_has_a_lossfn_torch_wrapper():
-    """Read from lossfn/torch.py's _LOSSES table (parsed, so that the test needs no torch)."""
-    import ast
-
-    tree = ast.parse((Path(lossfn.__file__).parent / "torch.py").read_text())
-    table = next(node.value for node in ast.walk(tree) if isinstance(node, ast.Assign)
-                 and any(isinstance(t, ast.Name) and t.id == "_LOSSES" for t in node.targets))
-    wrapped = {entry.elts[1].attr for entry in table.elts}
+    """lossfn.torch wraps the functions marked with lossfn._lib.autograd (checked without torch)."""
+    marked = {name for name in lossfn.__all__ if hasattr(getattr(lossfn, name), "__lossfn_autograd__")}
     losses = {PYTHON_NAME.get(c, c) for c in _header_functions()} - NOT_IN_TORCH
-    assert losses - wrapped == set(), "losses without a lossfn.torch wrapper (or list them in NOT_IN_TORCH)"
-    assert wrapped - losses == set(), "lossfn.torch wraps functions the header does not have"
+    assert losses - marked == set(), "losses without @_lib.autograd (or list them in NOT_IN_TORCH)"
+    assert marked - losses == set(), "autograd marks on functions the header does not have"
+    classes = [getattr(lossfn, name).__lossfn_autograd__[0] for name in sorted(marked)]
+    assert len(set(classes)) == len(classes), "two losses share a torch.autograd.Function name"
