@@ -3,6 +3,13 @@
 // Typed overloads for float and double that throw lossfn::error (carrying the status and the
 // library's message) on failure (or, without exceptions, return the status), plus std::vector conveniences that allocate
 // the outputs. No state, no RAII types: every call is a direct call into the C API.
+//
+// Every function has the same shape: two pointer overloads (float, double) returning
+// detail::check(lossfn_<name>_f32/_f64(...)), and one vector template whose sizes are checked with
+// LOSSFN_SIZE_CHECK_ and whose optional vectors are `const std::vector<detail::same_t<T>> *`
+// (T comes from the data, so `nullptr` works). Families whose functions share one signature
+// stamp them out with one macro (LOSSFN_REGRESSION_, LOSSFN_BOX_, LOSSFN_QUALITY_FOCAL_,
+// LOSSFN_OVERLAP_); the others are written out in the same form.
 #ifndef LOSSFN_HPP
 #define LOSSFN_HPP
 
@@ -71,6 +78,10 @@ template <class R> R size_error(const char *what) {
 #endif
 }
 template <class T> const T *data_or_null(const std::vector<T> *v) { return v ? v->data() : nullptr; }
+// The one size check of the vector forms (inside a function returning loss_grad<T>):
+// LOSSFN_SIZE_CHECK_(target.size() == input.size(), "l1_loss: target size differs from input size");
+#define LOSSFN_SIZE_CHECK_(cond, what) \
+    if (!(cond)) return detail::size_error<loss_grad<T>>(what)
 /// T in a non-deduced context: the optional `const std::vector<same_t<T>> *` arguments of the
 /// vector forms take their T from the data vectors, so that a plain `nullptr` is accepted.
 template <class T> struct same { using type = T; };
@@ -111,8 +122,8 @@ inline std::size_t loss_size(lossfn_reduction reduction, std::size_t unreduced) 
     loss_grad<T> name(const std::vector<T> &input, const std::vector<T> &target,                             \
                       const lossfn_regression_options &options = lossfn_regression_options_default(),         \
                       const std::vector<detail::same_t<T>> *weight = nullptr, bool with_grad = true) {                       \
-        if (!(target.size() == input.size())) return detail::size_error<loss_grad<T>>(#name ": target size differs from input size");       \
-        if (!(!weight || weight->size() == input.size())) return detail::size_error<loss_grad<T>>(#name ": weight size differs from input size"); \
+        LOSSFN_SIZE_CHECK_(target.size() == input.size(), #name ": target size differs from input size");       \
+        LOSSFN_SIZE_CHECK_(!weight || weight->size() == input.size(), #name ": weight size differs from input size"); \
         loss_grad<T> r{std::vector<T>(loss_size(options.reduction, input.size())),                           \
                        std::vector<T>(with_grad ? input.size() : 0)};                                        \
         r.status = name(input.data(), target.data(), detail::data_or_null(weight), input.size(), &options, r.loss.data(), \
@@ -152,10 +163,10 @@ inline lossfn_box_options box_options(lossfn_box_format format, lossfn_reduction
                       const lossfn_box_options &options = lossfn_box_options_default(),                       \
                       const std::vector<detail::same_t<T>> *weight = nullptr,               \
                       bool with_grad = true) {                                                               \
-        if (!(pred.size() % 4 == 0)) return detail::size_error<loss_grad<T>>(#name ": pred size is not a multiple of 4");                    \
-        if (!(target.size() == pred.size())) return detail::size_error<loss_grad<T>>(#name ": target size differs from pred size");          \
+        LOSSFN_SIZE_CHECK_(pred.size() % 4 == 0, #name ": pred size is not a multiple of 4");                    \
+        LOSSFN_SIZE_CHECK_(target.size() == pred.size(), #name ": target size differs from pred size");          \
         const std::size_t n = pred.size() / 4;                                                               \
-        if (!(!weight || weight->size() == n)) return detail::size_error<loss_grad<T>>(#name ": weight size is not the number of boxes");    \
+        LOSSFN_SIZE_CHECK_(!weight || weight->size() == n, #name ": weight size is not the number of boxes");    \
         loss_grad<T> r{std::vector<T>(loss_size(options.reduction, n)),                                      \
                        std::vector<T>(with_grad ? pred.size() : 0)};                                         \
         r.status = name(pred.data(), target.data(), detail::data_or_null(weight), n, &options, r.loss.data(),            \
@@ -210,10 +221,10 @@ template <class T>
 loss_grad<T> dfl_loss(const std::vector<T> &logits, const std::vector<T> &target, std::size_t sides, std::size_t bins,
                       const lossfn_dfl_options &options = lossfn_dfl_options_default(),
                       const std::vector<detail::same_t<T>> *weight = nullptr, bool with_grad = true) {
-    if (!(sides > 0 && target.size() % sides == 0)) return detail::size_error<loss_grad<T>>("dfl_loss: target size is not a multiple of sides");
+    LOSSFN_SIZE_CHECK_(sides > 0 && target.size() % sides == 0, "dfl_loss: target size is not a multiple of sides");
     const std::size_t n = target.size() / sides;
-    if (!(logits.size() == target.size() * bins)) return detail::size_error<loss_grad<T>>("dfl_loss: logits size is not target size x bins");
-    if (!(!weight || weight->size() == n)) return detail::size_error<loss_grad<T>>("dfl_loss: weight size is not the number of boxes");
+    LOSSFN_SIZE_CHECK_(logits.size() == target.size() * bins, "dfl_loss: logits size is not target size x bins");
+    LOSSFN_SIZE_CHECK_(!weight || weight->size() == n, "dfl_loss: weight size is not the number of boxes");
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, n)), std::vector<T>(with_grad ? logits.size() : 0)};
     r.status = dfl_loss(logits.data(), target.data(), detail::data_or_null(weight), n, sides, bins, &options, r.loss.data(),
                         with_grad ? r.grad.data() : nullptr);
@@ -239,8 +250,8 @@ loss_grad<T> keypoint_oks_loss(const std::vector<T> &pred, const std::vector<T> 
                                const lossfn_keypoint_options &options = lossfn_keypoint_options_default(),
                                bool with_grad = true) {
     const std::size_t n = area.size(), k = sigmas.size();
-    if (!(pred.size() == n * k * 2 && target.size() == pred.size())) return detail::size_error<loss_grad<T>>("keypoint_oks_loss: pred/target size is not n*k*2");
-    if (!(visible.size() == n * k)) return detail::size_error<loss_grad<T>>("keypoint_oks_loss: visible size is not n*k");
+    LOSSFN_SIZE_CHECK_(pred.size() == n * k * 2 && target.size() == pred.size(), "keypoint_oks_loss: pred/target size is not n*k*2");
+    LOSSFN_SIZE_CHECK_(visible.size() == n * k, "keypoint_oks_loss: visible size is not n*k");
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, n * k)), std::vector<T>(with_grad ? pred.size() : 0)};
     r.status = keypoint_oks_loss(pred.data(), target.data(), visible.data(), area.data(), sigmas.data(), n, k, &options,
                                  r.loss.data(), with_grad ? r.grad.data() : nullptr);
@@ -341,17 +352,15 @@ inline lossfn_status softmax_focal_loss(const double *logits, const int64_t *tar
 
 // Vector conveniences: check the sizes against `shape`, allocate the outputs (loss: 1 value,
 // or per position / per element for NONE), return {loss, grad}.
-#define LOSSFN_CLASS_REQUIRE_(name, v, n) if (!((v).size() == (n))) return detail::size_error<loss_grad<T>>(#name ": " #v " size does not match shape")
-#define LOSSFN_CLASS_OPT_(name, v, n) if (!(!(v) || (v)->size() == (n))) return detail::size_error<loss_grad<T>>(#name ": " #v " size does not match shape")
 
 template <class T>
 loss_grad<T> cross_entropy(const std::vector<T> &logits, const std::vector<int64_t> &target, lossfn_shape shape,
                            const lossfn_cross_entropy_options &options = lossfn_cross_entropy_options_default(),
                            const std::vector<detail::same_t<T>> *class_weight = nullptr,
                            bool with_grad = true) {
-    LOSSFN_CLASS_REQUIRE_(cross_entropy, logits, detail::elements(shape));
-    LOSSFN_CLASS_REQUIRE_(cross_entropy, target, detail::positions(shape));
-    LOSSFN_CLASS_OPT_(cross_entropy, class_weight, shape.classes);
+    LOSSFN_SIZE_CHECK_(logits.size() == detail::elements(shape), "cross_entropy: logits size does not match shape");
+    LOSSFN_SIZE_CHECK_(target.size() == detail::positions(shape), "cross_entropy: target size does not match shape");
+    LOSSFN_SIZE_CHECK_(!class_weight || class_weight->size() == shape.classes, "cross_entropy: class_weight size does not match shape");
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
                    std::vector<T>(with_grad ? logits.size() : 0)};
     r.status = cross_entropy(logits.data(), target.data(), detail::data_or_null(class_weight), shape, &options, r.loss.data(),
@@ -364,9 +373,9 @@ loss_grad<T> cross_entropy_soft(const std::vector<T> &logits, const std::vector<
                                 const lossfn_cross_entropy_options &options = lossfn_cross_entropy_options_default(),
                                 const std::vector<detail::same_t<T>> *class_weight = nullptr,
                                 bool with_grad = true) {
-    LOSSFN_CLASS_REQUIRE_(cross_entropy_soft, logits, detail::elements(shape));
-    LOSSFN_CLASS_REQUIRE_(cross_entropy_soft, target, detail::elements(shape));
-    LOSSFN_CLASS_OPT_(cross_entropy_soft, class_weight, shape.classes);
+    LOSSFN_SIZE_CHECK_(logits.size() == detail::elements(shape), "cross_entropy_soft: logits size does not match shape");
+    LOSSFN_SIZE_CHECK_(target.size() == detail::elements(shape), "cross_entropy_soft: target size does not match shape");
+    LOSSFN_SIZE_CHECK_(!class_weight || class_weight->size() == shape.classes, "cross_entropy_soft: class_weight size does not match shape");
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
                    std::vector<T>(with_grad ? logits.size() : 0)};
     r.status = cross_entropy_soft(logits.data(), target.data(), detail::data_or_null(class_weight), shape, &options,
@@ -380,10 +389,10 @@ loss_grad<T> bce_with_logits(const std::vector<T> &logits, const std::vector<T> 
                              const std::vector<detail::same_t<T>> *weight = nullptr,
                              const std::vector<detail::same_t<T>> *pos_weight = nullptr,
                              bool with_grad = true) {
-    LOSSFN_CLASS_REQUIRE_(bce_with_logits, logits, detail::elements(shape));
-    LOSSFN_CLASS_REQUIRE_(bce_with_logits, target, detail::elements(shape));
-    LOSSFN_CLASS_OPT_(bce_with_logits, weight, detail::elements(shape));
-    LOSSFN_CLASS_OPT_(bce_with_logits, pos_weight, shape.classes);
+    LOSSFN_SIZE_CHECK_(logits.size() == detail::elements(shape), "bce_with_logits: logits size does not match shape");
+    LOSSFN_SIZE_CHECK_(target.size() == detail::elements(shape), "bce_with_logits: target size does not match shape");
+    LOSSFN_SIZE_CHECK_(!weight || weight->size() == detail::elements(shape), "bce_with_logits: weight size does not match shape");
+    LOSSFN_SIZE_CHECK_(!pos_weight || pos_weight->size() == shape.classes, "bce_with_logits: pos_weight size does not match shape");
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, logits.size())),
                    std::vector<T>(with_grad ? logits.size() : 0)};
     r.status = bce_with_logits(logits.data(), target.data(), detail::data_or_null(weight), detail::data_or_null(pos_weight),
@@ -394,7 +403,7 @@ loss_grad<T> bce_with_logits(const std::vector<T> &logits, const std::vector<T> 
 template <class T>
 loss_grad<T> entropy(const std::vector<T> &input, lossfn_shape shape,
                      const lossfn_entropy_options &options = lossfn_entropy_options_default(), bool with_grad = true) {
-    LOSSFN_CLASS_REQUIRE_(entropy, input, detail::elements(shape));
+    LOSSFN_SIZE_CHECK_(input.size() == detail::elements(shape), "entropy: input size does not match shape");
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
                    std::vector<T>(with_grad ? input.size() : 0)};
     r.status = entropy(input.data(), shape, &options, r.loss.data(), with_grad ? r.grad.data() : nullptr);
@@ -404,8 +413,8 @@ loss_grad<T> entropy(const std::vector<T> &input, lossfn_shape shape,
 template <class T>
 loss_grad<T> kl_div(const std::vector<T> &input, const std::vector<T> &target, lossfn_shape shape,
                     const lossfn_kl_div_options &options = lossfn_kl_div_options_default(), bool with_grad = true) {
-    LOSSFN_CLASS_REQUIRE_(kl_div, input, detail::elements(shape));
-    LOSSFN_CLASS_REQUIRE_(kl_div, target, detail::elements(shape));
+    LOSSFN_SIZE_CHECK_(input.size() == detail::elements(shape), "kl_div: input size does not match shape");
+    LOSSFN_SIZE_CHECK_(target.size() == detail::elements(shape), "kl_div: target size does not match shape");
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, input.size())),
                    std::vector<T>(with_grad ? input.size() : 0)};
     r.status = kl_div(input.data(), target.data(), shape, &options, r.loss.data(), with_grad ? r.grad.data() : nullptr);
@@ -417,8 +426,8 @@ loss_grad<T> kl_div_logits(const std::vector<T> &student_logits, const std::vect
                            lossfn_shape shape,
                            const lossfn_distillation_options &options = lossfn_distillation_options_default(),
                            bool with_grad = true) {
-    LOSSFN_CLASS_REQUIRE_(kl_div_logits, student_logits, detail::elements(shape));
-    LOSSFN_CLASS_REQUIRE_(kl_div_logits, teacher_logits, detail::elements(shape));
+    LOSSFN_SIZE_CHECK_(student_logits.size() == detail::elements(shape), "kl_div_logits: student_logits size does not match shape");
+    LOSSFN_SIZE_CHECK_(teacher_logits.size() == detail::elements(shape), "kl_div_logits: teacher_logits size does not match shape");
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
                    std::vector<T>(with_grad ? student_logits.size() : 0)};
     r.status = kl_div_logits(student_logits.data(), teacher_logits.data(), shape, &options, r.loss.data(),
@@ -431,9 +440,9 @@ loss_grad<T> sigmoid_focal_loss(const std::vector<T> &logits, const std::vector<
                                 const lossfn_focal_options &options = lossfn_focal_options_default(),
                                 const std::vector<detail::same_t<T>> *weight = nullptr,
                                 bool with_grad = true) {
-    LOSSFN_CLASS_REQUIRE_(sigmoid_focal_loss, logits, detail::elements(shape));
-    LOSSFN_CLASS_REQUIRE_(sigmoid_focal_loss, target, detail::elements(shape));
-    LOSSFN_CLASS_OPT_(sigmoid_focal_loss, weight, detail::elements(shape));
+    LOSSFN_SIZE_CHECK_(logits.size() == detail::elements(shape), "sigmoid_focal_loss: logits size does not match shape");
+    LOSSFN_SIZE_CHECK_(target.size() == detail::elements(shape), "sigmoid_focal_loss: target size does not match shape");
+    LOSSFN_SIZE_CHECK_(!weight || weight->size() == detail::elements(shape), "sigmoid_focal_loss: weight size does not match shape");
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, logits.size())),
                    std::vector<T>(with_grad ? logits.size() : 0)};
     r.status = sigmoid_focal_loss(logits.data(), target.data(), detail::data_or_null(weight), shape, &options, r.loss.data(),
@@ -457,9 +466,9 @@ loss_grad<T> sigmoid_focal_loss(const std::vector<T> &logits, const std::vector<
                       const lossfn_quality_focal_options &options = lossfn_quality_focal_options_default(),    \
                       const std::vector<detail::same_t<T>> *weight = nullptr,               \
                       bool with_grad = true) {                                                                \
-        LOSSFN_CLASS_REQUIRE_(name, logits, detail::elements(shape));                                         \
-        LOSSFN_CLASS_REQUIRE_(name, target, detail::elements(shape));                                         \
-        LOSSFN_CLASS_OPT_(name, weight, detail::elements(shape));                                             \
+        LOSSFN_SIZE_CHECK_(logits.size() == detail::elements(shape), #name ": logits size does not match shape");                                         \
+        LOSSFN_SIZE_CHECK_(target.size() == detail::elements(shape), #name ": target size does not match shape");                                         \
+        LOSSFN_SIZE_CHECK_(!weight || weight->size() == detail::elements(shape), #name ": weight size does not match shape");                                             \
         loss_grad<T> r{std::vector<T>(loss_size(options.reduction, logits.size())),                           \
                        std::vector<T>(with_grad ? logits.size() : 0)};                                        \
         r.status = name(logits.data(), target.data(), detail::data_or_null(weight), shape, &options, r.loss.data(), \
@@ -475,17 +484,15 @@ loss_grad<T> softmax_focal_loss(const std::vector<T> &logits, const std::vector<
                                 const lossfn_focal_options &options = lossfn_focal_options_default(),
                                 const std::vector<detail::same_t<T>> *class_alpha = nullptr,
                                 bool with_grad = true) {
-    LOSSFN_CLASS_REQUIRE_(softmax_focal_loss, logits, detail::elements(shape));
-    LOSSFN_CLASS_REQUIRE_(softmax_focal_loss, target, detail::positions(shape));
-    LOSSFN_CLASS_OPT_(softmax_focal_loss, class_alpha, shape.classes);
+    LOSSFN_SIZE_CHECK_(logits.size() == detail::elements(shape), "softmax_focal_loss: logits size does not match shape");
+    LOSSFN_SIZE_CHECK_(target.size() == detail::positions(shape), "softmax_focal_loss: target size does not match shape");
+    LOSSFN_SIZE_CHECK_(!class_alpha || class_alpha->size() == shape.classes, "softmax_focal_loss: class_alpha size does not match shape");
     loss_grad<T> r{std::vector<T>(loss_size(options.reduction, detail::positions(shape))),
                    std::vector<T>(with_grad ? logits.size() : 0)};
     r.status = softmax_focal_loss(logits.data(), target.data(), detail::data_or_null(class_alpha), shape, &options,
                        r.loss.data(), with_grad ? r.grad.data() : nullptr);
     return r;
 }
-#undef LOSSFN_CLASS_REQUIRE_
-#undef LOSSFN_CLASS_OPT_
 
 // ---- end classification ----
 
@@ -522,11 +529,11 @@ inline std::size_t overlap_loss_size(const lossfn_shape &shape, const lossfn_ove
     loss_grad<T> name(const std::vector<T> &input, const std::vector<int64_t> &target, lossfn_shape shape,    \
                       const lossfn_overlap_options &options = lossfn_overlap_options_default(),               \
                       const std::vector<detail::same_t<T>> *class_weight = nullptr, bool with_grad = true) {                 \
-        if (!(input.size() == shape.batch * shape.classes * shape.spatial))                                  \
-            return detail::size_error<loss_grad<T>>(#name ": input size differs from batch*classes*spatial"); \
-        if (!(target.size() == shape.batch * shape.spatial))                                                                          \
-            return detail::size_error<loss_grad<T>>(#name ": target size differs from batch*spatial");                                         \
-        if (!(!class_weight || class_weight->size() == shape.classes)) return detail::size_error<loss_grad<T>>(#name ": class_weight size differs from classes"); \
+        LOSSFN_SIZE_CHECK_(input.size() == shape.batch * shape.classes * shape.spatial,                                  \
+            #name ": input size differs from batch*classes*spatial"); \
+        LOSSFN_SIZE_CHECK_(target.size() == shape.batch * shape.spatial,                                                                          \
+            #name ": target size differs from batch*spatial");                                         \
+        LOSSFN_SIZE_CHECK_(!class_weight || class_weight->size() == shape.classes, #name ": class_weight size differs from classes"); \
         loss_grad<T> r{std::vector<T>(overlap_loss_size(shape, options)), std::vector<T>(with_grad ? input.size() : 0)}; \
         r.status = name(input.data(), target.data(), detail::data_or_null(class_weight), shape, &options, r.loss.data(), \
              with_grad ? r.grad.data() : nullptr);                                                           \
@@ -536,11 +543,11 @@ inline std::size_t overlap_loss_size(const lossfn_shape &shape, const lossfn_ove
     loss_grad<T> name##_soft(const std::vector<T> &input, const std::vector<T> &target, lossfn_shape shape,   \
                              const lossfn_overlap_options &options = lossfn_overlap_options_default(),        \
                              const std::vector<detail::same_t<T>> *class_weight = nullptr, bool with_grad = true) {          \
-        if (!(input.size() == shape.batch * shape.classes * shape.spatial))                                  \
-            return detail::size_error<loss_grad<T>>(#name "_soft: input size differs from batch*classes*spatial"); \
-        if (!(target.size() == input.size()))                                                                          \
-            return detail::size_error<loss_grad<T>>(#name "_soft: target size differs from input size");                                         \
-        if (!(!class_weight || class_weight->size() == shape.classes)) return detail::size_error<loss_grad<T>>(#name "_soft: class_weight size differs from classes"); \
+        LOSSFN_SIZE_CHECK_(input.size() == shape.batch * shape.classes * shape.spatial,                                  \
+            #name "_soft: input size differs from batch*classes*spatial"); \
+        LOSSFN_SIZE_CHECK_(target.size() == input.size(),                                                                          \
+            #name "_soft: target size differs from input size");                                         \
+        LOSSFN_SIZE_CHECK_(!class_weight || class_weight->size() == shape.classes, #name "_soft: class_weight size differs from classes"); \
         loss_grad<T> r{std::vector<T>(overlap_loss_size(shape, options)), std::vector<T>(with_grad ? input.size() : 0)}; \
         r.status = name##_soft(input.data(), target.data(), detail::data_or_null(class_weight), shape, &options,        \
                     r.loss.data(), with_grad ? r.grad.data() : nullptr);                                      \
@@ -552,5 +559,7 @@ LOSSFN_OVERLAP_(tversky_loss)
 // ---- end overlap ----
 
 }  // namespace lossfn
+
+#undef LOSSFN_SIZE_CHECK_
 
 #endif  // LOSSFN_HPP
