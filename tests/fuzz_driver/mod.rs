@@ -24,148 +24,90 @@ use std::ptr::null;
 // ---------------------------------------------------------------------------------------------
 // The exported functions.
 
-/// One exported function family member; each exists as `_f32` and `_f64`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum F {
-    L1,
-    Mse,
-    SmoothL1,
-    Huber,
-    Iou,
-    Giou,
-    Diou,
-    Ciou,
-    Siou,
-    Eiou,
-    Cdiou,
-    Dfl,
-    KeypointOks,
-    Matrix,
-    Ce,
-    CeSoft,
-    Bce,
-    Entropy,
-    KlDiv,
-    KlLogits,
-    SigmoidFocal,
-    SoftmaxFocal,
-    Varifocal,
-    QualityFocal,
-    Dice,
-    DiceSoft,
-    Tversky,
-    TverskySoft,
-}
-
-/// Every exported loss and the IoU matrix (times two dtypes = every computing entry point).
-pub const ALL: [F; 28] = [
-    F::L1,
-    F::Mse,
-    F::SmoothL1,
-    F::Huber,
-    F::Iou,
-    F::Giou,
-    F::Diou,
-    F::Ciou,
-    F::Siou,
-    F::Eiou,
-    F::Cdiou,
-    F::Dfl,
-    F::KeypointOks,
-    F::Matrix,
-    F::Ce,
-    F::CeSoft,
-    F::Bce,
-    F::Entropy,
-    F::KlDiv,
-    F::KlLogits,
-    F::SigmoidFocal,
-    F::SoftmaxFocal,
-    F::Varifocal,
-    F::QualityFocal,
-    F::Dice,
-    F::DiceSoft,
-    F::Tversky,
-    F::TverskySoft,
-];
-
-/// Expands, in the test file that invokes it, to one `#[test]` per exported function, each
-/// calling that file's `check(F::…)`, and a test that the list covers every function of [`ALL`].
-/// `$suite` names the suite in the coverage message.
-#[allow(unused_macros)]
-macro_rules! per_function_tests {
-    ($suite:literal) => {
-        per_function_tests! { $suite;
-            l1: F::L1, mse: F::Mse, smooth_l1: F::SmoothL1, huber: F::Huber,
-            iou: F::Iou, giou: F::Giou, diou: F::Diou, ciou: F::Ciou, siou: F::Siou, eiou: F::Eiou, cdiou: F::Cdiou, dfl: F::Dfl, keypoint_oks: F::KeypointOks,
-            box_iou_matrix: F::Matrix,
-            cross_entropy: F::Ce, cross_entropy_soft: F::CeSoft, bce_with_logits: F::Bce, entropy: F::Entropy,
-            kl_div: F::KlDiv, kl_div_logits: F::KlLogits, sigmoid_focal: F::SigmoidFocal, softmax_focal: F::SoftmaxFocal,
-            varifocal: F::Varifocal, quality_focal: F::QualityFocal,
-            dice: F::Dice, dice_soft: F::DiceSoft, tversky: F::Tversky, tversky_soft: F::TverskySoft,
+/// The catalogue: one line per exported function (each exists as `_f32` and `_f64`): its
+/// variant of [`F`], the name of its test in each per-function suite, its C name without
+/// `lossfn_` and the dtype suffix, and its [`Family`]. `catalogue!` makes the enum, [`ALL`],
+/// [`F::name`], [`F::family`] and `per_function_tests!` from it, so a function is listed once.
+/// (Its buffers, options and call are given per family in `specs`, `options_layout` and `invoke`,
+/// and its determinism configs in `determinism_configs`.)
+macro_rules! catalogue {
+    ($d:tt $($variant:ident $test:ident $name:literal $family:ident;)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum F {
+            $($variant,)*
         }
-    };
-    ($suite:literal; $($name:ident: $f:expr),* $(,)?) => {
-        $(#[test] fn $name() { check($f); })*
-        /// The list above covers every function of the driver.
-        #[test]
-        fn covers_every_function() {
-            let listed = [$($f),*];
-            for f in ALL {
-                assert!(listed.contains(&f), "{} has no {} test", f.name(), $suite);
+
+        /// Every exported loss and the IoU matrix (times two dtypes = every computing entry point).
+        pub const ALL: [F; [$(F::$variant),*].len()] = [$(F::$variant),*];
+
+        impl F {
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(F::$variant => $name,)*
+                }
+            }
+            pub fn family(self) -> Family {
+                match self {
+                    $(F::$variant => Family::$family,)*
+                }
             }
         }
+
+        /// Expands, in the test file that invokes it, to one `#[test]` per exported function, each
+        /// calling that file's `check(F::…)`, and a test that the list covers every function of
+        /// [`ALL`]. `$suite` names the suite in the coverage message.
+        #[allow(unused_macros)]
+        macro_rules! per_function_tests {
+            ($d suite:literal) => {
+                $(#[test] fn $test() { check(F::$variant); })*
+                /// The list above covers every function of the driver.
+                #[test]
+                fn covers_every_function() {
+                    let listed = [$(F::$variant),*];
+                    for f in ALL {
+                        assert!(listed.contains(&f), "{} has no {} test", f.name(), $d suite);
+                    }
+                }
+            };
+        }
     };
 }
 
+catalogue! { $
+    L1           l1                 "l1_loss"              Regression;
+    Mse          mse                "mse_loss"             Regression;
+    SmoothL1     smooth_l1          "smooth_l1_loss"       Regression;
+    Huber        huber              "huber_loss"           Regression;
+    Iou          iou                "iou_loss"             Boxes;
+    Giou         giou               "giou_loss"            Boxes;
+    Diou         diou               "diou_loss"            Boxes;
+    Ciou         ciou               "ciou_loss"            Boxes;
+    Siou         siou               "siou_loss"            Boxes;
+    Eiou         eiou               "eiou_loss"            Boxes;
+    Cdiou        cdiou              "cdiou_loss"           Boxes;
+    Dfl          dfl                "dfl_loss"             Dfl;
+    KeypointOks  keypoint_oks       "keypoint_oks_loss"    Keypoints;
+    Matrix       box_iou_matrix     "box_iou_matrix"       Matrix;
+    Ce           cross_entropy      "cross_entropy"        Classification;
+    CeSoft       cross_entropy_soft "cross_entropy_soft"   Classification;
+    Bce          bce_with_logits    "bce_with_logits"      Classification;
+    Entropy      entropy            "entropy"              Classification;
+    KlDiv        kl_div             "kl_div"               Classification;
+    KlLogits     kl_div_logits      "kl_div_logits"        Classification;
+    SigmoidFocal sigmoid_focal      "sigmoid_focal_loss"   Classification;
+    SoftmaxFocal softmax_focal      "softmax_focal_loss"   Classification;
+    Varifocal    varifocal          "varifocal_loss"       Classification;
+    QualityFocal quality_focal      "quality_focal_loss"   Classification;
+    Dice         dice               "dice_loss"            Overlap;
+    DiceSoft     dice_soft          "dice_loss_soft"       Overlap;
+    Tversky      tversky            "tversky_loss"         Overlap;
+    TverskySoft  tversky_soft       "tversky_loss_soft"    Overlap;
+}
 
 impl F {
     /// The function called `name` (its C name without `lossfn_` and the dtype suffix).
     pub fn from_name(name: &str) -> Option<F> {
         ALL.into_iter().find(|f| f.name() == name)
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            F::L1 => "l1_loss",
-            F::Mse => "mse_loss",
-            F::SmoothL1 => "smooth_l1_loss",
-            F::Huber => "huber_loss",
-            F::Iou => "iou_loss",
-            F::Giou => "giou_loss",
-            F::Diou => "diou_loss",
-            F::Ciou => "ciou_loss",
-            F::Siou => "siou_loss",
-            F::Eiou => "eiou_loss",
-            F::Cdiou => "cdiou_loss",
-            F::Dfl => "dfl_loss",
-            F::KeypointOks => "keypoint_oks_loss",
-            F::Matrix => "box_iou_matrix",
-            F::Ce => "cross_entropy",
-            F::CeSoft => "cross_entropy_soft",
-            F::Bce => "bce_with_logits",
-            F::Entropy => "entropy",
-            F::KlDiv => "kl_div",
-            F::KlLogits => "kl_div_logits",
-            F::SigmoidFocal => "sigmoid_focal_loss",
-            F::Varifocal => "varifocal_loss",
-            F::QualityFocal => "quality_focal_loss",
-            F::SoftmaxFocal => "softmax_focal_loss",
-            F::Dice => "dice_loss",
-            F::DiceSoft => "dice_loss_soft",
-            F::Tversky => "tversky_loss",
-            F::TverskySoft => "tversky_loss_soft",
-        }
-    }
-    pub fn family(self) -> Family {
-        match self {
-            F::L1 | F::Mse | F::SmoothL1 | F::Huber => Family::Regression,
-            F::Iou | F::Giou | F::Diou | F::Ciou | F::Siou | F::Eiou | F::Cdiou => Family::Boxes,
-            F::Matrix => Family::Matrix,
-            F::Dfl => Family::Dfl,
-            F::KeypointOks => Family::Keypoints,
-            F::Dice | F::DiceSoft | F::Tversky | F::TverskySoft => Family::Overlap,
-            _ => Family::Classification,
-        }
     }
     /// Whether the function takes a `lossfn_shape`.
     pub fn shaped(self) -> bool {
