@@ -186,3 +186,13 @@ fn every_function_has_a_cpp_wrapper() {
         }
     }
 }
+
+/// `tests/cpp/test_nullptr.cpp` calls every function's C++ vector form (with `nullptr` for each
+/// optional argument): a wrapper added without it fails here.
+#[test]
+fn every_cpp_vector_form_is_called_by_the_nullptr_test() {
+    let test = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cpp/test_nullptr.cpp")).unwrap();
+    for f in fuzz_driver::ALL {
+        assert!(test.contains(&format!("lossfn::{}(", f.name())), "tests/cpp/test_nullptr.cpp never calls lossfn::{}", f.name());
+    }
+}
