@@ -15,7 +15,7 @@ mod common;
 #[macro_use]
 mod fuzz_driver;
 
-use fuzz_driver::{Dims, Dt, Family, MatrixArgs, Opts, Outputs, ALL, F};
+use fuzz_driver::{Dt, MatrixArgs, Opts, Outputs, ALL, F};
 use lossfn::capi::*;
 
 const MX: MatrixArgs = MatrixArgs { format: 0, kind: 0, eps: 1e-7 };
@@ -134,13 +134,7 @@ fn rejected(f: F) {
 /// An empty call (no terms: n = 0 boxes / elements / instances, batch = 0 samples): MEAN and
 /// SUM give +0.0 (not Rust's −0.0 empty sum, not torch's NaN) and MEAN_DENOMINATOR gives +0.0.
 fn empty(f: F) {
-    let d = match f.family() {
-        Family::Regression | Family::Boxes => Dims::n(0),
-        Family::Keypoints => Dims::nm(0, 17),
-        Family::Dfl => Dims::dfl(0, 4, 16),
-        Family::Classification | Family::Overlap => Dims::shape(0, 3, 5, LOSSFN_LAYOUT_NCS),
-        Family::Matrix => unreachable!("the IoU matrix is not a loss"),
-    };
+    let d = fuzz_driver::empty_dims(f);
     for dt in [Dt::F32, Dt::F64] {
         let base = Opts::new(f).unwrap();
         let inputs = fuzz_driver::clean_inputs(f, dt, &d, Some(&base.bytes), 1);

@@ -4,7 +4,7 @@
 //! Every format is converted to corners (x1, y1, x2, y2) once; the loss and its gradient with
 //! respect to the corners are computed by one implementation per loss; the gradient is mapped
 //! back through the format's Jacobian. For pred (x1,y1,x2,y2) and target (X1,Y1,X2,Y2)
-//! (docs/boxes.md; the derivations are in `docs/boxes.md`):
+//! (the formulas and their derivations: `docs/boxes.md`):
 //!
 //! ```text
 //! w = x2 − x1, h = y2 − y1                          (w_gt, h_gt for the target)

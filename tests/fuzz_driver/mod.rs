@@ -1753,6 +1753,17 @@ pub fn chance(rng: &mut Rng, p: f64) -> bool {
     rng.uniform(0.0, 1.0) < p
 }
 
+/// tests/controls.rs: a call with no terms (n = 0 boxes / elements / instances, batch = 0).
+pub fn empty_dims(f: F) -> Dims {
+    match f.family() {
+        Family::Regression | Family::Boxes => Dims::n(0),
+        Family::Keypoints => Dims::nm(0, 17),
+        Family::Dfl => Dims::dfl(0, 4, 16),
+        Family::Classification | Family::Overlap => Dims::shape(0, 3, 5, LOSSFN_LAYOUT_NCS),
+        Family::Matrix => unreachable!("the IoU matrix is not a loss"),
+    }
+}
+
 /// tests/controls.rs: per function, a small case and one large enough for the parallel path.
 pub fn control_dims(f: F) -> Vec<Dims> {
     match f.family() {
