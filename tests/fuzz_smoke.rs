@@ -132,13 +132,36 @@ fn catalogue_matches_the_header() {
     }
 }
 
+/// The header's form lists (`#define LOSSFN_<FORM>_LOSSES(X) X(a) X(b)`, see `tests/header.rs`):
+/// the list macro's name and the losses it names.
+fn form_lists() -> Vec<(String, Vec<String>)> {
+    let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/lossfn.h")).unwrap();
+    header
+        .lines()
+        .filter_map(|l| {
+            let (list, xs) = l.strip_prefix("#define ")?.split_once("(X) ")?;
+            let names = xs.split_whitespace().map(|x| x.trim_start_matches("X(").trim_end_matches(')').to_string()).collect();
+            Some((list.to_string(), names))
+        })
+        .collect()
+}
+
+/// The arguments of every invocation `NAME(arg)` in `text` at the start of a line (indented or not).
+fn invocations<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    text.lines()
+        .filter_map(|l| l.trim_start().strip_prefix(name)?.strip_prefix('(')?.split(')').next().map(str::trim))
+        .collect()
+}
+
 /// Every computing function of the header is called by `include/lossfn.hpp` in both precisions,
 /// directly (`lossfn_x_f32(`) or through one of its macros (`#define LOSSFN_BOX_(name)` whose
-/// body calls `lossfn_##name##_f32`, invoked as `LOSSFN_BOX_(ciou_loss)`): a function added to
-/// the C API without its C++ wrapper fails here.
+/// body calls `lossfn_##name##_f32`), invoked by name (`LOSSFN_BOX_(ciou_loss)`) or over a form
+/// list of the header (`LOSSFN_BOX_LOSSES(LOSSFN_BOX_)`): a function added to the C API without its
+/// C++ wrapper fails here.
 #[test]
 fn every_function_has_a_cpp_wrapper() {
     let hpp = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/lossfn.hpp")).unwrap();
+    let lists = form_lists();
     let mut called: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     // Direct calls.
     for piece in hpp.split("lossfn_").skip(1) {
@@ -148,7 +171,7 @@ fn every_function_has_a_cpp_wrapper() {
         }
     }
     // Macros: for each `#define NAME(name)`, the suffixes its body calls (`lossfn_##name##SUFFIX(`),
-    // then every invocation `NAME(arg)` calls lossfn_<arg><SUFFIX>.
+    // then every invocation `NAME(arg)`, or `LIST(NAME)` of a form list, calls lossfn_<arg><SUFFIX>.
     let lines: Vec<&str> = hpp.lines().collect();
     let mut i = 0;
     while i < lines.len() {
@@ -169,8 +192,13 @@ fn every_function_has_a_cpp_wrapper() {
                     .skip(1)
                     .map(|p| p.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect())
                     .collect();
-                for invocation in hpp.split(&format!("\n{macro_name}(")).skip(1) {
-                    let arg = invocation.split(')').next().unwrap().trim();
+                let mut args: Vec<String> = invocations(&hpp, macro_name).into_iter().map(String::from).collect();
+                for (list, names) in &lists {
+                    if invocations(&hpp, list).contains(&macro_name) {
+                        args.extend(names.iter().cloned());
+                    }
+                }
+                for arg in args {
                     for s in &suffixes {
                         called.insert(format!("{arg}{s}"));
                     }
@@ -188,11 +216,18 @@ fn every_function_has_a_cpp_wrapper() {
 }
 
 /// `tests/cpp/test_nullptr.cpp` calls every function's C++ vector form (with `nullptr` for each
-/// optional argument): a wrapper added without it fails here.
+/// optional argument), by name (`lossfn::x(`) or over its form list (`LOSSFN_BOX_LOSSES(CALL)`):
+/// a wrapper of a new form added without its test fails here.
 #[test]
 fn every_cpp_vector_form_is_called_by_the_nullptr_test() {
     let test = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cpp/test_nullptr.cpp")).unwrap();
+    let listed: Vec<String> =
+        form_lists().into_iter().filter(|(list, _)| !invocations(&test, list).is_empty()).flat_map(|(_, names)| names).collect();
     for f in fuzz_driver::ALL {
-        assert!(test.contains(&format!("lossfn::{}(", f.name())), "tests/cpp/test_nullptr.cpp never calls lossfn::{}", f.name());
+        assert!(
+            test.contains(&format!("lossfn::{}(", f.name())) || listed.iter().any(|n| n == f.name()),
+            "tests/cpp/test_nullptr.cpp never calls lossfn::{}",
+            f.name()
+        );
     }
 }

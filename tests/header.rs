@@ -24,7 +24,56 @@ fn generate() -> String {
         .expect("cbindgen failed to generate include/lossfn.h");
     let mut out = Vec::new();
     bindings.write(&mut out);
-    String::from_utf8(out).unwrap()
+    let header = String::from_utf8(out).unwrap();
+    let guard_end = "\n#endif  /* LOSSFN_H */";
+    let at = header.rfind(guard_end).expect("the include guard's end");
+    format!("{}{}{}", &header[..at], loss_lists(&header), &header[at..])
+}
+
+/// The losses grouped by signature, as X-macros appended to the header:
+/// `#define LOSSFN_<FORM>_LOSSES(X) X(a) X(b)` for the losses `lossfn_a_f32` / `_f64`, … whose
+/// parameter types are the same. `<FORM>` is the options struct's stem (`lossfn_box_options` →
+/// `BOX`), with `_INDEX` when a parameter is `const int64_t *` (class-index targets). C++ wrappers
+/// (`include/lossfn.hpp`) and the C++ tests expand them, so a loss of an existing form needs no
+/// C++ edit. Panics when two losses of one form differ in their parameter types.
+fn loss_lists(header: &str) -> String {
+    let mut forms: std::collections::BTreeMap<String, (Vec<String>, Vec<String>)> = Default::default();
+    for piece in header.split("\nlossfn_status lossfn_").skip(1) {
+        let Some((name, rest)) = piece.split_once('(') else { continue };
+        let Some(name) = name.strip_suffix("_f32") else { continue };
+        let params = rest.split_once(");").expect("a declaration ends with );").0;
+        // Parameter types: each parameter without its name.
+        let types: Vec<String> = params
+            .split(',')
+            .map(|p| {
+                let p = p.split_whitespace().collect::<Vec<_>>().join(" ");
+                let cut = p.rfind(|c: char| c == ' ' || c == '*').expect("a named parameter");
+                p[..=cut].trim().to_string()
+            })
+            .collect();
+        let Some(options) = types.iter().find_map(|t| t.strip_prefix("const struct lossfn_")?.strip_suffix("_options *")) else {
+            continue; // not a loss (box_iou_matrix)
+        };
+        let index = types.iter().any(|t| t == "const int64_t *");
+        let form = format!("{}{}", options.to_uppercase(), if index { "_INDEX" } else { "" });
+        let entry = forms.entry(form.clone()).or_insert_with(|| (types.clone(), Vec::new()));
+        assert!(
+            entry.0 == types,
+            "lossfn_{name}_f32 has form {form} but its parameters differ from lossfn_{}_f32's: give it its own options struct",
+            entry.1[0]
+        );
+        entry.1.push(name.to_string());
+    }
+    let mut out = String::from(
+        "\n/*\n * The losses by signature: LOSSFN_<FORM>_LOSSES(X) expands to X(name) for every loss\n \
+         * lossfn_<name>_f32 / _f64 of that form (same parameters; <FORM> is the options struct,\n \
+         * _INDEX for class-index targets). For code written once per form: lossfn.hpp uses them.\n */\n",
+    );
+    for (form, (_, names)) in &forms {
+        let xs: Vec<String> = names.iter().map(|n| format!("X({n})")).collect();
+        out.push_str(&format!("#define LOSSFN_{form}_LOSSES(X) {}\n", xs.join(" ")));
+    }
+    out
 }
 
 #[test]

@@ -22,13 +22,16 @@ template <class T> std::vector<T> ramp(std::size_t n, double lo, double step) {
     return v;
 }
 
+// Each form's losses are called through its list (LOSSFN_<FORM>_LOSSES in lossfn.h), so a loss
+// of an existing form is tested here without an edit.
+#define LOSSFN_TEST_OPTIONAL_NULL_(name, ...) CHECK(same(lossfn::name(__VA_ARGS__, nullptr), lossfn::name(__VA_ARGS__)));
+
 template <class T> void regression_and_boxes() {
     const auto x = ramp<T>(8, -1.0, 0.4), t = ramp<T>(8, 0.2, 0.3);
     const auto ro = lossfn_regression_options_default();
-    CHECK(same(lossfn::l1_loss(x, t, ro, nullptr), lossfn::l1_loss(x, t, ro)));
-    CHECK(same(lossfn::mse_loss(x, t, ro, nullptr), lossfn::mse_loss(x, t, ro)));
-    CHECK(same(lossfn::smooth_l1_loss(x, t, ro, nullptr), lossfn::smooth_l1_loss(x, t, ro)));
-    CHECK(same(lossfn::huber_loss(x, t, ro, nullptr), lossfn::huber_loss(x, t, ro)));
+#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, x, t, ro)
+    LOSSFN_REGRESSION_LOSSES(CALL)
+#undef CALL
     const auto no_grad = lossfn::huber_loss(x, t, ro, nullptr, false);  // with_grad after a nullptr weight
     CHECK(no_grad.ok() && no_grad.grad.empty() && no_grad.loss == lossfn::huber_loss(x, t, ro).loss);
 
@@ -36,24 +39,24 @@ template <class T> void regression_and_boxes() {
     const std::vector<T> p{T(0), T(0), T(2), T(2), T(1), T(1), T(4), T(3)};
     const std::vector<T> q{T(0.5), T(0), T(2), T(2.5), T(1), T(0.5), T(3.5), T(3)};
     const auto bo = lossfn_box_options_default();
-    CHECK(same(lossfn::iou_loss(p, q, bo, nullptr), lossfn::iou_loss(p, q, bo)));
-    CHECK(same(lossfn::giou_loss(p, q, bo, nullptr), lossfn::giou_loss(p, q, bo)));
-    CHECK(same(lossfn::diou_loss(p, q, bo, nullptr), lossfn::diou_loss(p, q, bo)));
-    CHECK(same(lossfn::ciou_loss(p, q, bo, nullptr), lossfn::ciou_loss(p, q, bo)));
-    CHECK(same(lossfn::siou_loss(p, q, bo, nullptr), lossfn::siou_loss(p, q, bo)));
-    CHECK(same(lossfn::eiou_loss(p, q, bo, nullptr), lossfn::eiou_loss(p, q, bo)));
-    CHECK(same(lossfn::cdiou_loss(p, q, bo, nullptr), lossfn::cdiou_loss(p, q, bo)));
+#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, p, q, bo)
+    LOSSFN_BOX_LOSSES(CALL)
+#undef CALL
     CHECK(lossfn::box_iou_matrix(p, q).size() == 4);
 
     // DFL: 2 boxes x 4 sides x 8 bins, targets inside [0, bins - 1).
     const auto logits = ramp<T>(2 * 4 * 8, -2.0, 0.7), dt = ramp<T>(2 * 4, 0.5, 0.9);
     const auto dfo = lossfn_dfl_options_default();
-    CHECK(same(lossfn::dfl_loss(logits, dt, 4, 8, dfo, nullptr), lossfn::dfl_loss(logits, dt, 4, 8, dfo)));
+#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, logits, dt, 4, 8, dfo)
+    LOSSFN_DFL_LOSSES(CALL)
+#undef CALL
 
     // Keypoints (no optional argument): 2 instances x 3 keypoints.
     const auto kp = ramp<T>(12, 1.0, 2.0), kt = ramp<T>(12, 1.5, 1.9);
     const std::vector<T> vis{T(1), T(1), T(0), T(1), T(1), T(1)}, area{T(40), T(90)}, sig{T(0.025), T(0.079), T(0.107)};
-    CHECK(lossfn::keypoint_oks_loss(kp, kt, vis, area, sig).ok());
+#define CALL(name) CHECK(lossfn::name(kp, kt, vis, area, sig).ok());
+    LOSSFN_KEYPOINT_LOSSES(CALL)
+#undef CALL
 }
 
 template <class T> void classification_and_overlap() {
@@ -63,27 +66,45 @@ template <class T> void classification_and_overlap() {
     const std::vector<int64_t> labels{0, 1, 2, 1, 2, 0, 0, 1};
 
     const auto ce = lossfn_cross_entropy_options_default();
-    CHECK(same(lossfn::cross_entropy(x, labels, shape, ce, nullptr), lossfn::cross_entropy(x, labels, shape, ce)));
-    CHECK(same(lossfn::cross_entropy_soft(x, probs, shape, ce, nullptr), lossfn::cross_entropy_soft(x, probs, shape, ce)));
+#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, x, labels, shape, ce)
+    LOSSFN_CROSS_ENTROPY_INDEX_LOSSES(CALL)
+#undef CALL
+#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, x, probs, shape, ce)
+    LOSSFN_CROSS_ENTROPY_LOSSES(CALL)
+#undef CALL
     const auto bce = lossfn_bce_options_default();
-    CHECK(same(lossfn::bce_with_logits(x, probs, shape, bce, nullptr, nullptr), lossfn::bce_with_logits(x, probs, shape, bce)));
-    CHECK(same(lossfn::bce_with_logits(x, probs, shape, bce, nullptr), lossfn::bce_with_logits(x, probs, shape, bce)));
+#define CALL(name)                                                                            \
+    LOSSFN_TEST_OPTIONAL_NULL_(name, x, probs, shape, bce, nullptr) /* pos_weight */          \
+    LOSSFN_TEST_OPTIONAL_NULL_(name, x, probs, shape, bce) /* weight, before a pos_weight */
+    LOSSFN_BCE_LOSSES(CALL)
+#undef CALL
     const auto fo = lossfn_focal_options_default();
-    CHECK(same(lossfn::sigmoid_focal_loss(x, probs, shape, fo, nullptr), lossfn::sigmoid_focal_loss(x, probs, shape, fo)));
-    CHECK(same(lossfn::softmax_focal_loss(x, labels, shape, fo, nullptr), lossfn::softmax_focal_loss(x, labels, shape, fo)));
+#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, x, probs, shape, fo)
+    LOSSFN_FOCAL_LOSSES(CALL)
+#undef CALL
+#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, x, labels, shape, fo)
+    LOSSFN_FOCAL_INDEX_LOSSES(CALL)
+#undef CALL
     const auto qo = lossfn_quality_focal_options_default();
-    CHECK(same(lossfn::varifocal_loss(x, probs, shape, qo, nullptr), lossfn::varifocal_loss(x, probs, shape, qo)));
-    CHECK(same(lossfn::quality_focal_loss(x, probs, shape, qo, nullptr), lossfn::quality_focal_loss(x, probs, shape, qo)));
+#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, x, probs, shape, qo)
+    LOSSFN_QUALITY_FOCAL_LOSSES(CALL)
+#undef CALL
     // No optional argument.
-    CHECK(lossfn::entropy(x, shape).ok());
-    CHECK(lossfn::kl_div(x, probs, shape).ok());
-    CHECK(lossfn::kl_div_logits(x, probs, shape).ok());
+#define CALL(name) CHECK(lossfn::name(x, shape).ok());
+    LOSSFN_ENTROPY_LOSSES(CALL)
+#undef CALL
+#define CALL(name) CHECK(lossfn::name(x, probs, shape).ok());
+    LOSSFN_KL_DIV_LOSSES(CALL)
+    LOSSFN_DISTILLATION_LOSSES(CALL)
+#undef CALL
 
     const auto oo = lossfn_overlap_options_default();
-    CHECK(same(lossfn::dice_loss(x, labels, shape, oo, nullptr), lossfn::dice_loss(x, labels, shape, oo)));
-    CHECK(same(lossfn::dice_loss_soft(x, probs, shape, oo, nullptr), lossfn::dice_loss_soft(x, probs, shape, oo)));
-    CHECK(same(lossfn::tversky_loss(x, labels, shape, oo, nullptr), lossfn::tversky_loss(x, labels, shape, oo)));
-    CHECK(same(lossfn::tversky_loss_soft(x, probs, shape, oo, nullptr), lossfn::tversky_loss_soft(x, probs, shape, oo)));
+#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, x, labels, shape, oo)
+    LOSSFN_OVERLAP_INDEX_LOSSES(CALL)
+#undef CALL
+#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, x, probs, shape, oo)
+    LOSSFN_OVERLAP_LOSSES(CALL)
+#undef CALL
 }
 
 }  // namespace
