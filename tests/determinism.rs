@@ -1,5 +1,5 @@
 //! Bitwise determinism across thread counts and SIMD copies: every exported loss and the IoU
-//! matrix, f32 and f64, a couple of option sets each (`fuzz_driver::determinism_configs`), on
+//! matrix, f32 and f64, a few option sets per family (`fuzz_driver::determinism_configs`), on
 //! inputs large enough to take the parallel path, give bitwise the same loss and gradient with
 //! lossfn_set_num_threads(1), (2), (3) and (0), and with the SIMD copies capped at the
 //! baseline and at AVX2.

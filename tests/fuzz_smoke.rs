@@ -130,6 +130,13 @@ fn catalogue_matches_the_header() {
     for name in &exported {
         assert!(header.contains(&format!("lossfn_{name}_f64(")), "lossfn_{name}_f32 has no _f64 twin");
     }
+    // Each function's form is the header list it is in (that is how the driver calls it).
+    let lists = form_lists();
+    for f in fuzz_driver::ALL {
+        let in_lists: Vec<&str> = lists.iter().filter(|(_, names)| names.iter().any(|n| n == f.name())).map(|(l, _)| l.as_str()).collect();
+        let want: Vec<String> = f.form().header_list().into_iter().collect();
+        assert_eq!(in_lists, want, "lossfn_{}: the catalogue's form {:?} vs the header's lists", f.name(), f.form());
+    }
 }
 
 /// The header's form lists (`#define LOSSFN_<FORM>_LOSSES(X) X(a) X(b)`, see `tests/header.rs`):

@@ -25,13 +25,14 @@ use std::ptr::null;
 // The exported functions.
 
 /// The catalogue: one line per exported function (each exists as `_f32` and `_f64`): its
-/// variant of [`F`], the name of its test in each per-function suite, its C name without
-/// `lossfn_` and the dtype suffix, and its [`Family`]. `catalogue!` makes the enum, [`ALL`],
-/// [`F::name`], [`F::family`] and `per_function_tests!` from it, so a function is listed once.
-/// (Its buffers, options and call are given per family in `specs`, `options_layout` and `invoke`,
-/// and its determinism configs in `determinism_configs`.)
+/// variant of [`F`], its C name without `lossfn_` and the dtype suffix (also the name of its test
+/// in each per-function suite), its [`Family`] (sizes and buffers) and its [`Form`] (its
+/// parameters: the header's list `LOSSFN_<FORM>_LOSSES`, checked by `fuzz_smoke.rs`).
+/// `catalogue!` makes the enum, [`ALL`], [`F::name`], [`F::family`], [`F::form`],
+/// `per_function_tests!` and the call of each C function in [`invoke`] (through `dispatch!`),
+/// so a function is named once in `tests/`.
 macro_rules! catalogue {
-    ($d:tt $($variant:ident $test:ident $name:literal $family:ident;)*) => {
+    ($d:tt $($variant:ident $name:ident $family:ident $form:ident;)*) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum F {
             $($variant,)*
@@ -43,7 +44,7 @@ macro_rules! catalogue {
         impl F {
             pub fn name(self) -> &'static str {
                 match self {
-                    $(F::$variant => $name,)*
+                    $(F::$variant => stringify!($name),)*
                 }
             }
             pub fn family(self) -> Family {
@@ -51,6 +52,21 @@ macro_rules! catalogue {
                     $(F::$variant => Family::$family,)*
                 }
             }
+            pub fn form(self) -> Form {
+                match self {
+                    $(F::$variant => Form::$form,)*
+                }
+            }
+        }
+
+        /// In [`invoke`]: `dispatch!(f, call)` expands to a `match f` whose arm for each function
+        /// is `call!(FORM, lossfn_<name>_f32, lossfn_<name>_f64)`.
+        macro_rules! dispatch {
+            ($d f:expr, $d call:ident) => {
+                match $d f {
+                    $(F::$variant => paste::paste! { $d call!($form, [<lossfn_ $name _f32>], [<lossfn_ $name _f64>]) },)*
+                }
+            };
         }
 
         /// Expands, in the test file that invokes it, to one `#[test]` per exported function, each
@@ -59,7 +75,7 @@ macro_rules! catalogue {
         #[allow(unused_macros)]
         macro_rules! per_function_tests {
             ($d suite:literal) => {
-                $(#[test] fn $test() { check(F::$variant); })*
+                $(#[test] fn $name() { check(F::$variant); })*
                 /// The list above covers every function of the driver.
                 #[test]
                 fn covers_every_function() {
@@ -74,34 +90,64 @@ macro_rules! catalogue {
 }
 
 catalogue! { $
-    L1           l1                 "l1_loss"              Regression;
-    Mse          mse                "mse_loss"             Regression;
-    SmoothL1     smooth_l1          "smooth_l1_loss"       Regression;
-    Huber        huber              "huber_loss"           Regression;
-    Iou          iou                "iou_loss"             Boxes;
-    Giou         giou               "giou_loss"            Boxes;
-    Diou         diou               "diou_loss"            Boxes;
-    Ciou         ciou               "ciou_loss"            Boxes;
-    Siou         siou               "siou_loss"            Boxes;
-    Eiou         eiou               "eiou_loss"            Boxes;
-    Cdiou        cdiou              "cdiou_loss"           Boxes;
-    Dfl          dfl                "dfl_loss"             Dfl;
-    KeypointOks  keypoint_oks       "keypoint_oks_loss"    Keypoints;
-    Matrix       box_iou_matrix     "box_iou_matrix"       Matrix;
-    Ce           cross_entropy      "cross_entropy"        Classification;
-    CeSoft       cross_entropy_soft "cross_entropy_soft"   Classification;
-    Bce          bce_with_logits    "bce_with_logits"      Classification;
-    Entropy      entropy            "entropy"              Classification;
-    KlDiv        kl_div             "kl_div"               Classification;
-    KlLogits     kl_div_logits      "kl_div_logits"        Classification;
-    SigmoidFocal sigmoid_focal      "sigmoid_focal_loss"   Classification;
-    SoftmaxFocal softmax_focal      "softmax_focal_loss"   Classification;
-    Varifocal    varifocal          "varifocal_loss"       Classification;
-    QualityFocal quality_focal      "quality_focal_loss"   Classification;
-    Dice         dice               "dice_loss"            Overlap;
-    DiceSoft     dice_soft          "dice_loss_soft"       Overlap;
-    Tversky      tversky            "tversky_loss"         Overlap;
-    TverskySoft  tversky_soft       "tversky_loss_soft"    Overlap;
+    L1            l1_loss             Regression      REGRESSION;
+    Mse           mse_loss            Regression      REGRESSION;
+    SmoothL1      smooth_l1_loss      Regression      REGRESSION;
+    Huber         huber_loss          Regression      REGRESSION;
+    Iou           iou_loss            Boxes           BOX;
+    Giou          giou_loss           Boxes           BOX;
+    Diou          diou_loss           Boxes           BOX;
+    Ciou          ciou_loss           Boxes           BOX;
+    Siou          siou_loss           Boxes           BOX;
+    Eiou          eiou_loss           Boxes           BOX;
+    Cdiou         cdiou_loss          Boxes           BOX;
+    Dfl           dfl_loss            Dfl             DFL;
+    KeypointOks   keypoint_oks_loss   Keypoints       KEYPOINT;
+    Matrix        box_iou_matrix      Matrix          MATRIX;
+    Ce            cross_entropy       Classification  CROSS_ENTROPY_INDEX;
+    CeSoft        cross_entropy_soft  Classification  CROSS_ENTROPY;
+    Bce           bce_with_logits     Classification  BCE;
+    Entropy       entropy             Classification  ENTROPY;
+    KlDiv         kl_div              Classification  KL_DIV;
+    KlLogits      kl_div_logits       Classification  DISTILLATION;
+    SigmoidFocal  sigmoid_focal_loss  Classification  FOCAL;
+    SoftmaxFocal  softmax_focal_loss  Classification  FOCAL_INDEX;
+    Varifocal     varifocal_loss      Classification  QUALITY_FOCAL;
+    QualityFocal  quality_focal_loss  Classification  QUALITY_FOCAL;
+    Dice          dice_loss           Overlap         OVERLAP_INDEX;
+    DiceSoft      dice_loss_soft      Overlap         OVERLAP;
+    Tversky       tversky_loss        Overlap         OVERLAP_INDEX;
+    TverskySoft   tversky_loss_soft   Overlap         OVERLAP;
+}
+
+/// The C signature of a function: the header's `LOSSFN_<FORM>_LOSSES` list it is in (every
+/// function of a form has the same parameters; `MATRIX` is the IoU matrix, not a loss).
+#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    REGRESSION,
+    BOX,
+    DFL,
+    KEYPOINT,
+    MATRIX,
+    CROSS_ENTROPY_INDEX,
+    CROSS_ENTROPY,
+    BCE,
+    ENTROPY,
+    KL_DIV,
+    DISTILLATION,
+    FOCAL,
+    FOCAL_INDEX,
+    QUALITY_FOCAL,
+    OVERLAP_INDEX,
+    OVERLAP,
+}
+
+impl Form {
+    /// The header's list of this form's losses (`None` for the IoU matrix).
+    pub fn header_list(self) -> Option<String> {
+        (self != Form::MATRIX).then(|| format!("LOSSFN_{self:?}_LOSSES"))
+    }
 }
 
 impl F {
@@ -117,17 +163,17 @@ impl F {
         self != F::Matrix
     }
     fn kl(self) -> bool {
-        matches!(self, F::KlDiv | F::KlLogits)
+        matches!(self.form(), Form::KL_DIV | Form::DISTILLATION)
     }
     fn tversky(self) -> bool {
         matches!(self, F::Tversky | F::TverskySoft)
     }
     fn index_target(self) -> bool {
-        matches!(self, F::Ce | F::SoftmaxFocal | F::Dice | F::Tversky)
+        matches!(self.form(), Form::CROSS_ENTROPY_INDEX | Form::FOCAL_INDEX | Form::OVERLAP_INDEX)
     }
     /// Probability targets: their options take no ignore_index but the default (docs/api.md §1, §7).
     pub fn soft_target(self) -> bool {
-        matches!(self, F::CeSoft | F::DiceSoft | F::TverskySoft)
+        matches!(self.form(), Form::CROSS_ENTROPY | Form::OVERLAP)
     }
 }
 
@@ -447,43 +493,43 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
                 fld!(O, soft_label, Bool, true),
             ])
         }
-        Family::Classification => match f {
-            F::Ce | F::CeSoft => {
+        Family::Classification => match f.form() {
+            Form::CROSS_ENTROPY_INDEX | Form::CROSS_ENTROPY => {
                 type O = lossfn_cross_entropy_options;
                 (zeroed(lossfn_cross_entropy_options_default()), align_of::<O>(), vec![
                     fld!(O, reduction, U32(RED3), true),
-                    fld!(O, ignore_index, I64, f == F::Ce),
+                    fld!(O, ignore_index, I64, f.index_target()),
                     fld!(O, label_smoothing, F64(unit, any_f64), true),
                 ])
             }
-            F::Bce => {
+            Form::BCE => {
                 type O = lossfn_bce_options;
                 (zeroed(lossfn_bce_options_default()), align_of::<O>(), vec![fld!(O, reduction, U32(RED3), true)])
             }
-            F::Entropy => {
+            Form::ENTROPY => {
                 type O = lossfn_entropy_options;
                 (zeroed(lossfn_entropy_options_default()), align_of::<O>(), vec![
                     fld!(O, reduction, U32(RED3), true),
                     fld!(O, input, U32(INPUT_KINDS), true),
                 ])
             }
-            F::KlDiv => {
+            Form::KL_DIV => {
                 type O = lossfn_kl_div_options;
                 (zeroed(lossfn_kl_div_options_default()), align_of::<O>(), vec![
                     fld!(O, reduction, U32(RED4), true),
                     fld!(O, log_target, Bool, true),
                 ])
             }
-            F::KlLogits => {
+            Form::DISTILLATION => {
                 type O = lossfn_distillation_options;
                 (zeroed(lossfn_distillation_options_default()), align_of::<O>(), vec![
                     fld!(O, reduction, U32(RED4), true),
                     fld!(O, temperature, F64(finite_gt0, temperature_moderate), true),
                 ])
             }
-            F::SigmoidFocal | F::SoftmaxFocal => {
+            Form::FOCAL | Form::FOCAL_INDEX => {
                 type O = lossfn_focal_options;
-                let sig = f == F::SigmoidFocal;
+                let sig = f.form() == Form::FOCAL;
                 (zeroed(lossfn_focal_options_default()), align_of::<O>(), vec![
                     fld!(O, reduction, U32(RED3), true),
                     fld!(O, alpha, F64(focal_alpha, alpha_focal_moderate), sig),
@@ -491,7 +537,7 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
                     fld!(O, ignore_index, I64, !sig),
                 ])
             }
-            F::Varifocal | F::QualityFocal => {
+            Form::QUALITY_FOCAL => {
                 type O = lossfn_quality_focal_options;
                 let vfl = f == F::Varifocal;
                 (zeroed(lossfn_quality_focal_options_default()), align_of::<O>(), vec![
@@ -715,10 +761,10 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
             let c = Some(s.classes);
             let idx = |name, len| Spec { name, elt: Elt::I64, len, role: Role::Index, optional: false };
             let prob_in = if o.probs_input { Role::Prob } else { Role::Any };
-            let (ins, loss_len) = match f {
-                F::Ce => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_weight", c, Role::Weight)], p),
-                F::CeSoft => (vec![sp("logits", n, Role::Any), sp("target", n, Role::Prob), opt("class_weight", c, Role::Weight)], p),
-                F::Bce => (
+            let (ins, loss_len) = match f.form() {
+                Form::CROSS_ENTROPY_INDEX => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_weight", c, Role::Weight)], p),
+                Form::CROSS_ENTROPY => (vec![sp("logits", n, Role::Any), sp("target", n, Role::Prob), opt("class_weight", c, Role::Weight)], p),
+                Form::BCE => (
                     vec![
                         sp("logits", n, Role::Any),
                         sp("target", n, Role::Prob),
@@ -727,23 +773,24 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
                     ],
                     n,
                 ),
-                F::Entropy => (vec![sp("input", n, prob_in)], p),
-                F::KlDiv => {
+                Form::ENTROPY => (vec![sp("input", n, prob_in)], p),
+                Form::KL_DIV => {
                     let t = if o.log_target { Role::LogProb } else { Role::Prob };
                     (vec![sp("input", n, Role::Any), sp("target", n, t)], n)
                 }
-                F::KlLogits => (vec![sp("student_logits", n, Role::Any), sp("teacher_logits", n, Role::Any)], p),
-                F::SigmoidFocal | F::Varifocal | F::QualityFocal => {
+                Form::DISTILLATION => (vec![sp("student_logits", n, Role::Any), sp("teacher_logits", n, Role::Any)], p),
+                Form::FOCAL | Form::QUALITY_FOCAL => {
                     (vec![sp("logits", n, Role::Any), sp("target", n, Role::Prob), opt("weight", n, Role::Weight)], n)
                 }
-                F::SoftmaxFocal => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_alpha", c, Role::Weight)], p),
-                _ => {
+                Form::FOCAL_INDEX => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_alpha", c, Role::Weight)], p),
+                Form::OVERLAP_INDEX | Form::OVERLAP => {
                     let input_role = if o.probs_input { Role::ProbOverlap } else { Role::Any };
                     let target = if f.index_target() { idx("target", p) } else { sp("target", n, Role::ProbOverlap) };
                     let c1 = if o.include_background { s.classes } else { s.classes.saturating_sub(1) };
                     let scores = if o.batch { c1 } else { s.batch.saturating_mul(c1) };
                     (vec![sp("input", n, input_role), target, opt("class_weight", c, Role::Weight)], Some(scores))
                 }
+                form => unreachable!("{form:?} is not a class-tensor form"),
             };
             (ins, vec![sp("loss", reduced(loss_len), Role::Any), opt("grad", n, Role::Any)], defects)
         }
@@ -820,46 +867,41 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
             by_dt!($f32, $f64, |g, T| unsafe { g(i(0) as *const T, i(1) as *const T, s, opt.cast(), o(0) as *mut T, o(1) as *mut T) })
         };
     }
-    match f {
-        F::L1 => regression!(lossfn_l1_loss_f32, lossfn_l1_loss_f64),
-        F::Mse => regression!(lossfn_mse_loss_f32, lossfn_mse_loss_f64),
-        F::SmoothL1 => regression!(lossfn_smooth_l1_loss_f32, lossfn_smooth_l1_loss_f64),
-        F::Huber => regression!(lossfn_huber_loss_f32, lossfn_huber_loss_f64),
-        F::Iou => regression!(lossfn_iou_loss_f32, lossfn_iou_loss_f64),
-        F::Giou => regression!(lossfn_giou_loss_f32, lossfn_giou_loss_f64),
-        F::Diou => regression!(lossfn_diou_loss_f32, lossfn_diou_loss_f64),
-        F::Ciou => regression!(lossfn_ciou_loss_f32, lossfn_ciou_loss_f64),
-        F::Siou => regression!(lossfn_siou_loss_f32, lossfn_siou_loss_f64),
-        F::KeypointOks => by_dt!(lossfn_keypoint_oks_loss_f32, lossfn_keypoint_oks_loss_f64, |g, T| unsafe {
-            g(i(0) as *const T, i(1) as *const T, i(2) as *const T, i(3) as *const T, i(4) as *const T, d.n, d.m, opt.cast(), o(0) as *mut T, o(1) as *mut T)
-        }),
-        F::Dfl => by_dt!(lossfn_dfl_loss_f32, lossfn_dfl_loss_f64, |g, T| unsafe {
-            g(i(0) as *const T, i(1) as *const T, i(2) as *const T, d.n, d.sides, d.m, opt.cast(), o(0) as *mut T, o(1) as *mut T)
-        }),
-        F::Eiou => regression!(lossfn_eiou_loss_f32, lossfn_eiou_loss_f64),
-        F::Cdiou => regression!(lossfn_cdiou_loss_f32, lossfn_cdiou_loss_f64),
-        F::Matrix => by_dt!(lossfn_box_iou_matrix_f32, lossfn_box_iou_matrix_f64, |g, T| unsafe {
-            g(i(0) as *const T, d.n, i(1) as *const T, d.m, mx.format, mx.kind, mx.eps, o(0) as *mut T)
-        }),
-        F::Ce => three_in_shape!(lossfn_cross_entropy_f32, lossfn_cross_entropy_f64, i64),
-        F::CeSoft => three_in_shape!(lossfn_cross_entropy_soft_f32, lossfn_cross_entropy_soft_f64, T),
-        F::Bce => by_dt!(lossfn_bce_with_logits_f32, lossfn_bce_with_logits_f64, |g, T| unsafe {
-            g(i(0) as *const T, i(1) as *const T, i(2) as *const T, i(3) as *const T, s, opt.cast(), o(0) as *mut T, o(1) as *mut T)
-        }),
-        F::Entropy => by_dt!(lossfn_entropy_f32, lossfn_entropy_f64, |g, T| unsafe {
-            g(i(0) as *const T, s, opt.cast(), o(0) as *mut T, o(1) as *mut T)
-        }),
-        F::KlDiv => two_in_shape!(lossfn_kl_div_f32, lossfn_kl_div_f64),
-        F::KlLogits => two_in_shape!(lossfn_kl_div_logits_f32, lossfn_kl_div_logits_f64),
-        F::SigmoidFocal => three_in_shape!(lossfn_sigmoid_focal_loss_f32, lossfn_sigmoid_focal_loss_f64, T),
-        F::Varifocal => three_in_shape!(lossfn_varifocal_loss_f32, lossfn_varifocal_loss_f64, T),
-        F::QualityFocal => three_in_shape!(lossfn_quality_focal_loss_f32, lossfn_quality_focal_loss_f64, T),
-        F::SoftmaxFocal => three_in_shape!(lossfn_softmax_focal_loss_f32, lossfn_softmax_focal_loss_f64, i64),
-        F::Dice => three_in_shape!(lossfn_dice_loss_f32, lossfn_dice_loss_f64, i64),
-        F::DiceSoft => three_in_shape!(lossfn_dice_loss_soft_f32, lossfn_dice_loss_soft_f64, T),
-        F::Tversky => three_in_shape!(lossfn_tversky_loss_f32, lossfn_tversky_loss_f64, i64),
-        F::TverskySoft => three_in_shape!(lossfn_tversky_loss_soft_f32, lossfn_tversky_loss_soft_f64, T),
+    macro_rules! call {
+        (REGRESSION, $f32:ident, $f64:ident) => { regression!($f32, $f64) };
+        (BOX, $f32:ident, $f64:ident) => { regression!($f32, $f64) };
+        (KEYPOINT, $f32:ident, $f64:ident) => {
+            by_dt!($f32, $f64, |g, T| unsafe {
+                g(i(0) as *const T, i(1) as *const T, i(2) as *const T, i(3) as *const T, i(4) as *const T, d.n, d.m, opt.cast(), o(0) as *mut T, o(1) as *mut T)
+            })
+        };
+        (DFL, $f32:ident, $f64:ident) => {
+            by_dt!($f32, $f64, |g, T| unsafe {
+                g(i(0) as *const T, i(1) as *const T, i(2) as *const T, d.n, d.sides, d.m, opt.cast(), o(0) as *mut T, o(1) as *mut T)
+            })
+        };
+        (MATRIX, $f32:ident, $f64:ident) => {
+            by_dt!($f32, $f64, |g, T| unsafe { g(i(0) as *const T, d.n, i(1) as *const T, d.m, mx.format, mx.kind, mx.eps, o(0) as *mut T) })
+        };
+        (BCE, $f32:ident, $f64:ident) => {
+            by_dt!($f32, $f64, |g, T| unsafe {
+                g(i(0) as *const T, i(1) as *const T, i(2) as *const T, i(3) as *const T, s, opt.cast(), o(0) as *mut T, o(1) as *mut T)
+            })
+        };
+        (ENTROPY, $f32:ident, $f64:ident) => {
+            by_dt!($f32, $f64, |g, T| unsafe { g(i(0) as *const T, s, opt.cast(), o(0) as *mut T, o(1) as *mut T) })
+        };
+        (KL_DIV, $f32:ident, $f64:ident) => { two_in_shape!($f32, $f64) };
+        (DISTILLATION, $f32:ident, $f64:ident) => { two_in_shape!($f32, $f64) };
+        (CROSS_ENTROPY_INDEX, $f32:ident, $f64:ident) => { three_in_shape!($f32, $f64, i64) };
+        (FOCAL_INDEX, $f32:ident, $f64:ident) => { three_in_shape!($f32, $f64, i64) };
+        (OVERLAP_INDEX, $f32:ident, $f64:ident) => { three_in_shape!($f32, $f64, i64) };
+        (CROSS_ENTROPY, $f32:ident, $f64:ident) => { three_in_shape!($f32, $f64, T) };
+        (FOCAL, $f32:ident, $f64:ident) => { three_in_shape!($f32, $f64, T) };
+        (QUALITY_FOCAL, $f32:ident, $f64:ident) => { three_in_shape!($f32, $f64, T) };
+        (OVERLAP, $f32:ident, $f64:ident) => { three_in_shape!($f32, $f64, T) };
     }
+    dispatch!(f, call)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1000,6 +1042,16 @@ impl Opts {
             Ty::Bool => self.bool(name, v != 0.0),
         }
     }
+    /// Sets the field `name` like [`Opts::set`] where the function's options struct has it, and
+    /// does nothing where it has not (for option sets shared by a family).
+    pub fn maybe(self, name: &str, v: f64) -> Self {
+        let (_, _, fields) = options_layout(self.f).unwrap();
+        if fields.iter().any(|fl| fl.name == name) {
+            self.set(name, v)
+        } else {
+            self
+        }
+    }
     /// The reduction as the function will read it.
     pub fn get_reduction(&self) -> u32 {
         get_u32(&self.bytes, self.field("reduction"))
@@ -1013,7 +1065,7 @@ impl Opts {
 pub fn reductions(f: F) -> &'static [u32] {
     match f {
         F::Matrix => &[],
-        F::KlDiv | F::KlLogits => RED4,
+        _ if f.kl() => RED4,
         _ => RED3,
     }
 }
@@ -1797,48 +1849,45 @@ fn cfg(dims: Dims, opts: Option<Opts>, weights: bool) -> Config {
     Config { dims, opts, matrix: MatrixArgs::default(), weights }
 }
 
-/// tests/determinism.rs: per function, a couple of option sets on inputs large enough for the
-/// parallel path (the sizes are explained there).
+/// tests/determinism.rs: per family, a few option sets on inputs large enough for the parallel
+/// path (the sizes are explained there). Each set gives the options of every loss of the family
+/// at once: a loss reads only its own fields (docs/api.md §1), and [`Opts::maybe`] skips those its
+/// struct lacks, so a new loss of a family is covered without an edit here.
 pub fn determinism_configs(f: F) -> Vec<Config> {
     let o = || Opts::new(f).unwrap();
     let (nsc, ncs) = (Dims::shape(40, 7, 150, LOSSFN_LAYOUT_NSC), Dims::shape(40, 7, 150, LOSSFN_LAYOUT_NCS));
     let (seg_ncs, seg_nsc) = (Dims::shape(3, 4, 20_000, LOSSFN_LAYOUT_NCS), Dims::shape(1000, 3, 50, LOSSFN_LAYOUT_NSC));
     let boxes = Dims::n(5003);
-    match f {
-        F::L1 | F::Mse | F::SmoothL1 | F::Huber => vec![
+    match f.family() {
+        Family::Regression => vec![
             cfg(Dims::n(100_003), Some(o()), true),
             cfg(Dims::n(100_003), Some(o().reduction(LOSSFN_REDUCTION_NONE).f64("beta", 0.5).f64("delta", 0.5)), false),
         ],
-        F::Iou => vec![
-            cfg(boxes, Some(o()), true),
-            cfg(boxes, Some(o().u32("iou_mode", LOSSFN_IOU_LOG).u32("format", LOSSFN_BOX_CXCYWH).reduction(LOSSFN_REDUCTION_SUM)), false),
-        ],
-        F::Eiou => vec![
-            // Focal-EIoU's MEAN rescales the gradient after the pass (the "late" path).
-            cfg(boxes, Some(o().f64("gamma", 0.5)), true),
-            cfg(boxes, Some(o().u32("format", LOSSFN_BOX_XYWH).reduction(LOSSFN_REDUCTION_NONE)), false),
-        ],
-        F::Cdiou => vec![
-            cfg(boxes, Some(o().f64("lambda", 0.3)), true),
+        Family::Boxes => vec![
+            // Weighted MEAN; Focal-EIoU's MEAN rescales the gradient after the pass (the "late" path).
+            cfg(boxes, Some(o().f64("gamma", 0.5).f64("lambda", 0.3).u32("ciou_variant", LOSSFN_CIOU_ULTRALYTICS)), true),
+            cfg(
+                boxes,
+                Some(
+                    o().u32("format", LOSSFN_BOX_XYWH)
+                        .reduction(LOSSFN_REDUCTION_NONE)
+                        .u32("ciou_variant", LOSSFN_CIOU_MMDET)
+                        .u32("iou_mode", LOSSFN_IOU_SQUARE),
+                ),
+                false,
+            ),
+            cfg(boxes, Some(o().u32("format", LOSSFN_BOX_CXCYWH).reduction(LOSSFN_REDUCTION_SUM).u32("iou_mode", LOSSFN_IOU_LOG)), false),
             cfg(boxes, Some(o().u32("format", LOSSFN_BOX_LTRB).reduction(LOSSFN_REDUCTION_NONE)), false),
         ],
-        F::Ciou => vec![
-            cfg(boxes, Some(o().u32("ciou_variant", LOSSFN_CIOU_ULTRALYTICS)), true),
-            cfg(boxes, Some(o().u32("ciou_variant", LOSSFN_CIOU_MMDET).u32("format", LOSSFN_BOX_CXCYWH).reduction(LOSSFN_REDUCTION_NONE)), false),
-        ],
-        F::Giou | F::Diou | F::Siou => vec![
-            cfg(boxes, Some(o()), true),
-            cfg(boxes, Some(o().u32("format", LOSSFN_BOX_XYWH).reduction(LOSSFN_REDUCTION_NONE)), false),
-        ],
-        F::KeypointOks => vec![
+        Family::Keypoints => vec![
             cfg(Dims::nm(6_007, 17), Some(o()), true),
             cfg(Dims::nm(3_001, 5), Some(o().reduction(LOSSFN_REDUCTION_NONE)), false),
         ],
-        F::Dfl => vec![
+        Family::Dfl => vec![
             cfg(Dims::dfl(5_003, 4, 16), Some(o()), true),
             cfg(Dims::dfl(3_001, 2, 7), Some(o().reduction(LOSSFN_REDUCTION_NONE)), false),
         ],
-        F::Matrix => vec![
+        Family::Matrix => vec![
             Config { dims: Dims::nm(97, 101), opts: None, matrix: MatrixArgs { kind: LOSSFN_IOU_KIND_GIOU, ..MatrixArgs::default() }, weights: false },
             Config {
                 dims: Dims::nm(97, 101),
@@ -1847,46 +1896,46 @@ pub fn determinism_configs(f: F) -> Vec<Config> {
                 weights: false,
             },
         ],
-        F::Ce => vec![
-            cfg(nsc, Some(o()), true),
-            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_NONE).f64("label_smoothing", 0.1).i64("ignore_index", 2)), false),
-        ],
-        F::CeSoft => vec![cfg(nsc, Some(o()), true), cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_SUM).f64("label_smoothing", 0.2)), false)],
-        F::Bce => vec![cfg(ncs, Some(o()), true), cfg(nsc, Some(o().reduction(LOSSFN_REDUCTION_NONE)), false)],
-        F::Entropy => vec![
-            cfg(nsc, Some(o()), false),
-            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_SUM).u32("input", LOSSFN_INPUT_PROBS)), false),
-        ],
-        F::KlDiv => vec![
-            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_BATCHMEAN)), false),
-            cfg(nsc, Some(o().reduction(LOSSFN_REDUCTION_NONE).bool("log_target", true)), false),
-        ],
-        F::KlLogits => vec![
-            cfg(nsc, Some(o().f64("temperature", 2.0)), false),
-            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_MEAN).f64("temperature", 0.5)), false),
-        ],
-        F::SigmoidFocal => vec![
-            cfg(ncs, Some(o()), true),
-            cfg(nsc, Some(o().reduction(LOSSFN_REDUCTION_SUM).f64("alpha", -1.0).f64("gamma", 0.0)), false),
-        ],
-        F::Varifocal | F::QualityFocal => vec![
-            cfg(ncs, Some(o()), true),
-            cfg(nsc, Some(o().reduction(LOSSFN_REDUCTION_NONE).f64("gamma", 1.5).bool("detach_weight", true)), false),
-        ],
-        F::SoftmaxFocal => vec![
-            cfg(nsc, Some(o()), true),
-            cfg(ncs, Some(o().reduction(LOSSFN_REDUCTION_NONE).f64("gamma", 0.5).i64("ignore_index", 1)), false),
-        ],
-        F::Dice | F::DiceSoft => vec![
+        Family::Classification => {
+            // ignore_index: index targets only (soft targets take the default, docs/api.md §1).
+            let ignore = |o: Opts| if f.index_target() { o.i64("ignore_index", 2) } else { o };
+            // alpha < 0 disables the sigmoid focal loss's α; Varifocal's α must be ≥ 0.
+            let alpha = |o: Opts| if f.form() == Form::FOCAL { o.f64("alpha", -1.0) } else { o.maybe("alpha", 0.5) };
+            vec![
+                cfg(nsc, Some(o().maybe("temperature", 2.0)), true),
+                cfg(
+                    ncs,
+                    Some(ignore(
+                        o().reduction(LOSSFN_REDUCTION_NONE)
+                            .maybe("label_smoothing", 0.1)
+                            .maybe("gamma", 1.5)
+                            .maybe("detach_weight", 1.0)
+                            .maybe("log_target", 1.0)
+                            .maybe("input", LOSSFN_INPUT_PROBS as f64)
+                            .maybe("temperature", 0.5),
+                    )),
+                    false,
+                ),
+                cfg(
+                    nsc,
+                    Some(alpha(
+                        o().reduction(if f.kl() { LOSSFN_REDUCTION_BATCHMEAN } else { LOSSFN_REDUCTION_SUM })
+                            .maybe("label_smoothing", 0.2)
+                            .maybe("gamma", 0.0)
+                            .maybe("iou_weighted", 0.0),
+                    )),
+                    false,
+                ),
+            ]
+        }
+        Family::Overlap => vec![
             cfg(seg_ncs, Some(o()), true),
+            cfg(seg_nsc, Some(o()), true),
             cfg(
                 seg_nsc,
                 Some(o().reduction(LOSSFN_REDUCTION_NONE).u32("activation", LOSSFN_ACTIVATION_SIGMOID).bool("batch", true).bool("squared_pred", true)),
                 false,
             ),
-        ],
-        F::Tversky | F::TverskySoft => vec![
-            cfg(seg_nsc, Some(o()), true),
             cfg(
                 seg_ncs,
                 Some(
@@ -1933,20 +1982,20 @@ pub fn random_options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
                 // Soft targets take no ignore_index (docs/api.md §1, §7).
                 .i64("ignore_index", if f.soft_target() { -100 } else { pick(rng, &[-100, 0, classes as i64 - 1]) })
         }
-        Family::Classification => match f {
-            F::Ce | F::CeSoft => {
+        Family::Classification => match f.form() {
+            Form::CROSS_ENTROPY_INDEX | Form::CROSS_ENTROPY => {
                 let ignore = if f.soft_target() { -100 } else { pick(rng, &[-100, 0, classes as i64 - 1]) };
                 o.f64("label_smoothing", pick(rng, &[0.0, 0.1, 0.5, 1.0])).i64("ignore_index", ignore)
             }
-            F::Entropy => o.u32("input", rng.below(2) as u32),
-            F::KlDiv => o.bool("log_target", chance(rng, 0.5)),
-            F::KlLogits => o.f64("temperature", pick(rng, &[0.05, 0.5, 1.0, 4.0, 20.0])),
-            F::Varifocal | F::QualityFocal => o
+            Form::ENTROPY => o.u32("input", rng.below(2) as u32),
+            Form::KL_DIV => o.bool("log_target", chance(rng, 0.5)),
+            Form::DISTILLATION => o.f64("temperature", pick(rng, &[0.05, 0.5, 1.0, 4.0, 20.0])),
+            Form::QUALITY_FOCAL => o
                 .f64("alpha", pick(rng, &[0.0, 0.25, 0.75, 2.0]))
                 .f64("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.0, 5.0]))
                 .bool("iou_weighted", chance(rng, 0.5))
                 .bool("detach_weight", chance(rng, 0.5)),
-            F::SigmoidFocal | F::SoftmaxFocal => o
+            Form::FOCAL | Form::FOCAL_INDEX => o
                 .f64("alpha", pick(rng, &[-1.0, 0.0, 0.25, 1.0]))
                 .f64("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.0, 5.0]))
                 .i64("ignore_index", pick(rng, &[-100, 0, classes as i64 - 1])),
