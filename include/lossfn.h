@@ -492,6 +492,33 @@ typedef struct lossfn_overlap_options {
   bool accumulate;
 } lossfn_overlap_options;
 
+/**
+ * Options of lossfn_probiou_loss (NULL = lossfn_rotated_box_options_default()).
+ */
+typedef struct lossfn_rotated_box_options {
+  /**
+   * LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM.
+   */
+  lossfn_reduction reduction;
+  /**
+   * 1e-7; finite, > 0: ultralytics' eps, at each of its places (an eps below the smallest
+   * normal float/double is raised to it).
+   */
+  double eps;
+  /**
+   * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
+} lossfn_rotated_box_options;
+
 #define LOSSFN_OK 0
 
 /**
@@ -1662,6 +1689,74 @@ lossfn_status lossfn_tversky_loss_soft_f64(const double *input,
                                            double *loss,
                                            double *grad_input);
 
+/**
+ * The defaults: MEAN, eps 1e-7.
+ */
+struct lossfn_rotated_box_options lossfn_rotated_box_options_default(void);
+
+/**
+ * ProbIoU loss of rotated boxes, 1 - probiou(pred_i, target_i), exactly as ultralytics
+ * utils/metrics.py probiou (CIoU=False; its covariance, the clamp of the Bhattacharyya distance
+ * to [eps, 100], its eps placement), which RotatedBboxLoss trains OBB models with. A box is
+ * (cx, cy, w, h, angle in radians). pred, target: n*5 values; weight: n values or NULL (term
+ * weight `weight[i]`; ultralytics' loss is MEAN with avg_factor = target_scores_sum); loss: 1
+ * value, or n (w_i * l_i) for NONE; grad_pred: n*5 values or NULL, the gradient reaching all five
+ * inputs through the covariance (0 where the distance is clamped; finite at w = 0 or h = 0,
+ * where ultralytics' is NaN). Negative w or h give the box of sides |w|, |h|, as ultralytics.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes (see the header's conventions).
+ */
+lossfn_status lossfn_probiou_loss_f32(const float *pred,
+                                      const float *target,
+                                      const float *weight,
+                                      size_t n,
+                                      const struct lossfn_rotated_box_options *options,
+                                      float *loss,
+                                      float *grad_pred);
+
+/**
+ * ProbIoU loss, double precision: see lossfn_probiou_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_probiou_loss_f64(const double *pred,
+                                      const double *target,
+                                      const double *weight,
+                                      size_t n,
+                                      const struct lossfn_rotated_box_options *options,
+                                      double *loss,
+                                      double *grad_pred);
+
+/**
+ * Pairwise ProbIoU (no gradient): `out[i*m + j] = probiou(boxes1[i], boxes2[j])`, as
+ * ultralytics batch_probiou (rotated-box NMS and matching). boxes1: n*5 values, boxes2: m*5
+ * values, (cx, cy, w, h, angle in radians); eps: finite, > 0 (ultralytics: 1e-7); out: n*m.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_probiou_matrix_f32(const float *boxes1,
+                                        size_t n,
+                                        const float *boxes2,
+                                        size_t m,
+                                        double eps,
+                                        float *out);
+
+/**
+ * Pairwise ProbIoU, double precision: see lossfn_probiou_matrix_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_probiou_matrix_f64(const double *boxes1,
+                                        size_t n,
+                                        const double *boxes2,
+                                        size_t m,
+                                        double eps,
+                                        double *out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
@@ -1686,5 +1781,6 @@ lossfn_status lossfn_tversky_loss_soft_f64(const double *input,
 #define LOSSFN_OVERLAP_INDEX_LOSSES(X) X(dice_loss) X(tversky_loss)
 #define LOSSFN_QUALITY_FOCAL_LOSSES(X) X(varifocal_loss) X(quality_focal_loss)
 #define LOSSFN_REGRESSION_LOSSES(X) X(l1_loss) X(mse_loss) X(smooth_l1_loss) X(huber_loss)
+#define LOSSFN_ROTATED_BOX_LOSSES(X) X(probiou_loss)
 
 #endif  /* LOSSFN_H */

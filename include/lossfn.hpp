@@ -175,6 +175,55 @@ inline lossfn_box_options box_options(lossfn_box_format format, lossfn_reduction
 LOSSFN_BOX_LOSSES(LOSSFN_BOX_)
 #undef LOSSFN_BOX_
 
+// ---- rotated boxes: ProbIoU (ultralytics probiou / batch_probiou) ----
+// pred, target: n*5 values (cx, cy, w, h, angle in radians); weight: n values or null; loss: 1
+// value (n for NONE); grad_pred: n*5 or null.
+#define LOSSFN_ROTATED_BOX_(name)                                                                              \
+    inline lossfn_status name(const float *pred, const float *target, const float *weight, std::size_t n,      \
+                              const lossfn_rotated_box_options *options, float *loss, float *grad_pred) {      \
+        return detail::check(lossfn_##name##_f32(pred, target, weight, n, options, loss, grad_pred));          \
+    }                                                                                                          \
+    inline lossfn_status name(const double *pred, const double *target, const double *weight, std::size_t n,   \
+                              const lossfn_rotated_box_options *options, double *loss, double *grad_pred) {    \
+        return detail::check(lossfn_##name##_f64(pred, target, weight, n, options, loss, grad_pred));          \
+    }                                                                                                          \
+    template <class T>                                                                                         \
+    loss_grad<T> name(const std::vector<T> &pred, const std::vector<T> &target,                                \
+                      const lossfn_rotated_box_options &options = lossfn_rotated_box_options_default(),        \
+                      const std::vector<detail::same_t<T>> *weight = nullptr, bool with_grad = true) {         \
+        LOSSFN_SIZE_CHECK_(pred.size() % 5 == 0, #name ": pred size is not a multiple of 5");                  \
+        LOSSFN_SIZE_CHECK_(target.size() == pred.size(), #name ": target size differs from pred size");        \
+        const std::size_t n = pred.size() / 5;                                                                 \
+        LOSSFN_SIZE_CHECK_(!weight || weight->size() == n, #name ": weight size is not the number of boxes");  \
+        loss_grad<T> r{std::vector<T>(loss_size(options.reduction, n)),                                        \
+                       std::vector<T>(with_grad ? pred.size() : 0)};                                           \
+        r.status = name(pred.data(), target.data(), detail::data_or_null(weight), n, &options, r.loss.data(),  \
+                        with_grad ? r.grad.data() : nullptr);                                                  \
+        return r;                                                                                              \
+    }
+LOSSFN_ROTATED_BOX_LOSSES(LOSSFN_ROTATED_BOX_)
+#undef LOSSFN_ROTATED_BOX_
+
+/// Pairwise ProbIoU (no gradient): out[i*m + j] = probiou(boxes1[i], boxes2[j]).
+inline lossfn_status probiou_matrix(const float *boxes1, std::size_t n, const float *boxes2, std::size_t m, double eps,
+                                    float *out) {
+    return detail::check(lossfn_probiou_matrix_f32(boxes1, n, boxes2, m, eps, out));
+}
+inline lossfn_status probiou_matrix(const double *boxes1, std::size_t n, const double *boxes2, std::size_t m, double eps,
+                                    double *out) {
+    return detail::check(lossfn_probiou_matrix_f64(boxes1, n, boxes2, m, eps, out));
+}
+/// The n x m matrix (row-major) for boxes1 (n*5 values) against boxes2 (m*5 values).
+template <class T>
+std::vector<T> probiou_matrix(const std::vector<T> &boxes1, const std::vector<T> &boxes2, double eps = 1e-7) {
+    if (!(boxes1.size() % 5 == 0 && boxes2.size() % 5 == 0)) return detail::size_error<std::vector<T>>("probiou_matrix: sizes are not multiples of 5");
+    const std::size_t n = boxes1.size() / 5, m = boxes2.size() / 5;
+    std::vector<T> out(n * m);
+    // Without exceptions a failed call gives an empty matrix (lossfn_last_error() says why).
+    if (probiou_matrix(boxes1.data(), n, boxes2.data(), m, eps, out.data()) != LOSSFN_OK) out.clear();
+    return out;
+}
+
 /// Pairwise similarity (no gradient): out[i*m + j] = kind(boxes1[i], boxes2[j]).
 inline lossfn_status box_iou_matrix(const float *boxes1, std::size_t n, const float *boxes2, std::size_t m,
                            lossfn_box_format format, lossfn_iou_kind kind, double eps, float *out) {

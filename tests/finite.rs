@@ -68,15 +68,26 @@ fn value(rng: &mut Rng, role: Role, mode: Mode) -> f64 {
     }
 }
 
-/// n boxes (4 numbers each, read in any format): degenerate, huge, points, ties.
-fn boxes(rng: &mut Rng, n: usize, like: Option<&[f64]>) -> Vec<f64> {
-    let mut v = Vec::with_capacity(4 * n);
+/// n boxes (4 numbers each, read in any format): degenerate, huge, points, ties; with
+/// `width` 5, rotated boxes: the same 4 numbers read as (cx, cy, w, h) and an angle (0, ±π/2,
+/// multiples of π, large, or any).
+fn boxes(rng: &mut Rng, n: usize, width: usize, like: Option<&[f64]>) -> Vec<f64> {
+    let mut v = Vec::with_capacity(width * n);
     for i in 0..n {
         if let Some(src) = like {
             if chance(rng, 0.3) {
-                v.extend_from_slice(&src[4 * i..4 * i + 4]);
+                v.extend_from_slice(&src[width * i..width * i + width]);
                 continue;
             }
+        }
+        if width == 5 {
+            let angle = match rng.below(4) {
+                0 => pick(rng, &[0.0, std::f64::consts::FRAC_PI_2, -std::f64::consts::FRAC_PI_2, std::f64::consts::PI, 1e4, -1e-30]),
+                _ => rng.uniform(-4.0, 4.0),
+            };
+            v.extend_from_slice(&boxes(rng, 1, 4, None));
+            v.push(angle);
+            continue;
         }
         let b: [f64; 4] = match rng.below(7) {
             0 => {
@@ -112,7 +123,7 @@ fn trial(f: F, dt: Dt, seed: u64) {
     let mx = MatrixArgs { format: rng.below(4) as u32, kind: rng.below(4) as u32, eps: pick(&mut rng, &[1e-7, 1e-9, 1e-3, 1.0]) };
     let mode = pick(&mut rng, &[Mode::Extreme, Mode::Mixed, Mode::Empty]);
     let (ins, _) = fuzz_driver::buffers(f, dt, &d, bytes.as_deref());
-    let ignore = opts.as_ref().filter(|_| f.shaped() && f.family() != Family::Classification || matches!(f, F::Ce | F::SoftmaxFocal));
+    let ignore = opts.as_ref().filter(|_| f.family() == Family::Overlap || f.index_target());
     let ignore = ignore.map_or(-100, |o| o.get_i64("ignore_index"));
     let mut inputs: Vec<Option<Values>> = Vec::new();
     for s in &ins {
@@ -142,7 +153,7 @@ fn trial(f: F, dt: Dt, seed: u64) {
                     Some(Values::F(p)) if p.len() == len => Some(p.clone()),
                     _ => None,
                 });
-                Values::F(boxes(&mut rng, len / 4, like.as_deref()))
+                Values::F(boxes(&mut rng, len / f.box_width(), f.box_width(), like.as_deref()))
             }
             role => Values::F((0..len).map(|_| value(&mut rng, role, mode)).collect()),
         }));

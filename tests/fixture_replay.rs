@@ -18,7 +18,9 @@ use std::collections::BTreeMap;
 
 /// The fixture files and the fewest (case, dtype) runs each must give: a file that loses cases
 /// fails here.
-const FILES: [(&str, usize); 7] = [
+/// Runs each fixture file must make at least (cases × dtypes), so that a truncated file fails;
+/// every `tests/fixtures/*.json` is replayed, listed here or not.
+const MIN_RUNS: [(&str, usize); 9] = [
     ("regression", 150),
     ("boxes", 2 * 270),
     ("box_iou_matrix", 96),
@@ -26,7 +28,19 @@ const FILES: [(&str, usize); 7] = [
     ("keypoints", 2 * 7),
     ("classification", 170),
     ("overlap", 60),
+    ("rotated", 2 * 13),
+    ("probiou_matrix", 2 * 3),
 ];
+
+/// The fixture files: every `*.json` of the fixtures directory, by name.
+fn files() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fixtures_dir())
+        .expect("fixtures directory")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json").map(String::from))
+        .collect();
+    names.sort();
+    names
+}
 
 fn size(v: &Value, key: &str) -> usize {
     v[key].as_u64().unwrap_or_else(|| panic!("missing size `{key}` in {v}")) as usize
@@ -59,11 +73,10 @@ fn options(f: F, case: &Value) -> Option<Opts> {
 }
 
 fn matrix_args(case: &Value) -> MatrixArgs {
-    let mut mx = MatrixArgs::default();
-    if case["fn"] == "box_iou_matrix" {
-        mx = MatrixArgs { format: size(case, "format") as u32, kind: size(case, "kind") as u32, eps: case["eps"].as_f64().unwrap() };
-    }
-    mx
+    // The matrices' scalars, where the case has them (the ProbIoU matrix takes eps only).
+    let d = MatrixArgs::default();
+    let get = |k: &str, v: u32| case.get(k).and_then(Value::as_u64).map_or(v, |x| x as u32);
+    MatrixArgs { format: get("format", d.format), kind: get("kind", d.kind), eps: case.get("eps").and_then(Value::as_f64).unwrap_or(d.eps) }
 }
 
 /// One (case, dtype) run.
@@ -114,7 +127,12 @@ fn replay(ci: usize, case: &Value, f: F, dt: Dt, tag: &str) {
 #[test]
 fn fixtures_pass_f32_and_f64() {
     let mut runs: BTreeMap<(&'static str, &'static str), usize> = BTreeMap::new();
-    for (file, min_runs) in FILES {
+    let files = files();
+    for (file, _) in MIN_RUNS {
+        assert!(files.iter().any(|f| f == file), "tests/fixtures/{file}.json is missing");
+    }
+    for file in &files {
+        let min_runs = MIN_RUNS.iter().find(|(f, _)| f == file).map_or(1, |&(_, n)| n);
         let mut ran = 0;
         for (ci, case) in fixture_cases(file).iter().enumerate() {
             let name = case["fn"].as_str().unwrap();

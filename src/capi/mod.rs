@@ -16,6 +16,7 @@ pub mod classification;
 pub mod dfl;
 pub mod keypoints;
 pub mod overlap;
+pub mod rotated;
 
 #[allow(unused_imports)]
 pub use boxes::*;
@@ -29,6 +30,8 @@ pub use keypoints::*;
 #[allow(unused_imports)]
 pub use overlap::*;
 pub use regression::*;
+#[allow(unused_imports)]
+pub use rotated::*;
 
 /// An error on its way to the caller: the status code and a message naming the problem.
 #[derive(Debug, Clone)]

@@ -13,6 +13,7 @@ pub mod dfl;
 pub mod keypoints;
 pub mod math;
 pub mod overlap;
+pub mod rotated;
 pub mod simd;
 
 /// The floating-point element type of a buffer: `f32` or `f64`.

@@ -44,6 +44,15 @@ template <class T> void regression_and_boxes() {
 #undef CALL
     CHECK(lossfn::box_iou_matrix(p, q).size() == 4);
 
+    // Two rotated boxes (cx, cy, w, h, angle) against two targets.
+    const std::vector<T> rp{T(1), T(1), T(2), T(1), T(0.3), T(4), T(2), T(3), T(2), T(-0.5)};
+    const std::vector<T> rq{T(1.2), T(0.9), T(2.2), T(1.1), T(0.2), T(4.5), T(2), T(2.5), T(2), T(-0.2)};
+    const auto rbo = lossfn_rotated_box_options_default();
+#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, rp, rq, rbo)
+    LOSSFN_ROTATED_BOX_LOSSES(CALL)
+#undef CALL
+    CHECK(lossfn::probiou_matrix(rp, rq).size() == 4);
+
     // DFL: 2 boxes x 4 sides x 8 bins, targets inside [0, bins - 1).
     const auto logits = ramp<T>(2 * 4 * 8, -2.0, 0.7), dt = ramp<T>(2 * 4, 0.5, 0.9);
     const auto dfo = lossfn_dfl_options_default();

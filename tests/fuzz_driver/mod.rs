@@ -101,9 +101,11 @@ catalogue! { $
     Siou          siou_loss           Boxes           BOX;
     Eiou          eiou_loss           Boxes           BOX;
     Cdiou         cdiou_loss          Boxes           BOX;
+    Probiou       probiou_loss        Boxes           ROTATED_BOX;
     Dfl           dfl_loss            Dfl             DFL;
     KeypointOks   keypoint_oks_loss   Keypoints       KEYPOINT;
     Matrix        box_iou_matrix      Matrix          MATRIX;
+    ProbiouMatrix probiou_matrix      Matrix          PROBIOU_MATRIX;
     Ce            cross_entropy       Classification  CROSS_ENTROPY_INDEX;
     CeSoft        cross_entropy_soft  Classification  CROSS_ENTROPY;
     Bce           bce_with_logits     Classification  BCE;
@@ -121,15 +123,17 @@ catalogue! { $
 }
 
 /// The C signature of a function: the header's `LOSSFN_<FORM>_LOSSES` list it is in (every
-/// function of a form has the same parameters; `MATRIX` is the IoU matrix, not a loss).
+/// function of a form has the same parameters; the matrices are not losses: no list).
 #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Form {
     REGRESSION,
     BOX,
+    ROTATED_BOX,
     DFL,
     KEYPOINT,
     MATRIX,
+    PROBIOU_MATRIX,
     CROSS_ENTROPY_INDEX,
     CROSS_ENTROPY,
     BCE,
@@ -144,9 +148,9 @@ pub enum Form {
 }
 
 impl Form {
-    /// The header's list of this form's losses (`None` for the IoU matrix).
+    /// The header's list of this form's losses (`None` for the matrices).
     pub fn header_list(self) -> Option<String> {
-        (self != Form::MATRIX).then(|| format!("LOSSFN_{self:?}_LOSSES"))
+        (!matches!(self, Form::MATRIX | Form::PROBIOU_MATRIX)).then(|| format!("LOSSFN_{self:?}_LOSSES"))
     }
 }
 
@@ -160,7 +164,15 @@ impl F {
         matches!(self.family(), Family::Classification | Family::Overlap)
     }
     pub fn has_grad(self) -> bool {
-        self != F::Matrix
+        self.family() != Family::Matrix
+    }
+    /// Values per box: 5 for rotated boxes (cx, cy, w, h, angle), else 4.
+    pub fn box_width(self) -> usize {
+        if matches!(self.form(), Form::ROTATED_BOX | Form::PROBIOU_MATRIX) {
+            5
+        } else {
+            4
+        }
     }
     fn kl(self) -> bool {
         matches!(self.form(), Form::KL_DIV | Form::DISTILLATION)
@@ -168,7 +180,7 @@ impl F {
     fn tversky(self) -> bool {
         matches!(self, F::Tversky | F::TverskySoft)
     }
-    fn index_target(self) -> bool {
+    pub fn index_target(self) -> bool {
         matches!(self.form(), Form::CROSS_ENTROPY_INDEX | Form::FOCAL_INDEX | Form::OVERLAP_INDEX)
     }
     /// Probability targets: their options take no ignore_index but the default (docs/api.md §1, §7).
@@ -452,6 +464,13 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
                 fld!(O, delta, F64(finite_gt0, any_f64), f == F::Huber),
             ])
         }
+        Family::Boxes if f.form() == Form::ROTATED_BOX => {
+            type O = lossfn_rotated_box_options;
+            (zeroed(lossfn_rotated_box_options_default()), align_of::<O>(), vec![
+                fld!(O, reduction, U32(RED3), true),
+                fld!(O, eps, F64(finite_gt0, eps_moderate), true),
+            ])
+        }
         Family::Boxes => {
             type O = lossfn_box_options;
             (zeroed(lossfn_box_options_default()), align_of::<O>(), vec![
@@ -706,7 +725,7 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
         }
         Family::Boxes => {
             let n = Some(d.n);
-            let n4 = d.n.checked_mul(4);
+            let n4 = d.n.checked_mul(f.box_width());
             (
                 vec![sp("pred", n4, Role::Box), sp("target", n4, Role::Box), opt("weight", n, Role::Weight)],
                 vec![sp("loss", reduced(n), Role::Any), opt("grad", n4, Role::Any)],
@@ -743,7 +762,7 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
             )
         }
         Family::Matrix => (
-            vec![sp("boxes1", d.n.checked_mul(4), Role::Box), sp("boxes2", d.m.checked_mul(4), Role::Box)],
+            vec![sp("boxes1", d.n.checked_mul(f.box_width()), Role::Box), sp("boxes2", d.m.checked_mul(f.box_width()), Role::Box)],
             vec![sp("out", d.n.checked_mul(d.m), Role::Any)],
             0,
         ),
@@ -870,6 +889,7 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
     macro_rules! call {
         (REGRESSION, $f32:ident, $f64:ident) => { regression!($f32, $f64) };
         (BOX, $f32:ident, $f64:ident) => { regression!($f32, $f64) };
+        (ROTATED_BOX, $f32:ident, $f64:ident) => { regression!($f32, $f64) };
         (KEYPOINT, $f32:ident, $f64:ident) => {
             by_dt!($f32, $f64, |g, T| unsafe {
                 g(i(0) as *const T, i(1) as *const T, i(2) as *const T, i(3) as *const T, i(4) as *const T, d.n, d.m, opt.cast(), o(0) as *mut T, o(1) as *mut T)
@@ -882,6 +902,9 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
         };
         (MATRIX, $f32:ident, $f64:ident) => {
             by_dt!($f32, $f64, |g, T| unsafe { g(i(0) as *const T, d.n, i(1) as *const T, d.m, mx.format, mx.kind, mx.eps, o(0) as *mut T) })
+        };
+        (PROBIOU_MATRIX, $f32:ident, $f64:ident) => {
+            by_dt!($f32, $f64, |g, T| unsafe { g(i(0) as *const T, d.n, i(1) as *const T, d.m, mx.eps, o(0) as *mut T) })
         };
         (BCE, $f32:ident, $f64:ident) => {
             by_dt!($f32, $f64, |g, T| unsafe {
@@ -1064,7 +1087,7 @@ impl Opts {
 /// The reductions `f` accepts.
 pub fn reductions(f: F) -> &'static [u32] {
     match f {
-        F::Matrix => &[],
+        _ if f.family() == Family::Matrix => &[],
         _ if f.kl() => RED4,
         _ => RED3,
     }
@@ -1528,8 +1551,10 @@ pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
     let mut moderate_options = dec.moderate;
     let mut tame_options = dec.tame;
     let mut moderate_inputs = true;
-    if f == F::Matrix {
-        if !FORMATS.contains(&mx.format) || !KINDS.contains(&mx.kind) || !finite_gt0(mx.eps) {
+    if f.family() == Family::Matrix {
+        // The IoU matrix reads format, kind and eps; the ProbIoU matrix eps only.
+        let reads_format = f.form() == Form::MATRIX;
+        if reads_format && (!FORMATS.contains(&mx.format) || !KINDS.contains(&mx.kind)) || !finite_gt0(mx.eps) {
             defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
         }
         moderate_options &= eps_moderate(mx.eps);
@@ -1865,19 +1890,23 @@ pub fn determinism_configs(f: F) -> Vec<Config> {
         ],
         Family::Boxes => vec![
             // Weighted MEAN; Focal-EIoU's MEAN rescales the gradient after the pass (the "late" path).
-            cfg(boxes, Some(o().f64("gamma", 0.5).f64("lambda", 0.3).u32("ciou_variant", LOSSFN_CIOU_ULTRALYTICS)), true),
+            cfg(boxes, Some(o().maybe("gamma", 0.5).maybe("lambda", 0.3).maybe("ciou_variant", LOSSFN_CIOU_ULTRALYTICS as f64)), true),
             cfg(
                 boxes,
                 Some(
-                    o().u32("format", LOSSFN_BOX_XYWH)
+                    o().maybe("format", LOSSFN_BOX_XYWH as f64)
                         .reduction(LOSSFN_REDUCTION_NONE)
-                        .u32("ciou_variant", LOSSFN_CIOU_MMDET)
-                        .u32("iou_mode", LOSSFN_IOU_SQUARE),
+                        .maybe("ciou_variant", LOSSFN_CIOU_MMDET as f64)
+                        .maybe("iou_mode", LOSSFN_IOU_SQUARE as f64),
                 ),
                 false,
             ),
-            cfg(boxes, Some(o().u32("format", LOSSFN_BOX_CXCYWH).reduction(LOSSFN_REDUCTION_SUM).u32("iou_mode", LOSSFN_IOU_LOG)), false),
-            cfg(boxes, Some(o().u32("format", LOSSFN_BOX_LTRB).reduction(LOSSFN_REDUCTION_NONE)), false),
+            cfg(
+                boxes,
+                Some(o().maybe("format", LOSSFN_BOX_CXCYWH as f64).reduction(LOSSFN_REDUCTION_SUM).maybe("iou_mode", LOSSFN_IOU_LOG as f64)),
+                false,
+            ),
+            cfg(boxes, Some(o().maybe("format", LOSSFN_BOX_LTRB as f64).reduction(LOSSFN_REDUCTION_NONE)), false),
         ],
         Family::Keypoints => vec![
             cfg(Dims::nm(6_007, 17), Some(o()), true),
@@ -1956,12 +1985,13 @@ pub fn random_options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
     let o = o.reduction(pick(rng, reductions(f)));
     Some(match f.family() {
         Family::Regression => o.f64("beta", pick(rng, &[0.0, 1e-3, 0.5, 1.0, 100.0])).f64("delta", pick(rng, &[1e-3, 0.5, 1.0, 1e3])),
+        // (Rotated boxes have no format, iou_mode, gamma or lambda: `maybe` skips them.)
         Family::Boxes => o
-            .u32("format", rng.below(4) as u32)
+            .maybe("format", rng.below(4) as f64)
             .f64("eps", pick(rng, &[1e-7, 1e-9, 1e-3, 1.0]))
-            .u32("iou_mode", rng.below(3) as u32)
-            .f64("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.5, 8.0]))
-            .f64("lambda", pick(rng, &[0.0, 1e-3, 1.0, 10.0])),
+            .maybe("iou_mode", rng.below(3) as f64)
+            .maybe("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.5, 8.0]))
+            .maybe("lambda", pick(rng, &[0.0, 1e-3, 1.0, 10.0])),
         Family::Overlap => {
             let mut act = rng.below(3) as u32;
             let mut bg = chance(rng, 0.6);

@@ -1,16 +1,18 @@
 """Box regression losses: IoU (UnitBox), GIoU, DIoU, CIoU (torchvision / ultralytics / mmdet),
-SIoU, EIoU / Focal-EIoU, CDIoU, the pairwise IoU matrix, and the Distribution Focal Loss.
+SIoU, EIoU / Focal-EIoU, CDIoU, the pairwise IoU matrix, the Distribution Focal Loss, and
+ProbIoU of rotated boxes (loss and matrix, as ultralytics).
 
 Boxes are arrays whose last dimension is 4, in one of the formats "xyxy" (x1, y1, x2, y2;
 default), "xywh" (x1, y1, w, h; COCO), "cxcywh" (cx, cy, w, h; YOLO, DETR) or "ltrb"
 (distances l, t, r, b from a shared point; FCOS). target uses pred's format and the gradient
-comes back in it. Every loss returns ``(loss, grad)``: loss is a 0-d array (or shaped like
+comes back in it. Rotated boxes (probiou_loss, probiou_matrix) have a last dimension of 5:
+(cx, cy, w, h, angle in radians). Every loss returns ``(loss, grad)``: loss is a 0-d array (or shaped like
 ``pred.shape[:-1]`` for reduction="none"), grad is d loss / d pred (None when grad=False).
 """
 from __future__ import annotations
 
 __all__ = ["iou_loss", "giou_loss", "diou_loss", "ciou_loss", "siou_loss", "eiou_loss", "cdiou_loss", "box_iou_matrix",
-           "dfl_loss"]
+           "dfl_loss", "probiou_loss", "probiou_matrix"]
 import ctypes
 from typing import Optional, Union
 
@@ -39,10 +41,10 @@ class BoxOptions(_lib.Options):
     ] + _lib.CONTROLS
 
 
-def _boxes(name: str, value: ArrayLike, dtype: object = None) -> np.ndarray:
+def _boxes(name: str, value: ArrayLike, dtype: object = None, width: int = 4) -> np.ndarray:
     a = _lib.float_array(name, value, dtype)
-    if a.ndim == 0 or a.shape[-1] != 4:
-        raise ValueError(f"{name} must have a last dimension of 4 (one box), not shape {a.shape}")
+    if a.ndim == 0 or a.shape[-1] != width:
+        raise ValueError(f"{name} must have a last dimension of {width} (one box), not shape {a.shape}")
     return a
 
 
@@ -474,3 +476,101 @@ def dfl_loss(logits: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] =
     _lib.check(fn(_lib.ptr(x), _lib.ptr(t), _lib.ptr(w), ctypes.c_size_t(n), ctypes.c_size_t(sides),
                   ctypes.c_size_t(bins), ctypes.byref(opts), _lib.ptr(loss), _lib.ptr(g)))
     return _lib.reduced(loss, red, (n,)), g
+
+
+class RotatedBoxOptions(_lib.Options):
+    """``lossfn_rotated_box_options``."""
+
+    _fields_ = [("reduction", ctypes.c_uint32), ("eps", ctypes.c_double)] + _lib.CONTROLS
+
+
+@_lib.autograd("ProbIoULoss", "box")
+def probiou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None,
+                 reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True) -> LossGrad:
+    """ProbIoU loss of rotated boxes, 1 - probiou(pred, target) per box, exactly as ultralytics
+    utils/metrics.py probiou (CIoU=False), the IoU term of its RotatedBboxLoss (OBB models): the
+    boxes' Gaussians (covariance from w^2/12, h^2/12 and the angle), the Bhattacharyya distance
+    clamped to [eps, 100], the Hellinger distance sqrt(1 - exp(-bd) + eps).
+
+    Parameters
+    ----------
+    pred : array-like, float32 or float64, shape (..., 5)
+        Predicted rotated boxes (cx, cy, w, h, angle in radians). Its dtype is the call's dtype.
+    target : array-like, pred's shape and dtype
+        Target boxes (Python lists take pred's dtype).
+    weight : array-like or None
+        One value per box (pred.size // 5 values, any shape), pred's dtype; None weighs 1.
+        ultralytics' ``((1 - iou) * weight).sum() / target_scores_sum`` is reduction="sum"
+        divided by that sum.
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean over boxes sum(w l) / sum(w).
+    eps : float
+        ultralytics' eps, at each of its places (default 1e-7; > 0).
+    grad : bool
+        Compute d loss / d pred (default True): all five inputs, through the covariance.
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or shape pred.shape[:-1] (one weighted value per box) for "none";
+        grad has pred's shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, is not float32/float64, or its dtype differs from pred's.
+    ValueError
+        The last axis is not 5, target's shape differs from pred's, weight has the wrong size,
+        an array is not C-contiguous, or reduction is unknown.
+    LossfnError
+        The library refused the call (e.g. eps <= 0; reduction="batchmean").
+    """
+    p = _boxes("pred", pred, width=5)
+    t = _boxes("target", target, p.dtype, width=5)
+    if t.shape != p.shape:
+        raise ValueError(f"target shape {t.shape} differs from pred shape {p.shape}")
+    n = p.size // 5
+    w = _lib.optional_float_array("weight", weight, p.dtype, n)
+    red = _lib.reduction(reduction)
+    opts = RotatedBoxOptions(red, eps)
+    loss = np.empty(n if red == 0 else 1, p.dtype)
+    g = np.empty_like(p) if grad else None
+    fn = _lib.function("probiou_loss", p.dtype)
+    _lib.check(fn(_lib.ptr(p), _lib.ptr(t), _lib.ptr(w), ctypes.c_size_t(n), ctypes.byref(opts), _lib.ptr(loss), _lib.ptr(g)))
+    return _lib.reduced(loss, red, p.shape[:-1]), g
+
+
+def probiou_matrix(boxes1: ArrayLike, boxes2: ArrayLike, eps: float = 1e-7) -> np.ndarray:
+    """Pairwise ProbIoU of rotated boxes (no gradient): out[i, j] = probiou(boxes1[i], boxes2[j]),
+    as ultralytics batch_probiou (rotated NMS, matching).
+
+    Parameters
+    ----------
+    boxes1 : array-like, float32 or float64, shape (n, 5) (or (..., 5), flattened to n boxes)
+        (cx, cy, w, h, angle in radians).
+    boxes2 : array-like, boxes1's dtype, shape (m, 5) (or (..., 5))
+        Python lists take boxes1's dtype.
+    eps : float
+        ultralytics' eps (default 1e-7; > 0).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, m), boxes1's dtype
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, is not float32/float64, or the two dtypes differ.
+    ValueError
+        A last axis is not 5, or an array is not C-contiguous.
+    LossfnError
+        The library refused the call (e.g. eps <= 0).
+    """
+    a = _boxes("boxes1", boxes1, width=5)
+    b = _boxes("boxes2", boxes2, a.dtype, width=5)
+    n, m = a.size // 5, b.size // 5
+    out = np.empty((n, m), a.dtype)
+    fn = _lib.function("probiou_matrix", a.dtype)
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_double, ctypes.c_void_p]
+    _lib.check(fn(_lib.ptr(a), n, _lib.ptr(b), m, eps, _lib.ptr(out)))
+    return out

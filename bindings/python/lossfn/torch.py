@@ -70,7 +70,7 @@ def _scale(grad: torch.Tensor, grad_output: torch.Tensor, unreduced: str, layout
     the sum of the unreduced values), scaled in place."""
     if grad_output.dim() == 0:
         return grad if float(grad_output) == 1.0 else grad.mul_(grad_output)
-    if unreduced == "box":  # one value per box: scale its 4 coordinates
+    if unreduced == "box":  # one value per box: scale its coordinates (4, or 5 for rotated boxes)
         return grad.mul_(grad_output.unsqueeze(-1))
     if unreduced == "distribution_box":  # one value per box: scale its (sides, bins) logits
         return grad.mul_(grad_output.reshape(-1, 1, 1))

@@ -48,6 +48,37 @@ def test_matrix_fixture(case, dt):
     assert_close("matrix", out, case["out"], dt)
 
 
+@pytest.mark.parametrize("case,dt", cases("rotated"))
+def test_rotated_fixture(case, dt):
+    dtype = DTYPES[dt]
+    inputs = case["inputs"]
+    kw = {"reduction": REDUCTIONS[case["opts"].get("reduction", 1)]}
+    if "eps" in case["opts"]:
+        kw["eps"] = case["opts"]["eps"]
+    p = np.array(inputs["pred"], dtype).reshape(-1, 5)
+    t = np.array(inputs["target"], dtype).reshape(-1, 5)
+    weight = None if inputs.get("weight") is None else np.array(inputs["weight"], dtype)
+    fn = getattr(lossfn, case["fn"])
+    check_fixture(case, dt, lambda g: fn(p, t, weight=weight, grad=g, **kw), p.shape)
+
+
+@pytest.mark.parametrize("case,dt", cases("probiou_matrix"))
+def test_probiou_matrix_fixture(case, dt):
+    dtype = DTYPES[dt]
+    a = np.array(case["boxes1"], dtype).reshape(case["n"], 5)
+    b = np.array(case["boxes2"], dtype).reshape(case["m"], 5)
+    out = lossfn.probiou_matrix(a, b, eps=case["eps"])
+    assert out.shape == (case["n"], case["m"]) and out.dtype == dtype
+    assert_close("matrix", out, case["out"], dt)
+
+
+def test_rotated_boxes_need_five_values():
+    with pytest.raises(ValueError, match="last dimension of 5"):
+        lossfn.probiou_loss(np.zeros((2, 4), np.float32), np.zeros((2, 4), np.float32))
+    with pytest.raises(lossfn.LossfnError, match="eps"):
+        lossfn.probiou_matrix(np.ones((1, 5)), np.ones((1, 5)), eps=0.0)
+
+
 def test_shapes_follow_pred():
     rng = np.random.default_rng(0)
     xy = rng.uniform(0, 10, (2, 3, 2))

@@ -299,6 +299,7 @@ PYTHON_NAME = {
 # Python functions without a lossfn.torch wrapper, on purpose.
 NOT_IN_TORCH = {
     "box_iou_matrix",  # a similarity matrix, no gradient: not a loss
+    "probiou_matrix",  # the same for rotated boxes
 }
 
 

@@ -1,0 +1,116 @@
+//! C entry points of the rotated-box functions: the ProbIoU loss and matrix (docs/api.md §5).
+use super::*;
+use crate::kernels::math::Math;
+use crate::kernels::rotated::{probiou_loss, probiou_matrix, Args};
+
+/// Options of lossfn_probiou_loss (NULL = lossfn_rotated_box_options_default()).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct lossfn_rotated_box_options {
+    /// LOSSFN_REDUCTION_NONE, _MEAN (default) or _SUM.
+    pub reduction: lossfn_reduction,
+    /// 1e-7; finite, > 0: ultralytics' eps, at each of its places (an eps below the smallest
+    /// normal float/double is raised to it).
+    pub eps: f64,
+    /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
+    pub loss_weight: f64,
+    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+    pub avg_factor: f64,
+    /// false: grad = dL; true: grad += dL.
+    pub accumulate: bool,
+}
+
+/// The defaults: MEAN, eps 1e-7.
+#[no_mangle]
+pub extern "C" fn lossfn_rotated_box_options_default() -> lossfn_rotated_box_options {
+    lossfn_rotated_box_options { reduction: LOSSFN_REDUCTION_MEAN, eps: 1e-7, loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
+}
+c_options!(lossfn_rotated_box_options, lossfn_rotated_box_options_default, [accumulate]);
+
+fn check_eps(name: &str, eps: f64) -> Result<()> {
+    check_option(name, eps, eps > 0.0 && eps.is_finite(), "finite, > 0")
+}
+
+unsafe fn entry<T: Math>(
+    pred: *const T,
+    target: *const T,
+    weight: *const T,
+    n: usize,
+    options: *const lossfn_rotated_box_options,
+    loss: *mut T,
+    grad_pred: *mut T,
+) -> lossfn_status {
+    ffi_boundary! {
+        let o: lossfn_rotated_box_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(false)?;
+        check_eps("options.eps", o.eps)?;
+        let len = mul_size("`n` boxes x 5 values", n, 5)?;
+        let mut io = Io::new();
+        let args = Args {
+            pred: unsafe { io.input("pred", pred, len)? },
+            target: unsafe { io.input("target", target, len)? },
+            weight: unsafe { io.optional_input("weight", weight, n)? },
+        };
+        let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
+        let grad = unsafe { io.optional_output("grad_pred", grad_pred, len)? };
+        run_loss(&controls, loss, grad, "grad_pred", |r, none, grad| Ok(probiou_loss(&args, o.eps, r, none, grad)))
+    }
+}
+
+/// ProbIoU loss of rotated boxes, 1 - probiou(pred_i, target_i), exactly as ultralytics
+/// utils/metrics.py probiou (CIoU=False; its covariance, the clamp of the Bhattacharyya distance
+/// to [eps, 100], its eps placement), which RotatedBboxLoss trains OBB models with. A box is
+/// (cx, cy, w, h, angle in radians). pred, target: n*5 values; weight: n values or NULL (term
+/// weight `weight[i]`; ultralytics' loss is MEAN with avg_factor = target_scores_sum); loss: 1
+/// value, or n (w_i * l_i) for NONE; grad_pred: n*5 values or NULL, the gradient reaching all five
+/// inputs through the covariance (0 where the distance is clamped; finite at w = 0 or h = 0,
+/// where ultralytics' is NaN). Negative w or h give the box of sides |w|, |h|, as ultralytics.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes (see the header's conventions).
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_probiou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_rotated_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
+    unsafe { entry(pred, target, weight, n, options, loss, grad_pred) }
+}
+/// ProbIoU loss, double precision: see lossfn_probiou_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_probiou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_rotated_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
+    unsafe { entry(pred, target, weight, n, options, loss, grad_pred) }
+}
+
+unsafe fn matrix<T: Math>(boxes1: *const T, n: usize, boxes2: *const T, m: usize, eps: f64, out: *mut T) -> lossfn_status {
+    ffi_boundary! {
+        check_eps("eps", eps)?;
+        let len1 = mul_size("`n` boxes x 5 values", n, 5)?;
+        let len2 = mul_size("`m` boxes x 5 values", m, 5)?;
+        let cells = mul_size("`out`: n x m", n, m)?;
+        let mut io = Io::new();
+        let boxes1 = unsafe { io.input("boxes1", boxes1, len1)? };
+        let boxes2 = unsafe { io.input("boxes2", boxes2, len2)? };
+        let out = unsafe { io.output("out", out, cells)? };
+        probiou_matrix(boxes1, boxes2, eps, out);
+        Ok(())
+    }
+}
+
+/// Pairwise ProbIoU (no gradient): `out[i*m + j] = probiou(boxes1[i], boxes2[j])`, as
+/// ultralytics batch_probiou (rotated-box NMS and matching). boxes1: n*5 values, boxes2: m*5
+/// values, (cx, cy, w, h, angle in radians); eps: finite, > 0 (ultralytics: 1e-7); out: n*m.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_probiou_matrix_f32(boxes1: *const f32, n: usize, boxes2: *const f32, m: usize, eps: f64, out: *mut f32) -> lossfn_status {
+    unsafe { matrix(boxes1, n, boxes2, m, eps, out) }
+}
+/// Pairwise ProbIoU, double precision: see lossfn_probiou_matrix_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_probiou_matrix_f64(boxes1: *const f64, n: usize, boxes2: *const f64, m: usize, eps: f64, out: *mut f64) -> lossfn_status {
+    unsafe { matrix(boxes1, n, boxes2, m, eps, out) }
+}

@@ -1,0 +1,239 @@
+//! ProbIoU of rotated boxes (arXiv 2106.06072) exactly as ultralytics computes it
+//! (ultralytics/utils/metrics.py `_get_covariance_matrix`, `probiou` with `CIoU=False`,
+//! `batch_probiou`). A box is (x, y, w, h, r): centre, sides, angle in radians; its Gaussian has
+//! the covariance
+//!
+//! ```text
+//! A = w²/12, B = h²/12;   a = A·cos²r + B·sin²r,   b = A·sin²r + B·cos²r,   c = (A − B)·cos r·sin r
+//! ```
+//!
+//! and for a pair (1 = pred, 2 = target), with sa = a₁ + a₂, sb = b₁ + b₂, sc = c₁ + c₂,
+//! D = sa·sb − sc², dx = x₁ − x₂, dy = y₁ − y₂, det_k = a_k·b_k − c_k²:
+//!
+//! ```text
+//! t1 = (sa·dy² + sb·dx²) / (D + eps) · 0.25
+//! t2 = sc·(x₂ − x₁)·(y₁ − y₂) / (D + eps) · 0.5
+//! t3 = ln(D / (4·√(max(det₁, 0)·max(det₂, 0)) + eps) + eps) · 0.5
+//! bd = clamp(t1 + t2 + t3, eps, 100)            (the Bhattacharyya distance)
+//! hd = √(1 − e^(−bd) + eps)                     (the Hellinger distance)
+//! probiou = 1 − hd,   loss = 1 − probiou
+//! ```
+//!
+//! Two departures, both where ultralytics' result is decided by rounding:
+//! * det_k is computed as A_k·B_k, its exact value (a·b − c² = A·B·(cos² + sin²)²): ultralytics'
+//!   a·b − c² cancels, so for a thin box (w ≪ h) it keeps only rounding residue, and for a zero
+//!   side (det = 0) that residue, ±1e-16·A², decides √det against eps and moves t3 by up to ~0.2.
+//!   For the boxes of the fixtures (sides within a factor 13) the two agree to 1e-14.
+//! * D, the determinant of the summed covariance (≥ 0 in exact arithmetic), is taken as
+//!   max(D, 0), so that rounding cannot make the logarithm's argument negative (NaN).
+//!
+//! The gradient is the derivative of these formulas (ultralytics' autograd gradient), with
+//! √det_k = |w_k·h_k|/12: at w = 0 or h = 0 the term through √det has the derivative 0 (the
+//! subgradient of |w|; ultralytics' is NaN or rounding noise there); where the clamp of bd holds,
+//! the gradient is 0 (as torch's clamp). A square's angle has no effect (A = B), and its angle
+//! gradient is exactly 0.
+use super::math::{self, Math};
+use super::simd::{self, SimdTask};
+use crate::reduce::{self, Reduce, Reduction};
+
+/// Inputs of one ProbIoU loss call (validated: `pred` and `target` n·5, `weight` n).
+pub struct Args<'a, T> {
+    pub pred: &'a [T],
+    pub target: &'a [T],
+    pub weight: Option<&'a [T]>,
+}
+
+/// `eps` in `T`, raised to the smallest normal number (a smaller one would round to 0 in f32).
+#[inline]
+fn eps_of<T: Math>(eps: f64) -> T {
+    T::of(eps).max(T::min_positive_value())
+}
+
+/// A rotated box's Gaussian, as ultralytics `_get_covariance_matrix` computes it, with what the
+/// gradient needs.
+#[derive(Clone, Copy)]
+struct Gauss<T> {
+    x: T,
+    y: T,
+    /// w²/12, h²/12.
+    big_a: T,
+    big_b: T,
+    cos: T,
+    sin: T,
+    /// The covariance [[a, c], [c, b]].
+    a: T,
+    b: T,
+    c: T,
+    /// a·b − c², computed as A·B (its exact value).
+    det: T,
+}
+
+#[inline(always)]
+fn gauss<T: Math>(r: &[T]) -> Gauss<T> {
+    let twelve = T::of(12.0);
+    let (x, y, w, h, angle) = (r[0], r[1], r[2], r[3], r[4]);
+    let (big_a, big_b) = (w * w / twelve, h * h / twelve);
+    let (sin, cos) = angle.sin_cos();
+    let (cos2, sin2) = (cos * cos, sin * sin);
+    let (a, b, c) = (big_a * cos2 + big_b * sin2, big_a * sin2 + big_b * cos2, (big_a - big_b) * cos * sin);
+    Gauss { x, y, big_a, big_b, cos, sin, a, b, c, det: big_a * big_b }
+}
+
+/// The pair's distances (pred `p`, target `t`) and what the gradient needs.
+struct Pair<T> {
+    /// 1 − probiou = hd.
+    loss: T,
+    /// t1 + t2 + t3 before the clamp.
+    raw: T,
+    bd: T,
+    hd: T,
+    dx: T,
+    dy: T,
+    sa: T,
+    sb: T,
+    sc: T,
+    /// max(D, 0) and D + eps.
+    d: T,
+    de: T,
+    /// t1 + t2.
+    t12: T,
+    /// 4·√(det₁·det₂) + eps and D / r + eps (t3 = ln(q)/2).
+    r: T,
+    q: T,
+}
+
+#[inline(always)]
+fn pair<T: Math>(p: &Gauss<T>, t: &Gauss<T>, eps: T) -> Pair<T> {
+    let (half, quarter, four, one) = (T::of(0.5), T::of(0.25), T::of(4.0), T::one());
+    let (sa, sb, sc) = (p.a + t.a, p.b + t.b, p.c + t.c);
+    let d = math::max(sa * sb - sc * sc, T::zero());
+    let de = d + eps;
+    let (dx, dy) = (p.x - t.x, p.y - t.y);
+    let t1 = (sa * (dy * dy) + sb * (dx * dx)) / de * quarter;
+    let t2 = sc * (t.x - p.x) * dy / de * half;
+    let r = four * (p.det * t.det).sqrt() + eps;
+    let q = d / r + eps;
+    let t3 = math::ln(q) * half;
+    let raw = t1 + t2 + t3;
+    // clamp(raw, eps, 100) as torch: a NaN stays NaN.
+    let bd = if raw < eps { eps } else if raw > T::of(100.0) { T::of(100.0) } else { raw };
+    // 1 − e^(−bd) as −expm1(−bd): the same value in f64 to rounding, and in f32 without the
+    // cancellation that leaves nothing of bd ≈ eps (identical boxes: 4.7e-4 instead of 4.5e-4).
+    let hd = (-(-bd).exp_m1() + eps).sqrt();
+    let iou = one - hd;
+    Pair { loss: one - iou, raw, bd, hd, dx, dy, sa, sb, sc, d, de, t12: t1 + t2, r, q }
+}
+
+/// ∂(1 − probiou)/∂(x, y, w, h, r) of the pred box `p` (`w`, `h` its sides), times `scale`.
+#[inline(always)]
+fn grad_pred<T: Math>(q: &Pair<T>, p: &Gauss<T>, w: T, h: T, t: &Gauss<T>, eps: T, scale: T) -> [T; 5] {
+    let zero = T::zero();
+    // torch's clamp passes the gradient on [eps, 100] (a NaN raw passes too, and stays NaN).
+    if q.raw < eps || q.raw > T::of(100.0) {
+        return [zero; 5];
+    }
+    let (half, quarter, two, twelve) = (T::of(0.5), T::of(0.25), T::of(2.0), T::of(12.0));
+    // dl/dbd = e^(−bd) / (2·hd)
+    let g = scale * math::exp(-q.bd) / (two * q.hd);
+    let (dx, dy, sa, sb, sc, de) = (q.dx, q.dy, q.sa, q.sb, q.sc, q.de);
+    // t3 = ln(q)/2, q = D/r + eps: ∂t3/∂D = 1/(2·q·r), ∂t3/∂r = −(D/r)/(2·q·r).
+    let t3_d = half / (q.q * q.r);
+    // ∂(t1 + t2)/∂D = −(t1 + t2)/(D + eps); D is max(·, 0): no gradient where it clamps.
+    let g_d = if q.d > zero { t3_d - q.t12 / de } else { zero };
+    let g_sa = quarter * dy * dy / de + g_d * sb;
+    let g_sb = quarter * dx * dx / de + g_d * sa;
+    let g_sc = -(half * dx * dy / de) - two * g_d * sc;
+    let g_dx = half * (sb * dx - sc * dy) / de;
+    let g_dy = half * (sa * dy - sc * dx) / de;
+    // r = 4·√det₁·√det₂ + eps with √det₁ = |w·h|/12: ∂r/∂w = 4·√det₂·sgn(w)·|h|/12 (0 at w = 0).
+    let g_r = -(t3_d * (q.d / q.r));
+    let s2 = if p.det > zero { T::of(4.0) * t.det.sqrt() / twelve } else { zero };
+    // (a, b, c) of pred → (A, B, r).
+    let (cos, sin) = (p.cos, p.sin);
+    let (cos2, sin2, cs) = (cos * cos, sin * sin, cos * sin);
+    let g_big_a = g_sa * cos2 + g_sb * sin2 + g_sc * cs;
+    let g_big_b = g_sa * sin2 + g_sb * cos2 - g_sc * cs;
+    let g_angle = (p.big_a - p.big_b) * ((g_sb - g_sa) * two * cs + g_sc * (cos2 - sin2));
+    let g_w = g_big_a * w / T::of(6.0) + g_r * s2 * math::sign0(w) * h.abs();
+    let g_h = g_big_b * h / T::of(6.0) + g_r * s2 * math::sign0(h) * w.abs();
+    [g * g_dx, g * g_dy, g * g_w, g * g_h, g * g_angle]
+}
+
+/// Computes the ProbIoU loss (returned, reduced; for NONE the values wᵢ·lᵢ go to `loss_none`)
+/// and the gradient with respect to `pred` into `grad`, in one pass. The term weight is
+/// `weight[i]` (1 without weights): ultralytics' `((1 − iou)·weight).sum() / target_scores_sum`
+/// is MEAN with avg_factor = target_scores_sum, or SUM.
+pub fn probiou_loss<T: Math>(a: &Args<'_, T>, eps: f64, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
+    let n = a.pred.len() / 5;
+    let den = match (reduction.kind, a.weight) {
+        (Reduction::Mean, Some(w)) => reduce::sum_chunks(n, reduce::CHUNK, |r| w[r].iter().map(|v| v.f64()).sum()),
+        _ => n as f64,
+    };
+    let s = reduction.scale(den, 1);
+    let eps = eps_of::<T>(eps);
+    let partials = reduce::for_chunks(n, 5, 64, loss_none, grad, |c| simd::dispatch(Chunk { a, eps, s: T::of(s), c }));
+    reduce::total(partials) * s
+}
+
+/// One chunk of boxes of [`probiou_loss`], for [`simd::dispatch`].
+struct Chunk<'a, 'c, T> {
+    a: &'a Args<'a, T>,
+    eps: T,
+    s: T,
+    c: reduce::Chunk<'c, T>,
+}
+
+impl<T: Math> SimdTask for Chunk<'_, '_, T> {
+    type Output = f64;
+    #[inline(always)]
+    fn run(self) -> f64 {
+        let Chunk { a, eps, s, c } = self;
+        let (mut loss, mut grad) = (c.loss, c.grad);
+        let mut acc = [0f64; 8];
+        for (j, i) in c.items.enumerate() {
+            let (pb, tb) = (&a.pred[5 * i..5 * i + 5], &a.target[5 * i..5 * i + 5]);
+            let (p, t) = (gauss(pb), gauss(tb));
+            let q = pair(&p, &t, eps);
+            let w = a.weight.map_or(T::one(), |w| w[i]);
+            let wl = w * q.loss;
+            if let Some(l) = loss.as_deref_mut() {
+                l[j] = wl;
+            }
+            if let Some(g) = grad.as_deref_mut() {
+                g[5 * j..5 * j + 5].copy_from_slice(&grad_pred(&q, &p, pb[2], pb[3], &t, eps, s * w));
+            }
+            acc[j % 8] += wl.f64();
+        }
+        reduce::sum_lanes(acc)
+    }
+}
+
+/// `out[i·m + j] = probiou(boxes1[i], boxes2[j])` as ultralytics `batch_probiou`, for n =
+/// boxes1.len()/5, m = boxes2.len()/5. Chunks run over the flattened n×m output.
+pub fn probiou_matrix<T: Math>(boxes1: &[T], boxes2: &[T], eps: f64, out: &mut [T]) {
+    let rows: Vec<Gauss<T>> = boxes1.chunks_exact(5).map(gauss).collect();
+    let cols: Vec<Gauss<T>> = boxes2.chunks_exact(5).map(gauss).collect();
+    let (rows, cols, eps) = (&rows, &cols, eps_of::<T>(eps));
+    reduce::for_chunks(out.len(), 1, 64, Some(out), None, |c| simd::dispatch(MatrixTask { rows, cols, eps, c }));
+}
+
+/// One chunk of [`probiou_matrix`], for [`simd::dispatch`].
+struct MatrixTask<'a, 'c, T> {
+    rows: &'a [Gauss<T>],
+    cols: &'a [Gauss<T>],
+    eps: T,
+    c: reduce::Chunk<'c, T>,
+}
+
+impl<T: Math> SimdTask for MatrixTask<'_, '_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let Self { rows, cols, eps, c } = self;
+        let m = cols.len();
+        let out = c.loss.unwrap_or_default();
+        for (k, o) in c.items.zip(out.iter_mut()) {
+            *o = T::one() - pair(&rows[k / m], &cols[k % m], eps).hd;
+        }
+    }
+}
