@@ -506,6 +506,11 @@ typedef struct lossfn_rotated_box_options {
    */
   double eps;
   /**
+   * 0.0; finite, >= 0: added to w^2/12 and h^2/12 (ultralytics' `floor` of
+   * _get_covariance_matrix: probiou's default is 0, its RotatedBboxLoss passes 0.01).
+   */
+  double floor;
+  /**
    * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
    */
   double loss_weight;
@@ -1690,14 +1695,15 @@ lossfn_status lossfn_tversky_loss_soft_f64(const double *input,
                                            double *grad_input);
 
 /**
- * The defaults: MEAN, eps 1e-7.
+ * The defaults: MEAN, eps 1e-7, floor 0 (ultralytics probiou's defaults).
  */
 struct lossfn_rotated_box_options lossfn_rotated_box_options_default(void);
 
 /**
  * ProbIoU loss of rotated boxes, 1 - probiou(pred_i, target_i), exactly as ultralytics
  * utils/metrics.py probiou (CIoU=False; its covariance, the clamp of the Bhattacharyya distance
- * to [eps, 100], its eps placement), which RotatedBboxLoss trains OBB models with. A box is
+ * to [eps, 100], its eps placement), which RotatedBboxLoss trains OBB models with (with
+ * options.floor = 0.01 there; 0 by default, as probiou). A box is
  * (cx, cy, w, h, angle in radians). pred, target: n*5 values; weight: n values or NULL (term
  * weight `weight[i]`; ultralytics' loss is MEAN with avg_factor = target_scores_sum); loss: 1
  * value, or n (w_i * l_i) for NONE; grad_pred: n*5 values or NULL, the gradient reaching all five

@@ -28,7 +28,7 @@ const MIN_RUNS: [(&str, usize); 9] = [
     ("keypoints", 2 * 7),
     ("classification", 170),
     ("overlap", 60),
-    ("rotated", 2 * 13),
+    ("rotated", 2 * 17),
     ("probiou_matrix", 2 * 3),
 ];
 

@@ -58,8 +58,9 @@ fn near(rng: &mut Rng, b: &[f64; 5]) -> [f64; 5] {
     ]
 }
 
-/// The gradient equals central differences of the loss, per box (NONE) and reduced (MEAN, SUM,
-/// with and without weights), on random boxes near and far from their targets.
+/// The gradient equals central differences of the loss, reduced (MEAN, SUM, with and without
+/// weights), on random boxes near and far from their targets, with floor 0 and ultralytics'
+/// RotatedBboxLoss floor 0.01 (and a large one).
 #[test]
 fn gradient_matches_finite_differences() {
     let mut rng = Rng(24);
@@ -74,17 +75,19 @@ fn gradient_matches_finite_differences() {
     }
     let weight: Vec<f64> = (0..n).map(|_| rng.uniform(0.0, 2.0)).collect();
     let mut checked = 0;
-    for reduction in [LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM] {
-        for w in [None, Some(&weight[..])] {
-            let o = opts(reduction);
-            let (_, grad) = run64(&pred, &target, w, &o);
-            let fd = finite_diff(&pred, 1e-6, |p| run64(p, &target, w, &o).0[0]);
-            assert_close(&format!("reduction {reduction} weighted {}", w.is_some()), &grad, &fd, 1e-5, 1e-7);
-            checked += grad.iter().filter(|g| g.abs() > 1e-9).count();
+    for floor in [0.0, 0.01, 2.0] {
+        for reduction in [LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM] {
+            for w in [None, Some(&weight[..])] {
+                let o = lossfn_rotated_box_options { floor, ..opts(reduction) };
+                let (_, grad) = run64(&pred, &target, w, &o);
+                let fd = finite_diff(&pred, 1e-6, |p| run64(p, &target, w, &o).0[0]);
+                assert_close(&format!("floor {floor} reduction {reduction} weighted {}", w.is_some()), &grad, &fd, 1e-5, 1e-7);
+                checked += grad.iter().filter(|g| g.abs() > 1e-9).count();
+            }
         }
     }
     // Most boxes are inside the clamp: their gradients are not 0.
-    assert!(checked > 4 * 5 * n / 2, "only {checked} nonzero gradient entries");
+    assert!(checked > 3 * 4 * 5 * n / 2, "only {checked} nonzero gradient entries");
 }
 
 /// A square's covariance does not depend on its angle: the angle's gradient is exactly 0 (and
@@ -145,8 +148,9 @@ fn far_apart_boxes_clamp() {
     assert_eq!(g, vec![0.0; 5]);
 }
 
-/// w or h = 0 (ultralytics' gradient is NaN there): finite, and the centre's gradient matches
-/// finite differences. (The angle and the other side are not checked that way: with a zero side
+/// w or h = 0 with floor 0 (ultralytics' gradient is NaN there): finite, and the centre's
+/// gradient matches finite differences. With floor > 0 a zero side is an ordinary box: every
+/// input's gradient matches. (The angle and the other side are not checked that way: with a zero side
 /// det = a·b − c² is 0 only up to rounding, and perturbing them moves that rounding residue,
 /// which the clamp and the square root turn into jumps of t3 in ultralytics' formula as here.)
 #[test]
@@ -163,6 +167,10 @@ fn zero_width_or_height_is_finite() {
         for k in [0, 1] {
             assert!((g[k] - fd[k]).abs() <= 1e-5 * (1.0 + fd[k].abs()), "{p:?} input {k}: {} vs {}", g[k], fd[k]);
         }
+        let o = lossfn_rotated_box_options { floor: 0.01, ..opts(LOSSFN_REDUCTION_SUM) };
+        let (_, g) = run64(&p, &t, None, &o);
+        let fd = finite_diff(&p, 1e-7, |q| run64(q, &t, None, &o).0[0]);
+        assert_close(&format!("floor 0.01 {p:?}"), &g, &fd, 1e-5, 1e-7);
     }
 }
 
@@ -211,6 +219,12 @@ fn matrix_is_one_minus_the_loss() {
 #[test]
 fn bad_input_is_rejected_and_writes_nothing() {
     let b = [0f32, 0.0, 2.0, 1.0, 0.3];
+    for floor in [-0.01, f64::NAN, f64::INFINITY] {
+        let o = lossfn_rotated_box_options { floor, ..lossfn_rotated_box_options_default() };
+        assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "options.floor", |l, g| unsafe {
+            lossfn_probiou_loss_f32(b.as_ptr(), b.as_ptr(), null(), 1, &o, l.as_mut_ptr(), g.as_mut_ptr())
+        });
+    }
     for eps in [0.0, -1e-7, f64::NAN, f64::INFINITY] {
         let o = lossfn_rotated_box_options { eps, ..lossfn_rotated_box_options_default() };
         assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "options.eps", |l, g| unsafe {

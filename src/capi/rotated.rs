@@ -12,6 +12,9 @@ pub struct lossfn_rotated_box_options {
     /// 1e-7; finite, > 0: ultralytics' eps, at each of its places (an eps below the smallest
     /// normal float/double is raised to it).
     pub eps: f64,
+    /// 0.0; finite, >= 0: added to w^2/12 and h^2/12 (ultralytics' `floor` of
+    /// _get_covariance_matrix: probiou's default is 0, its RotatedBboxLoss passes 0.01).
+    pub floor: f64,
     /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
     pub loss_weight: f64,
     /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
@@ -20,10 +23,10 @@ pub struct lossfn_rotated_box_options {
     pub accumulate: bool,
 }
 
-/// The defaults: MEAN, eps 1e-7.
+/// The defaults: MEAN, eps 1e-7, floor 0 (ultralytics probiou's defaults).
 #[no_mangle]
 pub extern "C" fn lossfn_rotated_box_options_default() -> lossfn_rotated_box_options {
-    lossfn_rotated_box_options { reduction: LOSSFN_REDUCTION_MEAN, eps: 1e-7, loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
+    lossfn_rotated_box_options { reduction: LOSSFN_REDUCTION_MEAN, eps: 1e-7, floor: 0.0, loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
 }
 c_options!(lossfn_rotated_box_options, lossfn_rotated_box_options_default, [accumulate]);
 
@@ -44,6 +47,7 @@ unsafe fn entry<T: Math>(
         let o: lossfn_rotated_box_options = unsafe { read_options("options", options)? };
         let controls = o.controls(false)?;
         check_eps("options.eps", o.eps)?;
+        check_option("options.floor", o.floor, o.floor >= 0.0 && o.floor.is_finite(), "finite, >= 0")?;
         let len = mul_size("`n` boxes x 5 values", n, 5)?;
         let mut io = Io::new();
         let args = Args {
@@ -53,13 +57,14 @@ unsafe fn entry<T: Math>(
         };
         let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
         let grad = unsafe { io.optional_output("grad_pred", grad_pred, len)? };
-        run_loss(&controls, loss, grad, "grad_pred", |r, none, grad| Ok(probiou_loss(&args, o.eps, r, none, grad)))
+        run_loss(&controls, loss, grad, "grad_pred", |r, none, grad| Ok(probiou_loss(&args, o.eps, o.floor, r, none, grad)))
     }
 }
 
 /// ProbIoU loss of rotated boxes, 1 - probiou(pred_i, target_i), exactly as ultralytics
 /// utils/metrics.py probiou (CIoU=False; its covariance, the clamp of the Bhattacharyya distance
-/// to [eps, 100], its eps placement), which RotatedBboxLoss trains OBB models with. A box is
+/// to [eps, 100], its eps placement), which RotatedBboxLoss trains OBB models with (with
+/// options.floor = 0.01 there; 0 by default, as probiou). A box is
 /// (cx, cy, w, h, angle in radians). pred, target: n*5 values; weight: n values or NULL (term
 /// weight `weight[i]`; ultralytics' loss is MEAN with avg_factor = target_scores_sum); loss: 1
 /// value, or n (w_i * l_i) for NONE; grad_pred: n*5 values or NULL, the gradient reaching all five

@@ -4,8 +4,12 @@
 //! the covariance
 //!
 //! ```text
-//! A = w²/12, B = h²/12;   a = A·cos²r + B·sin²r,   b = A·sin²r + B·cos²r,   c = (A − B)·cos r·sin r
+//! A = w²/12 + floor, B = h²/12 + floor;
+//! a = A·cos²r + B·sin²r,   b = A·sin²r + B·cos²r,   c = (A − B)·cos r·sin r
 //! ```
+//!
+//! (`floor`: 0 in ultralytics' `probiou` and `batch_probiou` by default; its `RotatedBboxLoss`
+//! passes 0.01, "to bound gradients for sub-stride boxes".)
 //!
 //! and for a pair (1 = pred, 2 = target), with sa = a₁ + a₂, sb = b₁ + b₂, sc = c₁ + c₂,
 //! D = sa·sb − sc², dx = x₁ − x₂, dy = y₁ − y₂, det_k = a_k·b_k − c_k²:
@@ -22,16 +26,17 @@
 //! Two departures, both where ultralytics' result is decided by rounding:
 //! * det_k is computed as A_k·B_k, its exact value (a·b − c² = A·B·(cos² + sin²)²): ultralytics'
 //!   a·b − c² cancels, so for a thin box (w ≪ h) it keeps only rounding residue, and for a zero
-//!   side (det = 0) that residue, ±1e-16·A², decides √det against eps and moves t3 by up to ~0.2.
-//!   For the boxes of the fixtures (sides within a factor 13) the two agree to 1e-14.
+//!   side with floor 0 (det = 0) that residue, ±1e-16·A², decides √det against eps and moves t3
+//!   by up to ~0.2. For the boxes of the fixtures (sides within a factor 13) the two agree to 1e-14.
 //! * D, the determinant of the summed covariance (≥ 0 in exact arithmetic), is taken as
 //!   max(D, 0), so that rounding cannot make the logarithm's argument negative (NaN).
 //!
 //! The gradient is the derivative of these formulas (ultralytics' autograd gradient), with
-//! √det_k = |w_k·h_k|/12: at w = 0 or h = 0 the term through √det has the derivative 0 (the
-//! subgradient of |w|; ultralytics' is NaN or rounding noise there); where the clamp of bd holds,
-//! the gradient is 0 (as torch's clamp). A square's angle has no effect (A = B), and its angle
-//! gradient is exactly 0.
+//! √det_k = √(A_k·B_k) and ∂√det/∂A = B/(2√det) (with floor 0 that is ∂√det/∂w = sgn(w)·|h|/12,
+//! finite for any w ≠ 0); where det = 0 (a zero side with floor 0) that term is 0
+//! (the subgradient of |w|; ultralytics' gradient is NaN or rounding noise there). Where the
+//! clamp of bd holds the gradient is 0 (as torch's clamp). A square's angle has no effect
+//! (A = B), and its angle gradient is exactly 0.
 use super::math::{self, Math};
 use super::simd::{self, SimdTask};
 use crate::reduce::{self, Reduce, Reduction};
@@ -55,7 +60,7 @@ fn eps_of<T: Math>(eps: f64) -> T {
 struct Gauss<T> {
     x: T,
     y: T,
-    /// w²/12, h²/12.
+    /// w²/12 + floor, h²/12 + floor.
     big_a: T,
     big_b: T,
     cos: T,
@@ -69,10 +74,10 @@ struct Gauss<T> {
 }
 
 #[inline(always)]
-fn gauss<T: Math>(r: &[T]) -> Gauss<T> {
+fn gauss<T: Math>(r: &[T], floor: T) -> Gauss<T> {
     let twelve = T::of(12.0);
     let (x, y, w, h, angle) = (r[0], r[1], r[2], r[3], r[4]);
-    let (big_a, big_b) = (w * w / twelve, h * h / twelve);
+    let (big_a, big_b) = (w * w / twelve + floor, h * h / twelve + floor);
     let (sin, cos) = angle.sin_cos();
     let (cos2, sin2) = (cos * cos, sin * sin);
     let (a, b, c) = (big_a * cos2 + big_b * sin2, big_a * sin2 + big_b * cos2, (big_a - big_b) * cos * sin);
@@ -132,7 +137,7 @@ fn grad_pred<T: Math>(q: &Pair<T>, p: &Gauss<T>, w: T, h: T, t: &Gauss<T>, eps: 
     if q.raw < eps || q.raw > T::of(100.0) {
         return [zero; 5];
     }
-    let (half, quarter, two, twelve) = (T::of(0.5), T::of(0.25), T::of(2.0), T::of(12.0));
+    let (half, quarter, two) = (T::of(0.5), T::of(0.25), T::of(2.0));
     // dl/dbd = e^(−bd) / (2·hd)
     let g = scale * math::exp(-q.bd) / (two * q.hd);
     let (dx, dy, sa, sb, sc, de) = (q.dx, q.dy, q.sa, q.sb, q.sc, q.de);
@@ -145,33 +150,35 @@ fn grad_pred<T: Math>(q: &Pair<T>, p: &Gauss<T>, w: T, h: T, t: &Gauss<T>, eps: 
     let g_sc = -(half * dx * dy / de) - two * g_d * sc;
     let g_dx = half * (sb * dx - sc * dy) / de;
     let g_dy = half * (sa * dy - sc * dx) / de;
-    // r = 4·√det₁·√det₂ + eps with √det₁ = |w·h|/12: ∂r/∂w = 4·√det₂·sgn(w)·|h|/12 (0 at w = 0).
+    // r = 4·√det₁·√det₂ + eps, √det₁ = √(A·B): ∂r/∂A = 4·√det₂·B/(2·√det₁) (0 where det₁ = 0),
+    // likewise for B.
     let g_r = -(t3_d * (q.d / q.r));
-    let s2 = if p.det > zero { T::of(4.0) * t.det.sqrt() / twelve } else { zero };
-    // (a, b, c) of pred → (A, B, r).
+    let s1 = p.det.sqrt();
+    let r_s1 = if s1 > zero { two * t.det.sqrt() / s1 } else { zero };
+    // (a, b, c) of pred → (A, B, angle).
     let (cos, sin) = (p.cos, p.sin);
     let (cos2, sin2, cs) = (cos * cos, sin * sin, cos * sin);
-    let g_big_a = g_sa * cos2 + g_sb * sin2 + g_sc * cs;
-    let g_big_b = g_sa * sin2 + g_sb * cos2 - g_sc * cs;
+    let g_big_a = g_sa * cos2 + g_sb * sin2 + g_sc * cs + g_r * r_s1 * p.big_b;
+    let g_big_b = g_sa * sin2 + g_sb * cos2 - g_sc * cs + g_r * r_s1 * p.big_a;
     let g_angle = (p.big_a - p.big_b) * ((g_sb - g_sa) * two * cs + g_sc * (cos2 - sin2));
-    let g_w = g_big_a * w / T::of(6.0) + g_r * s2 * math::sign0(w) * h.abs();
-    let g_h = g_big_b * h / T::of(6.0) + g_r * s2 * math::sign0(h) * w.abs();
-    [g * g_dx, g * g_dy, g * g_w, g * g_h, g * g_angle]
+    // A = w²/12 + floor: ∂A/∂w = w/6.
+    let six = T::of(6.0);
+    [g * g_dx, g * g_dy, g * (g_big_a * w / six), g * (g_big_b * h / six), g * g_angle]
 }
 
 /// Computes the ProbIoU loss (returned, reduced; for NONE the values wᵢ·lᵢ go to `loss_none`)
 /// and the gradient with respect to `pred` into `grad`, in one pass. The term weight is
 /// `weight[i]` (1 without weights): ultralytics' `((1 − iou)·weight).sum() / target_scores_sum`
 /// is MEAN with avg_factor = target_scores_sum, or SUM.
-pub fn probiou_loss<T: Math>(a: &Args<'_, T>, eps: f64, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
+pub fn probiou_loss<T: Math>(a: &Args<'_, T>, eps: f64, floor: f64, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
     let n = a.pred.len() / 5;
     let den = match (reduction.kind, a.weight) {
         (Reduction::Mean, Some(w)) => reduce::sum_chunks(n, reduce::CHUNK, |r| w[r].iter().map(|v| v.f64()).sum()),
         _ => n as f64,
     };
     let s = reduction.scale(den, 1);
-    let eps = eps_of::<T>(eps);
-    let partials = reduce::for_chunks(n, 5, 64, loss_none, grad, |c| simd::dispatch(Chunk { a, eps, s: T::of(s), c }));
+    let (eps, floor) = (eps_of::<T>(eps), T::of(floor));
+    let partials = reduce::for_chunks(n, 5, 64, loss_none, grad, |c| simd::dispatch(Chunk { a, eps, floor, s: T::of(s), c }));
     reduce::total(partials) * s
 }
 
@@ -179,6 +186,7 @@ pub fn probiou_loss<T: Math>(a: &Args<'_, T>, eps: f64, reduction: Reduce, loss_
 struct Chunk<'a, 'c, T> {
     a: &'a Args<'a, T>,
     eps: T,
+    floor: T,
     s: T,
     c: reduce::Chunk<'c, T>,
 }
@@ -187,12 +195,12 @@ impl<T: Math> SimdTask for Chunk<'_, '_, T> {
     type Output = f64;
     #[inline(always)]
     fn run(self) -> f64 {
-        let Chunk { a, eps, s, c } = self;
+        let Chunk { a, eps, floor, s, c } = self;
         let (mut loss, mut grad) = (c.loss, c.grad);
         let mut acc = [0f64; 8];
         for (j, i) in c.items.enumerate() {
             let (pb, tb) = (&a.pred[5 * i..5 * i + 5], &a.target[5 * i..5 * i + 5]);
-            let (p, t) = (gauss(pb), gauss(tb));
+            let (p, t) = (gauss(pb, floor), gauss(tb, floor));
             let q = pair(&p, &t, eps);
             let w = a.weight.map_or(T::one(), |w| w[i]);
             let wl = w * q.loss;
@@ -211,8 +219,9 @@ impl<T: Math> SimdTask for Chunk<'_, '_, T> {
 /// `out[i·m + j] = probiou(boxes1[i], boxes2[j])` as ultralytics `batch_probiou`, for n =
 /// boxes1.len()/5, m = boxes2.len()/5. Chunks run over the flattened n×m output.
 pub fn probiou_matrix<T: Math>(boxes1: &[T], boxes2: &[T], eps: f64, out: &mut [T]) {
-    let rows: Vec<Gauss<T>> = boxes1.chunks_exact(5).map(gauss).collect();
-    let cols: Vec<Gauss<T>> = boxes2.chunks_exact(5).map(gauss).collect();
+    // batch_probiou calls _get_covariance_matrix without a floor.
+    let rows: Vec<Gauss<T>> = boxes1.chunks_exact(5).map(|b| gauss(b, T::zero())).collect();
+    let cols: Vec<Gauss<T>> = boxes2.chunks_exact(5).map(|b| gauss(b, T::zero())).collect();
     let (rows, cols, eps) = (&rows, &cols, eps_of::<T>(eps));
     reduce::for_chunks(out.len(), 1, 64, Some(out), None, |c| simd::dispatch(MatrixTask { rows, cols, eps, c }));
 }

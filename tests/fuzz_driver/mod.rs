@@ -469,6 +469,7 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
             (zeroed(lossfn_rotated_box_options_default()), align_of::<O>(), vec![
                 fld!(O, reduction, U32(RED3), true),
                 fld!(O, eps, F64(finite_gt0, eps_moderate), true),
+                fld!(O, floor, F64(finite_ge0, small_moderate), true),
             ])
         }
         Family::Boxes => {
@@ -1906,7 +1907,7 @@ pub fn determinism_configs(f: F) -> Vec<Config> {
                 Some(o().maybe("format", LOSSFN_BOX_CXCYWH as f64).reduction(LOSSFN_REDUCTION_SUM).maybe("iou_mode", LOSSFN_IOU_LOG as f64)),
                 false,
             ),
-            cfg(boxes, Some(o().maybe("format", LOSSFN_BOX_LTRB as f64).reduction(LOSSFN_REDUCTION_NONE)), false),
+            cfg(boxes, Some(o().maybe("format", LOSSFN_BOX_LTRB as f64).reduction(LOSSFN_REDUCTION_NONE).maybe("floor", 0.01)), false),
         ],
         Family::Keypoints => vec![
             cfg(Dims::nm(6_007, 17), Some(o()), true),
@@ -1991,7 +1992,8 @@ pub fn random_options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
             .f64("eps", pick(rng, &[1e-7, 1e-9, 1e-3, 1.0]))
             .maybe("iou_mode", rng.below(3) as f64)
             .maybe("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.5, 8.0]))
-            .maybe("lambda", pick(rng, &[0.0, 1e-3, 1.0, 10.0])),
+            .maybe("lambda", pick(rng, &[0.0, 1e-3, 1.0, 10.0]))
+            .maybe("floor", pick(rng, &[0.0, 0.01, 1.0])),
         Family::Overlap => {
             let mut act = rng.below(3) as u32;
             let mut bg = chance(rng, 0.6);

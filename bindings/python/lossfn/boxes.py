@@ -481,12 +481,12 @@ def dfl_loss(logits: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] =
 class RotatedBoxOptions(_lib.Options):
     """``lossfn_rotated_box_options``."""
 
-    _fields_ = [("reduction", ctypes.c_uint32), ("eps", ctypes.c_double)] + _lib.CONTROLS
+    _fields_ = [("reduction", ctypes.c_uint32), ("eps", ctypes.c_double), ("floor", ctypes.c_double)] + _lib.CONTROLS
 
 
 @_lib.autograd("ProbIoULoss", "box")
 def probiou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None,
-                 reduction: Reduction = "mean", eps: float = 1e-7, grad: bool = True) -> LossGrad:
+                 reduction: Reduction = "mean", eps: float = 1e-7, floor: float = 0.0, grad: bool = True) -> LossGrad:
     """ProbIoU loss of rotated boxes, 1 - probiou(pred, target) per box, exactly as ultralytics
     utils/metrics.py probiou (CIoU=False), the IoU term of its RotatedBboxLoss (OBB models): the
     boxes' Gaussians (covariance from w^2/12, h^2/12 and the angle), the Bhattacharyya distance
@@ -506,6 +506,9 @@ def probiou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike]
         "mean" is the weighted mean over boxes sum(w l) / sum(w).
     eps : float
         ultralytics' eps, at each of its places (default 1e-7; > 0).
+    floor : float
+        Added to w^2/12 and h^2/12 (default 0, as ultralytics' probiou; its RotatedBboxLoss
+        passes 0.01). >= 0.
     grad : bool
         Compute d loss / d pred (default True): all five inputs, through the covariance.
 
@@ -523,7 +526,7 @@ def probiou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike]
         The last axis is not 5, target's shape differs from pred's, weight has the wrong size,
         an array is not C-contiguous, or reduction is unknown.
     LossfnError
-        The library refused the call (e.g. eps <= 0; reduction="batchmean").
+        The library refused the call (e.g. eps <= 0, floor < 0; reduction="batchmean").
     """
     p = _boxes("pred", pred, width=5)
     t = _boxes("target", target, p.dtype, width=5)
@@ -532,7 +535,7 @@ def probiou_loss(pred: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike]
     n = p.size // 5
     w = _lib.optional_float_array("weight", weight, p.dtype, n)
     red = _lib.reduction(reduction)
-    opts = RotatedBoxOptions(red, eps)
+    opts = RotatedBoxOptions(red, eps, floor)
     loss = np.empty(n if red == 0 else 1, p.dtype)
     g = np.empty_like(p) if grad else None
     fn = _lib.function("probiou_loss", p.dtype)

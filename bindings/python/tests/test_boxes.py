@@ -53,8 +53,9 @@ def test_rotated_fixture(case, dt):
     dtype = DTYPES[dt]
     inputs = case["inputs"]
     kw = {"reduction": REDUCTIONS[case["opts"].get("reduction", 1)]}
-    if "eps" in case["opts"]:
-        kw["eps"] = case["opts"]["eps"]
+    for k in ("eps", "floor"):
+        if k in case["opts"]:
+            kw[k] = case["opts"][k]
     p = np.array(inputs["pred"], dtype).reshape(-1, 5)
     t = np.array(inputs["target"], dtype).reshape(-1, 5)
     weight = None if inputs.get("weight") is None else np.array(inputs["weight"], dtype)
