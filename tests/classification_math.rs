@@ -223,3 +223,60 @@ fn small_helpers() {
     assert_eq!(math::row_max::<f32>(&[]), f32::NEG_INFINITY);
     assert_eq!(math::row_sum(&[1.0f64; 13]), 13.0);
 }
+
+/// sin_cos against std's sin and cos (f64: ≤ 2 ulp of the result or 2 ulp of 1 near a zero;
+/// f32: the same in f32), over the reduced range, and std's values beyond it after the fix-up.
+#[test]
+fn sin_cos_against_std() {
+    let mut worst = (0f64, 0f64);
+    for x in sweep(-1e5, 1e5, 1_000_000).chain(sweep(-7.0, 7.0, 100_001)).chain(sweep(-1e-8, 1e-8, 101)) {
+        let (s, c) = math::sin_cos(x);
+        for (got, want) in [(s, x.sin()), (c, x.cos())] {
+            let u = (got - want).abs() / ulp_of64(want.abs().max(0.5));
+            worst.0 = worst.0.max(u);
+            assert!(u <= 2.0, "f64 sin_cos({x:e}): {got:e} vs std {want:e} ({u} ulp)");
+        }
+        let xf = x as f32;
+        if xf.abs() <= 8192.0 {
+            let (s, c) = math::sin_cos(xf);
+            for (got, want) in [(s, xf.sin()), (c, xf.cos())] {
+                let u = (got as f64 - want as f64).abs() / ulp_of32(want.abs().max(0.5));
+                worst.1 = worst.1.max(u);
+                assert!(u <= 2.0, "f32 sin_cos({xf:e}): {got:e} vs std {want:e} ({u} ulp)");
+            }
+        }
+    }
+    eprintln!("sin_cos worst: f64 {} ulp, f32 {} ulp", worst.0, worst.1);
+    // Beyond the limit, ±∞ and NaN: the fix-up gives std's values.
+    let xs = [1e6f64, -3e9, 1e300, f64::INFINITY, f64::NAN, 1.0];
+    let (mut s, mut c) = (vec![0.0; xs.len()], vec![0.0; xs.len()]);
+    for (i, &x) in xs.iter().enumerate() {
+        (s[i], c[i]) = math::sin_cos(x);
+    }
+    math::sin_cos_fixup(&xs, &mut s, &mut c);
+    for (i, &x) in xs.iter().enumerate() {
+        let (ws, wc) = x.sin_cos();
+        assert!(s[i].to_bits() == ws.to_bits() || (i == 5 && (s[i] - ws).abs() < 1e-15), "sin({x})");
+        assert!(c[i].to_bits() == wc.to_bits() || (i == 5 && (c[i] - wc).abs() < 1e-15), "cos({x})");
+    }
+}
+
+/// expm1 against std's exp_m1: ≤ 2 ulp (f64), ≤ 3 ulp (f32, x ≤ 1), including the tiny arguments
+/// where exp(x) − 1 cancels.
+#[test]
+fn expm1_against_std() {
+    for x in sweep(-40.0, 40.0, 400_001).chain(sweep(-0.4, 0.4, 400_001)).chain(sweep(-1e-7, 1e-7, 1001)) {
+        let (got, want) = (math::expm1(x), x.exp_m1());
+        let u = (got - want).abs() / ulp_of64(want);
+        assert!(u <= 2.0 || got == want, "f64 expm1({x:e}) = {got:e}, std {want:e} ({u} ulp)");
+        let xf = x as f32;
+        if xf > 1.0 {
+            continue; // f32 beyond 1: exp(x) − 1 with f32's ≤ 3 ulp exp (up to ~6 ulp; not used there)
+        }
+        let (got, want) = (math::expm1(xf), xf.exp_m1());
+        let u = (got as f64 - want as f64).abs() / ulp_of32(want);
+        assert!(u <= 3.0 || got == want, "f32 expm1({xf:e}) = {got:e}, std {want:e} ({u} ulp)");
+    }
+    assert!(math::expm1(f64::NAN).is_nan());
+    assert_eq!(math::expm1(0.0f64), 0.0);
+}

@@ -9,6 +9,8 @@
 //! |----------|--------------------------|------------------------------------------------|
 //! | [`exp`]  | ≤ 1 ulp (subnormal results too) | ≤ 3 ulp; results below 2.4e-38 flush to 0 |
 //! | [`ln`]   | ≤ 1 ulp                  | ≤ 1 ulp                                        |
+//! | [`expm1`] | ≤ 2 ulp                 | ≤ 3 ulp for x ≤ 1 (beyond: exp(x) − 1, ≤ ~6 ulp) |
+//! | [`sin_cos`] | ≤ 2 ulp for \|x\| ≤ 1e5 | ≤ 2 ulp for \|x\| ≤ 8192 (larger: [`sin_cos_fixup`]) |
 //!
 //! (checked against `std` over the whole range in `tests/classification_math.rs`). Special
 //! values follow IEEE/`std`: `exp(NaN) = NaN`, `exp(−∞) = 0`, `exp(+∞) = +∞`, `ln(0) = −∞`,
@@ -42,6 +44,75 @@ pub trait Math: Real {
     fn ln_normal_v(x: Self) -> Self;
     /// ln(1 + e) for e ∈ [0, 1] (or NaN), given u = 1 + e and inv = 1/u (see [`logistic`]).
     fn ln_1p_unit_v(e: Self, u: Self, inv: Self) -> Self;
+    /// (sin x, cos x) for |x| ≤ [`Math::SIN_COS_LIMIT`] (see [`sin_cos`]).
+    fn sin_cos_v(x: Self) -> (Self, Self);
+    /// The largest |x| [`sin_cos`] reduces accurately (Cody–Waite with a three-part π/2).
+    const SIN_COS_LIMIT: Self;
+}
+
+/// eˣ − 1 without the cancellation of `exp(x) − 1` near 0: the Taylor series to degree 19 for
+/// |x| ≤ 1 (truncation < 1e-18 relative), `exp(x) − 1` beyond. Vectorizable (both computed,
+/// one selected); NaN stays NaN.
+#[inline(always)]
+pub fn expm1<T: Math>(x: T) -> T {
+    // x·(1 + x/2! + … + x¹⁸/19!), Horner from 1/19!.
+    let mut p = T::of(1.0 / 121_645_100_408_832_000.0);
+    p = p * x + T::of(1.0 / 6_402_373_705_728_000.0);
+    p = p * x + T::of(1.0 / 355_687_428_096_000.0);
+    p = p * x + T::of(1.0 / 20_922_789_888_000.0);
+    p = p * x + T::of(1.0 / 1_307_674_368_000.0);
+    p = p * x + T::of(1.0 / 87_178_291_200.0);
+    p = p * x + T::of(1.0 / 6_227_020_800.0);
+    p = p * x + T::of(1.0 / 479_001_600.0);
+    p = p * x + T::of(1.0 / 39_916_800.0);
+    p = p * x + T::of(1.0 / 3_628_800.0);
+    p = p * x + T::of(1.0 / 362_880.0);
+    p = p * x + T::of(1.0 / 40_320.0);
+    p = p * x + T::of(1.0 / 5_040.0);
+    p = p * x + T::of(1.0 / 720.0);
+    p = p * x + T::of(1.0 / 120.0);
+    p = p * x + T::of(1.0 / 24.0);
+    p = p * x + T::of(1.0 / 6.0);
+    p = p * x + T::of(1.0 / 2.0);
+    let series = (p * x + T::one()) * x;
+    let big = exp(x) - T::one();
+    // Below |x| = 1, exp(x) − 1 loses up to a few ulp to cancellation (more with f32's ≤ 3 ulp
+    // exp); the series' truncation there is 1/20! ≈ 4e-19.
+    if x.abs() <= T::one() {
+        series
+    } else {
+        big
+    }
+}
+
+/// (sin x, cos x), vectorizable (Cephes `sin`/`cos`: x = k·π/2 + z with π/2 in three parts,
+/// minimax polynomials on |z| ≤ π/4, the quadrant picked by selects). Accurate for
+/// |x| ≤ [`Math::SIN_COS_LIMIT`]; beyond it (and for ±∞, NaN) the result is garbage, which
+/// [`sin_cos_fixup`] replaces with `std`'s.
+#[inline(always)]
+pub fn sin_cos<T: Math>(x: T) -> (T, T) {
+    T::sin_cos_v(x)
+}
+
+/// Replaces the lanes of a block that [`sin_cos`] cannot reduce (|x| > [`Math::SIN_COS_LIMIT`],
+/// ±∞, NaN) with `std`'s values: a compare per lane, the call only where needed.
+#[inline(always)]
+pub fn sin_cos_fixup<T: Math>(x: &[T], sin: &mut [T], cos: &mut [T]) {
+    for ((&x, s), c) in x.iter().zip(sin.iter_mut()).zip(cos.iter_mut()) {
+        if !(x.abs() <= T::SIN_COS_LIMIT) {
+            (*s, *c) = x.sin_cos();
+        }
+    }
+}
+
+/// Picks (sin x, cos x) from the polynomials' sin z and cos z by the quadrant k (x = k·π/2 + z,
+/// for |x|; `neg`: x < 0).
+#[inline(always)]
+fn quadrant<T: Real>(k: u64, s: T, c: T, neg: bool) -> (T, T) {
+    let (a, b) = if k & 1 != 0 { (c, s) } else { (s, c) };
+    let sin = if k & 2 != 0 { -a } else { a };
+    let cos = if (k + 1) & 2 != 0 { -b } else { b };
+    (if neg { -sin } else { sin }, cos)
 }
 
 /// `if a > b { a } else { b }`: one `maxps`/`maxpd`; a NaN `a` yields `b`, a NaN `b` yields `b`.
@@ -332,6 +403,38 @@ impl Math for f64 {
         // ln(u) + (e − (u − 1))/u: u − 1 is exact, the bracket is the rounding error of u.
         Self::ln_normal_v(u) + (e - (u - 1.0)) * inv
     }
+
+    const SIN_COS_LIMIT: f64 = 1e5;
+
+    #[inline(always)]
+    fn sin_cos_v(x: f64) -> (f64, f64) {
+        // Cephes sin.c: π/2 = PIO2_1 + PIO2_2 + PIO2_3 (twice its DP1..DP3), k·PIO2_1 exact.
+        const PIO2_1: f64 = 2.0 * 7.853_981_256_484_985_351_56e-1;
+        const PIO2_2: f64 = 2.0 * 3.774_894_707_930_798_176_68e-8;
+        const PIO2_3: f64 = 2.0 * 2.695_151_429_079_059_526_45e-15;
+        const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5·2⁵²: rounds, k in the low bits
+        let ax = x.abs();
+        let kf = ax * std::f64::consts::FRAC_2_PI + SHIFT;
+        let k = kf.to_bits().wrapping_sub(SHIFT.to_bits());
+        let n = kf - SHIFT;
+        let z = ((ax - n * PIO2_1) - n * PIO2_2) - n * PIO2_3;
+        let zz = z * z;
+        let mut ps = 1.589_623_015_765_465_680_60e-10;
+        ps = ps * zz - 2.505_074_776_285_780_728_66e-8;
+        ps = ps * zz + 2.755_731_362_138_572_452_13e-6;
+        ps = ps * zz - 1.984_126_982_958_953_859_96e-4;
+        ps = ps * zz + 8.333_333_333_322_118_588_78e-3;
+        ps = ps * zz - 1.666_666_666_666_663_072_95e-1;
+        let s = z + z * zz * ps;
+        let mut pc = -1.135_853_652_138_768_173_00e-11;
+        pc = pc * zz + 2.087_570_084_197_473_167_78e-9;
+        pc = pc * zz - 2.755_731_417_929_673_881_12e-7;
+        pc = pc * zz + 2.480_158_728_885_170_453_48e-5;
+        pc = pc * zz - 1.388_888_888_887_305_641_16e-3;
+        pc = pc * zz + 4.166_666_666_666_659_292_18e-2;
+        let c = 1.0 - 0.5 * zz + zz * zz * pc;
+        quadrant(k, s, c, x < 0.0)
+    }
 }
 
 /// ln(x) + k0·ln 2 for x positive, normal and finite (fdlibm / musl `log`, < 1 ulp).
@@ -440,6 +543,32 @@ impl Math for f32 {
         q = q * e - 4.999_949_3e-1;
         q = q * e + 9.999_999_7e-1;
         q * e
+    }
+
+    const SIN_COS_LIMIT: f32 = 8192.0;
+
+    #[inline(always)]
+    fn sin_cos_v(x: f32) -> (f32, f32) {
+        // Cephes sinf.c: π/2 in three parts (twice its DP1..DP3), k·PIO2_1 exact for k < 2¹⁴.
+        const PIO2_1: f32 = 2.0 * 0.785_156_25;
+        const PIO2_2: f32 = 2.0 * 2.418_756_484_985_351_562_5e-4;
+        const PIO2_3: f32 = 2.0 * 3.774_894_977_445_941_08e-8;
+        const SHIFT: f32 = 12_582_912.0; // 1.5·2²³
+        let ax = x.abs();
+        let kf = ax * std::f32::consts::FRAC_2_PI + SHIFT;
+        let k = kf.to_bits().wrapping_sub(SHIFT.to_bits()) as u64;
+        let n = kf - SHIFT;
+        let z = ((ax - n * PIO2_1) - n * PIO2_2) - n * PIO2_3;
+        let zz = z * z;
+        let mut ps = -1.951_529_589_1e-4_f32;
+        ps = ps * zz + 8.332_160_873_6e-3;
+        ps = ps * zz - 1.666_665_461_1e-1;
+        let s = z + z * zz * ps;
+        let mut pc = 2.443_315_711_809_948e-5_f32;
+        pc = pc * zz - 1.388_731_625_493_765e-3;
+        pc = pc * zz + 4.166_664_568_298_827e-2;
+        let c = 1.0 - 0.5 * zz + zz * zz * pc;
+        quadrant(k, s, c, x < 0.0)
     }
 }
 

@@ -73,12 +73,12 @@ struct Gauss<T> {
     det: T,
 }
 
+/// The Gaussian of box `i` of a block (its sine and cosine already taken).
 #[inline(always)]
-fn gauss<T: Math>(r: &[T], floor: T) -> Gauss<T> {
+fn gauss<T: Math>(k: &Block<T>, i: usize, floor: T) -> Gauss<T> {
     let twelve = T::of(12.0);
-    let (x, y, w, h, angle) = (r[0], r[1], r[2], r[3], r[4]);
+    let (x, y, w, h, sin, cos) = (k.x[i], k.y[i], k.w[i], k.h[i], k.sin[i], k.cos[i]);
     let (big_a, big_b) = (w * w / twelve + floor, h * h / twelve + floor);
-    let (sin, cos) = angle.sin_cos();
     let (cos2, sin2) = (cos * cos, sin * sin);
     let (a, b, c) = (big_a * cos2 + big_b * sin2, big_a * sin2 + big_b * cos2, (big_a - big_b) * cos * sin);
     Gauss { x, y, big_a, big_b, cos, sin, a, b, c, det: big_a * big_b }
@@ -124,19 +124,16 @@ fn pair<T: Math>(p: &Gauss<T>, t: &Gauss<T>, eps: T) -> Pair<T> {
     let bd = if raw < eps { eps } else if raw > T::of(100.0) { T::of(100.0) } else { raw };
     // 1 − e^(−bd) as −expm1(−bd): the same value in f64 to rounding, and in f32 without the
     // cancellation that leaves nothing of bd ≈ eps (identical boxes: 4.7e-4 instead of 4.5e-4).
-    let hd = (-(-bd).exp_m1() + eps).sqrt();
+    let hd = (-math::expm1(-bd) + eps).sqrt();
     let iou = one - hd;
     Pair { loss: one - iou, raw, bd, hd, dx, dy, sa, sb, sc, d, de, t12: t1 + t2, r, q }
 }
 
 /// ∂(1 − probiou)/∂(x, y, w, h, r) of the pred box `p` (`w`, `h` its sides), times `scale`.
+/// Branch-free (selects), so that the block loops vectorize.
 #[inline(always)]
 fn grad_pred<T: Math>(q: &Pair<T>, p: &Gauss<T>, w: T, h: T, t: &Gauss<T>, eps: T, scale: T) -> [T; 5] {
     let zero = T::zero();
-    // torch's clamp passes the gradient on [eps, 100] (a NaN raw passes too, and stays NaN).
-    if q.raw < eps || q.raw > T::of(100.0) {
-        return [zero; 5];
-    }
     let (half, quarter, two) = (T::of(0.5), T::of(0.25), T::of(2.0));
     // dl/dbd = e^(−bd) / (2·hd)
     let g = scale * math::exp(-q.bd) / (two * q.hd);
@@ -163,7 +160,47 @@ fn grad_pred<T: Math>(q: &Pair<T>, p: &Gauss<T>, w: T, h: T, t: &Gauss<T>, eps: 
     let g_angle = (p.big_a - p.big_b) * ((g_sb - g_sa) * two * cs + g_sc * (cos2 - sin2));
     // A = w²/12 + floor: ∂A/∂w = w/6.
     let six = T::of(6.0);
-    [g * g_dx, g * g_dy, g * (g_big_a * w / six), g * (g_big_b * h / six), g * g_angle]
+    let out = [g * g_dx, g * g_dy, g * (g_big_a * w / six), g * (g_big_b * h / six), g * g_angle];
+    // torch's clamp passes the gradient on [eps, 100] (a NaN raw passes too, and stays NaN);
+    // a select, not a product: the terms may be infinite where the clamp holds.
+    let clamped = q.raw < eps || q.raw > T::of(100.0);
+    out.map(|v| if clamped { zero } else { v })
+}
+
+/// Boxes per block: loaded into columns, their sines and cosines taken in one vectorized loop.
+const BLOCK: usize = 64;
+
+/// A block of boxes as columns (x, y, w, h, angle) with sin and cos of the angle.
+struct Block<T> {
+    x: [T; BLOCK],
+    y: [T; BLOCK],
+    w: [T; BLOCK],
+    h: [T; BLOCK],
+    angle: [T; BLOCK],
+    sin: [T; BLOCK],
+    cos: [T; BLOCK],
+}
+
+impl<T: Math> Block<T> {
+    fn new() -> Self {
+        let z = [T::zero(); BLOCK];
+        Block { x: z, y: z, w: z, h: z, angle: z, sin: z, cos: z }
+    }
+
+    /// Loads boxes `start .. start + len` of the n·5 values `boxes`.
+    #[inline(always)]
+    fn load(&mut self, boxes: &[T], start: usize, len: usize) {
+        let rows = &boxes[5 * start..5 * (start + len)];
+        for (b, r) in rows.chunks_exact(5).enumerate() {
+            (self.x[b], self.y[b], self.w[b], self.h[b], self.angle[b]) = (r[0], r[1], r[2], r[3], r[4]);
+        }
+        // A short last block: the lanes past `len` hold the previous block's boxes (or zeros),
+        // computed and discarded; the loops run over whole blocks, which vectorizes best.
+        for b in 0..BLOCK {
+            (self.sin[b], self.cos[b]) = math::sin_cos(self.angle[b]);
+        }
+        math::sin_cos_fixup(&self.angle[..len], &mut self.sin[..len], &mut self.cos[..len]);
+    }
 }
 
 /// Computes the ProbIoU loss (returned, reduced; for NONE the values wᵢ·lᵢ go to `loss_none`)
@@ -197,39 +234,100 @@ impl<T: Math> SimdTask for Chunk<'_, '_, T> {
     fn run(self) -> f64 {
         let Chunk { a, eps, floor, s, c } = self;
         let (mut loss, mut grad) = (c.loss, c.grad);
+        let (mut pb, mut tb) = (Block::new(), Block::new());
+        let z = [T::zero(); BLOCK];
+        let (mut wt, mut wl) = ([T::one(); BLOCK], z);
+        // The gradient as columns (x, y, w, h, angle), written back as rows after each block.
+        let mut g = [z; 5];
         let mut acc = [0f64; 8];
-        for (j, i) in c.items.enumerate() {
-            let (pb, tb) = (&a.pred[5 * i..5 * i + 5], &a.target[5 * i..5 * i + 5]);
-            let (p, t) = (gauss(pb, floor), gauss(tb, floor));
-            let q = pair(&p, &t, eps);
-            let w = a.weight.map_or(T::one(), |w| w[i]);
-            let wl = w * q.loss;
+        let mut start = c.items.start;
+        while start < c.items.end {
+            let len = BLOCK.min(c.items.end - start);
+            pb.load(a.pred, start, len);
+            tb.load(a.target, start, len);
+            if let Some(w) = a.weight {
+                wt[..len].copy_from_slice(&w[start..start + len]);
+            }
+            if grad.is_some() {
+                for b in 0..BLOCK {
+                    let (p, t) = (gauss(&pb, b, floor), gauss(&tb, b, floor));
+                    let q = pair(&p, &t, eps);
+                    wl[b] = wt[b] * q.loss;
+                    let d = grad_pred(&q, &p, pb.w[b], pb.h[b], &t, eps, s * wt[b]);
+                    (g[0][b], g[1][b], g[2][b], g[3][b], g[4][b]) = (d[0], d[1], d[2], d[3], d[4]);
+                }
+            } else {
+                for b in 0..BLOCK {
+                    let (p, t) = (gauss(&pb, b, floor), gauss(&tb, b, floor));
+                    wl[b] = wt[b] * pair(&p, &t, eps).loss;
+                }
+            }
+            let j = start - c.items.start;
             if let Some(l) = loss.as_deref_mut() {
-                l[j] = wl;
+                l[j..j + len].copy_from_slice(&wl[..len]);
             }
-            if let Some(g) = grad.as_deref_mut() {
-                g[5 * j..5 * j + 5].copy_from_slice(&grad_pred(&q, &p, pb[2], pb[3], &t, eps, s * w));
+            if let Some(gr) = grad.as_deref_mut() {
+                for (b, o) in gr[5 * j..5 * (j + len)].chunks_exact_mut(5).enumerate() {
+                    o.copy_from_slice(&[g[0][b], g[1][b], g[2][b], g[3][b], g[4][b]]);
+                }
             }
-            acc[j % 8] += wl.f64();
+            for (b, v) in wl[..len].iter().enumerate() {
+                acc[(j + b) % 8] += v.f64();
+            }
+            start += len;
         }
         reduce::sum_lanes(acc)
     }
 }
 
 /// `out[i·m + j] = probiou(boxes1[i], boxes2[j])` as ultralytics `batch_probiou`, for n =
-/// boxes1.len()/5, m = boxes2.len()/5. Chunks run over the flattened n×m output.
+/// boxes1.len()/5, m = boxes2.len()/5. Each box's Gaussian is formed once (boxes2's as columns);
+/// chunks run over the flattened n×m output.
 pub fn probiou_matrix<T: Math>(boxes1: &[T], boxes2: &[T], eps: f64, out: &mut [T]) {
     // batch_probiou calls _get_covariance_matrix without a floor.
-    let rows: Vec<Gauss<T>> = boxes1.chunks_exact(5).map(|b| gauss(b, T::zero())).collect();
-    let cols: Vec<Gauss<T>> = boxes2.chunks_exact(5).map(|b| gauss(b, T::zero())).collect();
+    let rows = gaussians(boxes1);
+    let cols = Columns::of(&gaussians(boxes2));
     let (rows, cols, eps) = (&rows, &cols, eps_of::<T>(eps));
     reduce::for_chunks(out.len(), 1, 64, Some(out), None, |c| simd::dispatch(MatrixTask { rows, cols, eps, c }));
+}
+
+/// The Gaussians of n·5 values, a block at a time.
+fn gaussians<T: Math>(boxes: &[T]) -> Vec<Gauss<T>> {
+    let n = boxes.len() / 5;
+    let mut out = Vec::with_capacity(n);
+    let mut k = Block::new();
+    let mut start = 0;
+    while start < n {
+        let len = BLOCK.min(n - start);
+        k.load(boxes, start, len);
+        out.extend((0..len).map(|b| gauss(&k, b, T::zero())));
+        start += len;
+    }
+    out
+}
+
+/// What [`pair`]'s value needs of the Gaussians, as columns (the matrix's inner loop vectorizes
+/// over them).
+struct Columns<T> {
+    x: Vec<T>,
+    y: Vec<T>,
+    a: Vec<T>,
+    b: Vec<T>,
+    c: Vec<T>,
+    det: Vec<T>,
+}
+
+impl<T: Math> Columns<T> {
+    fn of(g: &[Gauss<T>]) -> Self {
+        let col = |f: fn(&Gauss<T>) -> T| g.iter().map(f).collect::<Vec<T>>();
+        Columns { x: col(|g| g.x), y: col(|g| g.y), a: col(|g| g.a), b: col(|g| g.b), c: col(|g| g.c), det: col(|g| g.det) }
+    }
 }
 
 /// One chunk of [`probiou_matrix`], for [`simd::dispatch`].
 struct MatrixTask<'a, 'c, T> {
     rows: &'a [Gauss<T>],
-    cols: &'a [Gauss<T>],
+    cols: &'a Columns<T>,
     eps: T,
     c: reduce::Chunk<'c, T>,
 }
@@ -239,10 +337,23 @@ impl<T: Math> SimdTask for MatrixTask<'_, '_, T> {
     #[inline(always)]
     fn run(self) {
         let Self { rows, cols, eps, c } = self;
-        let m = cols.len();
+        let m = cols.x.len();
         let out = c.loss.unwrap_or_default();
-        for (k, o) in c.items.zip(out.iter_mut()) {
-            *o = T::one() - pair(&rows[k / m], &cols[k % m], eps).hd;
+        let zero = T::zero();
+        let mut k = c.items.start;
+        // Row by row: the inner loop runs over contiguous columns.
+        while k < c.items.end {
+            let (i, j0) = (k / m, k % m);
+            let j1 = m.min(j0 + (c.items.end - k));
+            let row = &rows[i];
+            let o = &mut out[k - c.items.start..k - c.items.start + (j1 - j0)];
+            let (x, y, a, b, cc, det) =
+                (&cols.x[j0..j1], &cols.y[j0..j1], &cols.a[j0..j1], &cols.b[j0..j1], &cols.c[j0..j1], &cols.det[j0..j1]);
+            for j in 0..o.len() {
+                let col = Gauss { x: x[j], y: y[j], big_a: zero, big_b: zero, cos: zero, sin: zero, a: a[j], b: b[j], c: cc[j], det: det[j] };
+                o[j] = T::one() - pair(row, &col, eps).hd;
+            }
+            k += j1 - j0;
         }
     }
 }
