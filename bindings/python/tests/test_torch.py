@@ -118,6 +118,51 @@ def test_boxes_gradcheck(name, kw, reduction):
     assert torch.autograd.gradcheck(lambda x: fn(x, t, reduction=reduction, **kw), (p.clone().requires_grad_(),))
 
 
+def _obb_pair(n, seed):
+    """Rotated boxes (cx, cy, w, h, angle) and targets near them."""
+    g = _gen(seed)
+    p = torch.cat([torch.rand(n, 2, generator=g, dtype=torch.float64) * 10,
+                   torch.rand(n, 2, generator=g, dtype=torch.float64) * 4 + 0.5,
+                   (torch.rand(n, 1, generator=g, dtype=torch.float64) * 2 - 1) * 3.2], 1)
+    t = (p + torch.randn(n, 5, generator=_gen(seed + 1), dtype=torch.float64) * 0.4).detach()
+    return p, t
+
+
+def _ultralytics_probiou(obb1, obb2, eps=1e-7, floor=0.0):
+    """ultralytics/utils/metrics.py probiou (CIoU=False) with _get_covariance_matrix's floor."""
+    def cov(b):
+        gbbs = torch.cat((b[:, 2:4].pow(2) / 12 + floor, b[:, 4:]), dim=-1)
+        a, b_, c = gbbs.split(1, dim=-1)
+        cos, sin = c.cos(), c.sin()
+        return a * cos.pow(2) + b_ * sin.pow(2), a * sin.pow(2) + b_ * cos.pow(2), (a - b_) * cos * sin
+    x1, y1 = obb1[..., :2].split(1, dim=-1)
+    x2, y2 = obb2[..., :2].split(1, dim=-1)
+    a1, b1, c1 = cov(obb1)
+    a2, b2, c2 = cov(obb2)
+    t1 = (((a1 + a2) * (y1 - y2).pow(2) + (b1 + b2) * (x1 - x2).pow(2))
+          / ((a1 + a2) * (b1 + b2) - (c1 + c2).pow(2) + eps)) * 0.25
+    t2 = (((c1 + c2) * (x2 - x1) * (y1 - y2)) / ((a1 + a2) * (b1 + b2) - (c1 + c2).pow(2) + eps)) * 0.5
+    t3 = (((a1 + a2) * (b1 + b2) - (c1 + c2).pow(2))
+          / (4 * ((a1 * b1 - c1.pow(2)).clamp_(0) * (a2 * b2 - c2.pow(2)).clamp_(0)).sqrt() + eps) + eps).log() * 0.5
+    bd = (t1 + t2 + t3).clamp(eps, 100.0)
+    return 1 - (1.0 - (-bd).exp() + eps).sqrt()
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("floor", [0.0, 0.01])
+def test_probiou_against_ultralytics_and_gradcheck(reduction, floor):
+    p, t = _obb_pair(12, 5)
+
+    def theirs(x):
+        terms = 1 - _ultralytics_probiou(x, t, floor=floor).squeeze(-1)
+        return {"none": terms, "sum": terms.sum(), "mean": terms.mean()}[reduction]
+
+    compare(lambda x: lt.probiou_loss(x, t, reduction=reduction, floor=floor), theirs, p, reduction,
+            rtol=1e-8, atol=1e-10)
+    assert torch.autograd.gradcheck(lambda x: lt.probiou_loss(x, t, reduction=reduction, floor=floor),
+                                    (p.clone().requires_grad_(),))
+
+
 def _fixture_reference():
     """The fixture generator's torch formulas (tools/fixtures/families/boxes.py), written from
     the ultralytics / mmdet sources, with their constant (no-gradient) factors."""
