@@ -103,8 +103,45 @@ fn format(value: lossfn_box_format, name: &str) -> Result<Format> {
     }
 }
 
-fn check_eps(name: &str, eps: f64) -> Result<()> {
+/// An eps option or argument: finite, > 0 (the box losses, the matrices, rotated boxes).
+pub(crate) fn check_eps(name: &str, eps: f64) -> Result<()> {
     check_option(name, eps, eps > 0.0 && eps.is_finite(), "finite, > 0")
+}
+
+/// The buffers of a per-box loss: `pred` and `target` n·`width` values, `weight` n or NULL,
+/// `loss` (`loss_len` values), `grad_pred` n·`width` or NULL (width 4, or 5 for rotated boxes).
+pub(crate) struct BoxBuffers<'a, T> {
+    pub pred: &'a [T],
+    pub target: &'a [T],
+    pub weight: Option<&'a [T]>,
+    pub loss: &'a mut [T],
+    pub grad: Option<&'a mut [T]>,
+}
+
+/// Checks and takes the buffers of a per-box loss (in argument order, after its options).
+///
+/// # Safety
+/// The pointers must be valid for the sizes they are checked against (see [`Io`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn box_buffers<'a, T>(
+    width: usize,
+    pred: *const T,
+    target: *const T,
+    weight: *const T,
+    n: usize,
+    loss_len: usize,
+    loss: *mut T,
+    grad_pred: *mut T,
+) -> Result<BoxBuffers<'a, T>> {
+    let len = mul_size(&format!("`n` boxes x {width} values"), n, width)?;
+    let mut io = Io::new();
+    Ok(BoxBuffers {
+        pred: unsafe { io.input("pred", pred, len)? },
+        target: unsafe { io.input("target", target, len)? },
+        weight: unsafe { io.optional_input("weight", weight, n)? },
+        loss: unsafe { io.output("loss", loss, loss_len)? },
+        grad: unsafe { io.optional_output("grad_pred", grad_pred, len)? },
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -160,16 +197,9 @@ unsafe fn entry<T: Real>(
                 BoxLoss::Cdiou { lambda: o.lambda }
             }
         };
-        let len = mul_size("`n` boxes x 4 values", n, 4)?;
-        let mut io = Io::new();
-        let args = Args {
-            pred: unsafe { io.input("pred", pred, len)? },
-            target: unsafe { io.input("target", target, len)? },
-            weight: unsafe { io.optional_input("weight", weight, n)? },
-        };
-        let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
-        let grad = unsafe { io.optional_output("grad_pred", grad_pred, len)? };
-        run_loss(&controls, loss, grad, "grad_pred", |r, none, grad| Ok(box_loss(kind, format, o.eps, &args, r, none, grad)))
+        let b = unsafe { box_buffers(4, pred, target, weight, n, controls.loss_len(n), loss, grad_pred)? };
+        let args = Args { pred: b.pred, target: b.target, weight: b.weight };
+        run_loss(&controls, b.loss, b.grad, "grad_pred", |r, none, grad| Ok(box_loss(kind, format, o.eps, &args, r, none, grad)))
     }
 }
 

@@ -1,4 +1,5 @@
 //! C entry points of the rotated-box functions: the ProbIoU loss and matrix (docs/api.md §5).
+use super::boxes::{box_buffers, check_eps};
 use super::*;
 use crate::kernels::math::Math;
 use crate::kernels::rotated::{probiou_loss, probiou_matrix, Args};
@@ -30,10 +31,6 @@ pub extern "C" fn lossfn_rotated_box_options_default() -> lossfn_rotated_box_opt
 }
 c_options!(lossfn_rotated_box_options, lossfn_rotated_box_options_default, [accumulate]);
 
-fn check_eps(name: &str, eps: f64) -> Result<()> {
-    check_option(name, eps, eps > 0.0 && eps.is_finite(), "finite, > 0")
-}
-
 unsafe fn entry<T: Math>(
     pred: *const T,
     target: *const T,
@@ -48,16 +45,9 @@ unsafe fn entry<T: Math>(
         let controls = o.controls(false)?;
         check_eps("options.eps", o.eps)?;
         check_option("options.floor", o.floor, o.floor >= 0.0 && o.floor.is_finite(), "finite, >= 0")?;
-        let len = mul_size("`n` boxes x 5 values", n, 5)?;
-        let mut io = Io::new();
-        let args = Args {
-            pred: unsafe { io.input("pred", pred, len)? },
-            target: unsafe { io.input("target", target, len)? },
-            weight: unsafe { io.optional_input("weight", weight, n)? },
-        };
-        let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
-        let grad = unsafe { io.optional_output("grad_pred", grad_pred, len)? };
-        run_loss(&controls, loss, grad, "grad_pred", |r, none, grad| Ok(probiou_loss(&args, o.eps, o.floor, r, none, grad)))
+        let b = unsafe { box_buffers(5, pred, target, weight, n, controls.loss_len(n), loss, grad_pred)? };
+        let args = Args { pred: b.pred, target: b.target, weight: b.weight };
+        run_loss(&controls, b.loss, b.grad, "grad_pred", |r, none, grad| Ok(probiou_loss(&args, o.eps, o.floor, r, none, grad)))
     }
 }
 
