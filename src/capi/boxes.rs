@@ -118,6 +118,28 @@ pub(crate) struct BoxBuffers<'a, T> {
     pub grad: Option<&'a mut [T]>,
 }
 
+/// Checks and takes the buffers of a pairwise matrix: `boxes1` n·`width` values, `boxes2`
+/// m·`width`, `out` n·m.
+///
+/// # Safety
+/// The pointers must be valid for the sizes they are checked against (see [`Io`]).
+pub(crate) unsafe fn matrix_buffers<'a, T>(
+    width: usize,
+    boxes1: *const T,
+    n: usize,
+    boxes2: *const T,
+    m: usize,
+    out: *mut T,
+) -> Result<(&'a [T], &'a [T], &'a mut [T])> {
+    let len1 = mul_size(&format!("`n` boxes x {width} values"), n, width)?;
+    let len2 = mul_size(&format!("`m` boxes x {width} values"), m, width)?;
+    let cells = mul_size("`out`: n x m", n, m)?;
+    let mut io = Io::new();
+    let boxes1 = unsafe { io.input("boxes1", boxes1, len1)? };
+    let boxes2 = unsafe { io.input("boxes2", boxes2, len2)? };
+    Ok((boxes1, boxes2, unsafe { io.output("out", out, cells)? }))
+}
+
 /// Checks and takes the buffers of a per-box loss (in argument order, after its options).
 ///
 /// # Safety
@@ -361,13 +383,7 @@ unsafe fn matrix<T: Real>(
             v => return Err(Error::option(format!("`kind` = {v} is not a lossfn_iou_kind"))),
         };
         check_eps("eps", eps)?;
-        let len1 = mul_size("`n` boxes x 4 values", n, 4)?;
-        let len2 = mul_size("`m` boxes x 4 values", m, 4)?;
-        let cells = mul_size("`out`: n x m", n, m)?;
-        let mut io = Io::new();
-        let boxes1 = unsafe { io.input("boxes1", boxes1, len1)? };
-        let boxes2 = unsafe { io.input("boxes2", boxes2, len2)? };
-        let out = unsafe { io.output("out", out, cells)? };
+        let (boxes1, boxes2, out) = unsafe { matrix_buffers(4, boxes1, n, boxes2, m, out)? };
         box_iou_matrix(boxes1, boxes2, format, kind, eps, out);
         Ok(())
     }

@@ -1,5 +1,5 @@
 //! C entry points of the rotated-box functions: the ProbIoU loss and matrix (docs/api.md §5).
-use super::boxes::{box_buffers, check_eps};
+use super::boxes::{box_buffers, check_eps, matrix_buffers};
 use super::*;
 use crate::kernels::math::Math;
 use crate::kernels::rotated::{probiou_loss, probiou_matrix, Args};
@@ -79,13 +79,7 @@ pub unsafe extern "C" fn lossfn_probiou_loss_f64(pred: *const f64, target: *cons
 unsafe fn matrix<T: Math>(boxes1: *const T, n: usize, boxes2: *const T, m: usize, eps: f64, out: *mut T) -> lossfn_status {
     ffi_boundary! {
         check_eps("eps", eps)?;
-        let len1 = mul_size("`n` boxes x 5 values", n, 5)?;
-        let len2 = mul_size("`m` boxes x 5 values", m, 5)?;
-        let cells = mul_size("`out`: n x m", n, m)?;
-        let mut io = Io::new();
-        let boxes1 = unsafe { io.input("boxes1", boxes1, len1)? };
-        let boxes2 = unsafe { io.input("boxes2", boxes2, len2)? };
-        let out = unsafe { io.output("out", out, cells)? };
+        let (boxes1, boxes2, out) = unsafe { matrix_buffers(5, boxes1, n, boxes2, m, out)? };
         probiou_matrix(boxes1, boxes2, eps, out);
         Ok(())
     }

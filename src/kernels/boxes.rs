@@ -754,7 +754,7 @@ fn accumulate<T: Real>(acc: &mut [f64; 8], v: &[T; BLOCK]) {
 /// `eps` in `T`, raised to the smallest normal number: a smaller (valid) eps would round to 0
 /// in f32, or have an infinite reciprocal, and empty boxes would give 0/0.
 #[inline]
-fn eps_of<T: Real>(eps: f64) -> T {
+pub(crate) fn eps_of<T: Real>(eps: f64) -> T {
     T::of(eps).max(T::min_positive_value())
 }
 

@@ -40,6 +40,7 @@
 //! (the subgradient of |w|; ultralytics' gradient is NaN or rounding noise there). Where the
 //! clamp of bd holds the gradient is 0 (as torch's clamp). A square's angle has no effect
 //! (A = B), and its angle gradient is exactly 0.
+use super::boxes::eps_of;
 use super::math::{self, Math};
 use super::simd::{self, SimdTask};
 use crate::reduce::{self, Reduce, Reduction};
@@ -49,12 +50,6 @@ pub struct Args<'a, T> {
     pub pred: &'a [T],
     pub target: &'a [T],
     pub weight: Option<&'a [T]>,
-}
-
-/// `eps` in `T`, raised to the smallest normal number (a smaller one would round to 0 in f32).
-#[inline]
-fn eps_of<T: Math>(eps: f64) -> T {
-    T::of(eps).max(T::min_positive_value())
 }
 
 /// A rotated box's Gaussian, as ultralytics `_get_covariance_matrix` computes it, with what the
