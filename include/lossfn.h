@@ -389,6 +389,53 @@ typedef struct lossfn_dfl_options {
 } lossfn_dfl_options;
 
 /**
+ * Options of lossfn_dfl_box_loss (NULL = lossfn_dfl_box_options_default()).
+ */
+typedef struct lossfn_dfl_box_options {
+  /**
+   * LOSSFN_REDUCTION_MEAN (default) or _SUM (term weight `weight[i]` per anchor), or
+   * _MEAN_DENOMINATOR; NONE is not accepted (the loss is two reduced values).
+   */
+  lossfn_reduction reduction;
+  /**
+   * The box loss on the decoded boxes: LOSSFN_IOU_KIND_IOU (1 - IoU), _GIOU, _DIOU or _CIOU
+   * (default), with the formulas of lossfn_iou_loss (LINEAR), lossfn_giou_loss,
+   * lossfn_diou_loss and lossfn_ciou_loss.
+   */
+  lossfn_iou_kind iou;
+  /**
+   * CIoU's variant: LOSSFN_CIOU_ULTRALYTICS (default: BboxLoss's bbox_iou), _TORCHVISION or
+   * _MMDET. Validated whatever `iou` is.
+   */
+  lossfn_ciou_variant ciou_variant;
+  /**
+   * 1e-7; finite, > 0. The box loss's eps.
+   */
+  double eps;
+  /**
+   * 1.0; finite, >= 0. Gain of the IoU part (ultralytics' hyp.box = 7.5 if applied here).
+   */
+  double iou_weight;
+  /**
+   * 1.0; finite, >= 0. Gain of the DFL part (ultralytics' hyp.dfl = 1.5 if applied here).
+   */
+  double dfl_weight;
+  /**
+   * 1.0; finite. Multiplies both loss values and the gradient (docs/api.md §3).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator
+   * (ultralytics' target_scores_sum).
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
+} lossfn_dfl_box_options;
+
+/**
  * Options of lossfn_keypoint_oks_loss (NULL = lossfn_keypoint_options_default()).
  */
 typedef struct lossfn_keypoint_options {
@@ -1518,6 +1565,54 @@ lossfn_status lossfn_dfl_loss_f64(const double *logits,
                                   double *grad_logits);
 
 /**
+ * The defaults: MEAN, CIOU, ULTRALYTICS, eps 1e-7, gains 1.
+ */
+struct lossfn_dfl_box_options lossfn_dfl_box_options_default(void);
+
+/**
+ * The YOLOv8/11 box branch in one call (ultralytics utils/loss.py BboxLoss with DFL, on the
+ * foreground anchors the caller selects): decode d_k = sum_j softmax(logits_k)_j * j for the
+ * sides k = l, t, r, b; box = (ax - d_l, ay - d_t, ax + d_r, ay + d_b); L_iou = sum w_i
+ * (1 - IoU_kind(box_i, target_i)) / den; L_dfl = sum w_i DFL_i / den with DFL's target
+ * (ax - X1, ay - Y1, X2 - ax, Y2 - ay) clamped to [0, bins - 1.01]; den = sum w_i (n without
+ * weights), or options.avg_factor (ultralytics' target_scores_sum); SUM: den = 1.
+ * logits: n*4*bins values, row-major `[n][4][bins]`; anchors: n*2 (ax, ay); target: n*4 xyxy, in
+ * the anchors' units (ultralytics: stride units); weight: n values or NULL (ultralytics:
+ * target_scores.sum(-1)). loss: 2 values [iou_weight * L_iou, dfl_weight * L_dfl] (times
+ * loss_weight), or 1 (the denominator) for MEAN_DENOMINATOR; grad_logits: n*4*bins values, the
+ * gradient of their sum, or NULL. bins < 2: LOSSFN_ERROR_INVALID_SIZE; NONE:
+ * LOSSFN_ERROR_INVALID_OPTION.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes (see the header's conventions).
+ */
+lossfn_status lossfn_dfl_box_loss_f32(const float *logits,
+                                      const float *anchors,
+                                      const float *target,
+                                      const float *weight,
+                                      size_t n,
+                                      size_t bins,
+                                      const struct lossfn_dfl_box_options *options,
+                                      float *loss,
+                                      float *grad_logits);
+
+/**
+ * The YOLOv8/11 box branch, double precision: see lossfn_dfl_box_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_dfl_box_loss_f64(const double *logits,
+                                      const double *anchors,
+                                      const double *target,
+                                      const double *weight,
+                                      size_t n,
+                                      size_t bins,
+                                      const struct lossfn_dfl_box_options *options,
+                                      double *loss,
+                                      double *grad_logits);
+
+/**
  * The defaults: MEAN.
  */
 struct lossfn_keypoint_options lossfn_keypoint_options_default(void);
@@ -1777,6 +1872,7 @@ lossfn_status lossfn_probiou_matrix_f64(const double *boxes1,
 #define LOSSFN_CROSS_ENTROPY_LOSSES(X) X(cross_entropy_soft)
 #define LOSSFN_CROSS_ENTROPY_INDEX_LOSSES(X) X(cross_entropy)
 #define LOSSFN_DFL_LOSSES(X) X(dfl_loss)
+#define LOSSFN_DFL_BOX_LOSSES(X) X(dfl_box_loss)
 #define LOSSFN_DISTILLATION_LOSSES(X) X(kl_div_logits)
 #define LOSSFN_ENTROPY_LOSSES(X) X(entropy)
 #define LOSSFN_FOCAL_LOSSES(X) X(sigmoid_focal_loss)

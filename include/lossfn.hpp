@@ -276,6 +276,39 @@ std::vector<T> box_iou_matrix(const std::vector<T> &boxes1, const std::vector<T>
 LOSSFN_DFL_LOSSES(LOSSFN_DFL_)
 #undef LOSSFN_DFL_
 
+// The YOLOv8/11 box branch (ultralytics BboxLoss with DFL): logits n*4*bins, anchors n*2, target n*4
+// xyxy, weight n or null; loss 2 values [L_iou, L_dfl] (1, the denominator, for MEAN_DENOMINATOR);
+// grad_logits n*4*bins or null (the gradient of L_iou + L_dfl).
+/// n = anchors.size() / 2 anchors; `value()` is L_iou, `loss[1]` L_dfl.
+#define LOSSFN_DFL_BOX_(name)                                                                                                \
+    inline lossfn_status name(const float *logits, const float *anchors, const float *target, const float *weight,           \
+                              std::size_t n, std::size_t bins, const lossfn_dfl_box_options *options, float *loss,           \
+                              float *grad_logits) {                                                                          \
+        return detail::check(lossfn_##name##_f32(logits, anchors, target, weight, n, bins, options, loss, grad_logits));     \
+    }                                                                                                                        \
+    inline lossfn_status name(const double *logits, const double *anchors, const double *target, const double *weight,       \
+                              std::size_t n, std::size_t bins, const lossfn_dfl_box_options *options, double *loss,          \
+                              double *grad_logits) {                                                                         \
+        return detail::check(lossfn_##name##_f64(logits, anchors, target, weight, n, bins, options, loss, grad_logits));     \
+    }                                                                                                                        \
+    template <class T>                                                                                                       \
+    loss_grad<T> name(const std::vector<T> &logits, const std::vector<T> &anchors, const std::vector<detail::same_t<T>> &target, \
+                      std::size_t bins, const lossfn_dfl_box_options &options = lossfn_dfl_box_options_default(),            \
+                      const std::vector<detail::same_t<T>> *weight = nullptr, bool with_grad = true) {                       \
+        LOSSFN_SIZE_CHECK_(anchors.size() % 2 == 0, #name ": anchors size is not a multiple of 2");                          \
+        const std::size_t n = anchors.size() / 2;                                                                            \
+        LOSSFN_SIZE_CHECK_(target.size() == 4 * n, #name ": target size is not 4 x the number of anchors");                  \
+        LOSSFN_SIZE_CHECK_(logits.size() == target.size() * bins, #name ": logits size is not target size x bins");          \
+        LOSSFN_SIZE_CHECK_(!weight || weight->size() == n, #name ": weight size is not the number of anchors");              \
+        const std::size_t values = options.reduction == LOSSFN_REDUCTION_MEAN_DENOMINATOR ? 1 : 2;                           \
+        loss_grad<T> r{std::vector<T>(values), std::vector<T>(with_grad ? logits.size() : 0)};                               \
+        r.status = name(logits.data(), anchors.data(), target.data(), detail::data_or_null(weight), n, bins, &options,       \
+                        r.loss.data(), with_grad ? r.grad.data() : nullptr);                                                 \
+        return r;                                                                                                            \
+    }
+LOSSFN_DFL_BOX_LOSSES(LOSSFN_DFL_BOX_)
+#undef LOSSFN_DFL_BOX_
+
 // Keypoint OKS loss (ultralytics KeypointLoss): pred, target n*k*2; visible n*k; area n; sigmas k;
 // loss 1 value (n*k for NONE); grad_pred n*k*2 or null.
 /// n = area.size() instances of k = sigmas.size() keypoints.

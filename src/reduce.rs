@@ -109,6 +109,26 @@ impl Controls {
     }
 }
 
+/// A kernel's reduced value: one number, or several for a loss that returns its parts
+/// (the DFL box branch's `[L_iou, L_dfl]`), written to `loss[0..]`.
+pub trait Reduced: Copy {
+    fn store<T: crate::kernels::Real>(self, loss: &mut [T]);
+}
+
+impl Reduced for f64 {
+    fn store<T: crate::kernels::Real>(self, loss: &mut [T]) {
+        loss[0] = T::of(self);
+    }
+}
+
+impl<const K: usize> Reduced for [f64; K] {
+    fn store<T: crate::kernels::Real>(self, loss: &mut [T]) {
+        for (l, v) in loss.iter_mut().zip(self) {
+            *l = T::of(v);
+        }
+    }
+}
+
 /// Runs one loss under `controls`: the kernel gets the [`Reduce`] it scales with, the NONE
 /// output (when NONE) and a gradient buffer, and returns its reduced value; this layer then
 /// owns everything the controls add, the same way for every loss:
@@ -119,11 +139,11 @@ impl Controls {
 ///   (nothing is added when the kernel fails, so an error still writes nothing).
 ///
 /// Nothing is written to `loss`/`grad` when the kernel returns an error.
-pub fn run_loss<T: crate::kernels::Real, E>(
+pub fn run_loss<T: crate::kernels::Real, V: Reduced, E>(
     controls: &Controls,
     loss: &mut [T],
     grad: Option<&mut [T]>,
-    kernel: impl FnOnce(Reduce, Option<&mut [T]>, Option<&mut [T]>) -> Result<f64, E>,
+    kernel: impl FnOnce(Reduce, Option<&mut [T]>, Option<&mut [T]>) -> Result<V, E>,
 ) -> Result<(), E> {
     let reduction = match controls.output {
         Output::MeanDenominator => {
@@ -156,7 +176,7 @@ pub fn run_loss<T: crate::kernels::Real, E>(
             for_chunks(loss.len(), 1, 1, Some(loss), None, |c| c.loss.into_iter().flatten().for_each(|v| *v *= lw));
         }
     } else {
-        loss[0] = T::of(value);
+        value.store(loss);
     }
     Ok(())
 }

@@ -49,7 +49,7 @@ fn check(f: F) {
             };
             let mean = run(&base.clone().reduction(LOSSFN_REDUCTION_MEAN), true);
             let sum = run(&base.clone().reduction(LOSSFN_REDUCTION_SUM), true);
-            let none = run(&base.clone().reduction(LOSSFN_REDUCTION_NONE), true);
+            let none = f.accepts_none().then(|| run(&base.clone().reduction(LOSSFN_REDUCTION_NONE), true));
             let den = run(&base.clone().reduction(LOSSFN_REDUCTION_MEAN_DENOMINATOR), false).loss;
             assert_eq!(den.len(), 1, "{name}: MEAN_DENOMINATOR writes one value");
             let den = den[0];
@@ -58,13 +58,14 @@ fn check(f: F) {
 
             // MEAN · den = SUM: the denominator is the one MEAN divided by.
             if den > 0.0 {
-                assert_close(&format!("{name}: MEAN·den vs SUM"), &[mean.loss[0] * den], &sum.loss, dt);
+                assert_close(&format!("{name}: MEAN·den vs SUM"), &scaled(&mean.loss, den), &sum.loss, dt);
                 assert_close(&format!("{name}: ∂MEAN·den vs ∂SUM"), &scaled(gm, den), gs, dt);
             }
 
             // loss_weight on every reduction.
             let lw = -2.5;
-            for (r, plain) in [(LOSSFN_REDUCTION_MEAN, &mean), (LOSSFN_REDUCTION_SUM, &sum), (LOSSFN_REDUCTION_NONE, &none)] {
+            let reduced = [(LOSSFN_REDUCTION_MEAN, &mean), (LOSSFN_REDUCTION_SUM, &sum)];
+            for (r, plain) in reduced.into_iter().chain(none.as_ref().map(|n| (LOSSFN_REDUCTION_NONE, n))) {
                 let got = run(&base.clone().reduction(r).f64("loss_weight", lw), true);
                 if r == LOSSFN_REDUCTION_NONE {
                     let want: Vec<f64> = plain.loss.iter().map(|v| dt.round(v * lw)).collect();
@@ -78,7 +79,7 @@ fn check(f: F) {
             // avg_factor replaces MEAN's own denominator.
             let avg = 7.25;
             let got = run(&base.clone().reduction(LOSSFN_REDUCTION_MEAN).f64("avg_factor", avg).f64("loss_weight", 3.0), true);
-            assert_close(&format!("{name}: avg_factor loss"), &[got.loss[0] * avg], &[sum.loss[0] * 3.0], dt);
+            assert_close(&format!("{name}: avg_factor loss"), &scaled(&got.loss, avg), &scaled(&sum.loss, 3.0), dt);
             assert_close(&format!("{name}: avg_factor grad"), &scaled(got.grad.as_ref().unwrap(), avg), &scaled(gs, 3.0), dt);
 
             // accumulate adds to what the buffer holds, bitwise as one addition in the type.
@@ -141,8 +142,10 @@ fn empty(f: F) {
         for (r, grad) in [(LOSSFN_REDUCTION_MEAN, true), (LOSSFN_REDUCTION_SUM, true), (LOSSFN_REDUCTION_MEAN_DENOMINATOR, false)] {
             let out = fuzz_driver::call(f, dt, &d, &MX, Some(&base.clone().reduction(r).bytes), &inputs, grad)
                 .unwrap_or_else(|st| panic!("{}_{dt:?} empty, reduction {r}: status {st}: {}", f.name(), common::last_error()));
-            assert_eq!(out.loss.len(), 1, "{}_{dt:?} empty, reduction {r}", f.name());
-            assert_eq!(out.loss[0].to_bits(), 0f64.to_bits(), "{}_{dt:?} empty, reduction {r}: loss {:?}, not +0.0", f.name(), out.loss[0]);
+            // One value (the DFL box branch: two, [L_iou, L_dfl], except the denominator).
+            let len = if f.accepts_none() || r == LOSSFN_REDUCTION_MEAN_DENOMINATOR { 1 } else { 2 };
+            assert_eq!(out.loss.len(), len, "{}_{dt:?} empty, reduction {r}", f.name());
+            assert!(out.loss.iter().all(|v| v.to_bits() == 0f64.to_bits()), "{}_{dt:?} empty, reduction {r}: loss {:?}, not +0.0", f.name(), out.loss);
         }
     }
 }

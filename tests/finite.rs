@@ -153,7 +153,10 @@ fn trial(f: F, dt: Dt, seed: u64) {
                     Some(Values::F(p)) if p.len() == len => Some(p.clone()),
                     _ => None,
                 });
-                Values::F(boxes(&mut rng, len / f.box_width(), f.box_width(), like.as_deref()))
+                // (Anchor points, 2 per anchor, take their coordinates from boxes too.)
+                let mut v = boxes(&mut rng, len.div_ceil(f.box_width()), f.box_width(), like.as_deref());
+                v.truncate(len);
+                Values::F(v)
             }
             role => Values::F((0..len).map(|_| value(&mut rng, role, mode)).collect()),
         }));

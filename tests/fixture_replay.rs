@@ -24,7 +24,7 @@ const MIN_RUNS: [(&str, usize); 9] = [
     ("regression", 150),
     ("boxes", 2 * 270),
     ("box_iou_matrix", 96),
-    ("dfl", 2 * 8),
+    ("dfl", 2 * 22),
     ("keypoints", 2 * 7),
     ("classification", 170),
     ("overlap", 60),

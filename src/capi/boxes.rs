@@ -103,6 +103,16 @@ fn format(value: lossfn_box_format, name: &str) -> Result<Format> {
     }
 }
 
+/// `options.ciou_variant` (the CIoU losses and the DFL box branch).
+pub(crate) fn ciou_variant(value: lossfn_ciou_variant) -> Result<CiouVariant> {
+    match value {
+        LOSSFN_CIOU_TORCHVISION => Ok(CiouVariant::Torchvision),
+        LOSSFN_CIOU_ULTRALYTICS => Ok(CiouVariant::Ultralytics),
+        LOSSFN_CIOU_MMDET => Ok(CiouVariant::Mmdet),
+        v => Err(Error::option(format!("`options.ciou_variant` = {v} is not a lossfn_ciou_variant"))),
+    }
+}
+
 /// An eps option or argument: finite, > 0 (the box losses, the matrices, rotated boxes).
 pub(crate) fn check_eps(name: &str, eps: f64) -> Result<()> {
     check_option(name, eps, eps > 0.0 && eps.is_finite(), "finite, > 0")
@@ -203,12 +213,7 @@ unsafe fn entry<T: Real>(
             }),
             Which::Giou => BoxLoss::Giou,
             Which::Diou => BoxLoss::Diou,
-            Which::Ciou => BoxLoss::Ciou(match o.ciou_variant {
-                LOSSFN_CIOU_TORCHVISION => CiouVariant::Torchvision,
-                LOSSFN_CIOU_ULTRALYTICS => CiouVariant::Ultralytics,
-                LOSSFN_CIOU_MMDET => CiouVariant::Mmdet,
-                v => return Err(Error::option(format!("`options.ciou_variant` = {v} is not a lossfn_ciou_variant"))),
-            }),
+            Which::Ciou => BoxLoss::Ciou(ciou_variant(o.ciou_variant)?),
             Which::Siou => BoxLoss::Siou,
             Which::Eiou => {
                 check_option("options.gamma", o.gamma, o.gamma >= 0.0 && o.gamma.is_finite(), "finite, >= 0")?;

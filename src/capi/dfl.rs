@@ -1,6 +1,8 @@
-//! C entry points of the Distribution Focal Loss (docs/api.md §5).
+//! C entry points of the Distribution Focal Loss and the YOLOv8/11 box branch built on it
+//! (docs/api.md §5).
 use super::*;
-use crate::kernels::dfl::{dfl, Args};
+use crate::kernels::boxes::{BoxLoss, IouMode};
+use crate::kernels::dfl::{dfl, dfl_box, Args, BoxArgs, Gains};
 use crate::kernels::math::Math;
 
 /// Options of lossfn_dfl_loss (NULL = lossfn_dfl_options_default()).
@@ -84,4 +86,131 @@ pub unsafe extern "C" fn lossfn_dfl_loss_f32(logits: *const f32, target: *const 
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_dfl_loss_f64(logits: *const f64, target: *const f64, weight: *const f64, n: usize, sides: usize, bins: usize, options: *const lossfn_dfl_options, loss: *mut f64, grad_logits: *mut f64) -> lossfn_status {
     unsafe { entry(logits, target, weight, n, sides, bins, options, loss, grad_logits) }
+}
+
+/// Options of lossfn_dfl_box_loss (NULL = lossfn_dfl_box_options_default()).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct lossfn_dfl_box_options {
+    /// LOSSFN_REDUCTION_MEAN (default) or _SUM (term weight `weight[i]` per anchor), or
+    /// _MEAN_DENOMINATOR; NONE is not accepted (the loss is two reduced values).
+    pub reduction: lossfn_reduction,
+    /// The box loss on the decoded boxes: LOSSFN_IOU_KIND_IOU (1 - IoU), _GIOU, _DIOU or _CIOU
+    /// (default), with the formulas of lossfn_iou_loss (LINEAR), lossfn_giou_loss,
+    /// lossfn_diou_loss and lossfn_ciou_loss.
+    pub iou: lossfn_iou_kind,
+    /// CIoU's variant: LOSSFN_CIOU_ULTRALYTICS (default: BboxLoss's bbox_iou), _TORCHVISION or
+    /// _MMDET. Validated whatever `iou` is.
+    pub ciou_variant: lossfn_ciou_variant,
+    /// 1e-7; finite, > 0. The box loss's eps.
+    pub eps: f64,
+    /// 1.0; finite, >= 0. Gain of the IoU part (ultralytics' hyp.box = 7.5 if applied here).
+    pub iou_weight: f64,
+    /// 1.0; finite, >= 0. Gain of the DFL part (ultralytics' hyp.dfl = 1.5 if applied here).
+    pub dfl_weight: f64,
+    /// 1.0; finite. Multiplies both loss values and the gradient (docs/api.md §3).
+    pub loss_weight: f64,
+    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator
+    /// (ultralytics' target_scores_sum).
+    pub avg_factor: f64,
+    /// false: grad = dL; true: grad += dL.
+    pub accumulate: bool,
+}
+
+/// The defaults: MEAN, CIOU, ULTRALYTICS, eps 1e-7, gains 1.
+#[no_mangle]
+pub extern "C" fn lossfn_dfl_box_options_default() -> lossfn_dfl_box_options {
+    lossfn_dfl_box_options {
+        reduction: LOSSFN_REDUCTION_MEAN,
+        iou: LOSSFN_IOU_KIND_CIOU,
+        ciou_variant: LOSSFN_CIOU_ULTRALYTICS,
+        eps: 1e-7,
+        iou_weight: 1.0,
+        dfl_weight: 1.0,
+        loss_weight: 1.0,
+        avg_factor: 0.0,
+        accumulate: false,
+    }
+}
+c_options!(lossfn_dfl_box_options, lossfn_dfl_box_options_default, [accumulate]);
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn box_entry<T: Math>(
+    logits: *const T,
+    anchors: *const T,
+    target: *const T,
+    weight: *const T,
+    n: usize,
+    bins: usize,
+    options: *const lossfn_dfl_box_options,
+    loss: *mut T,
+    grad_logits: *mut T,
+) -> lossfn_status {
+    ffi_boundary! {
+        let o: lossfn_dfl_box_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(false)?;
+        if controls.output == crate::reduce::Output::Reduced(crate::reduce::Reduction::None) {
+            return Err(Error::option(
+                "`options.reduction` = NONE: lossfn_dfl_box_loss gives two reduced values (MEAN, SUM or MEAN_DENOMINATOR)",
+            ));
+        }
+        let variant = ciou_variant(o.ciou_variant)?;
+        let kind = match o.iou {
+            LOSSFN_IOU_KIND_IOU => BoxLoss::Iou(IouMode::Linear),
+            LOSSFN_IOU_KIND_GIOU => BoxLoss::Giou,
+            LOSSFN_IOU_KIND_DIOU => BoxLoss::Diou,
+            LOSSFN_IOU_KIND_CIOU => BoxLoss::Ciou(variant),
+            v => return Err(Error::option(format!("`options.iou` = {v} is not a lossfn_iou_kind"))),
+        };
+        check_eps("options.eps", o.eps)?;
+        let gain = |name, v: f64| check_option(name, v, v >= 0.0 && v.is_finite(), "finite, >= 0");
+        gain("options.iou_weight", o.iou_weight)?;
+        gain("options.dfl_weight", o.dfl_weight)?;
+        if bins < 2 {
+            return Err(Error::size(format!("`bins` = {bins}: a distribution needs at least 2 bins")));
+        }
+        let rows = mul_size("`n` anchors x 4 sides", n, 4)?;
+        let len = mul_size("`n` x 4 rows x `bins`", rows, bins)?;
+        let loss_len = if controls.output == crate::reduce::Output::MeanDenominator { 1 } else { 2 };
+        let mut io = Io::new();
+        let args = BoxArgs {
+            logits: unsafe { io.input("logits", logits, len)? },
+            anchors: unsafe { io.input("anchors", anchors, mul_size("`n` anchors x 2", n, 2)?)? },
+            target: unsafe { io.input("target", target, rows)? },
+            weight: unsafe { io.optional_input("weight", weight, n)? },
+            bins,
+        };
+        let loss = unsafe { io.output("loss", loss, loss_len)? };
+        let grad = unsafe { io.optional_output("grad_logits", grad_logits, len)? };
+        let gains = Gains { iou: o.iou_weight, dfl: o.dfl_weight };
+        run_loss(&controls, loss, grad, "grad_logits", |r, _, grad| Ok(dfl_box(kind, o.eps, gains, &args, r, grad)))
+    }
+}
+
+/// The YOLOv8/11 box branch in one call (ultralytics utils/loss.py BboxLoss with DFL, on the
+/// foreground anchors the caller selects): decode d_k = sum_j softmax(logits_k)_j * j for the
+/// sides k = l, t, r, b; box = (ax - d_l, ay - d_t, ax + d_r, ay + d_b); L_iou = sum w_i
+/// (1 - IoU_kind(box_i, target_i)) / den; L_dfl = sum w_i DFL_i / den with DFL's target
+/// (ax - X1, ay - Y1, X2 - ax, Y2 - ay) clamped to [0, bins - 1.01]; den = sum w_i (n without
+/// weights), or options.avg_factor (ultralytics' target_scores_sum); SUM: den = 1.
+/// logits: n*4*bins values, row-major `[n][4][bins]`; anchors: n*2 (ax, ay); target: n*4 xyxy, in
+/// the anchors' units (ultralytics: stride units); weight: n values or NULL (ultralytics:
+/// target_scores.sum(-1)). loss: 2 values [iou_weight * L_iou, dfl_weight * L_dfl] (times
+/// loss_weight), or 1 (the denominator) for MEAN_DENOMINATOR; grad_logits: n*4*bins values, the
+/// gradient of their sum, or NULL. bins < 2: LOSSFN_ERROR_INVALID_SIZE; NONE:
+/// LOSSFN_ERROR_INVALID_OPTION.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes (see the header's conventions).
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_dfl_box_loss_f32(logits: *const f32, anchors: *const f32, target: *const f32, weight: *const f32, n: usize, bins: usize, options: *const lossfn_dfl_box_options, loss: *mut f32, grad_logits: *mut f32) -> lossfn_status {
+    unsafe { box_entry(logits, anchors, target, weight, n, bins, options, loss, grad_logits) }
+}
+/// The YOLOv8/11 box branch, double precision: see lossfn_dfl_box_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_dfl_box_loss_f64(logits: *const f64, anchors: *const f64, target: *const f64, weight: *const f64, n: usize, bins: usize, options: *const lossfn_dfl_box_options, loss: *mut f64, grad_logits: *mut f64) -> lossfn_status {
+    unsafe { box_entry(logits, anchors, target, weight, n, bins, options, loss, grad_logits) }
 }

@@ -313,12 +313,12 @@ pub fn controls(
 
 /// Runs one loss under its controls ([`crate::reduce::run_loss`]) after the checks that need the
 /// buffers: MEAN_DENOMINATOR takes no gradient (`grad_name` must be NULL).
-pub fn run_loss<T: crate::kernels::Real>(
+pub fn run_loss<T: crate::kernels::Real, V: crate::reduce::Reduced>(
     controls: &crate::reduce::Controls,
     loss: &mut [T],
     grad: Option<&mut [T]>,
     grad_name: &str,
-    kernel: impl FnOnce(crate::reduce::Reduce, Option<&mut [T]>, Option<&mut [T]>) -> Result<f64>,
+    kernel: impl FnOnce(crate::reduce::Reduce, Option<&mut [T]>, Option<&mut [T]>) -> Result<V>,
 ) -> Result<()> {
     if controls.output == crate::reduce::Output::MeanDenominator && grad.is_some() {
         return Err(Error::option(format!("`{grad_name}` must be NULL with LOSSFN_REDUCTION_MEAN_DENOMINATOR")));

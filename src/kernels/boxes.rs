@@ -311,14 +311,14 @@ fn pull_back<T: Real>(q: &Pair<T>, g: Adjoint<T>) -> [T; 4] {
 /// What one loss gives for one box: its value, ∂l/∂corners (when asked), and the factor of its
 /// term weight (iou^gamma for Focal-EIoU, else 1).
 #[derive(Clone, Copy)]
-struct Term<T> {
-    loss: T,
-    grad: [T; 4],
-    factor: T,
+pub(crate) struct Term<T> {
+    pub loss: T,
+    pub grad: [T; 4],
+    pub factor: T,
 }
 
 /// One loss of the family on corner boxes.
-trait Loss<T: Real>: Sync {
+pub(crate) trait Loss<T: Real>: Sync {
     /// Whether the term weight depends on the box (Focal-EIoU): then the MEAN denominator is
     /// only known after the pass.
     const BOX_FACTOR: bool = false;
@@ -740,7 +740,7 @@ fn store_grad<T: Real>(format: Format, g: &Corners<T>, scale: &[T; BLOCK], gs: T
 
 /// Adds a block's values to 8 f64 lanes (entries past the block's boxes are 0).
 #[inline(always)]
-fn accumulate<T: Real>(acc: &mut [f64; 8], v: &[T; BLOCK]) {
+pub(crate) fn accumulate<T: Real>(acc: &mut [f64; 8], v: &[T; BLOCK]) {
     for lane in v.chunks_exact(8) {
         for k in 0..8 {
             acc[k] += lane[k].f64();
@@ -771,31 +771,51 @@ pub fn box_loss<T: Real>(
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> f64 {
+    with_loss(kind, eps, Driver { format, args, reduction, loss_none, grad })
+}
+
+/// A computation over the boxes that is generic over the loss: [`with_loss`] hands it the
+/// loss `kind` as a concrete [`Loss`] (so that the per-box formulas inline into its loops).
+pub(crate) trait WithLoss<T: Real> {
+    type Output;
+    fn run<L: Loss<T>>(self, loss: L) -> Self::Output;
+}
+
+/// Runs `user` with the [`Loss`] of `kind`, eps raised by [`eps_of`].
+pub(crate) fn with_loss<T: Real, U: WithLoss<T>>(kind: BoxLoss, eps: f64, user: U) -> U::Output {
     let e = eps_of::<T>(eps);
-    let d = Driver { format, args, reduction };
-    let (l, g) = (loss_none, grad);
     match kind {
-        BoxLoss::Iou(IouMode::Linear) => d.run(Iou::<T, 0> { eps: e }, l, g),
-        BoxLoss::Iou(IouMode::Square) => d.run(Iou::<T, 1> { eps: e }, l, g),
-        BoxLoss::Iou(IouMode::Log) => d.run(Iou::<T, 2> { eps: e }, l, g),
-        BoxLoss::Giou => d.run(Giou { eps: e }, l, g),
-        BoxLoss::Diou => d.run(Diou { eps: e }, l, g),
-        BoxLoss::Ciou(CiouVariant::Torchvision) => d.run(Ciou::<T, 0> { eps: e }, l, g),
-        BoxLoss::Ciou(CiouVariant::Ultralytics) => d.run(Ciou::<T, 1> { eps: e }, l, g),
-        BoxLoss::Ciou(CiouVariant::Mmdet) => d.run(Ciou::<T, 2> { eps: e }, l, g),
-        BoxLoss::Siou => d.run(Siou { eps: e }, l, g),
-        BoxLoss::Eiou { gamma } if gamma == 0.0 => d.run(Eiou::<T, 0> { eps: e, gamma: T::zero() }, l, g),
-        BoxLoss::Eiou { gamma } if gamma == 0.5 => d.run(Eiou::<T, 1> { eps: e, gamma: T::of(gamma) }, l, g),
-        BoxLoss::Eiou { gamma } if gamma == 1.0 => d.run(Eiou::<T, 2> { eps: e, gamma: T::of(gamma) }, l, g),
-        BoxLoss::Eiou { gamma } => d.run(Eiou::<T, 3> { eps: e, gamma: T::of(gamma) }, l, g),
-        BoxLoss::Cdiou { lambda } => d.run(Cdiou { eps: e, lambda: T::of(lambda) }, l, g),
+        BoxLoss::Iou(IouMode::Linear) => user.run(Iou::<T, 0> { eps: e }),
+        BoxLoss::Iou(IouMode::Square) => user.run(Iou::<T, 1> { eps: e }),
+        BoxLoss::Iou(IouMode::Log) => user.run(Iou::<T, 2> { eps: e }),
+        BoxLoss::Giou => user.run(Giou { eps: e }),
+        BoxLoss::Diou => user.run(Diou { eps: e }),
+        BoxLoss::Ciou(CiouVariant::Torchvision) => user.run(Ciou::<T, 0> { eps: e }),
+        BoxLoss::Ciou(CiouVariant::Ultralytics) => user.run(Ciou::<T, 1> { eps: e }),
+        BoxLoss::Ciou(CiouVariant::Mmdet) => user.run(Ciou::<T, 2> { eps: e }),
+        BoxLoss::Siou => user.run(Siou { eps: e }),
+        BoxLoss::Eiou { gamma } if gamma == 0.0 => user.run(Eiou::<T, 0> { eps: e, gamma: T::zero() }),
+        BoxLoss::Eiou { gamma } if gamma == 0.5 => user.run(Eiou::<T, 1> { eps: e, gamma: T::of(gamma) }),
+        BoxLoss::Eiou { gamma } if gamma == 1.0 => user.run(Eiou::<T, 2> { eps: e, gamma: T::of(gamma) }),
+        BoxLoss::Eiou { gamma } => user.run(Eiou::<T, 3> { eps: e, gamma: T::of(gamma) }),
+        BoxLoss::Cdiou { lambda } => user.run(Cdiou { eps: e, lambda: T::of(lambda) }),
     }
 }
 
-struct Driver<'a, 'b, T> {
+struct Driver<'a, 'b, 'o, T> {
     format: Format,
     args: &'b Args<'a, T>,
     reduction: Reduce,
+    loss_none: Option<&'o mut [T]>,
+    grad: Option<&'o mut [T]>,
+}
+
+impl<T: Real> WithLoss<T> for Driver<'_, '_, '_, T> {
+    type Output = f64;
+    fn run<L: Loss<T>>(mut self, loss: L) -> f64 {
+        let (l, g) = (self.loss_none.take(), self.grad.take());
+        self.run_loss(loss, l, g)
+    }
 }
 
 /// Per-chunk sums: Σ term weight · loss and Σ term weight.
@@ -805,9 +825,9 @@ struct Sums {
     weight: f64,
 }
 
-impl<T: Real> Driver<'_, '_, T> {
+impl<T: Real> Driver<'_, '_, '_, T> {
     /// Runs `loss` over the boxes, a chunk at a time on the widest SIMD copy, and reduces.
-    fn run<L: Loss<T>>(&self, loss: L, loss_none: Option<&mut [T]>, mut grad: Option<&mut [T]>) -> f64 {
+    fn run_loss<L: Loss<T>>(&self, loss: L, loss_none: Option<&mut [T]>, mut grad: Option<&mut [T]>) -> f64 {
         let n = self.args.pred.len() / 4;
         // Focal-EIoU's MEAN denominator Σ iou^γ·w is known only after the pass: the gradient is
         // written with scale 1 and rescaled afterwards. Otherwise the scale is known up front.
@@ -906,14 +926,14 @@ impl<T: Real> Driver<'_, '_, T> {
 
 /// One chunk of [`Driver::run`], for [`simd::dispatch`]; the gradient-free variant is a separate
 /// instantiation that skips the gradient's arithmetic.
-struct ChunkTask<'d, 'a, 'b, 'c, L, T> {
-    driver: &'d Driver<'a, 'b, T>,
+struct ChunkTask<'d, 'a, 'b, 'o, 'c, L, T> {
+    driver: &'d Driver<'a, 'b, 'o, T>,
     loss: &'d L,
     c: reduce::Chunk<'c, T>,
     gs: T,
 }
 
-impl<T: Real, L: Loss<T>> SimdTask for ChunkTask<'_, '_, '_, '_, L, T> {
+impl<T: Real, L: Loss<T>> SimdTask for ChunkTask<'_, '_, '_, '_, '_, L, T> {
     type Output = Sums;
     const WIDEST: u8 = L::WIDEST;
     #[inline(always)]

@@ -236,6 +236,23 @@ pub fn row_sum<T: Real>(z: &[T]) -> T {
     lane_sum(acc)
 }
 
+/// Σ `a[c]·b[c]` of two rows of one length in a fixed order (`LANES` (8) partial sums).
+#[inline(always)]
+pub fn row_dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let b = &b[..a.len()];
+    let mut acc = [T::zero(); LANES];
+    let (mut ia, mut ib) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    for (ca, cb) in (&mut ia).zip(&mut ib) {
+        for j in 0..LANES {
+            acc[j] += ca[j] * cb[j];
+        }
+    }
+    for (j, (&x, &y)) in ia.remainder().iter().zip(ib.remainder()).enumerate() {
+        acc[j] += x * y;
+    }
+    lane_sum(acc)
+}
+
 /// Writes `e[c] = exp((z[c] − m)·k)` and returns Σ e (fixed order). `k` is 1 for a plain
 /// softmax, 1/T for a temperature. (A plain map loop, then a lane sum: LLVM vectorizes a map
 /// loop around `exp` reliably, but not an accumulating loop with a body that large.)

@@ -60,6 +60,13 @@ template <class T> void regression_and_boxes() {
     LOSSFN_DFL_LOSSES(CALL)
 #undef CALL
 
+    // The box branch: 2 anchors x 4 sides x 8 bins, targets around the anchors.
+    const std::vector<T> anchors{T(3), T(4), T(10.5), T(2.5)}, boxes{T(1), T(1.5), T(6), T(7), T(7), T(1), T(12), T(5.5)};
+    const auto dbo = lossfn_dfl_box_options_default();
+#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, logits, anchors, boxes, 8, dbo)
+    LOSSFN_DFL_BOX_LOSSES(CALL)
+#undef CALL
+
     // Keypoints (no optional argument): 2 instances x 3 keypoints.
     const auto kp = ramp<T>(12, 1.0, 2.0), kt = ramp<T>(12, 1.5, 1.9);
     const std::vector<T> vis{T(1), T(1), T(0), T(1), T(1), T(1)}, area{T(40), T(90)}, sig{T(0.025), T(0.079), T(0.107)};

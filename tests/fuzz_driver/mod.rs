@@ -103,6 +103,7 @@ catalogue! { $
     Cdiou         cdiou_loss          Boxes           BOX;
     Probiou       probiou_loss        Boxes           ROTATED_BOX;
     Dfl           dfl_loss            Dfl             DFL;
+    DflBox        dfl_box_loss        Dfl             DFL_BOX;
     KeypointOks   keypoint_oks_loss   Keypoints       KEYPOINT;
     Matrix        box_iou_matrix      Matrix          MATRIX;
     ProbiouMatrix probiou_matrix      Matrix          PROBIOU_MATRIX;
@@ -131,6 +132,7 @@ pub enum Form {
     BOX,
     ROTATED_BOX,
     DFL,
+    DFL_BOX,
     KEYPOINT,
     MATRIX,
     PROBIOU_MATRIX,
@@ -182,6 +184,11 @@ impl F {
     }
     pub fn index_target(self) -> bool {
         matches!(self.form(), Form::CROSS_ENTROPY_INDEX | Form::FOCAL_INDEX | Form::OVERLAP_INDEX)
+    }
+    /// Whether the function accepts LOSSFN_REDUCTION_NONE (the DFL box branch returns two
+    /// reduced values and does not).
+    pub fn accepts_none(self) -> bool {
+        self.form() != Form::DFL_BOX
     }
     /// Probability targets: their options take no ignore_index but the default (docs/api.md §1, §7).
     pub fn soft_target(self) -> bool {
@@ -419,6 +426,8 @@ const RED4: &[u32] = &[
     LOSSFN_REDUCTION_BATCHMEAN,
     LOSSFN_REDUCTION_MEAN_DENOMINATOR,
 ];
+/// The DFL box branch: its two values are always reduced.
+const RED_REDUCED: &[u32] = &[LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM, LOSSFN_REDUCTION_MEAN_DENOMINATOR];
 const FORMATS: &[u32] = &[LOSSFN_BOX_XYXY, LOSSFN_BOX_XYWH, LOSSFN_BOX_CXCYWH, LOSSFN_BOX_LTRB];
 const KINDS: &[u32] = &[LOSSFN_IOU_KIND_IOU, LOSSFN_IOU_KIND_GIOU, LOSSFN_IOU_KIND_DIOU, LOSSFN_IOU_KIND_CIOU];
 const IOU_MODES: &[u32] = &[LOSSFN_IOU_LINEAR, LOSSFN_IOU_SQUARE, LOSSFN_IOU_LOG];
@@ -488,6 +497,17 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
         Family::Keypoints => {
             type O = lossfn_keypoint_options;
             (zeroed(lossfn_keypoint_options_default()), align_of::<O>(), vec![fld!(O, reduction, U32(RED3), true)])
+        }
+        Family::Dfl if f.form() == Form::DFL_BOX => {
+            type O = lossfn_dfl_box_options;
+            (zeroed(lossfn_dfl_box_options_default()), align_of::<O>(), vec![
+                fld!(O, reduction, U32(RED_REDUCED), true),
+                fld!(O, iou, U32(KINDS), true),
+                fld!(O, ciou_variant, U32(CIOU_VARIANTS), true),
+                fld!(O, eps, F64(finite_gt0, eps_moderate), true),
+                fld!(O, iou_weight, F64(finite_ge0, weight_moderate), true),
+                fld!(O, dfl_weight, F64(finite_ge0, weight_moderate), true),
+            ])
         }
         Family::Dfl => {
             type O = lossfn_dfl_options;
@@ -748,6 +768,23 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
                 if len.is_none() { bit(LOSSFN_ERROR_INVALID_SIZE) } else { 0 },
             )
         }
+        Family::Dfl if f.form() == Form::DFL_BOX => {
+            let rows = d.n.checked_mul(4);
+            let len = rows.and_then(|r| r.checked_mul(d.m));
+            let defects = if d.m < 2 || len.is_none() { bit(LOSSFN_ERROR_INVALID_SIZE) } else { 0 };
+            // [L_iou, L_dfl], or the denominator alone
+            let loss_len = if o.reduction == LOSSFN_REDUCTION_MEAN_DENOMINATOR { 1 } else { 2 };
+            (
+                vec![
+                    sp("logits", len, Role::Any),
+                    sp("anchors", d.n.checked_mul(2), Role::Box),
+                    sp("target", rows, Role::Box),
+                    opt("weight", Some(d.n), Role::Weight),
+                ],
+                vec![sp("loss", Some(loss_len), Role::Any), opt("grad", len, Role::Any)],
+                defects,
+            )
+        }
         Family::Dfl => {
             let n = Some(d.n);
             let rows = d.n.checked_mul(d.sides);
@@ -899,6 +936,11 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
         (DFL, $f32:ident, $f64:ident) => {
             by_dt!($f32, $f64, |g, T| unsafe {
                 g(i(0) as *const T, i(1) as *const T, i(2) as *const T, d.n, d.sides, d.m, opt.cast(), o(0) as *mut T, o(1) as *mut T)
+            })
+        };
+        (DFL_BOX, $f32:ident, $f64:ident) => {
+            by_dt!($f32, $f64, |g, T| unsafe {
+                g(i(0) as *const T, i(1) as *const T, i(2) as *const T, i(3) as *const T, d.n, d.m, opt.cast(), o(0) as *mut T, o(1) as *mut T)
             })
         };
         (MATRIX, $f32:ident, $f64:ident) => {
@@ -1090,6 +1132,7 @@ pub fn reductions(f: F) -> &'static [u32] {
     match f {
         _ if f.family() == Family::Matrix => &[],
         _ if f.kl() => RED4,
+        _ if !f.accepts_none() => RED_REDUCED,
         _ => RED3,
     }
 }
@@ -1915,7 +1958,16 @@ pub fn determinism_configs(f: F) -> Vec<Config> {
         ],
         Family::Dfl => vec![
             cfg(Dims::dfl(5_003, 4, 16), Some(o()), true),
-            cfg(Dims::dfl(3_001, 2, 7), Some(o().reduction(LOSSFN_REDUCTION_NONE)), false),
+            cfg(
+                Dims::dfl(3_001, 2, 7),
+                Some(
+                    o().reduction(if f.accepts_none() { LOSSFN_REDUCTION_NONE } else { LOSSFN_REDUCTION_SUM })
+                        .maybe("iou", LOSSFN_IOU_KIND_GIOU as f64)
+                        .maybe("iou_weight", 7.5)
+                        .maybe("dfl_weight", 1.5),
+                ),
+                false,
+            ),
         ],
         Family::Matrix => vec![
             Config { dims: Dims::nm(97, 101), opts: None, matrix: MatrixArgs { kind: LOSSFN_IOU_KIND_GIOU, ..MatrixArgs::default() }, weights: false },
@@ -2033,7 +2085,13 @@ pub fn random_options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
                 .i64("ignore_index", pick(rng, &[-100, 0, classes as i64 - 1])),
             _ => o,
         },
-        Family::Dfl | Family::Keypoints => o,
+        Family::Dfl => o
+            .maybe("iou", rng.below(4) as f64)
+            .maybe("ciou_variant", rng.below(3) as f64)
+            .maybe("eps", pick(rng, &[1e-7, 1e-9, 1e-3, 1.0]))
+            .maybe("iou_weight", pick(rng, &[0.0, 1.0, 7.5]))
+            .maybe("dfl_weight", pick(rng, &[0.0, 1.0, 1.5])),
+        Family::Keypoints => o,
         Family::Matrix => unreachable!(),
     })
 }

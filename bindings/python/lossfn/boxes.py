@@ -1,6 +1,7 @@
 """Box regression losses: IoU (UnitBox), GIoU, DIoU, CIoU (torchvision / ultralytics / mmdet),
 SIoU, EIoU / Focal-EIoU, CDIoU, the pairwise IoU matrix, the Distribution Focal Loss, and
-ProbIoU of rotated boxes (loss and matrix, as ultralytics).
+the YOLOv8/11 box branch (decode + CIoU + DFL in one call), and ProbIoU of rotated boxes (loss
+and matrix, as ultralytics).
 
 Boxes are arrays whose last dimension is 4, in one of the formats "xyxy" (x1, y1, x2, y2;
 default), "xywh" (x1, y1, w, h; COCO), "cxcywh" (cx, cy, w, h; YOLO, DETR) or "ltrb"
@@ -12,7 +13,7 @@ comes back in it. Rotated boxes (probiou_loss, probiou_matrix) have a last dimen
 from __future__ import annotations
 
 __all__ = ["iou_loss", "giou_loss", "diou_loss", "ciou_loss", "siou_loss", "eiou_loss", "cdiou_loss", "box_iou_matrix",
-           "dfl_loss", "probiou_loss", "probiou_matrix"]
+           "dfl_loss", "dfl_box_loss", "probiou_loss", "probiou_matrix"]
 import ctypes
 from typing import Optional, Union
 
@@ -476,6 +477,86 @@ def dfl_loss(logits: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] =
     _lib.check(fn(_lib.ptr(x), _lib.ptr(t), _lib.ptr(w), ctypes.c_size_t(n), ctypes.c_size_t(sides),
                   ctypes.c_size_t(bins), ctypes.byref(opts), _lib.ptr(loss), _lib.ptr(g)))
     return _lib.reduced(loss, red, (n,)), g
+
+
+class DflBoxOptions(_lib.Options):
+    """``lossfn_dfl_box_options``."""
+
+    _fields_ = [("reduction", ctypes.c_uint32), ("iou", ctypes.c_uint32), ("ciou_variant", ctypes.c_uint32),
+                ("eps", ctypes.c_double), ("iou_weight", ctypes.c_double), ("dfl_weight", ctypes.c_double)] + _lib.CONTROLS
+
+
+@_lib.autograd("DFLBoxLoss", "parts")
+def dfl_box_loss(logits: ArrayLike, anchors: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None,
+                 reduction: Reduction = "mean", iou: Union[str, int] = "ciou", ciou_variant: Union[str, int] = "ultralytics",
+                 eps: float = 1e-7, iou_weight: float = 1.0, dfl_weight: float = 1.0, avg_factor: float = 0.0,
+                 grad: bool = True) -> LossGrad:
+    """The YOLOv8/11 box branch in one call, as ultralytics utils/loss.py BboxLoss with DFL on the
+    foreground anchors (select them first, as ``fg_mask`` does): the decode
+    d_k = sum_j softmax(logits_k)_j * j (bbox_decode), box = (ax - d_l, ay - d_t, ax + d_r, ay + d_b),
+    the IoU loss of ``iou`` on the decoded boxes (CIoU as bbox_iou by default) and DFL on the same
+    logits with bbox2dist's targets (clamped to [0, bins - 1.01]).
+
+    Parameters
+    ----------
+    logits : array-like, float32 or float64, shape (n, 4, bins)
+        The box distribution logits of the n foreground anchors (sides l, t, r, b; bins = reg_max).
+    anchors : array-like, logits' dtype, shape (n, 2)
+        Anchor points (ax, ay), in stride units as ultralytics passes them.
+    target : array-like, logits' dtype, shape (n, 4)
+        Target boxes x1, y1, x2, y2 in the anchors' units (ultralytics: target_bboxes / stride).
+    weight : array-like or None
+        One value per anchor (ultralytics: ``target_scores.sum(-1)[fg_mask]``); None weighs 1.
+    reduction : "mean" (default) or "sum"
+        "mean" divides by sum(w), or by ``avg_factor`` when given (ultralytics' target_scores_sum).
+    iou : "iou", "giou", "diou" or "ciou" (default)
+        The box loss: 1 - IoU, or the GIoU, DIoU, CIoU losses of this package.
+    ciou_variant : "ultralytics" (default), "torchvision" or "mmdet"
+    eps : float
+        The box loss's eps (default 1e-7; > 0).
+    iou_weight, dfl_weight : float
+        Gains of the two parts (ultralytics' hyp.box 7.5 and hyp.dfl 1.5 when applied here); >= 0.
+    avg_factor : float
+        0 (unused) or > 0 with "mean": the denominator instead of sum(w).
+    grad : bool
+        Compute d (loss[0] + loss[1]) / d logits (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss has shape (2,): [iou_weight * L_iou, dfl_weight * L_dfl]; grad has logits' shape and
+        dtype: the gradient of their sum.
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, is not float32/float64, or its dtype differs from logits'.
+    ValueError
+        logits is not (n, 4, bins), anchors not (n, 2), target not (n, 4), weight has the wrong
+        size, an array is not C-contiguous, or iou, ciou_variant or reduction is unknown.
+    LossfnError
+        The library refused the call (e.g. bins < 2, reduction="none", eps <= 0, a negative gain).
+    """
+    x = _lib.float_array("logits", logits)
+    if x.ndim != 3 or x.shape[1] != 4:
+        raise ValueError(f"logits must have shape (n, 4, bins), not {x.shape}")
+    n, _, bins = x.shape
+    a = _lib.float_array("anchors", anchors, x.dtype)
+    if a.shape != (n, 2):
+        raise ValueError(f"anchors must have shape {(n, 2)}, not {a.shape}")
+    t = _lib.float_array("target", target, x.dtype)
+    if t.shape != (n, 4):
+        raise ValueError(f"target must have shape {(n, 4)}, not {t.shape}")
+    w = _lib.optional_float_array("weight", weight, x.dtype, n)
+    red = _lib.reduction(reduction)
+    opts = DflBoxOptions(red, _lib.enum(iou, IOU_KINDS, "iou"), _lib.enum(ciou_variant, CIOU_VARIANTS, "ciou_variant"),
+                         eps, iou_weight, dfl_weight, avg_factor=avg_factor)
+    loss = np.empty(2, x.dtype)
+    g = np.empty_like(x) if grad else None
+    fn = _lib.function("dfl_box_loss", x.dtype)
+    _lib.check(fn(_lib.ptr(x), _lib.ptr(a), _lib.ptr(t), _lib.ptr(w), ctypes.c_size_t(n), ctypes.c_size_t(bins),
+                  ctypes.byref(opts), _lib.ptr(loss), _lib.ptr(g)))
+    return loss, g
 
 
 class RotatedBoxOptions(_lib.Options):

@@ -24,6 +24,8 @@ gradient by its own entry of the incoming gradient. A Dice or Tversky score coup
 position of its sample (or of the batch, ``batch=True``), so there backward calls the loss
 again with reduction "sum" and the incoming gradient as class weights: once per sample, each
 sample's scores weighted by its own row of the incoming gradient (once for ``batch=True``).
+``dfl_box_loss`` returns two parts, [L_iou, L_dfl], and its gradient is that of their sum; an
+incoming gradient that weighs them differently calls it again with the gains scaled.
 
 Tensors must be on the CPU (a CUDA tensor raises TypeError naming the argument) and the
 differentiable input must be float32 or float64 (TypeError otherwise).
@@ -70,6 +72,8 @@ def _scale(grad: torch.Tensor, grad_output: torch.Tensor, unreduced: str, layout
     the sum of the unreduced values), scaled in place."""
     if grad_output.dim() == 0:
         return grad if float(grad_output) == 1.0 else grad.mul_(grad_output)
+    if unreduced == "parts":  # loss parts sharing one gradient (equal incoming gradients here)
+        return grad.mul_(grad_output.reshape(-1)[0])
     if unreduced == "box":  # one value per box: scale its coordinates (4, or 5 for rotated boxes)
         return grad.mul_(grad_output.unsqueeze(-1))
     if unreduced == "distribution_box":  # one value per box: scale its (sides, bins) logits
@@ -133,6 +137,23 @@ def _function(name: str, numpy_fn: Callable[..., Any], unreduced: str) -> type:
         if unreduced == "score" and grad_output.dim() > 0:
             (input,) = ctx.saved_tensors
             return _score_vjp(numpy_fn, _numpy("input", input), ctx.target, ctx.options, grad_output), None, None
+        if unreduced == "parts" and len(set(grad_output.reshape(-1).tolist())) > 1:
+            # Parts weighted differently: the gradient of g0·L_iou + g1·L_dfl is the library's
+            # with each part's gain scaled by its own incoming gradient (the parts are linear in them).
+            # Gains are >= 0: a part with a negative incoming gradient is computed on its own
+            # and negated.
+            (input,) = ctx.saved_tensors
+            go = grad_output.reshape(-1).tolist()
+            gi, gd = ctx.options.get("iou_weight", 1.0) * go[0], ctx.options.get("dfl_weight", 1.0) * go[1]
+            if (gi >= 0) == (gd >= 0) or 0 in (gi, gd):
+                sign = -1.0 if min(gi, gd) < 0 else 1.0
+                calls = [(abs(gi), abs(gd), sign)]
+            else:
+                calls = [(abs(gi), 0.0, 1.0 if gi > 0 else -1.0), (0.0, abs(gd), 1.0 if gd > 0 else -1.0)]
+            x = _numpy("input", input)
+            grad = sum(sign * numpy_fn(x, _numpy("target", ctx.target), **dict(ctx.options, iou_weight=i, dfl_weight=d))[1]
+                       for i, d, sign in calls)
+            return torch.from_numpy(grad), None, None
         grad, ctx.grad = ctx.grad, None
         if grad is None:
             (input,) = ctx.saved_tensors

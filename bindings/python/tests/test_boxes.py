@@ -170,7 +170,7 @@ def test_threads_bitwise():
     assert a[0].tobytes() == b[0].tobytes() and a[1].tobytes() == b[1].tobytes()
 
 
-@pytest.mark.parametrize("case,dt", cases("dfl"))
+@pytest.mark.parametrize("case,dt", [c for c in cases("dfl") if c.values[0]["fn"] == "dfl_loss"])
 def test_dfl_fixture(case, dt):
     dtype = DTYPES[dt]
     d, inputs = case["dims"], case["inputs"]
@@ -214,3 +214,38 @@ def test_siou_and_ciou_variants():
         assert not np.array_equal(lossfn.ciou_loss(p, t, reduction="none", ciou_variant=variant)[0], base)
     with pytest.raises(ValueError, match="ciou_variant"):
         lossfn.ciou_loss(p, t, ciou_variant="yolo")
+
+
+@pytest.mark.parametrize("case,dt", [c for c in cases("dfl") if c.values[0]["fn"] == "dfl_box_loss"])
+def test_dfl_box_fixture(case, dt):
+    dtype = DTYPES[dt]
+    d, inputs, opts = case["dims"], case["inputs"], dict(case.get("opts") or {})
+    x = np.array(inputs["logits"], dtype).reshape(d["n"], 4, d["bins"])
+    a = np.array(inputs["anchors"], dtype).reshape(d["n"], 2)
+    t = np.array(inputs["target"], dtype).reshape(d["n"], 4)
+    weight = None if inputs.get("weight") is None else np.array(inputs["weight"], dtype)
+    kw = {"reduction": REDUCTIONS[opts.pop("reduction", 1)], **opts}
+    check_fixture(case, dt, lambda g: lossfn.dfl_box_loss(x, a, t, weight=weight, grad=g, **kw), x.shape)
+
+
+def test_dfl_box_loss_names_and_errors():
+    """iou and ciou_variant by name or code; the shapes are checked; NONE is refused."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(5, 4, 16))
+    a = rng.uniform(5, 20, (5, 2))
+    t = np.concatenate([a - rng.uniform(0, 10, (5, 2)), a + rng.uniform(0, 10, (5, 2))], 1)
+    base = lossfn.dfl_box_loss(x, a, t)
+    assert base[0].shape == (2,) and base[1].shape == x.shape
+    assert np.array_equal(lossfn.dfl_box_loss(x, a, t, iou=3, ciou_variant=1)[0], base[0])
+    assert not np.array_equal(lossfn.dfl_box_loss(x, a, t, iou="giou")[0], base[0])
+    # the gains scale their part only
+    scaled = lossfn.dfl_box_loss(x, a, t, iou_weight=7.5, dfl_weight=1.5)[0]
+    np.testing.assert_allclose(scaled, base[0] * [7.5, 1.5], rtol=1e-14)
+    with pytest.raises(ValueError, match="iou"):
+        lossfn.dfl_box_loss(x, a, t, iou="siou")
+    with pytest.raises(ValueError, match="anchors"):
+        lossfn.dfl_box_loss(x, a[:4], t)
+    with pytest.raises(ValueError, match="logits"):
+        lossfn.dfl_box_loss(x[:, :2], a, t)
+    with pytest.raises(lossfn.LossfnError, match="reduction"):
+        lossfn.dfl_box_loss(x, a, t, reduction="none")

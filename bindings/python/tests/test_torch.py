@@ -472,3 +472,61 @@ def test_dfl_and_quality_focal_backward_scale_per_box_and_element():
         w = torch.tensor(rng.uniform(0.5, 2.0, size=(6, 7)))
         (g,) = torch.autograd.grad(getattr(lt, name)(z, q, reduction="none"), z, w)
         np.testing.assert_allclose(g.numpy(), getattr(lossfn, name)(z.detach().numpy(), q.numpy(), weight=w.numpy(), reduction="sum")[1], rtol=1e-12)
+
+
+def _bbox_loss_reference(x, anchors, target, weight, tss, box_gain, dfl_gain, eps=1e-7):
+    """ultralytics v8DetectionLoss.bbox_decode + BboxLoss.forward (CIoU, DFLoss) in torch
+    float64, on foreground anchors: (box_gain * loss_iou, dfl_gain * loss_dfl)."""
+    import math
+    n, _, bins = x.shape
+    dist = x.softmax(2).matmul(torch.arange(bins, dtype=x.dtype))
+    lt_, rb = dist.chunk(2, -1)
+    p = torch.cat((anchors - lt_, anchors + rb), -1)
+    b1_x1, b1_y1, b1_x2, b1_y2 = p.chunk(4, -1)
+    b2_x1, b2_y1, b2_x2, b2_y2 = target.chunk(4, -1)
+    w1, h1 = b1_x2 - b1_x1, b1_y2 - b1_y1 + eps
+    w2, h2 = b2_x2 - b2_x1, b2_y2 - b2_y1 + eps
+    inter = (b1_x2.minimum(b2_x2) - b1_x1.maximum(b2_x1)).clamp(0) * (b1_y2.minimum(b2_y2) - b1_y1.maximum(b2_y1)).clamp(0)
+    union = w1 * h1 + w2 * h2 - inter + eps
+    iou = inter / union
+    cw = b1_x2.maximum(b2_x2) - b1_x1.minimum(b2_x1)
+    ch = b1_y2.maximum(b2_y2) - b1_y1.minimum(b2_y1)
+    c2 = cw.pow(2) + ch.pow(2) + eps
+    rho2 = ((b2_x1 + b2_x2 - b1_x1 - b1_x2).pow(2) + (b2_y1 + b2_y2 - b1_y1 - b1_y2).pow(2)) / 4
+    v = (4 / math.pi ** 2) * ((w2 / h2).atan() - (w1 / h1).atan()).pow(2)
+    with torch.no_grad():
+        alpha = v / (v - iou + (1 + eps))
+    ciou = iou - (rho2 / c2 + v * alpha)
+    loss_iou = ((1.0 - ciou) * weight.unsqueeze(-1)).sum() / tss
+    x1y1, x2y2 = target.chunk(2, -1)
+    t = torch.cat((anchors - x1y1, x2y2 - anchors), -1).clamp(0, bins - 1 - 0.01)
+    tl = t.long()
+    wl = tl + 1 - t
+    ce = lambda idx: F.cross_entropy(x.reshape(-1, bins), idx.reshape(-1), reduction="none").view(tl.shape)
+    dfl = (ce(tl) * wl + ce(tl + 1) * (1 - wl)).mean(-1, keepdim=True)
+    loss_dfl = (dfl * weight.unsqueeze(-1)).sum() / tss
+    return torch.stack([box_gain * loss_iou, dfl_gain * loss_dfl])
+
+
+def test_dfl_box_loss_equals_bbox_loss_and_weighs_its_parts():
+    """lossfn.torch.dfl_box_loss against ultralytics' BboxLoss written in torch (float64): both
+    values, and the gradient for an incoming gradient that weighs the two parts differently."""
+    rng = np.random.default_rng(11)
+    n, bins = 9, 16
+    x = torch.tensor(rng.normal(size=(n, 4, bins)) * 2)
+    a = torch.tensor(rng.integers(0, 40, size=(n, 2)) + 0.5)
+    target = torch.cat([a - torch.tensor(rng.uniform(0, bins + 1, (n, 2))), a + torch.tensor(rng.uniform(0, bins + 1, (n, 2)))], 1)
+    w = torch.tensor(rng.uniform(0.05, 1.0, n))
+    tss = float(w.sum()) + 3.0  # target_scores_sum over every anchor, foreground or not
+    go = torch.tensor([2.0, -0.5])
+    xr = x.clone().requires_grad_(True)
+    ref = _bbox_loss_reference(xr, a, target, w, tss, 7.5, 1.5)
+    (g_ref,) = torch.autograd.grad(ref, xr, go)
+    xl = x.clone().requires_grad_(True)
+    ours = lt.dfl_box_loss(xl, a, target, weight=w, avg_factor=tss, iou_weight=7.5, dfl_weight=1.5)
+    np.testing.assert_allclose(ours.detach().numpy(), ref.detach().numpy(), rtol=1e-12)
+    (g,) = torch.autograd.grad(ours, xl, go)
+    np.testing.assert_allclose(g.numpy(), g_ref.numpy(), rtol=1e-10, atol=1e-14)
+    # equal incoming gradients take the stored gradient
+    (g1,) = torch.autograd.grad(lt.dfl_box_loss(xl, a, target, weight=w).sum(), xl)
+    np.testing.assert_allclose(g1.numpy(), lossfn.dfl_box_loss(x.numpy(), a.numpy(), target.numpy(), weight=w.numpy())[1], rtol=1e-14)
