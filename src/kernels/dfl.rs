@@ -28,47 +28,148 @@ pub struct Args<'a, T> {
     pub bins: usize,
 }
 
-/// The target clamped to [0, bins − 1 − 0.01] (NaN stays NaN), its left bin and weights.
-#[inline(always)]
-fn two_hot<T: Math>(t: T, bins: usize) -> (usize, T, T) {
-    let hi = T::of(bins as f64 - 1.01);
-    let t = if t < T::zero() { T::zero() } else if t > hi { hi } else { t };
-    // ⌊t⌋ of a NaN is taken as 0; the NaN then reaches the loss through wl and wr.
-    let tl = if t.is_nan() { 0 } else { t.to_usize().unwrap_or(0).min(bins - 2) };
-    let wl = T::of((tl + 1) as f64) - t;
-    (tl, wl, T::one() - wl)
+/// Rows per block: the softmax of a block's rows runs transposed, every step a vector operation
+/// across the rows. (Row by row, a 16-bin row is one vector, and its max, sum, logarithm and
+/// two-hot lookups were scalar work per row: most of the time.)
+const ROWS: usize = 16;
+
+/// The softmax of up to [`ROWS`] rows of `bins` logits, held transposed.
+struct RowBlock<T> {
+    /// `p[j·ROWS + r]` = softmax(row r)_j.
+    p: Vec<T>,
+    /// log-sum-exp of each row.
+    lse: [T; ROWS],
+    /// Σ_j p_j·j: the decode's expectation (when asked for).
+    mean: [T; ROWS],
 }
 
-/// One box: its loss (before the term weight) and, when `grad` is given, (1/sides)·∂ into it
-/// scaled by `gs`. `e` is scratch of `bins` values.
-#[inline(always)]
-fn one_box<T: Math>(a: &Args<'_, T>, i: usize, e: &mut [T], grad: Option<&mut [T]>, gs: T) -> T {
-    let (sides, bins) = (a.sides, a.bins);
-    let inv_sides = T::one() / T::of(sides as f64);
-    let mut l = T::zero();
-    let mut grad = grad;
-    for k in 0..sides {
-        let row = i * sides + k;
-        let z = &a.logits[row * bins..(row + 1) * bins];
-        let (tl, wl, wr) = two_hot(a.target[row], bins);
-        let m = math::row_max(z);
-        for (e, &v) in e.iter_mut().zip(z) {
-            *e = math::exp(v - m);
-        }
-        let sum = math::row_sum(e);
-        let lse = m + math::ln(sum);
-        l += wl * (lse - z[tl]) + wr * (lse - z[tl + 1]);
-        if let Some(g) = grad.as_deref_mut() {
-            let g = &mut g[k * bins..(k + 1) * bins];
-            let (c, inv) = (gs * inv_sides, T::one() / sum);
-            for (g, &e) in g.iter_mut().zip(e.iter()) {
-                *g = c * e * inv;
+impl<T: Math> RowBlock<T> {
+    fn new(bins: usize) -> Self {
+        RowBlock { p: vec![T::zero(); bins * ROWS], lse: [T::zero(); ROWS], mean: [T::zero(); ROWS] }
+    }
+
+    /// Loads `rows` ≤ [`ROWS`] rows (row-major in `z`) and computes their softmax, log-sum-exp and,
+    /// with `MEAN`, expectation over the bin indices `index`. Rows past `rows` are zeros.
+    #[inline(always)]
+    fn softmax<const MEAN: bool>(&mut self, z: &[T], rows: usize, bins: usize, index: &[T]) {
+        let p = &mut self.p[..bins * ROWS];
+        if rows == ROWS {
+            // (the common case, without a per-element test)
+            for (j, col) in p.chunks_exact_mut(ROWS).enumerate() {
+                for r in 0..ROWS {
+                    col[r] = z[r * bins + j];
+                }
             }
-            g[tl] -= c * wl;
-            g[tl + 1] -= c * wr;
+        } else {
+            for (j, col) in p.chunks_exact_mut(ROWS).enumerate() {
+                for r in 0..ROWS {
+                    col[r] = if r < rows { z[r * bins + j] } else { T::zero() };
+                }
+            }
+        }
+        // The max skips NaN (math::max); a NaN logit still makes its row's sum NaN.
+        let mut m = [T::neg_infinity(); ROWS];
+        for col in p.chunks_exact(ROWS) {
+            for r in 0..ROWS {
+                m[r] = math::max(col[r], m[r]);
+            }
+        }
+        let mut sum = [T::zero(); ROWS];
+        for col in p.chunks_exact_mut(ROWS) {
+            for r in 0..ROWS {
+                col[r] = math::exp(col[r] - m[r]);
+                sum[r] += col[r];
+            }
+        }
+        let mut inv = [T::zero(); ROWS];
+        for r in 0..ROWS {
+            self.lse[r] = m[r] + math::ln(sum[r]);
+            inv[r] = T::one() / sum[r];
+        }
+        let mut mean = [T::zero(); ROWS];
+        for (col, &j) in p.chunks_exact_mut(ROWS).zip(index) {
+            for r in 0..ROWS {
+                col[r] *= inv[r];
+                if MEAN {
+                    mean[r] += col[r] * j;
+                }
+            }
+        }
+        self.mean = mean;
+    }
+
+    /// The gradient rows `out[r·bins + j] = p_j·(a[r]·(j − mean[r]) + c[r])` for r < `rows`
+    /// (`scratch`: bins·ROWS values, the rows transposed before they are written out).
+    #[inline(always)]
+    fn grad<const MEAN: bool>(&self, out: &mut [T], rows: usize, bins: usize, index: &[T], a: &[T; ROWS], c: &[T; ROWS], scratch: &mut [T]) {
+        let scratch = &mut scratch[..bins * ROWS];
+        for ((g, col), &j) in scratch.chunks_exact_mut(ROWS).zip(self.p.chunks_exact(ROWS)).zip(index) {
+            for r in 0..ROWS {
+                g[r] = if MEAN { col[r] * (a[r] * (j - self.mean[r]) + c[r]) } else { col[r] * c[r] };
+            }
+        }
+        if rows == ROWS {
+            let out = &mut out[..ROWS * bins];
+            for r in 0..ROWS {
+                for j in 0..bins {
+                    out[r * bins + j] = scratch[j * ROWS + r];
+                }
+            }
+        } else {
+            for (r, row) in out[..rows * bins].chunks_exact_mut(bins).enumerate() {
+                for (j, o) in row.iter_mut().enumerate() {
+                    *o = scratch[j * ROWS + r];
+                }
+            }
         }
     }
-    l * inv_sides
+}
+
+/// The two-hot targets of a block's rows at positions `t`, clamped to [0, bins − 1 − 0.01] (NaN
+/// stays NaN): tl = ⌊t⌋, wl = tl + 1 − t, wr = 1 − wl, computed across the rows; and their cross
+/// entropies wl·(lse − z_tl) + wr·(lse − z_tr) (`z`: the rows, row-major).
+struct TwoHot<T> {
+    ce: [T; ROWS],
+    tl: [usize; ROWS],
+    wl: [T; ROWS],
+    wr: [T; ROWS],
+}
+
+impl<T: Math> TwoHot<T> {
+    #[inline(always)]
+    fn of(block: &RowBlock<T>, z: &[T], t: &[T; ROWS], rows: usize, bins: usize) -> Self {
+        let hi = T::of(bins as f64 - 1.01);
+        let (mut tl_f, mut wl, mut wr) = ([T::zero(); ROWS], [T::zero(); ROWS], [T::zero(); ROWS]);
+        for r in 0..ROWS {
+            let t = if t[r] < T::zero() { T::zero() } else if t[r] > hi { hi } else { t[r] };
+            // ⌊t⌋ of a NaN is taken as 0; the NaN then reaches the loss through wl and wr.
+            let f = t.floor();
+            tl_f[r] = if f.is_nan() { T::zero() } else { f };
+            wl[r] = tl_f[r] + T::one() - t;
+            wr[r] = T::one() - wl[r];
+        }
+        let mut tl = [0usize; ROWS];
+        let (mut zl, mut zr) = ([T::zero(); ROWS], [T::zero(); ROWS]);
+        for r in 0..rows {
+            tl[r] = tl_f[r].to_usize().unwrap_or(0).min(bins - 2);
+            zl[r] = z[r * bins + tl[r]];
+            zr[r] = z[r * bins + tl[r] + 1];
+        }
+        let mut ce = [T::zero(); ROWS];
+        for r in 0..ROWS {
+            ce[r] = wl[r] * (block.lse[r] - zl[r]) + wr[r] * (block.lse[r] - zr[r]);
+        }
+        TwoHot { ce, tl, wl, wr }
+    }
+
+    /// Subtracts c[r]·(wl·[j = tl] + wr·[j = tr]) from the gradient rows `out`.
+    #[inline(always)]
+    fn pull(&self, out: &mut [T], rows: usize, bins: usize, c: &[T; ROWS]) {
+        for r in 0..rows {
+            out[r * bins + self.tl[r]] -= c[r] * self.wl[r];
+            out[r * bins + self.tl[r] + 1] -= c[r] * self.wr[r];
+        }
+    }
 }
 
 /// Computes the DFL (returned, reduced; for NONE the values wᵢ·lᵢ go to `loss_none`) and the
@@ -105,15 +206,43 @@ impl<T: Math> SimdTask for Chunk<'_, '_, T> {
     #[inline(always)]
     fn run(self) -> f64 {
         let Chunk { a, items, mut loss, mut grad, s } = self;
-        let per_box = a.sides * a.bins;
-        let mut e = vec![T::zero(); a.bins];
+        let (sides, bins) = (a.sides, a.bins);
+        let first = items.start * sides;
+        let rows = items.len() * sides;
+        let z = &a.logits[first * bins..(first + rows) * bins];
+        let t = &a.target[first..first + rows];
+        let index: Vec<T> = (0..bins).map(|j| T::of(j as f64)).collect();
+        let mut block = RowBlock::new(bins);
+        let mut scratch = vec![T::zero(); bins * ROWS];
+        let mut ce = vec![T::zero(); rows];
+        let weight = |row: usize| a.weight.map_or(T::one(), |w| w[items.start + row / sides]);
+        let c_scale = T::of(s) / T::of(sides as f64);
+        for b0 in (0..rows).step_by(ROWS) {
+            let m = ROWS.min(rows - b0);
+            let zb = &z[b0 * bins..(b0 + m) * bins];
+            block.softmax::<false>(zb, m, bins, &index);
+            let mut tb = [T::zero(); ROWS];
+            tb[..m].copy_from_slice(&t[b0..b0 + m]);
+            let hot = TwoHot::of(&block, zb, &tb, m, bins);
+            ce[b0..b0 + m].copy_from_slice(&hot.ce[..m]);
+            if let Some(g) = grad.as_deref_mut() {
+                // ∂/∂z_j = s·wᵢ/sides·(p_j − wl·[j = tl] − wr·[j = tr])
+                let mut c = [T::zero(); ROWS];
+                for r in 0..m {
+                    c[r] = c_scale * weight(b0 + r);
+                }
+                let out = &mut g[b0 * bins..(b0 + m) * bins];
+                block.grad::<false>(out, m, bins, &index, &[T::zero(); ROWS], &c, &mut scratch);
+                hot.pull(out, m, bins, &c);
+            }
+        }
+        let inv_sides = T::one() / T::of(sides as f64);
         let mut sum = 0f64;
-        for (j, i) in items.enumerate() {
-            let w = a.weight.map_or(T::one(), |w| w[i]);
-            let g = grad.as_deref_mut().map(|g| &mut g[j * per_box..(j + 1) * per_box]);
-            let wl = w * one_box(a, i, &mut e, g, T::of(s) * w);
-            if let Some(l) = loss.as_deref_mut() {
-                l[j] = wl;
+        for (j, box_ce) in ce.chunks_exact(sides).enumerate() {
+            let l = box_ce.iter().fold(T::zero(), |acc, &v| acc + v) * inv_sides;
+            let wl = weight(j * sides) * l;
+            if let Some(out) = loss.as_deref_mut() {
+                out[j] = wl;
             }
             sum += wl.f64();
         }
@@ -219,47 +348,61 @@ impl<T: Math, L: boxes::Loss<T>> SimdTask for BranchChunk<'_, '_, T, L> {
 
 impl<T: Math, L: boxes::Loss<T>> BranchChunk<'_, '_, T, L> {
     /// The chunk a block of [`BLOCK`] anchors at a time: the rows' softmax, decode and DFL
-    /// (vectorised along the bins), the box loss (along the anchors, as the box losses run),
-    /// then each row's gradient (along the bins).
+    /// ([`RowBlock`]s of 16 rows, vectorised across the rows), the box loss (along the anchors, as
+    /// the box losses run), then the rows' gradient.
     #[inline(always)]
     fn blocks<const GRAD: bool>(self) -> [f64; 2] {
         let BranchChunk { a, loss, items, mut grad, gs } = self;
         let bins = a.bins;
         let per_anchor = 4 * bins;
         let index: Vec<T> = (0..bins).map(|j| T::of(j as f64)).collect();
-        // The block's softmax rows (kept for the gradient), decoded distances, two-hot targets.
-        let mut prob = vec![T::zero(); BLOCK * per_anchor];
+        // The block's rows (4 per anchor, side-major within the anchor) in row blocks, kept for
+        // the gradient; decoded distances and two-hot targets per (side, anchor).
+        let mut rows: Vec<RowBlock<T>> = (0..4 * BLOCK / ROWS).map(|_| RowBlock::new(bins)).collect();
+        let mut scratch = vec![T::zero(); bins * ROWS];
         let mut dist = [[T::zero(); BLOCK]; 4];
-        let mut hot = [[(0usize, T::zero(), T::zero()); BLOCK]; 4];
+        let mut hot: Vec<TwoHot<T>> = (0..4 * BLOCK / ROWS)
+            .map(|_| TwoHot { ce: [T::zero(); ROWS], tl: [0; ROWS], wl: [T::zero(); ROWS], wr: [T::zero(); ROWS] })
+            .collect();
         let (mut pred, mut tgt) = ([[T::zero(); BLOCK]; 4], [[T::zero(); BLOCK]; 4]);
         let mut g_corner = [[T::zero(); BLOCK]; 4];
-        let (mut l_iou, mut l_dfl) = ([T::zero(); BLOCK], [T::zero(); BLOCK]);
+        let mut l_iou = [T::zero(); BLOCK];
         let (mut acc_iou, mut acc_dfl) = ([0f64; 8], [0f64; 8]);
         for start in (items.start..items.end).step_by(BLOCK) {
             let m = BLOCK.min(items.end - start);
             for i in 0..m {
-                let g = start + i;
-                let (ax, ay) = (a.anchors[2 * g], a.anchors[2 * g + 1]);
-                let t = &a.target[4 * g..4 * g + 4];
-                let t_dist = [ax - t[0], ay - t[1], t[2] - ax, t[3] - ay];
-                let mut ce = T::zero();
                 for k in 0..4 {
-                    let z = &a.logits[(4 * g + k) * bins..(4 * g + k + 1) * bins];
-                    let p = &mut prob[(4 * i + k) * bins..(4 * i + k + 1) * bins];
-                    let mx = math::row_max(z);
-                    let sum = math::row_exp(z, mx, T::one(), p);
-                    let inv = T::one() / sum;
-                    for v in p.iter_mut() {
-                        *v *= inv;
-                    }
-                    dist[k][i] = math::row_dot(p, &index);
-                    let lse = mx + math::ln(sum);
-                    let (tl, wl, wr) = two_hot(t_dist[k], bins);
-                    hot[k][i] = (tl, wl, wr);
-                    ce += wl * (lse - z[tl]) + wr * (lse - z[tl + 1]);
-                    tgt[k][i] = t[k];
+                    tgt[k][i] = a.target[4 * (start + i) + k];
                 }
-                l_dfl[i] = ce * T::of(0.25);
+            }
+            let mut l_dfl = [T::zero(); BLOCK];
+            for (b, block) in rows.iter_mut().enumerate().take((4 * m).div_ceil(ROWS)) {
+                let r0 = b * ROWS;
+                let count = ROWS.min(4 * m - r0);
+                let z = &a.logits[(4 * start + r0) * bins..(4 * start + r0 + count) * bins];
+                block.softmax::<true>(z, count, bins, &index);
+                let mut t_dist = [T::zero(); ROWS];
+                for r in 0..count {
+                    let (i, k) = ((r0 + r) / 4, (r0 + r) % 4);
+                    let (ax, ay) = (a.anchors[2 * (start + i)], a.anchors[2 * (start + i) + 1]);
+                    // bbox2dist: (ax − X1, ay − Y1, X2 − ax, Y2 − ay)
+                    t_dist[r] = match k {
+                        0 => ax - tgt[0][i],
+                        1 => ay - tgt[1][i],
+                        2 => tgt[2][i] - ax,
+                        _ => tgt[3][i] - ay,
+                    };
+                    dist[k][i] = block.mean[r];
+                }
+                let h = TwoHot::of(block, z, &t_dist, count, bins);
+                for r in 0..count {
+                    l_dfl[(r0 + r) / 4] += h.ce[r];
+                }
+                hot[b] = h;
+            }
+            for i in 0..m {
+                let (ax, ay) = (a.anchors[2 * (start + i)], a.anchors[2 * (start + i) + 1]);
+                l_dfl[i] *= T::of(0.25);
                 pred[0][i] = ax - dist[0][i];
                 pred[1][i] = ay - dist[1][i];
                 pred[2][i] = ax + dist[2][i];
@@ -284,21 +427,20 @@ impl<T: Math, L: boxes::Loss<T>> BranchChunk<'_, '_, T, L> {
             if GRAD {
                 let out = grad.as_deref_mut().unwrap_or_default();
                 let local = start - items.start;
-                for i in 0..m {
-                    let (gi, gd) = (gs[0] * w(i), gs[1] * w(i));
-                    for k in 0..4 {
+                for (b, block) in rows.iter().enumerate().take((4 * m).div_ceil(ROWS)) {
+                    let r0 = b * ROWS;
+                    let count = ROWS.min(4 * m - r0);
+                    let (mut g_dist, mut gd) = ([T::zero(); ROWS], [T::zero(); ROWS]);
+                    for r in 0..count {
+                        let (i, k) = ((r0 + r) / 4, (r0 + r) % 4);
                         // box = (ax − d_l, ay − d_t, ax + d_r, ay + d_b)
-                        let g_dist = if k < 2 { -g_corner[k][i] } else { g_corner[k][i] } * gi;
-                        let d = dist[k][i];
-                        let p = &prob[(4 * i + k) * bins..(4 * i + k + 1) * bins];
-                        let o = &mut out[(local + i) * per_anchor + k * bins..(local + i) * per_anchor + (k + 1) * bins];
-                        for ((o, &p), &j) in o.iter_mut().zip(p).zip(&index) {
-                            *o = p * (g_dist * (j - d) + gd);
-                        }
-                        let (tl, wl, wr) = hot[k][i];
-                        o[tl] -= gd * wl;
-                        o[tl + 1] -= gd * wr;
+                        let sign = if k < 2 { -T::one() } else { T::one() };
+                        g_dist[r] = sign * g_corner[k][i] * gs[0] * w(i);
+                        gd[r] = gs[1] * w(i);
                     }
+                    let o = &mut out[local * per_anchor + r0 * bins..local * per_anchor + (r0 + count) * bins];
+                    block.grad::<true>(o, count, bins, &index, &g_dist, &gd, &mut scratch);
+                    hot[b].pull(o, count, bins, &gd);
                 }
             }
         }
