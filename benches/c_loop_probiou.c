@@ -15,11 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
+#include "c_loop_common.h"
 
 #define EPS 1e-7f
 #define FLOOR 0.01f
@@ -90,25 +86,6 @@ static double probiou_matrix(const float *b1, long n, const float *b2, long m, f
         }
     free(cv);
     return S;
-}
-
-/* Best copy bandwidth (bytes read + written per second) of a 256 MB buffer. */
-static double copy_bw(void) {
-    long n = 64L << 20;
-    float *a = malloc(sizeof(float) * n), *b = malloc(sizeof(float) * n);
-    memset(a, 1, sizeof(float) * n);
-    memset(b, 0, sizeof(float) * n);
-    double best = 1e9;
-    for (int r = 0; r < 9; r++) {
-        double t0 = now();
-#pragma omp parallel for schedule(static)
-        for (long i = 0; i < n; i += 4096) memcpy(b + i, a + i, (n - i < 4096 ? n - i : 4096) * sizeof(float));
-        double dt = now() - t0;
-        best = dt < best ? dt : best;
-    }
-    free(a);
-    free(b);
-    return 2.0 * sizeof(float) * n / best;
 }
 
 int main(int argc, char **argv) {

@@ -17,14 +17,11 @@ read, gradient written, anchors, target, weight) at the copy bandwidth the C pro
 Prints a table with the ratios and checks that lossfn, torch and the C loop agree.
 """
 import argparse
-import ast
 import math
 import os
 import subprocess
 import sys
 import tempfile
-import time
-import zipfile
 
 import numpy as np
 import torch
@@ -37,46 +34,20 @@ import lossfn.torch as lt  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tools", "fixtures"))
 from families import boxes as B  # noqa: E402
+from families import dfl as D  # noqa: E402
+from wheel_common import best_ms, from_wheel  # noqa: E402
 
 torch.set_default_dtype(torch.float32)  # the generator's modules set float64 for its references
 
 
-def _dfloss(reg_max):
-    """ultralytics DFLoss (the generator's copy when no wheel is given)."""
-    def call(pred_dist, target):
-        target = target.clamp_(0, reg_max - 1 - 0.01)
-        tl = target.long()
-        tr = tl + 1
-        wl = tr - target
-        wr = 1 - wl
-        logp = F.log_softmax(pred_dist, dim=1)
-        return -(logp.gather(1, tl.view(-1, 1)).view(tl.shape) * wl
-                 + logp.gather(1, tr.view(-1, 1)).view(tl.shape) * wr).mean(-1, keepdim=True)
-    return call
-
-
 def ultralytics_functions(wheel):
-    """(bbox_iou(p, t) CIoU, DFLoss class or factory, source) from the wheel or the generator."""
+    """(bbox_iou(p, t) CIoU, DFLoss class, source) from the wheel or the generator's copies."""
     if not wheel:
-        return (lambda p, t: B._ciou_ultralytics(p.unbind(-1), t.unbind(-1), 1e-7).unsqueeze(-1), _dfloss,
+        return (lambda p, t: B._ciou_ultralytics(p.unbind(-1), t.unbind(-1), 1e-7).unsqueeze(-1), D.DFLoss,
                 "tools/fixtures/families (ultralytics' lines)")
-    ns = {"torch": torch, "nn": torch.nn, "F": F, "math": math, "np": np}
-    for member, names in (("ultralytics/utils/metrics.py", ("bbox_iou",)), ("ultralytics/utils/loss.py", ("DFLoss",))):
-        src = zipfile.ZipFile(wheel).read(member).decode()
-        for node in ast.parse(src).body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in names:
-                node.decorator_list = []
-                exec(compile(ast.Module(body=[node], type_ignores=[]), wheel, "exec"), ns)
+    ns = from_wheel(wheel, {"ultralytics/utils/metrics.py": ("bbox_iou",), "ultralytics/utils/loss.py": ("DFLoss",)},
+                    {"torch": torch, "nn": torch.nn, "F": F, "math": math, "np": np})
     return (lambda p, t: ns["bbox_iou"](p, t, xywh=False, CIoU=True)), ns["DFLoss"], os.path.basename(wheel)
-
-
-def best_ms(reps, fn):
-    best = math.inf
-    for _ in range(reps + 1):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return 1e3 * best
 
 
 def main():

@@ -17,14 +17,11 @@ bandwidth the C program measures. Prints a table with the ratios and checks that
 and the C loop agree on the loss and gradient.
 """
 import argparse
-import ast
 import math
 import os
 import subprocess
 import sys
 import tempfile
-import time
-import zipfile
 
 import numpy as np
 import torch
@@ -36,6 +33,7 @@ import lossfn.torch as lt  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tools", "fixtures"))
 from families import rotated as R  # noqa: E402
+from wheel_common import best_ms, from_wheel  # noqa: E402
 
 torch.set_default_dtype(torch.float32)  # the generator's modules set float64 for its references
 
@@ -44,22 +42,9 @@ def ultralytics_functions(wheel):
     """probiou and batch_probiou from the wheel's utils/metrics.py (or the generator's copy)."""
     if not wheel:
         return R.probiou, R.batch_probiou, "tools/fixtures/families/rotated.py (ultralytics' lines)"
-    src = zipfile.ZipFile(wheel).read("ultralytics/utils/metrics.py").decode()
-    ns = {"torch": torch, "math": math, "np": np}
-    for node in ast.parse(src).body:
-        if isinstance(node, ast.FunctionDef) and node.name in ("_get_covariance_matrix", "probiou", "batch_probiou"):
-            node.decorator_list = []
-            exec(compile(ast.Module(body=[node], type_ignores=[]), wheel, "exec"), ns)
+    ns = from_wheel(wheel, {"ultralytics/utils/metrics.py": ("_get_covariance_matrix", "probiou", "batch_probiou")},
+                    {"torch": torch, "math": math, "np": np})
     return ns["probiou"], ns["batch_probiou"], os.path.basename(wheel)
-
-
-def best_ms(reps, fn):
-    best = math.inf
-    for _ in range(reps + 1):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return 1e3 * best
 
 
 def main():

@@ -73,7 +73,8 @@ def _scale(grad: torch.Tensor, grad_output: torch.Tensor, unreduced: str, layout
     if grad_output.dim() == 0:
         return grad if float(grad_output) == 1.0 else grad.mul_(grad_output)
     if unreduced == "parts":  # loss parts sharing one gradient (equal incoming gradients here)
-        return grad.mul_(grad_output.reshape(-1)[0])
+        go = float(grad_output.reshape(-1)[0])
+        return grad if go == 1.0 else grad.mul_(go)
     if unreduced == "box":  # one value per box: scale its coordinates (4, or 5 for rotated boxes)
         return grad.mul_(grad_output.unsqueeze(-1))
     if unreduced == "distribution_box":  # one value per box: scale its (sides, bins) logits
