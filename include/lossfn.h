@@ -522,7 +522,9 @@ typedef struct lossfn_overlap_options {
    */
   lossfn_gdice_weight w_type;
   /**
-   * false; true: MONAI's soft-label tp/fp/fn (compute_tp_fp_fn with soft_label=True), for soft targets.
+   * false; true (soft targets only; index targets: INVALID_OPTION): MONAI's soft-label sums
+   * (compute_tp_fp_fn with soft_label=True): TP = (sum|p| + sum|g| - sum|p - g|) / 2,
+   * P = sum|p|, G = sum|g| (TP = sum min(p, g) for p, g >= 0); no change with squared_pred.
    */
   bool soft_label;
   /**

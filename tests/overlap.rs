@@ -64,6 +64,7 @@ fn large_shapes_match_reference() {
                         batch: rng.below(2) == 0,
                         include_background: rng.below(2) == 0,
                         gamma: [1.0, 0.75, 2.0][rng.below(3) as usize],
+                        soft_label: soft && rng.below(2) == 0,
                         ..lossfn_overlap_options_default()
                     };
                     let what = format!("{kind:?} soft={soft} {nb}x{nc}x{ns} layout {layout} {o:?}");
@@ -186,9 +187,10 @@ fn simd_variants_agree_bitwise() {
         let idx: Vec<i64> = (0..nb * ns).map(|_| if rng.below(9) == 0 { -100 } else { rng.below(nc as u64) as i64 }).collect();
         let shape = Shape { batch: nb, classes: nc, spatial: ns, layout };
         for activation in [Activation::None, Activation::Sigmoid, Activation::Softmax] {
-            for (score, target) in [
-                (Score::Dice { squared_pred: true }, Target::Index { target: &idx[..], ignore_index: -100 }),
-                (Score::Tversky { alpha: 0.3, beta: 0.7 }, Target::Soft(&soft[..])),
+            for (score, target, soft_label) in [
+                (Score::Dice { squared_pred: true }, Target::Index { target: &idx[..], ignore_index: -100 }, false),
+                (Score::Tversky { alpha: 0.3, beta: 0.7 }, Target::Soft(&soft[..]), false),
+                (Score::Dice { squared_pred: false }, Target::Soft(&soft[..]), true),
             ] {
                 let params = Params {
                     score,
@@ -199,6 +201,7 @@ fn simd_variants_agree_bitwise() {
                     batch: false,
                     gamma: 0.75,
                     reduction: Reduction::None.into(),
+                    soft_label,
                 };
                 let args = Args { input: &x[..], target, class_weight: None, shape };
                 let n_loss = k::score_count(&shape, false, false);

@@ -256,6 +256,8 @@ fn bad_input_is_rejected_and_writes_nothing() {
     assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "reduction", |l, g| unsafe { dice(x.as_ptr(), t.as_ptr(), null(), sh, &o(|o| o.reduction = 9), l, g) });
     assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "BATCHMEAN", |l, g| unsafe { dice(x.as_ptr(), t.as_ptr(), null(), sh, &o(|o| o.reduction = LOSSFN_REDUCTION_BATCHMEAN), l, g) });
     assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "activation", |l, g| unsafe { dice(x.as_ptr(), t.as_ptr(), null(), sh, &o(|o| o.activation = 3), l, g) });
+    // soft_label is for soft targets; index targets are hard labels.
+    assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "soft_label", |l, g| unsafe { dice(x.as_ptr(), t.as_ptr(), null(), sh, &o(|o| o.soft_label = true), l, g) });
     for (field, bad) in [
         ("smooth_nr", o(|o| o.smooth_nr = -1e-5)),
         ("smooth_nr", o(|o| o.smooth_nr = f64::NAN)),

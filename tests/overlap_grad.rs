@@ -1,6 +1,6 @@
 //! Overlap family: the analytic gradient against central finite differences in f64, for every
 //! option combination that changes the math (score × activation × squared_pred × batch ×
-//! include_background × gamma × layout × index/soft targets), with random reductions, class
+//! include_background × gamma × layout × index/soft targets × soft_label), with random reductions, class
 //! weights and ignored positions.
 mod common;
 mod overlap_common;
@@ -54,6 +54,8 @@ fn gradients_match_finite_differences() {
                                         gamma,
                                         // Soft targets take no ignore_index (docs/api.md §1, §7).
                                         ignore_index: if soft { -100 } else { 7 },
+                                        // MONAI's soft-label sums on half of the soft cases.
+                                        soft_label: soft && rng.below(2) == 0,
                                         ..lossfn_overlap_options_default()
                                     };
                                     let what = format!("{kind:?} soft={soft} layout={layout} {o:?}");

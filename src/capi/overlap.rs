@@ -52,7 +52,9 @@ pub struct lossfn_overlap_options {
     pub ignore_index: i64,
     /// generalized Dice only: LOSSFN_GDICE_SQUARE (default), _SIMPLE or _UNIFORM (docs/api.md §7).
     pub w_type: lossfn_gdice_weight,
-    /// false; true: MONAI's soft-label tp/fp/fn (compute_tp_fp_fn with soft_label=True), for soft targets.
+    /// false; true (soft targets only; index targets: INVALID_OPTION): MONAI's soft-label sums
+    /// (compute_tp_fp_fn with soft_label=True): TP = (sum|p| + sum|g| - sum|p - g|) / 2,
+    /// P = sum|p|, G = sum|g| (TP = sum min(p, g) for p, g >= 0); no change with squared_pred.
     pub soft_label: bool,
     /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
     pub loss_weight: f64,
@@ -136,6 +138,7 @@ fn params(which: Which, o: &lossfn_overlap_options, classes: usize) -> Result<Pa
         batch: o.batch,
         gamma: o.gamma,
         reduction: crate::reduce::Reduction::Mean.into(),
+        soft_label: o.soft_label,
     })
 }
 
@@ -175,6 +178,12 @@ unsafe fn entry<T: Math>(
         let mut io = Io::new();
         let input = unsafe { io.input("input", input, elements)? };
         let target = match target {
+            TargetPtr::Index(_) if o.soft_label => {
+                return Err(Error::option(
+                    "`options.soft_label` = true: index targets are hard (one-hot) labels; soft_label \
+                     applies to soft targets (dice_loss_soft, tversky_loss_soft)",
+                ))
+            }
             TargetPtr::Index(t) => Target::Index {
                 target: unsafe { io.input("target", t, positions)? },
                 ignore_index: o.ignore_index,

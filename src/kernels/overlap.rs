@@ -93,6 +93,10 @@ pub struct Params {
     pub batch: bool,
     pub gamma: f64,
     pub reduction: Reduce,
+    /// Soft targets: MONAI's soft-label sums (`compute_tp_fp_fn(..., soft_label=True)`):
+    /// TP = (Σ|p| + Σ|g| − Σ|p − g|)/2, P = Σ|p|, G = Σ|g| (Σ min(p, g) for p, g ≥ 0, where
+    /// Σ p·g undercounts a soft overlap). Unused with `squared_pred` (the same sums either way).
+    pub soft_label: bool,
 }
 
 /// Inputs of one call (validated: `input` and soft targets hold batch·classes·spatial values,
@@ -430,6 +434,18 @@ fn sum_lanes<T: Real>(a: &[T], f: impl Fn(f64) -> f64, lanes: &mut Lanes) {
     *lanes = acc;
 }
 
+/// acc += |a − b| over a row.
+#[inline(always)]
+fn abs_diff_lanes<T: Real>(a: &[T], b: &[T], lanes: &mut Lanes) {
+    let mut acc = *lanes;
+    for (ca, cb) in a.chunks_exact(LANES).zip(b.chunks_exact(LANES)) {
+        for ((s, &u), &v) in acc.iter_mut().zip(ca).zip(cb) {
+            *s += (u.f64() - v.f64()).abs();
+        }
+    }
+    *lanes = acc;
+}
+
 /// acc += a·b over a row.
 #[inline(always)]
 fn dot_lanes<T: Real>(a: &[T], b: &[T], lanes: &mut Lanes) {
@@ -461,6 +477,7 @@ fn gather_item<'a, T: Math>(
     let (c, bw) = (geom.c, geom.w);
     let squared = matches!(params.score, Score::Dice { squared_pred: true });
     let soft = matches!(args.target, Target::Soft(_));
+    let soft_label = soft && params.soft_label && !squared;
     let mut sc = Scratch::new(geom, soft);
     let mut sums_out = vec![0f64; (item.n1 - item.n0) * c * 3];
     // Index targets: TP and the counts G are gathered per position into 4 interleaved tables,
@@ -478,12 +495,18 @@ fn gather_item<'a, T: Math>(
             let wp = forward(args, geom, params.activation, n, b0, w, &mut sc);
             for (k, (row, acc)) in sc.x.chunks_exact_mut(bw).zip(lanes.chunks_exact_mut(3)).enumerate() {
                 let row = &mut row[..wp];
-                if squared {
+                if soft_label {
+                    // P = Σ|p|, G = Σ|g|, and Σ|p − g| in TP's place until the sample's end.
+                    let g = &sc.g[k * bw..k * bw + wp];
+                    sum_lanes(row, |p| p.abs(), &mut acc[P]);
+                    sum_lanes(g, |v| v.abs(), &mut acc[G]);
+                    abs_diff_lanes(row, g, &mut acc[TP]);
+                } else if squared {
                     sum_lanes(row, |p| p * p, &mut acc[P]);
                 } else {
                     sum_lanes(row, |p| p, &mut acc[P]);
                 }
-                if soft {
+                if soft && !soft_label {
                     let g = &sc.g[k * bw..k * bw + wp];
                     dot_lanes(row, g, &mut acc[TP]);
                     if squared {
@@ -507,6 +530,12 @@ fn gather_item<'a, T: Math>(
         }
         for (sum, acc) in sums.iter_mut().zip(&lanes) {
             *sum = reduce::sum_lanes(*acc);
+        }
+        if soft_label {
+            // TP = (P + G − Σ|p − g|)/2, as MONAI combines its three norms.
+            for s in sums.chunks_exact_mut(3) {
+                s[TP] = (s[P] + s[G] - s[TP]) / 2.0;
+            }
         }
         if !soft {
             for k in 0..c {
@@ -584,6 +613,7 @@ fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item:
     let (c, bw) = (geom.c, geom.w);
     let squared = matches!(params.score, Score::Dice { squared_pred: true });
     let soft = matches!(args.target, Target::Soft(_));
+    let soft_label = soft && params.soft_label && !squared;
     let act = params.activation;
     let mut sc = Scratch::new(geom, soft);
     for n in item.n0..item.n1 {
@@ -604,7 +634,18 @@ fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item:
             };
             let Scratch { x, g, tc, dot, fix, .. } = &mut sc;
             let dot = &mut dot[..wp];
-            if soft {
+            if soft_label {
+                // d = cg·∂TP/∂p + cp·∂P/∂p with TP = (Σ|p| + Σ|g| − Σ|p − g|)/2, P = Σ|p|:
+                // (sgn p − sgn(p − g))/2 and sgn p, sgn(0) = 0 as torch's |·|. Kept in g.
+                let half = T::of(0.5);
+                for ((xr, gr), (&cgk, &cpk)) in x.chunks_exact(bw).zip(g.chunks_exact_mut(bw)).zip(cg.iter().zip(cp)) {
+                    for (gv, &p) in gr[..wp].iter_mut().zip(&xr[..wp]) {
+                        let sp = math::sign0(p);
+                        *gv = cgk * (half * (sp - math::sign0(p - *gv))) + cpk * sp;
+                    }
+                }
+                backward_rows(act, x, g, bw, wp, dot);
+            } else if soft {
                 // d = ∂L/∂p = cg·g + cp·h(p), kept in g.
                 for ((xr, gr), (&cgk, &cpk)) in x.chunks_exact(bw).zip(g.chunks_exact_mut(bw)).zip(cg.iter().zip(cp)) {
                     for (gv, &p) in gr[..wp].iter_mut().zip(&xr[..wp]) {

@@ -692,6 +692,10 @@ fn decode(f: F, bytes: Option<&[u8]>, classes: usize) -> Decoded {
                 if v > 1 {
                     d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
                 }
+                // soft_label is for soft targets: index targets refuse it.
+                if fl.name == "soft_label" && v == 1 && f.index_target() {
+                    d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+                }
                 match fl.name {
                     "log_target" => d.log_target = v != 0,
                     "include_background" => d.include_background = v != 0,
@@ -2012,7 +2016,8 @@ pub fn determinism_configs(f: F) -> Vec<Config> {
         }
         Family::Overlap => vec![
             cfg(seg_ncs, Some(o()), true),
-            cfg(seg_nsc, Some(o()), true),
+            // (soft targets: MONAI's soft-label sums)
+            cfg(seg_nsc, Some(o().bool("soft_label", f.soft_target())), true),
             cfg(
                 seg_nsc,
                 Some(o().reduction(LOSSFN_REDUCTION_NONE).u32("activation", LOSSFN_ACTIVATION_SIGMOID).bool("batch", true).bool("squared_pred", true)),
@@ -2065,6 +2070,7 @@ pub fn random_options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
                 .f64("gamma", pick(rng, &[1.0, 0.75, 0.5, 2.0, 1e-3]))
                 // Soft targets take no ignore_index (docs/api.md §1, §7).
                 .i64("ignore_index", if f.soft_target() { -100 } else { pick(rng, &[-100, 0, classes as i64 - 1]) })
+                .bool("soft_label", f.soft_target() && chance(rng, 0.5))
         }
         Family::Classification => match f.form() {
             Form::CROSS_ENTROPY_INDEX | Form::CROSS_ENTROPY => {

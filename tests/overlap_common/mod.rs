@@ -156,6 +156,7 @@ pub fn reference(kind: Kind, x: &[f64], t: &Tgt, w: Option<&[f64]>, sh: lossfn_s
         }
     }
     let squared = kind == Kind::Dice && o.squared_pred;
+    let soft_label = o.soft_label && !squared && matches!(t, Tgt::Soft(_));
     let groups = if o.batch { 1 } else { nb };
     let first = if o.include_background { 0 } else { 1 };
     let mut wl = Vec::new();
@@ -167,6 +168,13 @@ pub fn reference(kind: Kind, x: &[f64], t: &Tgt, w: Option<&[f64]>, sh: lossfn_s
             for n in samples {
                 for s in 0..ns {
                     let i = at(&sh, n, c, s);
+                    if soft_label {
+                        // MONAI's soft-label sums: TP = (|p| + |g| − |p − g|)/2 = min(p, g) here
+                        tp += (p[i].abs() + g[i].abs() - (p[i] - g[i]).abs()) / 2.0;
+                        sp += p[i].abs();
+                        sg += g[i].abs();
+                        continue;
+                    }
                     tp += p[i] * g[i];
                     sp += if squared { p[i] * p[i] } else { p[i] };
                     sg += if squared { g[i] * g[i] } else { g[i] };

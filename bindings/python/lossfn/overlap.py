@@ -54,7 +54,7 @@ def _shape(x: np.ndarray, layout: str) -> _lib.Shape:
 def _overlap(name: str, soft: bool, input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike],
              layout: str, reduction: Reduction, activation: str, smooth_nr: float, smooth_dr: float,
              include_background: bool, batch: bool, squared_pred: bool, alpha: float, beta: float, gamma: float,
-             ignore_index: int, grad: bool) -> LossGrad:
+             ignore_index: int, grad: bool, soft_label: bool = False) -> LossGrad:
     x = _lib.float_array("input", input)
     shape = _shape(x, layout)
     if soft:
@@ -67,7 +67,7 @@ def _overlap(name: str, soft: bool, input: ArrayLike, target: ArrayLike, class_w
     red = _lib.reduction(reduction)
     opts = OverlapOptions(red, _lib.enum(activation, ACTIVATIONS, "activation"), smooth_nr, smooth_dr,
                           bool(include_background), bool(batch), bool(squared_pred), alpha, beta, gamma,
-                          ignore_index)
+                          ignore_index, soft_label=bool(soft_label))
     classes = shape.classes if include_background else max(shape.classes - 1, 0)
     scores = (classes,) if batch else (shape.batch, classes)
     loss = np.empty(math.prod(scores) if red == 0 else 1, x.dtype)
@@ -148,7 +148,7 @@ def dice_loss_soft(input: ArrayLike, target: ArrayLike, class_weight: Optional[A
                    layout: str = "ncs", reduction: Reduction = "mean", activation: str = "softmax",
                    smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, include_background: bool = True,
                    batch: bool = False, squared_pred: bool = False, gamma: float = 1.0,
-                   grad: bool = True) -> LossGrad:
+                   soft_label: bool = False, grad: bool = True) -> LossGrad:
     """Dice loss on soft or multi-label targets of the input's shape.
 
     Parameters
@@ -173,6 +173,10 @@ def dice_loss_soft(input: ArrayLike, target: ArrayLike, class_weight: Optional[A
         Square p and g in the denominator (default False).
     gamma : float
         > 0; gamma != 1 gives max(0, 1 - score)^gamma (default 1).
+    soft_label : bool
+        MONAI's soft-label sums (compute_tp_fp_fn(..., soft_label=True), default False):
+        TP = (sum|p| + sum|g| - sum|p - g|) / 2 = sum min(p, g), P = sum|p|, G = sum|g|
+        (FP = P - TP, FN = G - TP); the same as without it for hard (0/1) targets, and with squared_pred.
     grad : bool
         Compute d loss / d input (default True).
 
@@ -195,7 +199,7 @@ def dice_loss_soft(input: ArrayLike, target: ArrayLike, class_weight: Optional[A
         The library refused the call (e.g. gamma <= 0, reduction="batchmean").
     """
     return _overlap("dice_loss_soft", True, input, target, class_weight, layout, reduction, activation, smooth_nr,
-                    smooth_dr, include_background, batch, squared_pred, 0.3, 0.7, gamma, -100, grad)
+                    smooth_dr, include_background, batch, squared_pred, 0.3, 0.7, gamma, -100, grad, soft_label)
 
 
 @_lib.autograd("TverskyLoss", "score")
@@ -266,7 +270,7 @@ def tversky_loss_soft(input: ArrayLike, target: ArrayLike, class_weight: Optiona
                       layout: str = "ncs", reduction: Reduction = "mean", activation: str = "softmax",
                       smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, include_background: bool = True,
                       batch: bool = False, alpha: float = 0.3, beta: float = 0.7, gamma: float = 1.0,
-                      grad: bool = True) -> LossGrad:
+                      soft_label: bool = False, grad: bool = True) -> LossGrad:
     """Tversky loss on soft or multi-label targets of the input's shape.
 
     Parameters
@@ -291,6 +295,10 @@ def tversky_loss_soft(input: ArrayLike, target: ArrayLike, class_weight: Optiona
         Weights of false positives and false negatives (finite, >= 0; default 0.3, 0.7).
     gamma : float
         > 0; gamma != 1 gives max(0, 1 - score)^gamma (Focal Tversky: 0.75) (default 1).
+    soft_label : bool
+        MONAI's soft-label sums (compute_tp_fp_fn(..., soft_label=True), default False):
+        TP = (sum|p| + sum|g| - sum|p - g|) / 2 = sum min(p, g), P = sum|p|, G = sum|g|
+        (FP = P - TP, FN = G - TP); the same as without it for hard (0/1) targets.
     grad : bool
         Compute d loss / d input (default True).
 
@@ -313,4 +321,4 @@ def tversky_loss_soft(input: ArrayLike, target: ArrayLike, class_weight: Optiona
         The library refused the call (e.g. gamma <= 0, reduction="batchmean").
     """
     return _overlap("tversky_loss_soft", True, input, target, class_weight, layout, reduction, activation,
-                    smooth_nr, smooth_dr, include_background, batch, False, alpha, beta, gamma, -100, grad)
+                    smooth_nr, smooth_dr, include_background, batch, False, alpha, beta, gamma, -100, grad, soft_label)
