@@ -36,6 +36,12 @@ class OverlapOptions(ctypes.Structure):
         ("beta", ctypes.c_double),
         ("gamma", ctypes.c_double),
         ("ignore_index", ctypes.c_int64),
+        ("w_type", ctypes.c_uint32),
+        ("soft_label", ctypes.c_bool),
+        # the output controls every options struct ends with (docs/api.md §3)
+        ("loss_weight", ctypes.c_double),
+        ("avg_factor", ctypes.c_double),
+        ("accumulate", ctypes.c_bool),
     ]
 
 
