@@ -70,6 +70,16 @@ impl Reduce {
         }
     }
 
+    /// [`Reduce::scale`] for `n` terms whose term weights are `weight` (1 each without): MEAN's
+    /// denominator is Σ weight, summed in f64 over fixed chunks (deterministic), or n.
+    pub fn scale_weighted<T: crate::kernels::Real>(self, n: usize, weight: Option<&[T]>) -> f64 {
+        let den = match (self.kind, weight) {
+            (Reduction::Mean, Some(w)) => sum_chunks(n, CHUNK, |r| w[r].iter().map(|v| v.f64()).sum()),
+            _ => n as f64,
+        };
+        self.scale(den, 1)
+    }
+
     /// Whether MEAN divides by the kernel's own denominator (no avg_factor given).
     pub fn own_mean(self) -> bool {
         self.kind == Reduction::Mean && self.avg_factor <= 0.0

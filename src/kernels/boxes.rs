@@ -34,7 +34,7 @@
 use super::math::sign0;
 use super::simd::{self, SimdTask};
 use super::Real;
-use crate::reduce::{self, Reduce, Reduction};
+use crate::reduce::{self, Reduce};
 
 /// How four numbers describe a box (the C `lossfn_box_format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -835,11 +835,7 @@ impl<T: Real> Driver<'_, '_, '_, T> {
         let s = if late {
             1.0
         } else {
-            let den = match (self.reduction.kind, self.args.weight) {
-                (Reduction::Mean, Some(w)) => reduce::sum_chunks(n, reduce::CHUNK, |r| w[r].iter().map(|v| v.f64()).sum()),
-                _ => n as f64,
-            };
-            self.reduction.scale(den, 1)
+            self.reduction.scale_weighted(n, self.args.weight)
         };
         let gs = T::of(s);
         let partials = reduce::for_chunks(n, 4, WORK_PER_BOX, loss_none, grad.as_deref_mut(), |c| {

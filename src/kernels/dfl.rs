@@ -16,7 +16,7 @@
 use super::boxes::{self, BoxLoss, BLOCK};
 use super::math::{self, Math};
 use super::simd::{self, SimdTask};
-use crate::reduce::{self, Reduce, Reduction};
+use crate::reduce::{self, Reduce};
 
 /// Inputs of one DFL call (validated: `logits` n·sides·bins, `target` n·sides, `weight` n,
 /// bins ≥ 2).
@@ -176,11 +176,7 @@ impl<T: Math> TwoHot<T> {
 /// gradient with respect to the logits into `grad`, in one pass.
 pub fn dfl<T: Math>(a: &Args<'_, T>, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
     let n = a.target.len().checked_div(a.sides).unwrap_or(0);
-    let den = match (reduction.kind, a.weight) {
-        (Reduction::Mean, Some(w)) => reduce::sum_chunks(n, reduce::CHUNK, |r| w[r].iter().map(|v| v.f64()).sum()),
-        _ => n as f64,
-    };
-    let s = reduction.scale(den, 1);
+    let s = reduction.scale_weighted(n, a.weight);
     if n == 0 {
         // No boxes: sides × bins was only validated as a product with n, so it may overflow.
         return 0.0;
@@ -304,11 +300,7 @@ impl<T: Math> boxes::WithLoss<T> for Branch<'_, '_, T> {
     fn run<L: boxes::Loss<T>>(self, loss: L) -> [f64; 2] {
         let Branch { a, gains, reduction, grad } = self;
         let n = a.anchors.len() / 2;
-        let den = match (reduction.kind, a.weight) {
-            (Reduction::Mean, Some(w)) => reduce::sum_chunks(n, reduce::CHUNK, |r| w[r].iter().map(|v| v.f64()).sum()),
-            _ => n as f64,
-        };
-        let s = reduction.scale(den, 1);
+        let s = reduction.scale_weighted(n, a.weight);
         if n == 0 {
             return [0.0, 0.0];
         }

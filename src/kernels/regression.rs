@@ -14,7 +14,7 @@
 //! MEAN = Σ wᵢ·lᵢ / Σ wᵢ, and the gradient is s·wᵢ·∂lᵢ with s the reduction's factor.
 use super::Real;
 use super::simd::{self, SimdTask};
-use crate::reduce::{self, Reduce, Reduction};
+use crate::reduce::{self, Reduce};
 
 /// Which regression loss, with its parameter.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -155,11 +155,7 @@ fn run<T: Real>(
     grad: Option<&mut [T]>,
 ) -> f64 {
     let n = args.input.len();
-    let den = match (reduction.kind, args.weight) {
-        (Reduction::Mean, Some(w)) => reduce::sum_chunks(n, reduce::CHUNK, |r| w[r].iter().map(|v| v.f64()).sum()),
-        _ => n as f64,
-    };
-    let s = reduction.scale(den, 1);
+    let s = reduction.scale_weighted(n, args.weight);
     let gs = T::of(s);
     let weight = args.weight;
     let partials = reduce::for_chunks(n, 1, 1, loss_none, grad, |c| {

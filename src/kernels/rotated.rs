@@ -43,7 +43,7 @@
 use super::boxes::eps_of;
 use super::math::{self, Math};
 use super::simd::{self, SimdTask};
-use crate::reduce::{self, Reduce, Reduction};
+use crate::reduce::{self, Reduce};
 
 /// Inputs of one ProbIoU loss call (validated: `pred` and `target` n·5, `weight` n).
 pub struct Args<'a, T> {
@@ -210,11 +210,7 @@ impl<T: Math> Block<T> {
 /// is MEAN with avg_factor = target_scores_sum, or SUM.
 pub fn probiou_loss<T: Math>(a: &Args<'_, T>, eps: f64, floor: f64, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
     let n = a.pred.len() / 5;
-    let den = match (reduction.kind, a.weight) {
-        (Reduction::Mean, Some(w)) => reduce::sum_chunks(n, reduce::CHUNK, |r| w[r].iter().map(|v| v.f64()).sum()),
-        _ => n as f64,
-    };
-    let s = reduction.scale(den, 1);
+    let s = reduction.scale_weighted(n, a.weight);
     let (eps, floor) = (eps_of::<T>(eps), T::of(floor));
     let partials = reduce::for_chunks(n, 5, 64, loss_none, grad, |c| simd::dispatch(Chunk { a, eps, floor, s: T::of(s), c }));
     reduce::total(partials) * s
