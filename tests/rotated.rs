@@ -174,6 +174,26 @@ fn zero_width_or_height_is_finite() {
     }
 }
 
+/// A zero side with a subnormal floor (f32 1e-45): A or B is subnormal, and the gradient's
+/// 1/√B factor must not overflow into inf·0 = NaN (found by the fuzz driver: f32, w = −1e4,
+/// h = −0, floor 1e-45, against a large square target). The side's gradient is 0 there (∂B/∂h =
+/// h/6 = 0), and the others match the f64 values.
+#[test]
+fn zero_side_with_subnormal_floor() {
+    let t = [7431.474609375; 5];
+    for p in [[0.2168627828359604, -0.6923113465309143, -10000.0, -0.0, 0.23274385929107666], [0.5, 0.2, 0.0, 30.0, 0.1]] {
+        let o = lossfn_rotated_box_options { floor: 1e-45, ..opts(LOSSFN_REDUCTION_SUM) };
+        let (l32, g32) = run32(&p, &t, &o);
+        let (l64, g64) = run64(&p, &t, None, &o);
+        assert_finite(&format!("f32 grad {p:?}"), &g32);
+        assert_finite(&format!("f64 grad {p:?}"), &g64);
+        assert!((l32[0] - l64[0]).abs() <= 1e-6, "{p:?}: {} vs {}", l32[0], l64[0]);
+        let side = if p[2] == 0.0 { 2 } else { 3 };
+        assert_eq!(g32[side], 0.0, "{p:?}: the zero side's gradient");
+        assert_eq!(g64[side], 0.0, "{p:?}: the zero side's gradient");
+    }
+}
+
 /// Negative sides give the box of sides |w|, |h| (ultralytics squares them): the same loss, the
 /// side's gradient negated.
 #[test]

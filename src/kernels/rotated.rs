@@ -148,20 +148,25 @@ fn grad_pred<T: Math>(q: &Pair<T>, p: &Gauss<T>, w: T, h: T, t: &Gauss<T>, eps: 
     let g_sc = -(half * dx * dy / de) - two * g_d * sc;
     let g_dx = half * (sb * dx - sc * dy) / de;
     let g_dy = half * (sa * dy - sc * dx) / de;
-    // r = 4·√det₁·√det₂ + eps, √det₁ = √(A·B): ∂r/∂A = 4·√det₂·B/(2·√det₁) (0 where det₁ = 0),
-    // likewise for B.
-    let g_r = -(t3_d * (q.d / q.r));
-    let s1 = p.det.sqrt();
-    let r_s1 = if s1 > zero { two * t.det.sqrt() / s1 } else { zero };
+    // r = 4·√det₂·√A·√B + eps (√det₁ = √(A·B)): ∂r/∂w = 2·√det₂·√B·u_w with u_w = w/(6·√A) (∂√A/∂w
+    // = u_w/2), likewise for h. |u_w| ≤ 1/√3 (A ≥ w²/12), and it is formed first: a zero side with
+    // a subnormal floor makes A subnormal, and 1/√A times the other factors would overflow to an
+    // infinity that the side's 0 then turns into NaN. 0 where A = 0.
+    let g_r = -(t3_d * (q.d / q.r)) * two * t.det.sqrt();
+    let (ra, rb) = (p.big_a.sqrt(), p.big_b.sqrt());
+    let six = T::of(6.0);
+    let u_w = if ra > zero { w / (six * ra) } else { zero };
+    let u_h = if rb > zero { h / (six * rb) } else { zero };
     // (a, b, c) of pred → (A, B, angle).
     let (cos, sin) = (p.cos, p.sin);
     let (cos2, sin2, cs) = (cos * cos, sin * sin, cos * sin);
-    let g_big_a = g_sa * cos2 + g_sb * sin2 + g_sc * cs + g_r * r_s1 * p.big_b;
-    let g_big_b = g_sa * sin2 + g_sb * cos2 - g_sc * cs + g_r * r_s1 * p.big_a;
+    let g_big_a = g_sa * cos2 + g_sb * sin2 + g_sc * cs;
+    let g_big_b = g_sa * sin2 + g_sb * cos2 - g_sc * cs;
     let g_angle = (p.big_a - p.big_b) * ((g_sb - g_sa) * two * cs + g_sc * (cos2 - sin2));
     // A = w²/12 + floor: ∂A/∂w = w/6.
-    let six = T::of(6.0);
-    let out = [g * g_dx, g * g_dy, g * (g_big_a * w / six), g * (g_big_b * h / six), g * g_angle];
+    let g_w = g_big_a * w / six + g_r * rb * u_w;
+    let g_h = g_big_b * h / six + g_r * ra * u_h;
+    let out = [g * g_dx, g * g_dy, g * g_w, g * g_h, g * g_angle];
     // torch's clamp passes the gradient on [eps, 100] (a NaN raw passes too, and stays NaN);
     // a select, not a product: the terms may be infinite where the clamp holds.
     let clamped = q.raw < eps || q.raw > T::of(100.0);
