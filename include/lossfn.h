@@ -1792,6 +1792,73 @@ lossfn_status lossfn_tversky_loss_soft_f64(const double *input,
                                            double *grad_input);
 
 /**
+ * Generalized Dice loss (Sudre et al. 2017) exactly as MONAI GeneralizedDiceLoss, on index
+ * targets: per sample (or once for the batch pooled, options.batch), over the classes kept
+ * (include_background), 1 - (2 sum_c w_c TP_c + smooth_nr) / (sum_c w_c (P_c + G_c) +
+ * smooth_dr), with TP, P, G as lossfn_dice_loss_f32 and w_c = 1/G_c^2 (options.w_type SQUARE),
+ * 1/G_c (SIMPLE) or 1 (UNIFORM). A class absent from the sample (infinite w_c) gets the
+ * largest finite weight of the sample (0 when every class is absent), as MONAI. The weights
+ * depend on the target only and are computed in the data's precision (MONAI: float32 even
+ * for float64 data). With gamma != 1 each score's loss is max(0, 1 - score)^gamma.
+ * input: batch*classes*spatial in shape.layout; target: batch*spatial class indices or
+ * options.ignore_index. No class_weight (the weights are the loss's own). loss: 1 value, or
+ * for NONE one per sample (`[batch]`), or 1 with options.batch. grad_input:
+ * batch*classes*spatial or NULL. options.squared_pred = true is INVALID_OPTION.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_generalized_dice_loss_f32(const float *input,
+                                               const int64_t *target,
+                                               struct lossfn_shape shape,
+                                               const struct lossfn_overlap_options *options,
+                                               float *loss,
+                                               float *grad_input);
+
+/**
+ * Generalized Dice loss on index targets, double precision (weights in f64): see
+ * lossfn_generalized_dice_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_generalized_dice_loss_f64(const double *input,
+                                               const int64_t *target,
+                                               struct lossfn_shape shape,
+                                               const struct lossfn_overlap_options *options,
+                                               double *loss,
+                                               double *grad_input);
+
+/**
+ * Generalized Dice loss on soft (or multi-label) targets: as
+ * lossfn_generalized_dice_loss_f32, with target holding batch*classes*spatial values in the
+ * input's layout (options.ignore_index unused; options.soft_label as for Dice).
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_generalized_dice_loss_soft_f32(const float *input,
+                                                    const float *target,
+                                                    struct lossfn_shape shape,
+                                                    const struct lossfn_overlap_options *options,
+                                                    float *loss,
+                                                    float *grad_input);
+
+/**
+ * Generalized Dice loss on soft targets, double precision: see
+ * lossfn_generalized_dice_loss_soft_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_generalized_dice_loss_soft_f64(const double *input,
+                                                    const double *target,
+                                                    struct lossfn_shape shape,
+                                                    const struct lossfn_overlap_options *options,
+                                                    double *loss,
+                                                    double *grad_input);
+
+/**
  * The defaults: MEAN, eps 1e-7, floor 0 (ultralytics probiou's defaults).
  */
 struct lossfn_rotated_box_options lossfn_rotated_box_options_default(void);
@@ -1879,6 +1946,8 @@ lossfn_status lossfn_probiou_matrix_f64(const double *boxes1,
 #define LOSSFN_ENTROPY_LOSSES(X) X(entropy)
 #define LOSSFN_FOCAL_LOSSES(X) X(sigmoid_focal_loss)
 #define LOSSFN_FOCAL_INDEX_LOSSES(X) X(softmax_focal_loss)
+#define LOSSFN_GENERALIZED_DICE_LOSSES(X) X(generalized_dice_loss_soft)
+#define LOSSFN_GENERALIZED_DICE_INDEX_LOSSES(X) X(generalized_dice_loss)
 #define LOSSFN_KEYPOINT_LOSSES(X) X(keypoint_oks_loss)
 #define LOSSFN_KL_DIV_LOSSES(X) X(kl_div)
 #define LOSSFN_OVERLAP_LOSSES(X) X(dice_loss_soft) X(tversky_loss_soft)

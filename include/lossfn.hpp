@@ -34,6 +34,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include <type_traits>
 
 namespace lossfn {
 
@@ -661,6 +662,57 @@ LOSSFN_OVERLAP_INDEX_LOSSES(LOSSFN_OVERLAP_INDEX_)
     }
 LOSSFN_OVERLAP_LOSSES(LOSSFN_OVERLAP_)
 #undef LOSSFN_OVERLAP_
+
+/// Number of loss values of generalized Dice: 1, or for LOSSFN_REDUCTION_NONE one per sample
+/// (1 with options.batch).
+inline std::size_t generalized_dice_loss_size(const lossfn_shape &shape, const lossfn_overlap_options &options) {
+    return loss_size(options.reduction, options.batch ? 1 : shape.batch);
+}
+
+namespace detail {
+/// The second parameter's type of a C function pointer type (the target of generalized Dice).
+template <class F> struct second_param;
+template <class R, class A, class B, class... Rest> struct second_param<R (*)(A, B, Rest...)> {
+    using type = B;
+};
+/// The element type of the target of C function F (int64_t for index targets, else the data type
+/// of the vector form, T).
+template <class F, class T>
+using target_elem_t = typename std::conditional<
+    std::is_same<typename second_param<F>::type, const int64_t *>::value, int64_t, T>::type;
+}  // namespace detail
+
+// Generalized Dice (no class_weight: its weights are its own), one macro for both lists: the
+// target type (int64 class indices, batch*spatial; or soft targets in the input's type and layout)
+// is read off the C function.
+#define LOSSFN_GENERALIZED_DICE_(name)                                                                                         \
+    inline lossfn_status name(const float *input, detail::target_elem_t<decltype(&lossfn_##name##_f32), float> const *target, \
+                              lossfn_shape shape, const lossfn_overlap_options *options, float *loss, float *grad_input) {    \
+        return detail::check(lossfn_##name##_f32(input, target, shape, options, loss, grad_input));                           \
+    }                                                                                                                          \
+    inline lossfn_status name(const double *input,                                                                             \
+                              detail::target_elem_t<decltype(&lossfn_##name##_f64), double> const *target,                     \
+                              lossfn_shape shape, const lossfn_overlap_options *options, double *loss, double *grad_input) {  \
+        return detail::check(lossfn_##name##_f64(input, target, shape, options, loss, grad_input));                           \
+    }                                                                                                                          \
+    template <class T>                                                                                                         \
+    loss_grad<T> name(const std::vector<T> &input,                                                                             \
+                      const std::vector<detail::target_elem_t<decltype(&lossfn_##name##_f32), T>> &target,                   \
+                      lossfn_shape shape, const lossfn_overlap_options &options = lossfn_overlap_options_default(),            \
+                      bool with_grad = true) {                                                                                 \
+        using tgt = detail::target_elem_t<decltype(&lossfn_##name##_f32), T>;                                                  \
+        LOSSFN_SIZE_CHECK_(input.size() == shape.batch * shape.classes * shape.spatial,                                        \
+            #name ": input size differs from batch*classes*spatial");                                                          \
+        LOSSFN_SIZE_CHECK_(target.size() == (std::is_same<tgt, int64_t>::value ? shape.batch * shape.spatial : input.size()), \
+            #name ": target size does not match shape");                                                                       \
+        loss_grad<T> r{std::vector<T>(generalized_dice_loss_size(shape, options)),                                             \
+                       std::vector<T>(with_grad ? input.size() : 0)};                                                          \
+        r.status = name(input.data(), target.data(), shape, &options, r.loss.data(), with_grad ? r.grad.data() : nullptr);    \
+        return r;                                                                                                              \
+    }
+LOSSFN_GENERALIZED_DICE_INDEX_LOSSES(LOSSFN_GENERALIZED_DICE_)
+LOSSFN_GENERALIZED_DICE_LOSSES(LOSSFN_GENERALIZED_DICE_)
+#undef LOSSFN_GENERALIZED_DICE_
 // ---- end overlap ----
 
 }  // namespace lossfn

@@ -31,9 +31,12 @@ fn generate() -> String {
 }
 
 /// Losses whose form is not named by the rule below because another loss with the same options
-/// struct (and target kind) has other parameters: (function, form name). E.g. a generalized Dice
-/// without the class_weight of `dice_loss` would be `("generalized_dice_loss", "GENERALIZED_DICE_INDEX")`.
-const FORM_NAMES: &[(&str, &str)] = &[];
+/// struct (and target kind) has other parameters: (function, form name). Generalized Dice has
+/// `dice_loss`'s options but no class_weight.
+const FORM_NAMES: &[(&str, &str)] = &[
+    ("generalized_dice_loss", "GENERALIZED_DICE_INDEX"),
+    ("generalized_dice_loss_soft", "GENERALIZED_DICE"),
+];
 
 /// The losses grouped by signature, as X-macros appended to the header:
 /// `#define LOSSFN_<FORM>_LOSSES(X) X(a) X(b)` for the losses `lossfn_a_f32` / `_f64`, … whose

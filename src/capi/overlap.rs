@@ -1,8 +1,8 @@
-//! C entry points of the overlap (segmentation) family: Dice and Tversky (with Focal Tversky),
-//! on index or soft targets.
+//! C entry points of the overlap (segmentation) family: Dice, Tversky (with Focal Tversky) and
+//! generalized Dice, on index or soft targets.
 use super::*;
 use crate::kernels::math::Math;
-use crate::kernels::overlap::{overlap, score_count, Activation, Args, Layout, Params, Score, Shape, Target};
+use crate::kernels::overlap::{loss_count, overlap, Activation, Args, GdiceWeight, Layout, Params, Score, Shape, Target};
 
 /// How the overlap losses turn their input into probabilities.
 pub type lossfn_activation = u32;
@@ -93,6 +93,7 @@ c_options!(lossfn_overlap_options, lossfn_overlap_options_default, [include_back
 enum Which {
     Dice,
     Tversky,
+    Generalized,
 }
 
 /// Reads and validates the options into kernel parameters.
@@ -113,6 +114,23 @@ fn params(which: Which, o: &lossfn_overlap_options, classes: usize) -> Result<Pa
             check_option("options.alpha", o.alpha, nonneg(o.alpha), "finite, >= 0")?;
             check_option("options.beta", o.beta, nonneg(o.beta), "finite, >= 0")?;
             Score::Tversky { alpha: o.alpha, beta: o.beta }
+        }
+        Which::Generalized => {
+            // MONAI's GeneralizedDiceLoss has no squared denominator; silently dropping the
+            // request would train a different loss than asked for.
+            if o.squared_pred {
+                return Err(Error::option(
+                    "`options.squared_pred` = true: generalized Dice (MONAI GeneralizedDiceLoss) has no \
+                     squared-prediction denominator",
+                ));
+            }
+            let w_type = match o.w_type {
+                LOSSFN_GDICE_SQUARE => GdiceWeight::Square,
+                LOSSFN_GDICE_SIMPLE => GdiceWeight::Simple,
+                LOSSFN_GDICE_UNIFORM => GdiceWeight::Uniform,
+                v => return Err(Error::option(format!("`options.w_type` = {v} is not a lossfn_gdice_weight"))),
+            };
+            Score::Generalized { w_type }
         }
     };
     // MONAI only warns here and silently changes the computation; a single class cannot lose
@@ -181,7 +199,7 @@ unsafe fn entry<T: Math>(
             TargetPtr::Index(_) if o.soft_label => {
                 return Err(Error::option(
                     "`options.soft_label` = true: index targets are hard (one-hot) labels; soft_label \
-                     applies to soft targets (dice_loss_soft, tversky_loss_soft)",
+                     applies to soft targets (dice_loss_soft, tversky_loss_soft, generalized_dice_loss_soft)",
                 ))
             }
             TargetPtr::Index(t) => Target::Index {
@@ -197,7 +215,7 @@ unsafe fn entry<T: Math>(
             TargetPtr::Soft(t) => Target::Soft(unsafe { io.input("target", t, elements)? }),
         };
         let class_weight = unsafe { io.optional_input("class_weight", class_weight, shape.classes)? };
-        let loss_len = controls.loss_len(score_count(&kshape, params.include_background, params.batch));
+        let loss_len = controls.loss_len(loss_count(&kshape, &params));
         let loss = unsafe { io.output("loss", loss, loss_len)? };
         let grad = unsafe { io.optional_output("grad_input", grad_input, elements)? };
         let args = Args { input, target, class_weight, shape: kshape };
@@ -295,4 +313,51 @@ pub unsafe extern "C" fn lossfn_tversky_loss_soft_f32(input: *const f32, target:
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_tversky_loss_soft_f64(input: *const f64, target: *const f64, class_weight: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
     unsafe { entry(Which::Tversky, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
+}
+/// Generalized Dice loss (Sudre et al. 2017) exactly as MONAI GeneralizedDiceLoss, on index
+/// targets: per sample (or once for the batch pooled, options.batch), over the classes kept
+/// (include_background), 1 - (2 sum_c w_c TP_c + smooth_nr) / (sum_c w_c (P_c + G_c) +
+/// smooth_dr), with TP, P, G as lossfn_dice_loss_f32 and w_c = 1/G_c^2 (options.w_type SQUARE),
+/// 1/G_c (SIMPLE) or 1 (UNIFORM). A class absent from the sample (infinite w_c) gets the
+/// largest finite weight of the sample (0 when every class is absent), as MONAI. The weights
+/// depend on the target only and are computed in the data's precision (MONAI: float32 even
+/// for float64 data). With gamma != 1 each score's loss is max(0, 1 - score)^gamma.
+/// input: batch*classes*spatial in shape.layout; target: batch*spatial class indices or
+/// options.ignore_index. No class_weight (the weights are the loss's own). loss: 1 value, or
+/// for NONE one per sample (`[batch]`), or 1 with options.batch. grad_input:
+/// batch*classes*spatial or NULL. options.squared_pred = true is INVALID_OPTION.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_generalized_dice_loss_f32(input: *const f32, target: *const i64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Generalized, input, TargetPtr::Index(target), std::ptr::null(), shape, options, loss, grad_input) }
+}
+/// Generalized Dice loss on index targets, double precision (weights in f64): see
+/// lossfn_generalized_dice_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_generalized_dice_loss_f64(input: *const f64, target: *const i64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Generalized, input, TargetPtr::Index(target), std::ptr::null(), shape, options, loss, grad_input) }
+}
+/// Generalized Dice loss on soft (or multi-label) targets: as
+/// lossfn_generalized_dice_loss_f32, with target holding batch*classes*spatial values in the
+/// input's layout (options.ignore_index unused; options.soft_label as for Dice).
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_generalized_dice_loss_soft_f32(input: *const f32, target: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::Generalized, input, TargetPtr::Soft(target), std::ptr::null(), shape, options, loss, grad_input) }
+}
+/// Generalized Dice loss on soft targets, double precision: see
+/// lossfn_generalized_dice_loss_soft_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_generalized_dice_loss_soft_f64(input: *const f64, target: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::Generalized, input, TargetPtr::Soft(target), std::ptr::null(), shape, options, loss, grad_input) }
 }

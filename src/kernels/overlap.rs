@@ -68,6 +68,21 @@ pub enum Score {
     Dice { squared_pred: bool },
     /// Tversky: `alpha` weighs false positives, `beta` false negatives.
     Tversky { alpha: f64, beta: f64 },
+    /// Generalized Dice (Sudre et al. 2017, MONAI `GeneralizedDiceLoss`): one score per sample
+    /// (or one for the pooled batch) over its classes, each class weighted by `w_type` of its
+    /// target mass G (MONAI `GeneralizedDiceLoss.w_func`; docs/overlap.md).
+    Generalized { w_type: GdiceWeight },
+}
+
+/// The class weights of generalized Dice, as MONAI's `Weight` (`GeneralizedDiceLoss.w_func`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GdiceWeight {
+    /// w = 1/G² (MONAI's default).
+    Square,
+    /// w = 1/G.
+    Simple,
+    /// w = 1.
+    Uniform,
 }
 
 /// The class tensors' layout and shape: the same types as the classification losses'.
@@ -118,7 +133,16 @@ pub struct InvalidTarget {
 }
 
 /// Number of scores (the length of the NONE output): `[batch][C']` or `[C']`, C' = classes, or
-/// classes − 1 without the background.
+/// classes − 1 without the background; for generalized Dice one per sample, or 1 with `batch`.
+pub fn loss_count(shape: &Shape, params: &Params) -> usize {
+    match params.score {
+        Score::Generalized { .. } if params.batch => 1,
+        Score::Generalized { .. } => shape.batch,
+        _ => score_count(shape, params.include_background, params.batch),
+    }
+}
+
+/// Number of per-class scores: `[batch][C']` or `[C']` (see [`loss_count`]).
 pub fn score_count(shape: &Shape, include_background: bool, batch: bool) -> usize {
     let classes = if include_background { shape.classes } else { shape.classes.saturating_sub(1) };
     if batch {
@@ -573,7 +597,60 @@ fn score_of(score: Score, smooth_nr: f64, smooth_dr: f64, tp: f64, p: f64, g: f6
             let score = num / den;
             (score, (1.0 - (1.0 - alpha - beta) * score) / den, -alpha * score / den)
         }
+        Score::Generalized { .. } => unreachable!("generalized Dice scores a group of classes: gdice_score"),
     }
+}
+
+/// Generalized Dice of one group (a sample, or the pooled batch) over the classes `first..c` of
+/// its sums `sg` (`[C][TP, P, G]`), as MONAI `GeneralizedDiceLoss.forward`:
+///
+/// ```text
+/// w_c = w_func(G_c) = 1/G_c² (SQUARE), 1/G_c (SIMPLE), 1 (UNIFORM), in the data's precision T;
+///       an infinite w_c (a class absent from the group) becomes the largest finite weight of the group
+///       (0 when every class is absent): MONAI's `w[infs] = 0; w = w + infs * max(w)`
+/// score = (2·Σ_c w_c·TP_c + smooth_nr) / (Σ_c w_c·(P_c + G_c) + smooth_dr)
+/// ∂score/∂TP_c = 2·w_c/den,   ∂score/∂P_c = −score·w_c/den
+/// ```
+///
+/// Returns the score and, per class of `first..c`, (∂score/∂TP, ∂score/∂P). The weights are
+/// computed from G rounded to T (MONAI computes them in float32 from `ground_o.float()`, also
+/// for float64 data; lossfn's f64 keeps f64). Numerator and denominator are divided by the
+/// largest weight m before they are formed — the same score, but Σ w·(P + G) cannot overflow
+/// for weights near the type's end (1/G² of a tiny soft mass). A zero denominator is a perfect
+/// score with zero gradient, as for Dice.
+fn gdice_score<T: Math>(w_type: GdiceWeight, smooth_nr: f64, smooth_dr: f64, sg: &[f64], first: usize, c: usize) -> (f64, Vec<(f64, f64)>) {
+    let w_func = |g: f64| -> f64 {
+        let g = T::of(g);
+        match w_type {
+            GdiceWeight::Square => (T::one() / (g * g)).f64(),
+            GdiceWeight::Simple => (T::one() / g).f64(),
+            GdiceWeight::Uniform => 1.0,
+        }
+    };
+    let mut w: Vec<f64> = (first..c).map(|k| w_func(sg[k * 3 + G])).collect();
+    // torch.max over the weights with the infinite ones zeroed (NaN propagates, as torch.max).
+    let max = w.iter().fold(0.0f64, |m, &v| if v.is_nan() || m.is_nan() { f64::NAN } else if v.is_infinite() { m } else { m.max(v) });
+    for v in w.iter_mut().filter(|v| v.is_infinite()) {
+        *v = max;
+    }
+    // Scale by the largest weight m: the score is (2·Σŵ·TP + smooth_nr/m) / (Σŵ·(P + G) + smooth_dr/m).
+    let m = w.iter().fold(0.0f64, |m, &v| m.max(v.abs()));
+    let (hat, snr, sdr) = if m > 0.0 && m.is_finite() {
+        (w.iter().map(|v| v / m).collect::<Vec<_>>(), smooth_nr / m, smooth_dr / m)
+    } else {
+        (w, smooth_nr, smooth_dr)
+    };
+    let mut num = snr;
+    let mut den = sdr;
+    for (k, &wk) in (first..c).zip(&hat) {
+        num += 2.0 * wk * sg[k * 3 + TP];
+        den += wk * (sg[k * 3 + P] + sg[k * 3 + G]);
+    }
+    if den == 0.0 {
+        return (1.0, vec![(0.0, 0.0); hat.len()]);
+    }
+    let score = num / den;
+    (score, hat.iter().map(|&wk| (2.0 * wk / den, -score * wk / den)).collect())
 }
 
 /// `v` in `T`, clamped to ±T::MAX: a coefficient 1/den of a tiny denominator (an empty mask
@@ -880,9 +957,14 @@ pub fn overlap<'a, T: Math>(
     let weight = |k: usize| args.class_weight.map_or(1.0, |w| w[k].f64());
     let n_scores_per_class = if params.batch { 1 } else { args.shape.batch };
     let mut den = 0.0;
-    for _ in 0..n_scores_per_class {
-        for k in first..c {
-            den += weight(k);
+    if let Score::Generalized { .. } = params.score {
+        // One score per group, weight 1 (class weights are inside the score).
+        den = n_scores_per_class as f64;
+    } else {
+        for _ in 0..n_scores_per_class {
+            for k in first..c {
+                den += weight(k);
+            }
         }
     }
     let scale = params.reduction.scale(den, 1);
@@ -935,6 +1017,22 @@ pub fn overlap<'a, T: Math>(
         let n_groups = groups.len() / (c * 3);
         let mut co = Coefs { n0: run.start, pooled: params.batch, cg: vec![T::zero(); n_groups * c], cp: vec![T::zero(); n_groups * c] };
         for (grp, sg) in groups.chunks_exact(c * 3).enumerate() {
+            if let Score::Generalized { w_type } = params.score {
+                let (score, d) = gdice_score::<T>(w_type, params.smooth_nr, params.smooth_dr, sg, first, c);
+                let (l, dl) = focal(score, params.gamma);
+                total += l;
+                if let Some(o) = none_out.as_deref_mut() {
+                    o[j] = T::of(l);
+                }
+                j += 1;
+                let coef = scale * dl;
+                let times = |d: f64| if coef == 0.0 { 0.0 } else { coef * d };
+                for (k, (d_tp, d_p)) in (first..c).zip(d) {
+                    co.cg[grp * c + k] = saturate(times(d_tp));
+                    co.cp[grp * c + k] = saturate(times(d_p));
+                }
+                continue;
+            }
             for k in first..c {
                 let (tp, p, g) = (sg[k * 3 + TP], sg[k * 3 + P], sg[k * 3 + G]);
                 let (score, d_tp, d_p) = score_of(params.score, params.smooth_nr, params.smooth_dr, tp, p, g);

@@ -121,6 +121,13 @@ template <class T> void classification_and_overlap() {
 #define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, x, probs, shape, oo)
     LOSSFN_OVERLAP_LOSSES(CALL)
 #undef CALL
+    // Generalized Dice: no optional argument.
+#define CALL(name) CHECK(lossfn::name(x, labels, shape).ok());
+    LOSSFN_GENERALIZED_DICE_INDEX_LOSSES(CALL)
+#undef CALL
+#define CALL(name) CHECK(lossfn::name(x, probs, shape).ok());
+    LOSSFN_GENERALIZED_DICE_LOSSES(CALL)
+#undef CALL
 }
 
 }  // namespace

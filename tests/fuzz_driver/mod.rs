@@ -121,6 +121,8 @@ catalogue! { $
     DiceSoft      dice_loss_soft      Overlap         OVERLAP;
     Tversky       tversky_loss        Overlap         OVERLAP_INDEX;
     TverskySoft   tversky_loss_soft   Overlap         OVERLAP;
+    Gdice         generalized_dice_loss       Overlap  GENERALIZED_DICE_INDEX;
+    GdiceSoft     generalized_dice_loss_soft  Overlap  GENERALIZED_DICE;
 }
 
 /// The C signature of a function: the header's `LOSSFN_<FORM>_LOSSES` list it is in (every
@@ -147,6 +149,8 @@ pub enum Form {
     QUALITY_FOCAL,
     OVERLAP_INDEX,
     OVERLAP,
+    GENERALIZED_DICE_INDEX,
+    GENERALIZED_DICE,
 }
 
 impl Form {
@@ -183,7 +187,7 @@ impl F {
         matches!(self, F::Tversky | F::TverskySoft)
     }
     pub fn index_target(self) -> bool {
-        matches!(self.form(), Form::CROSS_ENTROPY_INDEX | Form::FOCAL_INDEX | Form::OVERLAP_INDEX)
+        matches!(self.form(), Form::CROSS_ENTROPY_INDEX | Form::FOCAL_INDEX | Form::OVERLAP_INDEX | Form::GENERALIZED_DICE_INDEX)
     }
     /// Whether the function accepts LOSSFN_REDUCTION_NONE (the DFL box branch returns two
     /// reduced values and does not).
@@ -192,7 +196,11 @@ impl F {
     }
     /// Probability targets: their options take no ignore_index but the default (docs/api.md §1, §7).
     pub fn soft_target(self) -> bool {
-        matches!(self.form(), Form::CROSS_ENTROPY | Form::OVERLAP)
+        matches!(self.form(), Form::CROSS_ENTROPY | Form::OVERLAP | Form::GENERALIZED_DICE)
+    }
+    /// Generalized Dice: one score per sample (or batch), no class_weight, reads w_type.
+    pub fn gdice(self) -> bool {
+        matches!(self.form(), Form::GENERALIZED_DICE_INDEX | Form::GENERALIZED_DICE)
     }
 }
 
@@ -528,8 +536,8 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
                 fld!(O, beta, F64(finite_ge0, weight_moderate), t),
                 fld!(O, gamma, F64(finite_gt0, gamma_overlap_moderate), true),
                 fld!(O, ignore_index, I64, true),
-                // Read by generalized Dice only (not in the catalogue yet): never validated here.
-                fld!(O, w_type, U32(&[LOSSFN_GDICE_SQUARE, LOSSFN_GDICE_SIMPLE, LOSSFN_GDICE_UNIFORM]), false),
+                // Read by generalized Dice only.
+                fld!(O, w_type, U32(&[LOSSFN_GDICE_SQUARE, LOSSFN_GDICE_SIMPLE, LOSSFN_GDICE_UNIFORM]), f.gdice()),
                 fld!(O, soft_label, Bool, true),
             ])
         }
@@ -696,6 +704,10 @@ fn decode(f: F, bytes: Option<&[u8]>, classes: usize) -> Decoded {
                 if fl.name == "soft_label" && v == 1 && f.index_target() {
                     d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
                 }
+                // Generalized Dice (MONAI's) has no squared-prediction denominator.
+                if fl.name == "squared_pred" && v == 1 && f.gdice() {
+                    d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+                }
                 match fl.name {
                     "log_target" => d.log_target = v != 0,
                     "include_background" => d.include_background = v != 0,
@@ -844,12 +856,17 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
                     (vec![sp("logits", n, Role::Any), sp("target", n, Role::Prob), opt("weight", n, Role::Weight)], n)
                 }
                 Form::FOCAL_INDEX => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_alpha", c, Role::Weight)], p),
-                Form::OVERLAP_INDEX | Form::OVERLAP => {
+                Form::OVERLAP_INDEX | Form::OVERLAP | Form::GENERALIZED_DICE_INDEX | Form::GENERALIZED_DICE => {
                     let input_role = if o.probs_input { Role::ProbOverlap } else { Role::Any };
                     let target = if f.index_target() { idx("target", p) } else { sp("target", n, Role::ProbOverlap) };
                     let c1 = if o.include_background { s.classes } else { s.classes.saturating_sub(1) };
-                    let scores = if o.batch { c1 } else { s.batch.saturating_mul(c1) };
-                    (vec![sp("input", n, input_role), target, opt("class_weight", c, Role::Weight)], Some(scores))
+                    if f.gdice() {
+                        // One score per sample, or one for the pooled batch.
+                        (vec![sp("input", n, input_role), target], Some(if o.batch { 1 } else { s.batch }))
+                    } else {
+                        let scores = if o.batch { c1 } else { s.batch.saturating_mul(c1) };
+                        (vec![sp("input", n, input_role), target, opt("class_weight", c, Role::Weight)], Some(scores))
+                    }
                 }
                 form => unreachable!("{form:?} is not a class-tensor form"),
             };
@@ -924,8 +941,9 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
         };
     }
     macro_rules! two_in_shape {
-        ($f32:ident, $f64:ident) => {
-            by_dt!($f32, $f64, |g, T| unsafe { g(i(0) as *const T, i(1) as *const T, s, opt.cast(), o(0) as *mut T, o(1) as *mut T) })
+        ($f32:ident, $f64:ident) => { two_in_shape!($f32, $f64, T) };
+        ($f32:ident, $f64:ident, $tgt:ty) => {
+            by_dt!($f32, $f64, |g, T| unsafe { g(i(0) as *const T, i(1) as *const $tgt, s, opt.cast(), o(0) as *mut T, o(1) as *mut T) })
         };
     }
     macro_rules! call {
@@ -970,6 +988,8 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
         (FOCAL, $f32:ident, $f64:ident) => { three_in_shape!($f32, $f64, T) };
         (QUALITY_FOCAL, $f32:ident, $f64:ident) => { three_in_shape!($f32, $f64, T) };
         (OVERLAP, $f32:ident, $f64:ident) => { three_in_shape!($f32, $f64, T) };
+        (GENERALIZED_DICE_INDEX, $f32:ident, $f64:ident) => { two_in_shape!($f32, $f64, i64) };
+        (GENERALIZED_DICE, $f32:ident, $f64:ident) => { two_in_shape!($f32, $f64, T) };
     }
     dispatch!(f, call)
 }
@@ -2020,7 +2040,13 @@ pub fn determinism_configs(f: F) -> Vec<Config> {
             cfg(seg_nsc, Some(o().bool("soft_label", f.soft_target())), true),
             cfg(
                 seg_nsc,
-                Some(o().reduction(LOSSFN_REDUCTION_NONE).u32("activation", LOSSFN_ACTIVATION_SIGMOID).bool("batch", true).bool("squared_pred", true)),
+                Some(
+                    o().reduction(LOSSFN_REDUCTION_NONE)
+                        .u32("activation", LOSSFN_ACTIVATION_SIGMOID)
+                        .bool("batch", true)
+                        .bool("squared_pred", !f.gdice())
+                        .u32("w_type", LOSSFN_GDICE_SIMPLE),
+                ),
                 false,
             ),
             cfg(
@@ -2029,7 +2055,8 @@ pub fn determinism_configs(f: F) -> Vec<Config> {
                     o().reduction(LOSSFN_REDUCTION_SUM)
                         .u32("activation", LOSSFN_ACTIVATION_SIGMOID)
                         .f64("gamma", 0.75)
-                        .bool("include_background", false),
+                        .bool("include_background", false)
+                        .u32("w_type", LOSSFN_GDICE_UNIFORM),
                 ),
                 false,
             ),
@@ -2064,7 +2091,9 @@ pub fn random_options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
                 .f64("smooth_dr", dr)
                 .bool("include_background", bg)
                 .bool("batch", chance(rng, 0.5))
-                .bool("squared_pred", chance(rng, 0.5))
+                // (Generalized Dice has no squared_pred.)
+                .bool("squared_pred", !f.gdice() && chance(rng, 0.5))
+                .u32("w_type", rng.below(3) as u32)
                 .f64("alpha", pick(rng, &[0.0, 0.3, 0.5, 1.0, 5.0]))
                 .f64("beta", pick(rng, &[0.0, 0.7, 0.5, 1.0]))
                 .f64("gamma", pick(rng, &[1.0, 0.75, 0.5, 2.0, 1e-3]))

@@ -1,4 +1,5 @@
-"""Segmentation overlap losses: Dice and Tversky (Focal Tversky through ``gamma``), MONAI conventions.
+"""Segmentation overlap losses: Dice, Tversky (Focal Tversky through ``gamma``) and generalized
+Dice, MONAI conventions.
 
 ``input`` is ``[N, C, *spatial]`` (layout "ncs"/"nchw", the default) or ``[N, *spatial, C]``
 ("nsc"/"nhwc"); a 2-D ``[N, C]`` array has spatial size 1. Index targets are integer class
@@ -8,7 +9,8 @@ formulas and the gradient.
 """
 from __future__ import annotations
 
-__all__ = ["dice_loss", "dice_loss_soft", "tversky_loss", "tversky_loss_soft"]
+__all__ = ["dice_loss", "dice_loss_soft", "tversky_loss", "tversky_loss_soft", "generalized_dice_loss",
+           "generalized_dice_loss_soft"]
 import ctypes
 import math
 from typing import Optional
@@ -19,6 +21,7 @@ from . import _lib
 from ._lib import ArrayLike, LossGrad, Reduction
 
 ACTIVATIONS = {"none": 0, "sigmoid": 1, "softmax": 2}
+W_TYPES = {"square": 0, "simple": 1, "uniform": 2}
 
 
 class OverlapOptions(_lib.Options):
@@ -54,7 +57,8 @@ def _shape(x: np.ndarray, layout: str) -> _lib.Shape:
 def _overlap(name: str, soft: bool, input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike],
              layout: str, reduction: Reduction, activation: str, smooth_nr: float, smooth_dr: float,
              include_background: bool, batch: bool, squared_pred: bool, alpha: float, beta: float, gamma: float,
-             ignore_index: int, grad: bool, soft_label: bool = False) -> LossGrad:
+             ignore_index: int, grad: bool, soft_label: bool = False, w_type: Optional[str] = None) -> LossGrad:
+    """The shared body; `w_type` given: generalized Dice (no class_weight, one score per sample)."""
     x = _lib.float_array("input", input)
     shape = _shape(x, layout)
     if soft:
@@ -63,17 +67,23 @@ def _overlap(name: str, soft: bool, input: ArrayLike, target: ArrayLike, class_w
             raise ValueError(f"target shape {t.shape} differs from input shape {x.shape}")
     else:
         t = _lib.index_array("target", target, shape.batch * shape.spatial)
-    w = _lib.optional_float_array("class_weight", class_weight, x.dtype, shape.classes)
+    w = None if w_type is not None else _lib.optional_float_array("class_weight", class_weight, x.dtype, shape.classes)
     red = _lib.reduction(reduction)
+    gdice = w_type is not None
     opts = OverlapOptions(red, _lib.enum(activation, ACTIVATIONS, "activation"), smooth_nr, smooth_dr,
                           bool(include_background), bool(batch), bool(squared_pred), alpha, beta, gamma,
-                          ignore_index, soft_label=bool(soft_label))
+                          ignore_index, _lib.enum(w_type, W_TYPES, "w_type") if gdice else 0,
+                          soft_label=bool(soft_label))
     classes = shape.classes if include_background else max(shape.classes - 1, 0)
-    scores = (classes,) if batch else (shape.batch, classes)
+    if gdice:
+        scores = (1,) if batch else (shape.batch,)
+    else:
+        scores = (classes,) if batch else (shape.batch, classes)
     loss = np.empty(math.prod(scores) if red == 0 else 1, x.dtype)
     g = np.empty_like(x) if grad else None
     fn = _lib.function(name, x.dtype)
-    _lib.check(fn(_lib.ptr(x), _lib.ptr(t), _lib.ptr(w), shape, ctypes.byref(opts), _lib.ptr(loss), _lib.ptr(g)))
+    weights = () if gdice else (_lib.ptr(w),)
+    _lib.check(fn(_lib.ptr(x), _lib.ptr(t), *weights, shape, ctypes.byref(opts), _lib.ptr(loss), _lib.ptr(g)))
     return _lib.reduced(loss, red, scores), g
 
 
@@ -322,3 +332,121 @@ def tversky_loss_soft(input: ArrayLike, target: ArrayLike, class_weight: Optiona
     """
     return _overlap("tversky_loss_soft", True, input, target, class_weight, layout, reduction, activation,
                     smooth_nr, smooth_dr, include_background, batch, False, alpha, beta, gamma, -100, grad, soft_label)
+
+
+@_lib.autograd("GeneralizedDiceLoss", "sample")
+def generalized_dice_loss(input: ArrayLike, target: ArrayLike, layout: str = "ncs", reduction: Reduction = "mean",
+                          activation: str = "softmax", w_type: str = "square", smooth_nr: float = 1e-5,
+                          smooth_dr: float = 1e-5, include_background: bool = True, batch: bool = False,
+                          gamma: float = 1.0, ignore_index: int = -100, grad: bool = True) -> LossGrad:
+    """Generalized Dice loss on integer class-index targets, exactly as MONAI GeneralizedDiceLoss
+    (with to_onehot_y).
+
+    Per sample (or once for the batch pooled, ``batch=True``): 1 - (2 sum_c w_c TP_c + smooth_nr)
+    / (sum_c w_c (P_c + G_c) + smooth_dr) with TP, P, G the Dice sums of class c and w_c =
+    1/G_c^2 ("square"), 1/G_c ("simple") or 1 ("uniform"); a class absent from the sample
+    (infinite weight) gets the sample's largest finite weight (0 if every class is absent), as
+    MONAI. The weights are computed in the input's dtype (MONAI: float32 always). No class_weight.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        Logits or probabilities (see activation). Its dtype is the call's dtype.
+    target : array-like
+        Class indices, any integer dtype (converted to int64), N * prod(spatial) values
+        (shape [N, *spatial]); positions equal to ignore_index count nowhere.
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the mean over the scores (N of them, or 1 with batch=True).
+    activation : "softmax" (default, over the classes), "sigmoid" or "none"
+    w_type : "square" (default, 1/G^2), "simple" (1/G) or "uniform" (1)
+        The class weights from each class's target mass G (MONAI's Weight).
+    smooth_nr, smooth_dr : float
+        Added to the numerator and the denominator (default 1e-5 each).
+    include_background : bool
+        Keep class 0 (default True); False drops it from the scores.
+    batch : bool
+        One score over the batch pooled instead of one per sample.
+    gamma : float
+        > 0; gamma != 1 gives max(0, 1 - score)^gamma (default 1, MONAI's loss).
+    ignore_index : int
+        Targets equal to it count nowhere (default -100).
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for reduction="none" one value per sample, shape [N] ([1] with
+        batch=True); grad is d loss / d input in the input's shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        input's dtype; target is bool or float.
+    ValueError
+        input has fewer than 2 dimensions, a shape or size does not match, an array is not
+        C-contiguous, or an option name (reduction, layout, activation, w_type) is unknown.
+    LossfnError
+        The library refused the call (e.g. a target outside [0, C) other than ignore_index, gamma <= 0, reduction="batchmean").
+    """
+    return _overlap("generalized_dice_loss", False, input, target, None, layout, reduction, activation, smooth_nr,
+                    smooth_dr, include_background, batch, False, 0.3, 0.7, gamma, ignore_index, grad, w_type=w_type)
+
+
+@_lib.autograd("GeneralizedDiceLossSoft", "sample")
+def generalized_dice_loss_soft(input: ArrayLike, target: ArrayLike, layout: str = "ncs",
+                               reduction: Reduction = "mean", activation: str = "softmax", w_type: str = "square",
+                               smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, include_background: bool = True,
+                               batch: bool = False, gamma: float = 1.0, soft_label: bool = False,
+                               grad: bool = True) -> LossGrad:
+    """Generalized Dice loss on soft or multi-label targets of the input's shape, exactly as MONAI
+    GeneralizedDiceLoss (see generalized_dice_loss; its weights come from G = sum g per class).
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        Logits or probabilities (see activation). Its dtype is the call's dtype.
+    target : array-like
+        Soft or multi-label targets, input's shape and dtype (Python lists take input's dtype).
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the mean over the scores (N of them, or 1 with batch=True).
+    activation : "softmax" (default, over the classes), "sigmoid" or "none"
+    w_type : "square" (default, 1/G^2), "simple" (1/G) or "uniform" (1)
+        The class weights from each class's target mass G (MONAI's Weight).
+    smooth_nr, smooth_dr : float
+        Added to the numerator and the denominator (default 1e-5 each).
+    include_background : bool
+        Keep class 0 (default True); False drops it from the scores.
+    batch : bool
+        One score over the batch pooled instead of one per sample.
+    gamma : float
+        > 0; gamma != 1 gives max(0, 1 - score)^gamma (default 1, MONAI's loss).
+    soft_label : bool
+        MONAI's soft-label sums (compute_tp_fp_fn(..., soft_label=True), default False):
+        TP = (sum|p| + sum|g| - sum|p - g|) / 2, P = sum|p|, G = sum|g|.
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for reduction="none" one value per sample, shape [N] ([1] with
+        batch=True); grad is d loss / d input in the input's shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        input's dtype.
+    ValueError
+        input has fewer than 2 dimensions, a shape or size does not match, an array is not
+        C-contiguous, or an option name (reduction, layout, activation, w_type) is unknown.
+    LossfnError
+        The library refused the call (e.g. gamma <= 0, reduction="batchmean").
+    """
+    return _overlap("generalized_dice_loss_soft", True, input, target, None, layout, reduction, activation,
+                    smooth_nr, smooth_dr, include_background, batch, False, 0.3, 0.7, gamma, -100, grad, soft_label,
+                    w_type=w_type)

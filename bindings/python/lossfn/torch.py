@@ -24,6 +24,8 @@ gradient by its own entry of the incoming gradient. A Dice or Tversky score coup
 position of its sample (or of the batch, ``batch=True``), so there backward calls the loss
 again with reduction "sum" and the incoming gradient as class weights: once per sample, each
 sample's scores weighted by its own row of the incoming gradient (once for ``batch=True``).
+A generalized Dice value covers one sample (or the pooled batch): backward scales that sample's
+block of the gradient.
 ``dfl_box_loss`` returns two parts, [L_iou, L_dfl], and its gradient is that of their sum; an
 incoming gradient that weighs them differently calls it again with the gains scaled.
 
@@ -79,6 +81,8 @@ def _scale(grad: torch.Tensor, grad_output: torch.Tensor, unreduced: str, layout
         return grad.mul_(grad_output.unsqueeze(-1))
     if unreduced == "distribution_box":  # one value per box: scale its (sides, bins) logits
         return grad.mul_(grad_output.reshape(-1, 1, 1))
+    if unreduced == "sample":  # one value per sample (one for the batch pooled): scale its block
+        return grad.mul_(grad_output.reshape((-1,) + (1,) * (grad.dim() - 1)))
     if unreduced == "position" and grad.dim() > 1:  # one value per position: over its classes
         axis = 1 if _lib.enum(layout, _lib.LAYOUTS, "layout") == 0 else -1
         return grad.mul_(grad_output.unsqueeze(axis))

@@ -29,10 +29,11 @@ def test_fixture(case, dt):
         "layout": "nsc" if shape["layout"] == 1 else "ncs",
         **opts,
     }
-    if case["fn"].startswith("dice"):
+    gdice = case["fn"].startswith("generalized_dice")
+    if case["fn"].startswith("dice") or gdice:
         kwargs.pop("alpha", None)
         kwargs.pop("beta", None)
-    else:
+    if not case["fn"].startswith("dice"):
         kwargs.pop("squared_pred", None)
     if soft:
         kwargs.pop("ignore_index", None)
@@ -41,6 +42,9 @@ def test_fixture(case, dt):
         t = _as_input(inputs["target"], shape, dtype)
     else:
         t = np.array(inputs["target"], np.int64).reshape(shape["batch"], shape["spatial"])
+    if gdice:  # no class_weight: the weights are its own
+        check_fixture(case, dt, lambda g: fn(x, t, grad=g, **kwargs), x.shape)
+        return
     w = None if inputs.get("class_weight") is None else np.array(inputs["class_weight"], dtype)
     check_fixture(case, dt, lambda g: fn(x, t, class_weight=w, grad=g, **kwargs), x.shape)
 
@@ -121,3 +125,87 @@ def test_threads_bitwise():
     b = lossfn.dice_loss(x, t, squared_pred=True)
     lossfn.set_num_threads(0)
     assert a[0].tobytes() == b[0].tobytes() and a[1].tobytes() == b[1].tobytes()
+
+
+# MONAI's own table for GeneralizedDiceLoss (tests/losses/test_generalized_dice_loss.py, MONAI
+# 1.6.1: TEST_CASES), transcribed: (options, input, target, index targets?, expected). MONAI's
+# `sigmoid=True` / `softmax=True` are activation "sigmoid" / "softmax" (else "none"); its
+# `to_onehot_y=True` targets are class indices here. Its two `other_act` cases (tanh,
+# log_softmax) have no lossfn activation and are not replayed. MONAI asserts rtol 1e-5.
+MONAI_GDICE = [
+    ({"activation": "sigmoid", "smooth_nr": 1e-6, "smooth_dr": 1e-6},
+     [[[[1.0, -1.0], [-1.0, 1.0]]]], [[[[1.0, 0.0], [1.0, 1.0]]]], False, 0.307576),
+    ({"activation": "sigmoid", "smooth_nr": 1e-4, "smooth_dr": 1e-4},
+     [[[[1.0, -1.0], [-1.0, 1.0]]], [[[1.0, -1.0], [-1.0, 1.0]]]],
+     [[[[1.0, 1.0], [1.0, 1.0]]], [[[1.0, 0.0], [1.0, 0.0]]]], False, 0.416597),
+    ({"activation": "none", "smooth_nr": 1e-4, "smooth_dr": 1e-4, "soft_label": True},
+     [[[[0.3, 0.4], [0.7, 0.9]]], [[[1.0, 0.1], [0.5, 0.3]]]],
+     [[[[0.3, 0.4], [0.7, 0.9]]], [[[1.0, 0.1], [0.5, 0.3]]]], False, 0.0),
+    ({"activation": "none", "smooth_nr": 1e-4, "smooth_dr": 1e-4, "soft_label": False},
+     [[[[0.3, 0.4], [0.7, 0.9]]], [[[1.0, 0.1], [0.5, 0.3]]]],
+     [[[[0.3, 0.4], [0.7, 0.9]]], [[[1.0, 0.1], [0.5, 0.3]]]], False, 0.307748),
+    ({"activation": "none", "include_background": False, "smooth_nr": 0.0, "smooth_dr": 0.0},
+     [[[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]], [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]],
+     [[[0, 0, 1]], [[0, 1, 0]]], True, 0.0),
+    ({"activation": "sigmoid", "smooth_nr": 1e-4, "smooth_dr": 1e-4},
+     [[[-1.0, 0.0, 1.0], [1.0, 0.0, -1.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]],
+     [[[1, 0, 0]], [[1, 1, 0]]], True, 0.469964),
+    ({"activation": "softmax", "smooth_nr": 1e-4, "smooth_dr": 1e-4},
+     [[[-1.0, 0.0, 1.0], [1.0, 0.0, -1.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]],
+     [[[1, 0, 0]], [[1, 1, 0]]], True, 0.414507),
+    ({"activation": "softmax", "reduction": "sum", "smooth_nr": 1e-4, "smooth_dr": 1e-4},
+     [[[-1.0, 0.0, 1.0], [1.0, 0.0, -1.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]],
+     [[[1, 0, 0]], [[1, 1, 0]]], True, 0.829015),
+    ({"activation": "softmax", "reduction": "none", "smooth_nr": 1e-4, "smooth_dr": 1e-4},
+     [[[-1.0, 0.0, 1.0], [1.0, 0.0, -1.0]], [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]],
+     [[[1, 0, 0]], [[1, 1, 0]]], True, [0.273476, 0.555539]),
+    ({"activation": "none", "include_background": False, "smooth_nr": 1e-8, "smooth_dr": 1e-8},
+     [[[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]], [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]],
+     [[[0, 0, 0]], [[0, 0, 0]]], True, 0.0),
+    ({"activation": "softmax", "w_type": "simple", "smooth_nr": 0, "smooth_dr": 0},
+     [[[0.0, 10.0, 10.0, 10.0], [10.0, 0.0, 0.0, 0.0]]], [[[1, 1, 0, 0]]], True, 0.250023),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("row", range(len(MONAI_GDICE)))
+def test_monai_generalized_dice_table(row, dtype):
+    opts, x, t, index, expected = MONAI_GDICE[row]
+    x = np.array(x, dtype)
+    if index:
+        loss, grad = lossfn.generalized_dice_loss(x, np.array(t, np.int64), **opts)
+    else:
+        loss, grad = lossfn.generalized_dice_loss_soft(x, np.array(t, dtype), **opts)
+    np.testing.assert_allclose(loss, expected, rtol=1e-5, atol=1e-7 if dtype == np.float32 else 1e-12)
+    assert_finite(f"MONAI row {row} grad", grad)
+
+
+def test_generalized_dice_gradient_matches_finite_differences():
+    rng = np.random.default_rng(26)
+    x = rng.standard_normal((2, 4, 7))
+    t = rng.integers(0, 3, (2, 7))  # class 3 absent: its weight is replaced
+    for w_type in ("square", "simple", "uniform"):
+        for batch in (False, True):
+            kw = dict(w_type=w_type, batch=batch)
+            _, grad = lossfn.generalized_dice_loss(x, t, **kw)
+            fd = np.zeros_like(x)
+            for i in np.ndindex(x.shape):
+                xp, xm = x.copy(), x.copy()
+                xp[i] += 1e-6
+                xm[i] -= 1e-6
+                fd[i] = (lossfn.generalized_dice_loss(xp, t, grad=False, **kw)[0]
+                         - lossfn.generalized_dice_loss(xm, t, grad=False, **kw)[0]) / 2e-6
+            np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-8, err_msg=f"{kw}")
+
+
+def test_generalized_dice_bad_options():
+    x = np.zeros((1, 3, 4))
+    t = np.zeros((1, 4), np.int64)
+    with pytest.raises(lossfn.LossfnError, match="w_type"):
+        lossfn.generalized_dice_loss(x, t, w_type=7)
+    with pytest.raises(ValueError, match="w_type"):
+        lossfn.generalized_dice_loss(x, t, w_type="cube")
+    with pytest.raises(lossfn.LossfnError, match="smooth_dr"):
+        lossfn.generalized_dice_loss(x, t, smooth_dr=-1.0)
+    with pytest.raises(lossfn.LossfnError, match="target"):
+        lossfn.generalized_dice_loss(x, np.array([[0, 1, 3, 0]]))

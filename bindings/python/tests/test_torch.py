@@ -329,6 +329,32 @@ def test_overlap_gradcheck(name, options):
         assert torch.autograd.gradcheck(lambda x: fn(x, target, reduction=reduction, **kw), (x.clone().requires_grad_(),))
 
 
+def test_generalized_dice_against_monai():
+    """MONAI's GeneralizedDiceLoss (float32 weights, so 1e-6) and lossfn.torch, value and gradient."""
+    monai = pytest.importorskip("monai")
+    x = torch.randn(2, 4, 8, 8, generator=_gen(30), dtype=torch.float64)
+    labels = torch.randint(0, 3, (2, 8, 8), generator=_gen(31))  # class 3 absent: weight replaced
+    for w_type in ("square", "simple", "uniform"):
+        theirs = monai.losses.GeneralizedDiceLoss(softmax=True, to_onehot_y=True, w_type=w_type)
+        compare(lambda x: lt.generalized_dice_loss(x, labels, w_type=w_type), lambda x: theirs(x, labels.unsqueeze(1)),
+                x, "mean", rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("options", [{}, {"include_background": False, "w_type": "simple"}, {"batch": True}],
+                         ids=["default", "no-background", "batch"])
+@pytest.mark.parametrize("name", ["generalized_dice_loss", "generalized_dice_loss_soft"])
+def test_generalized_dice_gradcheck(name, options):
+    """Every reduction, "none" included (one value per sample: its block of the gradient)."""
+    x = torch.randn(3, 3, 4, generator=_gen(32), dtype=torch.float64)
+    if name.endswith("_soft"):
+        target = torch.softmax(torch.randn(3, 3, 4, generator=_gen(33), dtype=torch.float64), 1)
+    else:
+        target = torch.randint(0, 3, (3, 4), generator=_gen(33))
+    fn = getattr(lt, name)
+    for reduction in REDUCTIONS:
+        assert torch.autograd.gradcheck(lambda x: fn(x, target, reduction=reduction, **options), (x.clone().requires_grad_(),))
+
+
 def test_overlap_none_channels_last():
     x = torch.randn(2, 5, 3, generator=_gen(28), dtype=torch.float64)
     target = torch.randint(0, 3, (2, 5), generator=_gen(29), dtype=torch.int32)
