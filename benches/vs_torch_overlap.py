@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""lossfn vs MONAI DiceLoss / TverskyLoss, forward + backward, same inputs and thread count.
+"""lossfn vs MONAI DiceLoss / TverskyLoss / GeneralizedDiceLoss, forward + backward, same inputs
+and thread count; generalized Dice also as a ratio to lossfn's own Dice (the issue's 1.1× target).
 
 Inputs: [8, 21, 256, 256] float32 logits (NCHW), int64 index targets, softmax inside, defaults
 (smooth 1e-5, include_background, per-sample scores, MEAN). lossfn is called through ctypes on
@@ -14,7 +15,7 @@ import time
 
 import numpy as np
 import torch
-from monai.losses import DiceLoss, TverskyLoss
+from monai.losses import DiceLoss, GeneralizedDiceLoss, TverskyLoss
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,6 +55,10 @@ def load_lossfn():
         f = getattr(lib, name)
         f.argtypes = [fp, ctypes.POINTER(ctypes.c_int64), fp, Shape, ctypes.POINTER(OverlapOptions), fp, fp]
         f.restype = ctypes.c_uint32
+    # generalized Dice: no class_weight argument
+    f = lib.lossfn_generalized_dice_loss_f32
+    f.argtypes = [fp, ctypes.POINTER(ctypes.c_int64), Shape, ctypes.POINTER(OverlapOptions), fp, fp]
+    f.restype = ctypes.c_uint32
     return lib
 
 
@@ -94,9 +99,12 @@ def main():
     tt = torch.from_numpy(t).view(n, 1, h, w)
     print(f"[{n}, {c}, {h}, {w}] f32 logits, index targets, softmax, forward+backward, {a.threads} threads "
           f"(torch {torch.__version__})")
+    times = {}
+    gdice = lib.lossfn_generalized_dice_loss_f32
     for name, monai_loss, fn in [
         ("dice", DiceLoss(softmax=True, to_onehot_y=True), lib.lossfn_dice_loss_f32),
         ("tversky", TverskyLoss(softmax=True, to_onehot_y=True, alpha=0.3, beta=0.7), lib.lossfn_tversky_loss_f32),
+        ("gdice", GeneralizedDiceLoss(softmax=True, to_onehot_y=True), gdice),
     ]:
         def run_monai():
             xi = xt.clone().requires_grad_(True)
@@ -105,7 +113,10 @@ def main():
             return lv.item(), xi.grad
 
         def run_lossfn():
-            st = fn(xp, tp, None, shape, ctypes.byref(opts), lp, gp)
+            if fn is gdice:
+                st = fn(xp, tp, shape, ctypes.byref(opts), lp, gp)
+            else:
+                st = fn(xp, tp, None, shape, ctypes.byref(opts), lp, gp)
             assert st == 0, st
             return float(loss[0])
 
@@ -114,6 +125,8 @@ def main():
         gdiff = float((torch.from_numpy(grad) - g_m).abs().max())
         print(f"{name:8s} MONAI {t_m * 1e3:8.2f} ms   lossfn {t_l * 1e3:7.2f} ms ({t_l / elems * 1e9:.3f} ns/logit)   "
               f"speed-up {t_m / t_l:5.1f}x   loss {l_l:.6f} vs {l_m:.6f}, max |grad diff| {gdiff:.1e}")
+        times[name] = t_l
+    print(f"gdice / dice (lossfn, same run): {times['gdice'] / times['dice']:.3f}")
 
 
 if __name__ == "__main__":

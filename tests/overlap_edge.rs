@@ -362,3 +362,65 @@ fn defaults_match_design() {
     assert_eq!(unsafe { lossfn_tversky_loss_f64(xs.as_ptr(), ti.as_ptr(), null(), sh, null(), loss.as_mut_ptr(), null_mut()) }, LOSSFN_OK);
     assert_eq!(with_defaults, loss.to_vec());
 }
+
+/// Generalized Dice with soft class masses down to the type's end: a weight 1/G² near (f64) or
+/// past (f32: infinite, replaced by the largest finite weight as MONAI) the largest value keeps
+/// the loss in [0, 1] and the gradient finite; numerator and denominator are scaled by the
+/// largest weight, so Σw·(P + G) cannot overflow.
+#[test]
+fn generalized_dice_weights_at_the_types_end() {
+    let sh = shape(1, 3, 4, LOSSFN_LAYOUT_NCS);
+    let x: Vec<f64> = (0..12).map(|i| (i as f64 * 0.7).sin() * 3.0).collect();
+    for tiny in [1e-10, 1e-20, 1e-40, 1e-77, 1e-154, 1e-160, 1e-300, 0.0] {
+        // class 0 a real mask, class 1 a tiny soft mass, class 2 absent
+        let mut t = vec![0.0f64; 12];
+        t[..4].copy_from_slice(&[1.0, 0.0, 1.0, 1.0]);
+        t[4] = tiny;
+        for w_type in [LOSSFN_GDICE_SQUARE, LOSSFN_GDICE_SIMPLE, LOSSFN_GDICE_UNIFORM] {
+            for (smooth_nr, smooth_dr) in [(1e-5, 1e-5), (0.0, 0.0)] {
+                let o = lossfn_overlap_options { w_type, smooth_nr, smooth_dr, ..lossfn_overlap_options_default() };
+                let (mut l64, mut g64) = ([0.0f64; 1], [0.0f64; 12]);
+                let st = unsafe { lossfn_generalized_dice_loss_soft_f64(x.as_ptr(), t.as_ptr(), sh, &o, l64.as_mut_ptr(), g64.as_mut_ptr()) };
+                assert_eq!(st, LOSSFN_OK);
+                let (x32, t32): (Vec<f32>, Vec<f32>) = (x.iter().map(|&v| v as f32).collect(), t.iter().map(|&v| v as f32).collect());
+                let (mut l32, mut g32) = ([0.0f32; 1], [0.0f32; 12]);
+                let st = unsafe { lossfn_generalized_dice_loss_soft_f32(x32.as_ptr(), t32.as_ptr(), sh, &o, l32.as_mut_ptr(), g32.as_mut_ptr()) };
+                assert_eq!(st, LOSSFN_OK);
+                let what = format!("tiny {tiny:e} w_type {w_type} smooth {smooth_nr}");
+                assert!((0.0..=1.0).contains(&l64[0]), "{what}: f64 loss {}", l64[0]);
+                assert!((0.0..=1.0).contains(&l32[0]), "{what}: f32 loss {}", l32[0]);
+                assert_finite(&format!("{what} f64 grad"), &g64);
+                assert_finite(&format!("{what} f32 grad"), &g32.iter().map(|&v| v as f64).collect::<Vec<_>>());
+            }
+        }
+    }
+}
+
+/// A class absent from a sample takes the sample's largest finite weight (MONAI's replacement):
+/// with SQUARE weights and class 2 absent, the loss equals the one where class 2's weight is the
+/// largest of classes 0 and 1, written out here in f64.
+#[test]
+fn generalized_dice_absent_class_takes_the_largest_weight() {
+    let sh = shape(1, 3, 5, LOSSFN_LAYOUT_NCS);
+    let p = [0.5, 0.2, 0.1, 0.7, 0.3, 0.3, 0.6, 0.2, 0.1, 0.3, 0.2, 0.2, 0.7, 0.2, 0.4];
+    let t: [i64; 5] = [0, 1, 1, 0, 1];
+    let o = lossfn_overlap_options { activation: LOSSFN_ACTIVATION_NONE, smooth_nr: 0.0, smooth_dr: 0.0, ..lossfn_overlap_options_default() };
+    let mut l = [0.0f64];
+    let st = unsafe { lossfn_generalized_dice_loss_f64(p.as_ptr(), t.as_ptr(), sh, &o, l.as_mut_ptr(), null_mut()) };
+    assert_eq!(st, LOSSFN_OK);
+    let (mut tp, mut ps, mut gs) = ([0.0; 3], [0.0; 3], [0.0; 3]);
+    for c in 0..3 {
+        for s in 0..5 {
+            let g = if t[s] == c as i64 { 1.0 } else { 0.0 };
+            tp[c] += p[c * 5 + s] * g;
+            ps[c] += p[c * 5 + s];
+            gs[c] += g;
+        }
+    }
+    let w0 = 1.0 / (gs[0] * gs[0]);
+    let w1 = 1.0 / (gs[1] * gs[1]);
+    let w = [w0, w1, w0.max(w1)];
+    let num: f64 = (0..3).map(|c| 2.0 * w[c] * tp[c]).sum();
+    let den: f64 = (0..3).map(|c| w[c] * (ps[c] + gs[c])).sum();
+    assert!((l[0] - (1.0 - num / den)).abs() <= 1e-15, "{} vs {}", l[0], 1.0 - num / den);
+}
