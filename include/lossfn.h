@@ -1859,6 +1859,45 @@ lossfn_status lossfn_generalized_dice_loss_soft_f64(const double *input,
                                                     double *grad_input);
 
 /**
+ * Dice + cross entropy on one softmax (MONAI DiceCELoss), in the passes Dice alone makes.
+ * Each part equals lossfn's own function with its options: the Dice part lossfn_dice_loss_f32
+ * with `dice` (activation must be SOFTMAX; its loss_weight is MONAI's lambda_dice), the
+ * cross-entropy part lossfn_cross_entropy_f32 with `ce` (label_smoothing; its loss_weight is
+ * lambda_ce). class_weight (classes or NULL) weighs both parts, as MONAI's `weight`. ignore_index
+ * and accumulate must be equal in both structs (ignored positions count in neither part).
+ * Each part's reduction is MEAN or SUM (NONE and MEAN_DENOMINATOR are INVALID_OPTION), with its
+ * own avg_factor. logits: batch*classes*spatial in shape.layout; target: batch*spatial class
+ * indices. loss: 3 values [total, Dice part, cross-entropy part], each part after its
+ * loss_weight; grad_logits (or NULL): the gradient of the total.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_dice_ce_loss_f32(const float *logits,
+                                      const int64_t *target,
+                                      const float *class_weight,
+                                      struct lossfn_shape shape,
+                                      const struct lossfn_overlap_options *dice,
+                                      const struct lossfn_cross_entropy_options *ce,
+                                      float *loss,
+                                      float *grad_logits);
+
+/**
+ * Dice + cross entropy, double precision: see lossfn_dice_ce_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_dice_ce_loss_f64(const double *logits,
+                                      const int64_t *target,
+                                      const double *class_weight,
+                                      struct lossfn_shape shape,
+                                      const struct lossfn_overlap_options *dice,
+                                      const struct lossfn_cross_entropy_options *ce,
+                                      double *loss,
+                                      double *grad_logits);
+
+/**
  * The defaults: MEAN, eps 1e-7, floor 0 (ultralytics probiou's defaults).
  */
 struct lossfn_rotated_box_options lossfn_rotated_box_options_default(void);
@@ -1942,6 +1981,7 @@ lossfn_status lossfn_probiou_matrix_f64(const double *boxes1,
 #define LOSSFN_CROSS_ENTROPY_INDEX_LOSSES(X) X(cross_entropy)
 #define LOSSFN_DFL_LOSSES(X) X(dfl_loss)
 #define LOSSFN_DFL_BOX_LOSSES(X) X(dfl_box_loss)
+#define LOSSFN_DICE_CE_LOSSES(X) X(dice_ce_loss)
 #define LOSSFN_DISTILLATION_LOSSES(X) X(kl_div_logits)
 #define LOSSFN_ENTROPY_LOSSES(X) X(entropy)
 #define LOSSFN_FOCAL_LOSSES(X) X(sigmoid_focal_loss)

@@ -36,6 +36,8 @@ fn generate() -> String {
 const FORM_NAMES: &[(&str, &str)] = &[
     ("generalized_dice_loss", "GENERALIZED_DICE_INDEX"),
     ("generalized_dice_loss_soft", "GENERALIZED_DICE"),
+    // Dice + cross entropy: two options structs (overlap, cross_entropy).
+    ("dice_ce_loss", "DICE_CE"),
 ];
 
 /// The losses grouped by signature, as X-macros appended to the header:

@@ -2,7 +2,7 @@
 //! generalized Dice, on index or soft targets.
 use super::*;
 use crate::kernels::math::Math;
-use crate::kernels::overlap::{loss_count, overlap, Activation, Args, GdiceWeight, Layout, Params, Score, Shape, Target};
+use crate::kernels::overlap::{loss_count, overlap, overlap_ce, Activation, Args, CeParams, GdiceWeight, Layout, Params, Score, Shape, Target};
 
 /// How the overlap losses turn their input into probabilities.
 pub type lossfn_activation = u32;
@@ -360,4 +360,131 @@ pub unsafe extern "C" fn lossfn_generalized_dice_loss_soft_f32(input: *const f32
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_generalized_dice_loss_soft_f64(input: *const f64, target: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
     unsafe { entry(Which::Generalized, input, TargetPtr::Soft(target), std::ptr::null(), shape, options, loss, grad_input) }
+}
+
+/// Renames the options struct an error message names: the shared checks say `options.x`; the fused
+/// call has two structs, `dice` and `ce`.
+fn in_struct(e: Error, name: &str) -> Error {
+    Error { status: e.status, message: e.message.replace("`options.", &format!("`{name}.")) }
+}
+
+/// The shared body of lossfn_dice_ce_loss_f32 / _f64.
+#[allow(clippy::too_many_arguments)]
+unsafe fn dice_ce_entry<T: Math>(
+    logits: *const T,
+    target: *const i64,
+    class_weight: *const T,
+    shape: lossfn_shape,
+    dice: *const lossfn_overlap_options,
+    ce: *const lossfn_cross_entropy_options,
+    loss: *mut T,
+    grad_logits: *mut T,
+) -> lossfn_status {
+    ffi_boundary! {
+        let d: lossfn_overlap_options = unsafe { read_options("dice", dice)? };
+        let c: lossfn_cross_entropy_options = unsafe { read_options("ce", ce)? };
+        use crate::reduce::{Output, Reduce, Reduction};
+        // Each part's reduction, λ and avg_factor are its own; NONE (per-score and per-position
+        // values of two shapes) and MEAN_DENOMINATOR (two denominators: ask dice_loss and
+        // cross_entropy for theirs) are refused.
+        let part = |name: &str, controls: crate::reduce::Controls| -> Result<Reduce> {
+            match controls.output {
+                Output::Reduced(kind @ (Reduction::Mean | Reduction::Sum)) => {
+                    Ok(Reduce { kind, loss_weight: controls.loss_weight, avg_factor: controls.avg_factor })
+                }
+                _ => Err(Error::option(format!(
+                    "`{name}.reduction` must be LOSSFN_REDUCTION_MEAN or _SUM for the fused loss (NONE has two \
+                     shapes; for MEAN_DENOMINATOR ask lossfn_dice_loss and lossfn_cross_entropy for theirs)"
+                ))),
+            }
+        };
+        let dice_controls = d.controls(false).map_err(|e| in_struct(e, "dice"))?;
+        let ce_controls = c.controls(false).map_err(|e| in_struct(e, "ce"))?;
+        let dice_reduce = part("dice", dice_controls)?;
+        let ce_reduce = part("ce", ce_controls)?;
+        if d.activation != LOSSFN_ACTIVATION_SOFTMAX {
+            return Err(Error::option(format!(
+                "`dice.activation` = {}: Dice + cross entropy share one softmax (LOSSFN_ACTIVATION_SOFTMAX)",
+                d.activation
+            )));
+        }
+        if d.ignore_index != c.ignore_index {
+            return Err(Error::option(format!(
+                "`dice.ignore_index` = {} differs from `ce.ignore_index` = {}: ignored positions count in neither part",
+                d.ignore_index, c.ignore_index
+            )));
+        }
+        if d.accumulate != c.accumulate {
+            return Err(Error::option(format!(
+                "`dice.accumulate` = {} differs from `ce.accumulate` = {}: the call writes one gradient",
+                d.accumulate, c.accumulate
+            )));
+        }
+        if d.soft_label {
+            return Err(Error::option("`dice.soft_label` = true: index targets are hard (one-hot) labels"));
+        }
+        check_option("ce.label_smoothing", c.label_smoothing, (0.0..=1.0).contains(&c.label_smoothing), "in [0, 1]")?;
+        let layout = match shape.layout {
+            LOSSFN_LAYOUT_NCS => Layout::Ncs,
+            LOSSFN_LAYOUT_NSC => Layout::Nsc,
+            v => return Err(Error::option(format!("`shape.layout` = {v} is not a lossfn_layout"))),
+        };
+        if shape.classes == 0 {
+            return Err(Error::size("`shape.classes` is 0"));
+        }
+        let params = params(Which::Dice, &d, shape.classes).map_err(|e| in_struct(e, "dice"))?;
+        let positions = mul_size("shape.batch * shape.spatial", shape.batch, shape.spatial)?;
+        let elements = mul_size("shape.batch * shape.spatial * shape.classes", positions, shape.classes)?;
+        let kshape = Shape { batch: shape.batch, classes: shape.classes, spatial: shape.spatial, layout };
+        let mut io = Io::new();
+        let input = unsafe { io.input("logits", logits, elements)? };
+        let target = Target::Index { target: unsafe { io.input("target", target, positions)? }, ignore_index: d.ignore_index };
+        let class_weight = unsafe { io.optional_input("class_weight", class_weight, shape.classes)? };
+        let loss = unsafe { io.output("loss", loss, 3)? };
+        let grad = unsafe { io.optional_output("grad_logits", grad_logits, elements)? };
+        let args = Args { input, target, class_weight, shape: kshape };
+        let ce_params = CeParams { reduction: ce_reduce, label_smoothing: c.label_smoothing };
+        // The kernel scales each part itself; the shared layer only adds `accumulate`.
+        let controls = crate::reduce::Controls { accumulate: d.accumulate, ..crate::reduce::Controls::plain(Reduction::Sum) };
+        run_loss(&controls, loss, grad, "grad_logits", |_, _, grad| {
+            let (dice, ce) = overlap_ce(&args, &Params { reduction: dice_reduce, ..params }, &ce_params, grad).map_err(|e| {
+                Error::target(format!(
+                    "`target`[{}] = {} (sample {}, position {}) is not a class in [0, {}) nor ignore_index ({})",
+                    e.index,
+                    e.value,
+                    e.index / shape.spatial.max(1),
+                    e.index % shape.spatial.max(1),
+                    shape.classes,
+                    d.ignore_index
+                ))
+            })?;
+            Ok([dice + ce, dice, ce])
+        })
+    }
+}
+
+/// Dice + cross entropy on one softmax (MONAI DiceCELoss), in the passes Dice alone makes.
+/// Each part equals lossfn's own function with its options: the Dice part lossfn_dice_loss_f32
+/// with `dice` (activation must be SOFTMAX; its loss_weight is MONAI's lambda_dice), the
+/// cross-entropy part lossfn_cross_entropy_f32 with `ce` (label_smoothing; its loss_weight is
+/// lambda_ce). class_weight (classes or NULL) weighs both parts, as MONAI's `weight`. ignore_index
+/// and accumulate must be equal in both structs (ignored positions count in neither part).
+/// Each part's reduction is MEAN or SUM (NONE and MEAN_DENOMINATOR are INVALID_OPTION), with its
+/// own avg_factor. logits: batch*classes*spatial in shape.layout; target: batch*spatial class
+/// indices. loss: 3 values [total, Dice part, cross-entropy part], each part after its
+/// loss_weight; grad_logits (or NULL): the gradient of the total.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_dice_ce_loss_f32(logits: *const f32, target: *const i64, class_weight: *const f32, shape: lossfn_shape, dice: *const lossfn_overlap_options, ce: *const lossfn_cross_entropy_options, loss: *mut f32, grad_logits: *mut f32) -> lossfn_status {
+    unsafe { dice_ce_entry(logits, target, class_weight, shape, dice, ce, loss, grad_logits) }
+}
+/// Dice + cross entropy, double precision: see lossfn_dice_ce_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_dice_ce_loss_f64(logits: *const f64, target: *const i64, class_weight: *const f64, shape: lossfn_shape, dice: *const lossfn_overlap_options, ce: *const lossfn_cross_entropy_options, loss: *mut f64, grad_logits: *mut f64) -> lossfn_status {
+    unsafe { dice_ce_entry(logits, target, class_weight, shape, dice, ce, loss, grad_logits) }
 }

@@ -114,6 +114,44 @@ pub struct Params {
     pub soft_label: bool,
 }
 
+/// The cross-entropy part of the fused Dice + cross entropy (`dice_ce_loss`, MONAI
+/// `DiceCELoss`): torch's `cross_entropy` on the same softmax, with the index targets, the
+/// `class_weight` as its weight and label smoothing ε, exactly as
+/// [`super::classification::cross_entropy`]:
+///
+/// ```text
+/// l = (1−ε)·w_y·(−ln p_y) + (ε/C)·Σ_c w_c·(−ln p_c)   per non-ignored position
+/// MEAN = Σ l / Σ w_y,   ∂l/∂z_c = ((1−ε)·w_y + (ε/C)·Σ_k w_k)·p_c − (ε/C)·w_c − (1−ε)·w_y·[c = y]
+/// ```
+///
+/// −ln p_c is formed as ln Σe − (z_c − max), as the cross-entropy kernel does (finite where p_c
+/// underflows).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CeParams {
+    pub reduction: Reduce,
+    pub label_smoothing: f64,
+}
+
+/// The cross-entropy constants of one call, in the data's type.
+struct CeK<'a, T> {
+    w: Option<&'a [T]>,
+    smoothing: bool,
+    /// 1 − ε, ε / C, Σ_c w_c.
+    keep: T,
+    eps_c: T,
+    wsum: T,
+    /// The reduction's factor (λ / Σ w_y for MEAN), in T for the gradient and in f64 for the value.
+    gs: T,
+    gs64: f64,
+}
+
+impl<T: Math> CeK<'_, T> {
+    #[inline(always)]
+    fn weight(&self, k: usize) -> T {
+        self.w.map_or(T::one(), |w| w[k])
+    }
+}
+
 /// Inputs of one call (validated: `input` and soft targets hold batch·classes·spatial values,
 /// index targets batch·spatial, `class_weight` classes).
 #[derive(Clone, Copy, Debug)]
@@ -243,6 +281,9 @@ struct Scratch<T> {
     /// Σ_k p_k·∂L/∂p_k (softmax backward), and the target-class fix-up of index targets.
     dot: Vec<T>,
     fix: Vec<T>,
+    /// Cross-entropy part: z_y − max and Σ_c w_c·(z_c − max) per position (pass 1).
+    zy: Vec<T>,
+    wd: Vec<T>,
     /// Whether the block has ignored positions (their columns are zeroed).
     ignored: bool,
 }
@@ -258,6 +299,8 @@ impl<T: Math> Scratch<T> {
             sum: vec![T::zero(); w],
             dot: vec![T::zero(); w],
             fix: vec![T::zero(); w],
+            zy: vec![T::zero(); w],
+            wd: vec![T::zero(); w],
             ignored: false,
         }
     }
@@ -325,16 +368,24 @@ fn transpose_out<T: Real>(rows: &[T], c: usize, bw: usize, block: &mut [T]) {
     }
 }
 
-/// Pass 0: the first index target (in flat order) that is neither a class nor ignore_index.
-fn validate(target: &[i64], ignore_index: i64, classes: usize) -> Result<(), InvalidTarget> {
-    let bad = |v: i64| v != ignore_index && !(v >= 0 && (v as u64) < classes as u64);
-    let firsts = reduce::map_in_order(reduce::chunks(target.len(), reduce::CHUNK).collect(), target.len(), |r| {
-        target[r.clone()].iter().position(|&v| bad(v)).map(|j| InvalidTarget { index: r.start + j, value: target[r.start + j] })
+/// Pass 0: the first index target (in flat order) that is neither a class nor ignore_index;
+/// else Σ weight[y] over the non-ignored positions (their count without weights: the cross-entropy
+/// part's MEAN denominator), summed in f64 over fixed chunks.
+fn validate<T: Real>(target: &[i64], ignore_index: i64, classes: usize, weight: Option<&[T]>) -> Result<f64, InvalidTarget> {
+    let parts = reduce::map_in_order(reduce::chunks(target.len(), reduce::CHUNK).collect(), target.len(), |r| {
+        let mut den = 0f64;
+        for (j, &v) in target[r.clone()].iter().enumerate() {
+            if v == ignore_index {
+                continue;
+            }
+            if !(v >= 0 && (v as u64) < classes as u64) {
+                return Err(InvalidTarget { index: r.start + j, value: v });
+            }
+            den += weight.map_or(1.0, |w| w[v as usize].f64());
+        }
+        Ok(den)
     });
-    match firsts.into_iter().flatten().next() {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    parts.into_iter().try_fold(0.0, |acc, p| p.map(|d| acc + d))
 }
 
 /// Reads the targets of block (n, b0..b0+w) (index targets were validated by pass 0) and
@@ -386,8 +437,20 @@ fn zero_dead_columns<T: Math>(sc: &mut Scratch<T>, bw: usize, w: usize, wp: usiz
 /// Loads block (n, b0..b0+w) and applies the activation: afterwards `sc.x` holds p as [C][W]
 /// over `wp` columns, with p = 0 exactly in ignored and padding columns (whatever their input,
 /// NaN included), so sums and gradients over all `wp` columns need no masks.
+///
+/// With `ce` (softmax only), also adds the block's cross-entropy terms to `ce_sum`.
 #[inline(always)]
-fn forward<T: Math>(args: &Args<'_, T>, geom: &Geom, act: Activation, n: usize, b0: usize, w: usize, sc: &mut Scratch<T>) -> usize {
+#[allow(clippy::too_many_arguments)]
+fn forward<T: Math>(
+    args: &Args<'_, T>,
+    geom: &Geom,
+    act: Activation,
+    n: usize,
+    b0: usize,
+    w: usize,
+    sc: &mut Scratch<T>,
+    ce: Option<(&CeK<'_, T>, &mut f64)>,
+) -> usize {
     let bw = geom.w;
     let wp = load_targets(args, geom, n, b0, w, sc);
     let softmax = act == Activation::Softmax;
@@ -407,7 +470,14 @@ fn forward<T: Math>(args: &Args<'_, T>, geom: &Geom, act: Activation, n: usize, 
             }
         }
         Activation::Softmax => {
+            let ce = ce.map(|(k, acc)| {
+                ce_logit_terms(k, sc, bw, wp);
+                (k, acc)
+            });
             exp_columns(&mut sc.x, bw, wp, &mut sc.m, &mut sc.sum);
+            if let Some((k, acc)) = ce {
+                *acc += ce_position_losses(k, sc, w);
+            }
             for row in sc.x.chunks_exact_mut(bw) {
                 for (v, &inv) in row[..wp].iter_mut().zip(&sc.m[..wp]) {
                     *v *= inv;
@@ -417,6 +487,43 @@ fn forward<T: Math>(args: &Args<'_, T>, geom: &Geom, act: Activation, n: usize, 
     }
     zero_dead_columns(sc, bw, w, wp);
     wp
+}
+
+/// Cross-entropy part, before the exps: z_y − max per position (0 where ignored or padding) and,
+/// with label smoothing, Σ_c w_c·(z_c − max).
+#[inline(always)]
+fn ce_logit_terms<T: Math>(k: &CeK<'_, T>, sc: &mut Scratch<T>, bw: usize, wp: usize) {
+    for (j, (zy, &t)) in sc.zy[..wp].iter_mut().zip(&sc.tc[..wp]).enumerate() {
+        *zy = if t == NO_CLASS { T::zero() } else { sc.x[t * bw + j] - sc.m[j] };
+    }
+    if k.smoothing {
+        let (wd, m) = (&mut sc.wd[..wp], &sc.m[..wp]);
+        wd.fill(T::zero());
+        for (c, row) in sc.x.chunks_exact(bw).enumerate() {
+            let wc = k.weight(c);
+            for ((o, &z), &mj) in wd.iter_mut().zip(&row[..wp]).zip(m) {
+                *o += wc * (z - mj);
+            }
+        }
+    }
+}
+
+/// Cross-entropy part, after the exps (Σe in `sc.sum`): Σ over the block's `w` real positions of
+/// l = (1−ε)·w_y·(ln Σe − (z_y − max)) + (ε/C)·(W·ln Σe − Σ_c w_c·(z_c − max)), each l in T as
+/// the cross-entropy kernel forms it, summed in f64.
+#[inline(always)]
+fn ce_position_losses<T: Math>(k: &CeK<'_, T>, sc: &Scratch<T>, w: usize) -> f64 {
+    let mut acc = 0f64;
+    for (j, &t) in sc.tc[..w].iter().enumerate() {
+        if t == NO_CLASS {
+            continue;
+        }
+        let ls = math::ln(sc.sum[j]);
+        let l = k.keep * k.weight(t) * (ls - sc.zy[j]);
+        let l = if k.smoothing { l + k.eps_c * (k.wsum * ls - sc.wd[j]) } else { l };
+        acc += l.f64();
+    }
+    acc
 }
 
 /// Softmax down each column of the [C][W] block, given the column max in `m` (stable: the
@@ -487,8 +594,9 @@ const TP: usize = 0;
 const P: usize = 1;
 const G: usize = 2;
 
-/// Pass 1 for one item: (TP, P, G) per (sample, class) as [n1−n0][C][3]. With `park`, also
-/// parks p in `out` (for pass 2); `out` is handed back either way.
+/// Pass 1 for one item: (TP, P, G) per (sample, class) as [n1−n0][C][3], and the item's sum of
+/// cross-entropy terms (with `ce`; else 0). With `park`, also parks p in `out` (for pass 2); `out`
+/// is handed back either way.
 #[inline(always)]
 fn gather_item<'a, T: Math>(
     args: &Args<'_, T>,
@@ -497,7 +605,9 @@ fn gather_item<'a, T: Math>(
     item: Item,
     mut out: Option<Out<'a, T>>,
     park: bool,
-) -> (Vec<f64>, Option<Out<'a, T>>) {
+    ce: Option<&CeK<'_, T>>,
+) -> (Vec<f64>, f64, Option<Out<'a, T>>) {
+    let mut ce_sum = 0f64;
     let (c, bw) = (geom.c, geom.w);
     let squared = matches!(params.score, Score::Dice { squared_pred: true });
     let soft = matches!(args.target, Target::Soft(_));
@@ -516,7 +626,7 @@ fn gather_item<'a, T: Math>(
         lanes.fill([0f64; LANES]);
         for b in reduce::chunks(item.s1 - item.s0, bw) {
             let (b0, w) = (item.s0 + b.start, b.len());
-            let wp = forward(args, geom, params.activation, n, b0, w, &mut sc);
+            let wp = forward(args, geom, params.activation, n, b0, w, &mut sc, ce.map(|k| (k, &mut ce_sum)));
             for (k, (row, acc)) in sc.x.chunks_exact_mut(bw).zip(lanes.chunks_exact_mut(3)).enumerate() {
                 let row = &mut row[..wp];
                 if soft_label {
@@ -568,7 +678,7 @@ fn gather_item<'a, T: Math>(
             }
         }
     }
-    (sums_out, out)
+    (sums_out, ce_sum, out)
 }
 
 /// The score of (TP, P, G) and its partial derivatives ∂score/∂TP, ∂score/∂P.
@@ -685,8 +795,13 @@ struct Coefs<T> {
 
 /// Pass 2 for one item: turns p (parked in `out` by pass 1, or the input itself without
 /// activation) into ∂L/∂input, in place.
+///
+/// With `ce` (softmax, index targets) the cross-entropy part's gradient is added:
+/// gs·((1−ε)·w_y + (ε/C)·W)·p_c − gs·(ε/C)·w_c, and −gs·(1−ε)·w_y at the target class.
 #[inline(always)]
-fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item: Item, co: &Coefs<T>, mut out: Out<'_, T>) {
+fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item: Item, co: &Coefs<T>, mut out: Out<'_, T>, ce: Option<&CeK<'_, T>>) {
+    // gs·(ε/C)·w_c per class.
+    let ce_rows: Vec<T> = ce.map_or(Vec::new(), |k| (0..geom.c).map(|c| k.gs * k.eps_c * k.weight(c)).collect());
     let (c, bw) = (geom.c, geom.w);
     let squared = matches!(params.score, Score::Dice { squared_pred: true });
     let soft = matches!(args.target, Target::Soft(_));
@@ -699,7 +814,7 @@ fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item:
         for b in reduce::chunks(item.s1 - item.s0, bw) {
             let (b0, w) = (item.s0 + b.start, b.len());
             let wp = if act == Activation::None {
-                forward(args, geom, act, n, b0, w, &mut sc)
+                forward(args, geom, act, n, b0, w, &mut sc, None)
             } else {
                 // p as pass 1 left it: already 0 in ignored columns.
                 let wp = load_targets(args, geom, n, b0, w, &mut sc);
@@ -709,7 +824,7 @@ fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item:
                 }
                 wp
             };
-            let Scratch { x, g, tc, dot, fix, .. } = &mut sc;
+            let Scratch { x, g, tc, dot, fix, sum, .. } = &mut sc;
             let dot = &mut dot[..wp];
             if soft_label {
                 // d = cg·∂TP/∂p + cp·∂P/∂p with TP = (Σ|p| + Σ|g| − Σ|p − g|)/2, P = Σ|p|:
@@ -747,7 +862,24 @@ fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item:
                         }
                     };
                 }
-                backward_index_rows(act, x, cp, squared, bw, wp, dot, fix);
+                // Cross-entropy part: the per-position factor of p_c (in `sum`, free in pass 2), and
+                // its target-class term joins the fix-up after the softmax backward (it is a
+                // logit-level term, not part of Σ_k p_k·∂L/∂p_k).
+                let ce_k = ce.map(|k| {
+                    let coef = &mut sum[..wp];
+                    for (cf, &t) in coef.iter_mut().zip(&tc[..wp]) {
+                        *cf = if t == NO_CLASS { T::zero() } else { k.gs * (k.keep * k.weight(t) + k.eps_c * k.wsum) };
+                    }
+                    (&*coef, &ce_rows[..])
+                });
+                backward_index_rows(act, x, cp, squared, bw, wp, dot, fix, ce_k);
+                if let Some(k) = ce {
+                    for (fj, &t) in fix.iter_mut().zip(&tc[..wp]) {
+                        if t != NO_CLASS {
+                            *fj -= k.gs * k.keep * k.weight(t);
+                        }
+                    }
+                }
                 for (j, &t) in tc[..wp].iter().enumerate() {
                     if t != NO_CLASS {
                         x[t * bw + j] += fix[j];
@@ -795,10 +927,22 @@ fn backward_rows<T: Math>(act: Activation, x: &mut [T], d: &[T], bw: usize, wp: 
 }
 
 /// Index targets: x ← ∂L/∂input without the target-class term (added by the caller as `fix`),
-/// with ∂L/∂p_k = cp_k·h(p_k) off the target. For softmax, Σ_k p_k·∂L/∂p_k includes `fix`.
+/// with ∂L/∂p_k = cp_k·h(p_k) off the target. For softmax, Σ_k p_k·∂L/∂p_k includes `fix`; with
+/// `ce` = (per-position factor a_j, per-class offset e_k) the logit-level term a_j·p_k − e_k of
+/// the cross-entropy part is added too.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn backward_index_rows<T: Math>(act: Activation, x: &mut [T], cp: &[T], squared: bool, bw: usize, wp: usize, dot: &mut [T], fix: &[T]) {
+fn backward_index_rows<T: Math>(
+    act: Activation,
+    x: &mut [T],
+    cp: &[T],
+    squared: bool,
+    bw: usize,
+    wp: usize,
+    dot: &mut [T],
+    fix: &[T],
+    ce: Option<(&[T], &[T])>,
+) {
     let h = |p: T| if squared { p } else { T::one() };
     match act {
         Activation::None => {
@@ -826,10 +970,22 @@ fn backward_index_rows<T: Math>(act: Activation, x: &mut [T], cp: &[T], squared:
             for (s, &f) in dot.iter_mut().zip(fix) {
                 *s += f;
             }
-            for (xr, &cpk) in x.chunks_exact_mut(bw).zip(cp) {
-                for (v, &s) in xr[..wp].iter_mut().zip(dot.iter()) {
-                    let p = *v;
-                    *v = p * (cpk * h(p) - s);
+            match ce {
+                None => {
+                    for (xr, &cpk) in x.chunks_exact_mut(bw).zip(cp) {
+                        for (v, &s) in xr[..wp].iter_mut().zip(dot.iter()) {
+                            let p = *v;
+                            *v = p * (cpk * h(p) - s);
+                        }
+                    }
+                }
+                Some((a, e)) => {
+                    for ((xr, &cpk), &ek) in x.chunks_exact_mut(bw).zip(cp).zip(e) {
+                        for ((v, &s), &aj) in xr[..wp].iter_mut().zip(dot.iter()).zip(a) {
+                            let p = *v;
+                            *v = p * (cpk * h(p) - s) + (aj * p - ek);
+                        }
+                    }
                 }
             }
         }
@@ -944,14 +1100,48 @@ pub fn overlap<'a, T: Math>(
     loss_none: Option<&mut [T]>,
     grad: Option<&'a mut [T]>,
 ) -> Result<f64, InvalidTarget> {
+    run(args, params, None, loss_none, grad).map(|(dice, _)| dice)
+}
+
+/// Dice and cross entropy on one softmax (`dice_ce_loss`): returns (Dice part, cross-entropy
+/// part), each reduced with its own [`Reduce`] (λ, avg_factor), and writes the gradient of their
+/// sum, in the passes Dice alone makes. `params` must have the softmax activation and index
+/// targets (the caller checks). Fails as [`overlap`].
+pub fn overlap_ce<'a, T: Math>(args: &Args<'_, T>, params: &Params, ce: &CeParams, grad: Option<&'a mut [T]>) -> Result<(f64, f64), InvalidTarget> {
+    run(args, params, Some(ce), None, grad)
+}
+
+/// The body of [`overlap`] and [`overlap_ce`].
+fn run<'a, T: Math>(
+    args: &Args<'_, T>,
+    params: &Params,
+    ce: Option<&CeParams>,
+    loss_none: Option<&mut [T]>,
+    grad: Option<&'a mut [T]>,
+) -> Result<(f64, f64), InvalidTarget> {
     let geom = &Geom::new(&args.shape);
     let (c, s) = (args.shape.classes, args.shape.spatial);
     if c == 0 {
-        return Ok(0.0);
+        return Ok((0.0, 0.0));
     }
+    let mut ce_den = 0.0;
     if let Target::Index { target, ignore_index } = args.target {
-        validate(target, ignore_index, c)?;
+        ce_den = validate(target, ignore_index, c, args.class_weight)?;
     }
+    let ce_k = ce.map(|ce| {
+        let eps = ce.label_smoothing;
+        CeK {
+            w: args.class_weight,
+            smoothing: eps > 0.0,
+            keep: T::of(1.0 - eps),
+            eps_c: T::of(eps / c as f64),
+            wsum: T::of(args.class_weight.map_or(c as f64, |w| w.iter().map(|v| v.f64()).sum())),
+            gs: T::of(ce.reduction.scale(ce_den, 1)),
+            gs64: ce.reduction.scale(ce_den, 1),
+        }
+    });
+    let ce_k = ce_k.as_ref();
+    let mut ce_total = 0.0;
     // The MEAN denominator Σ w over the scores depends on the weights only.
     let first = if params.include_background { 0 } else { 1 };
     let weight = |k: usize| args.class_weight.map_or(1.0, |w| w[k].f64());
@@ -991,10 +1181,11 @@ pub fn overlap<'a, T: Math>(
         // Pass 1: (TP, P, G) per (sample, class), partials combined in item order. Every item
         // gets its piece of `grad` (to park p in, with an activation) and hands it back.
         let jobs: Vec<(Item, Option<Out<'a, T>>)> = items.iter().copied().zip(outs).collect();
-        let results = reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Gather { args, params, geom, item, out, park }));
+        let results = reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Gather { args, params, geom, item, out, park, ce: ce_k }));
         let mut sums = vec![0f64; run.len() * c * 3];
         let mut outs = Vec::with_capacity(items.len());
-        for (it, (part, out)) in items.iter().zip(results) {
+        for (it, (part, ce_part, out)) in items.iter().zip(results) {
+            ce_total += ce_part;
             let at = (it.n0 - run.start) * c * 3;
             for (acc, v) in sums[at..at + part.len()].iter_mut().zip(part) {
                 *acc += v;
@@ -1056,10 +1247,10 @@ pub fn overlap<'a, T: Math>(
         if !outs.is_empty() {
             let jobs: Vec<(Item, Out<'a, T>)> = items.into_iter().zip(outs).collect();
             let co = &co;
-            reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Scatter { args, params, geom, item, co, out }));
+            reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Scatter { args, params, geom, item, co, out, ce: ce_k }));
         }
     }
-    Ok(total * scale)
+    Ok((total * scale, ce_k.map_or(0.0, |k| ce_total * k.gs64)))
 }
 
 /// Pass 1 on one item ([`gather_item`]), for [`simd::dispatch`].
@@ -1070,13 +1261,14 @@ struct Gather<'a, 'g, T> {
     item: Item,
     out: Option<Out<'a, T>>,
     park: bool,
+    ce: Option<&'g CeK<'g, T>>,
 }
 
 impl<'a, T: Math> SimdTask for Gather<'a, '_, T> {
-    type Output = (Vec<f64>, Option<Out<'a, T>>);
+    type Output = (Vec<f64>, f64, Option<Out<'a, T>>);
     #[inline(always)]
     fn run(self) -> Self::Output {
-        gather_item(self.args, self.params, self.geom, self.item, self.out, self.park)
+        gather_item(self.args, self.params, self.geom, self.item, self.out, self.park, self.ce)
     }
 }
 
@@ -1088,12 +1280,13 @@ struct Scatter<'a, 'g, T> {
     item: Item,
     co: &'g Coefs<T>,
     out: Out<'a, T>,
+    ce: Option<&'g CeK<'g, T>>,
 }
 
 impl<T: Math> SimdTask for Scatter<'_, '_, T> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
-        scatter_item(self.args, self.params, self.geom, self.item, self.co, self.out)
+        scatter_item(self.args, self.params, self.geom, self.item, self.co, self.out, self.ce)
     }
 }

@@ -128,6 +128,10 @@ template <class T> void classification_and_overlap() {
 #define CALL(name) CHECK(lossfn::name(x, probs, shape).ok());
     LOSSFN_GENERALIZED_DICE_LOSSES(CALL)
 #undef CALL
+    const auto dce = lossfn_cross_entropy_options_default();
+#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, x, labels, shape, oo, dce)
+    LOSSFN_DICE_CE_LOSSES(CALL)
+#undef CALL
 }
 
 }  // namespace

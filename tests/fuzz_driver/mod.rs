@@ -123,6 +123,7 @@ catalogue! { $
     TverskySoft   tversky_loss_soft   Overlap         OVERLAP;
     Gdice         generalized_dice_loss       Overlap  GENERALIZED_DICE_INDEX;
     GdiceSoft     generalized_dice_loss_soft  Overlap  GENERALIZED_DICE;
+    DiceCe        dice_ce_loss        Overlap         DICE_CE;
 }
 
 /// The C signature of a function: the header's `LOSSFN_<FORM>_LOSSES` list it is in (every
@@ -151,6 +152,9 @@ pub enum Form {
     OVERLAP,
     GENERALIZED_DICE_INDEX,
     GENERALIZED_DICE,
+    /// Dice + cross entropy: the overlap options, and a cross-entropy struct the driver derives
+    /// from them (the same reduction, ignore_index and controls; its own label smoothing).
+    DICE_CE,
 }
 
 impl Form {
@@ -187,12 +191,26 @@ impl F {
         matches!(self, F::Tversky | F::TverskySoft)
     }
     pub fn index_target(self) -> bool {
-        matches!(self.form(), Form::CROSS_ENTROPY_INDEX | Form::FOCAL_INDEX | Form::OVERLAP_INDEX | Form::GENERALIZED_DICE_INDEX)
+        matches!(self.form(), Form::CROSS_ENTROPY_INDEX | Form::FOCAL_INDEX | Form::OVERLAP_INDEX | Form::GENERALIZED_DICE_INDEX | Form::DICE_CE)
     }
     /// Whether the function accepts LOSSFN_REDUCTION_NONE (the DFL box branch returns two
     /// reduced values and does not).
     pub fn accepts_none(self) -> bool {
-        self.form() != Form::DFL_BOX
+        !matches!(self.form(), Form::DFL_BOX | Form::DICE_CE)
+    }
+    /// Whether the function answers LOSSFN_REDUCTION_MEAN_DENOMINATOR (Dice + cross entropy has
+    /// two denominators: it refuses it).
+    pub fn accepts_mean_denominator(self) -> bool {
+        self.form() != Form::DICE_CE
+    }
+    /// The number of values a reduced call writes: 1, or its parts (the DFL box branch's
+    /// [L_iou, L_dfl], Dice + cross entropy's [total, dice, ce]).
+    pub fn reduced_len(self) -> usize {
+        match self.form() {
+            Form::DFL_BOX => 2,
+            Form::DICE_CE => 3,
+            _ => 1,
+        }
     }
     /// Probability targets: their options take no ignore_index but the default (docs/api.md §1, §7).
     pub fn soft_target(self) -> bool {
@@ -436,6 +454,8 @@ const RED4: &[u32] = &[
 ];
 /// The DFL box branch: its two values are always reduced.
 const RED_REDUCED: &[u32] = &[LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM, LOSSFN_REDUCTION_MEAN_DENOMINATOR];
+/// Dice + cross entropy: MEAN or SUM per part.
+const RED_PARTS: &[u32] = &[LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM];
 const FORMATS: &[u32] = &[LOSSFN_BOX_XYXY, LOSSFN_BOX_XYWH, LOSSFN_BOX_CXCYWH, LOSSFN_BOX_LTRB];
 const KINDS: &[u32] = &[LOSSFN_IOU_KIND_IOU, LOSSFN_IOU_KIND_GIOU, LOSSFN_IOU_KIND_DIOU, LOSSFN_IOU_KIND_CIOU];
 const IOU_MODES: &[u32] = &[LOSSFN_IOU_LINEAR, LOSSFN_IOU_SQUARE, LOSSFN_IOU_LOG];
@@ -524,9 +544,26 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
         Family::Overlap => {
             type O = lossfn_overlap_options;
             let t = f.tversky();
-            (zeroed(lossfn_overlap_options_default()), align_of::<O>(), vec![
-                fld!(O, reduction, U32(RED3), true),
-                fld!(O, activation, U32(ACTIVATIONS), true),
+            let fused = f.form() == Form::DICE_CE;
+            // Dice + cross entropy: the cross-entropy struct follows the overlap one in the
+            // driver's option bytes (the library reads the overlap struct there; the driver
+            // builds the second argument from both, see dice_ce_options); only its
+            // label_smoothing is a field of its own.
+            let mut bytes = zeroed(lossfn_overlap_options_default());
+            let mut tail = Vec::new();
+            if fused {
+                bytes.extend(zeroed(lossfn_cross_entropy_options_default()));
+                tail.push(Field {
+                    name: "label_smoothing",
+                    off: DICE_CE_TAIL + offset_of!(lossfn_cross_entropy_options, label_smoothing),
+                    ty: F64(unit, any_f64),
+                    used: true,
+                });
+            }
+            let fields = vec![
+                fld!(O, reduction, U32(if fused { RED_PARTS } else { RED3 }), true),
+                // Dice + cross entropy share one softmax.
+                fld!(O, activation, U32(if fused { &[LOSSFN_ACTIVATION_SOFTMAX] } else { ACTIVATIONS }), true),
                 fld!(O, smooth_nr, F64(finite_ge0, smooth_moderate), true),
                 fld!(O, smooth_dr, F64(finite_ge0, smooth_moderate), true),
                 fld!(O, include_background, Bool, true),
@@ -539,7 +576,8 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
                 // Read by generalized Dice only.
                 fld!(O, w_type, U32(&[LOSSFN_GDICE_SQUARE, LOSSFN_GDICE_SIMPLE, LOSSFN_GDICE_UNIFORM]), f.gdice()),
                 fld!(O, soft_label, Bool, true),
-            ])
+            ];
+            (bytes, align_of::<O>(), fields.into_iter().chain(tail).collect())
         }
         Family::Classification => match f.form() {
             Form::CROSS_ENTROPY_INDEX | Form::CROSS_ENTROPY => {
@@ -600,8 +638,9 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
         },
     };
     // Every options struct ends with the output controls of docs/api.md §3: loss_weight,
-    // avg_factor (f64) and accumulate (bool, padded to 8 bytes).
-    let end = bytes.len();
+    // avg_factor (f64) and accumulate (bool, padded to 8 bytes). (Dice + cross entropy: those of
+    // its overlap struct, which the driver copies into the cross-entropy one.)
+    let end = if f.form() == Form::DICE_CE { DICE_CE_TAIL } else { bytes.len() };
     fields.extend([
         Field { name: "loss_weight", off: end - 24, ty: F64(finite, loss_weight_moderate), used: true },
         Field { name: "avg_factor", off: end - 16, ty: F64(avg_factor_valid, avg_factor_moderate), used: true },
@@ -743,6 +782,32 @@ fn decode(f: F, bytes: Option<&[u8]>, classes: usize) -> Decoded {
     d
 }
 
+/// The cross-entropy options of a Dice + cross entropy call, derived from its overlap options
+/// (NULL: NULL): the same reduction, ignore_index, loss_weight, avg_factor and accumulate; its
+/// label smoothing from the bytes after the overlap struct. Read byte by byte: the bytes may be misaligned or hold an invalid bool (the
+/// library refuses those in the overlap struct first).
+/// Where the cross-entropy struct of Dice + cross entropy starts in the driver's option bytes.
+const DICE_CE_TAIL: usize = size_of::<lossfn_overlap_options>();
+
+fn dice_ce_options(opt: *const u8) -> Option<lossfn_cross_entropy_options> {
+    if opt.is_null() {
+        return None;
+    }
+    // SAFETY: a non-NULL options pointer of the driver points to a whole lossfn_overlap_options.
+    let at = |off: usize| unsafe { opt.add(off) };
+    type O = lossfn_overlap_options;
+    unsafe {
+        Some(lossfn_cross_entropy_options {
+            reduction: std::ptr::read_unaligned(at(offset_of!(O, reduction)).cast::<u32>()),
+            ignore_index: std::ptr::read_unaligned(at(offset_of!(O, ignore_index)).cast::<i64>()),
+            label_smoothing: std::ptr::read_unaligned(at(DICE_CE_TAIL + offset_of!(lossfn_cross_entropy_options, label_smoothing)).cast::<f64>()),
+            loss_weight: std::ptr::read_unaligned(at(offset_of!(O, loss_weight)).cast::<f64>()),
+            avg_factor: std::ptr::read_unaligned(at(offset_of!(O, avg_factor)).cast::<f64>()),
+            accumulate: at(offset_of!(O, accumulate)).read() == 1,
+        })
+    }
+}
+
 /// The buffers of a call given its sizes and (decoded) options, and the statuses its sizes may
 /// cause. `None` as a length: the byte count overflows.
 pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32) {
@@ -856,6 +921,7 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
                     (vec![sp("logits", n, Role::Any), sp("target", n, Role::Prob), opt("weight", n, Role::Weight)], n)
                 }
                 Form::FOCAL_INDEX => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_alpha", c, Role::Weight)], p),
+                Form::DICE_CE => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_weight", c, Role::Weight)], Some(3)),
                 Form::OVERLAP_INDEX | Form::OVERLAP | Form::GENERALIZED_DICE_INDEX | Form::GENERALIZED_DICE => {
                     let input_role = if o.probs_input { Role::ProbOverlap } else { Role::Any };
                     let target = if f.index_target() { idx("target", p) } else { sp("target", n, Role::ProbOverlap) };
@@ -870,7 +936,9 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
                 }
                 form => unreachable!("{form:?} is not a class-tensor form"),
             };
-            (ins, vec![sp("loss", reduced(loss_len), Role::Any), opt("grad", n, Role::Any)], defects)
+            // (Dice + cross entropy: always its three values.)
+            let loss_len = if f.form() == Form::DICE_CE { loss_len } else { reduced(loss_len) };
+            (ins, vec![sp("loss", loss_len, Role::Any), opt("grad", n, Role::Any)], defects)
         }
     };
     let mut ins = ins;
@@ -990,6 +1058,13 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
         (OVERLAP, $f32:ident, $f64:ident) => { three_in_shape!($f32, $f64, T) };
         (GENERALIZED_DICE_INDEX, $f32:ident, $f64:ident) => { two_in_shape!($f32, $f64, i64) };
         (GENERALIZED_DICE, $f32:ident, $f64:ident) => { two_in_shape!($f32, $f64, T) };
+        (DICE_CE, $f32:ident, $f64:ident) => {{
+            let ce = dice_ce_options(opt);
+            let ce_ptr = ce.as_ref().map_or(null(), |c| c as *const lossfn_cross_entropy_options);
+            by_dt!($f32, $f64, |g, T| unsafe {
+                g(i(0) as *const T, i(1) as *const i64, i(2) as *const T, s, opt.cast(), ce_ptr, o(0) as *mut T, o(1) as *mut T)
+            })
+        }};
     }
     dispatch!(f, call)
 }
@@ -1093,7 +1168,8 @@ impl Opts {
     pub fn new(f: F) -> Option<Self> {
         options_layout(f).map(|(bytes, _, _)| Opts { f, bytes })
     }
-    fn field(&self, name: &str) -> usize {
+    /// The byte offset of field `name`.
+    pub fn field(&self, name: &str) -> usize {
         let (_, _, fields) = options_layout(self.f).unwrap();
         fields.iter().find(|fl| fl.name == name).unwrap_or_else(|| panic!("{}: no option `{name}`", self.f.name())).off
     }
@@ -1156,6 +1232,7 @@ pub fn reductions(f: F) -> &'static [u32] {
     match f {
         _ if f.family() == Family::Matrix => &[],
         _ if f.kl() => RED4,
+        _ if !f.accepts_mean_denominator() => RED_PARTS,
         _ if !f.accepts_none() => RED_REDUCED,
         _ => RED3,
     }
@@ -2034,6 +2111,11 @@ pub fn determinism_configs(f: F) -> Vec<Config> {
                 ),
             ]
         }
+        Family::Overlap if f.form() == Form::DICE_CE => vec![
+            cfg(seg_ncs, Some(o()), true),
+            cfg(seg_nsc, Some(o().reduction(LOSSFN_REDUCTION_SUM).bool("batch", true).bool("squared_pred", true)), true),
+            cfg(seg_ncs, Some(o().f64("gamma", 0.75).bool("include_background", false).i64("ignore_index", 0)), false),
+        ],
         Family::Overlap => vec![
             cfg(seg_ncs, Some(o()), true),
             // (soft targets: MONAI's soft-label sums)
@@ -2079,7 +2161,8 @@ pub fn random_options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
             .maybe("lambda", pick(rng, &[0.0, 1e-3, 1.0, 10.0]))
             .maybe("floor", pick(rng, &[0.0, 0.01, 1.0])),
         Family::Overlap => {
-            let mut act = rng.below(3) as u32;
+            // (Dice + cross entropy: softmax only.)
+            let mut act = if f.form() == Form::DICE_CE { LOSSFN_ACTIVATION_SOFTMAX } else { rng.below(3) as u32 };
             let mut bg = chance(rng, 0.6);
             if classes == 1 {
                 act = pick(rng, &[LOSSFN_ACTIVATION_NONE, LOSSFN_ACTIVATION_SIGMOID]);
@@ -2139,6 +2222,8 @@ pub fn random_dims(rng: &mut Rng, f: F) -> Dims {
         Family::Matrix => Dims::nm(rng.below(25) as usize, rng.below(25) as usize),
         Family::Keypoints => Dims::nm(rng.below(30) as usize, rng.below(18) as usize),
         Family::Dfl => Dims::dfl(rng.below(40) as usize, 1 + rng.below(4) as usize, 2 + rng.below(20) as usize),
+        // (Dice + cross entropy: a softmax over one class is refused.)
+        _ if f.form() == Form::DICE_CE => Dims::shape(rng.below(5) as usize, 2 + rng.below(6) as usize, rng.below(40) as usize, rng.below(2) as u32),
         _ => Dims::shape(rng.below(5) as usize, 1 + rng.below(7) as usize, rng.below(40) as usize, rng.below(2) as u32),
     }
 }

@@ -309,7 +309,7 @@ def reduced(loss: np.ndarray, reduction_code: int, shape: Tuple[int, ...]) -> np
 def autograd(function_class: str, unreduced: str) -> Any:
     """Registers a loss for lossfn.torch: `function_class` names its torch.autograd.Function,
     `unreduced` says what one value of reduction="none" covers ("element", "box",
-    "distribution_box", "position", "score" or "parts"; see lossfn.torch). lossfn.torch wraps every
+    "distribution_box", "position", "score", "sample", "parts" or "total_parts"; see lossfn.torch). lossfn.torch wraps every
     function of lossfn.__all__ that carries this mark, so a new loss is registered where it is
     written."""
 

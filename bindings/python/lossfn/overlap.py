@@ -10,7 +10,7 @@ formulas and the gradient.
 from __future__ import annotations
 
 __all__ = ["dice_loss", "dice_loss_soft", "tversky_loss", "tversky_loss_soft", "generalized_dice_loss",
-           "generalized_dice_loss_soft"]
+           "generalized_dice_loss_soft", "dice_ce_loss"]
 import ctypes
 import math
 from typing import Optional
@@ -450,3 +450,76 @@ def generalized_dice_loss_soft(input: ArrayLike, target: ArrayLike, layout: str 
     return _overlap("generalized_dice_loss_soft", True, input, target, None, layout, reduction, activation,
                     smooth_nr, smooth_dr, include_background, batch, False, 0.3, 0.7, gamma, -100, grad, soft_label,
                     w_type=w_type)
+
+
+@_lib.autograd("DiceCELoss", "total_parts")
+def dice_ce_loss(input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike] = None, layout: str = "ncs",
+                 reduction: Reduction = "mean", smooth_nr: float = 1e-5, smooth_dr: float = 1e-5,
+                 include_background: bool = True, batch: bool = False, squared_pred: bool = False, gamma: float = 1.0,
+                 ignore_index: int = -100, label_smoothing: float = 0.0, lambda_dice: float = 1.0,
+                 lambda_ce: float = 1.0, ce_reduction: Optional[Reduction] = None, grad: bool = True) -> LossGrad:
+    """Dice + cross entropy on one softmax (MONAI DiceCELoss with softmax=True, to_onehot_y=True),
+    in the passes Dice alone makes.
+
+    The Dice part is dice_loss with the Dice options (softmax), times lambda_dice; the cross-entropy
+    part is lossfn.cross_entropy with the same targets, class_weight, ignore_index and
+    label_smoothing, times lambda_ce. Ignored positions count in neither part.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        Logits. Its dtype is the call's dtype.
+    target : array-like
+        Class indices, any integer dtype (converted to int64), N * prod(spatial) values.
+    class_weight : array-like or None
+        One value per class (C values), input's dtype: the Dice term weights and the cross-entropy
+        weight (MONAI's `weight`).
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+    reduction : "mean" (default) or "sum"
+        The Dice part's reduction (and the cross entropy's, unless ce_reduction is given).
+    smooth_nr, smooth_dr, include_background, batch, squared_pred, gamma : as dice_loss
+    ignore_index : int
+        Targets equal to it count in neither part (default -100).
+    label_smoothing : float
+        In [0, 1], of the cross-entropy part (default 0).
+    lambda_dice, lambda_ce : float
+        Each part's weight (MONAI's lambda_dice, lambda_ce; the C loss_weight of each struct).
+    ce_reduction : "mean", "sum" or None (= reduction)
+        "mean" divides the cross entropy by sum w_y over the non-ignored positions, as torch.
+    grad : bool
+        Compute d total / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss holds 3 values [total, dice part, cross-entropy part] (each part after its lambda);
+        grad is d total / d input in the input's shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        input's dtype; target is bool or float.
+    ValueError
+        input has fewer than 2 dimensions, a shape or size does not match, an array is not
+        C-contiguous, or an option name (reduction, layout) is unknown.
+    LossfnError
+        The library refused the call (e.g. a target outside [0, C) other than ignore_index,
+        reduction="none", label_smoothing outside [0, 1], classes = 1).
+    """
+    from .classification import CrossEntropyOptions
+    x = _lib.float_array("input", input)
+    shape = _shape(x, layout)
+    t = _lib.index_array("target", target, shape.batch * shape.spatial)
+    w = _lib.optional_float_array("class_weight", class_weight, x.dtype, shape.classes)
+    red = _lib.reduction(reduction)
+    ce_red = red if ce_reduction is None else _lib.reduction(ce_reduction)
+    dice = OverlapOptions(red, ACTIVATIONS["softmax"], smooth_nr, smooth_dr, bool(include_background), bool(batch),
+                          bool(squared_pred), 0.3, 0.7, gamma, ignore_index, 0, False, loss_weight=lambda_dice)
+    ce = CrossEntropyOptions(ce_red, ignore_index, label_smoothing, loss_weight=lambda_ce)
+    loss = np.empty(3, x.dtype)
+    g = np.empty_like(x) if grad else None
+    fn = _lib.function("dice_ce_loss", x.dtype)
+    _lib.check(fn(_lib.ptr(x), _lib.ptr(t), _lib.ptr(w), shape, ctypes.byref(dice), ctypes.byref(ce), _lib.ptr(loss),
+                  _lib.ptr(g)))
+    return loss, g

@@ -25,7 +25,8 @@ position of its sample (or of the batch, ``batch=True``), so there backward call
 again with reduction "sum" and the incoming gradient as class weights: once per sample, each
 sample's scores weighted by its own row of the incoming gradient (once for ``batch=True``).
 A generalized Dice value covers one sample (or the pooled batch): backward scales that sample's
-block of the gradient.
+block of the gradient. ``dice_ce_loss`` returns [total, dice, ce]: an incoming gradient on the
+parts calls it again with each part's lambda scaled.
 ``dfl_box_loss`` returns two parts, [L_iou, L_dfl], and its gradient is that of their sum; an
 incoming gradient that weighs them differently calls it again with the gains scaled.
 
@@ -142,6 +143,21 @@ def _function(name: str, numpy_fn: Callable[..., Any], unreduced: str) -> type:
         if unreduced == "score" and grad_output.dim() > 0:
             (input,) = ctx.saved_tensors
             return _score_vjp(numpy_fn, _numpy("input", input), ctx.target, ctx.options, grad_output), None, None
+        if unreduced == "total_parts":
+            # [total, dice, ce]: d/dx of g0·total + g1·dice + g2·ce = (g0 + g1)·∂dice + (g0 + g2)·∂ce,
+            # the library's gradient with each part's lambda scaled (one call when the two agree).
+            go = grad_output.reshape(-1).tolist()
+            gd, gc = go[0] + go[1], go[0] + go[2]
+            (input,) = ctx.saved_tensors
+            if gd != gc:
+                x = _numpy("input", input)
+                opts = dict(ctx.options, lambda_dice=ctx.options.get("lambda_dice", 1.0) * gd,
+                            lambda_ce=ctx.options.get("lambda_ce", 1.0) * gc)
+                return torch.from_numpy(numpy_fn(x, _numpy("target", ctx.target), **opts)[1]), None, None
+            grad, ctx.grad = ctx.grad, None
+            if grad is None:
+                grad = torch.from_numpy(numpy_fn(_numpy("input", input), _numpy("target", ctx.target), **ctx.options)[1])
+            return (grad if gd == 1.0 else grad.mul_(gd)), None, None
         if unreduced == "parts" and len(set(grad_output.reshape(-1).tolist())) > 1:
             # Parts weighted differently: the gradient of g0·L_iou + g1·L_dfl is the library's
             # with each part's gain scaled by its own incoming gradient (the parts are linear in them).

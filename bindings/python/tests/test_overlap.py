@@ -29,6 +29,14 @@ def test_fixture(case, dt):
         "layout": "nsc" if shape["layout"] == 1 else "ncs",
         **opts,
     }
+    if case["fn"] == "dice_ce_loss":  # the driver's convention: both parts take the case's reduction
+        kwargs.pop("activation")
+        x = _as_input(inputs["logits"], shape, dtype)
+        t = np.array(inputs["target"], np.int64).reshape(shape["batch"], shape["spatial"])
+        w = None if inputs.get("class_weight") is None else np.array(inputs["class_weight"], dtype)
+        lw = kwargs.pop("loss_weight", 1.0)
+        check_fixture(case, dt, lambda g: fn(x, t, class_weight=w, grad=g, lambda_dice=lw, lambda_ce=lw, **kwargs), x.shape)
+        return
     gdice = case["fn"].startswith("generalized_dice")
     if case["fn"].startswith("dice") or gdice:
         kwargs.pop("alpha", None)
