@@ -217,3 +217,49 @@ def test_generalized_dice_bad_options():
         lossfn.generalized_dice_loss(x, t, smooth_dr=-1.0)
     with pytest.raises(lossfn.LossfnError, match="target"):
         lossfn.generalized_dice_loss(x, np.array([[0, 1, 3, 0]]))
+
+
+# MONAI's own table for DiceCELoss (tests/losses/test_dice_ce_loss.py, MONAI 1.6.1), transcribed:
+# (MONAI options, input, index target, expected). Every row there runs DiceCELoss *without*
+# softmax (its Dice part reads the input as probabilities, its CE part as logits), which the fused
+# call refuses by contract (one softmax shared by both parts: activation SOFTMAX). So the rows are
+# replayed through the parts the fused call is checked against (tests/dice_ce.rs: each part equals
+# dice_loss / cross_entropy): dice_loss(activation="none") and cross_entropy, with MONAI's lambdas.
+# Not replayed: the `weight` [0, 1] row without background (MONAI drops the background weight with
+# class 0 there) and the one-channel sigmoid (BCE) row. MONAI asserts atol = rtol = 1e-4.
+MONAI_DICE_CE = [
+    ({}, [[[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]], [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]], [[0, 0, 1], [0, 1, 0]], 0.3133),
+    ({"include_background": False, "weight": [1.0, 1.0]},
+     [[[100.0, 100.0, 0.0], [0.0, 0.0, 1.0]], [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]], [[0, 0, 1], [0, 1, 0]], 0.2088),
+    ({"include_background": False, "weight": [1.0, 1.0], "lambda_dice": 1.0, "lambda_ce": 2.0},
+     [[[100.0, 100.0, 0.0], [0.0, 0.0, 1.0]], [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]], [[0, 0, 1], [0, 1, 0]], 0.4176),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("row", range(len(MONAI_DICE_CE)))
+def test_monai_dice_ce_table_through_its_parts(row, dtype):
+    opts, x, t, expected = MONAI_DICE_CE[row]
+    x, t = np.array(x, dtype), np.array(t, np.int64)
+    w = None if "weight" not in opts else np.array(opts["weight"], dtype)
+    dice, _ = lossfn.dice_loss(x, t, class_weight=w, activation="none",
+                               include_background=opts.get("include_background", True))
+    ce, _ = lossfn.cross_entropy(x, t, weight=w)
+    total = opts.get("lambda_dice", 1.0) * dice + opts.get("lambda_ce", 1.0) * ce
+    np.testing.assert_allclose(total, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_dice_ce_parts_and_lambdas():
+    rng = np.random.default_rng(27)
+    x = rng.standard_normal((2, 4, 6, 5))
+    t = rng.integers(0, 4, (2, 6, 5))
+    t[0, 0, :2] = 255
+    w = np.array([0.5, 1.0, 2.0, 1.5])
+    kw = dict(include_background=False, ignore_index=255)
+    loss, grad = lossfn.dice_ce_loss(x, t, class_weight=w, label_smoothing=0.1, lambda_dice=0.7, lambda_ce=1.3, **kw)
+    dice, gd = lossfn.dice_loss(x, t, class_weight=w, **kw)
+    ce, gc = lossfn.cross_entropy(x, t, weight=w, ignore_index=255, label_smoothing=0.1)
+    np.testing.assert_allclose(loss, [0.7 * dice + 1.3 * ce, 0.7 * dice, 1.3 * ce], rtol=1e-12)
+    np.testing.assert_allclose(grad, 0.7 * gd + 1.3 * gc, rtol=1e-10, atol=1e-15)
+    with pytest.raises(lossfn.LossfnError, match="reduction"):
+        lossfn.dice_ce_loss(x, t, reduction="none")

@@ -556,3 +556,25 @@ def test_dfl_box_loss_equals_bbox_loss_and_weighs_its_parts():
     # equal incoming gradients take the stored gradient
     (g1,) = torch.autograd.grad(lt.dfl_box_loss(xl, a, target, weight=w).sum(), xl)
     np.testing.assert_allclose(g1.numpy(), lossfn.dfl_box_loss(x.numpy(), a.numpy(), target.numpy(), weight=w.numpy())[1], rtol=1e-14)
+
+
+def test_dice_ce_against_monai():
+    """MONAI's DiceCELoss(softmax=True, to_onehot_y=True) and lossfn.torch.dice_ce_loss's total:
+    value and gradient, with lambdas and class weights."""
+    monai = pytest.importorskip("monai")
+    x = torch.randn(2, 4, 8, 8, generator=_gen(34), dtype=torch.float64)
+    labels = torch.randint(0, 4, (2, 8, 8), generator=_gen(35))
+    for kw in [{}, {"lambda_dice": 0.5, "lambda_ce": 2.0}]:
+        theirs = monai.losses.DiceCELoss(softmax=True, to_onehot_y=True, **kw)
+        compare(lambda x: lt.dice_ce_loss(x, labels, **kw)[0], lambda x: theirs(x, labels.unsqueeze(1)), x, "mean",
+                rtol=1e-10, atol=1e-12)
+
+
+def test_dice_ce_parts_backward():
+    """A gradient on the parts [total, dice, ce] weighs each part (gradcheck of a mix)."""
+    x = torch.randn(2, 3, 5, generator=_gen(36), dtype=torch.float64)
+    target = torch.randint(0, 3, (2, 5), generator=_gen(37))
+    mix = torch.tensor([0.5, 2.0, -1.5], dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda x: (lt.dice_ce_loss(x, target, label_smoothing=0.1) * mix).sum(),
+                                    (x.clone().requires_grad_(),))
+    assert torch.autograd.gradcheck(lambda x: lt.dice_ce_loss(x, target)[0], (x.clone().requires_grad_(),))
