@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 import torch
-from monai.losses import DiceLoss, GeneralizedDiceLoss, TverskyLoss
+from monai.losses import DiceCELoss, DiceLoss, GeneralizedDiceLoss, TverskyLoss
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -55,6 +55,13 @@ def load_lossfn():
         f = getattr(lib, name)
         f.argtypes = [fp, ctypes.POINTER(ctypes.c_int64), fp, Shape, ctypes.POINTER(OverlapOptions), fp, fp]
         f.restype = ctypes.c_uint32
+    class CeOptions(ctypes.Structure):
+        _fields_ = [("reduction", ctypes.c_uint32), ("ignore_index", ctypes.c_int64), ("label_smoothing", ctypes.c_double),
+                    ("loss_weight", ctypes.c_double), ("avg_factor", ctypes.c_double), ("accumulate", ctypes.c_bool)]
+    lib.CeOptions = CeOptions
+    f = lib.lossfn_dice_ce_loss_f32
+    f.argtypes = [fp, ctypes.POINTER(ctypes.c_int64), fp, Shape, ctypes.POINTER(OverlapOptions), ctypes.POINTER(CeOptions), fp, fp]
+    f.restype = ctypes.c_uint32
     # generalized Dice: no class_weight argument
     f = lib.lossfn_generalized_dice_loss_f32
     f.argtypes = [fp, ctypes.POINTER(ctypes.c_int64), Shape, ctypes.POINTER(OverlapOptions), fp, fp]
@@ -89,7 +96,8 @@ def main():
     lib.lossfn_set_num_threads(a.threads)
     opts = lib.lossfn_overlap_options_default()
     shape = Shape(n, c, h * w, 0)
-    loss = np.zeros(1, np.float32)
+    loss = np.zeros(3, np.float32)
+    ce_opts = lib.CeOptions(1, -100, 0.0, 1.0, 0.0, False)
     grad = np.empty_like(x)
     fp = ctypes.POINTER(ctypes.c_float)
     xp, gp, lp = x.ctypes.data_as(fp), grad.ctypes.data_as(fp), loss.ctypes.data_as(fp)
@@ -105,6 +113,7 @@ def main():
         ("dice", DiceLoss(softmax=True, to_onehot_y=True), lib.lossfn_dice_loss_f32),
         ("tversky", TverskyLoss(softmax=True, to_onehot_y=True, alpha=0.3, beta=0.7), lib.lossfn_tversky_loss_f32),
         ("gdice", GeneralizedDiceLoss(softmax=True, to_onehot_y=True), gdice),
+        ("dice_ce", DiceCELoss(softmax=True, to_onehot_y=True), lib.lossfn_dice_ce_loss_f32),
     ]:
         def run_monai():
             xi = xt.clone().requires_grad_(True)
@@ -115,6 +124,8 @@ def main():
         def run_lossfn():
             if fn is gdice:
                 st = fn(xp, tp, shape, ctypes.byref(opts), lp, gp)
+            elif fn is lib.lossfn_dice_ce_loss_f32:
+                st = fn(xp, tp, None, shape, ctypes.byref(opts), ctypes.byref(ce_opts), lp, gp)
             else:
                 st = fn(xp, tp, None, shape, ctypes.byref(opts), lp, gp)
             assert st == 0, st
@@ -127,6 +138,7 @@ def main():
               f"speed-up {t_m / t_l:5.1f}x   loss {l_l:.6f} vs {l_m:.6f}, max |grad diff| {gdiff:.1e}")
         times[name] = t_l
     print(f"gdice / dice (lossfn, same run): {times['gdice'] / times['dice']:.3f}")
+    print(f"dice_ce / dice (lossfn, same run): {times['dice_ce'] / times['dice']:.3f}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 /* A segmentation training step in C with DiceCE, the usual Dice + cross entropy: a per-pixel
  * linear classifier turns 3-channel images into NCHW logits over 4 classes (background, square,
- * disc, stripe). lossfn's Dice loss (softmax inside, MONAI defaults) and cross entropy each return
- * their loss and d loss / d logits in one call; DiceCE's gradient is their sum. The chain rule to
- * the weights is ours. The loss falls over the steps.
+ * disc, stripe). lossfn_dice_ce_loss (MONAI DiceCELoss: Dice with softmax inside, MONAI defaults,
+ * plus cross entropy, on one softmax) returns [total, dice, ce] and d total / d logits in one call.
+ * The chain rule to the weights is ours. The loss falls over the steps.
  * Build: cc segmentation_dice_ce.c -llossfn -lm (or the CMake target example_segmentation_dice_ce). */
 #include <lossfn.h>
 #include <stdio.h>
@@ -23,7 +23,7 @@ static float noise(void) { /* uniform in [-0.4, 0.4) */
 
 int main(void) {
     static int64_t label[N * S];
-    static float image[N * F * S], logits[N * C * S], grad[N * C * S], grad_ce[N * C * S];
+    static float image[N * F * S], logits[N * C * S], grad[N * C * S];
     static const float colour[C][F] = {{0.2f, 0.2f, 0.2f}, {0.9f, 0.1f, 0.1f}, {0.1f, 0.8f, 0.2f}, {0.2f, 0.3f, 0.9f}};
     for (int n = 0; n < N; n++) {
         for (int y = 0; y < H; y++) {
@@ -38,10 +38,10 @@ int main(void) {
         }
     }
 
-    float weight[C][F] = {{0}}, bias[C] = {0}, loss = 0.0f, dice = 0.0f, ce = 0.0f, first = 0.0f;
+    float weight[C][F] = {{0}}, bias[C] = {0}, parts[3] = {0}, loss = 0.0f, first = 0.0f;
     const float lr = 5.0f;
     lossfn_overlap_options opts = lossfn_overlap_options_default(); /* softmax, MEAN, smooth 1e-5 */
-    lossfn_cross_entropy_options ce_opts = lossfn_cross_entropy_options_default(); /* MEAN */
+    lossfn_cross_entropy_options ce_opts = lossfn_cross_entropy_options_default(); /* MEAN; loss_weight = lambda_ce */
     lossfn_shape shape = {N, C, S, LOSSFN_LAYOUT_NCS};
     for (int step = 0; step <= 60; step++) {
         /* Forward: logits[n, c, s] = bias[c] + sum_f weight[c][f] * image[n, f, s]. */
@@ -52,16 +52,14 @@ int main(void) {
                     for (int f = 0; f < F; f++) z += weight[c][f] * image[(n * F + f) * S + s];
                     logits[(n * C + c) * S + s] = z;
                 }
-        lossfn_status st = lossfn_dice_loss_f32(logits, label, NULL, shape, &opts, &dice, grad);
-        if (st == LOSSFN_OK) st = lossfn_cross_entropy_f32(logits, label, NULL, shape, &ce_opts, &ce, grad_ce);
+        lossfn_status st = lossfn_dice_ce_loss_f32(logits, label, NULL, shape, &opts, &ce_opts, parts, grad);
         if (st != LOSSFN_OK) {
             char msg[256];
             lossfn_last_error(msg, sizeof msg);
             fprintf(stderr, "%s: %s\n", lossfn_status_name(st), msg);
             return 1;
         }
-        loss = dice + ce;
-        for (int i = 0; i < N * C * S; i++) grad[i] += grad_ce[i];
+        loss = parts[0];
         if (step == 0) first = loss;
         /* Backward to the weights, then an SGD step. */
         float gw[C][F] = {{0}}, gb[C] = {0};
@@ -85,7 +83,7 @@ int main(void) {
                         if (logits[(n * C + c) * S + s] > logits[(n * C + best) * S + s]) best = c;
                     right += best == label[n * S + s];
                 }
-            printf("step %2d  DiceCE %.4f (dice %.4f + ce %.4f)  pixel accuracy %.3f\n", step, loss, dice, ce,
+            printf("step %2d  DiceCE %.4f (dice %.4f + ce %.4f)  pixel accuracy %.3f\n", step, loss, parts[1], parts[2],
                    (double)right / (N * S));
         }
     }

@@ -281,9 +281,12 @@ struct Scratch<T> {
     /// Σ_k p_k·∂L/∂p_k (softmax backward), and the target-class fix-up of index targets.
     dot: Vec<T>,
     fix: Vec<T>,
-    /// Cross-entropy part: z_y − max and Σ_c w_c·(z_c − max) per position (pass 1).
+    /// Cross-entropy part (pass 1), per position: z_y − max, Σ_c w_c·(z_c − max), (1−ε)·w_y, and
+    /// 1 where the position counts (0 where ignored or padding).
     zy: Vec<T>,
     wd: Vec<T>,
+    ca: Vec<T>,
+    cv: Vec<T>,
     /// Whether the block has ignored positions (their columns are zeroed).
     ignored: bool,
 }
@@ -301,6 +304,8 @@ impl<T: Math> Scratch<T> {
             fix: vec![T::zero(); w],
             zy: vec![T::zero(); w],
             wd: vec![T::zero(); w],
+            ca: vec![T::zero(); w],
+            cv: vec![T::zero(); w],
             ignored: false,
         }
     }
@@ -476,7 +481,7 @@ fn forward<T: Math>(
             });
             exp_columns(&mut sc.x, bw, wp, &mut sc.m, &mut sc.sum);
             if let Some((k, acc)) = ce {
-                *acc += ce_position_losses(k, sc, w);
+                *acc += ce_position_losses(k, sc, wp);
             }
             for row in sc.x.chunks_exact_mut(bw) {
                 for (v, &inv) in row[..wp].iter_mut().zip(&sc.m[..wp]) {
@@ -489,12 +494,17 @@ fn forward<T: Math>(
     wp
 }
 
-/// Cross-entropy part, before the exps: z_y − max per position (0 where ignored or padding) and,
-/// with label smoothing, Σ_c w_c·(z_c − max).
+/// Cross-entropy part, before the exps: per position z_y − max, (1−ε)·w_y and the 0/1 mask of
+/// the positions that count (all 0 where ignored or padding) and, with label smoothing,
+/// Σ_c w_c·(z_c − max).
 #[inline(always)]
 fn ce_logit_terms<T: Math>(k: &CeK<'_, T>, sc: &mut Scratch<T>, bw: usize, wp: usize) {
-    for (j, (zy, &t)) in sc.zy[..wp].iter_mut().zip(&sc.tc[..wp]).enumerate() {
-        *zy = if t == NO_CLASS { T::zero() } else { sc.x[t * bw + j] - sc.m[j] };
+    for (j, (((zy, ca), cv), &t)) in sc.zy[..wp].iter_mut().zip(&mut sc.ca[..wp]).zip(&mut sc.cv[..wp]).zip(&sc.tc[..wp]).enumerate() {
+        (*zy, *ca, *cv) = if t == NO_CLASS {
+            (T::zero(), T::zero(), T::zero())
+        } else {
+            (sc.x[t * bw + j] - sc.m[j], k.keep * k.weight(t), T::one())
+        };
     }
     if k.smoothing {
         let (wd, m) = (&mut sc.wd[..wp], &sc.m[..wp]);
@@ -508,22 +518,25 @@ fn ce_logit_terms<T: Math>(k: &CeK<'_, T>, sc: &mut Scratch<T>, bw: usize, wp: u
     }
 }
 
-/// Cross-entropy part, after the exps (Σe in `sc.sum`): Σ over the block's `w` real positions of
-/// l = (1−ε)·w_y·(ln Σe − (z_y − max)) + (ε/C)·(W·ln Σe − Σ_c w_c·(z_c − max)), each l in T as
-/// the cross-entropy kernel forms it, summed in f64.
+/// Cross-entropy part, after the exps (Σe in `sc.sum`): Σ over the block's positions that count
+/// of l = (1−ε)·w_y·(ln Σe − (z_y − max)) + (ε/C)·(W·ln Σe − Σ_c w_c·(z_c − max)), each l in T as
+/// the cross-entropy kernel forms it, summed in f64 lanes. Branch-free over the `wp` columns
+/// (vectorized; ignored and padding columns are selected out, NaN input there included).
 #[inline(always)]
-fn ce_position_losses<T: Math>(k: &CeK<'_, T>, sc: &Scratch<T>, w: usize) -> f64 {
-    let mut acc = 0f64;
-    for (j, &t) in sc.tc[..w].iter().enumerate() {
-        if t == NO_CLASS {
-            continue;
-        }
-        let ls = math::ln(sc.sum[j]);
-        let l = k.keep * k.weight(t) * (ls - sc.zy[j]);
-        let l = if k.smoothing { l + k.eps_c * (k.wsum * ls - sc.wd[j]) } else { l };
-        acc += l.f64();
+fn ce_position_losses<T: Math>(k: &CeK<'_, T>, sc: &mut Scratch<T>, wp: usize) -> f64 {
+    let ls = &mut sc.dot[..wp];
+    for (l, &s) in ls.iter_mut().zip(&sc.sum[..wp]) {
+        *l = math::ln(s);
     }
-    acc
+    let (keep_terms, smooth) = (&mut sc.fix[..wp], k.smoothing);
+    for ((((o, &l), &zy), &ca), (&cv, &wd)) in keep_terms.iter_mut().zip(&*ls).zip(&sc.zy[..wp]).zip(&sc.ca[..wp]).zip(sc.cv[..wp].iter().zip(&sc.wd[..wp])) {
+        let v = ca * (l - zy);
+        let v = if smooth { v + k.eps_c * (k.wsum * l - wd) } else { v };
+        *o = if cv != T::zero() { v } else { T::zero() };
+    }
+    let mut lanes = [0f64; LANES];
+    sum_lanes(keep_terms, |v| v, &mut lanes);
+    reduce::sum_lanes(lanes)
 }
 
 /// Softmax down each column of the [C][W] block, given the column max in `m` (stable: the
