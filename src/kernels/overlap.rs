@@ -374,21 +374,21 @@ fn transpose_out<T: Real>(rows: &[T], c: usize, bw: usize, block: &mut [T]) {
 }
 
 /// Pass 0: the first index target (in flat order) that is neither a class nor ignore_index;
-/// else Σ weight[y] over the non-ignored positions (their count without weights: the cross-entropy
-/// part's MEAN denominator), summed in f64 over fixed chunks.
-fn validate<T: Real>(target: &[i64], ignore_index: i64, classes: usize, weight: Option<&[T]>) -> Result<f64, InvalidTarget> {
+/// else, with `den`, Σ weight[y] over the non-ignored positions (their count without weights: the
+/// cross-entropy part's MEAN denominator), summed in f64 over fixed chunks (else 0: Dice alone
+/// keeps the plain search, which vectorizes).
+fn validate<T: Real>(target: &[i64], ignore_index: i64, classes: usize, weight: Option<&[T]>, den: bool) -> Result<f64, InvalidTarget> {
+    let bad = |v: i64| v != ignore_index && !(v >= 0 && (v as u64) < classes as u64);
     let parts = reduce::map_in_order(reduce::chunks(target.len(), reduce::CHUNK).collect(), target.len(), |r| {
-        let mut den = 0f64;
-        for (j, &v) in target[r.clone()].iter().enumerate() {
-            if v == ignore_index {
-                continue;
-            }
-            if !(v >= 0 && (v as u64) < classes as u64) {
-                return Err(InvalidTarget { index: r.start + j, value: v });
-            }
-            den += weight.map_or(1.0, |w| w[v as usize].f64());
+        let chunk = &target[r.clone()];
+        if let Some(j) = chunk.iter().position(|&v| bad(v)) {
+            return Err(InvalidTarget { index: r.start + j, value: chunk[j] });
         }
-        Ok(den)
+        Ok(if den {
+            chunk.iter().filter(|&&v| v != ignore_index).map(|&v| weight.map_or(1.0, |w| w[v as usize].f64())).sum()
+        } else {
+            0.0
+        })
     });
     parts.into_iter().try_fold(0.0, |acc, p| p.map(|d| acc + d))
 }
@@ -1139,7 +1139,7 @@ fn run<'a, T: Math>(
     }
     let mut ce_den = 0.0;
     if let Target::Index { target, ignore_index } = args.target {
-        ce_den = validate(target, ignore_index, c, args.class_weight)?;
+        ce_den = validate(target, ignore_index, c, args.class_weight, ce.is_some())?;
     }
     let ce_k = ce.map(|ce| {
         let eps = ce.label_smoothing;
