@@ -1898,6 +1898,45 @@ lossfn_status lossfn_dice_ce_loss_f64(const double *logits,
                                       double *grad_logits);
 
 /**
+ * Dice + softmax focal on one softmax, in the passes Dice alone makes (MONAI's DiceFocalLoss
+ * pairs Dice with a sigmoid focal; this is the softmax focal, term by term MONAI's
+ * FocalLoss(use_softmax=True), reduced as lossfn_softmax_focal_loss_f32: MEAN over the positions
+ * that count). The Dice part equals lossfn_dice_loss_f32 with `dice` (activation SOFTMAX; its
+ * loss_weight is lambda_dice), the focal part lossfn_softmax_focal_loss_f32 with `focal` (gamma;
+ * `focal.alpha` unused; its loss_weight is lambda_focal) and class_weight as its class_alpha.
+ * class_weight (classes or NULL) weighs both parts. ignore_index and accumulate must be equal in
+ * both structs. Each part's reduction is MEAN or SUM (NONE and MEAN_DENOMINATOR are
+ * INVALID_OPTION), with its own avg_factor. loss: 3 values [total, Dice part, focal part], each
+ * part after its loss_weight; grad_logits (or NULL): the gradient of the total.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_dice_focal_loss_f32(const float *logits,
+                                         const int64_t *target,
+                                         const float *class_weight,
+                                         struct lossfn_shape shape,
+                                         const struct lossfn_overlap_options *dice,
+                                         const struct lossfn_focal_options *focal,
+                                         float *loss,
+                                         float *grad_logits);
+
+/**
+ * Dice + softmax focal, double precision: see lossfn_dice_focal_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_dice_focal_loss_f64(const double *logits,
+                                         const int64_t *target,
+                                         const double *class_weight,
+                                         struct lossfn_shape shape,
+                                         const struct lossfn_overlap_options *dice,
+                                         const struct lossfn_focal_options *focal,
+                                         double *loss,
+                                         double *grad_logits);
+
+/**
  * The defaults: MEAN, eps 1e-7, floor 0 (ultralytics probiou's defaults).
  */
 struct lossfn_rotated_box_options lossfn_rotated_box_options_default(void);
@@ -1982,6 +2021,7 @@ lossfn_status lossfn_probiou_matrix_f64(const double *boxes1,
 #define LOSSFN_DFL_LOSSES(X) X(dfl_loss)
 #define LOSSFN_DFL_BOX_LOSSES(X) X(dfl_box_loss)
 #define LOSSFN_DICE_CE_LOSSES(X) X(dice_ce_loss)
+#define LOSSFN_DICE_FOCAL_LOSSES(X) X(dice_focal_loss)
 #define LOSSFN_DISTILLATION_LOSSES(X) X(kl_div_logits)
 #define LOSSFN_ENTROPY_LOSSES(X) X(entropy)
 #define LOSSFN_FOCAL_LOSSES(X) X(sigmoid_focal_loss)

@@ -713,34 +713,48 @@ using target_elem_t = typename std::conditional<
 LOSSFN_GENERALIZED_DICE_INDEX_LOSSES(LOSSFN_GENERALIZED_DICE_)
 LOSSFN_GENERALIZED_DICE_LOSSES(LOSSFN_GENERALIZED_DICE_)
 #undef LOSSFN_GENERALIZED_DICE_
-// Dice + cross entropy on one softmax (MONAI DiceCELoss): loss is [total, dice part, ce part].
-#define LOSSFN_DICE_CE_(name)                                                                                                 \
+namespace detail {
+/// The options struct of a fused loss's second part: the sixth parameter of C function F.
+template <class F> struct part_options;
+template <class R, class A0, class A1, class A2, class A3, class A4, class O, class... Rest>
+struct part_options<R (*)(A0, A1, A2, A3, A4, const O *, Rest...)> {
+    using type = O;
+};
+}  // namespace detail
+
+// Dice fused with a per-position loss on one softmax: dice_ce_loss (MONAI DiceCELoss; second
+// struct lossfn_cross_entropy_options) and dice_focal_loss (softmax focal; lossfn_focal_options).
+// loss is [total, dice part, other part]; the vector form's `other` may be nullptr (defaults).
+#define LOSSFN_DICE_FUSED_(name)                                                                                              \
     inline lossfn_status name(const float *logits, const int64_t *target, const float *class_weight, lossfn_shape shape,      \
-                              const lossfn_overlap_options *dice, const lossfn_cross_entropy_options *ce, float *loss,         \
+                              const lossfn_overlap_options *dice,                                                              \
+                              const detail::part_options<decltype(&lossfn_##name##_f32)>::type *other, float *loss,            \
                               float *grad_logits) {                                                                             \
-        return detail::check(lossfn_##name##_f32(logits, target, class_weight, shape, dice, ce, loss, grad_logits));          \
+        return detail::check(lossfn_##name##_f32(logits, target, class_weight, shape, dice, other, loss, grad_logits));       \
     }                                                                                                                           \
     inline lossfn_status name(const double *logits, const int64_t *target, const double *class_weight, lossfn_shape shape,    \
-                              const lossfn_overlap_options *dice, const lossfn_cross_entropy_options *ce, double *loss,        \
+                              const lossfn_overlap_options *dice,                                                              \
+                              const detail::part_options<decltype(&lossfn_##name##_f64)>::type *other, double *loss,           \
                               double *grad_logits) {                                                                            \
-        return detail::check(lossfn_##name##_f64(logits, target, class_weight, shape, dice, ce, loss, grad_logits));          \
+        return detail::check(lossfn_##name##_f64(logits, target, class_weight, shape, dice, other, loss, grad_logits));       \
     }                                                                                                                           \
     template <class T>                                                                                                          \
     loss_grad<T> name(const std::vector<T> &logits, const std::vector<int64_t> &target, lossfn_shape shape,                    \
                       const lossfn_overlap_options &dice = lossfn_overlap_options_default(),                                   \
-                      const lossfn_cross_entropy_options &ce = lossfn_cross_entropy_options_default(),                         \
+                      const detail::part_options<decltype(&lossfn_##name##_f32)>::type *other = nullptr,                       \
                       const std::vector<detail::same_t<T>> *class_weight = nullptr, bool with_grad = true) {                   \
         LOSSFN_SIZE_CHECK_(logits.size() == shape.batch * shape.classes * shape.spatial,                                       \
             #name ": logits size differs from batch*classes*spatial");                                                          \
         LOSSFN_SIZE_CHECK_(target.size() == shape.batch * shape.spatial, #name ": target size differs from batch*spatial");     \
         LOSSFN_SIZE_CHECK_(!class_weight || class_weight->size() == shape.classes, #name ": class_weight size differs from classes"); \
         loss_grad<T> r{std::vector<T>(3), std::vector<T>(with_grad ? logits.size() : 0)};                                      \
-        r.status = name(logits.data(), target.data(), detail::data_or_null(class_weight), shape, &dice, &ce, r.loss.data(),   \
+        r.status = name(logits.data(), target.data(), detail::data_or_null(class_weight), shape, &dice, other, r.loss.data(),  \
                         with_grad ? r.grad.data() : nullptr);                                                                   \
         return r;                                                                                                               \
     }
-LOSSFN_DICE_CE_LOSSES(LOSSFN_DICE_CE_)
-#undef LOSSFN_DICE_CE_
+LOSSFN_DICE_CE_LOSSES(LOSSFN_DICE_FUSED_)
+LOSSFN_DICE_FOCAL_LOSSES(LOSSFN_DICE_FUSED_)
+#undef LOSSFN_DICE_FUSED_
 // ---- end overlap ----
 
 }  // namespace lossfn

@@ -162,3 +162,94 @@ fn bad_input_is_rejected_and_writes_nothing() {
     assert_eq!(unsafe { lossfn_dice_ce_loss_f32(x.as_ptr(), t.as_ptr(), null(), sh, &dd, &cd, l.as_mut_ptr(), null_mut()) }, LOSSFN_OK);
     assert!((l[0] - (l[1] + l[2])).abs() <= 1e-6 * l[0].abs(), "{l:?}");
 }
+
+// --- Dice + softmax focal ------------------------------------------------------------------
+
+fn fused_focal(x: &[f64], t: &[i64], w: Option<&[f64]>, sh: lossfn_shape, d: &lossfn_overlap_options, f: &lossfn_focal_options) -> (Vec<f64>, Vec<f64>) {
+    let (mut l, mut g) = (vec![0.0; 3], vec![0.0; x.len()]);
+    let st = unsafe { lossfn_dice_focal_loss_f64(x.as_ptr(), t.as_ptr(), w.map_or(null(), |w| w.as_ptr()), sh, d, f, l.as_mut_ptr(), g.as_mut_ptr()) };
+    assert_eq!(st, LOSSFN_OK, "{}", last_error());
+    (l, g)
+}
+
+/// Each part equals dice_loss and softmax_focal_loss (class_weight as its class_alpha) with the
+/// same options, the gradient their sum; γ 0 (cross entropy), 0.5, 2 and 3.5.
+#[test]
+fn focal_parts_equal_dice_loss_and_softmax_focal_loss() {
+    let mut rng = Rng(30);
+    let mut checked = 0;
+    for &(nb, nc, ns) in &[(2, 3, 7), (3, 5, 4100), (40, 4, 9)] {
+        for layout in [LOSSFN_LAYOUT_NCS, LOSSFN_LAYOUT_NSC] {
+            for (case, gamma) in [0.0, 0.5, 2.0, 3.5].into_iter().enumerate() {
+                let sh = shape(nb, nc, ns, layout);
+                // Some confident logits: p_y near 1 (u below the series threshold) and near 0.
+                let x: Vec<f64> = rng.vec(nb * nc * ns, -4.0, 4.0).into_iter().map(|v| if v > 3.5 { v * 6.0 } else { v }).collect();
+                let t: Vec<i64> = (0..nb * ns).map(|_| if rng.below(7) == 0 { 255 } else { rng.below(nc as u64) as i64 }).collect();
+                let w = (case % 2 == 1).then(|| rng.vec(nc, 0.2, 2.0));
+                let red = |r: u64| if r == 0 { LOSSFN_REDUCTION_MEAN } else { LOSSFN_REDUCTION_SUM };
+                let d = lossfn_overlap_options {
+                    reduction: red(rng.below(2)),
+                    include_background: case != 2,
+                    ignore_index: 255,
+                    loss_weight: [1.0, 0.5][rng.below(2) as usize],
+                    ..lossfn_overlap_options_default()
+                };
+                let f = lossfn_focal_options {
+                    reduction: red(rng.below(2)),
+                    gamma,
+                    ignore_index: 255,
+                    loss_weight: [1.0, 2.0][rng.below(2) as usize],
+                    ..lossfn_focal_options_default()
+                };
+                let what = format!("[{nb},{nc},{ns}] layout {layout} gamma {gamma} {d:?} {f:?}");
+                let (l, g) = fused_focal(&x, &t, w.as_deref(), sh, &d, &f);
+                let wp = w.as_ref().map_or(null(), |w| w.as_ptr());
+                let mut gs = vec![0.0; x.len()];
+                let (mut ld, mut lf) = ([0.0], [0.0]);
+                let fa = lossfn_focal_options { accumulate: true, ..f };
+                assert_eq!(unsafe { lossfn_dice_loss_f64(x.as_ptr(), t.as_ptr(), wp, sh, &d, ld.as_mut_ptr(), gs.as_mut_ptr()) }, LOSSFN_OK);
+                assert_eq!(unsafe { lossfn_softmax_focal_loss_f64(x.as_ptr(), t.as_ptr(), wp, sh, &fa, lf.as_mut_ptr(), gs.as_mut_ptr()) }, LOSSFN_OK, "{}", last_error());
+                assert_close(&format!("{what} parts"), &l, &[ld[0] + lf[0], ld[0], lf[0]], 1e-12, 1e-14);
+                assert_close(&format!("{what} grad"), &g, &gs, 1e-9, 1e-13);
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 3 * 2 * 4);
+}
+
+#[test]
+fn focal_gradient_matches_finite_differences() {
+    let mut rng = Rng(31);
+    for layout in [LOSSFN_LAYOUT_NCS, LOSSFN_LAYOUT_NSC] {
+        for gamma in [0.5, 2.0] {
+            let sh = shape(2, 4, 5, layout);
+            let x = rng.vec(40, -3.0, 3.0);
+            let t: Vec<i64> = (0..10).map(|_| if rng.below(5) == 0 { -100 } else { rng.below(4) as i64 }).collect();
+            let w = rng.vec(4, 0.3, 2.0);
+            let d = lossfn_overlap_options_default();
+            let f = lossfn_focal_options { gamma, loss_weight: 1.3, ..lossfn_focal_options_default() };
+            let (_, g) = fused_focal(&x, &t, Some(&w), sh, &d, &f);
+            let fd = finite_diff(&x, 1e-6, |xs| fused_focal(xs, &t, Some(&w), sh, &d, &f).0[0]);
+            assert_close(&format!("layout {layout} gamma {gamma}"), &g, &fd, 1e-5, 1e-8);
+        }
+    }
+}
+
+#[test]
+fn focal_bad_input_is_rejected_and_writes_nothing() {
+    let sh = shape(1, 2, 4, LOSSFN_LAYOUT_NCS);
+    let x = [0.5f32, -0.5, 0.25, 0.0, 1.0, 2.0, -1.0, 0.5];
+    let t = [0i64, 1, 1, 0];
+    let dd = lossfn_overlap_options_default();
+    let fd = lossfn_focal_options_default();
+    let call = |d: &lossfn_overlap_options, f: &lossfn_focal_options, l: &mut [f32], g: &mut [f32]| unsafe {
+        lossfn_dice_focal_loss_f32(x.as_ptr(), t.as_ptr(), null(), sh, d, f, l.as_mut_ptr(), g.as_mut_ptr())
+    };
+    assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "focal.gamma", |l, g| call(&dd, &lossfn_focal_options { gamma: -1.0, ..fd }, l, g));
+    assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "focal.ignore_index", |l, g| call(&dd, &lossfn_focal_options { ignore_index: 3, ..fd }, l, g));
+    assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "focal.reduction", |l, g| call(&dd, &lossfn_focal_options { reduction: LOSSFN_REDUCTION_NONE, ..fd }, l, g));
+    assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "dice.activation", |l, g| {
+        call(&lossfn_overlap_options { activation: LOSSFN_ACTIVATION_NONE, ..dd }, &fd, l, g)
+    });
+}

@@ -36,8 +36,9 @@ fn generate() -> String {
 const FORM_NAMES: &[(&str, &str)] = &[
     ("generalized_dice_loss", "GENERALIZED_DICE_INDEX"),
     ("generalized_dice_loss_soft", "GENERALIZED_DICE"),
-    // Dice + cross entropy: two options structs (overlap, cross_entropy).
+    // Dice + cross entropy / focal: two options structs (overlap, cross_entropy / focal).
     ("dice_ce_loss", "DICE_CE"),
+    ("dice_focal_loss", "DICE_FOCAL"),
 ];
 
 /// The losses grouped by signature, as X-macros appended to the header:

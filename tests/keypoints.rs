@@ -85,6 +85,26 @@ fn degenerate_scales_stay_finite() {
     assert_eq!((l[5], g[10], g[11]), (0.0, 0.0, 0.0));
 }
 
+/// A subnormal scale (σ near 1e-162 in f64: (2σ)² is subnormal, 1/D overflows): keypoints on
+/// their targets get gradient 0, one off by 1 a saturated term with gradient 0 (found by the fuzz driver: target =
+/// pred, σ = 1.3e-162, was NaN from inf·0).
+#[test]
+fn subnormal_scale_keeps_the_gradient_finite() {
+    let mut rng = Rng(48);
+    let mut c = random_case(&mut rng, 2, 3);
+    c.visible = vec![1.0; 6];
+    c.sigmas = vec![1.303195435219228e-162, 1e-160, 0.5];
+    c.target = c.pred.clone();
+    let (l, g) = run64(&c, &c.pred, &opts(LOSSFN_REDUCTION_NONE));
+    assert!(l.iter().chain(&g).all(|v| v.is_finite()), "{l:?} {g:?}");
+    assert!(g.iter().all(|&v| v == 0.0), "{g:?}");
+    // Off the target by 1: e = 1/D is infinite, exp(−e) = 0, the loss term f and the gradient 0.
+    c.target[0] += 1.0;
+    let (l, g) = run64(&c, &c.pred, &opts(LOSSFN_REDUCTION_NONE));
+    assert!(l.iter().chain(&g).all(|v| v.is_finite()), "{l:?} {g:?}");
+    assert_eq!((g[0], g[1]), (0.0, 0.0));
+}
+
 #[test]
 fn bad_input_is_rejected_and_writes_nothing() {
     let p = [0f32; 8];

@@ -2,7 +2,7 @@
 //! generalized Dice, on index or soft targets.
 use super::*;
 use crate::kernels::math::Math;
-use crate::kernels::overlap::{loss_count, overlap, overlap_ce, Activation, Args, CeParams, GdiceWeight, Layout, Params, Score, Shape, Target};
+use crate::kernels::overlap::{loss_count, overlap, overlap_ce, Activation, Args, CeParams, GdiceWeight, Layout, Params, PixelLoss, Score, Shape, Target};
 
 /// How the overlap losses turn their input into probabilities.
 pub type lossfn_activation = u32;
@@ -368,21 +368,53 @@ fn in_struct(e: Error, name: &str) -> Error {
     Error { status: e.status, message: e.message.replace("`options.", &format!("`{name}.")) }
 }
 
-/// The shared body of lossfn_dice_ce_loss_f32 / _f64.
+/// The options struct of the part fused with Dice: its argument name and what it computes.
+trait FusedPart: COptions {
+    /// The argument's name in the C signature (`ce`, `focal`).
+    const NAME: &'static str;
+    fn ignore_index(&self) -> i64;
+    /// The validated part.
+    fn part(&self) -> Result<PixelLoss>;
+}
+
+impl FusedPart for lossfn_cross_entropy_options {
+    const NAME: &'static str = "ce";
+    fn ignore_index(&self) -> i64 {
+        self.ignore_index
+    }
+    fn part(&self) -> Result<PixelLoss> {
+        check_option("ce.label_smoothing", self.label_smoothing, (0.0..=1.0).contains(&self.label_smoothing), "in [0, 1]")?;
+        Ok(PixelLoss::CrossEntropy { label_smoothing: self.label_smoothing })
+    }
+}
+
+impl FusedPart for lossfn_focal_options {
+    const NAME: &'static str = "focal";
+    fn ignore_index(&self) -> i64 {
+        self.ignore_index
+    }
+    fn part(&self) -> Result<PixelLoss> {
+        check_option("focal.gamma", self.gamma, self.gamma.is_finite() && self.gamma >= 0.0, "finite, >= 0")?;
+        Ok(PixelLoss::Focal { gamma: self.gamma })
+    }
+}
+
+/// The shared body of lossfn_dice_ce_loss_* and lossfn_dice_focal_loss_*.
 #[allow(clippy::too_many_arguments)]
-unsafe fn dice_ce_entry<T: Math>(
+unsafe fn fused_entry<T: Math, S: FusedPart>(
     logits: *const T,
     target: *const i64,
     class_weight: *const T,
     shape: lossfn_shape,
     dice: *const lossfn_overlap_options,
-    ce: *const lossfn_cross_entropy_options,
+    other: *const S,
     loss: *mut T,
     grad_logits: *mut T,
 ) -> lossfn_status {
     ffi_boundary! {
         let d: lossfn_overlap_options = unsafe { read_options("dice", dice)? };
-        let c: lossfn_cross_entropy_options = unsafe { read_options("ce", ce)? };
+        let c: S = unsafe { read_options(S::NAME, other)? };
+        let name = S::NAME;
         use crate::reduce::{Output, Reduce, Reduction};
         // Each part's reduction, λ and avg_factor are its own; NONE (per-score and per-position
         // values of two shapes) and MEAN_DENOMINATOR (two denominators: ask dice_loss and
@@ -394,36 +426,37 @@ unsafe fn dice_ce_entry<T: Math>(
                 }
                 _ => Err(Error::option(format!(
                     "`{name}.reduction` must be LOSSFN_REDUCTION_MEAN or _SUM for the fused loss (NONE has two \
-                     shapes; for MEAN_DENOMINATOR ask lossfn_dice_loss and lossfn_cross_entropy for theirs)"
+                     shapes; for MEAN_DENOMINATOR ask each part's own function for its denominator)"
                 ))),
             }
         };
         let dice_controls = d.controls(false).map_err(|e| in_struct(e, "dice"))?;
-        let ce_controls = c.controls(false).map_err(|e| in_struct(e, "ce"))?;
+        let other_controls = c.controls(false).map_err(|e| in_struct(e, name))?;
         let dice_reduce = part("dice", dice_controls)?;
-        let ce_reduce = part("ce", ce_controls)?;
+        let other_reduce = part(name, other_controls)?;
         if d.activation != LOSSFN_ACTIVATION_SOFTMAX {
             return Err(Error::option(format!(
-                "`dice.activation` = {}: Dice + cross entropy share one softmax (LOSSFN_ACTIVATION_SOFTMAX)",
+                "`dice.activation` = {}: the fused parts share one softmax (LOSSFN_ACTIVATION_SOFTMAX)",
                 d.activation
             )));
         }
-        if d.ignore_index != c.ignore_index {
+        if d.ignore_index != c.ignore_index() {
             return Err(Error::option(format!(
-                "`dice.ignore_index` = {} differs from `ce.ignore_index` = {}: ignored positions count in neither part",
-                d.ignore_index, c.ignore_index
+                "`dice.ignore_index` = {} differs from `{name}.ignore_index` = {}: ignored positions count in neither part",
+                d.ignore_index,
+                c.ignore_index()
             )));
         }
-        if d.accumulate != c.accumulate {
+        if dice_controls.accumulate != other_controls.accumulate {
             return Err(Error::option(format!(
-                "`dice.accumulate` = {} differs from `ce.accumulate` = {}: the call writes one gradient",
-                d.accumulate, c.accumulate
+                "`dice.accumulate` = {} differs from `{name}.accumulate` = {}: the call writes one gradient",
+                dice_controls.accumulate, other_controls.accumulate
             )));
         }
         if d.soft_label {
             return Err(Error::option("`dice.soft_label` = true: index targets are hard (one-hot) labels"));
         }
-        check_option("ce.label_smoothing", c.label_smoothing, (0.0..=1.0).contains(&c.label_smoothing), "in [0, 1]")?;
+        let pixel = c.part()?;
         let layout = match shape.layout {
             LOSSFN_LAYOUT_NCS => Layout::Ncs,
             LOSSFN_LAYOUT_NSC => Layout::Nsc,
@@ -443,7 +476,7 @@ unsafe fn dice_ce_entry<T: Math>(
         let loss = unsafe { io.output("loss", loss, 3)? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, elements)? };
         let args = Args { input, target, class_weight, shape: kshape };
-        let ce_params = CeParams { reduction: ce_reduce, label_smoothing: c.label_smoothing };
+        let ce_params = CeParams { reduction: other_reduce, loss: pixel };
         // The kernel scales each part itself; the shared layer only adds `accumulate`.
         let controls = crate::reduce::Controls { accumulate: d.accumulate, ..crate::reduce::Controls::plain(Reduction::Sum) };
         run_loss(&controls, loss, grad, "grad_logits", |_, _, grad| {
@@ -478,7 +511,7 @@ unsafe fn dice_ce_entry<T: Math>(
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_dice_ce_loss_f32(logits: *const f32, target: *const i64, class_weight: *const f32, shape: lossfn_shape, dice: *const lossfn_overlap_options, ce: *const lossfn_cross_entropy_options, loss: *mut f32, grad_logits: *mut f32) -> lossfn_status {
-    unsafe { dice_ce_entry(logits, target, class_weight, shape, dice, ce, loss, grad_logits) }
+    unsafe { fused_entry(logits, target, class_weight, shape, dice, ce, loss, grad_logits) }
 }
 /// Dice + cross entropy, double precision: see lossfn_dice_ce_loss_f32.
 ///
@@ -486,5 +519,30 @@ pub unsafe extern "C" fn lossfn_dice_ce_loss_f32(logits: *const f32, target: *co
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_dice_ce_loss_f64(logits: *const f64, target: *const i64, class_weight: *const f64, shape: lossfn_shape, dice: *const lossfn_overlap_options, ce: *const lossfn_cross_entropy_options, loss: *mut f64, grad_logits: *mut f64) -> lossfn_status {
-    unsafe { dice_ce_entry(logits, target, class_weight, shape, dice, ce, loss, grad_logits) }
+    unsafe { fused_entry(logits, target, class_weight, shape, dice, ce, loss, grad_logits) }
+}
+/// Dice + softmax focal on one softmax, in the passes Dice alone makes (MONAI's DiceFocalLoss
+/// pairs Dice with a sigmoid focal; this is the softmax focal, term by term MONAI's
+/// FocalLoss(use_softmax=True), reduced as lossfn_softmax_focal_loss_f32: MEAN over the positions
+/// that count). The Dice part equals lossfn_dice_loss_f32 with `dice` (activation SOFTMAX; its
+/// loss_weight is lambda_dice), the focal part lossfn_softmax_focal_loss_f32 with `focal` (gamma;
+/// `focal.alpha` unused; its loss_weight is lambda_focal) and class_weight as its class_alpha.
+/// class_weight (classes or NULL) weighs both parts. ignore_index and accumulate must be equal in
+/// both structs. Each part's reduction is MEAN or SUM (NONE and MEAN_DENOMINATOR are
+/// INVALID_OPTION), with its own avg_factor. loss: 3 values [total, Dice part, focal part], each
+/// part after its loss_weight; grad_logits (or NULL): the gradient of the total.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_dice_focal_loss_f32(logits: *const f32, target: *const i64, class_weight: *const f32, shape: lossfn_shape, dice: *const lossfn_overlap_options, focal: *const lossfn_focal_options, loss: *mut f32, grad_logits: *mut f32) -> lossfn_status {
+    unsafe { fused_entry(logits, target, class_weight, shape, dice, focal, loss, grad_logits) }
+}
+/// Dice + softmax focal, double precision: see lossfn_dice_focal_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_dice_focal_loss_f64(logits: *const f64, target: *const i64, class_weight: *const f64, shape: lossfn_shape, dice: *const lossfn_overlap_options, focal: *const lossfn_focal_options, loss: *mut f64, grad_logits: *mut f64) -> lossfn_status {
+    unsafe { fused_entry(logits, target, class_weight, shape, dice, focal, loss, grad_logits) }
 }

@@ -112,12 +112,15 @@ impl<T: Math> SimdTask for Chunk<'_, '_, T> {
             if let Some(g) = grad.as_deref_mut() {
                 for b in 0..len {
                     let ij = start + b;
-                    // exp(−e)/D first: 0 where exp(−e) underflowed, even for a tiny D.
-                    let c0 = if den[b] == zero { zero } else { decay[b] / den[b] };
-                    let c = gs * fm[b] * c0 * two;
+                    // exp(−e)·((x − X)/D): a subnormal D (a tiny σ) makes 1/D overflow, and
+                    // exp(−e)/D times x − X = 0 would be inf·0 = NaN; (x − X)/D overflows only
+                    // where e is so large that exp(−e) is 0 (then the term is 0, selected).
+                    let live = den[b] != zero && decay[b] != zero;
+                    let c = gs * fm[b] * decay[b] * two;
                     let o = 2 * (start - items.start + b);
-                    g[o] = c * (a.pred[2 * ij] - a.target[2 * ij]);
-                    g[o + 1] = c * (a.pred[2 * ij + 1] - a.target[2 * ij + 1]);
+                    let (dx, dy) = (a.pred[2 * ij] - a.target[2 * ij], a.pred[2 * ij + 1] - a.target[2 * ij + 1]);
+                    g[o] = if live { c * (dx / den[b]) } else { zero };
+                    g[o + 1] = if live { c * (dy / den[b]) } else { zero };
                 }
             }
             start = end;

@@ -114,27 +114,38 @@ pub struct Params {
     pub soft_label: bool,
 }
 
-/// The cross-entropy part of the fused Dice + cross entropy (`dice_ce_loss`, MONAI
-/// `DiceCELoss`): torch's `cross_entropy` on the same softmax, with the index targets, the
-/// `class_weight` as its weight and label smoothing ε, exactly as
-/// [`super::classification::cross_entropy`]:
+/// The per-position part fused with Dice on the same softmax, with the index targets and the
+/// `class_weight`:
 ///
 /// ```text
-/// l = (1−ε)·w_y·(−ln p_y) + (ε/C)·Σ_c w_c·(−ln p_c)   per non-ignored position
-/// MEAN = Σ l / Σ w_y,   ∂l/∂z_c = ((1−ε)·w_y + (ε/C)·Σ_k w_k)·p_c − (ε/C)·w_c − (1−ε)·w_y·[c = y]
+/// CrossEntropy (dice_ce_loss, MONAI DiceCELoss), as super::classification::cross_entropy:
+///   l = (1−ε)·w_y·(−ln p_y) + (ε/C)·Σ_c w_c·(−ln p_c),   MEAN = Σ l / Σ w_y
+///   ∂l/∂z_c = ((1−ε)·w_y + (ε/C)·Σ_k w_k)·p_c − (ε/C)·w_c − (1−ε)·w_y·[c = y]
+/// Focal (dice_focal_loss), as super::classification::softmax_focal_loss with α_y = w_y:
+///   l = −α_y·u^γ·ln p_y,  u = 1 − p_y = Σ_{c≠y} p_c,   MEAN = Σ l / #positions that count
+///   ∂l/∂z_c = α_y·F·(p_c − [c = y]),  F = u^γ·(1 + γ·p_y·r),  r = −ln p_y / u (its series for small u)
 /// ```
 ///
-/// −ln p_c is formed as ln Σe − (z_c − max), as the cross-entropy kernel does (finite where p_c
-/// underflows).
+/// −ln p_y is formed as ln Σe − (z_y − max) in pass 1, as the class-axis kernels do (finite where
+/// p_y underflows); u as a sum over the other classes, not 1 − p_y.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PixelLoss {
+    CrossEntropy { label_smoothing: f64 },
+    Focal { gamma: f64 },
+}
+
+/// The fused part and its reduction (λ, avg_factor).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CeParams {
     pub reduction: Reduce,
-    pub label_smoothing: f64,
+    pub loss: PixelLoss,
 }
 
 /// The cross-entropy constants of one call, in the data's type.
 struct CeK<'a, T> {
     w: Option<&'a [T]>,
+    /// Focal: γ (else the cross entropy).
+    gamma: Option<T>,
     smoothing: bool,
     /// 1 − ε, ε / C, Σ_c w_c.
     keep: T,
@@ -481,7 +492,7 @@ fn forward<T: Math>(
             });
             exp_columns(&mut sc.x, bw, wp, &mut sc.m, &mut sc.sum);
             if let Some((k, acc)) = ce {
-                *acc += ce_position_losses(k, sc, wp);
+                *acc += ce_position_losses(k, sc, bw, wp);
             }
             for row in sc.x.chunks_exact_mut(bw) {
                 for (v, &inv) in row[..wp].iter_mut().zip(&sc.m[..wp]) {
@@ -503,7 +514,7 @@ fn ce_logit_terms<T: Math>(k: &CeK<'_, T>, sc: &mut Scratch<T>, bw: usize, wp: u
         (*zy, *ca, *cv) = if t == NO_CLASS {
             (T::zero(), T::zero(), T::zero())
         } else {
-            (sc.x[t * bw + j] - sc.m[j], k.keep * k.weight(t), T::one())
+            (sc.x[t * bw + j] - sc.m[j], if k.gamma.is_some() { k.weight(t) } else { k.keep * k.weight(t) }, T::one())
         };
     }
     if k.smoothing {
@@ -518,15 +529,54 @@ fn ce_logit_terms<T: Math>(k: &CeK<'_, T>, sc: &mut Scratch<T>, bw: usize, wp: u
     }
 }
 
+/// so_j = Σ over the rows c ≠ tc_j of x[c][j] (every row for ignored and padding columns).
+#[inline(always)]
+fn other_class_sum<T: Math>(x: &[T], tc: &[usize], bw: usize, so: &mut [T]) {
+    let n = so.len();
+    so.fill(T::zero());
+    for (c, row) in x.chunks_exact(bw).enumerate() {
+        for ((o, &v), &t) in so.iter_mut().zip(&row[..n]).zip(tc) {
+            *o += if t == c { T::zero() } else { v };
+        }
+    }
+}
+
+/// The focal gradient factor F = u^γ·(1 + γ·q·r) of softmax_focal_loss from q = p_y and
+/// u = Σ_{c≠y} p_c, with r = −ln q / u (its series 1 + u/2 + u²/3 + … below u = 1e-3, where
+/// ln q would cancel); q·r is 0 where q underflows to 0 (its limit).
+#[inline(always)]
+fn focal_factor<T: Math>(q: T, u: T, gamma: T) -> T {
+    let one = T::one();
+    let series = one + u * (T::of(0.5) + u * (T::of(1.0 / 3.0) + u * (T::of(0.25) + u * T::of(0.2))));
+    let r = if u < T::of(1e-3) { series } else { -math::ln(q) / u };
+    let qr = if q == T::zero() { T::zero() } else { q * r };
+    math::pow_nonneg(u, gamma) * (one + gamma * qr)
+}
+
 /// Cross-entropy part, after the exps (Σe in `sc.sum`): Σ over the block's positions that count
 /// of l = (1−ε)·w_y·(ln Σe − (z_y − max)) + (ε/C)·(W·ln Σe − Σ_c w_c·(z_c − max)), each l in T as
 /// the cross-entropy kernel forms it, summed in f64 lanes. Branch-free over the `wp` columns
 /// (vectorized; ignored and padding columns are selected out, NaN input there included).
 #[inline(always)]
-fn ce_position_losses<T: Math>(k: &CeK<'_, T>, sc: &mut Scratch<T>, wp: usize) -> f64 {
+fn ce_position_losses<T: Math>(k: &CeK<'_, T>, sc: &mut Scratch<T>, bw: usize, wp: usize) -> f64 {
     let ls = &mut sc.dot[..wp];
     for (l, &s) in ls.iter_mut().zip(&sc.sum[..wp]) {
         *l = math::ln(s);
+    }
+    if let Some(gamma) = k.gamma {
+        // Focal: l = α_y·u^γ·(ln Σe − (z_y − max)), u = Σ_{c≠y} e_c / Σe (x holds e here).
+        let so = &mut sc.wd[..wp];
+        other_class_sum(&sc.x, &sc.tc[..wp], bw, so);
+        let terms = &mut sc.fix[..wp];
+        for ((((o, &l), &zy), &a), ((&cv, &so), &s)) in
+            terms.iter_mut().zip(&*ls).zip(&sc.zy[..wp]).zip(&sc.ca[..wp]).zip(sc.cv[..wp].iter().zip(&*so).zip(&sc.sum[..wp]))
+        {
+            let v = a * math::pow_nonneg(so / s, gamma) * (l - zy);
+            *o = if cv != T::zero() { v } else { T::zero() };
+        }
+        let mut lanes = [0f64; LANES];
+        sum_lanes(terms, |v| v, &mut lanes);
+        return reduce::sum_lanes(lanes);
     }
     let (keep_terms, smooth) = (&mut sc.fix[..wp], k.smoothing);
     for ((((o, &l), &zy), &ca), (&cv, &wd)) in keep_terms.iter_mut().zip(&*ls).zip(&sc.zy[..wp]).zip(&sc.ca[..wp]).zip(sc.cv[..wp].iter().zip(&sc.wd[..wp])) {
@@ -813,7 +863,7 @@ struct Coefs<T> {
 /// gs·((1−ε)·w_y + (ε/C)·W)·p_c − gs·(ε/C)·w_c, and −gs·(1−ε)·w_y at the target class.
 #[inline(always)]
 fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item: Item, co: &Coefs<T>, mut out: Out<'_, T>, ce: Option<&CeK<'_, T>>) {
-    // gs·(ε/C)·w_c per class.
+    // gs·(ε/C)·w_c per class (0 for the focal part).
     let ce_rows: Vec<T> = ce.map_or(Vec::new(), |k| (0..geom.c).map(|c| k.gs * k.eps_c * k.weight(c)).collect());
     let (c, bw) = (geom.c, geom.w);
     let squared = matches!(params.score, Score::Dice { squared_pred: true });
@@ -837,7 +887,7 @@ fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item:
                 }
                 wp
             };
-            let Scratch { x, g, tc, dot, fix, sum, .. } = &mut sc;
+            let Scratch { x, g, tc, dot, fix, sum, m, wd, .. } = &mut sc;
             let dot = &mut dot[..wp];
             if soft_label {
                 // d = cg·∂TP/∂p + cp·∂P/∂p with TP = (Σ|p| + Σ|g| − Σ|p − g|)/2, P = Σ|p|:
@@ -878,19 +928,36 @@ fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item:
                 // Cross-entropy part: the per-position factor of p_c (in `sum`, free in pass 2), and
                 // its target-class term joins the fix-up after the softmax backward (it is a
                 // logit-level term, not part of Σ_k p_k·∂L/∂p_k).
+                // (`sum`, `m` and `wd` are free in pass 2.) Per position: the factor of p_c in
+                // `sum`, the target-class term in `m`.
                 let ce_k = ce.map(|k| {
-                    let coef = &mut sum[..wp];
-                    for (cf, &t) in coef.iter_mut().zip(&tc[..wp]) {
-                        *cf = if t == NO_CLASS { T::zero() } else { k.gs * (k.keep * k.weight(t) + k.eps_c * k.wsum) };
+                    let (coef, tfix) = (&mut sum[..wp], &mut m[..wp]);
+                    match k.gamma {
+                        None => {
+                            for ((cf, tf), &t) in coef.iter_mut().zip(tfix.iter_mut()).zip(&tc[..wp]) {
+                                (*cf, *tf) = if t == NO_CLASS {
+                                    (T::zero(), T::zero())
+                                } else {
+                                    (k.gs * (k.keep * k.weight(t) + k.eps_c * k.wsum), k.gs * k.keep * k.weight(t))
+                                };
+                            }
+                        }
+                        Some(gamma) => {
+                            // gs·α_y·F, from p: q = p_y, u = Σ_{c≠y} p_c.
+                            let u = &mut wd[..wp];
+                            other_class_sum(x, &tc[..wp], bw, u);
+                            for (((cf, tf), &t), (j, &uj)) in coef.iter_mut().zip(tfix.iter_mut()).zip(&tc[..wp]).zip(u.iter().enumerate()) {
+                                let a = if t == NO_CLASS { T::zero() } else { k.gs * k.weight(t) * focal_factor(x[t * bw + j], uj, gamma) };
+                                (*cf, *tf) = (a, a);
+                            }
+                        }
                     }
                     (&*coef, &ce_rows[..])
                 });
                 backward_index_rows(act, x, cp, squared, bw, wp, dot, fix, ce_k);
-                if let Some(k) = ce {
-                    for (fj, &t) in fix.iter_mut().zip(&tc[..wp]) {
-                        if t != NO_CLASS {
-                            *fj -= k.gs * k.keep * k.weight(t);
-                        }
+                if ce.is_some() {
+                    for (fj, &tf) in fix.iter_mut().zip(&m[..wp]) {
+                        *fj -= tf;
                     }
                 }
                 for (j, &t) in tc[..wp].iter().enumerate() {
@@ -1139,12 +1206,18 @@ fn run<'a, T: Math>(
     }
     let mut ce_den = 0.0;
     if let Target::Index { target, ignore_index } = args.target {
-        ce_den = validate(target, ignore_index, c, args.class_weight, ce.is_some())?;
+        // The cross entropy's MEAN divides by Σ w_y, the focal loss's by the positions' count.
+        let focal = matches!(ce.map(|p| p.loss), Some(PixelLoss::Focal { .. }));
+        ce_den = validate(target, ignore_index, c, args.class_weight.filter(|_| !focal), ce.is_some())?;
     }
     let ce_k = ce.map(|ce| {
-        let eps = ce.label_smoothing;
+        let (eps, gamma) = match ce.loss {
+            PixelLoss::CrossEntropy { label_smoothing } => (label_smoothing, None),
+            PixelLoss::Focal { gamma } => (0.0, Some(T::of(gamma))),
+        };
         CeK {
             w: args.class_weight,
+            gamma,
             smoothing: eps > 0.0,
             keep: T::of(1.0 - eps),
             eps_c: T::of(eps / c as f64),

@@ -128,9 +128,14 @@ template <class T> void classification_and_overlap() {
 #define CALL(name) CHECK(lossfn::name(x, probs, shape).ok());
     LOSSFN_GENERALIZED_DICE_LOSSES(CALL)
 #undef CALL
+    // Dice fused with cross entropy / focal: the second struct's nullptr means its defaults.
     const auto dce = lossfn_cross_entropy_options_default();
-#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, x, labels, shape, oo, dce)
+    CHECK(same(lossfn::dice_ce_loss(x, labels, shape, oo, &dce), lossfn::dice_ce_loss(x, labels, shape, oo, nullptr)));
+    const auto dfo = lossfn_focal_options_default();
+    CHECK(same(lossfn::dice_focal_loss(x, labels, shape, oo, &dfo), lossfn::dice_focal_loss(x, labels, shape, oo, nullptr)));
+#define CALL(name) LOSSFN_TEST_OPTIONAL_NULL_(name, x, labels, shape, oo, nullptr)
     LOSSFN_DICE_CE_LOSSES(CALL)
+    LOSSFN_DICE_FOCAL_LOSSES(CALL)
 #undef CALL
 }
 

@@ -124,6 +124,7 @@ catalogue! { $
     Gdice         generalized_dice_loss       Overlap  GENERALIZED_DICE_INDEX;
     GdiceSoft     generalized_dice_loss_soft  Overlap  GENERALIZED_DICE;
     DiceCe        dice_ce_loss        Overlap         DICE_CE;
+    DiceFocal     dice_focal_loss     Overlap         DICE_FOCAL;
 }
 
 /// The C signature of a function: the header's `LOSSFN_<FORM>_LOSSES` list it is in (every
@@ -155,6 +156,8 @@ pub enum Form {
     /// Dice + cross entropy: the overlap options, and a cross-entropy struct the driver derives
     /// from them (the same reduction, ignore_index and controls; its own label smoothing).
     DICE_CE,
+    /// Dice + softmax focal: likewise, with the focal struct (its own gamma).
+    DICE_FOCAL,
 }
 
 impl Form {
@@ -191,24 +194,28 @@ impl F {
         matches!(self, F::Tversky | F::TverskySoft)
     }
     pub fn index_target(self) -> bool {
-        matches!(self.form(), Form::CROSS_ENTROPY_INDEX | Form::FOCAL_INDEX | Form::OVERLAP_INDEX | Form::GENERALIZED_DICE_INDEX | Form::DICE_CE)
+        matches!(self.form(), Form::CROSS_ENTROPY_INDEX | Form::FOCAL_INDEX | Form::OVERLAP_INDEX | Form::GENERALIZED_DICE_INDEX | Form::DICE_CE | Form::DICE_FOCAL)
     }
     /// Whether the function accepts LOSSFN_REDUCTION_NONE (the DFL box branch returns two
     /// reduced values and does not).
     pub fn accepts_none(self) -> bool {
-        !matches!(self.form(), Form::DFL_BOX | Form::DICE_CE)
+        self.form() != Form::DFL_BOX && !self.fused()
+    }
+    /// Dice fused with a per-position loss (two options structs, three values).
+    pub fn fused(self) -> bool {
+        matches!(self.form(), Form::DICE_CE | Form::DICE_FOCAL)
     }
     /// Whether the function answers LOSSFN_REDUCTION_MEAN_DENOMINATOR (Dice + cross entropy has
     /// two denominators: it refuses it).
     pub fn accepts_mean_denominator(self) -> bool {
-        self.form() != Form::DICE_CE
+        !self.fused()
     }
     /// The number of values a reduced call writes: 1, or its parts (the DFL box branch's
     /// [L_iou, L_dfl], Dice + cross entropy's [total, dice, ce]).
     pub fn reduced_len(self) -> usize {
         match self.form() {
             Form::DFL_BOX => 2,
-            Form::DICE_CE => 3,
+            Form::DICE_CE | Form::DICE_FOCAL => 3,
             _ => 1,
         }
     }
@@ -544,19 +551,29 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
         Family::Overlap => {
             type O = lossfn_overlap_options;
             let t = f.tversky();
-            let fused = f.form() == Form::DICE_CE;
+            let fused = f.fused();
             // Dice + cross entropy: the cross-entropy struct follows the overlap one in the
             // driver's option bytes (the library reads the overlap struct there; the driver
             // builds the second argument from both, see dice_ce_options); only its
             // label_smoothing is a field of its own.
             let mut bytes = zeroed(lossfn_overlap_options_default());
             let mut tail = Vec::new();
-            if fused {
+            if f.form() == Form::DICE_CE {
                 bytes.extend(zeroed(lossfn_cross_entropy_options_default()));
                 tail.push(Field {
                     name: "label_smoothing",
                     off: DICE_CE_TAIL + offset_of!(lossfn_cross_entropy_options, label_smoothing),
                     ty: F64(unit, any_f64),
+                    used: true,
+                });
+            }
+            if f.form() == Form::DICE_FOCAL {
+                // (named apart from the overlap struct's own gamma, the Focal Tversky power)
+                bytes.extend(zeroed(lossfn_focal_options_default()));
+                tail.push(Field {
+                    name: "focal_gamma",
+                    off: DICE_CE_TAIL + offset_of!(lossfn_focal_options, gamma),
+                    ty: F64(finite_ge0, small_moderate),
                     used: true,
                 });
             }
@@ -640,7 +657,7 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
     // Every options struct ends with the output controls of docs/api.md §3: loss_weight,
     // avg_factor (f64) and accumulate (bool, padded to 8 bytes). (Dice + cross entropy: those of
     // its overlap struct, which the driver copies into the cross-entropy one.)
-    let end = if f.form() == Form::DICE_CE { DICE_CE_TAIL } else { bytes.len() };
+    let end = if f.fused() { DICE_CE_TAIL } else { bytes.len() };
     fields.extend([
         Field { name: "loss_weight", off: end - 24, ty: F64(finite, loss_weight_moderate), used: true },
         Field { name: "avg_factor", off: end - 16, ty: F64(avg_factor_valid, avg_factor_moderate), used: true },
@@ -808,6 +825,24 @@ fn dice_ce_options(opt: *const u8) -> Option<lossfn_cross_entropy_options> {
     }
 }
 
+/// The focal options of a Dice + focal call, derived as [`dice_ce_options`]: the overlap struct's
+/// reduction, ignore_index and controls, its own gamma from the bytes after it.
+fn dice_focal_options(opt: *const u8) -> Option<lossfn_focal_options> {
+    let ce = dice_ce_options(opt)?;
+    type O = lossfn_focal_options;
+    // SAFETY: as dice_ce_options (the driver's option bytes hold the tail struct).
+    let gamma = unsafe { std::ptr::read_unaligned(opt.add(DICE_CE_TAIL + offset_of!(O, gamma)).cast::<f64>()) };
+    Some(O {
+        reduction: ce.reduction,
+        alpha: 0.25,
+        gamma,
+        ignore_index: ce.ignore_index,
+        loss_weight: ce.loss_weight,
+        avg_factor: ce.avg_factor,
+        accumulate: ce.accumulate,
+    })
+}
+
 /// The buffers of a call given its sizes and (decoded) options, and the statuses its sizes may
 /// cause. `None` as a length: the byte count overflows.
 pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32) {
@@ -921,7 +956,7 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
                     (vec![sp("logits", n, Role::Any), sp("target", n, Role::Prob), opt("weight", n, Role::Weight)], n)
                 }
                 Form::FOCAL_INDEX => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_alpha", c, Role::Weight)], p),
-                Form::DICE_CE => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_weight", c, Role::Weight)], Some(3)),
+                Form::DICE_CE | Form::DICE_FOCAL => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_weight", c, Role::Weight)], Some(3)),
                 Form::OVERLAP_INDEX | Form::OVERLAP | Form::GENERALIZED_DICE_INDEX | Form::GENERALIZED_DICE => {
                     let input_role = if o.probs_input { Role::ProbOverlap } else { Role::Any };
                     let target = if f.index_target() { idx("target", p) } else { sp("target", n, Role::ProbOverlap) };
@@ -937,7 +972,7 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
                 form => unreachable!("{form:?} is not a class-tensor form"),
             };
             // (Dice + cross entropy: always its three values.)
-            let loss_len = if f.form() == Form::DICE_CE { loss_len } else { reduced(loss_len) };
+            let loss_len = if f.fused() { loss_len } else { reduced(loss_len) };
             (ins, vec![sp("loss", loss_len, Role::Any), opt("grad", n, Role::Any)], defects)
         }
     };
@@ -1058,6 +1093,13 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
         (OVERLAP, $f32:ident, $f64:ident) => { three_in_shape!($f32, $f64, T) };
         (GENERALIZED_DICE_INDEX, $f32:ident, $f64:ident) => { two_in_shape!($f32, $f64, i64) };
         (GENERALIZED_DICE, $f32:ident, $f64:ident) => { two_in_shape!($f32, $f64, T) };
+        (DICE_FOCAL, $f32:ident, $f64:ident) => {{
+            let focal = dice_focal_options(opt);
+            let focal_ptr = focal.as_ref().map_or(null(), |c| c as *const lossfn_focal_options);
+            by_dt!($f32, $f64, |g, T| unsafe {
+                g(i(0) as *const T, i(1) as *const i64, i(2) as *const T, s, opt.cast(), focal_ptr, o(0) as *mut T, o(1) as *mut T)
+            })
+        }};
         (DICE_CE, $f32:ident, $f64:ident) => {{
             let ce = dice_ce_options(opt);
             let ce_ptr = ce.as_ref().map_or(null(), |c| c as *const lossfn_cross_entropy_options);
@@ -2111,7 +2153,7 @@ pub fn determinism_configs(f: F) -> Vec<Config> {
                 ),
             ]
         }
-        Family::Overlap if f.form() == Form::DICE_CE => vec![
+        Family::Overlap if f.fused() => vec![
             cfg(seg_ncs, Some(o()), true),
             cfg(seg_nsc, Some(o().reduction(LOSSFN_REDUCTION_SUM).bool("batch", true).bool("squared_pred", true)), true),
             cfg(seg_ncs, Some(o().f64("gamma", 0.75).bool("include_background", false).i64("ignore_index", 0)), false),
@@ -2162,7 +2204,7 @@ pub fn random_options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
             .maybe("floor", pick(rng, &[0.0, 0.01, 1.0])),
         Family::Overlap => {
             // (Dice + cross entropy: softmax only.)
-            let mut act = if f.form() == Form::DICE_CE { LOSSFN_ACTIVATION_SOFTMAX } else { rng.below(3) as u32 };
+            let mut act = if f.fused() { LOSSFN_ACTIVATION_SOFTMAX } else { rng.below(3) as u32 };
             let mut bg = chance(rng, 0.6);
             if classes == 1 {
                 act = pick(rng, &[LOSSFN_ACTIVATION_NONE, LOSSFN_ACTIVATION_SIGMOID]);
@@ -2183,6 +2225,8 @@ pub fn random_options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
                 // Soft targets take no ignore_index (docs/api.md §1, §7).
                 .i64("ignore_index", if f.soft_target() { -100 } else { pick(rng, &[-100, 0, classes as i64 - 1]) })
                 .bool("soft_label", f.soft_target() && chance(rng, 0.5))
+                .maybe("focal_gamma", pick(rng, &[0.0, 0.5, 2.0, 5.0]))
+                .maybe("label_smoothing", pick(rng, &[0.0, 0.1, 1.0]))
         }
         Family::Classification => match f.form() {
             Form::CROSS_ENTROPY_INDEX | Form::CROSS_ENTROPY => {
@@ -2223,7 +2267,7 @@ pub fn random_dims(rng: &mut Rng, f: F) -> Dims {
         Family::Keypoints => Dims::nm(rng.below(30) as usize, rng.below(18) as usize),
         Family::Dfl => Dims::dfl(rng.below(40) as usize, 1 + rng.below(4) as usize, 2 + rng.below(20) as usize),
         // (Dice + cross entropy: a softmax over one class is refused.)
-        _ if f.form() == Form::DICE_CE => Dims::shape(rng.below(5) as usize, 2 + rng.below(6) as usize, rng.below(40) as usize, rng.below(2) as u32),
+        _ if f.fused() => Dims::shape(rng.below(5) as usize, 2 + rng.below(6) as usize, rng.below(40) as usize, rng.below(2) as u32),
         _ => Dims::shape(rng.below(5) as usize, 1 + rng.below(7) as usize, rng.below(40) as usize, rng.below(2) as u32),
     }
 }

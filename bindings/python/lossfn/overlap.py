@@ -10,10 +10,10 @@ formulas and the gradient.
 from __future__ import annotations
 
 __all__ = ["dice_loss", "dice_loss_soft", "tversky_loss", "tversky_loss_soft", "generalized_dice_loss",
-           "generalized_dice_loss_soft", "dice_ce_loss"]
+           "generalized_dice_loss_soft", "dice_ce_loss", "dice_focal_loss"]
 import ctypes
 import math
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -508,18 +508,89 @@ def dice_ce_loss(input: ArrayLike, target: ArrayLike, class_weight: Optional[Arr
         reduction="none", label_smoothing outside [0, 1], classes = 1).
     """
     from .classification import CrossEntropyOptions
+    return _fused("dice_ce_loss", input, target, class_weight, layout, reduction, smooth_nr, smooth_dr,
+                  include_background, batch, squared_pred, gamma, ignore_index, lambda_dice, grad,
+                  lambda red: CrossEntropyOptions(red, ignore_index, label_smoothing, loss_weight=lambda_ce), ce_reduction)
+
+
+def _fused(name: str, input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike], layout: str,
+           reduction: Reduction, smooth_nr: float, smooth_dr: float, include_background: bool, batch: bool,
+           squared_pred: bool, gamma: float, ignore_index: int, lambda_dice: float, grad: bool,
+           other_options: Any, other_reduction: Optional[Reduction]) -> LossGrad:
+    """The shared body of dice_ce_loss and dice_focal_loss: `other_options(reduction code)` builds
+    the second part's options struct."""
     x = _lib.float_array("input", input)
     shape = _shape(x, layout)
     t = _lib.index_array("target", target, shape.batch * shape.spatial)
     w = _lib.optional_float_array("class_weight", class_weight, x.dtype, shape.classes)
     red = _lib.reduction(reduction)
-    ce_red = red if ce_reduction is None else _lib.reduction(ce_reduction)
     dice = OverlapOptions(red, ACTIVATIONS["softmax"], smooth_nr, smooth_dr, bool(include_background), bool(batch),
                           bool(squared_pred), 0.3, 0.7, gamma, ignore_index, 0, False, loss_weight=lambda_dice)
-    ce = CrossEntropyOptions(ce_red, ignore_index, label_smoothing, loss_weight=lambda_ce)
+    other = other_options(red if other_reduction is None else _lib.reduction(other_reduction))
     loss = np.empty(3, x.dtype)
     g = np.empty_like(x) if grad else None
-    fn = _lib.function("dice_ce_loss", x.dtype)
-    _lib.check(fn(_lib.ptr(x), _lib.ptr(t), _lib.ptr(w), shape, ctypes.byref(dice), ctypes.byref(ce), _lib.ptr(loss),
-                  _lib.ptr(g)))
+    fn = _lib.function(name, x.dtype)
+    _lib.check(fn(_lib.ptr(x), _lib.ptr(t), _lib.ptr(w), shape, ctypes.byref(dice), ctypes.byref(other),
+                  _lib.ptr(loss), _lib.ptr(g)))
     return loss, g
+
+
+@_lib.autograd("DiceFocalLoss", "total_parts")
+def dice_focal_loss(input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike] = None,
+                    layout: str = "ncs", reduction: Reduction = "mean", smooth_nr: float = 1e-5,
+                    smooth_dr: float = 1e-5, include_background: bool = True, batch: bool = False,
+                    squared_pred: bool = False, gamma: float = 2.0, ignore_index: int = -100,
+                    lambda_dice: float = 1.0, lambda_focal: float = 1.0, focal_reduction: Optional[Reduction] = None,
+                    grad: bool = True) -> LossGrad:
+    """Dice + softmax focal on one softmax, in the passes Dice alone makes.
+
+    The Dice part is dice_loss with the Dice options (softmax), times lambda_dice; the focal part
+    is lossfn.softmax_focal_loss (term by term MONAI FocalLoss(use_softmax=True):
+    -alpha_y (1 - p_y)^gamma ln p_y, "mean" over the positions that count) with class_weight as
+    its per-class alpha, times lambda_focal. MONAI's DiceFocalLoss pairs Dice with a sigmoid focal
+    loss; this is the softmax one. Ignored positions count in neither part.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        Logits. Its dtype is the call's dtype.
+    target : array-like
+        Class indices, any integer dtype (converted to int64), N * prod(spatial) values.
+    class_weight : array-like or None
+        One value per class (C values), input's dtype: the Dice term weights and the focal alpha.
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+    reduction : "mean" (default) or "sum"
+        The Dice part's reduction (and the focal part's, unless focal_reduction is given).
+    smooth_nr, smooth_dr, include_background, batch, squared_pred : as dice_loss
+    gamma : float
+        The focal part's focusing parameter, >= 0 (default 2; 0 gives the cross entropy).
+    ignore_index : int
+        Targets equal to it count in neither part (default -100).
+    lambda_dice, lambda_focal : float
+        Each part's weight (MONAI's lambda_dice, lambda_focal; the C loss_weight of each struct).
+    focal_reduction : "mean", "sum" or None (= reduction)
+    grad : bool
+        Compute d total / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss holds 3 values [total, dice part, focal part] (each part after its lambda); grad is
+        d total / d input in the input's shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        input's dtype; target is bool or float.
+    ValueError
+        input has fewer than 2 dimensions, a shape or size does not match, an array is not
+        C-contiguous, or an option name (reduction, layout) is unknown.
+    LossfnError
+        The library refused the call (e.g. a target outside [0, C) other than ignore_index,
+        reduction="none", gamma < 0, classes = 1).
+    """
+    from .classification import FocalOptions
+    return _fused("dice_focal_loss", input, target, class_weight, layout, reduction, smooth_nr, smooth_dr,
+                  include_background, batch, squared_pred, 1.0, ignore_index, lambda_dice, grad,
+                  lambda red: FocalOptions(red, 0.25, gamma, ignore_index, loss_weight=lambda_focal), focal_reduction)

@@ -25,7 +25,7 @@ position of its sample (or of the batch, ``batch=True``), so there backward call
 again with reduction "sum" and the incoming gradient as class weights: once per sample, each
 sample's scores weighted by its own row of the incoming gradient (once for ``batch=True``).
 A generalized Dice value covers one sample (or the pooled batch): backward scales that sample's
-block of the gradient. ``dice_ce_loss`` returns [total, dice, ce]: an incoming gradient on the
+block of the gradient. ``dice_ce_loss`` / ``dice_focal_loss`` return [total, dice, other part]: an incoming gradient on the
 parts calls it again with each part's lambda scaled.
 ``dfl_box_loss`` returns two parts, [L_iou, L_dfl], and its gradient is that of their sum; an
 incoming gradient that weighs them differently calls it again with the gains scaled.
@@ -151,8 +151,9 @@ def _function(name: str, numpy_fn: Callable[..., Any], unreduced: str) -> type:
             (input,) = ctx.saved_tensors
             if gd != gc:
                 x = _numpy("input", input)
+                other = "lambda_focal" if "lambda_focal" in inspect.signature(numpy_fn).parameters else "lambda_ce"
                 opts = dict(ctx.options, lambda_dice=ctx.options.get("lambda_dice", 1.0) * gd,
-                            lambda_ce=ctx.options.get("lambda_ce", 1.0) * gc)
+                            **{other: ctx.options.get(other, 1.0) * gc})
                 return torch.from_numpy(numpy_fn(x, _numpy("target", ctx.target), **opts)[1]), None, None
             grad, ctx.grad = ctx.grad, None
             if grad is None:

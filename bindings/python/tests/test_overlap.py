@@ -29,13 +29,18 @@ def test_fixture(case, dt):
         "layout": "nsc" if shape["layout"] == 1 else "ncs",
         **opts,
     }
-    if case["fn"] == "dice_ce_loss":  # the driver's convention: both parts take the case's reduction
-        kwargs.pop("activation")
+    if case["fn"] in ("dice_ce_loss", "dice_focal_loss"):  # the driver's convention: both parts take
+        kwargs.pop("activation")                            # the case's reduction and loss_weight
         x = _as_input(inputs["logits"], shape, dtype)
         t = np.array(inputs["target"], np.int64).reshape(shape["batch"], shape["spatial"])
         w = None if inputs.get("class_weight") is None else np.array(inputs["class_weight"], dtype)
         lw = kwargs.pop("loss_weight", 1.0)
-        check_fixture(case, dt, lambda g: fn(x, t, class_weight=w, grad=g, lambda_dice=lw, lambda_ce=lw, **kwargs), x.shape)
+        if case["fn"] == "dice_focal_loss":
+            kwargs["gamma"] = kwargs.pop("focal_gamma", 2.0)
+            kwargs.update(lambda_dice=lw, lambda_focal=lw)
+        else:
+            kwargs.update(lambda_dice=lw, lambda_ce=lw)
+        check_fixture(case, dt, lambda g: fn(x, t, class_weight=w, grad=g, **kwargs), x.shape)
         return
     gdice = case["fn"].startswith("generalized_dice")
     if case["fn"].startswith("dice") or gdice:
@@ -263,3 +268,15 @@ def test_dice_ce_parts_and_lambdas():
     np.testing.assert_allclose(grad, 0.7 * gd + 1.3 * gc, rtol=1e-10, atol=1e-15)
     with pytest.raises(lossfn.LossfnError, match="reduction"):
         lossfn.dice_ce_loss(x, t, reduction="none")
+
+
+def test_dice_focal_parts():
+    rng = np.random.default_rng(28)
+    x = rng.standard_normal((2, 4, 6, 5)) * 3
+    t = rng.integers(0, 4, (2, 6, 5))
+    w = np.array([0.5, 1.0, 2.0, 1.5])
+    loss, grad = lossfn.dice_focal_loss(x, t, class_weight=w, gamma=1.5, lambda_dice=0.7, lambda_focal=1.3)
+    dice, gd = lossfn.dice_loss(x, t, class_weight=w)
+    focal, gf = lossfn.softmax_focal_loss(x, t, w, gamma=1.5)
+    np.testing.assert_allclose(loss, [0.7 * dice + 1.3 * focal, 0.7 * dice, 1.3 * focal], rtol=1e-12)
+    np.testing.assert_allclose(grad, 0.7 * gd + 1.3 * gf, rtol=1e-9, atol=1e-14)

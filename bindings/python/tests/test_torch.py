@@ -578,3 +578,20 @@ def test_dice_ce_parts_backward():
     assert torch.autograd.gradcheck(lambda x: (lt.dice_ce_loss(x, target, label_smoothing=0.1) * mix).sum(),
                                     (x.clone().requires_grad_(),))
     assert torch.autograd.gradcheck(lambda x: lt.dice_ce_loss(x, target)[0], (x.clone().requires_grad_(),))
+
+
+def test_dice_focal_against_monai_parts():
+    """lossfn.torch.dice_focal_loss's total = MONAI DiceLoss(softmax) + MONAI FocalLoss(use_softmax=True)
+    rescaled from its mean over N*C*S elements to lossfn's mean over the N*S positions; gradient too
+    (to 1e-7: MONAI's float32 one-hot path, as for DiceLoss with to_onehot_y above)."""
+    monai = pytest.importorskip("monai")
+    x = torch.randn(2, 4, 8, 8, generator=_gen(38), dtype=torch.float64)
+    labels = torch.randint(0, 4, (2, 8, 8), generator=_gen(39))
+    dice = monai.losses.DiceLoss(softmax=True, to_onehot_y=True)
+    focal = monai.losses.FocalLoss(use_softmax=True, to_onehot_y=True, gamma=2.0)
+    compare(lambda x: lt.dice_focal_loss(x, labels)[0],
+            lambda x: dice(x, labels.unsqueeze(1)) + 4 * focal(x, labels.unsqueeze(1)), x, "mean", rtol=1e-7, atol=1e-9)
+    mix = torch.tensor([0.5, 2.0, -1.5], dtype=torch.float64)
+    target = torch.randint(0, 3, (2, 5), generator=_gen(40))
+    assert torch.autograd.gradcheck(lambda x: (lt.dice_focal_loss(x, target, gamma=0.5) * mix).sum(),
+                                    (torch.randn(2, 3, 5, generator=_gen(41), dtype=torch.float64).requires_grad_(),))
