@@ -62,11 +62,34 @@ def load_lossfn():
     f = lib.lossfn_dice_ce_loss_f32
     f.argtypes = [fp, ctypes.POINTER(ctypes.c_int64), fp, Shape, ctypes.POINTER(OverlapOptions), ctypes.POINTER(CeOptions), fp, fp]
     f.restype = ctypes.c_uint32
+
+    class FocalOptions(ctypes.Structure):
+        _fields_ = [("reduction", ctypes.c_uint32), ("alpha", ctypes.c_double), ("gamma", ctypes.c_double),
+                    ("ignore_index", ctypes.c_int64), ("loss_weight", ctypes.c_double), ("avg_factor", ctypes.c_double),
+                    ("accumulate", ctypes.c_bool)]
+    lib.FocalOptions = FocalOptions
+    f = lib.lossfn_dice_focal_loss_f32
+    f.argtypes = [fp, ctypes.POINTER(ctypes.c_int64), fp, Shape, ctypes.POINTER(OverlapOptions), ctypes.POINTER(FocalOptions), fp, fp]
+    f.restype = ctypes.c_uint32
     # generalized Dice: no class_weight argument
     f = lib.lossfn_generalized_dice_loss_f32
     f.argtypes = [fp, ctypes.POINTER(ctypes.c_int64), Shape, ctypes.POINTER(OverlapOptions), fp, fp]
     f.restype = ctypes.c_uint32
     return lib
+
+
+class DiceSoftmaxFocal(torch.nn.Module):
+    """MONAI's parts of lossfn's dice_focal_loss: DiceLoss(softmax) + C * FocalLoss(use_softmax=True)
+    (C rescales MONAI's mean over N*C*S elements to lossfn's over the N*S positions)."""
+
+    def __init__(self):
+        super().__init__()
+        from monai.losses import FocalLoss
+        self.dice = DiceLoss(softmax=True, to_onehot_y=True)
+        self.focal = FocalLoss(use_softmax=True, to_onehot_y=True, gamma=2.0)
+
+    def forward(self, x, t):
+        return self.dice(x, t) + x.shape[1] * self.focal(x, t)
 
 
 def best_of(reps, fn):
@@ -98,6 +121,7 @@ def main():
     shape = Shape(n, c, h * w, 0)
     loss = np.zeros(3, np.float32)
     ce_opts = lib.CeOptions(1, -100, 0.0, 1.0, 0.0, False)
+    focal_opts = lib.FocalOptions(1, 0.25, 2.0, -100, 1.0, 0.0, False)
     grad = np.empty_like(x)
     fp = ctypes.POINTER(ctypes.c_float)
     xp, gp, lp = x.ctypes.data_as(fp), grad.ctypes.data_as(fp), loss.ctypes.data_as(fp)
@@ -114,6 +138,8 @@ def main():
         ("tversky", TverskyLoss(softmax=True, to_onehot_y=True, alpha=0.3, beta=0.7), lib.lossfn_tversky_loss_f32),
         ("gdice", GeneralizedDiceLoss(softmax=True, to_onehot_y=True), gdice),
         ("dice_ce", DiceCELoss(softmax=True, to_onehot_y=True), lib.lossfn_dice_ce_loss_f32),
+        # MONAI's nearest: DiceLoss + FocalLoss(use_softmax=True) (its DiceFocalLoss is sigmoid focal)
+        ("dice_focal", DiceSoftmaxFocal(), lib.lossfn_dice_focal_loss_f32),
     ]:
         def run_monai():
             xi = xt.clone().requires_grad_(True)
@@ -126,6 +152,8 @@ def main():
                 st = fn(xp, tp, shape, ctypes.byref(opts), lp, gp)
             elif fn is lib.lossfn_dice_ce_loss_f32:
                 st = fn(xp, tp, None, shape, ctypes.byref(opts), ctypes.byref(ce_opts), lp, gp)
+            elif fn is lib.lossfn_dice_focal_loss_f32:
+                st = fn(xp, tp, None, shape, ctypes.byref(opts), ctypes.byref(focal_opts), lp, gp)
             else:
                 st = fn(xp, tp, None, shape, ctypes.byref(opts), lp, gp)
             assert st == 0, st
@@ -139,6 +167,7 @@ def main():
         times[name] = t_l
     print(f"gdice / dice (lossfn, same run): {times['gdice'] / times['dice']:.3f}")
     print(f"dice_ce / dice (lossfn, same run): {times['dice_ce'] / times['dice']:.3f}")
+    print(f"dice_focal / dice (lossfn, same run): {times['dice_focal'] / times['dice']:.3f}")
 
 
 if __name__ == "__main__":

@@ -486,10 +486,11 @@ fn forward<T: Math>(
             }
         }
         Activation::Softmax => {
-            let ce = ce.map(|(k, acc)| {
+            // (No closures around the per-block work: a closure is its own function, outside the
+            // SIMD copy that inlines everything else.)
+            if let Some((k, _)) = &ce {
                 ce_logit_terms(k, sc, bw, wp);
-                (k, acc)
-            });
+            }
             exp_columns(&mut sc.x, bw, wp, &mut sc.m, &mut sc.sum);
             if let Some((k, acc)) = ce {
                 *acc += ce_position_losses(k, sc, bw, wp);
@@ -930,7 +931,8 @@ fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item:
                 // logit-level term, not part of Σ_k p_k·∂L/∂p_k).
                 // (`sum`, `m` and `wd` are free in pass 2.) Per position: the factor of p_c in
                 // `sum`, the target-class term in `m`.
-                let ce_k = ce.map(|k| {
+                // (Not in a closure: see `forward`.)
+                if let Some(k) = ce {
                     let (coef, tfix) = (&mut sum[..wp], &mut m[..wp]);
                     match k.gamma {
                         None => {
@@ -943,17 +945,23 @@ fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item:
                             }
                         }
                         Some(gamma) => {
-                            // gs·α_y·F, from p: q = p_y, u = Σ_{c≠y} p_c.
+                            // gs·α_y·F, from p: q = p_y, u = Σ_{c≠y} p_c. The gathers first (q into
+                            // `dot`, free until the backward; gs·α_y into `m`), then F as a map
+                            // loop over positions (vectorized ln / exp).
                             let u = &mut wd[..wp];
                             other_class_sum(x, &tc[..wp], bw, u);
-                            for (((cf, tf), &t), (j, &uj)) in coef.iter_mut().zip(tfix.iter_mut()).zip(&tc[..wp]).zip(u.iter().enumerate()) {
-                                let a = if t == NO_CLASS { T::zero() } else { k.gs * k.weight(t) * focal_factor(x[t * bw + j], uj, gamma) };
+                            let q = &mut dot[..wp];
+                            for (j, ((qv, av), &t)) in q.iter_mut().zip(tfix.iter_mut()).zip(&tc[..wp]).enumerate() {
+                                (*qv, *av) = if t == NO_CLASS { (T::zero(), T::zero()) } else { (x[t * bw + j], k.gs * k.weight(t)) };
+                            }
+                            for ((cf, tf), (&qv, &uj)) in coef.iter_mut().zip(tfix.iter_mut()).zip(q.iter().zip(u.iter())) {
+                                let a = *tf * focal_factor(qv, uj, gamma);
                                 (*cf, *tf) = (a, a);
                             }
                         }
                     }
-                    (&*coef, &ce_rows[..])
-                });
+                }
+                let ce_k = ce.map(|_| (&sum[..wp], &ce_rows[..]));
                 backward_index_rows(act, x, cp, squared, bw, wp, dot, fix, ce_k);
                 if ce.is_some() {
                     for (fj, &tf) in fix.iter_mut().zip(&m[..wp]) {
