@@ -280,3 +280,24 @@ def test_dice_focal_parts():
     focal, gf = lossfn.softmax_focal_loss(x, t, w, gamma=1.5)
     np.testing.assert_allclose(loss, [0.7 * dice + 1.3 * focal, 0.7 * dice, 1.3 * focal], rtol=1e-12)
     np.testing.assert_allclose(grad, 0.7 * gd + 1.3 * gf, rtol=1e-9, atol=1e-14)
+
+
+# MONAI's own FocalLoss table (tests/losses/test_focal_loss.py, MONAI 1.6.1), its use_softmax=True
+# rows, transcribed: input (1, 3, 2, 2) with the same logits in every class, targets [[0, 1], [2, 0]],
+# gamma 2. MONAI's MEAN runs over the N·C·S elements, lossfn's over the N·S positions: lossfn's
+# value is C = 3 times MONAI's. MONAI's scalar alpha weighs class 0 by 1 − alpha and the others by
+# alpha: lossfn's per-class alpha [1 − alpha, alpha, alpha]. Replayed through the focal part of
+# the fused call (lambda_dice = 0) and through softmax_focal_loss, which that part equals.
+MONAI_SOFTMAX_FOCAL = [(None, 0.16276), (0.8, 0.08138)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha,expected", MONAI_SOFTMAX_FOCAL)
+def test_monai_softmax_focal_table(alpha, expected, dtype):
+    x = np.array([[[[1.0, 1.0], [0.5, 0.0]], [[1.0, 1.0], [0.5, 0.0]], [[1.0, 1.0], [0.5, 0.0]]]], dtype)
+    t = np.array([[[0, 1], [2, 0]]])
+    a = None if alpha is None else np.array([1 - alpha, alpha, alpha], dtype)
+    parts, _ = lossfn.dice_focal_loss(x, t, class_weight=a, gamma=2.0, lambda_dice=0.0)
+    focal, _ = lossfn.softmax_focal_loss(x, t, a, gamma=2.0)
+    for got in (parts[2], parts[0], focal):
+        np.testing.assert_allclose(got / 3, expected, atol=1e-4, rtol=1e-4)
