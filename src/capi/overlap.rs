@@ -2,7 +2,7 @@
 //! generalized Dice, on index or soft targets.
 use super::*;
 use crate::kernels::math::Math;
-use crate::kernels::overlap::{loss_count, overlap, overlap_ce, Activation, Args, CeParams, GdiceWeight, Layout, Params, PixelLoss, Score, Shape, Target};
+use crate::kernels::overlap::{loss_count, overlap, overlap_fused, Activation, Args, PartParams, GdiceWeight, Layout, Params, PixelLoss, Score, Shape, Target};
 
 /// How the overlap losses turn their input into probabilities.
 pub type lossfn_activation = u32;
@@ -476,11 +476,11 @@ unsafe fn fused_entry<T: Math, S: FusedPart>(
         let loss = unsafe { io.output("loss", loss, 3)? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, elements)? };
         let args = Args { input, target, class_weight, shape: kshape };
-        let ce_params = CeParams { reduction: other_reduce, loss: pixel };
+        let part_params = PartParams { reduction: other_reduce, loss: pixel };
         // The kernel scales each part itself; the shared layer only adds `accumulate`.
         let controls = crate::reduce::Controls { accumulate: d.accumulate, ..crate::reduce::Controls::plain(Reduction::Sum) };
         run_loss(&controls, loss, grad, "grad_logits", |_, _, grad| {
-            let (dice, ce) = overlap_ce(&args, &Params { reduction: dice_reduce, ..params }, &ce_params, grad).map_err(|e| {
+            let (dice, ce) = overlap_fused(&args, &Params { reduction: dice_reduce, ..params }, &part_params, grad).map_err(|e| {
                 Error::target(format!(
                     "`target`[{}] = {} (sample {}, position {}) is not a class in [0, {}) nor ignore_index ({})",
                     e.index,

@@ -990,8 +990,7 @@ impl<T: Math> FocalSm<'_, T> {
             let q = ey / s;
             let b = math::pow_nonneg(u, gamma);
             // r = −ln(1 − u)/u.
-            let series = one + u * (T::of(0.5) + u * (T::of(1.0 / 3.0) + u * (T::of(0.25) + u * T::of(0.2))));
-            let r = if u < T::of(1e-3) { series } else { nlq / u };
+            let r = math::neg_ln1m_over(u, nlq);
             let f = b * (one + gamma * q * r);
             // α = 0 marks an ignored position (its loss and gradient are 0).
             let valid = alpha != T::zero();

@@ -187,6 +187,19 @@ pub fn softplus<T: Math>(x: T) -> T {
     max(x, T::zero()) + logistic(x).2
 }
 
+/// r = −ln(1 − u) / u of the softmax focal gradient (u = 1 − p_y), given `nlq` = −ln(1 − u)
+/// formed by the caller as accurately as it can: below u = 1e-3 its series 1 + u/2 + u²/3 + u³/4
+/// + u⁴/5 (nlq / u would cancel there).
+#[inline(always)]
+pub fn neg_ln1m_over<T: Math>(u: T, nlq: T) -> T {
+    let series = T::one() + u * (T::of(0.5) + u * (T::of(1.0 / 3.0) + u * (T::of(0.25) + u * T::of(0.2))));
+    if u < T::of(1e-3) {
+        series
+    } else {
+        nlq / u
+    }
+}
+
 /// bᵞ for b ≥ 0 and γ ≥ 0 with 0⁰ = 1 and 0ᵞ = 0 (γ > 0); exact for γ ∈ {0, 1, 2}.
 #[inline(always)]
 pub fn pow_nonneg<T: Math>(b: T, gamma: T) -> T {

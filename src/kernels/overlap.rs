@@ -136,13 +136,13 @@ pub enum PixelLoss {
 
 /// The fused part and its reduction (λ, avg_factor).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CeParams {
+pub struct PartParams {
     pub reduction: Reduce,
     pub loss: PixelLoss,
 }
 
 /// The cross-entropy constants of one call, in the data's type.
-struct CeK<'a, T> {
+struct PartK<'a, T> {
     w: Option<&'a [T]>,
     /// Focal: γ (else the cross entropy).
     gamma: Option<T>,
@@ -156,7 +156,7 @@ struct CeK<'a, T> {
     gs64: f64,
 }
 
-impl<T: Math> CeK<'_, T> {
+impl<T: Math> PartK<'_, T> {
     #[inline(always)]
     fn weight(&self, k: usize) -> T {
         self.w.map_or(T::one(), |w| w[k])
@@ -454,7 +454,7 @@ fn zero_dead_columns<T: Math>(sc: &mut Scratch<T>, bw: usize, w: usize, wp: usiz
 /// over `wp` columns, with p = 0 exactly in ignored and padding columns (whatever their input,
 /// NaN included), so sums and gradients over all `wp` columns need no masks.
 ///
-/// With `ce` (softmax only), also adds the block's cross-entropy terms to `ce_sum`.
+/// With `part` (softmax only), also adds the block's terms of the fused part to `part_sum`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn forward<T: Math>(
@@ -465,7 +465,7 @@ fn forward<T: Math>(
     b0: usize,
     w: usize,
     sc: &mut Scratch<T>,
-    ce: Option<(&CeK<'_, T>, &mut f64)>,
+    part: Option<(&PartK<'_, T>, &mut f64)>,
 ) -> usize {
     let bw = geom.w;
     let wp = load_targets(args, geom, n, b0, w, sc);
@@ -488,12 +488,12 @@ fn forward<T: Math>(
         Activation::Softmax => {
             // (No closures around the per-block work: a closure is its own function, outside the
             // SIMD copy that inlines everything else.)
-            if let Some((k, _)) = &ce {
-                ce_logit_terms(k, sc, bw, wp);
+            if let Some((k, _)) = &part {
+                part_logit_terms(k, sc, bw, wp);
             }
             exp_columns(&mut sc.x, bw, wp, &mut sc.m, &mut sc.sum);
-            if let Some((k, acc)) = ce {
-                *acc += ce_position_losses(k, sc, bw, wp);
+            if let Some((k, acc)) = part {
+                *acc += part_position_losses(k, sc, bw, wp);
             }
             for row in sc.x.chunks_exact_mut(bw) {
                 for (v, &inv) in row[..wp].iter_mut().zip(&sc.m[..wp]) {
@@ -510,7 +510,7 @@ fn forward<T: Math>(
 /// the positions that count (all 0 where ignored or padding) and, with label smoothing,
 /// Σ_c w_c·(z_c − max).
 #[inline(always)]
-fn ce_logit_terms<T: Math>(k: &CeK<'_, T>, sc: &mut Scratch<T>, bw: usize, wp: usize) {
+fn part_logit_terms<T: Math>(k: &PartK<'_, T>, sc: &mut Scratch<T>, bw: usize, wp: usize) {
     for (j, (((zy, ca), cv), &t)) in sc.zy[..wp].iter_mut().zip(&mut sc.ca[..wp]).zip(&mut sc.cv[..wp]).zip(&sc.tc[..wp]).enumerate() {
         (*zy, *ca, *cv) = if t == NO_CLASS {
             (T::zero(), T::zero(), T::zero())
@@ -547,11 +547,9 @@ fn other_class_sum<T: Math>(x: &[T], tc: &[usize], bw: usize, so: &mut [T]) {
 /// ln q would cancel); q·r is 0 where q underflows to 0 (its limit).
 #[inline(always)]
 fn focal_factor<T: Math>(q: T, u: T, gamma: T) -> T {
-    let one = T::one();
-    let series = one + u * (T::of(0.5) + u * (T::of(1.0 / 3.0) + u * (T::of(0.25) + u * T::of(0.2))));
-    let r = if u < T::of(1e-3) { series } else { -math::ln(q) / u };
+    let r = math::neg_ln1m_over(u, -math::ln(q));
     let qr = if q == T::zero() { T::zero() } else { q * r };
-    math::pow_nonneg(u, gamma) * (one + gamma * qr)
+    math::pow_nonneg(u, gamma) * (T::one() + gamma * qr)
 }
 
 /// Cross-entropy part, after the exps (Σe in `sc.sum`): Σ over the block's positions that count
@@ -559,7 +557,7 @@ fn focal_factor<T: Math>(q: T, u: T, gamma: T) -> T {
 /// the cross-entropy kernel forms it, summed in f64 lanes. Branch-free over the `wp` columns
 /// (vectorized; ignored and padding columns are selected out, NaN input there included).
 #[inline(always)]
-fn ce_position_losses<T: Math>(k: &CeK<'_, T>, sc: &mut Scratch<T>, bw: usize, wp: usize) -> f64 {
+fn part_position_losses<T: Math>(k: &PartK<'_, T>, sc: &mut Scratch<T>, bw: usize, wp: usize) -> f64 {
     let ls = &mut sc.dot[..wp];
     for (l, &s) in ls.iter_mut().zip(&sc.sum[..wp]) {
         *l = math::ln(s);
@@ -659,7 +657,7 @@ const P: usize = 1;
 const G: usize = 2;
 
 /// Pass 1 for one item: (TP, P, G) per (sample, class) as [n1−n0][C][3], and the item's sum of
-/// cross-entropy terms (with `ce`; else 0). With `park`, also parks p in `out` (for pass 2); `out`
+/// fused part's terms (with `part`; else 0). With `park`, also parks p in `out` (for pass 2); `out`
 /// is handed back either way.
 #[inline(always)]
 fn gather_item<'a, T: Math>(
@@ -669,9 +667,9 @@ fn gather_item<'a, T: Math>(
     item: Item,
     mut out: Option<Out<'a, T>>,
     park: bool,
-    ce: Option<&CeK<'_, T>>,
+    part: Option<&PartK<'_, T>>,
 ) -> (Vec<f64>, f64, Option<Out<'a, T>>) {
-    let mut ce_sum = 0f64;
+    let mut part_sum = 0f64;
     let (c, bw) = (geom.c, geom.w);
     let squared = matches!(params.score, Score::Dice { squared_pred: true });
     let soft = matches!(args.target, Target::Soft(_));
@@ -690,7 +688,7 @@ fn gather_item<'a, T: Math>(
         lanes.fill([0f64; LANES]);
         for b in reduce::chunks(item.s1 - item.s0, bw) {
             let (b0, w) = (item.s0 + b.start, b.len());
-            let wp = forward(args, geom, params.activation, n, b0, w, &mut sc, ce.map(|k| (k, &mut ce_sum)));
+            let wp = forward(args, geom, params.activation, n, b0, w, &mut sc, part.map(|k| (k, &mut part_sum)));
             for (k, (row, acc)) in sc.x.chunks_exact_mut(bw).zip(lanes.chunks_exact_mut(3)).enumerate() {
                 let row = &mut row[..wp];
                 if soft_label {
@@ -742,7 +740,7 @@ fn gather_item<'a, T: Math>(
             }
         }
     }
-    (sums_out, ce_sum, out)
+    (sums_out, part_sum, out)
 }
 
 /// The score of (TP, P, G) and its partial derivatives ∂score/∂TP, ∂score/∂P.
@@ -860,12 +858,12 @@ struct Coefs<T> {
 /// Pass 2 for one item: turns p (parked in `out` by pass 1, or the input itself without
 /// activation) into ∂L/∂input, in place.
 ///
-/// With `ce` (softmax, index targets) the cross-entropy part's gradient is added:
+/// With `part` (softmax, index targets) the fused part's gradient is added (cross entropy shown):
 /// gs·((1−ε)·w_y + (ε/C)·W)·p_c − gs·(ε/C)·w_c, and −gs·(1−ε)·w_y at the target class.
 #[inline(always)]
-fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item: Item, co: &Coefs<T>, mut out: Out<'_, T>, ce: Option<&CeK<'_, T>>) {
+fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item: Item, co: &Coefs<T>, mut out: Out<'_, T>, part: Option<&PartK<'_, T>>) {
     // gs·(ε/C)·w_c per class (0 for the focal part).
-    let ce_rows: Vec<T> = ce.map_or(Vec::new(), |k| (0..geom.c).map(|c| k.gs * k.eps_c * k.weight(c)).collect());
+    let part_rows: Vec<T> = part.map_or(Vec::new(), |k| (0..geom.c).map(|c| k.gs * k.eps_c * k.weight(c)).collect());
     let (c, bw) = (geom.c, geom.w);
     let squared = matches!(params.score, Score::Dice { squared_pred: true });
     let soft = matches!(args.target, Target::Soft(_));
@@ -932,7 +930,7 @@ fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item:
                 // (`sum`, `m` and `wd` are free in pass 2.) Per position: the factor of p_c in
                 // `sum`, the target-class term in `m`.
                 // (Not in a closure: see `forward`.)
-                if let Some(k) = ce {
+                if let Some(k) = part {
                     let (coef, tfix) = (&mut sum[..wp], &mut m[..wp]);
                     match k.gamma {
                         None => {
@@ -961,9 +959,9 @@ fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item:
                         }
                     }
                 }
-                let ce_k = ce.map(|_| (&sum[..wp], &ce_rows[..]));
-                backward_index_rows(act, x, cp, squared, bw, wp, dot, fix, ce_k);
-                if ce.is_some() {
+                let part_k = part.map(|_| (&sum[..wp], &part_rows[..]));
+                backward_index_rows(act, x, cp, squared, bw, wp, dot, fix, part_k);
+                if part.is_some() {
                     for (fj, &tf) in fix.iter_mut().zip(&m[..wp]) {
                         *fj -= tf;
                     }
@@ -1016,8 +1014,8 @@ fn backward_rows<T: Math>(act: Activation, x: &mut [T], d: &[T], bw: usize, wp: 
 
 /// Index targets: x ← ∂L/∂input without the target-class term (added by the caller as `fix`),
 /// with ∂L/∂p_k = cp_k·h(p_k) off the target. For softmax, Σ_k p_k·∂L/∂p_k includes `fix`; with
-/// `ce` = (per-position factor a_j, per-class offset e_k) the logit-level term a_j·p_k − e_k of
-/// the cross-entropy part is added too.
+/// `part` = (per-position factor a_j, per-class offset e_k) the logit-level term a_j·p_k − e_k of
+/// the fused part is added too.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn backward_index_rows<T: Math>(
@@ -1029,7 +1027,7 @@ fn backward_index_rows<T: Math>(
     wp: usize,
     dot: &mut [T],
     fix: &[T],
-    ce: Option<(&[T], &[T])>,
+    part: Option<(&[T], &[T])>,
 ) {
     let h = |p: T| if squared { p } else { T::one() };
     match act {
@@ -1058,7 +1056,7 @@ fn backward_index_rows<T: Math>(
             for (s, &f) in dot.iter_mut().zip(fix) {
                 *s += f;
             }
-            match ce {
+            match part {
                 None => {
                     for (xr, &cpk) in x.chunks_exact_mut(bw).zip(cp) {
                         for (v, &s) in xr[..wp].iter_mut().zip(dot.iter()) {
@@ -1195,15 +1193,15 @@ pub fn overlap<'a, T: Math>(
 /// part), each reduced with its own [`Reduce`] (λ, avg_factor), and writes the gradient of their
 /// sum, in the passes Dice alone makes. `params` must have the softmax activation and index
 /// targets (the caller checks). Fails as [`overlap`].
-pub fn overlap_ce<'a, T: Math>(args: &Args<'_, T>, params: &Params, ce: &CeParams, grad: Option<&'a mut [T]>) -> Result<(f64, f64), InvalidTarget> {
-    run(args, params, Some(ce), None, grad)
+pub fn overlap_fused<'a, T: Math>(args: &Args<'_, T>, params: &Params, part: &PartParams, grad: Option<&'a mut [T]>) -> Result<(f64, f64), InvalidTarget> {
+    run(args, params, Some(part), None, grad)
 }
 
-/// The body of [`overlap`] and [`overlap_ce`].
+/// The body of [`overlap`] and [`overlap_fused`].
 fn run<'a, T: Math>(
     args: &Args<'_, T>,
     params: &Params,
-    ce: Option<&CeParams>,
+    part: Option<&PartParams>,
     loss_none: Option<&mut [T]>,
     grad: Option<&'a mut [T]>,
 ) -> Result<(f64, f64), InvalidTarget> {
@@ -1212,30 +1210,31 @@ fn run<'a, T: Math>(
     if c == 0 {
         return Ok((0.0, 0.0));
     }
-    let mut ce_den = 0.0;
+    let mut part_den = 0.0;
     if let Target::Index { target, ignore_index } = args.target {
         // The cross entropy's MEAN divides by Σ w_y, the focal loss's by the positions' count.
-        let focal = matches!(ce.map(|p| p.loss), Some(PixelLoss::Focal { .. }));
-        ce_den = validate(target, ignore_index, c, args.class_weight.filter(|_| !focal), ce.is_some())?;
+        let focal = matches!(part.map(|p| p.loss), Some(PixelLoss::Focal { .. }));
+        part_den = validate(target, ignore_index, c, args.class_weight.filter(|_| !focal), part.is_some())?;
     }
-    let ce_k = ce.map(|ce| {
-        let (eps, gamma) = match ce.loss {
+    let part_k = part.map(|part| {
+        let gs64 = part.reduction.scale(part_den, 1);
+        let (eps, gamma) = match part.loss {
             PixelLoss::CrossEntropy { label_smoothing } => (label_smoothing, None),
             PixelLoss::Focal { gamma } => (0.0, Some(T::of(gamma))),
         };
-        CeK {
+        PartK {
             w: args.class_weight,
             gamma,
             smoothing: eps > 0.0,
             keep: T::of(1.0 - eps),
             eps_c: T::of(eps / c as f64),
             wsum: T::of(args.class_weight.map_or(c as f64, |w| w.iter().map(|v| v.f64()).sum())),
-            gs: T::of(ce.reduction.scale(ce_den, 1)),
-            gs64: ce.reduction.scale(ce_den, 1),
+            gs: T::of(gs64),
+            gs64,
         }
     });
-    let ce_k = ce_k.as_ref();
-    let mut ce_total = 0.0;
+    let part_k = part_k.as_ref();
+    let mut part_total = 0.0;
     // The MEAN denominator Σ w over the scores depends on the weights only.
     let first = if params.include_background { 0 } else { 1 };
     let weight = |k: usize| args.class_weight.map_or(1.0, |w| w[k].f64());
@@ -1275,11 +1274,11 @@ fn run<'a, T: Math>(
         // Pass 1: (TP, P, G) per (sample, class), partials combined in item order. Every item
         // gets its piece of `grad` (to park p in, with an activation) and hands it back.
         let jobs: Vec<(Item, Option<Out<'a, T>>)> = items.iter().copied().zip(outs).collect();
-        let results = reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Gather { args, params, geom, item, out, park, ce: ce_k }));
+        let results = reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Gather { args, params, geom, item, out, park, part: part_k }));
         let mut sums = vec![0f64; run.len() * c * 3];
         let mut outs = Vec::with_capacity(items.len());
-        for (it, (part, ce_part, out)) in items.iter().zip(results) {
-            ce_total += ce_part;
+        for (it, (part, part_value, out)) in items.iter().zip(results) {
+            part_total += part_value;
             let at = (it.n0 - run.start) * c * 3;
             for (acc, v) in sums[at..at + part.len()].iter_mut().zip(part) {
                 *acc += v;
@@ -1341,10 +1340,10 @@ fn run<'a, T: Math>(
         if !outs.is_empty() {
             let jobs: Vec<(Item, Out<'a, T>)> = items.into_iter().zip(outs).collect();
             let co = &co;
-            reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Scatter { args, params, geom, item, co, out, ce: ce_k }));
+            reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Scatter { args, params, geom, item, co, out, part: part_k }));
         }
     }
-    Ok((total * scale, ce_k.map_or(0.0, |k| ce_total * k.gs64)))
+    Ok((total * scale, part_k.map_or(0.0, |k| part_total * k.gs64)))
 }
 
 /// Pass 1 on one item ([`gather_item`]), for [`simd::dispatch`].
@@ -1355,14 +1354,14 @@ struct Gather<'a, 'g, T> {
     item: Item,
     out: Option<Out<'a, T>>,
     park: bool,
-    ce: Option<&'g CeK<'g, T>>,
+    part: Option<&'g PartK<'g, T>>,
 }
 
 impl<'a, T: Math> SimdTask for Gather<'a, '_, T> {
     type Output = (Vec<f64>, f64, Option<Out<'a, T>>);
     #[inline(always)]
     fn run(self) -> Self::Output {
-        gather_item(self.args, self.params, self.geom, self.item, self.out, self.park, self.ce)
+        gather_item(self.args, self.params, self.geom, self.item, self.out, self.park, self.part)
     }
 }
 
@@ -1374,13 +1373,13 @@ struct Scatter<'a, 'g, T> {
     item: Item,
     co: &'g Coefs<T>,
     out: Out<'a, T>,
-    ce: Option<&'g CeK<'g, T>>,
+    part: Option<&'g PartK<'g, T>>,
 }
 
 impl<T: Math> SimdTask for Scatter<'_, '_, T> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
-        scatter_item(self.args, self.params, self.geom, self.item, self.co, self.out, self.ce)
+        scatter_item(self.args, self.params, self.geom, self.item, self.co, self.out, self.part)
     }
 }

@@ -558,28 +558,21 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
             // label_smoothing is a field of its own.
             let mut bytes = zeroed(lossfn_overlap_options_default());
             let mut tail = Vec::new();
-            if f.form() == Form::DICE_CE {
-                bytes.extend(zeroed(lossfn_cross_entropy_options_default()));
-                tail.push(Field {
-                    name: "label_smoothing",
-                    off: DICE_CE_TAIL + offset_of!(lossfn_cross_entropy_options, label_smoothing),
-                    ty: F64(unit, any_f64),
-                    used: true,
-                });
-            }
-            if f.form() == Form::DICE_FOCAL {
-                // (named apart from the overlap struct's own gamma, the Focal Tversky power)
-                bytes.extend(zeroed(lossfn_focal_options_default()));
-                tail.push(Field {
-                    name: "focal_gamma",
-                    off: DICE_CE_TAIL + offset_of!(lossfn_focal_options, gamma),
-                    ty: F64(finite_ge0, small_moderate),
-                    used: true,
-                });
+            // (focal_gamma: named apart from the overlap struct's own gamma, the Focal Tversky power)
+            let own = match f.form() {
+                Form::DICE_CE => Some((zeroed(lossfn_cross_entropy_options_default()), "label_smoothing",
+                    offset_of!(lossfn_cross_entropy_options, label_smoothing), F64(unit, any_f64))),
+                Form::DICE_FOCAL => Some((zeroed(lossfn_focal_options_default()), "focal_gamma",
+                    offset_of!(lossfn_focal_options, gamma), F64(finite_ge0, small_moderate))),
+                _ => None,
+            };
+            if let Some((second, name, off, ty)) = own {
+                bytes.extend(second);
+                tail.push(Field { name, off: DICE_CE_TAIL + off, ty, used: true });
             }
             let fields = vec![
                 fld!(O, reduction, U32(if fused { RED_PARTS } else { RED3 }), true),
-                // Dice + cross entropy share one softmax.
+                // The fused parts share one softmax.
                 fld!(O, activation, U32(if fused { &[LOSSFN_ACTIVATION_SOFTMAX] } else { ACTIVATIONS }), true),
                 fld!(O, smooth_nr, F64(finite_ge0, smooth_moderate), true),
                 fld!(O, smooth_dr, F64(finite_ge0, smooth_moderate), true),
@@ -799,47 +792,70 @@ fn decode(f: F, bytes: Option<&[u8]>, classes: usize) -> Decoded {
     d
 }
 
-/// The cross-entropy options of a Dice + cross entropy call, derived from its overlap options
-/// (NULL: NULL): the same reduction, ignore_index, loss_weight, avg_factor and accumulate; its
-/// label smoothing from the bytes after the overlap struct. Read byte by byte: the bytes may be misaligned or hold an invalid bool (the
-/// library refuses those in the overlap struct first).
-/// Where the cross-entropy struct of Dice + cross entropy starts in the driver's option bytes.
+/// Where the second struct of a fused Dice call (cross entropy or focal) starts in the driver's
+/// option bytes: right after the overlap struct.
 const DICE_CE_TAIL: usize = size_of::<lossfn_overlap_options>();
 
-fn dice_ce_options(opt: *const u8) -> Option<lossfn_cross_entropy_options> {
+/// What the second struct of a fused Dice call copies from the overlap struct: reduction,
+/// ignore_index, loss_weight, avg_factor, accumulate.
+struct Mirrored {
+    reduction: u32,
+    ignore_index: i64,
+    loss_weight: f64,
+    avg_factor: f64,
+    accumulate: bool,
+}
+
+/// Reads the mirrored fields (NULL: None) and the second struct's own f64 field at `own` (its
+/// offset inside that struct). Byte by byte: the bytes may be misaligned or hold an invalid bool
+/// (the library refuses those in the overlap struct first).
+fn mirrored(opt: *const u8, own: usize) -> Option<(Mirrored, f64)> {
     if opt.is_null() {
         return None;
     }
-    // SAFETY: a non-NULL options pointer of the driver points to a whole lossfn_overlap_options.
-    let at = |off: usize| unsafe { opt.add(off) };
     type O = lossfn_overlap_options;
+    // SAFETY: a non-NULL options pointer of the driver points to its whole option bytes: the
+    // overlap struct and the second struct after it.
     unsafe {
-        Some(lossfn_cross_entropy_options {
-            reduction: std::ptr::read_unaligned(at(offset_of!(O, reduction)).cast::<u32>()),
-            ignore_index: std::ptr::read_unaligned(at(offset_of!(O, ignore_index)).cast::<i64>()),
-            label_smoothing: std::ptr::read_unaligned(at(DICE_CE_TAIL + offset_of!(lossfn_cross_entropy_options, label_smoothing)).cast::<f64>()),
-            loss_weight: std::ptr::read_unaligned(at(offset_of!(O, loss_weight)).cast::<f64>()),
-            avg_factor: std::ptr::read_unaligned(at(offset_of!(O, avg_factor)).cast::<f64>()),
-            accumulate: at(offset_of!(O, accumulate)).read() == 1,
-        })
+        let at = |off: usize| opt.add(off);
+        Some((
+            Mirrored {
+                reduction: std::ptr::read_unaligned(at(offset_of!(O, reduction)).cast::<u32>()),
+                ignore_index: std::ptr::read_unaligned(at(offset_of!(O, ignore_index)).cast::<i64>()),
+                loss_weight: std::ptr::read_unaligned(at(offset_of!(O, loss_weight)).cast::<f64>()),
+                avg_factor: std::ptr::read_unaligned(at(offset_of!(O, avg_factor)).cast::<f64>()),
+                accumulate: at(offset_of!(O, accumulate)).read() == 1,
+            },
+            std::ptr::read_unaligned(at(DICE_CE_TAIL + own).cast::<f64>()),
+        ))
     }
 }
 
-/// The focal options of a Dice + focal call, derived as [`dice_ce_options`]: the overlap struct's
-/// reduction, ignore_index and controls, its own gamma from the bytes after it.
+/// The cross-entropy struct of a Dice + cross entropy call: the mirrored fields, its own label
+/// smoothing.
+fn dice_ce_options(opt: *const u8) -> Option<lossfn_cross_entropy_options> {
+    let (m, label_smoothing) = mirrored(opt, offset_of!(lossfn_cross_entropy_options, label_smoothing))?;
+    Some(lossfn_cross_entropy_options {
+        reduction: m.reduction,
+        ignore_index: m.ignore_index,
+        label_smoothing,
+        loss_weight: m.loss_weight,
+        avg_factor: m.avg_factor,
+        accumulate: m.accumulate,
+    })
+}
+
+/// The focal struct of a Dice + focal call: the mirrored fields, its own gamma (alpha unused).
 fn dice_focal_options(opt: *const u8) -> Option<lossfn_focal_options> {
-    let ce = dice_ce_options(opt)?;
-    type O = lossfn_focal_options;
-    // SAFETY: as dice_ce_options (the driver's option bytes hold the tail struct).
-    let gamma = unsafe { std::ptr::read_unaligned(opt.add(DICE_CE_TAIL + offset_of!(O, gamma)).cast::<f64>()) };
-    Some(O {
-        reduction: ce.reduction,
+    let (m, gamma) = mirrored(opt, offset_of!(lossfn_focal_options, gamma))?;
+    Some(lossfn_focal_options {
+        reduction: m.reduction,
         alpha: 0.25,
         gamma,
-        ignore_index: ce.ignore_index,
-        loss_weight: ce.loss_weight,
-        avg_factor: ce.avg_factor,
-        accumulate: ce.accumulate,
+        ignore_index: m.ignore_index,
+        loss_weight: m.loss_weight,
+        avg_factor: m.avg_factor,
+        accumulate: m.accumulate,
     })
 }
 
