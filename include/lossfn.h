@@ -27,6 +27,11 @@
 
 
 /**
+ * Bits per radix digit (2048 buckets: three passes for a 32-bit key, six for 64).
+ */
+#define DIGIT_BITS 11
+
+/**
  * Result of every fallible function: LOSSFN_OK (0) or one of the LOSSFN_ERROR_* codes.
  */
 typedef uint32_t lossfn_status;
@@ -461,6 +466,48 @@ typedef struct lossfn_keypoint_options {
  * How the overlap losses turn their input into probabilities.
  */
 typedef uint32_t lossfn_activation;
+
+/**
+ * Options of the Lovász losses (NULL = lossfn_lovasz_options_default()).
+ */
+typedef struct lossfn_lovasz_options {
+  /**
+   * LOSSFN_REDUCTION_MEAN (default: over the images with per_image, else the one value),
+   * _SUM or _NONE (one value per image with per_image, else 1).
+   */
+  lossfn_reduction reduction;
+  /**
+   * Lovász-Softmax only: LOSSFN_ACTIVATION_SOFTMAX (default) or _NONE (the input is
+   * probabilities); SIGMOID is INVALID_OPTION. The hinge takes raw logits.
+   */
+  lossfn_activation activation;
+  /**
+   * false (one loss over the whole batch, smp's default); true: one per image.
+   */
+  bool per_image;
+  /**
+   * Lovász-Softmax only: true (smp's classes='present': only the classes present in the
+   * target of the batch, or of the image with per_image); false: every class ('all').
+   */
+  bool classes_present;
+  /**
+   * -100; positions whose target equals it count nowhere (zero gradient). The hinge compares
+   * its float targets with it.
+   */
+  int64_t ignore_index;
+  /**
+   * 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
+   */
+  double loss_weight;
+  /**
+   * 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+   */
+  double avg_factor;
+  /**
+   * false: grad = dL; true: grad += dL.
+   */
+  bool accumulate;
+} lossfn_lovasz_options;
 
 /**
  * Class weights of the generalized Dice loss (docs/api.md §7).
@@ -1659,6 +1706,79 @@ lossfn_status lossfn_keypoint_oks_loss_f64(const double *pred,
                                            double *grad_pred);
 
 /**
+ * The defaults: MEAN, SOFTMAX, one loss over the batch, classes present, ignore_index -100.
+ */
+struct lossfn_lovasz_options lossfn_lovasz_options_default(void);
+
+/**
+ * Lovász-Softmax loss (Berman et al. 2018) as segmentation_models_pytorch LovaszLoss
+ * ('multiclass'; _lovasz_softmax): p = softmax(input) over the classes (options.activation
+ * NONE: input is probabilities); per class c counted (options.classes_present: those present
+ * in the target; else every class), over the valid positions of the batch (or of one image,
+ * options.per_image), the errors |[y = c] - p_c| sorted in decreasing order (ties broken by
+ * position: deterministic) dotted with the Lovász gradient of the Jaccard loss; the loss is the
+ * mean over the classes counted (0 without valid positions), and with per_image the mean over
+ * the images (MEAN). input: batch*classes*spatial in shape.layout; target: batch*spatial class
+ * indices in [0, classes) or options.ignore_index. loss: 1 value, or for NONE with per_image one
+ * per image (`[batch]`). grad_input: batch*classes*spatial or NULL, the subgradient of that
+ * sorted form (exact away from ties).
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes (see the header's conventions).
+ */
+lossfn_status lossfn_lovasz_softmax_loss_f32(const float *input,
+                                             const int64_t *target,
+                                             struct lossfn_shape shape,
+                                             const struct lossfn_lovasz_options *options,
+                                             float *loss,
+                                             float *grad_input);
+
+/**
+ * Lovász-Softmax loss, double precision: see lossfn_lovasz_softmax_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_lovasz_softmax_loss_f64(const double *input,
+                                             const int64_t *target,
+                                             struct lossfn_shape shape,
+                                             const struct lossfn_lovasz_options *options,
+                                             double *loss,
+                                             double *grad_input);
+
+/**
+ * Lovász hinge loss (binary) as segmentation_models_pytorch LovaszLoss ('binary';
+ * _lovasz_hinge): raw logits x, targets t in {0, 1} (float, or options.ignore_index),
+ * shape.classes = 1 (else INVALID_OPTION); errors 1 - x*(2t - 1) sorted in decreasing order
+ * (ties by position), their positive parts dotted with the Lovász gradient of the Jaccard loss;
+ * over the batch, or per image and averaged (options.per_image). A target other than 0, 1 or
+ * ignore_index is INVALID_TARGET. Sizes and outputs as lossfn_lovasz_softmax_loss_f32
+ * (options.activation and classes_present unused).
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_lovasz_hinge_loss_f32(const float *logits,
+                                           const float *target,
+                                           struct lossfn_shape shape,
+                                           const struct lossfn_lovasz_options *options,
+                                           float *loss,
+                                           float *grad_logits);
+
+/**
+ * Lovász hinge loss, double precision: see lossfn_lovasz_hinge_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_lovasz_hinge_loss_f64(const double *logits,
+                                           const double *target,
+                                           struct lossfn_shape shape,
+                                           const struct lossfn_lovasz_options *options,
+                                           double *loss,
+                                           double *grad_logits);
+
+/**
  * The defaults: MEAN, SOFTMAX, smooth_nr = smooth_dr = 1e-5, include_background, per-sample
  * scores, no squared prediction, alpha 0.3, beta 0.7, gamma 1, ignore_index -100.
  */
@@ -2030,6 +2150,8 @@ lossfn_status lossfn_probiou_matrix_f64(const double *boxes1,
 #define LOSSFN_GENERALIZED_DICE_INDEX_LOSSES(X) X(generalized_dice_loss)
 #define LOSSFN_KEYPOINT_LOSSES(X) X(keypoint_oks_loss)
 #define LOSSFN_KL_DIV_LOSSES(X) X(kl_div)
+#define LOSSFN_LOVASZ_LOSSES(X) X(lovasz_hinge_loss)
+#define LOSSFN_LOVASZ_INDEX_LOSSES(X) X(lovasz_softmax_loss)
 #define LOSSFN_OVERLAP_LOSSES(X) X(dice_loss_soft) X(tversky_loss_soft)
 #define LOSSFN_OVERLAP_INDEX_LOSSES(X) X(dice_loss) X(tversky_loss)
 #define LOSSFN_QUALITY_FOCAL_LOSSES(X) X(varifocal_loss) X(quality_focal_loss)

@@ -755,6 +755,41 @@ struct part_options<R (*)(A0, A1, A2, A3, A4, const O *, Rest...)> {
 LOSSFN_DICE_CE_LOSSES(LOSSFN_DICE_FUSED_)
 LOSSFN_DICE_FOCAL_LOSSES(LOSSFN_DICE_FUSED_)
 #undef LOSSFN_DICE_FUSED_
+
+/// Number of loss values of the Lovász losses: 1, or for LOSSFN_REDUCTION_NONE with
+/// options.per_image one per image.
+inline std::size_t lovasz_loss_size(const lossfn_shape &shape, const lossfn_lovasz_options &options) {
+    return loss_size(options.reduction, options.per_image ? shape.batch : 1);
+}
+
+// Lovász-Softmax (int64 class indices, batch*spatial) and the Lovász hinge (binary targets in the
+// input's type, batch*spatial; classes = 1), one macro for both lists: the target type is read
+// off the C function.
+#define LOSSFN_LOVASZ_(name)                                                                                                   \
+    inline lossfn_status name(const float *input, detail::target_elem_t<decltype(&lossfn_##name##_f32), float> const *target, \
+                              lossfn_shape shape, const lossfn_lovasz_options *options, float *loss, float *grad_input) {     \
+        return detail::check(lossfn_##name##_f32(input, target, shape, options, loss, grad_input));                           \
+    }                                                                                                                          \
+    inline lossfn_status name(const double *input,                                                                             \
+                              detail::target_elem_t<decltype(&lossfn_##name##_f64), double> const *target,                     \
+                              lossfn_shape shape, const lossfn_lovasz_options *options, double *loss, double *grad_input) {   \
+        return detail::check(lossfn_##name##_f64(input, target, shape, options, loss, grad_input));                           \
+    }                                                                                                                          \
+    template <class T>                                                                                                         \
+    loss_grad<T> name(const std::vector<T> &input,                                                                             \
+                      const std::vector<detail::target_elem_t<decltype(&lossfn_##name##_f32), T>> &target,                   \
+                      lossfn_shape shape, const lossfn_lovasz_options &options = lossfn_lovasz_options_default(),              \
+                      bool with_grad = true) {                                                                                 \
+        LOSSFN_SIZE_CHECK_(input.size() == shape.batch * shape.classes * shape.spatial,                                        \
+            #name ": input size differs from batch*classes*spatial");                                                          \
+        LOSSFN_SIZE_CHECK_(target.size() == shape.batch * shape.spatial, #name ": target size differs from batch*spatial");   \
+        loss_grad<T> r{std::vector<T>(lovasz_loss_size(shape, options)), std::vector<T>(with_grad ? input.size() : 0)};       \
+        r.status = name(input.data(), target.data(), shape, &options, r.loss.data(), with_grad ? r.grad.data() : nullptr);    \
+        return r;                                                                                                              \
+    }
+LOSSFN_LOVASZ_INDEX_LOSSES(LOSSFN_LOVASZ_)
+LOSSFN_LOVASZ_LOSSES(LOSSFN_LOVASZ_)
+#undef LOSSFN_LOVASZ_
 // ---- end overlap ----
 
 }  // namespace lossfn

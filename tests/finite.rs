@@ -64,6 +64,14 @@ fn value(rng: &mut Rng, role: Role, mode: Mode) -> f64 {
                 rng.uniform(0.0, 3.0)
             }
         }
+        // (Empty: no foreground anywhere.)
+        Role::Binary => {
+            if mode == Mode::Empty {
+                0.0
+            } else {
+                rng.below(2) as f64
+            }
+        }
         Role::Box | Role::Index => unreachable!(),
     }
 }

@@ -15,6 +15,7 @@ pub mod boxes;
 pub mod classification;
 pub mod dfl;
 pub mod keypoints;
+pub mod lovasz;
 pub mod overlap;
 pub mod rotated;
 
@@ -27,6 +28,8 @@ pub use common::*;
 pub use dfl::*;
 #[allow(unused_imports)]
 pub use keypoints::*;
+#[allow(unused_imports)]
+pub use lovasz::*;
 #[allow(unused_imports)]
 pub use overlap::*;
 pub use regression::*;

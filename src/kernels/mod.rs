@@ -11,10 +11,12 @@ pub mod boxes;
 pub mod classification;
 pub mod dfl;
 pub mod keypoints;
+pub mod lovasz;
 pub mod math;
 pub mod overlap;
 pub mod rotated;
 pub mod simd;
+pub mod sort;
 
 /// The floating-point element type of a buffer: `f32` or `f64`.
 pub trait Real:

@@ -137,6 +137,15 @@ template <class T> void classification_and_overlap() {
     LOSSFN_DICE_CE_LOSSES(CALL)
     LOSSFN_DICE_FOCAL_LOSSES(CALL)
 #undef CALL
+    // Lovász (no optional argument): Lovász-Softmax on the labels; the hinge on one class.
+#define CALL(name) CHECK(lossfn::name(x, labels, shape).ok());
+    LOSSFN_LOVASZ_INDEX_LOSSES(CALL)
+#undef CALL
+    const auto binary_shape = lossfn::class_shape(2, 1, 4, LOSSFN_LAYOUT_NCS);
+    const std::vector<T> hx{T(-1.5), T(0.25), T(2), T(0), T(1), T(-0.5), T(0.75), T(-2)}, ht{T(0), T(1), T(1), T(0), T(1), T(0), T(0), T(1)};
+#define CALL(name) CHECK(lossfn::name(hx, ht, binary_shape).ok());
+    LOSSFN_LOVASZ_LOSSES(CALL)
+#undef CALL
 }
 
 }  // namespace

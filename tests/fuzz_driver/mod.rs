@@ -125,6 +125,8 @@ catalogue! { $
     GdiceSoft     generalized_dice_loss_soft  Overlap  GENERALIZED_DICE;
     DiceCe        dice_ce_loss        Overlap         DICE_CE;
     DiceFocal     dice_focal_loss     Overlap         DICE_FOCAL;
+    LovaszSoftmax lovasz_softmax_loss Overlap         LOVASZ_INDEX;
+    LovaszHinge   lovasz_hinge_loss   Overlap         LOVASZ;
 }
 
 /// The C signature of a function: the header's `LOSSFN_<FORM>_LOSSES` list it is in (every
@@ -158,6 +160,10 @@ pub enum Form {
     DICE_CE,
     /// Dice + softmax focal: likewise, with the focal struct (its own gamma).
     DICE_FOCAL,
+    /// Lovász-Softmax: class indices, the Lovász options.
+    LOVASZ_INDEX,
+    /// Lovász hinge: binary float targets (classes = 1), the Lovász options.
+    LOVASZ,
 }
 
 impl Form {
@@ -194,7 +200,18 @@ impl F {
         matches!(self, F::Tversky | F::TverskySoft)
     }
     pub fn index_target(self) -> bool {
-        matches!(self.form(), Form::CROSS_ENTROPY_INDEX | Form::FOCAL_INDEX | Form::OVERLAP_INDEX | Form::GENERALIZED_DICE_INDEX | Form::DICE_CE | Form::DICE_FOCAL)
+        matches!(self.form(), Form::CROSS_ENTROPY_INDEX | Form::FOCAL_INDEX | Form::OVERLAP_INDEX | Form::GENERALIZED_DICE_INDEX | Form::DICE_CE | Form::DICE_FOCAL | Form::LOVASZ_INDEX)
+    }
+    /// The Lovász losses (their own options struct; one value per image or one).
+    pub fn lovasz(self) -> bool {
+        matches!(self.form(), Form::LOVASZ_INDEX | Form::LOVASZ)
+    }
+    /// Sizes of the family fitted to the function: the Lovász hinge takes one class.
+    pub fn fit(self, mut d: Dims) -> Dims {
+        if self.form() == Form::LOVASZ {
+            d.shape.classes = 1;
+        }
+        d
     }
     /// Whether the function accepts LOSSFN_REDUCTION_NONE (the DFL box branch returns two
     /// reduced values and does not).
@@ -297,6 +314,8 @@ pub enum Role {
     Weight,
     /// Class indices.
     Index,
+    /// Binary float targets: 0 or 1 (anything else but ignore_index is INVALID_TARGET).
+    Binary,
 }
 
 /// Largest magnitude of a "moderate" value: logits of ±1e4 (f32 too), coordinates up to 1e4.
@@ -315,6 +334,7 @@ impl Role {
             // the reciprocal the kernels use: a known limitation, see docs/hardening.md).
             Role::Weight => v == 0.0 || (1e-6..=MODERATE).contains(&v),
             Role::Index => true,
+            Role::Binary => v == 0.0 || v == 1.0,
         }
     }
 }
@@ -548,6 +568,17 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
             type O = lossfn_dfl_options;
             (zeroed(lossfn_dfl_options_default()), align_of::<O>(), vec![fld!(O, reduction, U32(RED3), true)])
         }
+        Family::Overlap if f.lovasz() => {
+            type O = lossfn_lovasz_options;
+            (zeroed(lossfn_lovasz_options_default()), align_of::<O>(), vec![
+                fld!(O, reduction, U32(RED3), true),
+                // Lovász-Softmax only (the hinge takes logits).
+                fld!(O, activation, U32(&[LOSSFN_ACTIVATION_SOFTMAX, LOSSFN_ACTIVATION_NONE]), f.form() == Form::LOVASZ_INDEX),
+                fld!(O, per_image, Bool, true),
+                fld!(O, classes_present, Bool, true),
+                fld!(O, ignore_index, I64, true),
+            ])
+        }
         Family::Overlap => {
             type O = lossfn_overlap_options;
             let t = f.tversky();
@@ -688,6 +719,8 @@ pub struct Decoded {
     pub log_target: bool,
     pub include_background: bool,
     pub batch: bool,
+    /// Lovász: one value per image.
+    pub per_image: bool,
     /// grad += ∂L: the gradient buffer keeps its content where ∂L is 0.
     pub accumulate: bool,
 }
@@ -708,6 +741,7 @@ fn decode(f: F, bytes: Option<&[u8]>, classes: usize) -> Decoded {
         log_target: false,
         include_background: true,
         batch: false,
+        per_image: false,
         accumulate: false,
     };
     let Some((default, _, fields)) = options_layout(f) else { return d };
@@ -721,7 +755,7 @@ fn decode(f: F, bytes: Option<&[u8]>, classes: usize) -> Decoded {
                 }
                 match fl.name {
                     "reduction" => d.reduction = v,
-                    "activation" => d.probs_input = v == LOSSFN_ACTIVATION_NONE,
+                    "activation" => d.probs_input = fl.used && v == LOSSFN_ACTIVATION_NONE,
                     "input" => d.probs_input = v == LOSSFN_INPUT_PROBS,
                     _ => {}
                 }
@@ -761,6 +795,7 @@ fn decode(f: F, bytes: Option<&[u8]>, classes: usize) -> Decoded {
                     "log_target" => d.log_target = v != 0,
                     "include_background" => d.include_background = v != 0,
                     "batch" => d.batch = v != 0,
+                    "per_image" => d.per_image = v != 0,
                     "accumulate" => d.accumulate = v != 0,
                     _ => {}
                 }
@@ -771,6 +806,14 @@ fn decode(f: F, bytes: Option<&[u8]>, classes: usize) -> Decoded {
         if get_f64(b, fl.off) > 0.0 && d.reduction != LOSSFN_REDUCTION_MEAN {
             d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
         }
+    }
+    if f.lovasz() {
+        // The hinge is binary; a softmax over one class is the constant 1.
+        let softmax = f.form() == Form::LOVASZ_INDEX && get_u32(b, offset_of!(lossfn_lovasz_options, activation)) == LOSSFN_ACTIVATION_SOFTMAX;
+        if (f.form() == Form::LOVASZ && classes != 1) || (softmax && classes == 1) {
+            d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+        }
+        return d;
     }
     if f.family() == Family::Overlap {
         // smooth_dr = 0 with smooth_nr > 0: a score (smooth_nr + ...) / (P + ...) is unbounded
@@ -973,6 +1016,9 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
                 }
                 Form::FOCAL_INDEX => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_alpha", c, Role::Weight)], p),
                 Form::DICE_CE | Form::DICE_FOCAL => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_weight", c, Role::Weight)], Some(3)),
+                // One value per image, or one.
+                Form::LOVASZ_INDEX => (vec![sp("input", n, prob_in), idx("target", p)], Some(if o.per_image { s.batch } else { 1 })),
+                Form::LOVASZ => (vec![sp("logits", n, Role::Any), sp("target", p, Role::Binary)], Some(if o.per_image { s.batch } else { 1 })),
                 Form::OVERLAP_INDEX | Form::OVERLAP | Form::GENERALIZED_DICE_INDEX | Form::GENERALIZED_DICE => {
                     let input_role = if o.probs_input { Role::ProbOverlap } else { Role::Any };
                     let target = if f.index_target() { idx("target", p) } else { sp("target", n, Role::ProbOverlap) };
@@ -1109,6 +1155,8 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
         (OVERLAP, $f32:ident, $f64:ident) => { three_in_shape!($f32, $f64, T) };
         (GENERALIZED_DICE_INDEX, $f32:ident, $f64:ident) => { two_in_shape!($f32, $f64, i64) };
         (GENERALIZED_DICE, $f32:ident, $f64:ident) => { two_in_shape!($f32, $f64, T) };
+        (LOVASZ_INDEX, $f32:ident, $f64:ident) => { two_in_shape!($f32, $f64, i64) };
+        (LOVASZ, $f32:ident, $f64:ident) => { two_in_shape!($f32, $f64, T) };
         (DICE_FOCAL, $f32:ident, $f64:ident) => {{
             let focal = dice_focal_options(opt);
             let focal_ptr = focal.as_ref().map_or(null(), |c| c as *const lossfn_focal_options);
@@ -1496,8 +1544,14 @@ fn gen_dims(u: &mut Bytes, f: F) -> Dims {
         Family::Dfl => Dims::dfl(dim(u, 12), dim(u, 5), if u.chance(8) { u.below(2) as usize } else { 2 + u.below(18) as usize }),
         _ => {
             let layout = if u.chance(8) { u.pick(&[2, 3, 255, u32::MAX, 0x8000_0000]) } else { u.below(2) as u32 };
-            // classes 0 is an error; 1 is special for the overlap losses.
-            Dims::shape(dim(u, 6), dim(u, 6), dim(u, 6), layout)
+            // classes 0 is an error; 1 is special for the overlap losses (and the only count
+            // the Lovász hinge accepts: mostly 1 there).
+            let d = Dims::shape(dim(u, 6), dim(u, 6), dim(u, 6), layout);
+            if f.form() == Form::LOVASZ && u.chance(220) {
+                f.fit(d)
+            } else {
+                d
+            }
         }
     }
 }
@@ -1649,6 +1703,7 @@ fn clean(u: &mut Bytes, role: Role, scale: f64) -> f64 {
             _ => u.uniform(0.0, scale.min(10.0)),
         },
         Role::Index => unreachable!(),
+        Role::Binary => u.below(2) as f64,
     }
 }
 
@@ -1828,6 +1883,9 @@ pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
                 }
             }
             Some(Values::F(x)) => {
+                if s.role == Role::Binary && x.iter().any(|&v| v != 0.0 && v != 1.0 && v != dec.ignore_index as f64) {
+                    defects |= bit(LOSSFN_ERROR_INVALID_TARGET);
+                }
                 if !x.iter().all(|&x| s.role.moderate(x)) {
                     moderate_inputs = false;
                 }
@@ -2035,18 +2093,18 @@ pub fn chance(rng: &mut Rng, p: f64) -> bool {
 
 /// tests/controls.rs: a call with no terms (n = 0 boxes / elements / instances, batch = 0).
 pub fn empty_dims(f: F) -> Dims {
-    match f.family() {
+    f.fit(match f.family() {
         Family::Regression | Family::Boxes => Dims::n(0),
         Family::Keypoints => Dims::nm(0, 17),
         Family::Dfl => Dims::dfl(0, 4, 16),
         Family::Classification | Family::Overlap => Dims::shape(0, 3, 5, LOSSFN_LAYOUT_NCS),
         Family::Matrix => unreachable!("the IoU matrix is not a loss"),
-    }
+    })
 }
 
 /// tests/controls.rs: per function, a small case and one large enough for the parallel path.
 pub fn control_dims(f: F) -> Vec<Dims> {
-    match f.family() {
+    let dims = match f.family() {
         Family::Regression => vec![Dims::n(37), Dims::n(100_003)],
         Family::Boxes => vec![Dims::n(29), Dims::n(5_003)],
         Family::Keypoints => vec![Dims::nm(5, 17), Dims::nm(6_000, 17)],
@@ -2062,7 +2120,8 @@ pub fn control_dims(f: F) -> Vec<Dims> {
             Dims::shape(1_000, 3, 50, LOSSFN_LAYOUT_NSC),
         ],
         Family::Matrix => unreachable!("the IoU matrix is not a loss"),
-    }
+    };
+    dims.into_iter().map(|d| f.fit(d)).collect()
 }
 
 pub struct Config {
@@ -2075,6 +2134,24 @@ pub struct Config {
 
 fn cfg(dims: Dims, opts: Option<Opts>, weights: bool) -> Config {
     Config { dims, opts, matrix: MatrixArgs::default(), weights }
+}
+
+/// The Lovász losses' option sets (the hinge reads neither activation nor classes_present; its
+/// one term over the batch runs on one thread, so its inputs are large enough for the parallel
+/// gradient pass).
+fn lovasz_configs(f: F, seg_ncs: Dims, seg_nsc: Dims) -> Vec<Config> {
+    let o = || Opts::new(f).unwrap();
+    let hinge = |d: Dims| if f.form() == Form::LOVASZ { Dims::shape(4, 1, 40_000, d.shape.layout) } else { d };
+    let (seg_ncs, seg_nsc) = (hinge(seg_ncs), hinge(seg_nsc));
+    vec![
+        cfg(f.fit(seg_ncs), Some(o()), false),
+        cfg(f.fit(seg_nsc), Some(o().bool("per_image", true).bool("classes_present", false).i64("ignore_index", 0)), false),
+        cfg(
+            f.fit(seg_ncs),
+            Some(o().reduction(LOSSFN_REDUCTION_NONE).bool("per_image", true).u32("activation", LOSSFN_ACTIVATION_NONE)),
+            false,
+        ),
+    ]
 }
 
 /// tests/determinism.rs: per family, a few option sets on inputs large enough for the parallel
@@ -2169,6 +2246,7 @@ pub fn determinism_configs(f: F) -> Vec<Config> {
                 ),
             ]
         }
+        Family::Overlap if f.lovasz() => lovasz_configs(f, seg_ncs, seg_nsc),
         Family::Overlap if f.fused() => vec![
             cfg(seg_ncs, Some(o()), true),
             cfg(seg_nsc, Some(o().reduction(LOSSFN_REDUCTION_SUM).bool("batch", true).bool("squared_pred", true)), true),
@@ -2218,6 +2296,13 @@ pub fn random_options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
             .maybe("gamma", pick(rng, &[0.0, 0.5, 1.0, 2.5, 8.0]))
             .maybe("lambda", pick(rng, &[0.0, 1e-3, 1.0, 10.0]))
             .maybe("floor", pick(rng, &[0.0, 0.01, 1.0])),
+        Family::Overlap if f.lovasz() => {
+            let act = if classes == 1 { LOSSFN_ACTIVATION_NONE } else { pick(rng, &[LOSSFN_ACTIVATION_SOFTMAX, LOSSFN_ACTIVATION_NONE]) };
+            o.u32("activation", act)
+                .bool("per_image", chance(rng, 0.5))
+                .bool("classes_present", chance(rng, 0.5))
+                .i64("ignore_index", pick(rng, &[-100, 0, classes as i64 - 1]))
+        }
         Family::Overlap => {
             // (Dice + cross entropy: softmax only.)
             let mut act = if f.fused() { LOSSFN_ACTIVATION_SOFTMAX } else { rng.below(3) as u32 };
@@ -2284,7 +2369,7 @@ pub fn random_dims(rng: &mut Rng, f: F) -> Dims {
         Family::Dfl => Dims::dfl(rng.below(40) as usize, 1 + rng.below(4) as usize, 2 + rng.below(20) as usize),
         // (Dice + cross entropy: a softmax over one class is refused.)
         _ if f.fused() => Dims::shape(rng.below(5) as usize, 2 + rng.below(6) as usize, rng.below(40) as usize, rng.below(2) as u32),
-        _ => Dims::shape(rng.below(5) as usize, 1 + rng.below(7) as usize, rng.below(40) as usize, rng.below(2) as u32),
+        _ => f.fit(Dims::shape(rng.below(5) as usize, 1 + rng.below(7) as usize, rng.below(40) as usize, rng.below(2) as u32)),
     }
 }
 

@@ -10,7 +10,8 @@ formulas and the gradient.
 from __future__ import annotations
 
 __all__ = ["dice_loss", "dice_loss_soft", "tversky_loss", "tversky_loss_soft", "generalized_dice_loss",
-           "generalized_dice_loss_soft", "dice_ce_loss", "dice_focal_loss"]
+           "generalized_dice_loss_soft", "dice_ce_loss", "dice_focal_loss", "lovasz_softmax_loss",
+           "lovasz_hinge_loss"]
 import ctypes
 import math
 from typing import Any, Optional
@@ -594,3 +595,140 @@ def dice_focal_loss(input: ArrayLike, target: ArrayLike, class_weight: Optional[
     return _fused("dice_focal_loss", input, target, class_weight, layout, reduction, smooth_nr, smooth_dr,
                   include_background, batch, squared_pred, 1.0, ignore_index, lambda_dice, grad,
                   lambda red: FocalOptions(red, 0.25, gamma, ignore_index, loss_weight=lambda_focal), focal_reduction)
+
+
+class LovaszOptions(_lib.Options):
+    """``lossfn_lovasz_options``."""
+
+    _fields_ = [
+        ("reduction", ctypes.c_uint32),
+        ("activation", ctypes.c_uint32),
+        ("per_image", ctypes.c_bool),
+        ("classes_present", ctypes.c_bool),
+        ("ignore_index", ctypes.c_int64),
+    ] + _lib.CONTROLS
+
+
+LOVASZ_CLASSES = {"present": True, "all": False}
+
+
+def _lovasz(name: str, hinge: bool, input: ArrayLike, target: ArrayLike, layout: str, reduction: Reduction,
+            activation: str, per_image: bool, classes: str, ignore_index: int, grad: bool) -> LossGrad:
+    """The shared body of the two Lovász losses."""
+    x = _lib.float_array("logits" if hinge else "input", input)
+    shape = _shape(x, layout)
+    positions = shape.batch * shape.spatial
+    if hinge:
+        t = _lib.float_array("target", target, x.dtype)
+        if t.size != positions:
+            raise ValueError(f"target has {t.size} values, expected N * prod(spatial) = {positions}")
+    else:
+        t = _lib.index_array("target", target, positions)
+    if classes not in LOVASZ_CLASSES:
+        raise ValueError(f"unknown classes {classes!r}: expected 'present' or 'all'")
+    red = _lib.reduction(reduction)
+    opts = LovaszOptions(red, _lib.enum(activation, ACTIVATIONS, "activation"), bool(per_image),
+                         LOVASZ_CLASSES[classes], ignore_index)
+    values = (shape.batch,) if per_image else (1,)
+    loss = np.empty(math.prod(values) if red == 0 else 1, x.dtype)
+    g = np.empty_like(x) if grad else None
+    fn = _lib.function(name, x.dtype)
+    _lib.check(fn(_lib.ptr(x), _lib.ptr(t), shape, ctypes.byref(opts), _lib.ptr(loss), _lib.ptr(g)))
+    return _lib.reduced(loss, red, values), g
+
+
+@_lib.autograd("LovaszSoftmaxLoss", "sample")
+def lovasz_softmax_loss(input: ArrayLike, target: ArrayLike, layout: str = "ncs", reduction: Reduction = "mean",
+                        activation: str = "softmax", per_image: bool = False, classes: str = "present",
+                        ignore_index: int = -100, grad: bool = True) -> LossGrad:
+    """Lovász-Softmax loss (Berman et al. 2018) as segmentation_models_pytorch
+    LovaszLoss("multiclass").
+
+    p = softmax(input) over the classes; per class counted, over the valid positions of the batch
+    (or of each image, ``per_image=True``), the errors |[y = c] - p_c| sorted in decreasing order
+    (ties broken by position, so results are deterministic) dotted with the Lovász gradient of the
+    Jaccard loss; the loss is the mean over the classes counted, and with per_image the mean over
+    the images. An image without valid positions is 0 (and counts in the mean).
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        Logits (or probabilities with activation="none"). Its dtype is the call's dtype.
+    target : array-like
+        Class indices, any integer dtype (converted to int64), N * prod(spatial) values
+        (shape [N, *spatial]); positions equal to ignore_index count nowhere.
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+    reduction : "mean" (default), "sum" or "none"
+        Over the per-image values with per_image=True (one value otherwise).
+    activation : "softmax" (default) or "none" (input is probabilities)
+    per_image : bool
+        One loss per image, averaged (default False: one loss over the batch, smp's default).
+    classes : "present" (default: the classes present in the target) or "all"
+    ignore_index : int
+        Targets equal to it count nowhere (default -100; smp's ignore_index).
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array, or for reduction="none" one value per image, shape [N] ([1] without
+        per_image); grad is d loss / d input in the input's shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, input is not float32/float64; target is bool or float.
+    ValueError
+        input has fewer than 2 dimensions, a size does not match, an array is not C-contiguous,
+        or an option name (reduction, layout, activation, classes) is unknown.
+    LossfnError
+        The library refused the call (e.g. a target outside [0, C) other than ignore_index,
+        activation="sigmoid", softmax over C = 1).
+    """
+    return _lovasz("lovasz_softmax_loss", False, input, target, layout, reduction, activation, per_image, classes,
+                   ignore_index, grad)
+
+
+@_lib.autograd("LovaszHingeLoss", "sample")
+def lovasz_hinge_loss(logits: ArrayLike, target: ArrayLike, layout: str = "ncs", reduction: Reduction = "mean",
+                      per_image: bool = False, ignore_index: int = -100, grad: bool = True) -> LossGrad:
+    """Lovász hinge loss (binary) as segmentation_models_pytorch LovaszLoss("binary").
+
+    Errors 1 - x (2t - 1) of the logits x against targets t in {0, 1}, sorted in decreasing order
+    (ties broken by position), their positive parts dotted with the Lovász gradient of the
+    Jaccard loss; over the batch, or per image and averaged (``per_image=True``).
+
+    Parameters
+    ----------
+    logits : array-like, float32 or float64, shape [N, 1, *spatial]
+        One logit per position (C = 1). Its dtype is the call's dtype.
+    target : array-like, logits' dtype
+        0.0 or 1.0 (or ignore_index), N * prod(spatial) values.
+    layout : "ncs" (default) or "nsc" (the same for one class)
+    reduction : "mean" (default), "sum" or "none"
+        Over the per-image values with per_image=True (one value otherwise).
+    per_image : bool
+        One loss per image, averaged (default False).
+    ignore_index : int
+        Targets equal to it count nowhere (default -100).
+    grad : bool
+        Compute d loss / d logits (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        As lovasz_softmax_loss.
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, or not float32/float64, or target's dtype differs.
+    ValueError
+        logits has fewer than 2 dimensions, a size does not match, an array is not
+        C-contiguous, or an option name is unknown.
+    LossfnError
+        The library refused the call (a target other than 0, 1 or ignore_index; C != 1).
+    """
+    return _lovasz("lovasz_hinge_loss", True, logits, target, layout, reduction, "none", per_image, "present",
+                   ignore_index, grad)

@@ -42,6 +42,18 @@ def test_fixture(case, dt):
             kwargs.update(lambda_dice=lw, lambda_ce=lw)
         check_fixture(case, dt, lambda g: fn(x, t, class_weight=w, grad=g, **kwargs), x.shape)
         return
+    if case["fn"].startswith("lovasz"):
+        hinge = case["fn"] == "lovasz_hinge_loss"
+        x = _as_input(inputs["logits" if hinge else "input"], shape, dtype)
+        if hinge:
+            kwargs.pop("activation")
+            t = np.array(inputs["target"], dtype)
+        else:
+            t = np.array(inputs["target"], np.int64).reshape(shape["batch"], shape["spatial"])
+        if "classes_present" in kwargs:
+            kwargs["classes"] = "present" if kwargs.pop("classes_present") else "all"
+        check_fixture(case, dt, lambda g: fn(x, t, grad=g, **kwargs), x.shape)
+        return
     gdice = case["fn"].startswith("generalized_dice")
     if case["fn"].startswith("dice") or gdice:
         kwargs.pop("alpha", None)

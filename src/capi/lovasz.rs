@@ -1,0 +1,182 @@
+//! C entry points of the Lovász losses (segmentation, with the overlap family): Lovász-Softmax
+//! and the Lovász hinge, as segmentation_models_pytorch `losses/lovasz.py`.
+use super::*;
+use crate::kernels::lovasz::{group_count, lovasz, Key, Params, Variant};
+use crate::kernels::overlap::{Activation, Layout, Shape};
+
+/// Options of the Lovász losses (NULL = lossfn_lovasz_options_default()).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct lossfn_lovasz_options {
+    /// LOSSFN_REDUCTION_MEAN (default: over the images with per_image, else the one value),
+    /// _SUM or _NONE (one value per image with per_image, else 1).
+    pub reduction: lossfn_reduction,
+    /// Lovász-Softmax only: LOSSFN_ACTIVATION_SOFTMAX (default) or _NONE (the input is
+    /// probabilities); SIGMOID is INVALID_OPTION. The hinge takes raw logits.
+    pub activation: lossfn_activation,
+    /// false (one loss over the whole batch, smp's default); true: one per image.
+    pub per_image: bool,
+    /// Lovász-Softmax only: true (smp's classes='present': only the classes present in the
+    /// target of the batch, or of the image with per_image); false: every class ('all').
+    pub classes_present: bool,
+    /// -100; positions whose target equals it count nowhere (zero gradient). The hinge compares
+    /// its float targets with it.
+    pub ignore_index: i64,
+    /// 1.0; finite. Multiplies every loss value and the gradient (docs/api.md §3).
+    pub loss_weight: f64,
+    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+    pub avg_factor: f64,
+    /// false: grad = dL; true: grad += dL.
+    pub accumulate: bool,
+}
+
+/// The defaults: MEAN, SOFTMAX, one loss over the batch, classes present, ignore_index -100.
+#[no_mangle]
+pub extern "C" fn lossfn_lovasz_options_default() -> lossfn_lovasz_options {
+    lossfn_lovasz_options {
+        reduction: LOSSFN_REDUCTION_MEAN,
+        activation: LOSSFN_ACTIVATION_SOFTMAX,
+        per_image: false,
+        classes_present: true,
+        ignore_index: -100,
+        loss_weight: 1.0,
+        avg_factor: 0.0,
+        accumulate: false,
+    }
+}
+c_options!(lossfn_lovasz_options, lossfn_lovasz_options_default, [per_image, classes_present, accumulate]);
+
+/// Index targets (Lovász-Softmax) or binary float targets (hinge).
+enum TargetPtr<T> {
+    Index(*const i64),
+    Binary(*const T),
+}
+
+/// The shared body of the four entry points.
+unsafe fn entry<T: Key>(
+    input: *const T,
+    target: TargetPtr<T>,
+    shape: lossfn_shape,
+    options: *const lossfn_lovasz_options,
+    loss: *mut T,
+    grad_input: *mut T,
+) -> lossfn_status {
+    ffi_boundary! {
+        let o: lossfn_lovasz_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(false)?;
+        let layout = match shape.layout {
+            LOSSFN_LAYOUT_NCS => Layout::Ncs,
+            LOSSFN_LAYOUT_NSC => Layout::Nsc,
+            v => return Err(Error::option(format!("`shape.layout` = {v} is not a lossfn_layout"))),
+        };
+        if shape.classes == 0 {
+            return Err(Error::size("`shape.classes` is 0"));
+        }
+        let hinge = matches!(target, TargetPtr::Binary(_));
+        let activation = match o.activation {
+            _ if hinge => Activation::None,
+            LOSSFN_ACTIVATION_SOFTMAX => Activation::Softmax,
+            LOSSFN_ACTIVATION_NONE => Activation::None,
+            LOSSFN_ACTIVATION_SIGMOID => {
+                return Err(Error::option(
+                    "`options.activation` = SIGMOID: Lovász-Softmax takes SOFTMAX or NONE (probabilities); \
+                     for binary masks use lossfn_lovasz_hinge_loss",
+                ))
+            }
+            v => return Err(Error::option(format!("`options.activation` = {v} is not a lossfn_activation"))),
+        };
+        if hinge && shape.classes != 1 {
+            return Err(Error::option(format!(
+                "`shape.classes` = {}: the Lovász hinge is binary (one logit per position, classes = 1)",
+                shape.classes
+            )));
+        }
+        if !hinge && shape.classes == 1 && activation == Activation::Softmax {
+            return Err(Error::option(
+                "`options.activation` = SOFTMAX over classes = 1 is the constant 1 (zero gradient); \
+                 for one-channel binary segmentation use lossfn_lovasz_hinge_loss",
+            ));
+        }
+        let positions = mul_size("shape.batch * shape.spatial", shape.batch, shape.spatial)?;
+        let elements = mul_size("shape.batch * shape.spatial * shape.classes", positions, shape.classes)?;
+        let kshape = Shape { batch: shape.batch, classes: shape.classes, spatial: shape.spatial, layout };
+        let mut io = Io::new();
+        let (input_name, grad_name) = if hinge { ("logits", "grad_logits") } else { ("input", "grad_input") };
+        let input = unsafe { io.input(input_name, input, elements)? };
+        let variant = match target {
+            TargetPtr::Index(t) => Variant::Softmax { target: unsafe { io.input("target", t, positions)? }, activation },
+            TargetPtr::Binary(t) => Variant::Hinge { target: unsafe { io.input("target", t, positions)? } },
+        };
+        let loss_len = controls.loss_len(group_count(&kshape, o.per_image));
+        let loss = unsafe { io.output("loss", loss, loss_len)? };
+        let grad = unsafe { io.optional_output(grad_name, grad_input, elements)? };
+        let params = Params {
+            per_image: o.per_image,
+            classes_present: o.classes_present,
+            ignore_index: o.ignore_index,
+            reduction: crate::reduce::Reduction::Mean.into(),
+        };
+        run_loss(&controls, loss, grad, grad_name, |reduction, none, grad| {
+            lovasz(input, variant, kshape, &Params { reduction, ..params }, none, grad).map_err(|e| {
+                let what = if hinge { "0 or 1" } else { "a class in [0, classes)" };
+                Error::target(format!(
+                    "`target`[{}] = {} (sample {}, position {}) is not {what} nor ignore_index ({})",
+                    e.index,
+                    e.value,
+                    e.index / shape.spatial.max(1),
+                    e.index % shape.spatial.max(1),
+                    o.ignore_index
+                ))
+            })
+        })
+    }
+}
+
+/// Lovász-Softmax loss (Berman et al. 2018) as segmentation_models_pytorch LovaszLoss
+/// ('multiclass'; _lovasz_softmax): p = softmax(input) over the classes (options.activation
+/// NONE: input is probabilities); per class c counted (options.classes_present: those present
+/// in the target; else every class), over the valid positions of the batch (or of one image,
+/// options.per_image), the errors |[y = c] - p_c| sorted in decreasing order (ties broken by
+/// position: deterministic) dotted with the Lovász gradient of the Jaccard loss; the loss is the
+/// mean over the classes counted (0 without valid positions), and with per_image the mean over
+/// the images (MEAN). input: batch*classes*spatial in shape.layout; target: batch*spatial class
+/// indices in [0, classes) or options.ignore_index. loss: 1 value, or for NONE with per_image one
+/// per image (`[batch]`). grad_input: batch*classes*spatial or NULL, the subgradient of that
+/// sorted form (exact away from ties).
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes (see the header's conventions).
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_lovasz_softmax_loss_f32(input: *const f32, target: *const i64, shape: lossfn_shape, options: *const lossfn_lovasz_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { entry(input, TargetPtr::Index(target), shape, options, loss, grad_input) }
+}
+/// Lovász-Softmax loss, double precision: see lossfn_lovasz_softmax_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_lovasz_softmax_loss_f64(input: *const f64, target: *const i64, shape: lossfn_shape, options: *const lossfn_lovasz_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { entry(input, TargetPtr::Index(target), shape, options, loss, grad_input) }
+}
+/// Lovász hinge loss (binary) as segmentation_models_pytorch LovaszLoss ('binary';
+/// _lovasz_hinge): raw logits x, targets t in {0, 1} (float, or options.ignore_index),
+/// shape.classes = 1 (else INVALID_OPTION); errors 1 - x*(2t - 1) sorted in decreasing order
+/// (ties by position), their positive parts dotted with the Lovász gradient of the Jaccard loss;
+/// over the batch, or per image and averaged (options.per_image). A target other than 0, 1 or
+/// ignore_index is INVALID_TARGET. Sizes and outputs as lossfn_lovasz_softmax_loss_f32
+/// (options.activation and classes_present unused).
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_lovasz_hinge_loss_f32(logits: *const f32, target: *const f32, shape: lossfn_shape, options: *const lossfn_lovasz_options, loss: *mut f32, grad_logits: *mut f32) -> lossfn_status {
+    unsafe { entry(logits, TargetPtr::Binary(target), shape, options, loss, grad_logits) }
+}
+/// Lovász hinge loss, double precision: see lossfn_lovasz_hinge_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_lovasz_hinge_loss_f64(logits: *const f64, target: *const f64, shape: lossfn_shape, options: *const lossfn_lovasz_options, loss: *mut f64, grad_logits: *mut f64) -> lossfn_status {
+    unsafe { entry(logits, TargetPtr::Binary(target), shape, options, loss, grad_logits) }
+}
