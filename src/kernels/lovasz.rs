@@ -365,31 +365,51 @@ fn softmax_ncs<T: Math>(input: &[T], shape: &Shape) -> Vec<T> {
     p
 }
 
-/// The gradient from ∂L/∂v (`dp`, [g][c][r]): through the softmax, or as it is.
+/// The gradient from ∂L/∂v (`dp`, [g][c][r]): through the softmax, or as it is. Per sample, over
+/// blocks of positions whose class rows are contiguous in `dp` and the probabilities, so the dot
+/// Σ_k p_k·∂L/∂p_k and the products run along the rows.
 fn finish<T: Math>(shape: &Shape, per_image: bool, probs: Option<&[T]>, dp: &[T], grad: &mut [T]) {
+    const W: usize = 256;
     let (b, c, s) = (shape.batch, shape.classes, shape.spatial);
-    // ∂L/∂v of (n, k, i) in dp.
-    let at = |n: usize, k: usize, i: usize| if per_image { (n * c + k) * s + i } else { (k * b + n) * s + i };
+    // The row of ∂L/∂v of (sample n, class k) in dp: [n][k][s] per image, [k][n][s] over the batch.
+    let row = |n: usize, k: usize| if per_image { (n * c + k) * s } else { (k * b + n) * s };
     let samples: Vec<(usize, &mut [T])> = grad.chunks_mut((c * s).max(1)).enumerate().collect();
     reduce::map_in_order(samples, b * c * s, |(n, out)| {
-        let elem = |k: usize, i: usize| match shape.layout {
-            Layout::Ncs => k * s + i,
-            Layout::Nsc => i * c + k,
-        };
-        match probs {
-            Some(p) => {
+        let mut dot = [T::zero(); W];
+        let mut tile = vec![T::zero(); if shape.layout == Layout::Nsc { c * W } else { 0 }];
+        for i0 in (0..s).step_by(W) {
+            let w = W.min(s - i0);
+            if let Some(p) = probs {
                 let p = &p[n * c * s..(n + 1) * c * s];
-                for i in 0..s {
-                    let dot = (0..c).fold(T::zero(), |a, k| a + p[k * s + i] * dp[at(n, k, i)]);
-                    for k in 0..c {
-                        out[elem(k, i)] = p[k * s + i] * (dp[at(n, k, i)] - dot);
+                dot[..w].fill(T::zero());
+                for k in 0..c {
+                    let (pk, dk) = (&p[k * s + i0..k * s + i0 + w], &dp[row(n, k) + i0..row(n, k) + i0 + w]);
+                    for ((d, &pv), &dv) in dot[..w].iter_mut().zip(pk).zip(dk) {
+                        *d += pv * dv;
                     }
                 }
             }
-            None => {
-                for i in 0..s {
+            for k in 0..c {
+                let dk = &dp[row(n, k) + i0..row(n, k) + i0 + w];
+                // NCS: the output row itself; NSC: a [class][W] tile transposed below.
+                let dst = match shape.layout {
+                    Layout::Ncs => &mut out[k * s + i0..k * s + i0 + w],
+                    Layout::Nsc => &mut tile[k * W..k * W + w],
+                };
+                match probs {
+                    Some(p) => {
+                        let pk = &p[n * c * s + k * s + i0..n * c * s + k * s + i0 + w];
+                        for (((o, &pv), &dv), &d) in dst.iter_mut().zip(pk).zip(dk).zip(&dot[..w]) {
+                            *o = pv * (dv - d);
+                        }
+                    }
+                    None => dst.copy_from_slice(dk),
+                }
+            }
+            if shape.layout == Layout::Nsc {
+                for j in 0..w {
                     for k in 0..c {
-                        out[elem(k, i)] = dp[at(n, k, i)];
+                        out[(i0 + j) * c + k] = tile[k * W + j];
                     }
                 }
             }
