@@ -27,7 +27,7 @@ const MIN_RUNS: [(&str, usize); 9] = [
     ("dfl", 2 * 22),
     ("keypoints", 2 * 7),
     ("classification", 170),
-    ("overlap", 2 * 59),
+    ("overlap", 2 * 75),
     ("rotated", 2 * 17),
     ("probiou_matrix", 2 * 3),
 ];

@@ -595,3 +595,57 @@ def test_dice_focal_against_monai_parts():
     target = torch.randint(0, 3, (2, 5), generator=_gen(40))
     assert torch.autograd.gradcheck(lambda x: (lt.dice_focal_loss(x, target, gamma=0.5) * mix).sum(),
                                     (torch.randn(2, 3, 5, generator=_gen(41), dtype=torch.float64).requires_grad_(),))
+
+
+def _smp_lovasz():
+    """segmentation_models_pytorch's losses/lovasz.py from its installed file (skip without it)."""
+    import importlib.util
+    import os
+    import types
+    spec = importlib.util.find_spec("segmentation_models_pytorch")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("segmentation_models_pytorch is not installed")
+    losses = os.path.join(list(spec.submodule_search_locations)[0], "losses")
+    pkg = types.ModuleType("smp_losses_t")
+    pkg.__path__ = [losses]
+    sys.modules["smp_losses_t"] = pkg
+    for name in ("constants", "lovasz"):
+        s = importlib.util.spec_from_file_location(f"smp_losses_t.{name}", os.path.join(losses, f"{name}.py"))
+        m = importlib.util.module_from_spec(s)
+        sys.modules[f"smp_losses_t.{name}"] = m
+        s.loader.exec_module(m)
+    return sys.modules["smp_losses_t.lovasz"]
+
+
+@pytest.mark.parametrize("per_image", [False, True])
+def test_lovasz_against_smp(per_image):
+    """smp's LovaszLoss (float32 only: its Jaccard gradient is float32) and lossfn.torch in float32,
+    value and gradient, on continuous random input (no ties)."""
+    smp = _smp_lovasz()
+    x = torch.randn(3, 4, 8, 8, generator=_gen(40), dtype=torch.float32)
+    labels = torch.randint(0, 3, (3, 8, 8), generator=_gen(41))  # class 3 absent: not counted
+    theirs = smp.LovaszLoss("multiclass", per_image=per_image)
+    compare(lambda x: lt.lovasz_softmax_loss(x, labels, per_image=per_image), lambda x: theirs(x, labels), x, "mean",
+            rtol=2e-5, atol=1e-7)
+    xh = torch.randn(3, 1, 8, 8, generator=_gen(42), dtype=torch.float32)
+    th = (torch.rand(3, 1, 8, 8, generator=_gen(43)) < 0.4).to(torch.float32)
+    theirs = smp.LovaszLoss("binary", per_image=per_image)
+    compare(lambda x: lt.lovasz_hinge_loss(x, th, per_image=per_image), lambda x: theirs(x, th), xh, "mean",
+            rtol=2e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("options", [{}, {"per_image": True, "classes": "all"}, {"per_image": True, "ignore_index": 1}],
+                         ids=["default", "per-image-all", "per-image-ignore"])
+def test_lovasz_gradcheck(options):
+    """Every reduction ("none" with per_image: one value per image, its block of the gradient), away
+    from ties (continuous random input)."""
+    x = torch.randn(3, 3, 5, generator=_gen(44), dtype=torch.float64)
+    target = torch.randint(0, 3, (3, 5), generator=_gen(45))
+    xh = torch.randn(3, 1, 6, generator=_gen(46), dtype=torch.float64)
+    th = (torch.rand(3, 1, 6, generator=_gen(47)) < 0.5).to(torch.float64)
+    hinge_options = {k: v for k, v in options.items() if k != "classes"}
+    for reduction in REDUCTIONS:
+        assert torch.autograd.gradcheck(lambda x: lt.lovasz_softmax_loss(x, target, reduction=reduction, **options),
+                                        (x.clone().requires_grad_(),))
+        assert torch.autograd.gradcheck(lambda x: lt.lovasz_hinge_loss(x, th, reduction=reduction, **hinge_options),
+                                        (xh.clone().requires_grad_(),))
