@@ -1,7 +1,7 @@
 //! C entry points of the classification family: cross entropy (index and probability
 //! targets), BCE with logits, entropy, KL divergence, distillation KL, sigmoid and softmax focal.
 use super::*;
-use crate::kernels::classification::{self as k, EntropyInput, InvalidTarget, Layout, Shape};
+use crate::kernels::classification::{self as k, EntropyInput, InvalidTarget, Shape};
 use crate::kernels::math::Math;
 
 /// Options of lossfn_cross_entropy_* (NULL = lossfn_cross_entropy_options_default()).
@@ -194,21 +194,6 @@ pub extern "C" fn lossfn_quality_focal_options_default() -> lossfn_quality_focal
     }
 }
 c_options!(lossfn_quality_focal_options, lossfn_quality_focal_options_default, [iou_weighted, detach_weight, accumulate]);
-
-/// Validates a `lossfn_shape`: known layout, classes > 0, no overflowing products.
-fn shape_of(s: lossfn_shape) -> Result<Shape> {
-    let layout = match s.layout {
-        LOSSFN_LAYOUT_NCS => Layout::Ncs,
-        LOSSFN_LAYOUT_NSC => Layout::Nsc,
-        v => return Err(Error::option(format!("`shape.layout` = {v} is not a lossfn_layout (NCS = 0, NSC = 1)"))),
-    };
-    if s.classes == 0 {
-        return Err(Error::size("`shape.classes` is 0"));
-    }
-    let positions = mul_size("`shape`: batch x spatial", s.batch, s.spatial)?;
-    mul_size("`shape`: batch x spatial x classes", positions, s.classes)?;
-    Ok(Shape { batch: s.batch, classes: s.classes, spatial: s.spatial, layout })
-}
 
 /// The INVALID_TARGET error of a bad index target, naming its (n, s) and value.
 fn target_error(e: InvalidTarget, shape: &Shape, ignore_index: i64) -> Error {

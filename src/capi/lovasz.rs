@@ -2,7 +2,7 @@
 //! and the Lovász hinge, as segmentation_models_pytorch `losses/lovasz.py`.
 use super::*;
 use crate::kernels::lovasz::{group_count, lovasz, Key, Params, Variant};
-use crate::kernels::overlap::{Activation, Layout, Shape};
+use crate::kernels::overlap::Activation;
 
 /// Options of the Lovász losses (NULL = lossfn_lovasz_options_default()).
 #[repr(C)]
@@ -64,14 +64,7 @@ unsafe fn entry<T: Key>(
     ffi_boundary! {
         let o: lossfn_lovasz_options = unsafe { read_options("options", options)? };
         let controls = o.controls(false)?;
-        let layout = match shape.layout {
-            LOSSFN_LAYOUT_NCS => Layout::Ncs,
-            LOSSFN_LAYOUT_NSC => Layout::Nsc,
-            v => return Err(Error::option(format!("`shape.layout` = {v} is not a lossfn_layout"))),
-        };
-        if shape.classes == 0 {
-            return Err(Error::size("`shape.classes` is 0"));
-        }
+        let kshape = shape_of(shape)?;
         let hinge = matches!(target, TargetPtr::Binary(_));
         let activation = match o.activation {
             _ if hinge => Activation::None,
@@ -97,9 +90,7 @@ unsafe fn entry<T: Key>(
                  for one-channel binary segmentation use lossfn_lovasz_hinge_loss",
             ));
         }
-        let positions = mul_size("shape.batch * shape.spatial", shape.batch, shape.spatial)?;
-        let elements = mul_size("shape.batch * shape.spatial * shape.classes", positions, shape.classes)?;
-        let kshape = Shape { batch: shape.batch, classes: shape.classes, spatial: shape.spatial, layout };
+        let (positions, elements) = (kshape.positions(), kshape.len());
         let mut io = Io::new();
         let (input_name, grad_name) = if hinge { ("logits", "grad_logits") } else { ("input", "grad_input") };
         let input = unsafe { io.input(input_name, input, elements)? };

@@ -314,6 +314,22 @@ pub fn controls(
     Ok(crate::reduce::Controls { output, loss_weight, avg_factor, accumulate })
 }
 
+/// Validates a `lossfn_shape`: known layout, classes > 0, no overflowing products.
+pub fn shape_of(s: lossfn_shape) -> Result<crate::kernels::classification::Shape> {
+    use crate::kernels::classification::{Layout, Shape};
+    let layout = match s.layout {
+        LOSSFN_LAYOUT_NCS => Layout::Ncs,
+        LOSSFN_LAYOUT_NSC => Layout::Nsc,
+        v => return Err(Error::option(format!("`shape.layout` = {v} is not a lossfn_layout (NCS = 0, NSC = 1)"))),
+    };
+    if s.classes == 0 {
+        return Err(Error::size("`shape.classes` is 0"));
+    }
+    let positions = mul_size("`shape`: batch x spatial", s.batch, s.spatial)?;
+    mul_size("`shape`: batch x spatial x classes", positions, s.classes)?;
+    Ok(Shape { batch: s.batch, classes: s.classes, spatial: s.spatial, layout })
+}
+
 /// Runs one loss under its controls ([`crate::reduce::run_loss`]) after the checks that need the
 /// buffers: MEAN_DENOMINATOR takes no gradient (`grad_name` must be NULL).
 pub fn run_loss<T: crate::kernels::Real, V: crate::reduce::Reduced>(

@@ -2,7 +2,7 @@
 //! generalized Dice, on index or soft targets.
 use super::*;
 use crate::kernels::math::Math;
-use crate::kernels::overlap::{loss_count, overlap, overlap_fused, Activation, Args, PartParams, GdiceWeight, Layout, Params, PixelLoss, Score, Shape, Target};
+use crate::kernels::overlap::{loss_count, overlap, overlap_fused, Activation, Args, PartParams, GdiceWeight, Params, PixelLoss, Score, Target};
 
 /// How the overlap losses turn their input into probabilities.
 pub type lossfn_activation = u32;
@@ -181,18 +181,9 @@ unsafe fn entry<T: Math>(
     ffi_boundary! {
         let o: lossfn_overlap_options = unsafe { read_options("options", options)? };
         let controls = o.controls(false)?;
-        let layout = match shape.layout {
-            LOSSFN_LAYOUT_NCS => Layout::Ncs,
-            LOSSFN_LAYOUT_NSC => Layout::Nsc,
-            v => return Err(Error::option(format!("`shape.layout` = {v} is not a lossfn_layout"))),
-        };
-        if shape.classes == 0 {
-            return Err(Error::size("`shape.classes` is 0"));
-        }
+        let kshape = shape_of(shape)?;
         let params = params(which, &o, shape.classes)?;
-        let positions = mul_size("shape.batch * shape.spatial", shape.batch, shape.spatial)?;
-        let elements = mul_size("shape.batch * shape.spatial * shape.classes", positions, shape.classes)?;
-        let kshape = Shape { batch: shape.batch, classes: shape.classes, spatial: shape.spatial, layout };
+        let (positions, elements) = (kshape.positions(), kshape.len());
         let mut io = Io::new();
         let input = unsafe { io.input("input", input, elements)? };
         let target = match target {
@@ -457,18 +448,9 @@ unsafe fn fused_entry<T: Math, S: FusedPart>(
             return Err(Error::option("`dice.soft_label` = true: index targets are hard (one-hot) labels"));
         }
         let pixel = c.part()?;
-        let layout = match shape.layout {
-            LOSSFN_LAYOUT_NCS => Layout::Ncs,
-            LOSSFN_LAYOUT_NSC => Layout::Nsc,
-            v => return Err(Error::option(format!("`shape.layout` = {v} is not a lossfn_layout"))),
-        };
-        if shape.classes == 0 {
-            return Err(Error::size("`shape.classes` is 0"));
-        }
+        let kshape = shape_of(shape)?;
         let params = params(Which::Dice, &d, shape.classes).map_err(|e| in_struct(e, "dice"))?;
-        let positions = mul_size("shape.batch * shape.spatial", shape.batch, shape.spatial)?;
-        let elements = mul_size("shape.batch * shape.spatial * shape.classes", positions, shape.classes)?;
-        let kshape = Shape { batch: shape.batch, classes: shape.classes, spatial: shape.spatial, layout };
+        let (positions, elements) = (kshape.positions(), kshape.len());
         let mut io = Io::new();
         let input = unsafe { io.input("logits", logits, elements)? };
         let target = Target::Index { target: unsafe { io.input("target", target, positions)? }, ignore_index: d.ignore_index };
