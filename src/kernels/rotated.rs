@@ -67,8 +67,8 @@ struct Gauss<T> {
     a: T,
     b: T,
     c: T,
-    /// a·b − c², computed as A·B (its exact value).
-    det: T,
+    /// √(a·b − c²), with a·b − c² computed as A·B (its exact value).
+    sdet: T,
 }
 
 /// The Gaussian of box `i` of a block (its sine and cosine already taken).
@@ -79,7 +79,7 @@ fn gauss<T: Math>(k: &Block<T>, i: usize, floor: T) -> Gauss<T> {
     let (big_a, big_b) = (w * w / twelve + floor, h * h / twelve + floor);
     let (cos2, sin2) = (cos * cos, sin * sin);
     let (a, b, c) = (big_a * cos2 + big_b * sin2, big_a * sin2 + big_b * cos2, (big_a - big_b) * cos * sin);
-    Gauss { x, y, big_a, big_b, cos, sin, a, b, c, det: big_a * big_b }
+    Gauss { x, y, big_a, big_b, cos, sin, a, b, c, sdet: (big_a * big_b).sqrt() }
 }
 
 /// The pair's distances (pred `p`, target `t`) and what the gradient needs.
@@ -95,12 +95,13 @@ struct Pair<T> {
     sa: T,
     sb: T,
     sc: T,
-    /// max(D, 0) and D + eps.
+    /// max(D, 0).
     d: T,
-    de: T,
+    /// 1 / (D + eps): one division for the quotients by D + eps.
+    inv_de: T,
     /// t1 + t2.
     t12: T,
-    /// 4·√(det₁·det₂) + eps and D / r + eps (t3 = ln(q)/2).
+    /// 4·√det₁·√det₂ + eps and D / r + eps (t3 = ln(q)/2).
     r: T,
     q: T,
 }
@@ -113,10 +114,13 @@ fn pair<T: Math>(p: &Gauss<T>, t: &Gauss<T>, eps: T, expm1: bool) -> Pair<T> {
     let (sa, sb, sc) = (p.a + t.a, p.b + t.b, p.c + t.c);
     let d = math::max(sa * sb - sc * sc, T::zero());
     let de = d + eps;
+    let inv_de = one / de;
     let (dx, dy) = (p.x - t.x, p.y - t.y);
-    let t1 = (sa * (dy * dy) + sb * (dx * dx)) / de * quarter;
-    let t2 = sc * (t.x - p.x) * dy / de * half;
-    let r = four * (p.det * t.det).sqrt() + eps;
+    let t1 = (sa * (dy * dy) + sb * (dx * dx)) * inv_de * quarter;
+    let t2 = sc * (t.x - p.x) * dy * inv_de * half;
+    // ultralytics' √(det₁·det₂) as √det₁·√det₂: each box's root is taken once (the matrix's
+    // n + m roots instead of n·m), and the product cannot overflow where the roots do not.
+    let r = four * (p.sdet * t.sdet) + eps;
     let q = d / r + eps;
     let t3 = math::ln(q) * half;
     let raw = t1 + t2 + t3;
@@ -127,7 +131,7 @@ fn pair<T: Math>(p: &Gauss<T>, t: &Gauss<T>, eps: T, expm1: bool) -> Pair<T> {
     let one_minus_e = if expm1 { -math::expm1(-bd) } else { one - math::exp(-bd) };
     let hd = (one_minus_e + eps).sqrt();
     let iou = one - hd;
-    Pair { loss: one - iou, raw, bd, hd, dx, dy, sa, sb, sc, d, de, t12: t1 + t2, r, q }
+    Pair { loss: one - iou, raw, bd, hd, dx, dy, sa, sb, sc, d, inv_de, t12: t1 + t2, r, q }
 }
 
 /// ∂(1 − probiou)/∂(x, y, w, h, r) of the pred box `p` (`w`, `h` its sides), times `scale`.
@@ -138,21 +142,21 @@ fn grad_pred<T: Math>(q: &Pair<T>, p: &Gauss<T>, w: T, h: T, t: &Gauss<T>, eps: 
     let (half, quarter, two) = (T::of(0.5), T::of(0.25), T::of(2.0));
     // dl/dbd = e^(−bd) / (2·hd)
     let g = scale * math::exp(-q.bd) / (two * q.hd);
-    let (dx, dy, sa, sb, sc, de) = (q.dx, q.dy, q.sa, q.sb, q.sc, q.de);
+    let (dx, dy, sa, sb, sc, inv_de) = (q.dx, q.dy, q.sa, q.sb, q.sc, q.inv_de);
     // t3 = ln(q)/2, q = D/r + eps: ∂t3/∂D = 1/(2·q·r), ∂t3/∂r = −(D/r)/(2·q·r).
     let t3_d = half / (q.q * q.r);
     // ∂(t1 + t2)/∂D = −(t1 + t2)/(D + eps); D is max(·, 0): no gradient where it clamps.
-    let g_d = if q.d > zero { t3_d - q.t12 / de } else { zero };
-    let g_sa = quarter * dy * dy / de + g_d * sb;
-    let g_sb = quarter * dx * dx / de + g_d * sa;
-    let g_sc = -(half * dx * dy / de) - two * g_d * sc;
-    let g_dx = half * (sb * dx - sc * dy) / de;
-    let g_dy = half * (sa * dy - sc * dx) / de;
+    let g_d = if q.d > zero { t3_d - q.t12 * inv_de } else { zero };
+    let g_sa = quarter * dy * dy * inv_de + g_d * sb;
+    let g_sb = quarter * dx * dx * inv_de + g_d * sa;
+    let g_sc = -(half * dx * dy * inv_de) - two * g_d * sc;
+    let g_dx = half * (sb * dx - sc * dy) * inv_de;
+    let g_dy = half * (sa * dy - sc * dx) * inv_de;
     // r = 4·√det₂·√A·√B + eps (√det₁ = √(A·B)): ∂r/∂w = 2·√det₂·√B·u_w with u_w = w/(6·√A) (∂√A/∂w
     // = u_w/2), likewise for h. |u_w| ≤ 1/√3 (A ≥ w²/12), and it is formed first: a zero side with
     // a subnormal floor makes A subnormal, and 1/√A times the other factors would overflow to an
     // infinity that the side's 0 then turns into NaN. 0 where A = 0.
-    let g_r = -(t3_d * (q.d / q.r)) * two * t.det.sqrt();
+    let g_r = -(t3_d * (q.d / q.r)) * two * t.sdet;
     let (ra, rb) = (p.big_a.sqrt(), p.big_b.sqrt());
     let six = T::of(6.0);
     let u_w = if ra > zero { w / (six * ra) } else { zero };
@@ -284,13 +288,14 @@ impl<T: Math> SimdTask for Chunk<'_, '_, T> {
 
 /// `out[i·m + j] = probiou(boxes1[i], boxes2[j])` as ultralytics `batch_probiou`, for n =
 /// boxes1.len()/5, m = boxes2.len()/5. Each box's Gaussian is formed once (boxes2's as columns);
-/// chunks run over the flattened n×m output.
+/// chunks of 2048 cells (a few rows: the scheduling cost per chunk stays small) run over the
+/// flattened n×m output.
 pub fn probiou_matrix<T: Math>(boxes1: &[T], boxes2: &[T], eps: f64, out: &mut [T]) {
     // batch_probiou calls _get_covariance_matrix without a floor.
     let rows = gaussians(boxes1);
     let cols = Columns::of(&gaussians(boxes2));
     let (rows, cols, eps) = (&rows, &cols, eps_of::<T>(eps));
-    reduce::for_chunks(out.len(), 1, 64, Some(out), None, |c| simd::dispatch(MatrixTask { rows, cols, eps, c }));
+    reduce::for_chunks(out.len(), 1, 8, Some(out), None, |c| simd::dispatch(MatrixTask { rows, cols, eps, c }));
 }
 
 /// The Gaussians of n·5 values, a block at a time.
@@ -316,13 +321,13 @@ struct Columns<T> {
     a: Vec<T>,
     b: Vec<T>,
     c: Vec<T>,
-    det: Vec<T>,
+    sdet: Vec<T>,
 }
 
 impl<T: Math> Columns<T> {
     fn of(g: &[Gauss<T>]) -> Self {
         let col = |f: fn(&Gauss<T>) -> T| g.iter().map(f).collect::<Vec<T>>();
-        Columns { x: col(|g| g.x), y: col(|g| g.y), a: col(|g| g.a), b: col(|g| g.b), c: col(|g| g.c), det: col(|g| g.det) }
+        Columns { x: col(|g| g.x), y: col(|g| g.y), a: col(|g| g.a), b: col(|g| g.b), c: col(|g| g.c), sdet: col(|g| g.sdet) }
     }
 }
 
@@ -349,10 +354,10 @@ impl<T: Math> SimdTask for MatrixTask<'_, '_, T> {
             let j1 = m.min(j0 + (c.items.end - k));
             let row = &rows[i];
             let o = &mut out[k - c.items.start..k - c.items.start + (j1 - j0)];
-            let (x, y, a, b, cc, det) =
-                (&cols.x[j0..j1], &cols.y[j0..j1], &cols.a[j0..j1], &cols.b[j0..j1], &cols.c[j0..j1], &cols.det[j0..j1]);
+            let (x, y, a, b, cc, sdet) =
+                (&cols.x[j0..j1], &cols.y[j0..j1], &cols.a[j0..j1], &cols.b[j0..j1], &cols.c[j0..j1], &cols.sdet[j0..j1]);
             for j in 0..o.len() {
-                let col = Gauss { x: x[j], y: y[j], big_a: zero, big_b: zero, cos: zero, sin: zero, a: a[j], b: b[j], c: cc[j], det: det[j] };
+                let col = Gauss { x: x[j], y: y[j], big_a: zero, big_b: zero, cos: zero, sin: zero, a: a[j], b: b[j], c: cc[j], sdet: sdet[j] };
                 o[j] = T::one() - pair(row, &col, eps, false).hd;
             }
             k += j1 - j0;
