@@ -106,24 +106,43 @@ struct Pair<T> {
     q: T,
 }
 
-/// `expm1`: form 1 − e^(−bd) as −expm1(−bd) (the loss) rather than as ultralytics writes it (the
-/// matrix, whose value 1 − hd does not feel the difference: ≤ 2e-5 absolute in f32).
+/// What [`pair`] and [`cell`] share: the summed covariance, D = max(det(Σ₁ + Σ₂), 0), 1/(D + eps),
+/// the centre offsets, t1 + t2 and r = 4·√det₁·√det₂ + eps.
+struct Core<T> {
+    sa: T,
+    sb: T,
+    sc: T,
+    d: T,
+    inv_de: T,
+    dx: T,
+    dy: T,
+    t12: T,
+    r: T,
+}
+
 #[inline(always)]
-fn pair<T: Math>(p: &Gauss<T>, t: &Gauss<T>, eps: T, expm1: bool) -> Pair<T> {
+fn core<T: Math>(p: &Gauss<T>, t: &Gauss<T>, eps: T) -> Core<T> {
     let (half, quarter, four, one) = (T::of(0.5), T::of(0.25), T::of(4.0), T::one());
     let (sa, sb, sc) = (p.a + t.a, p.b + t.b, p.c + t.c);
     let d = math::max(sa * sb - sc * sc, T::zero());
-    let de = d + eps;
-    let inv_de = one / de;
+    let inv_de = one / (d + eps);
     let (dx, dy) = (p.x - t.x, p.y - t.y);
     let t1 = (sa * (dy * dy) + sb * (dx * dx)) * inv_de * quarter;
     let t2 = sc * (t.x - p.x) * dy * inv_de * half;
     // ultralytics' √(det₁·det₂) as √det₁·√det₂: each box's root is taken once (the matrix's
     // n + m roots instead of n·m), and the product cannot overflow where the roots do not.
     let r = four * (p.sdet * t.sdet) + eps;
+    Core { sa, sb, sc, d, inv_de, dx, dy, t12: t1 + t2, r }
+}
+
+/// `expm1`: form 1 − e^(−bd) as −expm1(−bd) (the loss) rather than as ultralytics writes it.
+#[inline(always)]
+fn pair<T: Math>(p: &Gauss<T>, t: &Gauss<T>, eps: T, expm1: bool) -> Pair<T> {
+    let (half, one) = (T::of(0.5), T::one());
+    let Core { sa, sb, sc, d, inv_de, dx, dy, t12, r } = core(p, t, eps);
     let q = d / r + eps;
     let t3 = math::ln(q) * half;
-    let raw = t1 + t2 + t3;
+    let raw = t12 + t3;
     // clamp(raw, eps, 100) as torch: a NaN stays NaN.
     let bd = if raw < eps { eps } else if raw > T::of(100.0) { T::of(100.0) } else { raw };
     // 1 − e^(−bd) as −expm1(−bd): the same value in f64 to rounding, and in f32 without the
@@ -131,7 +150,21 @@ fn pair<T: Math>(p: &Gauss<T>, t: &Gauss<T>, eps: T, expm1: bool) -> Pair<T> {
     let one_minus_e = if expm1 { -math::expm1(-bd) } else { one - math::exp(-bd) };
     let hd = (one_minus_e + eps).sqrt();
     let iou = one - hd;
-    Pair { loss: one - iou, raw, bd, hd, dx, dy, sa, sb, sc, d, inv_de, t12: t1 + t2, r, q }
+    Pair { loss: one - iou, raw, bd, hd, dx, dy, sa, sb, sc, d, inv_de, t12, r, q }
+}
+
+/// The matrix's cell as ultralytics `batch_probiou`: 1 − √(1 − e^(−bd) + eps), with e^(−bd)
+/// formed without the logarithm, e^(−raw) = e^(−(t1 + t2))·q^(−1/2) (t3 = ln(q)/2, and
+/// 1/q = r/(D + eps·r)), and the clamp of raw to [eps, 100] as the clamp of e^(−raw) to
+/// [`e_lo`, `e_hi`] = [e^(−100), e^(−eps)] (a NaN stays NaN). [`pair`]'s value to rounding; a
+/// square root instead of the logarithm's polynomial per cell.
+#[inline(always)]
+fn cell<T: Math>(p: &Gauss<T>, t: &Gauss<T>, eps: T, e_lo: T, e_hi: T) -> T {
+    let one = T::one();
+    let Core { d, t12, r, .. } = core(p, t, eps);
+    let e = math::exp(-t12) * (r / (d + eps * r)).sqrt();
+    let e = if e > e_hi { e_hi } else if e < e_lo { e_lo } else { e };
+    one - (one - e + eps).sqrt()
 }
 
 /// ∂(1 − probiou)/∂(x, y, w, h, r) of the pred box `p` (`w`, `h` its sides), times `scale`.
@@ -347,6 +380,7 @@ impl<T: Math> SimdTask for MatrixTask<'_, '_, T> {
         let m = cols.x.len();
         let out = c.loss.unwrap_or_default();
         let zero = T::zero();
+        let (e_lo, e_hi) = (math::exp(T::of(-100.0)), math::exp(-eps));
         let mut k = c.items.start;
         // Row by row: the inner loop runs over contiguous columns.
         while k < c.items.end {
@@ -358,7 +392,7 @@ impl<T: Math> SimdTask for MatrixTask<'_, '_, T> {
                 (&cols.x[j0..j1], &cols.y[j0..j1], &cols.a[j0..j1], &cols.b[j0..j1], &cols.c[j0..j1], &cols.sdet[j0..j1]);
             for j in 0..o.len() {
                 let col = Gauss { x: x[j], y: y[j], big_a: zero, big_b: zero, cos: zero, sin: zero, a: a[j], b: b[j], c: cc[j], sdet: sdet[j] };
-                o[j] = T::one() - pair(row, &col, eps, false).hd;
+                o[j] = cell(row, &col, eps, e_lo, e_hi);
             }
             k += j1 - j0;
         }
