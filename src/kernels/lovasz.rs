@@ -154,11 +154,21 @@ pub fn lovasz<T: Key>(
     // Pass 0: the targets checked (nothing is written on error), and per group the number of
     // valid positions and of positions of each class (the hinge's one class: t = 1).
     let (valid, counts) = count_targets(variant, &shape, params)?;
-    // The probabilities, as [n][c][s] (softmax), or the input read in its layout.
-    let probs = match variant {
-        Variant::Softmax { activation: Activation::Softmax, .. } => Some(softmax_ncs(input, &shape)),
-        _ => None,
-    };
+    // The probabilities, as [n][c][s] (softmax), or the input read in its layout. With NCS
+    // and a gradient they are parked in the gradient buffer (its layout; the last pass turns
+    // them into the gradient in place), else in a scratch buffer.
+    let softmax = matches!(variant, Variant::Softmax { activation: Activation::Softmax, .. });
+    let mut grad = grad;
+    let parked = softmax && shape.layout == Layout::Ncs && grad.is_some();
+    let scratch: Option<Vec<T>> = (softmax && !parked).then(|| {
+        let mut p = vec![T::zero(); input.len()];
+        softmax_ncs(input, &shape, &mut p);
+        p
+    });
+    if let (true, Some(g)) = (parked, grad.as_deref_mut()) {
+        softmax_ncs(input, &shape, g);
+    }
+    let probs: Option<&[T]> = if parked { grad.as_deref() } else { scratch.as_deref() };
     // The terms counted, their number per group, and each group's factor s/K.
     // (The hinge's one term counts wherever there are valid positions: smp has no 'present' there.)
     let present = params.classes_present && matches!(variant, Variant::Softmax { .. });
@@ -177,7 +187,7 @@ pub fn lovasz<T: Key>(
             }
         }
     }
-    let ctx = Ctx { input, variant, probs: probs.as_deref(), shape, ignore: params.ignore_index };
+    let ctx = Ctx { input, variant, probs, shape, ignore: params.ignore_index };
     let terms = reduce::map_in_order(tasks, groups * c * group_len, |(g, k, out)| {
         let Group { b0, b1 } = group(g);
         let (fg_count, coef) = (counts[g * c + k], coef(g));
@@ -200,7 +210,12 @@ pub fn lovasz<T: Key>(
         }
     }
     if let (Some(grad), Some(dp)) = (grad, dp) {
-        finish(&shape, params.per_image, probs.as_deref(), &dp, grad);
+        let probs = match (parked, scratch.as_deref()) {
+            (true, _) => Probs::Parked,
+            (false, Some(p)) => Probs::Scratch(p),
+            (false, None) => Probs::None,
+        };
+        finish(&shape, params.per_image, probs, &dp, grad);
     }
     Ok(scale * reduce::total(values.iter().copied()))
 }
@@ -337,10 +352,9 @@ fn count_targets<T: Key>(variant: Variant<'_, T>, shape: &Shape, params: &Params
     Ok((valid, counts))
 }
 
-/// The softmax over the class axis as [n][c][s], one sample per task.
-fn softmax_ncs<T: Math>(input: &[T], shape: &Shape) -> Vec<T> {
+/// The softmax over the class axis into `p` as [n][c][s], one sample per task.
+fn softmax_ncs<T: Math>(input: &[T], shape: &Shape, p: &mut [T]) {
     let (c, s) = (shape.classes, shape.spatial);
-    let mut p = vec![T::zero(); input.len()];
     let samples: Vec<(usize, &mut [T])> = p.chunks_mut((c * s).max(1)).enumerate().collect();
     reduce::map_in_order(samples, input.len(), |(n, out)| {
         let x = &input[n * c * s..(n + 1) * c * s];
@@ -362,13 +376,23 @@ fn softmax_ncs<T: Math>(input: &[T], shape: &Shape) -> Vec<T> {
             }
         }
     });
-    p
+}
+
+/// Where the last pass finds the softmax's probabilities.
+#[derive(Clone, Copy)]
+enum Probs<'a, T> {
+    /// No softmax (the hinge, or probabilities given): ∂L/∂v is the gradient.
+    None,
+    /// In a [n][c][s] scratch buffer.
+    Scratch(&'a [T]),
+    /// In the (NCS) gradient buffer itself.
+    Parked,
 }
 
 /// The gradient from ∂L/∂v (`dp`, [g][c][r]): through the softmax, or as it is. Per sample, over
 /// blocks of positions whose class rows are contiguous in `dp` and the probabilities, so the dot
 /// Σ_k p_k·∂L/∂p_k and the products run along the rows.
-fn finish<T: Math>(shape: &Shape, per_image: bool, probs: Option<&[T]>, dp: &[T], grad: &mut [T]) {
+fn finish<T: Math>(shape: &Shape, per_image: bool, probs: Probs<'_, T>, dp: &[T], grad: &mut [T]) {
     const W: usize = 256;
     let (b, c, s) = (shape.batch, shape.classes, shape.spatial);
     // The row of ∂L/∂v of (sample n, class k) in dp: [n][k][s] per image, [k][n][s] over the batch.
@@ -379,8 +403,12 @@ fn finish<T: Math>(shape: &Shape, per_image: bool, probs: Option<&[T]>, dp: &[T]
         let mut tile = vec![T::zero(); if shape.layout == Layout::Nsc { c * W } else { 0 }];
         for i0 in (0..s).step_by(W) {
             let w = W.min(s - i0);
-            if let Some(p) = probs {
-                let p = &p[n * c * s..(n + 1) * c * s];
+            let p = match probs {
+                Probs::None => None,
+                Probs::Scratch(p) => Some(&p[n * c * s..(n + 1) * c * s]),
+                Probs::Parked => Some(&*out),
+            };
+            if let Some(p) = p {
                 dot[..w].fill(T::zero());
                 for k in 0..c {
                     let (pk, dk) = (&p[k * s + i0..k * s + i0 + w], &dp[row(n, k) + i0..row(n, k) + i0 + w]);
@@ -397,13 +425,19 @@ fn finish<T: Math>(shape: &Shape, per_image: bool, probs: Option<&[T]>, dp: &[T]
                     Layout::Nsc => &mut tile[k * W..k * W + w],
                 };
                 match probs {
-                    Some(p) => {
+                    Probs::Scratch(p) => {
                         let pk = &p[n * c * s + k * s + i0..n * c * s + k * s + i0 + w];
                         for (((o, &pv), &dv), &d) in dst.iter_mut().zip(pk).zip(dk).zip(&dot[..w]) {
                             *o = pv * (dv - d);
                         }
                     }
-                    None => dst.copy_from_slice(dk),
+                    // (NCS: dst holds p itself)
+                    Probs::Parked => {
+                        for ((o, &dv), &d) in dst.iter_mut().zip(dk).zip(&dot[..w]) {
+                            *o = *o * (dv - d);
+                        }
+                    }
+                    Probs::None => dst.copy_from_slice(dk),
                 }
             }
             if shape.layout == Layout::Nsc {
