@@ -346,3 +346,35 @@ fn ciou_subnormal_aspect_radius_f32_stays_finite() {
         assert!(a.signum() == b.signum() && (a - b).abs() <= 0.25 * b.abs().max(1e-6), "f32 {g:?} vs f64 {g64:?}");
     }
 }
+
+/// Issue 32: the entropy of f32 logits ±3e38 was NaN (z − max overflows to −∞ where exp(z − max)
+/// underflows to 0, and 0·∞ is NaN); its true value is 0 with a zero gradient. Both layouts
+/// (rows and class-major tiles), f32 and f64 (f64: ±1.7e308).
+#[test]
+fn entropy_of_logits_at_the_ends_of_the_type_is_finite() {
+    for layout in [LOSSFN_LAYOUT_NSC, LOSSFN_LAYOUT_NCS] {
+        let shape = lossfn_shape { batch: 2, classes: 3, spatial: 2, layout };
+        let o = lossfn_entropy_options { reduction: LOSSFN_REDUCTION_NONE, ..lossfn_entropy_options_default() };
+        let big = [3e38f32, -3e38, -3e38, -3e38, 3e38, 0.0, 1.0, -3e38, 2.0, 3e38, -3e38, -3e38];
+        let (mut loss, mut grad) = ([f32::NAN; 4], [f32::NAN; 12]);
+        assert_eq!(unsafe { lossfn_entropy_f32(big.as_ptr(), shape, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) }, LOSSFN_OK);
+        assert!(loss.iter().chain(&grad).all(|v| v.is_finite()), "f32 layout {layout}: loss {loss:?} grad {grad:?}");
+        let big64: Vec<f64> = big.iter().map(|&v| v as f64 * 5e269).collect();
+        let (mut loss64, mut grad64) = ([f64::NAN; 4], [f64::NAN; 12]);
+        assert_eq!(unsafe { lossfn_entropy_f64(big64.as_ptr(), shape, &o, loss64.as_mut_ptr(), grad64.as_mut_ptr()) }, LOSSFN_OK);
+        assert!(loss64.iter().chain(&grad64).all(|v| v.is_finite()), "f64 layout {layout}: loss {loss64:?} grad {grad64:?}");
+        // The values: the entropy of each position's softmax, in f64 with the max subtracted
+        // (exp(−6e38) = 0 there without any 0·∞).
+        for (pos, &got) in loss.iter().enumerate() {
+            let (n, sp) = (pos / 2, pos % 2);
+            let z: Vec<f64> = (0..3)
+                .map(|c| big[if layout == LOSSFN_LAYOUT_NSC { (n * 2 + sp) * 3 + c } else { (n * 3 + c) * 2 + sp }] as f64)
+                .collect();
+            let m = z.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let e: Vec<f64> = z.iter().map(|v| (v - m).exp()).collect();
+            let sum: f64 = e.iter().sum();
+            let h: f64 = -e.iter().map(|&ev| if ev == 0.0 { 0.0 } else { ev / sum * (ev / sum).ln() }).sum::<f64>();
+            assert!((got as f64 - h).abs() < 1e-6, "f32 layout {layout} position {pos}: {got} vs {h}");
+        }
+    }
+}

@@ -682,7 +682,9 @@ impl<T: Math> ClassLoss<T> for EntropyLogits<'_, T> {
                 };
                 m[i] = math::row_max(z);
                 sum[i] = math::row_exp(z, m[i], T::one(), e);
-                ed.iter_mut().zip(&*e).zip(z).for_each(|((o, &ec), &zc)| *o = ec * (zc - m[i]));
+                // e·d with e = 0 is 0: d = z − max overflows (−3e38 against 3e38 in f32) to −∞
+                // exactly where e underflows, and 0·∞ would be NaN.
+                ed.iter_mut().zip(&*e).zip(z).for_each(|((o, &ec), &zc)| *o = if ec == T::zero() { T::zero() } else { ec * (zc - m[i]) });
                 mu[i] = math::row_sum(ed);
             }
         }
@@ -696,7 +698,8 @@ impl<T: Math> ClassLoss<T> for EntropyLogits<'_, T> {
         if let Some(g) = grad {
             for (i, (g, z)) in g.chunks_exact_mut(c).zip(z.chunks_exact(c)).enumerate() {
                 let (cf, mi, u) = (coef[i], m[i], mu[i]);
-                g.iter_mut().zip(z).for_each(|(g, &zc)| *g = cf * *g * ((zc - mi) - u));
+                // (g holds e: 0 where d may be −∞, as above)
+                g.iter_mut().zip(z).for_each(|(g, &zc)| *g = if *g == T::zero() { T::zero() } else { cf * *g * ((zc - mi) - u) });
             }
         }
     }
@@ -714,7 +717,8 @@ impl<T: Math> ClassLoss<T> for EntropyLogits<'_, T> {
         mu.fill(T::zero());
         for (zr, er) in z.outer_iter().zip(e.outer_iter()) {
             for ((u, &ev), (&zv, &mv)) in mu.iter_mut().zip(slice_of(er)).zip(slice_of(zr).iter().zip(&*m)) {
-                *u += ev * (zv - mv);
+                // (e = 0: 0, not 0·∞; see rows)
+                *u += if ev == T::zero() { T::zero() } else { ev * (zv - mv) };
             }
         }
         for ((lv, cv), (u, &sv)) in loss.iter_mut().zip(coef.iter_mut()).zip(mu.iter_mut().zip(&*sum)) {
@@ -726,7 +730,7 @@ impl<T: Math> ClassLoss<T> for EntropyLogits<'_, T> {
             for ((mut gr, er), zr) in g.outer_iter_mut().zip(e.outer_iter()).zip(z.outer_iter()) {
                 let (gr, er, zr) = (gr.as_slice_mut().expect("contiguous tile row"), slice_of(er), slice_of(zr));
                 for ((g, (&cv, &ev)), ((&zv, &mv), &u)) in gr.iter_mut().zip(coef.iter().zip(er)).zip(zr.iter().zip(&*m).zip(&*mu)) {
-                    *g = cv * ev * ((zv - mv) - u);
+                    *g = if ev == T::zero() { T::zero() } else { cv * ev * ((zv - mv) - u) };
                 }
             }
         }
