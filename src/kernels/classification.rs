@@ -658,6 +658,13 @@ pub fn entropy<T: Math>(
     total * scale
 }
 
+/// d = z − max held at the type's lowest finite value: it is −∞ only where z − max overflows,
+/// and there exp(d) = 0 multiplies it (0·∞ = NaN otherwise). μ = Σ p·d ≤ 0, so d − μ stays finite.
+#[inline(always)]
+fn finite_d<T: Real>(d: T) -> T {
+    math::max(d, T::min_value())
+}
+
 struct EntropyLogits<'a, T> {
     z: Classes<'a, T>,
     gs: T,
@@ -682,9 +689,10 @@ impl<T: Math> ClassLoss<T> for EntropyLogits<'_, T> {
                 };
                 m[i] = math::row_max(z);
                 sum[i] = math::row_exp(z, m[i], T::one(), e);
-                // e·d with e = 0 is 0: d = z − max overflows (−3e38 against 3e38 in f32) to −∞
-                // exactly where e underflows, and 0·∞ would be NaN.
-                ed.iter_mut().zip(&*e).zip(z).for_each(|((o, &ec), &zc)| *o = if ec == T::zero() { T::zero() } else { ec * (zc - m[i]) });
+                // d = z − max overflows (−3e38 against 3e38 in f32) to −∞ exactly where e
+                // underflows to 0, and 0·∞ would be NaN: d is held at the type's lowest finite
+                // value (a no-op for every finite d; branch-free, so the loop stays vectorized).
+                ed.iter_mut().zip(&*e).zip(z).for_each(|((o, &ec), &zc)| *o = ec * finite_d(zc - m[i]));
                 mu[i] = math::row_sum(ed);
             }
         }
@@ -698,8 +706,8 @@ impl<T: Math> ClassLoss<T> for EntropyLogits<'_, T> {
         if let Some(g) = grad {
             for (i, (g, z)) in g.chunks_exact_mut(c).zip(z.chunks_exact(c)).enumerate() {
                 let (cf, mi, u) = (coef[i], m[i], mu[i]);
-                // (g holds e: 0 where d may be −∞, as above)
-                g.iter_mut().zip(z).for_each(|(g, &zc)| *g = if *g == T::zero() { T::zero() } else { cf * *g * ((zc - mi) - u) });
+                // (g holds e; d held finite as above)
+                g.iter_mut().zip(z).for_each(|(g, &zc)| *g = cf * *g * (finite_d(zc - mi) - u));
             }
         }
     }
@@ -717,8 +725,8 @@ impl<T: Math> ClassLoss<T> for EntropyLogits<'_, T> {
         mu.fill(T::zero());
         for (zr, er) in z.outer_iter().zip(e.outer_iter()) {
             for ((u, &ev), (&zv, &mv)) in mu.iter_mut().zip(slice_of(er)).zip(slice_of(zr).iter().zip(&*m)) {
-                // (e = 0: 0, not 0·∞; see rows)
-                *u += if ev == T::zero() { T::zero() } else { ev * (zv - mv) };
+                // (d held finite: see rows)
+                *u += ev * finite_d(zv - mv);
             }
         }
         for ((lv, cv), (u, &sv)) in loss.iter_mut().zip(coef.iter_mut()).zip(mu.iter_mut().zip(&*sum)) {
@@ -730,7 +738,7 @@ impl<T: Math> ClassLoss<T> for EntropyLogits<'_, T> {
             for ((mut gr, er), zr) in g.outer_iter_mut().zip(e.outer_iter()).zip(z.outer_iter()) {
                 let (gr, er, zr) = (gr.as_slice_mut().expect("contiguous tile row"), slice_of(er), slice_of(zr));
                 for ((g, (&cv, &ev)), ((&zv, &mv), &u)) in gr.iter_mut().zip(coef.iter().zip(er)).zip(zr.iter().zip(&*m).zip(&*mu)) {
-                    *g = if ev == T::zero() { T::zero() } else { cv * ev * ((zv - mv) - u) };
+                    *g = cv * ev * (finite_d(zv - mv) - u);
                 }
             }
         }
