@@ -119,13 +119,6 @@ impl Key for f64 {
     }
 }
 
-/// Where term (g, c) finds its positions: samples `b0..b1`, `spatial` each.
-#[derive(Clone, Copy)]
-struct Group {
-    b0: usize,
-    b1: usize,
-}
-
 /// Computes a Lovász loss: returns the reduced value, writes one value per group for NONE and
 /// the gradient of the reduced loss. Nothing is written when a target is invalid.
 pub fn lovasz<T: Key>(
@@ -150,7 +143,8 @@ pub fn lovasz<T: Key>(
         }
         return Ok(0.0);
     }
-    let group = |g: usize| if params.per_image { Group { b0: g, b1: g + 1 } } else { Group { b0: 0, b1: b } };
+    // The samples of group g.
+    let group = |g: usize| if params.per_image { g..g + 1 } else { 0..b };
     // Pass 0: the targets checked (nothing is written on error), and per group the number of
     // valid positions and of positions of each class (the hinge's one class: t = 1).
     let (valid, counts) = count_targets(variant, &shape, params)?;
@@ -178,10 +172,11 @@ pub fn lovasz<T: Key>(
     // ∂L/∂p (softmax) or ∂L/∂x (hinge, or probabilities given), per term: [g][c][r].
     let mut dp: Option<Vec<T>> = grad.is_some().then(|| vec![T::zero(); groups * c * group_len]);
     let mut tasks: Vec<(usize, usize, Option<&mut [T]>)> = Vec::new();
-    let mut dp_chunks = dp.as_mut().map(|v| v.chunks_mut(group_len.max(1)));
+    // (group_len > 0: an empty batch returned above)
+    let mut dp_chunks = dp.as_mut().map(|v| v.chunks_mut(group_len));
     for g in 0..groups {
         for k in 0..c {
-            let chunk = dp_chunks.as_mut().and_then(|it| if group_len > 0 { it.next() } else { None });
+            let chunk = dp_chunks.as_mut().and_then(Iterator::next);
             if counted(g, k) {
                 tasks.push((g, k, chunk));
             }
@@ -189,12 +184,11 @@ pub fn lovasz<T: Key>(
     }
     let ctx = Ctx { input, variant, probs, shape, ignore: params.ignore_index };
     let terms = reduce::map_in_order(tasks, groups * c * group_len, |(g, k, out)| {
-        let Group { b0, b1 } = group(g);
         let (fg_count, coef) = (counts[g * c + k], coef(g));
         if group_len < (1 << 30) && std::mem::size_of::<T>() == 4 {
-            term::<T, u64>(&ctx, b0..b1, k, group_len, fg_count, coef, out)
+            term::<T, u64>(&ctx, group(g), k, group_len, fg_count, coef, out)
         } else {
-            term::<T, u128>(&ctx, b0..b1, k, group_len, fg_count, coef, out)
+            term::<T, u128>(&ctx, group(g), k, group_len, fg_count, coef, out)
         }
     });
     // Each group's value: the mean of its terms, in class order.
