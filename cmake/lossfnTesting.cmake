@@ -114,15 +114,18 @@ endif()
 # allocations would be reported).
 find_package(MPI COMPONENTS C QUIET)
 if(MPI_C_FOUND AND NOT LOSSFN_SANITIZE)
-  add_executable(mpi_test_global_mean tests/mpi/test_global_mean.c)
-  target_compile_options(mpi_test_global_mean PRIVATE -Wall -Wextra -Werror)
-  target_link_libraries(mpi_test_global_mean PRIVATE lossfn::lossfn MPI::MPI_C m)
-  foreach(np 1 2 4)
-    add_test(NAME mpi.global_mean.np${np}
-      COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} --oversubscribe $<TARGET_FILE:mpi_test_global_mean>)
-    # OpenMPI refuses to run as root (CI containers) unless told.
-    set_tests_properties(mpi.global_mean.np${np} PROPERTIES
-      ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
+  # global_mean: the MEAN recipe; batch_dice: the two-phase batch Dice / Tversky / generalized Dice.
+  foreach(t global_mean batch_dice)
+    add_executable(mpi_test_${t} tests/mpi/test_${t}.c)
+    target_compile_options(mpi_test_${t} PRIVATE -Wall -Wextra -Werror)
+    target_link_libraries(mpi_test_${t} PRIVATE lossfn::lossfn MPI::MPI_C m)
+    foreach(np 1 2 4)
+      add_test(NAME mpi.${t}.np${np}
+        COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} --oversubscribe $<TARGET_FILE:mpi_test_${t}>)
+      # OpenMPI refuses to run as root (CI containers) unless told.
+      set_tests_properties(mpi.${t}.np${np} PROPERTIES
+        ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1")
+    endforeach()
   endforeach()
 else()
   message(STATUS "MPI not found (or sanitizers on): the tests/mpi tests are not registered")

@@ -589,6 +589,11 @@ typedef struct lossfn_overlap_options {
 } lossfn_overlap_options;
 
 /**
+ * Which batch score the two-phase functions compute (docs/distributed.md).
+ */
+typedef uint32_t lossfn_overlap_kind;
+
+/**
  * Options of lossfn_probiou_loss (NULL = lossfn_rotated_box_options_default()).
  */
 typedef struct lossfn_rotated_box_options {
@@ -805,6 +810,21 @@ typedef struct lossfn_rotated_box_options {
  * w_c = 1.
  */
 #define LOSSFN_GDICE_UNIFORM 2
+
+/**
+ * Dice (lossfn_dice_loss_f32).
+ */
+#define LOSSFN_OVERLAP_DICE 0
+
+/**
+ * Tversky, Focal Tversky with gamma != 1 (lossfn_tversky_loss_f32).
+ */
+#define LOSSFN_OVERLAP_TVERSKY 1
+
+/**
+ * Generalized Dice (lossfn_generalized_dice_loss_f32).
+ */
+#define LOSSFN_OVERLAP_GENERALIZED_DICE 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -2057,6 +2077,147 @@ lossfn_status lossfn_dice_focal_loss_f64(const double *logits,
                                          double *grad_logits);
 
 /**
+ * Phase 1 of the exact batch score across data-parallel ranks (docs/distributed.md): this
+ * rank's statistics of a batch-pooled Dice, Tversky or generalized Dice (`kind`), in double,
+ * as one [TP, P, G] triple per class kept (C' = classes, or classes - 1 without background), in
+ * the order of the NONE output: TP = sum p*g, P = sum p, G = sum g (sum p^2 and sum g^2 for
+ * Dice with squared_pred; MONAI's soft TP with soft_label). options.batch must be true.
+ * input: batch*classes*spatial in shape.layout; target: batch*spatial class indices or
+ * options.ignore_index. stats: stats_len = 3*C' doubles (another stats_len: INVALID_OPTION).
+ * Sum the stats of all ranks (MPI_Allreduce, SUM), then call
+ * lossfn_overlap_loss_from_stats_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_overlap_stats_f32(lossfn_overlap_kind kind,
+                                       const float *input,
+                                       const int64_t *target,
+                                       struct lossfn_shape shape,
+                                       const struct lossfn_overlap_options *options,
+                                       double *stats,
+                                       size_t stats_len);
+
+/**
+ * Phase 1, double precision: see lossfn_overlap_stats_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_overlap_stats_f64(lossfn_overlap_kind kind,
+                                       const double *input,
+                                       const int64_t *target,
+                                       struct lossfn_shape shape,
+                                       const struct lossfn_overlap_options *options,
+                                       double *stats,
+                                       size_t stats_len);
+
+/**
+ * Phase 1 on soft (or multi-label) targets: as lossfn_overlap_stats_f32, with target holding
+ * batch*classes*spatial values in the input's layout.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_overlap_stats_soft_f32(lossfn_overlap_kind kind,
+                                            const float *input,
+                                            const float *target,
+                                            struct lossfn_shape shape,
+                                            const struct lossfn_overlap_options *options,
+                                            double *stats,
+                                            size_t stats_len);
+
+/**
+ * Phase 1 on soft targets, double precision: see lossfn_overlap_stats_soft_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_overlap_stats_soft_f64(lossfn_overlap_kind kind,
+                                            const double *input,
+                                            const double *target,
+                                            struct lossfn_shape shape,
+                                            const struct lossfn_overlap_options *options,
+                                            double *stats,
+                                            size_t stats_len);
+
+/**
+ * Phase 2: the loss of the whole batch from the statistics summed over all ranks
+ * (global_stats, stats_len = 3*C' doubles; statistics of another class count or
+ * include_background: INVALID_SIZE; NaN, or a negative count or probability sum:
+ * INVALID_OPTION), and this rank's gradient of it (grad_input: batch*classes*spatial or NULL;
+ * one pass over the input). Every rank gets the same loss (the whole batch's; no further
+ * all-reduce). Options, class_weight (NULL for GENERALIZED_DICE) and loss as the kind's own
+ * function (lossfn_dice_loss_f32, lossfn_tversky_loss_f32, lossfn_generalized_dice_loss_f32)
+ * with options.batch = true; with one rank's statistics it equals that function bit for bit.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_overlap_loss_from_stats_f32(lossfn_overlap_kind kind,
+                                                 const float *input,
+                                                 const int64_t *target,
+                                                 const float *class_weight,
+                                                 struct lossfn_shape shape,
+                                                 const struct lossfn_overlap_options *options,
+                                                 const double *global_stats,
+                                                 size_t stats_len,
+                                                 float *loss,
+                                                 float *grad_input);
+
+/**
+ * Phase 2, double precision: see lossfn_overlap_loss_from_stats_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_overlap_loss_from_stats_f64(lossfn_overlap_kind kind,
+                                                 const double *input,
+                                                 const int64_t *target,
+                                                 const double *class_weight,
+                                                 struct lossfn_shape shape,
+                                                 const struct lossfn_overlap_options *options,
+                                                 const double *global_stats,
+                                                 size_t stats_len,
+                                                 double *loss,
+                                                 double *grad_input);
+
+/**
+ * Phase 2 on soft targets: as lossfn_overlap_loss_from_stats_f32, with target holding
+ * batch*classes*spatial values in the input's layout.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_overlap_loss_from_stats_soft_f32(lossfn_overlap_kind kind,
+                                                      const float *input,
+                                                      const float *target,
+                                                      const float *class_weight,
+                                                      struct lossfn_shape shape,
+                                                      const struct lossfn_overlap_options *options,
+                                                      const double *global_stats,
+                                                      size_t stats_len,
+                                                      float *loss,
+                                                      float *grad_input);
+
+/**
+ * Phase 2 on soft targets, double precision: see lossfn_overlap_loss_from_stats_soft_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_overlap_loss_from_stats_soft_f64(lossfn_overlap_kind kind,
+                                                      const double *input,
+                                                      const double *target,
+                                                      const double *class_weight,
+                                                      struct lossfn_shape shape,
+                                                      const struct lossfn_overlap_options *options,
+                                                      const double *global_stats,
+                                                      size_t stats_len,
+                                                      double *loss,
+                                                      double *grad_input);
+
+/**
  * The defaults: MEAN, eps 1e-7, floor 0 (ultralytics probiou's defaults).
  */
 struct lossfn_rotated_box_options lossfn_rotated_box_options_default(void);
@@ -2153,7 +2314,11 @@ lossfn_status lossfn_probiou_matrix_f64(const double *boxes1,
 #define LOSSFN_LOVASZ_LOSSES(X) X(lovasz_hinge_loss)
 #define LOSSFN_LOVASZ_INDEX_LOSSES(X) X(lovasz_softmax_loss)
 #define LOSSFN_OVERLAP_LOSSES(X) X(dice_loss_soft) X(tversky_loss_soft)
+#define LOSSFN_OVERLAP_FROM_STATS_LOSSES(X) X(overlap_loss_from_stats_soft)
+#define LOSSFN_OVERLAP_FROM_STATS_INDEX_LOSSES(X) X(overlap_loss_from_stats)
 #define LOSSFN_OVERLAP_INDEX_LOSSES(X) X(dice_loss) X(tversky_loss)
+#define LOSSFN_OVERLAP_STATS_LOSSES(X) X(overlap_stats_soft)
+#define LOSSFN_OVERLAP_STATS_INDEX_LOSSES(X) X(overlap_stats)
 #define LOSSFN_QUALITY_FOCAL_LOSSES(X) X(varifocal_loss) X(quality_focal_loss)
 #define LOSSFN_REGRESSION_LOSSES(X) X(l1_loss) X(mse_loss) X(smooth_l1_loss) X(huber_loss)
 #define LOSSFN_ROTATED_BOX_LOSSES(X) X(probiou_loss)

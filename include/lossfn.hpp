@@ -713,6 +713,90 @@ using target_elem_t = typename std::conditional<
 LOSSFN_GENERALIZED_DICE_INDEX_LOSSES(LOSSFN_GENERALIZED_DICE_)
 LOSSFN_GENERALIZED_DICE_LOSSES(LOSSFN_GENERALIZED_DICE_)
 #undef LOSSFN_GENERALIZED_DICE_
+
+// The batch score across data-parallel ranks in two phases (docs/distributed.md). Phase 1
+// (overlap_stats, _soft) gives this rank's [TP, P, G] per class kept, in double; the trainer sums
+// them over the ranks (MPI_Allreduce, SUM); phase 2 (overlap_loss_from_stats, _soft) gives the
+// whole batch's loss and this rank's gradient. The target type (int64 class indices,
+// batch*spatial; or soft targets in the input's type and layout) is read off the C function.
+/// Number of statistics of the two phases: 3 per class kept (C' = classes, minus 1 without
+/// background).
+inline std::size_t overlap_stats_size(const lossfn_shape &shape, const lossfn_overlap_options &options) {
+    return 3 * (options.include_background ? shape.classes : (shape.classes ? shape.classes - 1 : 0));
+}
+namespace detail {
+/// The third parameter's type of a C function pointer type (the target of the two phases).
+template <class F> struct third_param;
+template <class R, class A, class B, class C, class... Rest> struct third_param<R (*)(A, B, C, Rest...)> {
+    using type = C;
+};
+template <class F, class T>
+using stats_target_t = typename std::conditional<
+    std::is_same<typename third_param<F>::type, const int64_t *>::value, int64_t, T>::type;
+}  // namespace detail
+#define LOSSFN_OVERLAP_STATS_(name)                                                                                            \
+    inline lossfn_status name(lossfn_overlap_kind kind, const float *input,                                                    \
+                              detail::stats_target_t<decltype(&lossfn_##name##_f32), float> const *target, lossfn_shape shape, \
+                              const lossfn_overlap_options *options, double *stats, std::size_t stats_len) {                   \
+        return detail::check(lossfn_##name##_f32(kind, input, target, shape, options, stats, stats_len));                     \
+    }                                                                                                                          \
+    inline lossfn_status name(lossfn_overlap_kind kind, const double *input,                                                   \
+                              detail::stats_target_t<decltype(&lossfn_##name##_f64), double> const *target,                    \
+                              lossfn_shape shape, const lossfn_overlap_options *options, double *stats, std::size_t stats_len) { \
+        return detail::check(lossfn_##name##_f64(kind, input, target, shape, options, stats, stats_len));                     \
+    }                                                                                                                          \
+    template <class T>                                                                                                         \
+    std::vector<double> name(lossfn_overlap_kind kind, const std::vector<T> &input,                                            \
+                             const std::vector<detail::stats_target_t<decltype(&lossfn_##name##_f32), T>> &target,           \
+                             lossfn_shape shape, const lossfn_overlap_options &options) {                                      \
+        using tgt = detail::stats_target_t<decltype(&lossfn_##name##_f32), T>;                                                 \
+        if (!(input.size() == shape.batch * shape.classes * shape.spatial))                                                    \
+            return detail::size_error<std::vector<double>>(#name ": input size differs from batch*classes*spatial");           \
+        if (!(target.size() == (std::is_same<tgt, int64_t>::value ? shape.batch * shape.spatial : input.size())))            \
+            return detail::size_error<std::vector<double>>(#name ": target size does not match shape");                        \
+        std::vector<double> stats(overlap_stats_size(shape, options));                                                        \
+        if (name(kind, input.data(), target.data(), shape, &options, stats.data(), stats.size()) != LOSSFN_OK) return {};     \
+        return stats;                                                                                                          \
+    }
+LOSSFN_OVERLAP_STATS_INDEX_LOSSES(LOSSFN_OVERLAP_STATS_)
+LOSSFN_OVERLAP_STATS_LOSSES(LOSSFN_OVERLAP_STATS_)
+#undef LOSSFN_OVERLAP_STATS_
+#define LOSSFN_OVERLAP_FROM_STATS_(name)                                                                                       \
+    inline lossfn_status name(lossfn_overlap_kind kind, const float *input,                                                    \
+                              detail::stats_target_t<decltype(&lossfn_##name##_f32), float> const *target,                     \
+                              const float *class_weight, lossfn_shape shape, const lossfn_overlap_options *options,            \
+                              const double *global_stats, std::size_t stats_len, float *loss, float *grad_input) {             \
+        return detail::check(lossfn_##name##_f32(kind, input, target, class_weight, shape, options, global_stats, stats_len,   \
+                                                 loss, grad_input));                                                           \
+    }                                                                                                                          \
+    inline lossfn_status name(lossfn_overlap_kind kind, const double *input,                                                   \
+                              detail::stats_target_t<decltype(&lossfn_##name##_f64), double> const *target,                    \
+                              const double *class_weight, lossfn_shape shape, const lossfn_overlap_options *options,           \
+                              const double *global_stats, std::size_t stats_len, double *loss, double *grad_input) {           \
+        return detail::check(lossfn_##name##_f64(kind, input, target, class_weight, shape, options, global_stats, stats_len,   \
+                                                 loss, grad_input));                                                           \
+    }                                                                                                                          \
+    template <class T>                                                                                                         \
+    loss_grad<T> name(lossfn_overlap_kind kind, const std::vector<T> &input,                                                   \
+                      const std::vector<detail::stats_target_t<decltype(&lossfn_##name##_f32), T>> &target,                  \
+                      lossfn_shape shape, const lossfn_overlap_options &options, const std::vector<double> &global_stats,      \
+                      const std::vector<detail::same_t<T>> *class_weight = nullptr, bool with_grad = true) {                   \
+        using tgt = detail::stats_target_t<decltype(&lossfn_##name##_f32), T>;                                                 \
+        LOSSFN_SIZE_CHECK_(input.size() == shape.batch * shape.classes * shape.spatial,                                        \
+            #name ": input size differs from batch*classes*spatial");                                                          \
+        LOSSFN_SIZE_CHECK_(target.size() == (std::is_same<tgt, int64_t>::value ? shape.batch * shape.spatial : input.size()), \
+            #name ": target size does not match shape");                                                                       \
+        LOSSFN_SIZE_CHECK_(!class_weight || class_weight->size() == shape.classes, #name ": class_weight size differs from classes"); \
+        std::size_t values = kind == LOSSFN_OVERLAP_GENERALIZED_DICE ? loss_size(options.reduction, 1)                         \
+                                                                     : overlap_loss_size(shape, options);                      \
+        loss_grad<T> r{std::vector<T>(values), std::vector<T>(with_grad ? input.size() : 0)};                                 \
+        r.status = name(kind, input.data(), target.data(), detail::data_or_null(class_weight), shape, &options,               \
+                        global_stats.data(), global_stats.size(), r.loss.data(), with_grad ? r.grad.data() : nullptr);        \
+        return r;                                                                                                              \
+    }
+LOSSFN_OVERLAP_FROM_STATS_INDEX_LOSSES(LOSSFN_OVERLAP_FROM_STATS_)
+LOSSFN_OVERLAP_FROM_STATS_LOSSES(LOSSFN_OVERLAP_FROM_STATS_)
+#undef LOSSFN_OVERLAP_FROM_STATS_
 namespace detail {
 /// The options struct of a fused loss's second part: the sixth parameter of C function F.
 template <class F> struct part_options;

@@ -72,6 +72,16 @@ fn value(rng: &mut Rng, role: Role, mode: Mode) -> f64 {
                 rng.below(2) as f64
             }
         }
+        // Summed statistics (made consistent by the caller): counts, masses, empty classes.
+        Role::Stats => {
+            if mode == Mode::Empty {
+                0.0
+            } else if extreme {
+                pick(rng, &[0.0, 1e-3, 1.0, 1e6])
+            } else {
+                rng.uniform(0.0, 1000.0)
+            }
+        }
         Role::Box | Role::Index => unreachable!(),
     }
 }
@@ -164,6 +174,11 @@ fn trial(f: F, dt: Dt, seed: u64) {
                 // (Anchor points, 2 per anchor, take their coordinates from boxes too.)
                 let mut v = boxes(&mut rng, len.div_ceil(f.box_width()), f.box_width(), like.as_deref());
                 v.truncate(len);
+                Values::F(v)
+            }
+            Role::Stats => {
+                let mut v: Vec<f64> = (0..len).map(|_| value(&mut rng, Role::Stats, mode)).collect();
+                fuzz_driver::make_consistent(&mut v);
                 Values::F(v)
             }
             role => Values::F((0..len).map(|_| value(&mut rng, role, mode)).collect()),

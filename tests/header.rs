@@ -39,6 +39,11 @@ const FORM_NAMES: &[(&str, &str)] = &[
     // Dice + cross entropy / focal: two options structs (overlap, cross_entropy / focal).
     ("dice_ce_loss", "DICE_CE"),
     ("dice_focal_loss", "DICE_FOCAL"),
+    // The two phases of the batch score across ranks: a kind argument, statistics in double.
+    ("overlap_stats", "OVERLAP_STATS_INDEX"),
+    ("overlap_stats_soft", "OVERLAP_STATS"),
+    ("overlap_loss_from_stats", "OVERLAP_FROM_STATS_INDEX"),
+    ("overlap_loss_from_stats_soft", "OVERLAP_FROM_STATS"),
 ];
 
 /// The losses grouped by signature, as X-macros appended to the header:

@@ -2,7 +2,10 @@
 //! generalized Dice, on index or soft targets.
 use super::*;
 use crate::kernels::math::Math;
-use crate::kernels::overlap::{loss_count, overlap, overlap_fused, Activation, Args, PartParams, GdiceWeight, Params, PixelLoss, Score, Target};
+use crate::kernels::overlap::{
+    loss_count, overlap, overlap_from_stats, overlap_fused, overlap_stats, stats_count, Activation, Args, GdiceWeight, InvalidTarget, PartParams,
+    Params, PixelLoss, Score, Target,
+};
 
 /// How the overlap losses turn their input into probabilities.
 pub type lossfn_activation = u32;
@@ -166,6 +169,42 @@ enum TargetPtr<T> {
     Soft(*const T),
 }
 
+/// Reads the targets: index targets (no `soft_label`) or soft targets (no `ignore_index`).
+///
+/// # Safety
+/// As [`Io::input`].
+unsafe fn read_target<'a, T>(io: &mut Io, target: TargetPtr<T>, o: &lossfn_overlap_options, positions: usize, elements: usize) -> Result<Target<'a, T>> {
+    Ok(match target {
+        TargetPtr::Index(_) if o.soft_label => {
+            return Err(Error::option(
+                "`options.soft_label` = true: index targets are hard (one-hot) labels; soft_label \
+                 applies to soft targets (dice_loss_soft, tversky_loss_soft, generalized_dice_loss_soft)",
+            ))
+        }
+        TargetPtr::Index(t) => Target::Index { target: unsafe { io.input("target", t, positions)? }, ignore_index: o.ignore_index },
+        TargetPtr::Soft(_) if o.ignore_index != -100 => {
+            return Err(Error::option(format!(
+                "`options.ignore_index` = {} is not accepted with soft targets (only the default -100)",
+                o.ignore_index
+            )))
+        }
+        TargetPtr::Soft(t) => Target::Soft(unsafe { io.input("target", t, elements)? }),
+    })
+}
+
+/// INVALID_TARGET for the first bad index target, with its sample and position.
+fn target_error(e: InvalidTarget, shape: lossfn_shape, ignore_index: i64) -> Error {
+    Error::target(format!(
+        "`target`[{}] = {} (sample {}, position {}) is not a class in [0, {}) nor ignore_index ({})",
+        e.index,
+        e.value,
+        e.index / shape.spatial.max(1),
+        e.index % shape.spatial.max(1),
+        shape.classes,
+        ignore_index
+    ))
+}
+
 /// The shared body of the eight entry points.
 #[allow(clippy::too_many_arguments)]
 unsafe fn entry<T: Math>(
@@ -186,42 +225,14 @@ unsafe fn entry<T: Math>(
         let (positions, elements) = (kshape.positions(), kshape.len());
         let mut io = Io::new();
         let input = unsafe { io.input("input", input, elements)? };
-        let target = match target {
-            TargetPtr::Index(_) if o.soft_label => {
-                return Err(Error::option(
-                    "`options.soft_label` = true: index targets are hard (one-hot) labels; soft_label \
-                     applies to soft targets (dice_loss_soft, tversky_loss_soft, generalized_dice_loss_soft)",
-                ))
-            }
-            TargetPtr::Index(t) => Target::Index {
-                target: unsafe { io.input("target", t, positions)? },
-                ignore_index: o.ignore_index,
-            },
-            TargetPtr::Soft(_) if o.ignore_index != -100 => {
-                return Err(Error::option(format!(
-                    "`options.ignore_index` = {} is not accepted with soft targets (only the default -100)",
-                    o.ignore_index
-                )))
-            }
-            TargetPtr::Soft(t) => Target::Soft(unsafe { io.input("target", t, elements)? }),
-        };
+        let target = unsafe { read_target(&mut io, target, &o, positions, elements)? };
         let class_weight = unsafe { io.optional_input("class_weight", class_weight, shape.classes)? };
         let loss_len = controls.loss_len(loss_count(&kshape, &params));
         let loss = unsafe { io.output("loss", loss, loss_len)? };
         let grad = unsafe { io.optional_output("grad_input", grad_input, elements)? };
         let args = Args { input, target, class_weight, shape: kshape };
         run_loss(&controls, loss, grad, "grad_input", |reduction, none, grad| {
-            overlap(&args, &Params { reduction, ..params }, none, grad).map_err(|e| {
-            Error::target(format!(
-                "`target`[{}] = {} (sample {}, position {}) is not a class in [0, {}) nor ignore_index ({})",
-                e.index,
-                e.value,
-                e.index / shape.spatial.max(1),
-                e.index % shape.spatial.max(1),
-                shape.classes,
-                o.ignore_index
-            ))
-            })
+            overlap(&args, &Params { reduction, ..params }, none, grad).map_err(|e| target_error(e, shape, o.ignore_index))
         })
     }
 }
@@ -462,17 +473,8 @@ unsafe fn fused_entry<T: Math, S: FusedPart>(
         // The kernel scales each part itself; the shared layer only adds `accumulate`.
         let controls = crate::reduce::Controls { accumulate: d.accumulate, ..crate::reduce::Controls::plain(Reduction::Sum) };
         run_loss(&controls, loss, grad, "grad_logits", |_, _, grad| {
-            let (dice, ce) = overlap_fused(&args, &Params { reduction: dice_reduce, ..params }, &part_params, grad).map_err(|e| {
-                Error::target(format!(
-                    "`target`[{}] = {} (sample {}, position {}) is not a class in [0, {}) nor ignore_index ({})",
-                    e.index,
-                    e.value,
-                    e.index / shape.spatial.max(1),
-                    e.index % shape.spatial.max(1),
-                    shape.classes,
-                    d.ignore_index
-                ))
-            })?;
+            let (dice, ce) = overlap_fused(&args, &Params { reduction: dice_reduce, ..params }, &part_params, grad)
+                .map_err(|e| target_error(e, shape, d.ignore_index))?;
             Ok([dice + ce, dice, ce])
         })
     }
@@ -527,4 +529,219 @@ pub unsafe extern "C" fn lossfn_dice_focal_loss_f32(logits: *const f32, target: 
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_dice_focal_loss_f64(logits: *const f64, target: *const i64, class_weight: *const f64, shape: lossfn_shape, dice: *const lossfn_overlap_options, focal: *const lossfn_focal_options, loss: *mut f64, grad_logits: *mut f64) -> lossfn_status {
     unsafe { fused_entry(logits, target, class_weight, shape, dice, focal, loss, grad_logits) }
+}
+
+/// Which batch score the two-phase functions compute (docs/distributed.md).
+pub type lossfn_overlap_kind = u32;
+/// Dice (lossfn_dice_loss_f32).
+pub const LOSSFN_OVERLAP_DICE: lossfn_overlap_kind = 0;
+/// Tversky, Focal Tversky with gamma != 1 (lossfn_tversky_loss_f32).
+pub const LOSSFN_OVERLAP_TVERSKY: lossfn_overlap_kind = 1;
+/// Generalized Dice (lossfn_generalized_dice_loss_f32).
+pub const LOSSFN_OVERLAP_GENERALIZED_DICE: lossfn_overlap_kind = 2;
+
+/// The validated parameters of a two-phase call: its kind, options with `batch = true`, and the
+/// number of statistics triples C'.
+fn stats_params(kind: lossfn_overlap_kind, o: &lossfn_overlap_options, shape: lossfn_shape) -> Result<(Params, crate::kernels::classification::Shape, usize)> {
+    let which = match kind {
+        LOSSFN_OVERLAP_DICE => Which::Dice,
+        LOSSFN_OVERLAP_TVERSKY => Which::Tversky,
+        LOSSFN_OVERLAP_GENERALIZED_DICE => Which::Generalized,
+        v => return Err(Error::option(format!("`kind` = {v} is not a lossfn_overlap_kind (DICE 0, TVERSKY 1, GENERALIZED_DICE 2)"))),
+    };
+    if !o.batch {
+        return Err(Error::option(
+            "`options.batch` = false: the two-phase statistics are for the batch-pooled score (batch = true); \
+             per-sample scores need no exchange (each rank calls the loss itself, with the MEAN recipe)",
+        ));
+    }
+    let kshape = shape_of(shape)?;
+    let params = params(which, o, shape.classes)?;
+    let count = stats_count(&kshape, &params);
+    Ok((params, kshape, count))
+}
+
+/// `stats_len` must be 3·C' (a C' whose 3·C' overflows is INVALID_SIZE, whatever stats_len is).
+fn check_stats_len(stats_len: usize, count: usize, o: &lossfn_overlap_options, status: lossfn_status) -> Result<()> {
+    let expected = mul_size("`shape.classes`: 3 statistics per class", count, 3)?;
+    if stats_len == expected {
+        return Ok(());
+    }
+    Err(Error::new(
+        status,
+        format!(
+            "`stats_len` = {stats_len}, expected 3 x {count} (one [TP, P, G] triple per class kept: include_background = {})",
+            o.include_background
+        ),
+    ))
+}
+
+/// The shared body of lossfn_overlap_stats_*.
+unsafe fn stats_entry<T: Math>(
+    kind: lossfn_overlap_kind,
+    input: *const T,
+    target: TargetPtr<T>,
+    shape: lossfn_shape,
+    options: *const lossfn_overlap_options,
+    stats: *mut f64,
+    stats_len: usize,
+) -> lossfn_status {
+    ffi_boundary! {
+        let o: lossfn_overlap_options = unsafe { read_options("options", options)? };
+        o.controls(false)?;
+        let (params, kshape, count) = stats_params(kind, &o, shape)?;
+        check_stats_len(stats_len, count, &o, LOSSFN_ERROR_INVALID_OPTION)?;
+        let (positions, elements) = (kshape.positions(), kshape.len());
+        let mut io = Io::new();
+        let input = unsafe { io.input("input", input, elements)? };
+        let target = unsafe { read_target(&mut io, target, &o, positions, elements)? };
+        let stats = unsafe { io.output("stats", stats, stats_len)? };
+        let args = Args { input, target, class_weight: None, shape: kshape };
+        // Into a scratch first: nothing is written on error.
+        let mut sums = vec![0f64; stats_len];
+        overlap_stats(&args, &params, &mut sums).map_err(|e| target_error(e, shape, o.ignore_index))?;
+        stats.copy_from_slice(&sums);
+        Ok(())
+    }
+}
+
+/// Checks summed statistics: no NaN, and no negative sum where every term is >= 0 (G of index
+/// targets, a count; TP and P of probabilities from SOFTMAX or SIGMOID with index targets).
+fn check_stats(stats: &[f64], params: &Params, index: bool) -> Result<()> {
+    let nonneg = |q: usize| match q {
+        0 | 1 => index && params.activation != Activation::None,
+        _ => index,
+    };
+    for (i, &v) in stats.iter().enumerate() {
+        if v.is_nan() || (v < 0.0 && nonneg(i % 3)) {
+            return Err(Error::option(format!(
+                "`global_stats`[{i}] = {v} ({} of score {}): not a sum of this loss's statistics (a broken all-reduce?)",
+                ["TP", "P", "G"][i % 3],
+                i / 3
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The shared body of lossfn_overlap_loss_from_stats_*.
+#[allow(clippy::too_many_arguments)]
+unsafe fn from_stats_entry<T: Math>(
+    kind: lossfn_overlap_kind,
+    input: *const T,
+    target: TargetPtr<T>,
+    class_weight: *const T,
+    shape: lossfn_shape,
+    options: *const lossfn_overlap_options,
+    global_stats: *const f64,
+    stats_len: usize,
+    loss: *mut T,
+    grad_input: *mut T,
+) -> lossfn_status {
+    ffi_boundary! {
+        let o: lossfn_overlap_options = unsafe { read_options("options", options)? };
+        let controls = o.controls(false)?;
+        let (params, kshape, count) = stats_params(kind, &o, shape)?;
+        if kind == LOSSFN_OVERLAP_GENERALIZED_DICE && !class_weight.is_null() {
+            return Err(Error::option("`class_weight` must be NULL for LOSSFN_OVERLAP_GENERALIZED_DICE (its class weights are the loss's own)"));
+        }
+        check_stats_len(stats_len, count, &o, LOSSFN_ERROR_INVALID_SIZE)?;
+        let (positions, elements) = (kshape.positions(), kshape.len());
+        let mut io = Io::new();
+        let input = unsafe { io.input("input", input, elements)? };
+        let index = matches!(target, TargetPtr::Index(_));
+        let target = unsafe { read_target(&mut io, target, &o, positions, elements)? };
+        let class_weight = unsafe { io.optional_input("class_weight", class_weight, shape.classes)? };
+        let stats = unsafe { io.input("global_stats", global_stats, stats_len)? };
+        check_stats(stats, &params, index)?;
+        let loss_len = controls.loss_len(loss_count(&kshape, &params));
+        let loss = unsafe { io.output("loss", loss, loss_len)? };
+        let grad = unsafe { io.optional_output("grad_input", grad_input, elements)? };
+        let args = Args { input, target, class_weight, shape: kshape };
+        run_loss(&controls, loss, grad, "grad_input", |reduction, none, grad| {
+            overlap_from_stats(&args, &Params { reduction, ..params }, stats, none, grad).map_err(|e| target_error(e, shape, o.ignore_index))
+        })
+    }
+}
+
+/// Phase 1 of the exact batch score across data-parallel ranks (docs/distributed.md): this
+/// rank's statistics of a batch-pooled Dice, Tversky or generalized Dice (`kind`), in double,
+/// as one [TP, P, G] triple per class kept (C' = classes, or classes - 1 without background), in
+/// the order of the NONE output: TP = sum p*g, P = sum p, G = sum g (sum p^2 and sum g^2 for
+/// Dice with squared_pred; MONAI's soft TP with soft_label). options.batch must be true.
+/// input: batch*classes*spatial in shape.layout; target: batch*spatial class indices or
+/// options.ignore_index. stats: stats_len = 3*C' doubles (another stats_len: INVALID_OPTION).
+/// Sum the stats of all ranks (MPI_Allreduce, SUM), then call
+/// lossfn_overlap_loss_from_stats_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_overlap_stats_f32(kind: lossfn_overlap_kind, input: *const f32, target: *const i64, shape: lossfn_shape, options: *const lossfn_overlap_options, stats: *mut f64, stats_len: usize) -> lossfn_status {
+    unsafe { stats_entry(kind, input, TargetPtr::Index(target), shape, options, stats, stats_len) }
+}
+/// Phase 1, double precision: see lossfn_overlap_stats_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_overlap_stats_f64(kind: lossfn_overlap_kind, input: *const f64, target: *const i64, shape: lossfn_shape, options: *const lossfn_overlap_options, stats: *mut f64, stats_len: usize) -> lossfn_status {
+    unsafe { stats_entry(kind, input, TargetPtr::Index(target), shape, options, stats, stats_len) }
+}
+/// Phase 1 on soft (or multi-label) targets: as lossfn_overlap_stats_f32, with target holding
+/// batch*classes*spatial values in the input's layout.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_overlap_stats_soft_f32(kind: lossfn_overlap_kind, input: *const f32, target: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, stats: *mut f64, stats_len: usize) -> lossfn_status {
+    unsafe { stats_entry(kind, input, TargetPtr::Soft(target), shape, options, stats, stats_len) }
+}
+/// Phase 1 on soft targets, double precision: see lossfn_overlap_stats_soft_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_overlap_stats_soft_f64(kind: lossfn_overlap_kind, input: *const f64, target: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, stats: *mut f64, stats_len: usize) -> lossfn_status {
+    unsafe { stats_entry(kind, input, TargetPtr::Soft(target), shape, options, stats, stats_len) }
+}
+/// Phase 2: the loss of the whole batch from the statistics summed over all ranks
+/// (global_stats, stats_len = 3*C' doubles; statistics of another class count or
+/// include_background: INVALID_SIZE; NaN, or a negative count or probability sum:
+/// INVALID_OPTION), and this rank's gradient of it (grad_input: batch*classes*spatial or NULL;
+/// one pass over the input). Every rank gets the same loss (the whole batch's; no further
+/// all-reduce). Options, class_weight (NULL for GENERALIZED_DICE) and loss as the kind's own
+/// function (lossfn_dice_loss_f32, lossfn_tversky_loss_f32, lossfn_generalized_dice_loss_f32)
+/// with options.batch = true; with one rank's statistics it equals that function bit for bit.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_overlap_loss_from_stats_f32(kind: lossfn_overlap_kind, input: *const f32, target: *const i64, class_weight: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, global_stats: *const f64, stats_len: usize, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { from_stats_entry(kind, input, TargetPtr::Index(target), class_weight, shape, options, global_stats, stats_len, loss, grad_input) }
+}
+/// Phase 2, double precision: see lossfn_overlap_loss_from_stats_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_overlap_loss_from_stats_f64(kind: lossfn_overlap_kind, input: *const f64, target: *const i64, class_weight: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, global_stats: *const f64, stats_len: usize, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { from_stats_entry(kind, input, TargetPtr::Index(target), class_weight, shape, options, global_stats, stats_len, loss, grad_input) }
+}
+/// Phase 2 on soft targets: as lossfn_overlap_loss_from_stats_f32, with target holding
+/// batch*classes*spatial values in the input's layout.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_overlap_loss_from_stats_soft_f32(kind: lossfn_overlap_kind, input: *const f32, target: *const f32, class_weight: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, global_stats: *const f64, stats_len: usize, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { from_stats_entry(kind, input, TargetPtr::Soft(target), class_weight, shape, options, global_stats, stats_len, loss, grad_input) }
+}
+/// Phase 2 on soft targets, double precision: see lossfn_overlap_loss_from_stats_soft_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_overlap_loss_from_stats_soft_f64(kind: lossfn_overlap_kind, input: *const f64, target: *const f64, class_weight: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, global_stats: *const f64, stats_len: usize, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { from_stats_entry(kind, input, TargetPtr::Soft(target), class_weight, shape, options, global_stats, stats_len, loss, grad_input) }
 }

@@ -856,12 +856,22 @@ struct Coefs<T> {
 }
 
 /// Pass 2 for one item: turns p (parked in `out` by pass 1, or the input itself without
-/// activation) into ∂L/∂input, in place.
+/// activation, or with `recompute` formed again from the input) into ∂L/∂input, in place.
 ///
 /// With `part` (softmax, index targets) the fused part's gradient is added (cross entropy shown):
 /// gs·((1−ε)·w_y + (ε/C)·W)·p_c − gs·(ε/C)·w_c, and −gs·(1−ε)·w_y at the target class.
 #[inline(always)]
-fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item: Item, co: &Coefs<T>, mut out: Out<'_, T>, part: Option<&PartK<'_, T>>) {
+#[allow(clippy::too_many_arguments)]
+fn scatter_item<T: Math>(
+    args: &Args<'_, T>,
+    params: &Params,
+    geom: &Geom,
+    item: Item,
+    co: &Coefs<T>,
+    mut out: Out<'_, T>,
+    recompute: bool,
+    part: Option<&PartK<'_, T>>,
+) {
     // gs·(ε/C)·w_c per class (0 for the focal part).
     let part_rows: Vec<T> = part.map_or(Vec::new(), |k| (0..geom.c).map(|c| k.gs * k.eps_c * k.weight(c)).collect());
     let (c, bw) = (geom.c, geom.w);
@@ -875,7 +885,7 @@ fn scatter_item<T: Math>(args: &Args<'_, T>, params: &Params, geom: &Geom, item:
         let (cg, cp) = (&co.cg[grp * c..(grp + 1) * c], &co.cp[grp * c..(grp + 1) * c]);
         for b in reduce::chunks(item.s1 - item.s0, bw) {
             let (b0, w) = (item.s0 + b.start, b.len());
-            let wp = if act == Activation::None {
+            let wp = if act == Activation::None || recompute {
                 forward(args, geom, act, n, b0, w, &mut sc, None)
             } else {
                 // p as pass 1 left it: already 0 in ignored columns.
@@ -1197,6 +1207,152 @@ pub fn overlap_fused<'a, T: Math>(args: &Args<'_, T>, params: &Params, part: &Pa
     run(args, params, Some(part), None, grad)
 }
 
+/// The first score class: 0, or 1 without the background.
+fn first_class(params: &Params) -> usize {
+    if params.include_background {
+        0
+    } else {
+        1
+    }
+}
+
+/// The MEAN denominator Σ w over the scores: it depends on the weights only (one score per group
+/// and weight 1 for generalized Dice, whose class weights are inside the score).
+fn mean_den<T: Real>(args: &Args<'_, T>, params: &Params) -> f64 {
+    let n_groups = if params.batch { 1 } else { args.shape.batch };
+    if let Score::Generalized { .. } = params.score {
+        return n_groups as f64;
+    }
+    let weight = |k: usize| args.class_weight.map_or(1.0, |w| w[k].f64());
+    let mut den = 0.0;
+    for _ in 0..n_groups {
+        for k in first_class(params)..args.shape.classes {
+            den += weight(k);
+        }
+    }
+    den
+}
+
+/// Pass 1 over a run of samples: (TP, P, G) per (sample, class) as `[run][C][3]`, partials
+/// combined in item order, and the fused part's sum. Every item gets its piece of `grad` in `outs`
+/// (to park p in, with `park`) and hands it back.
+#[allow(clippy::too_many_arguments)]
+fn gather_run<'a, T: Math>(
+    args: &Args<'_, T>,
+    params: &Params,
+    geom: &Geom,
+    run: Range<usize>,
+    items: &[Item],
+    outs: Vec<Option<Out<'a, T>>>,
+    park: bool,
+    part: Option<&PartK<'_, T>>,
+) -> (Vec<f64>, f64, Vec<Out<'a, T>>) {
+    let c = geom.c;
+    let work = run.len().saturating_mul(c).saturating_mul(geom.s).saturating_mul(8);
+    let jobs: Vec<(Item, Option<Out<'a, T>>)> = items.iter().copied().zip(outs).collect();
+    let results = reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Gather { args, params, geom, item, out, park, part }));
+    let mut sums = vec![0f64; run.len() * c * 3];
+    let mut outs = Vec::with_capacity(items.len());
+    let mut part_total = 0.0;
+    for (it, (part, part_value, out)) in items.iter().zip(results) {
+        part_total += part_value;
+        let at = (it.n0 - run.start) * c * 3;
+        for (acc, v) in sums[at..at + part.len()].iter_mut().zip(part) {
+            *acc += v;
+        }
+        outs.extend(out);
+    }
+    (sums, part_total, outs)
+}
+
+/// The per-sample sums `[n][C][3]` added over the samples, in sample order: the pooled `[C][3]`.
+fn pool(sums: &[f64], c: usize) -> Vec<f64> {
+    let mut pooled = vec![0f64; c * 3];
+    for sample in sums.chunks_exact(c * 3) {
+        for (acc, &v) in pooled.iter_mut().zip(sample) {
+            *acc += v;
+        }
+    }
+    pooled
+}
+
+/// The scores of `groups` (`[group][C][3]` sums): returns Σ w·l (unscaled), writes the NONE values
+/// w·l from `none[*j]` on, and the gradient coefficients (reduction factor `scale`) of each score.
+#[allow(clippy::too_many_arguments)]
+fn score_groups<T: Math>(
+    args: &Args<'_, T>,
+    params: &Params,
+    groups: &[f64],
+    scale: f64,
+    n0: usize,
+    none: &mut Option<&mut [T]>,
+    j: &mut usize,
+) -> (f64, Coefs<T>) {
+    let c = args.shape.classes;
+    let first = first_class(params);
+    let squared = matches!(params.score, Score::Dice { squared_pred: true });
+    let weight = |k: usize| args.class_weight.map_or(1.0, |w| w[k].f64());
+    let n_groups = groups.len() / (c * 3);
+    let mut total = 0.0;
+    let mut co = Coefs { n0, pooled: params.batch, cg: vec![T::zero(); n_groups * c], cp: vec![T::zero(); n_groups * c] };
+    let mut emit = |v: f64| {
+        if let Some(o) = none.as_deref_mut() {
+            o[*j] = T::of(v);
+        }
+        *j += 1;
+    };
+    for (grp, sg) in groups.chunks_exact(c * 3).enumerate() {
+        if let Score::Generalized { w_type } = params.score {
+            let (score, d) = gdice_score::<T>(w_type, params.smooth_nr, params.smooth_dr, sg, first, c);
+            let (l, dl) = focal(score, params.gamma);
+            total += l;
+            emit(l);
+            let coef = scale * dl;
+            let times = |d: f64| if coef == 0.0 { 0.0 } else { coef * d };
+            for (k, (d_tp, d_p)) in (first..c).zip(d) {
+                co.cg[grp * c + k] = saturate(times(d_tp));
+                co.cp[grp * c + k] = saturate(times(d_p));
+            }
+            continue;
+        }
+        for k in first..c {
+            let (tp, p, g) = (sg[k * 3 + TP], sg[k * 3 + P], sg[k * 3 + G]);
+            let (score, d_tp, d_p) = score_of(params.score, params.smooth_nr, params.smooth_dr, tp, p, g);
+            let (l, dl) = focal(score, params.gamma);
+            let w = weight(k);
+            total += w * l;
+            emit(w * l);
+            let coef = scale * w * dl;
+            // A zero upstream factor (class weight 0, flat focal base) zeroes the branch,
+            // also where a subnormal denominator made the score's derivatives overflow.
+            let times = |d: f64| if coef == 0.0 { 0.0 } else { coef * d };
+            co.cg[grp * c + k] = saturate(times(d_tp));
+            co.cp[grp * c + k] = saturate(times(d_p) * if squared { 2.0 } else { 1.0 });
+        }
+    }
+    (total, co)
+}
+
+/// Pass 2 over a run: the gradient of every item into its `outs` piece. With `recompute`, p is
+/// formed again from the input (phase 2 of the two-phase call, where pass 1 had no buffer to park
+/// it in); otherwise it is read where pass 1 parked it (or, without activation, is the input).
+#[allow(clippy::too_many_arguments)]
+fn scatter_run<'a, T: Math>(
+    args: &Args<'_, T>,
+    params: &Params,
+    geom: &Geom,
+    run: Range<usize>,
+    items: Vec<Item>,
+    outs: Vec<Out<'a, T>>,
+    co: &Coefs<T>,
+    recompute: bool,
+    part: Option<&PartK<'_, T>>,
+) {
+    let work = run.len().saturating_mul(geom.c).saturating_mul(geom.s).saturating_mul(8);
+    let jobs: Vec<(Item, Out<'a, T>)> = items.into_iter().zip(outs).collect();
+    reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Scatter { args, params, geom, item, co, out, recompute, part }));
+}
+
 /// The body of [`overlap`] and [`overlap_fused`].
 fn run<'a, T: Math>(
     args: &Args<'_, T>,
@@ -1234,28 +1390,11 @@ fn run<'a, T: Math>(
         }
     });
     let part_k = part_k.as_ref();
-    let mut part_total = 0.0;
-    // The MEAN denominator Σ w over the scores depends on the weights only.
-    let first = if params.include_background { 0 } else { 1 };
-    let weight = |k: usize| args.class_weight.map_or(1.0, |w| w[k].f64());
-    let n_scores_per_class = if params.batch { 1 } else { args.shape.batch };
-    let mut den = 0.0;
-    if let Score::Generalized { .. } = params.score {
-        // One score per group, weight 1 (class weights are inside the score).
-        den = n_scores_per_class as f64;
-    } else {
-        for _ in 0..n_scores_per_class {
-            for k in first..c {
-                den += weight(k);
-            }
-        }
-    }
-    let scale = params.reduction.scale(den, 1);
-    let squared = matches!(params.score, Score::Dice { squared_pred: true });
+    let scale = params.reduction.scale(mean_den(args, params), 1);
     // Without an activation pass 2 reads the input itself; otherwise pass 1 parks p in `grad`.
     let park = params.activation != Activation::None;
 
-    let mut total = 0.0;
+    let (mut total, mut part_total) = (0.0, 0.0);
     let mut none_out = loss_none;
     let mut j = 0;
     let mut grad_rest = grad;
@@ -1269,81 +1408,70 @@ fn run<'a, T: Math>(
             }
             None => items.iter().map(|_| None).collect(),
         };
-        let work = run.len().saturating_mul(c).saturating_mul(s).saturating_mul(8);
-
-        // Pass 1: (TP, P, G) per (sample, class), partials combined in item order. Every item
-        // gets its piece of `grad` (to park p in, with an activation) and hands it back.
-        let jobs: Vec<(Item, Option<Out<'a, T>>)> = items.iter().copied().zip(outs).collect();
-        let results = reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Gather { args, params, geom, item, out, park, part: part_k }));
-        let mut sums = vec![0f64; run.len() * c * 3];
-        let mut outs = Vec::with_capacity(items.len());
-        for (it, (part, part_value, out)) in items.iter().zip(results) {
-            part_total += part_value;
-            let at = (it.n0 - run.start) * c * 3;
-            for (acc, v) in sums[at..at + part.len()].iter_mut().zip(part) {
-                *acc += v;
-            }
-            outs.extend(out);
-        }
-        let groups = if params.batch {
-            let mut pooled = vec![0f64; c * 3];
-            for sample in sums.chunks_exact(c * 3) {
-                for (acc, &v) in pooled.iter_mut().zip(sample) {
-                    *acc += v;
-                }
-            }
-            pooled
-        } else {
-            sums
-        };
-
-        // Scores, losses, and the gradient coefficients of each score.
-        let n_groups = groups.len() / (c * 3);
-        let mut co = Coefs { n0: run.start, pooled: params.batch, cg: vec![T::zero(); n_groups * c], cp: vec![T::zero(); n_groups * c] };
-        for (grp, sg) in groups.chunks_exact(c * 3).enumerate() {
-            if let Score::Generalized { w_type } = params.score {
-                let (score, d) = gdice_score::<T>(w_type, params.smooth_nr, params.smooth_dr, sg, first, c);
-                let (l, dl) = focal(score, params.gamma);
-                total += l;
-                if let Some(o) = none_out.as_deref_mut() {
-                    o[j] = T::of(l);
-                }
-                j += 1;
-                let coef = scale * dl;
-                let times = |d: f64| if coef == 0.0 { 0.0 } else { coef * d };
-                for (k, (d_tp, d_p)) in (first..c).zip(d) {
-                    co.cg[grp * c + k] = saturate(times(d_tp));
-                    co.cp[grp * c + k] = saturate(times(d_p));
-                }
-                continue;
-            }
-            for k in first..c {
-                let (tp, p, g) = (sg[k * 3 + TP], sg[k * 3 + P], sg[k * 3 + G]);
-                let (score, d_tp, d_p) = score_of(params.score, params.smooth_nr, params.smooth_dr, tp, p, g);
-                let (l, dl) = focal(score, params.gamma);
-                let w = weight(k);
-                total += w * l;
-                if let Some(o) = none_out.as_deref_mut() {
-                    o[j] = T::of(w * l);
-                }
-                j += 1;
-                let coef = scale * w * dl;
-                // A zero upstream factor (class weight 0, flat focal base) zeroes the branch,
-                // also where a subnormal denominator made the score's derivatives overflow.
-                let times = |d: f64| if coef == 0.0 { 0.0 } else { coef * d };
-                co.cg[grp * c + k] = saturate(times(d_tp));
-                co.cp[grp * c + k] = saturate(times(d_p) * if squared { 2.0 } else { 1.0 });
-            }
-        }
-
-        // Pass 2: the gradient, in place.
+        let (sums, part_value, outs) = gather_run(args, params, geom, run.clone(), &items, outs, park, part_k);
+        part_total += part_value;
+        let groups = if params.batch { pool(&sums, c) } else { sums };
+        let (value, co) = score_groups(args, params, &groups, scale, run.start, &mut none_out, &mut j);
+        total += value;
         if !outs.is_empty() {
-            let jobs: Vec<(Item, Out<'a, T>)> = items.into_iter().zip(outs).collect();
-            let co = &co;
-            reduce::map_in_order(jobs, work, |(item, out)| simd::dispatch(Scatter { args, params, geom, item, co, out, part: part_k }));
+            scatter_run(args, params, geom, run, items, outs, &co, false, part_k);
         }
     }
     Ok((total * scale, part_k.map_or(0.0, |k| part_total * k.gs64)))
+}
+
+/// Number of statistics triples of the two-phase batch score (`params.batch`): one per class
+/// kept, C' (generalized Dice too: its weights need each class's G).
+pub fn stats_count(shape: &Shape, params: &Params) -> usize {
+    score_count(shape, params.include_background, true)
+}
+
+/// Phase 1 of the batch score across ranks (`params.batch` must be true; the caller checks):
+/// this call's sums `[C'][TP, P, G]` (classes kept, in the order of the NONE output), pooled over
+/// its samples exactly as the one-call loss pools them. The sums of several calls (ranks) add up
+/// to the sums of their concatenated batch. Fails as [`overlap`], writing nothing.
+pub fn overlap_stats<T: Math>(args: &Args<'_, T>, params: &Params, stats: &mut [f64]) -> Result<(), InvalidTarget> {
+    let geom = &Geom::new(&args.shape);
+    let c = args.shape.classes;
+    if let Target::Index { target, ignore_index } = args.target {
+        validate::<T>(target, ignore_index, c, None, false)?;
+    }
+    let run = 0..args.shape.batch;
+    let items = geom.items(run.clone());
+    let outs = items.iter().map(|_| None).collect();
+    let (sums, _, _) = gather_run(args, params, geom, run, &items, outs, false, None);
+    stats.copy_from_slice(&pool(&sums, c)[first_class(params) * 3..]);
+    Ok(())
+}
+
+/// Phase 2: the loss of the whole batch from the summed statistics `stats` (`[C'][TP, P, G]`, as
+/// [`overlap_stats`] writes them), and with `grad` this call's gradient of it (p formed again from
+/// the input: one pass). With the statistics of this call alone it equals [`overlap`] with
+/// `batch`, bit for bit. Fails as [`overlap`].
+pub fn overlap_from_stats<'a, T: Math>(
+    args: &Args<'_, T>,
+    params: &Params,
+    stats: &[f64],
+    loss_none: Option<&mut [T]>,
+    grad: Option<&'a mut [T]>,
+) -> Result<f64, InvalidTarget> {
+    let geom = &Geom::new(&args.shape);
+    let c = args.shape.classes;
+    if let Target::Index { target, ignore_index } = args.target {
+        validate::<T>(target, ignore_index, c, None, false)?;
+    }
+    let mut groups = vec![0f64; c * 3];
+    groups[first_class(params) * 3..].copy_from_slice(stats);
+    let scale = params.reduction.scale(mean_den(args, params), 1);
+    let mut none_out = loss_none;
+    let (total, co) = score_groups(args, params, &groups, scale, 0, &mut none_out, &mut 0);
+    if let Some(grad) = grad {
+        let run = 0..args.shape.batch;
+        let items = geom.items(run.clone());
+        let outs = split_out(geom, &items, grad);
+        scatter_run(args, params, geom, run, items, outs, &co, true, None);
+    }
+    Ok(total * scale)
 }
 
 /// Pass 1 on one item ([`gather_item`]), for [`simd::dispatch`].
@@ -1373,6 +1501,7 @@ struct Scatter<'a, 'g, T> {
     item: Item,
     co: &'g Coefs<T>,
     out: Out<'a, T>,
+    recompute: bool,
     part: Option<&'g PartK<'g, T>>,
 }
 
@@ -1380,6 +1509,6 @@ impl<T: Math> SimdTask for Scatter<'_, '_, T> {
     type Output = ();
     #[inline(always)]
     fn run(self) {
-        scatter_item(self.args, self.params, self.geom, self.item, self.co, self.out, self.part)
+        scatter_item(self.args, self.params, self.geom, self.item, self.co, self.out, self.recompute, self.part)
     }
 }

@@ -128,6 +128,26 @@ template <class T> void classification_and_overlap() {
 #define CALL(name) CHECK(lossfn::name(x, probs, shape).ok());
     LOSSFN_GENERALIZED_DICE_LOSSES(CALL)
 #undef CALL
+    // The two phases of the batch score: phase 2 from phase 1's statistics of this batch alone is
+    // the one-call loss with batch = true (bit for bit); class_weight nullptr = none.
+    {
+        auto bo = oo;
+        bo.batch = true;
+        const auto one = lossfn::dice_loss(x, labels, shape, bo);
+#define CALL(name) const auto st_##name = lossfn::name(LOSSFN_OVERLAP_DICE, x, labels, shape, bo); CHECK(st_##name.size() == lossfn::overlap_stats_size(shape, bo));
+        LOSSFN_OVERLAP_STATS_INDEX_LOSSES(CALL)
+#undef CALL
+#define CALL(name) CHECK(same(lossfn::name(LOSSFN_OVERLAP_DICE, x, labels, shape, bo, st_overlap_stats, nullptr), one));
+        LOSSFN_OVERLAP_FROM_STATS_INDEX_LOSSES(CALL)
+#undef CALL
+        const auto one_soft = lossfn::tversky_loss_soft(x, probs, shape, bo);
+#define CALL(name) const auto st_##name = lossfn::name(LOSSFN_OVERLAP_TVERSKY, x, probs, shape, bo); CHECK(st_##name.size() == lossfn::overlap_stats_size(shape, bo));
+        LOSSFN_OVERLAP_STATS_LOSSES(CALL)
+#undef CALL
+#define CALL(name) CHECK(same(lossfn::name(LOSSFN_OVERLAP_TVERSKY, x, probs, shape, bo, st_overlap_stats_soft, nullptr), one_soft));
+        LOSSFN_OVERLAP_FROM_STATS_LOSSES(CALL)
+#undef CALL
+    }
     // Dice fused with cross entropy / focal: the second struct's nullptr means its defaults.
     const auto dce = lossfn_cross_entropy_options_default();
     CHECK(same(lossfn::dice_ce_loss(x, labels, shape, oo, &dce), lossfn::dice_ce_loss(x, labels, shape, oo, nullptr)));

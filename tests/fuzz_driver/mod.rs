@@ -127,6 +127,10 @@ catalogue! { $
     DiceFocal     dice_focal_loss     Overlap         DICE_FOCAL;
     LovaszSoftmax lovasz_softmax_loss Overlap         LOVASZ_INDEX;
     LovaszHinge   lovasz_hinge_loss   Overlap         LOVASZ;
+    OverlapStats      overlap_stats                 Overlap  OVERLAP_STATS_INDEX;
+    OverlapStatsSoft  overlap_stats_soft            Overlap  OVERLAP_STATS;
+    FromStats         overlap_loss_from_stats       Overlap  OVERLAP_FROM_STATS_INDEX;
+    FromStatsSoft     overlap_loss_from_stats_soft  Overlap  OVERLAP_FROM_STATS;
 }
 
 /// The C signature of a function: the header's `LOSSFN_<FORM>_LOSSES` list it is in (every
@@ -164,6 +168,17 @@ pub enum Form {
     LOVASZ_INDEX,
     /// Lovász hinge: binary float targets (classes = 1), the Lovász options.
     LOVASZ,
+    /// Phase 1 of the batch score across ranks: a kind, class indices, the overlap options,
+    /// statistics out (double). The driver keeps the kind after the options struct
+    /// ([`STATS_TAIL`]: an option field "kind").
+    OVERLAP_STATS_INDEX,
+    /// Phase 1 on soft targets.
+    OVERLAP_STATS,
+    /// Phase 2: a kind, class indices, class weights, the overlap options, the global statistics
+    /// (an input, double), loss and gradient.
+    OVERLAP_FROM_STATS_INDEX,
+    /// Phase 2 on soft targets.
+    OVERLAP_FROM_STATS,
 }
 
 impl Form {
@@ -183,7 +198,15 @@ impl F {
         matches!(self.family(), Family::Classification | Family::Overlap)
     }
     pub fn has_grad(self) -> bool {
-        self.family() != Family::Matrix
+        self.family() != Family::Matrix && !self.stats_phase()
+    }
+    /// The two-phase batch score: phase 1 (statistics) or phase 2 (loss from statistics).
+    pub fn two_phase(self) -> bool {
+        self.stats_phase() || matches!(self.form(), Form::OVERLAP_FROM_STATS_INDEX | Form::OVERLAP_FROM_STATS)
+    }
+    /// Phase 1: writes statistics (double), no loss, no gradient.
+    pub fn stats_phase(self) -> bool {
+        matches!(self.form(), Form::OVERLAP_STATS_INDEX | Form::OVERLAP_STATS)
     }
     /// Values per box: 5 for rotated boxes (cx, cy, w, h, angle), else 4.
     pub fn box_width(self) -> usize {
@@ -200,7 +223,18 @@ impl F {
         matches!(self, F::Tversky | F::TverskySoft)
     }
     pub fn index_target(self) -> bool {
-        matches!(self.form(), Form::CROSS_ENTROPY_INDEX | Form::FOCAL_INDEX | Form::OVERLAP_INDEX | Form::GENERALIZED_DICE_INDEX | Form::DICE_CE | Form::DICE_FOCAL | Form::LOVASZ_INDEX)
+        matches!(
+            self.form(),
+            Form::CROSS_ENTROPY_INDEX
+                | Form::FOCAL_INDEX
+                | Form::OVERLAP_INDEX
+                | Form::GENERALIZED_DICE_INDEX
+                | Form::DICE_CE
+                | Form::DICE_FOCAL
+                | Form::LOVASZ_INDEX
+                | Form::OVERLAP_STATS_INDEX
+                | Form::OVERLAP_FROM_STATS_INDEX
+        )
     }
     /// The Lovász losses (their own options struct; one value per image or one).
     pub fn lovasz(self) -> bool {
@@ -238,7 +272,7 @@ impl F {
     }
     /// Probability targets: their options take no ignore_index but the default (docs/api.md §1, §7).
     pub fn soft_target(self) -> bool {
-        matches!(self.form(), Form::CROSS_ENTROPY | Form::OVERLAP | Form::GENERALIZED_DICE)
+        matches!(self.form(), Form::CROSS_ENTROPY | Form::OVERLAP | Form::GENERALIZED_DICE | Form::OVERLAP_STATS | Form::OVERLAP_FROM_STATS)
     }
     /// Generalized Dice: one score per sample (or batch), no class_weight, reads w_type.
     pub fn gdice(self) -> bool {
@@ -316,6 +350,10 @@ pub enum Role {
     Index,
     /// Binary float targets: 0 or 1 (anything else but ignore_index is INVALID_TARGET).
     Binary,
+    /// Summed overlap statistics `[TP, P, G]` per score (double in both precisions): ≥ 0; NaN,
+    /// and a negative sum of terms that are all ≥ 0, are INVALID_OPTION. Moderate: 0 or in
+    /// [1e-3, 1e6], each triple consistent ([`stats_moderate`]).
+    Stats,
 }
 
 /// Largest magnitude of a "moderate" value: logits of ±1e4 (f32 too), coordinates up to 1e4.
@@ -327,7 +365,8 @@ impl Role {
         match self {
             Role::Any | Role::Box => v.is_finite() && v.abs() <= MODERATE,
             Role::Prob => (0.0..=1.0).contains(&v),
-            Role::ProbOverlap => v == 0.0 || (1e-6..=1.0).contains(&v),
+            // (1e-6 as either type stores it: f32 rounds it just below.)
+            Role::ProbOverlap => v == 0.0 || ((1e-6f32 as f64)..=1.0).contains(&v),
             Role::LogProb => (-MODERATE..=0.0).contains(&v),
             // A MEAN divides by Σw (of the counted terms): weights spanning more than ~1e10
             // make the true weighted mean overflow f32 (and weights all below ~1e-38 overflow
@@ -335,7 +374,49 @@ impl Role {
             Role::Weight => v == 0.0 || (1e-6..=MODERATE).contains(&v),
             Role::Index => true,
             Role::Binary => v == 0.0 || v == 1.0,
+            Role::Stats => v == 0.0 || (1e-3..=1e6).contains(&v),
         }
+    }
+}
+
+/// Whether summed statistics are moderate: every value moderate and each triple consistent,
+/// TP ≤ min(P, G) (sums that some batch has; inconsistent ones can put a score's denominator
+/// near 0, where the true gradient overflows).
+pub fn stats_moderate(x: &[f64]) -> bool {
+    x.iter().all(|&v| Role::Stats.moderate(v)) && x.chunks(3).all(|t| t.len() < 3 || t[0] <= t[1].min(t[2]))
+}
+
+/// Makes statistics consistent (TP ≤ min(P, G) in each triple), as [`stats_moderate`] asks.
+pub fn make_consistent(x: &mut [f64]) {
+    for t in x.chunks_exact_mut(3) {
+        t[0] = t[0].min(t[1]).min(t[2]);
+    }
+}
+
+/// Where [`invoke`] finds the kind of a two-phase call: the u32 after the overlap options struct
+/// in the driver's option bytes (the library reads only the struct).
+pub const STATS_TAIL: usize = size_of::<lossfn_overlap_options>();
+
+/// The number of statistics triples of a two-phase call: C' = classes, or classes − 1 without
+/// the background (read off the options bytes; NULL: the defaults, with the background).
+fn stats_triples(classes: usize, opt: *const u8) -> usize {
+    // SAFETY: a non-NULL options pointer of the driver points to its whole option bytes (read
+    // byte-wise: it may be misaligned).
+    let bg = opt.is_null() || unsafe { opt.add(offset_of!(lossfn_overlap_options, include_background)).read() } != 0;
+    if bg {
+        classes
+    } else {
+        classes.saturating_sub(1)
+    }
+}
+
+/// The kind of a two-phase call (NULL options: DICE).
+fn stats_kind(opt: *const u8) -> u32 {
+    // SAFETY: as stats_triples.
+    if opt.is_null() {
+        LOSSFN_OVERLAP_DICE
+    } else {
+        unsafe { std::ptr::read_unaligned(opt.add(STATS_TAIL).cast::<u32>()) }
     }
 }
 
@@ -587,8 +668,14 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
             // driver's option bytes (the library reads the overlap struct there; the driver
             // builds the second argument from both, see dice_ce_options); only its
             // label_smoothing is a field of its own.
-            let mut bytes = zeroed(lossfn_overlap_options_default());
+            // The two phases need batch = true: the driver's defaults have it (NULL options, the
+            // library's defaults, do not: decode knows).
+            let mut bytes = zeroed(lossfn_overlap_options { batch: f.two_phase(), ..lossfn_overlap_options_default() });
             let mut tail = Vec::new();
+            if f.two_phase() {
+                bytes.extend([0u8; 8]);
+                tail.push(Field { name: "kind", off: STATS_TAIL, ty: U32(&[LOSSFN_OVERLAP_DICE, LOSSFN_OVERLAP_TVERSKY, LOSSFN_OVERLAP_GENERALIZED_DICE]), used: true });
+            }
             // (focal_gamma: named apart from the overlap struct's own gamma, the Focal Tversky power)
             let own = match f.form() {
                 Form::DICE_CE => Some((zeroed(lossfn_cross_entropy_options_default()), "label_smoothing",
@@ -610,6 +697,7 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
                 fld!(O, include_background, Bool, true),
                 fld!(O, batch, Bool, true),
                 fld!(O, squared_pred, Bool, true),
+                // (Two phases: read by the Tversky kind only, see decode.)
                 fld!(O, alpha, F64(finite_ge0, weight_moderate), t),
                 fld!(O, beta, F64(finite_ge0, weight_moderate), t),
                 fld!(O, gamma, F64(finite_gt0, gamma_overlap_moderate), true),
@@ -681,7 +769,7 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
     // Every options struct ends with the output controls of docs/api.md §3: loss_weight,
     // avg_factor (f64) and accumulate (bool, padded to 8 bytes). (Dice + cross entropy: those of
     // its overlap struct, which the driver copies into the cross-entropy one.)
-    let end = if f.fused() { DICE_CE_TAIL } else { bytes.len() };
+    let end = if f.fused() || f.two_phase() { DICE_CE_TAIL } else { bytes.len() };
     fields.extend([
         Field { name: "loss_weight", off: end - 24, ty: F64(finite, loss_weight_moderate), used: true },
         Field { name: "avg_factor", off: end - 16, ty: F64(avg_factor_valid, avg_factor_moderate), used: true },
@@ -723,6 +811,8 @@ pub struct Decoded {
     pub per_image: bool,
     /// grad += ∂L: the gradient buffer keeps its content where ∂L is 0.
     pub accumulate: bool,
+    /// The two phases: the kind (LOSSFN_OVERLAP_*).
+    pub kind: u32,
 }
 
 fn bit(status: u32) -> u32 {
@@ -743,7 +833,12 @@ fn decode(f: F, bytes: Option<&[u8]>, classes: usize) -> Decoded {
         batch: false,
         per_image: false,
         accumulate: false,
+        kind: LOSSFN_OVERLAP_DICE,
     };
+    if bytes.is_none() && f.two_phase() {
+        // NULL options are the library's defaults: batch = false.
+        d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+    }
     let Some((default, _, fields)) = options_layout(f) else { return d };
     let b = bytes.unwrap_or(&default);
     for fl in &fields {
@@ -757,6 +852,7 @@ fn decode(f: F, bytes: Option<&[u8]>, classes: usize) -> Decoded {
                     "reduction" => d.reduction = v,
                     "activation" => d.probs_input = fl.used && v == LOSSFN_ACTIVATION_NONE,
                     "input" => d.probs_input = v == LOSSFN_INPUT_PROBS,
+                    "kind" => d.kind = v,
                     _ => {}
                 }
             }
@@ -824,6 +920,29 @@ fn decode(f: F, bytes: Option<&[u8]>, classes: usize) -> Decoded {
         if dr == 0.0 && nr != 0.0 {
             d.moderate = false;
             d.tame = false;
+        }
+    }
+    if f.two_phase() {
+        // What the kind reads: Tversky alpha and beta, generalized Dice w_type (and no squared_pred).
+        type O = lossfn_overlap_options;
+        if !d.batch {
+            d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+        }
+        if d.kind == LOSSFN_OVERLAP_TVERSKY {
+            for off in [offset_of!(O, alpha), offset_of!(O, beta)] {
+                let v = get_f64(b, off);
+                if !finite_ge0(v) {
+                    d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+                }
+                d.moderate &= weight_moderate(v);
+                d.tame &= tame(v);
+            }
+        }
+        if d.kind == LOSSFN_OVERLAP_GENERALIZED_DICE {
+            let w_type = get_u32(b, offset_of!(O, w_type));
+            if w_type > LOSSFN_GDICE_UNIFORM || b[offset_of!(O, squared_pred)] == 1 {
+                d.defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+            }
         }
     }
     if f.family() == Family::Overlap && classes == 1 {
@@ -993,6 +1112,26 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
             let c = Some(s.classes);
             let idx = |name, len| Spec { name, elt: Elt::I64, len, role: Role::Index, optional: false };
             let prob_in = if o.probs_input { Role::Prob } else { Role::Any };
+            if f.two_phase() {
+                let input_role = if o.probs_input { Role::ProbOverlap } else { Role::Any };
+                let target = if f.index_target() { idx("target", p) } else { sp("target", n, Role::ProbOverlap) };
+                let c1 = if o.include_background { s.classes } else { s.classes.saturating_sub(1) };
+                let stats = |name| Spec { name, elt: Elt::Float(Dt::F64), len: c1.checked_mul(3), role: Role::Stats, optional: false };
+                if f.stats_phase() {
+                    // Statistics out, no loss, no gradient.
+                    (vec![sp("input", n, input_role), target], vec![stats("stats")], defects)
+                } else {
+                    let gdice = o.kind == LOSSFN_OVERLAP_GENERALIZED_DICE;
+                    let loss_len = if o.reduction != LOSSFN_REDUCTION_NONE { 1 } else if gdice { 1 } else { c1 };
+                    // (Generalized Dice takes no class_weight: the driver passes none.)
+                    let mut ins = vec![sp("input", n, input_role), target, stats("global_stats")];
+                    if !gdice {
+                        ins.push(opt("class_weight", c, Role::Weight));
+                    }
+                    (ins, vec![sp("loss", Some(loss_len), Role::Any), opt("grad", n, Role::Any)], defects)
+                }
+
+            } else {
             let (ins, loss_len) = match f.form() {
                 Form::CROSS_ENTROPY_INDEX => (vec![sp("logits", n, Role::Any), idx("target", p), opt("class_weight", c, Role::Weight)], p),
                 Form::CROSS_ENTROPY => (vec![sp("logits", n, Role::Any), sp("target", n, Role::Prob), opt("class_weight", c, Role::Weight)], p),
@@ -1036,6 +1175,7 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
             // (Dice + cross entropy: always its three values.)
             let loss_len = if f.fused() { loss_len } else { reduced(loss_len) };
             (ins, vec![sp("loss", loss_len, Role::Any), opt("grad", n, Role::Any)], defects)
+            }
         }
     };
     let mut ins = ins;
@@ -1111,6 +1251,21 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
             by_dt!($f32, $f64, |g, T| unsafe { g(i(0) as *const T, i(1) as *const $tgt, s, opt.cast(), o(0) as *mut T, o(1) as *mut T) })
         };
     }
+    // The two phases: the kind after the options struct, 3·C' statistics (double).
+    macro_rules! stats {
+        ($f32:ident, $f64:ident, $tgt:ty) => {{
+            let (kind, len) = (stats_kind(opt), stats_triples(s.classes, opt).wrapping_mul(3));
+            by_dt!($f32, $f64, |g, T| unsafe { g(kind, i(0) as *const T, i(1) as *const $tgt, s, opt.cast(), o(0) as *mut f64, len) })
+        }};
+    }
+    macro_rules! from_stats {
+        ($f32:ident, $f64:ident, $tgt:ty) => {{
+            let (kind, len) = (stats_kind(opt), stats_triples(s.classes, opt).wrapping_mul(3));
+            by_dt!($f32, $f64, |g, T| unsafe {
+                g(kind, i(0) as *const T, i(1) as *const $tgt, i(3) as *const T, s, opt.cast(), i(2) as *const f64, len, o(0) as *mut T, o(1) as *mut T)
+            })
+        }};
+    }
     macro_rules! call {
         (REGRESSION, $f32:ident, $f64:ident) => { regression!($f32, $f64) };
         (BOX, $f32:ident, $f64:ident) => { regression!($f32, $f64) };
@@ -1164,6 +1319,10 @@ pub unsafe fn invoke(f: F, dt: Dt, d: &Dims, mx: &MatrixArgs, ins: &[*const u8],
                 g(i(0) as *const T, i(1) as *const i64, i(2) as *const T, s, opt.cast(), focal_ptr, o(0) as *mut T, o(1) as *mut T)
             })
         }};
+        (OVERLAP_STATS_INDEX, $f32:ident, $f64:ident) => { stats!($f32, $f64, i64) };
+        (OVERLAP_STATS, $f32:ident, $f64:ident) => { stats!($f32, $f64, T) };
+        (OVERLAP_FROM_STATS_INDEX, $f32:ident, $f64:ident) => { from_stats!($f32, $f64, i64) };
+        (OVERLAP_FROM_STATS, $f32:ident, $f64:ident) => { from_stats!($f32, $f64, T) };
         (DICE_CE, $f32:ident, $f64:ident) => {{
             let ce = dice_ce_options(opt);
             let ce_ptr = ce.as_ref().map_or(null(), |c| c as *const lossfn_cross_entropy_options);
@@ -1232,6 +1391,15 @@ impl Alloc {
                 }
             }
         }
+    }
+}
+
+/// The float type of a buffer of element type `elt` in a call of `dt` (statistics are double in
+/// both).
+fn float_dt(elt: Elt, dt: Dt) -> Dt {
+    match elt {
+        Elt::Float(d) => d,
+        Elt::I64 => dt,
     }
 }
 
@@ -1371,7 +1539,11 @@ pub fn clean_inputs(f: F, dt: Dt, d: &Dims, opts: Option<&[u8]>, seed: u64) -> V
                 }
                 Elt::Float(_) => {
                     let scale = u.pick(&[1.0, 10.0, MODERATE]);
-                    Values::F((0..len).map(|_| dt.round(clean(&mut u, s.role, scale))).collect())
+                    let mut v: Vec<f64> = (0..len).map(|_| dt.round(clean(&mut u, s.role, scale))).collect();
+                    if s.role == Role::Stats {
+                        make_consistent(&mut v);
+                    }
+                    Values::F(v)
                 }
             })
         })
@@ -1455,7 +1627,7 @@ pub fn call_into(
         } else if st != LOSSFN_OK {
             assert!(a.payload().iter().all(|&b| b == CANARY), "{}: output written on error", f.name());
         } else if !initialised {
-            assert_all_written(f, dt, a.payload());
+            assert_all_written(f, float_dt(outs[k].elt, dt), a.payload());
         }
     }
     assert!(st != LOSSFN_ERROR_INTERNAL && st <= LOSSFN_ERROR_MISALIGNED, "{}_{dt:?}: status {st}: {}", f.name(), crate::common::last_error());
@@ -1463,7 +1635,7 @@ pub fn call_into(
         return Err(st);
     }
     let mut it = out_allocs.into_iter();
-    let loss = floats(it.next().unwrap().unwrap().payload(), dt);
+    let loss = floats(it.next().unwrap().unwrap().payload(), float_dt(outs[0].elt, dt));
     let grad = it.next().flatten().map(|a| floats(a.payload(), dt));
     Ok(Outputs { loss, grad })
 }
@@ -1620,6 +1792,10 @@ fn gen_options(u: &mut Bytes, f: F, classes: usize) -> Option<Vec<u8>> {
                     }
                 }
             }
+            // The two phases refuse batch = false: keep it true on most calls.
+            if f.two_phase() && u.chance(200) {
+                b[offset_of!(lossfn_overlap_options, batch)] = 1;
+            }
             // Padding bytes are never read as values; scribble on them too.
             if u.chance(30) {
                 let k = u.below(b.len());
@@ -1704,6 +1880,11 @@ fn clean(u: &mut Bytes, role: Role, scale: f64) -> f64 {
         },
         Role::Index => unreachable!(),
         Role::Binary => u.below(2) as f64,
+        Role::Stats => match u.below(8) {
+            0 => 0.0,
+            1 => u.pick(&[1e-3, 1.0, 1e6]),
+            _ => u.uniform(1e-3, scale.max(10.0)),
+        },
     }
 }
 
@@ -1795,6 +1976,9 @@ pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
     let dt = if u.chance(128) { Dt::F32 } else { Dt::F64 };
     let d = gen_dims(&mut u, f);
     let opts = gen_options(&mut u, f, d.shape.classes);
+    // NULL options are the library's defaults, batch = false, which the two phases refuse: mostly
+    // the driver's defaults instead.
+    let opts = if f.two_phase() && opts.is_none() && u.chance(192) { options_layout(f).map(|(b, _, _)| b) } else { opts };
     let mx = MatrixArgs {
         format: if u.chance(230) { u.below(4) as u32 } else { gen_u32(&mut u) },
         kind: if u.chance(230) { u.below(4) as u32 } else { gen_u32(&mut u) },
@@ -1837,7 +2021,17 @@ pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
         let len = s.len.unwrap_or(16).min(LIMIT);
         let v = match s.elt {
             Elt::I64 => Values::I(gen_indices(&mut u, len, d.shape.classes, dec.ignore_index)),
-            Elt::Float(_) => Values::F(gen_floats(&mut u, len, s.role).into_iter().map(|x| dt.round(x)).collect()),
+            Elt::Float(_) => {
+                // Summed statistics: half of the time all clean, and mostly consistent triples (as
+                // an all-reduce gives them).
+                let clean_stats = s.role == Role::Stats && u.chance(128);
+                let v = if clean_stats { (0..len).map(|_| clean(&mut u, Role::Stats, 10.0)).collect() } else { gen_floats(&mut u, len, s.role) };
+                let mut v: Vec<f64> = v.into_iter().map(|x| dt.round(x)).collect();
+                if s.role == Role::Stats && u.chance(200) {
+                    make_consistent(&mut v);
+                }
+                Values::F(v)
+            }
         };
         let mut p = gen_ptr(&mut u, s.elt);
         if p == Ptr::Valid && k > 0 && u.chance(16) {
@@ -1885,6 +2079,18 @@ pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
             Some(Values::F(x)) => {
                 if s.role == Role::Binary && x.iter().any(|&v| v != 0.0 && v != 1.0 && v != dec.ignore_index as f64) {
                     defects |= bit(LOSSFN_ERROR_INVALID_TARGET);
+                }
+                if s.role == Role::Stats {
+                    // NaN, or a negative sum of terms ≥ 0: G of index targets (a count), TP and P
+                    // of activated probabilities with index targets.
+                    let nonneg = |q: usize| f.index_target() && (q == 2 || !dec.probs_input);
+                    if x.iter().enumerate().any(|(i, &v)| v.is_nan() || (v < 0.0 && nonneg(i % 3))) {
+                        defects |= bit(LOSSFN_ERROR_INVALID_OPTION);
+                    }
+                    if !stats_moderate(x) {
+                        moderate_inputs = false;
+                    }
+                    continue;
                 }
                 if !x.iter().all(|&x| s.role.moderate(x)) {
                     moderate_inputs = false;
@@ -2035,10 +2241,11 @@ pub fn run(data: &[u8]) -> (F, Dt, Outcome) {
     }
 
     // Success: every output written; finite when the call was in the domain.
-    let payloads: Vec<Option<Vec<f64>>> = out_allocs.iter().map(|a| a.as_ref().map(|a| floats(a.payload(), dt))).collect();
+    let payloads: Vec<Option<Vec<f64>>> =
+        out_allocs.iter().enumerate().map(|(k, a)| a.as_ref().map(|a| floats(a.payload(), float_dt(outs[k].elt, dt)))).collect();
     for (k, a) in out_allocs.iter().enumerate() {
         if let Some(a) = a.as_ref().filter(|_| !accumulating(k)) {
-            let w = dt.size();
+            let w = float_dt(outs[k].elt, dt).size();
             if let Some(e) = a.payload().chunks_exact(w).position(|c| c.iter().all(|&b| b == CANARY)) {
                 panic!("{desc}: output `{}` element {e} not written", outs[k].name);
             }
@@ -2252,10 +2459,11 @@ pub fn determinism_configs(f: F) -> Vec<Config> {
             cfg(seg_nsc, Some(o().reduction(LOSSFN_REDUCTION_SUM).bool("batch", true).bool("squared_pred", true)), true),
             cfg(seg_ncs, Some(o().f64("gamma", 0.75).bool("include_background", false).i64("ignore_index", 0)), false),
         ],
+        // (The two phases: batch = true in their defaults; the kinds in turn.)
         Family::Overlap => vec![
             cfg(seg_ncs, Some(o()), true),
             // (soft targets: MONAI's soft-label sums)
-            cfg(seg_nsc, Some(o().bool("soft_label", f.soft_target())), true),
+            cfg(seg_nsc, Some(o().bool("soft_label", f.soft_target()).maybe("kind", LOSSFN_OVERLAP_TVERSKY as f64)), true),
             cfg(
                 seg_nsc,
                 Some(
@@ -2274,7 +2482,8 @@ pub fn determinism_configs(f: F) -> Vec<Config> {
                         .u32("activation", LOSSFN_ACTIVATION_SIGMOID)
                         .f64("gamma", 0.75)
                         .bool("include_background", false)
-                        .u32("w_type", LOSSFN_GDICE_UNIFORM),
+                        .u32("w_type", LOSSFN_GDICE_UNIFORM)
+                        .maybe("kind", LOSSFN_OVERLAP_GENERALIZED_DICE as f64),
                 ),
                 false,
             ),
@@ -2312,13 +2521,17 @@ pub fn random_options(rng: &mut Rng, f: F, classes: usize) -> Option<Opts> {
                 bg = true;
             }
             let (nr, dr) = pick(rng, &[(1e-5, 1e-5), (0.0, 0.0), (1.0, 1.0), (0.0, 1e-5), (1e-5, 1.0)]);
+            // The two phases: batch = true, any kind.
+            let kind = rng.below(3) as u32;
+            let gdice = f.gdice() || (f.two_phase() && kind == LOSSFN_OVERLAP_GENERALIZED_DICE);
             o.u32("activation", act)
                 .f64("smooth_nr", nr)
                 .f64("smooth_dr", dr)
                 .bool("include_background", bg)
-                .bool("batch", chance(rng, 0.5))
+                .bool("batch", f.two_phase() || chance(rng, 0.5))
+                .maybe("kind", kind as f64)
                 // (Generalized Dice has no squared_pred.)
-                .bool("squared_pred", !f.gdice() && chance(rng, 0.5))
+                .bool("squared_pred", !gdice && chance(rng, 0.5))
                 .u32("w_type", rng.below(3) as u32)
                 .f64("alpha", pick(rng, &[0.0, 0.3, 0.5, 1.0, 5.0]))
                 .f64("beta", pick(rng, &[0.0, 0.7, 0.5, 1.0]))

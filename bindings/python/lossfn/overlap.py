@@ -11,7 +11,8 @@ from __future__ import annotations
 
 __all__ = ["dice_loss", "dice_loss_soft", "tversky_loss", "tversky_loss_soft", "generalized_dice_loss",
            "generalized_dice_loss_soft", "dice_ce_loss", "dice_focal_loss", "lovasz_softmax_loss",
-           "lovasz_hinge_loss"]
+           "lovasz_hinge_loss", "overlap_stats", "overlap_stats_soft", "overlap_loss_from_stats",
+           "overlap_loss_from_stats_soft"]
 import ctypes
 import math
 from typing import Any, Optional
@@ -23,6 +24,7 @@ from ._lib import ArrayLike, LossGrad, Reduction
 
 ACTIVATIONS = {"none": 0, "sigmoid": 1, "softmax": 2}
 W_TYPES = {"square": 0, "simple": 1, "uniform": 2}
+KINDS = {"dice": 0, "tversky": 1, "generalized_dice": 2}
 
 
 class OverlapOptions(_lib.Options):
@@ -732,3 +734,263 @@ def lovasz_hinge_loss(logits: ArrayLike, target: ArrayLike, layout: str = "ncs",
     """
     return _lovasz("lovasz_hinge_loss", True, logits, target, layout, reduction, "none", per_image, "present",
                    ignore_index, grad)
+
+
+# ---- The batch score across data-parallel ranks, in two phases (docs/distributed.md) ----
+
+def _stats_call(name: str, soft: bool, input: ArrayLike, target: ArrayLike, kind: str, layout: str, activation: str,
+                include_background: bool, squared_pred: bool, ignore_index: int, soft_label: bool) -> np.ndarray:
+    x = _lib.float_array("input", input)
+    shape = _shape(x, layout)
+    t = _target(soft, x, target, shape)
+    opts = OverlapOptions(0, _lib.enum(activation, ACTIVATIONS, "activation"), 1e-5, 1e-5, bool(include_background),
+                          True, bool(squared_pred), 0.3, 0.7, 1.0, ignore_index, 0, soft_label=bool(soft_label))
+    classes = shape.classes if include_background else max(shape.classes - 1, 0)
+    stats = np.empty((classes, 3), np.float64)
+    fn = _lib.function(name, x.dtype)
+    _lib.check(fn(ctypes.c_uint32(_lib.enum(kind, KINDS, "kind")), _lib.ptr(x), _lib.ptr(t), shape,
+                  ctypes.byref(opts), _lib.ptr(stats), ctypes.c_size_t(stats.size)))
+    return stats
+
+
+def _target(soft: bool, x: np.ndarray, target: ArrayLike, shape: _lib.Shape) -> np.ndarray:
+    if soft:
+        t = _lib.float_array("target", target, x.dtype)
+        if t.shape != x.shape:
+            raise ValueError(f"target shape {t.shape} differs from input shape {x.shape}")
+        return t
+    return _lib.index_array("target", target, shape.batch * shape.spatial)
+
+
+def overlap_stats(input: ArrayLike, target: ArrayLike, kind: str = "dice", layout: str = "ncs",
+                  activation: str = "softmax", include_background: bool = True, squared_pred: bool = False,
+                  ignore_index: int = -100) -> np.ndarray:
+    """Phase 1 of the exact batch Dice, Tversky or generalized Dice of a batch split across
+    data-parallel ranks (``batch=True``): this rank's statistics, to be summed over the ranks
+    (``MPI.Allreduce`` / ``torch.distributed.all_reduce``, SUM) and handed to
+    :func:`overlap_loss_from_stats`. See docs/distributed.md.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        Logits or probabilities (see activation). N may be 0 (a rank without samples).
+    target : array-like
+        Class indices, any integer dtype (converted to int64), N * prod(spatial) values.
+    kind : "dice" (default), "tversky" or "generalized_dice"
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+    activation : "softmax" (default, over the classes), "sigmoid" or "none"
+    include_background : bool
+        Keep class 0 (default True): one row per class kept.
+    squared_pred : bool
+        Dice only: P and G are sum p^2 and sum g^2 (default False).
+    ignore_index : int
+        Targets equal to it count nowhere (default -100).
+
+    Returns
+    -------
+    numpy.ndarray, float64, shape [C', 3]
+        [TP, P, G] per class kept (C' = C, or C - 1 without class 0): TP = sum p*g, P = sum p,
+        G = sum g over this rank's batch.
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, input is not float32/float64, target is bool or float.
+    ValueError
+        A shape or size does not match, an array is not C-contiguous, or an option name is unknown.
+    LossfnError
+        The library refused the call (e.g. a target outside [0, C) other than ignore_index).
+    """
+    return _stats_call("overlap_stats", False, input, target, kind, layout, activation, include_background,
+                       squared_pred, ignore_index, False)
+
+
+def overlap_stats_soft(input: ArrayLike, target: ArrayLike, kind: str = "dice", layout: str = "ncs",
+                       activation: str = "softmax", include_background: bool = True, squared_pred: bool = False,
+                       soft_label: bool = False) -> np.ndarray:
+    """Phase 1 on soft or multi-label targets of the input's shape: as :func:`overlap_stats`.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        Logits or probabilities (see activation).
+    target : array-like
+        Soft or multi-label targets, input's shape and dtype.
+    kind : "dice" (default), "tversky" or "generalized_dice"
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+    activation : "softmax" (default), "sigmoid" or "none"
+    include_background : bool
+        Keep class 0 (default True).
+    squared_pred : bool
+        Dice only: sum p^2 and sum g^2 (default False).
+    soft_label : bool
+        MONAI's soft-label sums: TP = (sum|p| + sum|g| - sum|p - g|) / 2, P = sum|p|, G = sum|g|.
+
+    Returns
+    -------
+    numpy.ndarray, float64, shape [C', 3]
+        [TP, P, G] per class kept.
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array or a float argument differs from input's dtype.
+    ValueError
+        A shape or size does not match, an array is not C-contiguous, or an option name is unknown.
+    LossfnError
+        The library refused the call.
+    """
+    return _stats_call("overlap_stats_soft", True, input, target, kind, layout, activation, include_background,
+                       squared_pred, -100, soft_label)
+
+
+def _from_stats(name: str, soft: bool, input: ArrayLike, target: ArrayLike, global_stats: ArrayLike, kind: str,
+                class_weight: Optional[ArrayLike], layout: str, reduction: Reduction, activation: str,
+                smooth_nr: float, smooth_dr: float, include_background: bool, squared_pred: bool, alpha: float,
+                beta: float, gamma: float, ignore_index: int, w_type: str, soft_label: bool, grad: bool) -> LossGrad:
+    x = _lib.float_array("input", input)
+    shape = _shape(x, layout)
+    t = _target(soft, x, target, shape)
+    k = _lib.enum(kind, KINDS, "kind")
+    w = _lib.optional_float_array("class_weight", class_weight, x.dtype, shape.classes)
+    stats = _lib.float_array("global_stats", global_stats).reshape(-1)
+    if stats.dtype != np.float64:
+        raise TypeError(f"global_stats must be float64 (the statistics are double), got {stats.dtype}")
+    red = _lib.reduction(reduction)
+    opts = OverlapOptions(red, _lib.enum(activation, ACTIVATIONS, "activation"), smooth_nr, smooth_dr,
+                          bool(include_background), True, bool(squared_pred), alpha, beta, gamma, ignore_index,
+                          _lib.enum(w_type, W_TYPES, "w_type"), soft_label=bool(soft_label))
+    classes = shape.classes if include_background else max(shape.classes - 1, 0)
+    scores = (1,) if k == KINDS["generalized_dice"] else (classes,)
+    loss = np.empty(math.prod(scores) if red == 0 else 1, x.dtype)
+    g = np.empty_like(x) if grad else None
+    fn = _lib.function(name, x.dtype)
+    _lib.check(fn(ctypes.c_uint32(k), _lib.ptr(x), _lib.ptr(t), _lib.ptr(w), shape, ctypes.byref(opts),
+                  _lib.ptr(stats), ctypes.c_size_t(stats.size), _lib.ptr(loss), _lib.ptr(g)))
+    return _lib.reduced(loss, red, scores), g
+
+
+@_lib.autograd("OverlapLossFromStats", "score")
+def overlap_loss_from_stats(input: ArrayLike, target: ArrayLike, global_stats: ArrayLike, kind: str = "dice",
+                            class_weight: Optional[ArrayLike] = None, layout: str = "ncs",
+                            reduction: Reduction = "mean", activation: str = "softmax", smooth_nr: float = 1e-5,
+                            smooth_dr: float = 1e-5, include_background: bool = True, squared_pred: bool = False,
+                            alpha: float = 0.3, beta: float = 0.7, gamma: float = 1.0, ignore_index: int = -100,
+                            w_type: str = "square", grad: bool = True) -> LossGrad:
+    """Phase 2 of the exact batch score across ranks: the loss of the whole batch from the
+    statistics summed over every rank (``global_stats``, from :func:`overlap_stats`), and this
+    rank's gradient of it. Every rank gets the same loss; with one rank's own statistics it equals
+    dice_loss / tversky_loss / generalized_dice_loss with ``batch=True``, bit for bit.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        This rank's logits or probabilities, as passed to overlap_stats.
+    target : array-like
+        This rank's class indices, N * prod(spatial) values.
+    global_stats : array-like, float64, 3 * C' values ([C', 3])
+        The sum over the ranks of their overlap_stats.
+    kind : "dice" (default), "tversky" or "generalized_dice"
+    class_weight : array-like or None
+        One value per class (input's dtype), as dice_loss; None for "generalized_dice".
+    layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
+    reduction : "mean" (default), "sum" or "none"
+        "none": one value per class kept ([C']), or [1] for "generalized_dice".
+    activation : "softmax" (default), "sigmoid" or "none"
+    smooth_nr, smooth_dr : float
+        Added to the numerator and the denominator (default 1e-5 each).
+    include_background : bool
+        Keep class 0 (default True); must match the statistics.
+    squared_pred : bool
+        Dice only (default False); must match the statistics.
+    alpha, beta : float
+        Tversky only: weights of false positives (0.3) and false negatives (0.7).
+    gamma : float
+        > 0; gamma != 1 gives max(0, 1 - score)^gamma (Focal Tversky; default 1).
+    ignore_index : int
+        Targets equal to it count nowhere (default -100).
+    w_type : "square" (default), "simple" or "uniform"
+        Generalized Dice only: the class weights from each class's global G.
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        The whole batch's loss (0-d, or the unreduced values), and this rank's gradient.
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, a float argument is not float32/float64 or differs from
+        input's dtype; target is bool or float.
+    ValueError
+        A shape or size does not match, an array is not C-contiguous, or an option name is unknown.
+    LossfnError
+        The library refused the call: statistics of another class count (INVALID_SIZE), NaN or
+        negative counts (a broken all-reduce), class_weight with "generalized_dice".
+    """
+    return _from_stats("overlap_loss_from_stats", False, input, target, global_stats, kind, class_weight, layout,
+                       reduction, activation, smooth_nr, smooth_dr, include_background, squared_pred, alpha, beta,
+                       gamma, ignore_index, w_type, False, grad)
+
+
+@_lib.autograd("OverlapLossFromStatsSoft", "score")
+def overlap_loss_from_stats_soft(input: ArrayLike, target: ArrayLike, global_stats: ArrayLike, kind: str = "dice",
+                                 class_weight: Optional[ArrayLike] = None, layout: str = "ncs",
+                                 reduction: Reduction = "mean", activation: str = "softmax",
+                                 smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, include_background: bool = True,
+                                 squared_pred: bool = False, alpha: float = 0.3, beta: float = 0.7,
+                                 gamma: float = 1.0, w_type: str = "square", soft_label: bool = False,
+                                 grad: bool = True) -> LossGrad:
+    """Phase 2 on soft or multi-label targets: as :func:`overlap_loss_from_stats`, with the
+    statistics of :func:`overlap_stats_soft`.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        This rank's logits or probabilities.
+    target : array-like
+        Soft or multi-label targets, input's shape and dtype.
+    global_stats : array-like, float64, 3 * C' values
+        The sum over the ranks of their overlap_stats_soft.
+    kind : "dice" (default), "tversky" or "generalized_dice"
+    class_weight : array-like or None
+        One value per class; None for "generalized_dice".
+    layout : "ncs" (default) or "nsc"
+    reduction : "mean" (default), "sum" or "none"
+    activation : "softmax" (default), "sigmoid" or "none"
+    smooth_nr, smooth_dr : float
+        Added to the numerator and the denominator (default 1e-5 each).
+    include_background : bool
+        Keep class 0 (default True); must match the statistics.
+    squared_pred : bool
+        Dice only; must match the statistics.
+    alpha, beta : float
+        Tversky only (0.3, 0.7).
+    gamma : float
+        > 0 (default 1).
+    w_type : "square" (default), "simple" or "uniform"
+        Generalized Dice only.
+    soft_label : bool
+        MONAI's soft-label sums; must match the statistics.
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        The whole batch's loss and this rank's gradient.
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array or a float argument differs from input's dtype.
+    ValueError
+        A shape or size does not match, an array is not C-contiguous, or an option name is unknown.
+    LossfnError
+        The library refused the call.
+    """
+    return _from_stats("overlap_loss_from_stats_soft", True, input, target, global_stats, kind, class_weight, layout,
+                       reduction, activation, smooth_nr, smooth_dr, include_background, squared_pred, alpha, beta,
+                       gamma, -100, w_type, soft_label, grad)

@@ -109,7 +109,9 @@ def _score_vjp(numpy_fn: Callable[..., Any], x: Any, target: Any, options: Dict[
         return base * w
 
     t = np.asarray(_numpy("target", target))
-    if opts.get("batch", False):
+    if opts.get("kind") == "generalized_dice":  # phase 2 of generalized Dice: one value, no class_weight
+        return torch.from_numpy(numpy_fn(x, t, **opts)[1] * go.reshape(-1)[0])
+    if opts.get("batch", False) or "global_stats" in opts:  # (phase 2 of the two-phase batch score: pooled)
         return torch.from_numpy(numpy_fn(x, t, **{**opts, "class_weight": weights(go)})[1])
     if t.dtype.kind != "f":  # index targets: any shape with N * spatial values
         t = t.reshape(x.shape[0], -1)

@@ -54,6 +54,9 @@ def test_fixture(case, dt):
             kwargs["classes"] = "present" if kwargs.pop("classes_present") else "all"
         check_fixture(case, dt, lambda g: fn(x, t, grad=g, **kwargs), x.shape)
         return
+    if case["fn"].startswith("overlap_"):
+        _two_phase(case, dt, fn, soft, shape, inputs, kwargs)
+        return
     gdice = case["fn"].startswith("generalized_dice")
     if case["fn"].startswith("dice") or gdice:
         kwargs.pop("alpha", None)
@@ -72,6 +75,58 @@ def test_fixture(case, dt):
         return
     w = None if inputs.get("class_weight") is None else np.array(inputs["class_weight"], dtype)
     check_fixture(case, dt, lambda g: fn(x, t, class_weight=w, grad=g, **kwargs), x.shape)
+
+
+KINDS = {0: "dice", 1: "tversky", 2: "generalized_dice"}
+W_TYPES = {0: "square", 1: "simple", 2: "uniform"}
+
+
+def _two_phase(case, dt, fn, soft, shape, inputs, kwargs):
+    """The two phases of the batch score: statistics (float64 [C', 3]) or the loss from them."""
+    dtype = DTYPES[dt]
+    kwargs.pop("batch", None)  # always pooled
+    kwargs["kind"] = KINDS[kwargs.get("kind", 0)]
+    if "w_type" in kwargs:
+        kwargs["w_type"] = W_TYPES[kwargs["w_type"]]
+    x = _as_input(inputs["input"], shape, dtype)
+    t = _as_input(inputs["target"], shape, dtype) if soft else \
+        np.array(inputs["target"], np.int64).reshape(shape["batch"], shape["spatial"])
+    if case["fn"].startswith("overlap_stats"):
+        for k in ("reduction",):
+            kwargs.pop(k)
+        stats = fn(x, t, **kwargs)
+        assert stats.dtype == np.float64 and stats.shape == (len(case["loss"]) // 3, 3)
+        assert_close("stats", stats.reshape(-1), case["loss"], dt)
+        return
+    stats = np.array(inputs["global_stats"], np.float64)
+    w = None if inputs.get("class_weight") is None else np.array(inputs["class_weight"], dtype)
+    check_fixture(case, dt, lambda g: fn(x, t, stats, class_weight=w, grad=g, **kwargs), x.shape)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_two_phase_batch_dice_of_a_split_batch_is_the_whole_batch(dtype):
+    """Three ranks (one empty) whose summed statistics give the whole batch's batch Dice, and
+    whose gradients, concatenated, its gradient."""
+    rng = np.random.default_rng(29)
+    x = rng.normal(size=(5, 4, 6, 7)).astype(dtype)
+    t = rng.integers(0, 4, size=(5, 6, 7))
+    w = np.array([0.5, 1.0, 2.0, 1.5], dtype)
+    whole, whole_grad = lossfn.dice_loss(x, t, class_weight=w, batch=True)
+    parts = [(0, 0), (0, 2), (2, 5)]
+    stats = sum(lossfn.overlap_stats(x[a:b], t[a:b]) for a, b in parts)
+    grads = []
+    for a, b in parts:
+        loss, grad = lossfn.overlap_loss_from_stats(x[a:b], t[a:b], stats, class_weight=w)
+        assert_close("loss", loss, whole, "f32" if dtype == np.float32 else "f64")
+        grads.append(grad)
+    assert_close("grad", np.concatenate(grads), whole_grad, "f32" if dtype == np.float32 else "f64")
+    # One rank's own statistics: the one-call loss, bit for bit.
+    one, one_grad = lossfn.overlap_loss_from_stats(x, t, lossfn.overlap_stats(x, t), class_weight=w)
+    assert one.tobytes() == whole.tobytes() and one_grad.tobytes() == whole_grad.tobytes()
+    with pytest.raises(lossfn.LossfnError, match="stats_len"):
+        lossfn.overlap_loss_from_stats(x, t, stats[1:])
+    with pytest.raises(TypeError, match="float64"):
+        lossfn.overlap_loss_from_stats(x, t, stats.astype(np.float32))
 
 
 def test_shapes_and_layouts():

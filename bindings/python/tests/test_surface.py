@@ -300,6 +300,8 @@ PYTHON_NAME = {
 NOT_IN_TORCH = {
     "box_iou_matrix",  # a similarity matrix, no gradient: not a loss
     "probiou_matrix",  # the same for rotated boxes
+    "overlap_stats",  # phase 1 of the batch score across ranks: statistics, no gradient
+    "overlap_stats_soft",
 }
 
 

@@ -365,8 +365,10 @@ def test_overlap_none_channels_last():
 # --- surface ------------------------------------------------------------------------------
 
 def test_every_loss_of_the_package_has_a_function():
-    losses = [n for n in lossfn.__all__ if n.endswith(("_loss", "_soft")) or n in
-              ("cross_entropy", "binary_cross_entropy_with_logits", "entropy", "kl_div", "kl_div_logits")]
+    # (overlap_stats_soft: phase 1 of the two-phase batch score, statistics without gradient)
+    losses = [n for n in lossfn.__all__ if n.endswith(("_loss", "_soft")) and n != "overlap_stats_soft" or n in
+              ("cross_entropy", "binary_cross_entropy_with_logits", "entropy", "kl_div", "kl_div_logits",
+               "overlap_loss_from_stats")]
     assert sorted(lt.FUNCTIONS) == sorted(losses)
     for name in losses:
         assert issubclass(lt.FUNCTIONS[name], torch.autograd.Function)
@@ -644,3 +646,22 @@ def test_lovasz_gradcheck(options):
                                         (x.clone().requires_grad_(),))
         assert torch.autograd.gradcheck(lambda x: lt.lovasz_hinge_loss(x, th, reduction=reduction, **hinge_options),
                                         (xh.clone().requires_grad_(),))
+
+
+@pytest.mark.parametrize("kind,reduction", [("dice", "none"), ("tversky", "mean"), ("generalized_dice", "none"),
+                                            ("generalized_dice", "sum")])
+def test_overlap_loss_from_stats_is_the_batch_loss(kind, reduction):
+    """Phase 2 with this batch's own statistics through lossfn.torch: the batch loss and its
+    backward, also for reduction="none" with an uneven incoming gradient."""
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(2, 3, 5, dtype=torch.float64, generator=g, requires_grad=True)
+    t = torch.randint(0, 3, (2, 5), generator=g)
+    stats = torch.from_numpy(lossfn.overlap_stats(x.detach().numpy(), t.numpy(), kind=kind))
+    ref = {"dice": lt.dice_loss, "tversky": lt.tversky_loss, "generalized_dice": lt.generalized_dice_loss}[kind]
+    a = lt.overlap_loss_from_stats(x, t, stats, kind=kind, reduction=reduction)
+    b = ref(x, t, batch=True, reduction=reduction)
+    assert torch.equal(a, b)
+    w = torch.linspace(0.5, 2.0, a.numel(), dtype=torch.float64).reshape(a.shape)
+    (ga,) = torch.autograd.grad((a * w).sum(), x)
+    (gb,) = torch.autograd.grad((b * w).sum(), x)
+    torch.testing.assert_close(ga, gb, rtol=1e-12, atol=1e-15)
