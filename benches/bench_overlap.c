@@ -5,6 +5,8 @@
  * (the two-pass code a user would write: softmax with expf per position, sums, then the
  * gradient), and for the memory bound of two passes over the logits (pass 1 reads them,
  * pass 2 reads them and writes the gradient), from the measured read and memcpy bandwidth.
+ * Then the two-phase batch Dice across ranks on one rank (phase 1 + phase 2, docs/distributed.md)
+ * against the one-call batch Dice.
  *
  * Build & run:
  *   cargo build --release && gcc -O2 -std=c99 -Iinclude benches/bench_overlap.c \
@@ -170,6 +172,44 @@ int main(void) {
         printf("  scalar C loop          %8.2f ms  %6.3f ns/logit\n", best_scalar * 1e3, best_scalar / elems * 1e9);
         printf("  ratio scalar/lossfn: %.1fx (default threads), %.1fx (1 thread)\n", best_scalar / best[0], best_scalar / best[1]);
         printf("  ratio lossfn/two-pass memory bound: %.2fx (default threads), %.2fx (1 thread)\n\n", best[0] / bound, best[1] / bound);
+    }
+
+    /* The two-phase batch Dice across ranks (docs/distributed.md) on one rank: phase 1 (the
+       statistics) + phase 2 (loss and gradient from them) against the one-call batch Dice. */
+    {
+        lossfn_overlap_options o = lossfn_overlap_options_default();
+        o.batch = true;
+        lossfn_shape shape = {N, C, S, LOSSFN_LAYOUT_NCS};
+        double stats[3 * C];
+        float loss1 = 0.0f, loss2 = 0.0f;
+        double one[2] = {1e9, 1e9}, two[2] = {1e9, 1e9}, p1[2] = {1e9, 1e9};
+        for (int threads = 0; threads < 2; threads++) {
+            lossfn_set_num_threads(threads == 0 ? 0 : 1);
+            for (int k = 0; k < REPS; k++) {
+                double t0 = now();
+                lossfn_status st = lossfn_dice_loss_f32(x, t, NULL, shape, &o, &loss1, grad);
+                double t1 = now();
+                st |= lossfn_overlap_stats_f32(LOSSFN_OVERLAP_DICE, x, t, shape, &o, stats, 3 * C);
+                double t2 = now();
+                st |= lossfn_overlap_loss_from_stats_f32(LOSSFN_OVERLAP_DICE, x, t, NULL, shape, &o, stats, 3 * C, &loss2, grad2);
+                double t3 = now();
+                if (st != LOSSFN_OK) {
+                    fprintf(stderr, "batch Dice failed\n");
+                    return 1;
+                }
+                if (t1 - t0 < one[threads]) one[threads] = t1 - t0;
+                if (t3 - t1 < two[threads]) two[threads] = t3 - t1;
+                if (t2 - t1 < p1[threads]) p1[threads] = t2 - t1;
+            }
+        }
+        lossfn_set_num_threads(0);
+        int same = loss1 == loss2 && memcmp(grad, grad2, bytes) == 0;
+        printf("batch dice (batch = true), one rank: phase 1 + phase 2 %s the one-call loss bit for bit\n", same ? "equals" : "DIFFERS FROM");
+        for (int threads = 0; threads < 2; threads++)
+            printf("  %-16s one call %8.2f ms; phase 1 %8.2f ms + phase 2 %8.2f ms = %8.2f ms: %.2fx the one call\n",
+                   threads ? "1 thread" : "default threads", one[threads] * 1e3, p1[threads] * 1e3,
+                   (two[threads] - p1[threads]) * 1e3, two[threads] * 1e3, two[threads] / one[threads]);
+        printf("\n");
     }
     free(x);
     free(grad);
