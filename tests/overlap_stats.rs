@@ -93,7 +93,7 @@ impl<T: E> Batch<T> {
     }
 
     /// Phase 1: (status, stats).
-    fn stats(&self, kind: u32, o: &lossfn_overlap_options, len: usize) -> (u32, Vec<f64>) {
+    fn phase_one(&self, kind: u32, o: &lossfn_overlap_options, len: usize) -> (u32, Vec<f64>) {
         let mut stats = vec![-7.5; len];
         let st = match &self.t {
             Tgt::Index(t) => unsafe { T::STATS.0(kind, self.x.as_ptr(), t.as_ptr(), self.sh, o, stats.as_mut_ptr(), len) },
@@ -103,7 +103,7 @@ impl<T: E> Batch<T> {
     }
 
     /// Phase 2: (status, loss, grad).
-    fn from_stats(&self, kind: u32, o: &lossfn_overlap_options, stats: &[f64], loss_len: usize, grad_init: T) -> (u32, Vec<T>, Vec<T>) {
+    fn phase_two(&self, kind: u32, o: &lossfn_overlap_options, stats: &[f64], loss_len: usize, grad_init: T) -> (u32, Vec<T>, Vec<T>) {
         let mut loss = vec![T::of(-7.5); loss_len];
         let mut grad = vec![grad_init; self.x.len()];
         let st = match &self.t {
@@ -237,9 +237,9 @@ fn one_rank_is_the_one_call<T: E>() {
         let b = Batch::<T>::new(&case.x, &case.t, case.w.as_deref(), case.sh);
         let len = 3 * kept(&case.sh, &case.o);
         let ll = loss_len(case.kind, &case.sh, &case.o);
-        let (st, stats) = b.stats(case.kind, &case.o, len);
+        let (st, stats) = b.phase_one(case.kind, &case.o, len);
         assert_eq!(st, LOSSFN_OK, "{}", last_error());
-        let (st, loss, grad) = b.from_stats(case.kind, &case.o, &stats, ll, T::of(0.0));
+        let (st, loss, grad) = b.phase_two(case.kind, &case.o, &stats, ll, T::of(0.0));
         assert_eq!(st, LOSSFN_OK, "{}", last_error());
         let (st, ref_loss, ref_grad) = b.one_call(case.kind, &case.o, ll, T::of(0.0));
         assert_eq!(st, LOSSFN_OK, "{}", last_error());
@@ -298,7 +298,7 @@ fn split_batch_is_the_whole_batch<T: E>() {
             // Phase 1 on every rank, then the all-reduce (a sum in rank order).
             let mut global = vec![0.0; len];
             for p in &parts {
-                let (st, stats) = p.stats(case.kind, &case.o, len);
+                let (st, stats) = p.phase_one(case.kind, &case.o, len);
                 assert_eq!(st, LOSSFN_OK, "{}", last_error());
                 for (g, s) in global.iter_mut().zip(stats) {
                     *g += s;
@@ -306,7 +306,7 @@ fn split_batch_is_the_whole_batch<T: E>() {
             }
             let mut grad = Vec::new();
             for p in &parts {
-                let (st, loss, g) = p.from_stats(case.kind, &case.o, &global, ll, T::of(0.0));
+                let (st, loss, g) = p.phase_two(case.kind, &case.o, &global, ll, T::of(0.0));
                 assert_eq!(st, LOSSFN_OK, "{}", last_error());
                 let what = format!("kind {} ranks {ranks} opts {:?}", case.kind, case.o);
                 assert_close(&format!("loss, {what}"), &loss.iter().map(|v| v.back()).collect::<Vec<_>>(), &ref_loss.iter().map(|v| v.back()).collect::<Vec<_>>(), rtol, atol);
@@ -340,10 +340,10 @@ fn phase_two_takes_the_output_controls() {
     let w = rng.vec(nc, 0.5, 2.0);
     let b = Batch::<f64>::new(&x, &t, Some(&w), sh);
     let o = lossfn_overlap_options { batch: true, include_background: false, ..lossfn_overlap_options_default() };
-    let (_, stats) = b.stats(LOSSFN_OVERLAP_DICE, &o, 9);
-    let (_, loss, grad) = b.from_stats(LOSSFN_OVERLAP_DICE, &o, &stats, 1, 0.0);
+    let (_, stats) = b.phase_one(LOSSFN_OVERLAP_DICE, &o, 9);
+    let (_, loss, grad) = b.phase_two(LOSSFN_OVERLAP_DICE, &o, &stats, 1, 0.0);
     let acc = lossfn_overlap_options { accumulate: true, ..o };
-    let (st, loss2, grad2) = b.from_stats(LOSSFN_OVERLAP_DICE, &acc, &stats, 1, 1.0);
+    let (st, loss2, grad2) = b.phase_two(LOSSFN_OVERLAP_DICE, &acc, &stats, 1, 1.0);
     assert_eq!(st, LOSSFN_OK);
     assert_eq!(loss, loss2);
     for (a, g) in grad2.iter().zip(&grad) {
@@ -356,7 +356,7 @@ fn phase_two_takes_the_output_controls() {
     assert_eq!(st, LOSSFN_OK, "{}", last_error());
     assert_eq!(out[0], w[1] + w[2] + w[3]);
     let none = lossfn_overlap_options { reduction: LOSSFN_REDUCTION_NONE, ..o };
-    let (_, per_class, _) = b.from_stats(LOSSFN_OVERLAP_DICE, &none, &stats, 3, 0.0);
+    let (_, per_class, _) = b.phase_two(LOSSFN_OVERLAP_DICE, &none, &stats, 3, 0.0);
     // Each per-class value from its own triple: w·(1 − (2TP + 1e-5)/(P + G + 1e-5)).
     for k in 0..3 {
         let (tp, p, g) = (stats[3 * k], stats[3 * k + 1], stats[3 * k + 2]);

@@ -1420,6 +1420,14 @@ fn run<'a, T: Math>(
     Ok((total * scale, part_k.map_or(0.0, |k| part_total * k.gs64)))
 }
 
+/// Pass 0 of the two phases: the first bad index target, if any (soft targets: nothing to check).
+fn validate_index_targets<T: Real>(args: &Args<'_, T>) -> Result<(), InvalidTarget> {
+    match args.target {
+        Target::Index { target, ignore_index } => validate::<T>(target, ignore_index, args.shape.classes, None, false).map(|_| ()),
+        Target::Soft(_) => Ok(()),
+    }
+}
+
 /// Number of statistics triples of the two-phase batch score (`params.batch`): one per class
 /// kept, C' (generalized Dice too: its weights need each class's G).
 pub fn stats_count(shape: &Shape, params: &Params) -> usize {
@@ -1431,11 +1439,8 @@ pub fn stats_count(shape: &Shape, params: &Params) -> usize {
 /// its samples exactly as the one-call loss pools them. The sums of several calls (ranks) add up
 /// to the sums of their concatenated batch. Fails as [`overlap`], writing nothing.
 pub fn overlap_stats<T: Math>(args: &Args<'_, T>, params: &Params, stats: &mut [f64]) -> Result<(), InvalidTarget> {
-    let geom = &Geom::new(&args.shape);
-    let c = args.shape.classes;
-    if let Target::Index { target, ignore_index } = args.target {
-        validate::<T>(target, ignore_index, c, None, false)?;
-    }
+    let (geom, c) = (&Geom::new(&args.shape), args.shape.classes);
+    validate_index_targets(args)?;
     let run = 0..args.shape.batch;
     let items = geom.items(run.clone());
     let outs = items.iter().map(|_| None).collect();
@@ -1448,18 +1453,15 @@ pub fn overlap_stats<T: Math>(args: &Args<'_, T>, params: &Params, stats: &mut [
 /// [`overlap_stats`] writes them), and with `grad` this call's gradient of it (p formed again from
 /// the input: one pass). With the statistics of this call alone it equals [`overlap`] with
 /// `batch`, bit for bit. Fails as [`overlap`].
-pub fn overlap_from_stats<'a, T: Math>(
+pub fn overlap_from_stats<T: Math>(
     args: &Args<'_, T>,
     params: &Params,
     stats: &[f64],
     loss_none: Option<&mut [T]>,
-    grad: Option<&'a mut [T]>,
+    grad: Option<&mut [T]>,
 ) -> Result<f64, InvalidTarget> {
-    let geom = &Geom::new(&args.shape);
-    let c = args.shape.classes;
-    if let Target::Index { target, ignore_index } = args.target {
-        validate::<T>(target, ignore_index, c, None, false)?;
-    }
+    let (geom, c) = (&Geom::new(&args.shape), args.shape.classes);
+    validate_index_targets(args)?;
     let mut groups = vec![0f64; c * 3];
     groups[first_class(params) * 3..].copy_from_slice(stats);
     let scale = params.reduction.scale(mean_den(args, params), 1);

@@ -1122,7 +1122,7 @@ pub fn specs(f: F, dt: Dt, d: &Dims, o: &Decoded) -> (Vec<Spec>, Vec<Spec>, u32)
                     (vec![sp("input", n, input_role), target], vec![stats("stats")], defects)
                 } else {
                     let gdice = o.kind == LOSSFN_OVERLAP_GENERALIZED_DICE;
-                    let loss_len = if o.reduction != LOSSFN_REDUCTION_NONE { 1 } else if gdice { 1 } else { c1 };
+                    let loss_len = if o.reduction != LOSSFN_REDUCTION_NONE || gdice { 1 } else { c1 };
                     // (Generalized Dice takes no class_weight: the driver passes none.)
                     let mut ins = vec![sp("input", n, input_role), target, stats("global_stats")];
                     if !gdice {

@@ -14,23 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int rank, size, failures;
+#include "mpi_common.h"
 
-static uint64_t rng_state;
-static double uniform(double lo, double hi) {
-    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return lo + (hi - lo) * (double)(rng_state >> 11) / 9007199254740992.0;
-}
-
-/* Samples [lo, hi) of rank r: rank 0 none (when size > 1), the others 1 : 2 : 3 ... */
-static void split(size_t n, int r, size_t *lo, size_t *hi) {
-    if (size == 1) { *lo = 0; *hi = n; return; }
-    if (r == 0) { *lo = *hi = 0; return; }
-    size_t total = (size_t)(size - 1) * (size_t)size / 2, acc = 0;
-    for (int q = 1; q < r; q++) acc += (size_t)q;
-    *lo = n * acc / total;
-    *hi = n * (acc + (size_t)r) / total;
-}
 
 #define N 7
 #define C 4

@@ -14,25 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int rank, size, failures;
+#include "mpi_common.h"
 
-/* The same pseudo-random batch on every rank. */
-static uint64_t rng_state;
-static double uniform(double lo, double hi) {
-    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return lo + (hi - lo) * (double)(rng_state >> 11) / 9007199254740992.0;
-}
-
-/* Rows [lo, hi) of rank r for n rows: rank 0 none (when size > 1), the others unevenly. */
-static void split(size_t n, int r, size_t *lo, size_t *hi) {
-    if (size == 1) { *lo = 0; *hi = n; return; }
-    if (r == 0) { *lo = *hi = 0; return; }
-    /* weights 1, 2, 3, ... for ranks 1..size-1 */
-    size_t total = (size_t)(size - 1) * (size_t)size / 2, acc = 0;
-    for (int q = 1; q < r; q++) acc += (size_t)q;
-    *lo = n * acc / total;
-    *hi = n * (acc + (size_t)r) / total;
-}
 
 /* A loss over rows [lo, hi) of the batch: writes loss (1 value) and, if grad, the rows'
  * gradient; reduction and avg_factor as given. Returns the status. */
