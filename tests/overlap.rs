@@ -89,12 +89,14 @@ fn large_shapes_match_reference() {
 }
 
 /// NSC is handled by transposing each block into the NCS scratch layout, so the two layouts
-/// give bitwise the same loss and (transposed) gradient.
+/// give bitwise the same loss and (transposed) gradient. With a gradient, NCS blocks of a whole
+/// number of lanes are worked on in the gradient buffer itself and the others in the scratch:
+/// the shapes have both, in work items of whole samples (4 099 positions) and of pieces of one
+/// sample (70 007: blocks of 4 096 and a last one of 375).
 #[test]
 fn layouts_agree_bitwise() {
     let mut rng = Rng(9);
-    let (nb, nc, ns) = (3, 5, 4_099);
-    for soft in [false, true] {
+    for (nb, nc, ns, soft) in [(3, 5, 4_099, false), (3, 5, 4_099, true), (2, 3, 70_007, false), (2, 3, 70_007, true)] {
         let ncs = shape(nb, nc, ns, LOSSFN_LAYOUT_NCS);
         let nsc = shape(nb, nc, ns, LOSSFN_LAYOUT_NSC);
         let (x, t) = random_case(&mut rng, &ncs, soft, -100);

@@ -280,8 +280,6 @@ struct Item {
 
 /// Per-block scratch: the block as [C][W] rows and per-position arrays.
 struct Scratch<T> {
-    /// Input, then probabilities, then gradient.
-    x: Vec<T>,
     /// Soft targets, then ∂L/∂p (soft targets only).
     g: Vec<T>,
     /// Target class per position (SOFT for soft targets), NO_CLASS when ignored or padding.
@@ -306,7 +304,6 @@ impl<T: Math> Scratch<T> {
     fn new(geom: &Geom, soft: bool) -> Self {
         let (c, w) = (geom.c, geom.w);
         Scratch {
-            x: vec![T::zero(); c * w],
             g: if soft { vec![T::zero(); c * w] } else { Vec::new() },
             tc: vec![NO_CLASS; w],
             m: vec![T::zero(); w],
@@ -322,15 +319,15 @@ impl<T: Math> Scratch<T> {
     }
 }
 
-/// Copies `w` positions from `b0` of sample `n` of a class tensor into `rows` as [C][W]; with
+/// Copies `w` positions from `b0` of sample `n` of a class tensor into the C `rows`; with
 /// `max`, also leaves the column max over the classes in `max` (one sweep over the data).
 #[inline(always)]
-fn load<T: Real>(geom: &Geom, src: &[T], n: usize, b0: usize, w: usize, rows: &mut [T], max: Option<&mut [T]>) {
-    let (c, s, bw) = (geom.c, geom.s, geom.w);
+fn load<T: Real>(geom: &Geom, src: &[T], n: usize, b0: usize, w: usize, rows: &mut [&mut [T]], max: Option<&mut [T]>) {
+    let (c, s) = (geom.c, geom.s);
     match geom.layout {
         Layout::Ncs => {
             let mut max = max.map(|m| &mut m[..w]);
-            for (k, row) in rows.chunks_exact_mut(bw).enumerate() {
+            for (k, row) in rows.iter_mut().enumerate() {
                 let at = (n * c + k) * s + b0;
                 let (dst, src) = (&mut row[..w], &src[at..at + w]);
                 match max.as_deref_mut() {
@@ -350,11 +347,11 @@ fn load<T: Real>(geom: &Geom, src: &[T], n: usize, b0: usize, w: usize, rows: &m
         }
         Layout::Nsc => {
             let block = &src[(n * s + b0) * c..(n * s + b0 + w) * c];
-            transpose_in(block, c, bw, rows);
+            transpose_in(block, c, rows);
             if let Some(m) = max {
                 let m = &mut m[..w];
-                m.copy_from_slice(&rows[..w]);
-                for row in rows.chunks_exact(bw).skip(1) {
+                m.copy_from_slice(&rows[0][..w]);
+                for row in rows.iter().skip(1) {
                     for (mj, &v) in m.iter_mut().zip(&row[..w]) {
                         *mj = math::max(v, *mj);
                     }
@@ -364,12 +361,12 @@ fn load<T: Real>(geom: &Geom, src: &[T], n: usize, b0: usize, w: usize, rows: &m
     }
 }
 
-/// [w][C] positions (NSC) → [C][W] rows.
+/// [w][C] positions (NSC) → C rows.
 #[inline(always)]
-fn transpose_in<T: Real>(block: &[T], c: usize, bw: usize, rows: &mut [T]) {
+fn transpose_in<T: Real>(block: &[T], c: usize, rows: &mut [&mut [T]]) {
     for (j, pos) in block.chunks_exact(c).enumerate() {
-        for (k, &v) in pos.iter().enumerate() {
-            rows[k * bw + j] = v;
+        for (row, &v) in rows.iter_mut().zip(pos) {
+            row[j] = v;
         }
     }
 }
@@ -424,8 +421,9 @@ fn load_targets<T: Math>(args: &Args<'_, T>, geom: &Geom, n: usize, b0: usize, w
         Target::Soft(g) => {
             sc.tc[..w].fill(SOFT);
             sc.ignored = false;
-            load(geom, g, n, b0, w, &mut sc.g, None);
-            for row in sc.g.chunks_exact_mut(bw) {
+            let mut rows: Vec<&mut [T]> = sc.g.chunks_exact_mut(bw).collect();
+            load(geom, g, n, b0, w, &mut rows, None);
+            for row in rows.iter_mut() {
                 row[w..wp].fill(T::zero());
             }
         }
@@ -433,16 +431,16 @@ fn load_targets<T: Math>(args: &Args<'_, T>, geom: &Geom, n: usize, b0: usize, w
     wp
 }
 
-/// Sets p = 0 in the padding columns w..wp and in ignored columns.
+/// Sets p = 0 in the padding columns w..wp and in ignored columns (`tc` = NO_CLASS).
 #[inline(always)]
-fn zero_dead_columns<T: Math>(sc: &mut Scratch<T>, bw: usize, w: usize, wp: usize) {
-    for row in sc.x.chunks_exact_mut(bw) {
+fn zero_dead_columns<T: Math>(x: &mut [&mut [T]], tc: &[usize], ignored: bool, w: usize, wp: usize) {
+    for row in x.iter_mut() {
         row[w..wp].fill(T::zero());
     }
-    if sc.ignored {
-        for (j, &t) in sc.tc[..w].iter().enumerate() {
+    if ignored {
+        for (j, &t) in tc[..w].iter().enumerate() {
             if t == NO_CLASS {
-                for row in sc.x.chunks_exact_mut(bw) {
+                for row in x.iter_mut() {
                     row[j] = T::zero();
                 }
             }
@@ -450,8 +448,8 @@ fn zero_dead_columns<T: Math>(sc: &mut Scratch<T>, bw: usize, w: usize, wp: usiz
     }
 }
 
-/// Loads block (n, b0..b0+w) and applies the activation: afterwards `sc.x` holds p as [C][W]
-/// over `wp` columns, with p = 0 exactly in ignored and padding columns (whatever their input,
+/// Loads block (n, b0..b0+w) into the C rows `x` and applies the activation: afterwards `x`
+/// holds p over `wp` columns, with p = 0 exactly in ignored and padding columns (whatever their input,
 /// NaN included), so sums and gradients over all `wp` columns need no masks.
 ///
 /// With `part` (softmax only), also adds the block's terms of the fused part to `part_sum`.
@@ -465,21 +463,21 @@ fn forward<T: Math>(
     b0: usize,
     w: usize,
     sc: &mut Scratch<T>,
+    x: &mut [&mut [T]],
     part: Option<(&PartK<'_, T>, &mut f64)>,
 ) -> usize {
-    let bw = geom.w;
     let wp = load_targets(args, geom, n, b0, w, sc);
     let softmax = act == Activation::Softmax;
-    load(geom, args.input, n, b0, w, &mut sc.x, softmax.then_some(&mut sc.m[..]));
+    load(geom, args.input, n, b0, w, x, softmax.then_some(&mut sc.m[..]));
     // Padding gets a harmless value (its p is zeroed below).
-    for row in sc.x.chunks_exact_mut(bw) {
+    for row in x.iter_mut() {
         row[w..wp].fill(T::zero());
     }
     sc.m[w..wp].fill(T::zero());
     match act {
         Activation::None => {}
         Activation::Sigmoid => {
-            for row in sc.x.chunks_exact_mut(bw) {
+            for row in x.iter_mut() {
                 for v in row[..wp].iter_mut() {
                     *v = math::sigmoid(*v);
                 }
@@ -489,20 +487,20 @@ fn forward<T: Math>(
             // (No closures around the per-block work: a closure is its own function, outside the
             // SIMD copy that inlines everything else.)
             if let Some((k, _)) = &part {
-                part_logit_terms(k, sc, bw, wp);
+                part_logit_terms(k, sc, x, wp);
             }
-            exp_columns(&mut sc.x, bw, wp, &mut sc.m, &mut sc.sum);
+            exp_columns(x, wp, &mut sc.m, &mut sc.sum);
             if let Some((k, acc)) = part {
-                *acc += part_position_losses(k, sc, bw, wp);
+                *acc += part_position_losses(k, sc, x, wp);
             }
-            for row in sc.x.chunks_exact_mut(bw) {
+            for row in x.iter_mut() {
                 for (v, &inv) in row[..wp].iter_mut().zip(&sc.m[..wp]) {
                     *v *= inv;
                 }
             }
         }
     }
-    zero_dead_columns(sc, bw, w, wp);
+    zero_dead_columns(x, &sc.tc, sc.ignored, w, wp);
     wp
 }
 
@@ -510,18 +508,18 @@ fn forward<T: Math>(
 /// the positions that count (all 0 where ignored or padding) and, with label smoothing,
 /// Σ_c w_c·(z_c − max).
 #[inline(always)]
-fn part_logit_terms<T: Math>(k: &PartK<'_, T>, sc: &mut Scratch<T>, bw: usize, wp: usize) {
+fn part_logit_terms<T: Math>(k: &PartK<'_, T>, sc: &mut Scratch<T>, x: &[&mut [T]], wp: usize) {
     for (j, (((zy, ca), cv), &t)) in sc.zy[..wp].iter_mut().zip(&mut sc.ca[..wp]).zip(&mut sc.cv[..wp]).zip(&sc.tc[..wp]).enumerate() {
         (*zy, *ca, *cv) = if t == NO_CLASS {
             (T::zero(), T::zero(), T::zero())
         } else {
-            (sc.x[t * bw + j] - sc.m[j], if k.gamma.is_some() { k.weight(t) } else { k.keep * k.weight(t) }, T::one())
+            (x[t][j] - sc.m[j], if k.gamma.is_some() { k.weight(t) } else { k.keep * k.weight(t) }, T::one())
         };
     }
     if k.smoothing {
         let (wd, m) = (&mut sc.wd[..wp], &sc.m[..wp]);
         wd.fill(T::zero());
-        for (c, row) in sc.x.chunks_exact(bw).enumerate() {
+        for (c, row) in x.iter().enumerate() {
             let wc = k.weight(c);
             for ((o, &z), &mj) in wd.iter_mut().zip(&row[..wp]).zip(m) {
                 *o += wc * (z - mj);
@@ -532,10 +530,10 @@ fn part_logit_terms<T: Math>(k: &PartK<'_, T>, sc: &mut Scratch<T>, bw: usize, w
 
 /// so_j = Σ over the rows c ≠ tc_j of x[c][j] (every row for ignored and padding columns).
 #[inline(always)]
-fn other_class_sum<T: Math>(x: &[T], tc: &[usize], bw: usize, so: &mut [T]) {
+fn other_class_sum<T: Math>(x: &[&mut [T]], tc: &[usize], so: &mut [T]) {
     let n = so.len();
     so.fill(T::zero());
-    for (c, row) in x.chunks_exact(bw).enumerate() {
+    for (c, row) in x.iter().enumerate() {
         for ((o, &v), &t) in so.iter_mut().zip(&row[..n]).zip(tc) {
             *o += if t == c { T::zero() } else { v };
         }
@@ -557,7 +555,7 @@ fn focal_factor<T: Math>(q: T, u: T, gamma: T) -> T {
 /// the cross-entropy kernel forms it, summed in f64 lanes. Branch-free over the `wp` columns
 /// (vectorized; ignored and padding columns are selected out, NaN input there included).
 #[inline(always)]
-fn part_position_losses<T: Math>(k: &PartK<'_, T>, sc: &mut Scratch<T>, bw: usize, wp: usize) -> f64 {
+fn part_position_losses<T: Math>(k: &PartK<'_, T>, sc: &mut Scratch<T>, x: &[&mut [T]], wp: usize) -> f64 {
     let ls = &mut sc.dot[..wp];
     for (l, &s) in ls.iter_mut().zip(&sc.sum[..wp]) {
         *l = math::ln(s);
@@ -565,7 +563,7 @@ fn part_position_losses<T: Math>(k: &PartK<'_, T>, sc: &mut Scratch<T>, bw: usiz
     if let Some(gamma) = k.gamma {
         // Focal: l = α_y·u^γ·(ln Σe − (z_y − max)), u = Σ_{c≠y} e_c / Σe (x holds e here).
         let so = &mut sc.wd[..wp];
-        other_class_sum(&sc.x, &sc.tc[..wp], bw, so);
+        other_class_sum(x, &sc.tc[..wp], so);
         let terms = &mut sc.fix[..wp];
         for ((((o, &l), &zy), &a), ((&cv, &so), &s)) in
             terms.iter_mut().zip(&*ls).zip(&sc.zy[..wp]).zip(&sc.ca[..wp]).zip(sc.cv[..wp].iter().zip(&*so).zip(&sc.sum[..wp]))
@@ -588,18 +586,18 @@ fn part_position_losses<T: Math>(k: &PartK<'_, T>, sc: &mut Scratch<T>, bw: usiz
     reduce::sum_lanes(lanes)
 }
 
-/// Softmax down each column of the [C][W] block, given the column max in `m` (stable: the
+/// Softmax down each column of the block's C rows, given the column max in `m` (stable: the
 /// max is subtracted before exp), first part: x ← e^(x−max), m ← 1/Σe.
 ///
 /// In place, unlike [`math::cols_exp`] (which reads the caller's logits and writes a separate
 /// tile): the max already came out of the transposing load, and a second [C][W] scratch tile
 /// would double the L2-resident scratch.
 #[inline(always)]
-fn exp_columns<T: Math>(x: &mut [T], bw: usize, wp: usize, m: &mut [T], sum: &mut [T]) {
+fn exp_columns<T: Math>(x: &mut [&mut [T]], wp: usize, m: &mut [T], sum: &mut [T]) {
     let m = &mut m[..wp];
     let sum = &mut sum[..wp];
     sum.fill(T::zero());
-    for row in x.chunks_exact_mut(bw) {
+    for row in x.iter_mut() {
         for ((v, &mj), sj) in row[..wp].iter_mut().zip(m.iter()).zip(sum.iter_mut()) {
             let e = math::exp(*v - mj);
             *v = e;
@@ -675,6 +673,7 @@ fn gather_item<'a, T: Math>(
     let soft = matches!(args.target, Target::Soft(_));
     let soft_label = soft && params.soft_label && !squared;
     let mut sc = Scratch::new(geom, soft);
+    let mut xs = vec![T::zero(); c * bw];
     let mut sums_out = vec![0f64; (item.n1 - item.n0) * c * 3];
     // Index targets: TP and the counts G are gathered per position into 4 interleaved tables,
     // so runs of one class (the common case) do not serialise on one accumulator.
@@ -688,9 +687,15 @@ fn gather_item<'a, T: Math>(
         lanes.fill([0f64; LANES]);
         for b in reduce::chunks(item.s1 - item.s0, bw) {
             let (b0, w) = (item.s0 + b.start, b.len());
-            let wp = forward(args, geom, params.activation, n, b0, w, &mut sc, part.map(|k| (k, &mut part_sum)));
-            for (k, (row, acc)) in sc.x.chunks_exact_mut(bw).zip(lanes.chunks_exact_mut(3)).enumerate() {
-                let row = &mut row[..wp];
+            // Parking p: in the gradient buffer itself where it can hold the block's rows.
+            let in_place = park && out.as_ref().is_some_and(|o| o.holds_rows(geom, w));
+            let mut x = match out.as_mut() {
+                Some(o) if in_place => o.rows(geom, item, n, b0, w),
+                _ => xs.chunks_exact_mut(bw).collect(),
+            };
+            let wp = forward(args, geom, params.activation, n, b0, w, &mut sc, &mut x, part.map(|k| (k, &mut part_sum)));
+            for (k, (row, acc)) in x.iter().zip(lanes.chunks_exact_mut(3)).enumerate() {
+                let row = &row[..wp];
                 if soft_label {
                     // P = Σ|p|, G = Σ|g|, and Σ|p − g| in TP's place until the sample's end.
                     let g = &sc.g[k * bw..k * bw + wp];
@@ -715,13 +720,14 @@ fn gather_item<'a, T: Math>(
             if !soft {
                 for (j, &t) in sc.tc[..wp].iter().enumerate() {
                     if t != NO_CLASS {
-                        tp4[(j & 3) * c + t] += sc.x[t * bw + j].f64();
+                        tp4[(j & 3) * c + t] += x[t][j].f64();
                         g4[(j & 3) * c + t] += 1;
                     }
                 }
             }
-            if let Some(o) = out.as_mut().filter(|_| park) {
-                o.store(geom, item, n, b0, w, &sc.x);
+            drop(x);
+            if let Some(o) = out.as_mut().filter(|_| park && !in_place) {
+                o.store(geom, item, n, b0, w, &xs);
             }
         }
         for (sum, acc) in sums.iter_mut().zip(&lanes) {
@@ -880,29 +886,38 @@ fn scatter_item<T: Math>(
     let soft_label = soft && params.soft_label && !squared;
     let act = params.activation;
     let mut sc = Scratch::new(geom, soft);
+    let mut xs = vec![T::zero(); c * bw];
+    let recompute = recompute || act == Activation::None;
     for n in item.n0..item.n1 {
         let grp = if co.pooled { 0 } else { n - co.n0 };
         let (cg, cp) = (&co.cg[grp * c..(grp + 1) * c], &co.cp[grp * c..(grp + 1) * c]);
         for b in reduce::chunks(item.s1 - item.s0, bw) {
             let (b0, w) = (item.s0 + b.start, b.len());
-            let wp = if act == Activation::None || recompute {
-                forward(args, geom, act, n, b0, w, &mut sc, None)
+            // The gradient is formed in the gradient buffer itself where it can hold the block's
+            // rows (p parked there by pass 1, or the input loaded there), else in the scratch.
+            let in_place = out.holds_rows(geom, w);
+            if !recompute && !in_place {
+                out.load(geom, item, n, b0, w, &mut xs);
+            }
+            let mut x = if in_place { out.rows(geom, item, n, b0, w) } else { xs.chunks_exact_mut(bw).collect() };
+            let wp = if recompute {
+                forward(args, geom, act, n, b0, w, &mut sc, &mut x, None)
             } else {
                 // p as pass 1 left it: already 0 in ignored columns.
                 let wp = load_targets(args, geom, n, b0, w, &mut sc);
-                out.load(geom, item, n, b0, w, &mut sc.x);
-                for row in sc.x.chunks_exact_mut(bw) {
+                for row in x.iter_mut() {
                     row[w..wp].fill(T::zero());
                 }
                 wp
             };
-            let Scratch { x, g, tc, dot, fix, sum, m, wd, .. } = &mut sc;
+            let x = &mut x[..];
+            let Scratch { g, tc, dot, fix, sum, m, wd, ignored, .. } = &mut sc;
             let dot = &mut dot[..wp];
             if soft_label {
                 // d = cg·∂TP/∂p + cp·∂P/∂p with TP = (Σ|p| + Σ|g| − Σ|p − g|)/2, P = Σ|p|:
                 // (sgn p − sgn(p − g))/2 and sgn p, sgn(0) = 0 as torch's |·|. Kept in g.
                 let half = T::of(0.5);
-                for ((xr, gr), (&cgk, &cpk)) in x.chunks_exact(bw).zip(g.chunks_exact_mut(bw)).zip(cg.iter().zip(cp)) {
+                for ((xr, gr), (&cgk, &cpk)) in x.iter().zip(g.chunks_exact_mut(bw)).zip(cg.iter().zip(cp)) {
                     for (gv, &p) in gr[..wp].iter_mut().zip(&xr[..wp]) {
                         let sp = math::sign0(p);
                         *gv = cgk * (half * (sp - math::sign0(p - *gv))) + cpk * sp;
@@ -911,7 +926,7 @@ fn scatter_item<T: Math>(
                 backward_rows(act, x, g, bw, wp, dot);
             } else if soft {
                 // d = ∂L/∂p = cg·g + cp·h(p), kept in g.
-                for ((xr, gr), (&cgk, &cpk)) in x.chunks_exact(bw).zip(g.chunks_exact_mut(bw)).zip(cg.iter().zip(cp)) {
+                for ((xr, gr), (&cgk, &cpk)) in x.iter().zip(g.chunks_exact_mut(bw)).zip(cg.iter().zip(cp)) {
                     for (gv, &p) in gr[..wp].iter_mut().zip(&xr[..wp]) {
                         let h = if squared { p } else { T::one() };
                         *gv = cgk * *gv + cpk * h;
@@ -926,7 +941,7 @@ fn scatter_item<T: Math>(
                     *fj = if t == NO_CLASS {
                         T::zero()
                     } else {
-                        let p = x[t * bw + j];
+                        let p = x[t][j];
                         cg[t] * match act {
                             Activation::None => T::one(),
                             Activation::Sigmoid => p * (T::one() - p),
@@ -957,10 +972,10 @@ fn scatter_item<T: Math>(
                             // `dot`, free until the backward; gs·α_y into `m`), then F as a map
                             // loop over positions (vectorized ln / exp).
                             let u = &mut wd[..wp];
-                            other_class_sum(x, &tc[..wp], bw, u);
+                            other_class_sum(x, &tc[..wp], u);
                             let q = &mut dot[..wp];
                             for (j, ((qv, av), &t)) in q.iter_mut().zip(tfix.iter_mut()).zip(&tc[..wp]).enumerate() {
-                                (*qv, *av) = if t == NO_CLASS { (T::zero(), T::zero()) } else { (x[t * bw + j], k.gs * k.weight(t)) };
+                                (*qv, *av) = if t == NO_CLASS { (T::zero(), T::zero()) } else { (x[t][j], k.gs * k.weight(t)) };
                             }
                             for ((cf, tf), (&qv, &uj)) in coef.iter_mut().zip(tfix.iter_mut()).zip(q.iter().zip(u.iter())) {
                                 let a = *tf * focal_factor(qv, uj, gamma);
@@ -970,7 +985,7 @@ fn scatter_item<T: Math>(
                     }
                 }
                 let part_k = part.map(|_| (&sum[..wp], &part_rows[..]));
-                backward_index_rows(act, x, cp, squared, bw, wp, dot, fix, part_k);
+                backward_index_rows(act, x, cp, squared, wp, dot, fix, part_k);
                 if part.is_some() {
                     for (fj, &tf) in fix.iter_mut().zip(&m[..wp]) {
                         *fj -= tf;
@@ -978,28 +993,30 @@ fn scatter_item<T: Math>(
                 }
                 for (j, &t) in tc[..wp].iter().enumerate() {
                     if t != NO_CLASS {
-                        x[t * bw + j] += fix[j];
+                        x[t][j] += fix[j];
                     }
                 }
             }
             // Ignored positions get no gradient (with NONE, cp·h(0) need not be 0).
-            zero_dead_columns(&mut sc, bw, w, wp);
-            out.store(geom, item, n, b0, w, &sc.x);
+            zero_dead_columns(x, tc, *ignored, w, wp);
+            if !in_place {
+                out.store(geom, item, n, b0, w, &xs);
+            }
         }
     }
 }
 
 /// Soft targets: x ← ∂L/∂input from p (in x) and d = ∂L/∂p (in d).
 #[inline(always)]
-fn backward_rows<T: Math>(act: Activation, x: &mut [T], d: &[T], bw: usize, wp: usize, dot: &mut [T]) {
+fn backward_rows<T: Math>(act: Activation, x: &mut [&mut [T]], d: &[T], bw: usize, wp: usize, dot: &mut [T]) {
     match act {
         Activation::None => {
-            for (xr, dr) in x.chunks_exact_mut(bw).zip(d.chunks_exact(bw)) {
+            for (xr, dr) in x.iter_mut().zip(d.chunks_exact(bw)) {
                 xr[..wp].copy_from_slice(&dr[..wp]);
             }
         }
         Activation::Sigmoid => {
-            for (xr, dr) in x.chunks_exact_mut(bw).zip(d.chunks_exact(bw)) {
+            for (xr, dr) in x.iter_mut().zip(d.chunks_exact(bw)) {
                 for (v, &dv) in xr[..wp].iter_mut().zip(&dr[..wp]) {
                     let p = *v;
                     *v = dv * (p * (T::one() - p));
@@ -1008,12 +1025,12 @@ fn backward_rows<T: Math>(act: Activation, x: &mut [T], d: &[T], bw: usize, wp: 
         }
         Activation::Softmax => {
             dot.fill(T::zero());
-            for (xr, dr) in x.chunks_exact(bw).zip(d.chunks_exact(bw)) {
+            for (xr, dr) in x.iter().zip(d.chunks_exact(bw)) {
                 for ((s, &p), &dv) in dot.iter_mut().zip(&xr[..wp]).zip(&dr[..wp]) {
                     *s += p * dv;
                 }
             }
-            for (xr, dr) in x.chunks_exact_mut(bw).zip(d.chunks_exact(bw)) {
+            for (xr, dr) in x.iter_mut().zip(d.chunks_exact(bw)) {
                 for ((v, &dv), &s) in xr[..wp].iter_mut().zip(&dr[..wp]).zip(dot.iter()) {
                     *v *= dv - s;
                 }
@@ -1030,10 +1047,9 @@ fn backward_rows<T: Math>(act: Activation, x: &mut [T], d: &[T], bw: usize, wp: 
 #[inline(always)]
 fn backward_index_rows<T: Math>(
     act: Activation,
-    x: &mut [T],
+    x: &mut [&mut [T]],
     cp: &[T],
     squared: bool,
-    bw: usize,
     wp: usize,
     dot: &mut [T],
     fix: &[T],
@@ -1042,14 +1058,14 @@ fn backward_index_rows<T: Math>(
     let h = |p: T| if squared { p } else { T::one() };
     match act {
         Activation::None => {
-            for (xr, &cpk) in x.chunks_exact_mut(bw).zip(cp) {
+            for (xr, &cpk) in x.iter_mut().zip(cp) {
                 for v in xr[..wp].iter_mut() {
                     *v = cpk * h(*v);
                 }
             }
         }
         Activation::Sigmoid => {
-            for (xr, &cpk) in x.chunks_exact_mut(bw).zip(cp) {
+            for (xr, &cpk) in x.iter_mut().zip(cp) {
                 for v in xr[..wp].iter_mut() {
                     let p = *v;
                     *v = cpk * h(p) * (p * (T::one() - p));
@@ -1058,7 +1074,7 @@ fn backward_index_rows<T: Math>(
         }
         Activation::Softmax => {
             dot.fill(T::zero());
-            for (xr, &cpk) in x.chunks_exact(bw).zip(cp) {
+            for (xr, &cpk) in x.iter().zip(cp) {
                 for (s, &p) in dot.iter_mut().zip(&xr[..wp]) {
                     *s += p * (cpk * h(p));
                 }
@@ -1068,7 +1084,7 @@ fn backward_index_rows<T: Math>(
             }
             match part {
                 None => {
-                    for (xr, &cpk) in x.chunks_exact_mut(bw).zip(cp) {
+                    for (xr, &cpk) in x.iter_mut().zip(cp) {
                         for (v, &s) in xr[..wp].iter_mut().zip(dot.iter()) {
                             let p = *v;
                             *v = p * (cpk * h(p) - s);
@@ -1076,7 +1092,7 @@ fn backward_index_rows<T: Math>(
                     }
                 }
                 Some((a, e)) => {
-                    for ((xr, &cpk), &ek) in x.chunks_exact_mut(bw).zip(cp).zip(e) {
+                    for ((xr, &cpk), &ek) in x.iter_mut().zip(cp).zip(e) {
                         for ((v, &s), &aj) in xr[..wp].iter_mut().zip(dot.iter()).zip(a) {
                             let p = *v;
                             *v = p * (cpk * h(p) - s) + (aj * p - ek);
@@ -1097,6 +1113,30 @@ enum Out<'a, T> {
 }
 
 impl<T: Real> Out<'_, T> {
+    /// Whether a block of `w` positions can be worked on in this part of the gradient buffer
+    /// itself ([`Out::rows`]): NCS rows, and `w` a whole number of lanes (the kernels run over
+    /// `w` rounded up to LANES, and a row segment has no room for padding).
+    #[inline(always)]
+    fn holds_rows(&self, geom: &Geom, w: usize) -> bool {
+        geom.layout == Layout::Ncs && w % LANES == 0
+    }
+
+    /// The C row segments of block (n, b0..b0+w) in the gradient buffer (NCS; see
+    /// [`Out::holds_rows`]): the kernels then park p and form the gradient there, without the
+    /// copies to and from the scratch.
+    #[inline(always)]
+    fn rows(&mut self, geom: &Geom, item: Item, n: usize, b0: usize, w: usize) -> Vec<&mut [T]> {
+        let (c, s) = (geom.c, geom.s);
+        debug_assert!(self.holds_rows(geom, w));
+        match self {
+            Out::Rows(rows) => rows.iter_mut().map(|r| &mut r[b0 - item.s0..b0 - item.s0 + w]).collect(),
+            Out::Contig(dst) => {
+                let base = (n - item.n0) * c * s;
+                dst[base..base + c * s].chunks_exact_mut(s).map(|r| &mut r[b0..b0 + w]).collect()
+            }
+        }
+    }
+
     /// Writes the `w` real columns of block (n, b0..b0+w) from the [C][W] rows `x`.
     #[inline(always)]
     fn store(&mut self, geom: &Geom, item: Item, n: usize, b0: usize, w: usize, x: &[T]) {
@@ -1140,7 +1180,8 @@ impl<T: Real> Out<'_, T> {
             }
             (Out::Contig(src), Layout::Nsc) => {
                 let at = ((n * s + b0) - (item.n0 * s + item.s0)) * c;
-                transpose_in(&src[at..at + w * c], c, bw, x);
+                let mut rows: Vec<&mut [T]> = x.chunks_exact_mut(bw).collect();
+                transpose_in(&src[at..at + w * c], c, &mut rows);
             }
         }
     }
