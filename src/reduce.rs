@@ -74,16 +74,74 @@ impl Reduce {
     /// denominator is Σ weight, summed in f64 over fixed chunks (deterministic), or n.
     pub fn scale_weighted<T: crate::kernels::Real>(self, n: usize, weight: Option<&[T]>) -> f64 {
         let den = match (self.kind, weight) {
-            (Reduction::Mean, Some(w)) => sum_chunks(n, CHUNK, |r| w[r].iter().map(|v| v.f64()).sum()),
+            (Reduction::Mean, Some(w)) => weight_sum_max(w, n).0,
             _ => n as f64,
         };
         self.scale(den, 1)
+    }
+
+    /// [`Reduce::scale_weighted`] made safe at the ends of the type: for a MEAN over weighted
+    /// terms, a power of two `c` that brings the largest weight near 1 when it is far from it
+    /// (beyond 2^±60), so that Σ c·wᵢ neither overflows nor is subnormal and (c·wᵢ)·s ≤ 1: kernels
+    /// sum (c·wᵢ)·lᵢ and form gradients as ((c·wᵢ)·s)·∂lᵢ. MEAN is unchanged by scaling every
+    /// weight (c·wᵢ is exact, or a weight 2^1100 times below the largest rounds, negligibly, to
+    /// 0); c = 1 otherwise, and then the result is bitwise [`Reduce::scale_weighted`]'s. The
+    /// MEAN_DENOMINATOR query still reports Σ wᵢ.
+    pub fn weight_scale<T: crate::kernels::Real>(self, n: usize, weight: Option<&[T]>) -> WeightScale {
+        let Some(w) = weight.filter(|_| self.own_mean()) else {
+            return WeightScale { c: 1.0, s: self.scale_weighted(n, weight) };
+        };
+        let (sum, max) = weight_sum_max(w, n);
+        let far = |m: f64| !(m == 0.0 || !m.is_finite() || (2f64.powi(-60)..=2f64.powi(60)).contains(&m));
+        if !far(max) {
+            return WeightScale { c: 1.0, s: self.scale(sum, 1) };
+        }
+        // c normal in T too (it multiplies T weights).
+        let narrow = std::mem::size_of::<T>() < 8;
+        let lim = if narrow { 126 } else { 1022 };
+        let c = 2f64.powi((-(max.log2().floor() as i32)).clamp(-lim, lim));
+        // f32 weights: Σ w in f64 is exact in range, so Σ c·w = c·Σ w; f64 weights: summed again.
+        let den = if narrow { sum * c } else { sum_chunks(n, CHUNK, |r| w[r].iter().map(|v| v.f64() * c).sum()) };
+        self.scale(sum, 1);
+        WeightScale { c, s: if den != 0.0 { self.loss_weight / den } else { 0.0 } }
     }
 
     /// Whether MEAN divides by the kernel's own denominator (no avg_factor given).
     pub fn own_mean(self) -> bool {
         self.kind == Reduction::Mean && self.avg_factor <= 0.0
     }
+}
+
+/// The factors of [`Reduce::weight_scale`]: reduced loss = s·Σ (c·wᵢ)·lᵢ, ∂L/∂lᵢ = (c·wᵢ)·s.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WeightScale {
+    /// A power of two (1 unless the weights are far from 1).
+    pub c: f64,
+    pub s: f64,
+}
+
+/// (Σ w, max w) of term weights in f64: per chunk in 8 lanes (independent add chains: a serial
+/// sum was a latency-bound chain, twice the time of the loss itself), lanes folded in a fixed
+/// order, chunks combined in order — the same on any thread count. The max ignores NaN (the sum
+/// carries it) and is 0 for no positive weight.
+fn weight_sum_max<T: crate::kernels::Real>(w: &[T], n: usize) -> (f64, f64) {
+    let parts = map_in_order(chunks(n, CHUNK).collect(), n, |r| {
+        let (mut s, mut m) = ([0f64; 8], [0f64; 8]);
+        let mut it = w[r].chunks_exact(8);
+        for c in &mut it {
+            for j in 0..8 {
+                let v = c[j].f64();
+                s[j] += v;
+                m[j] = if v > m[j] { v } else { m[j] };
+            }
+        }
+        for (j, v) in it.remainder().iter().enumerate() {
+            s[j] += v.f64();
+            m[j] = if v.f64() > m[j] { v.f64() } else { m[j] };
+        }
+        (sum_lanes(s), m.iter().fold(0f64, |a, &b| if b > a { b } else { a }))
+    });
+    parts.into_iter().fold((0.0, 0.0), |(s, m), (ps, pm)| (s + ps, if pm > m { pm } else { m }))
 }
 
 /// What the caller asked for: a reduction, or the MEAN_DENOMINATOR query.

@@ -378,3 +378,108 @@ fn entropy_of_logits_at_the_ends_of_the_type_is_finite() {
         }
     }
 }
+
+/// Issue 32: regression losses at the ends of the type. f32 differences that overflow
+/// (3e38 − (−3e38)), terms above f32's range (d² of 1e20, a weight of 3e38 times its term) and
+/// weights whose sum is subnormal or beyond the type (f32 and f64) gave NaN or inf where the true
+/// value is finite: every output is now the true value (computed here in f64, or in f64 on
+/// halved inputs for f64) rounded to the type, +inf exactly where that overflows.
+#[test]
+fn regression_losses_at_the_ends_of_the_type() {
+    type F32 = unsafe extern "C" fn(*const f32, *const f32, *const f32, usize, *const lossfn_regression_options, *mut f32, *mut f32) -> u32;
+    type F64 = unsafe extern "C" fn(*const f64, *const f64, *const f64, usize, *const lossfn_regression_options, *mut f64, *mut f64) -> u32;
+    // (name, f32, f64, l and ∂l/∂d of d in f64 with β = δ = 1)
+    let sign = |d: f64| if d > 0.0 { 1.0 } else if d < 0.0 { -1.0 } else { 0.0 };
+    let l1 = move |d: f64| (d.abs(), sign(d));
+    let mse = |d: f64| (d * d, 2.0 * d);
+    let smooth = move |d: f64| if d.abs() < 1.0 { (0.5 * d * d, d) } else { (d.abs() - 0.5, sign(d)) };
+    let fns: [(&str, F32, F64, &dyn Fn(f64) -> (f64, f64)); 4] = [
+        ("l1", lossfn_l1_loss_f32, lossfn_l1_loss_f64, &l1),
+        ("mse", lossfn_mse_loss_f32, lossfn_mse_loss_f64, &mse),
+        ("smooth_l1", lossfn_smooth_l1_loss_f32, lossfn_smooth_l1_loss_f64, &smooth),
+        ("huber", lossfn_huber_loss_f32, lossfn_huber_loss_f64, &smooth),
+    ];
+    // The value rounded to f32 (or f64; to a few units of the smallest subnormal where the true
+    // value is subnormal), or its exact overflow.
+    let close = |got: f64, want: f64, tol: f64| {
+        let tiny = if tol < 1e-9 { 4.0 * 5e-324 } else { 4.0 * 1.4e-45 };
+        if want.is_infinite() || got.is_infinite() {
+            got == want
+        } else {
+            (got - want).abs() <= (tol * want.abs()).max(tiny)
+        }
+    };
+    // 600 elements (three blocks of the kernel): ordinary pairs, with overflowing differences and
+    // huge terms at a few places.
+    let n = 600;
+    let mut x: Vec<f32> = (0..n).map(|i| ((i * 7919) % 200) as f32 / 40.0 - 2.5).collect();
+    let mut t: Vec<f32> = (0..n).map(|i| ((i * 104_729) % 150) as f32 / 30.0 - 2.5).collect();
+    for &(i, a, b) in &[(3, 3e38f32, -3e38f32), (300, -2.5e38, 2.9e38), (301, 1e20, -1e20), (599, 1e19, 0.0)] {
+        x[i] = a;
+        t[i] = b;
+    }
+    let ones = vec![1f32; n];
+    let mut huge_w = ones.clone();
+    huge_w[7] = 3e38;
+    huge_w[8] = 3e38;
+    let mut tiny_w = vec![0f32; n];
+    tiny_w[10] = 1e-45;
+    tiny_w[11] = 3e-45;
+    let weights: [(&str, Option<&[f32]>); 3] = [("none", None), ("huge", Some(&huge_w)), ("subnormal", Some(&tiny_w))];
+    for (name, f, _, lf) in &fns {
+        for (wname, w) in &weights {
+            for reduction in [LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM, LOSSFN_REDUCTION_NONE] {
+                let o = lossfn_regression_options { reduction, ..lossfn_regression_options_default() };
+                let wv = |i: usize| w.map_or(1.0, |w| w[i] as f64);
+                let den: f64 = (0..n).map(wv).sum();
+                let scale = if reduction == LOSSFN_REDUCTION_MEAN { 1.0 / den } else { 1.0 };
+                let terms: Vec<(f64, f64)> = (0..n).map(|i| lf(x[i] as f64 - t[i] as f64)).collect();
+                let nl = if reduction == LOSSFN_REDUCTION_NONE { n } else { 1 };
+                let (mut loss, mut grad) = (vec![f32::NAN; nl], vec![f32::NAN; n]);
+                let wp = w.map_or(null(), |w| w.as_ptr());
+                assert_eq!(unsafe { f(x.as_ptr(), t.as_ptr(), wp, n, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) }, LOSSFN_OK);
+                let what = format!("{name}_f32 weights {wname} reduction {reduction}");
+                if reduction == LOSSFN_REDUCTION_NONE {
+                    for i in 0..n {
+                        let want = (wv(i) * terms[i].0) as f32;
+                        assert!(close(loss[i] as f64, want as f64, 1e-6), "{what}: loss[{i}] {} vs {want}", loss[i]);
+                    }
+                } else {
+                    let want = ((0..n).map(|i| wv(i) * terms[i].0).sum::<f64>() * scale) as f32;
+                    assert!(close(loss[0] as f64, want as f64, 1e-5), "{what}: loss {} vs {want}", loss[0]);
+                }
+                for i in 0..n {
+                    let want = (wv(i) * scale * terms[i].1) as f32;
+                    assert!(close(grad[i] as f64, want as f64, 1e-6), "{what}: grad[{i}] {} vs {want}", grad[i]);
+                }
+            }
+        }
+    }
+    // f64: weights whose sum is subnormal or overflows f64 (MEAN is the same for any common scale
+    // of the weights: the reference divides them by their largest first).
+    let x64: Vec<f64> = x.iter().map(|&v| v.clamp(-3.0, 3.0) as f64).collect();
+    let t64: Vec<f64> = t.iter().map(|&v| v.clamp(-3.0, 3.0) as f64).collect();
+    let mut huge64 = vec![1f64; n];
+    huge64[7] = 1.7e308;
+    huge64[8] = 1.5e308;
+    let mut tiny64 = vec![0f64; n];
+    tiny64[10] = 5e-324;
+    tiny64[11] = 1.5e-323;
+    for (name, _, g, lf) in &fns {
+        for (wname, w, big) in [("huge", &huge64, 1.7e308), ("subnormal", &tiny64, 1.5e-323)] {
+            let o = lossfn_regression_options_default();
+            let (mut loss, mut grad) = ([f64::NAN], vec![f64::NAN; n]);
+            assert_eq!(unsafe { g(x64.as_ptr(), t64.as_ptr(), w.as_ptr(), n, &o, loss.as_mut_ptr(), grad.as_mut_ptr()) }, LOSSFN_OK);
+            let wn: Vec<f64> = w.iter().map(|&v| v / big).collect();
+            let den: f64 = wn.iter().sum();
+            let terms: Vec<(f64, f64)> = (0..n).map(|i| lf(x64[i] - t64[i])).collect();
+            let want = (0..n).map(|i| wn[i] * terms[i].0).sum::<f64>() / den;
+            let what = format!("{name}_f64 weights {wname}");
+            assert!(close(loss[0], want, 1e-12), "{what}: loss {} vs {want}", loss[0]);
+            for i in 0..n {
+                let want = wn[i] / den * terms[i].1;
+                assert!(close(grad[i], want, 1e-12), "{what}: grad[{i}] {} vs {want}", grad[i]);
+            }
+        }
+    }
+}

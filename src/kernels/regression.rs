@@ -11,9 +11,17 @@
 //! which equals both branches (exactly, for Huber) and has no data-dependent branch.
 //!
 //! (torch.nn.functional.{l1,mse,smooth_l1,huber}_loss.) The term weight is `weight[i]`, so
-//! MEAN = Σ wᵢ·lᵢ / Σ wᵢ, and the gradient is s·wᵢ·∂lᵢ with s the reduction's factor.
-use super::Real;
+//! MEAN = Σ wᵢ·lᵢ / Σ wᵢ, and the gradient is (s·wᵢ)·∂lᵢ with s the reduction's factor (s·wᵢ ≤ 1
+//! for a weighted MEAN: a huge weight does not overflow the product).
+//!
+//! At the ends of the type: a difference that overflows (input − target = 6e38 in f32) has the
+//! finite gradient of its sign (min(|d|, β) is β there, and a NaN difference stays NaN), and an
+//! f32 block whose terms overflow f32 (|d| ≈ 6e38, d² above 3e38, a huge weight times its term),
+//! or a call whose factor s overflows f32 (weights summing to a subnormal), is computed again in
+//! f64 — losses, the unreduced values and the gradient — so that a MEAN whose true value is finite
+//! is finite (docs/hardening.md). In f64 the same overflowing difference gives +inf terms.
 use super::simd::{self, SimdTask};
+use super::Real;
 use crate::reduce::{self, Reduce};
 
 /// Which regression loss, with its parameter.
@@ -46,53 +54,147 @@ pub struct Args<'a, T> {
 /// vectorizer; the block's losses are then summed into fixed f64 lanes (a fixed order).
 const BLOCK: usize = 256;
 
+/// The reduction's factor s for the gradient: in T, and in f64 for the blocks computed in f64.
+#[derive(Clone, Copy)]
+struct Scale<T> {
+    /// The weights' power-of-two factor c ([`Reduce::weight_scale`]), in T and in f64.
+    c: T,
+    c64: f64,
+    gs: T,
+    s: f64,
+    /// The f64 path for every block: s overflows T.
+    wide: bool,
+}
+
 /// One chunk with the presence of weights (`W`), unreduced output (`L`) and gradient (`G`) known
 /// at compile time, so the loop body has no branches on them. Returns Σ w·l of the chunk.
+///
+/// `f` is the loss in T, `wide` the same formula in f64: for an f32 block whose Σ w·l is not
+/// finite (while the chunk's sum before it was) and for every block when `sc.wide`, the block is
+/// computed again in f64 from the f32 inputs (exact widening), into the same lanes.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn chunk<T: Real, const W: bool, const L: bool, const G: bool>(
     f: impl Fn(T) -> (T, T),
+    wide: impl Fn(f64) -> (f64, f64),
     x: &[T],
     t: &[T],
     w: &[T],
     loss: &mut [T],
     grad: &mut [T],
-    gs: T,
+    sc: Scale<T>,
 ) -> f64 {
+    let (c, gs) = (sc.c, sc.gs);
+    let narrow = std::mem::size_of::<T>() < std::mem::size_of::<f64>();
     let mut acc = [0f64; 8];
     let mut wl = [T::zero(); BLOCK];
     let mut start = 0;
     while start < x.len() {
         let end = (start + BLOCK).min(x.len());
-        let wl = &mut wl[..end - start];
-        let (xb, tb) = (&x[start..end], &t[start..end]);
-        if G {
-            let gb = &mut grad[start..end];
-            for i in 0..xb.len() {
-                let (l, g) = f(xb[i] - tb[i]);
-                wl[i] = if W { w[start + i] * l } else { l };
-                gb[i] = if W { w[start + i] * g * gs } else { g * gs };
-            }
-        } else {
-            for i in 0..xb.len() {
-                let l = f(xb[i] - tb[i]).0;
-                wl[i] = if W { w[start + i] * l } else { l };
-            }
+        let before = acc;
+        if !sc.wide {
+            block::<T, W, L, G>(
+                &f,
+                &x[start..end],
+                &t[start..end],
+                &w[start.min(w.len())..end.min(w.len())],
+                &mut wl[..end - start],
+                loss,
+                grad,
+                start,
+                c,
+                gs,
+                &mut acc,
+            );
         }
-        if L {
-            loss[start..end].copy_from_slice(wl);
-        }
-        let mut lanes = wl.chunks_exact(8);
-        for c in &mut lanes {
-            for j in 0..8 {
-                acc[j] += c[j].f64();
-            }
-        }
-        for (j, v) in lanes.remainder().iter().enumerate() {
-            acc[j] += v.f64();
+        if sc.wide
+            || (narrow
+                && before.iter().all(|v| v.is_finite())
+                && !acc.iter().all(|v| v.is_finite()))
+        {
+            acc = before;
+            wide_block::<T, W, L, G>(&wide, x, t, w, loss, grad, start..end, sc.c64, sc.s, &mut acc);
         }
         start = end;
     }
     reduce::sum_lanes(acc)
+}
+
+/// One block of [`chunk`] in T: the terms, the unreduced values, the gradient, and Σ w·l into
+/// the 8 lanes (element i of the block into lane i mod 8).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn block<T: Real, const W: bool, const L: bool, const G: bool>(
+    f: &impl Fn(T) -> (T, T),
+    xb: &[T],
+    tb: &[T],
+    wb: &[T],
+    wl: &mut [T],
+    loss: &mut [T],
+    grad: &mut [T],
+    start: usize,
+    c: T,
+    gs: T,
+    acc: &mut [f64; 8],
+) {
+    let end = start + xb.len();
+    if G {
+        let gb = &mut grad[start..end];
+        for i in 0..xb.len() {
+            let (l, g) = f(xb[i] - tb[i]);
+            let wc = if W { wb[i] * c } else { T::one() };
+            wl[i] = if W { wc * l } else { l };
+            gb[i] = if W { wc * gs * g } else { g * gs };
+        }
+    } else {
+        for i in 0..xb.len() {
+            let l = f(xb[i] - tb[i]).0;
+            wl[i] = if W { wb[i] * c * l } else { l };
+        }
+    }
+    if L {
+        loss[start..end].copy_from_slice(wl);
+    }
+    let mut lanes = wl.chunks_exact(8);
+    for c in &mut lanes {
+        for j in 0..8 {
+            acc[j] += c[j].f64();
+        }
+    }
+    for (j, v) in lanes.remainder().iter().enumerate() {
+        acc[j] += v.f64();
+    }
+}
+
+/// One block of [`chunk`] computed in f64 from the inputs (the same lanes as [`block`]): the
+/// term w·l and the gradient (w·s)·∂l in f64, rounded to T once.
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn wide_block<T: Real, const W: bool, const L: bool, const G: bool>(
+    wide: &impl Fn(f64) -> (f64, f64),
+    x: &[T],
+    t: &[T],
+    w: &[T],
+    loss: &mut [T],
+    grad: &mut [T],
+    r: std::ops::Range<usize>,
+    c: f64,
+    s: f64,
+    acc: &mut [f64; 8],
+) {
+    for (j, i) in r.clone().enumerate() {
+        let (l, g) = wide(x[i].f64() - t[i].f64());
+        let wi = if W { w[i].f64() * c } else { 1.0 };
+        let term = if W { wi * l } else { l };
+        if L {
+            loss[i] = T::of(term);
+        }
+        if G {
+            grad[i] = T::of(if W { wi * s * g } else { g * s });
+        }
+        acc[j % 8] += term;
+    }
 }
 
 /// Computes the loss (returned, reduced; for NONE the values go to `loss_none`) and the
@@ -104,90 +206,154 @@ pub fn regression<T: Real>(
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> f64 {
-    let half = T::of(0.5);
-    // Each kind gets its own closure, so each gets its own branch-free, vectorizable loop.
+    // Each kind gets its own closure, so each gets its own branch-free, vectorizable loop; each
+    // formula is written once, for T and for the f64 blocks.
     match kind {
         // A beta whose reciprocal overflows T (it rounds to 0 in f32, or is subnormal) is exact
         // L1 to within T's range: the quadratic zone |d| < beta holds only |d| < 1/T::MAX.
         Regression::L1 | Regression::SmoothL1 { beta: 0.0 } => {
-            run(|d: T| (d.abs(), sign(d)), args, reduction, loss_none, grad)
+            run(l1::<T>(), l1::<f64>(), args, reduction, loss_none, grad)
         }
         Regression::SmoothL1 { beta } if !(T::one() / T::of(beta)).is_finite() => {
-            run(|d: T| (d.abs(), sign(d)), args, reduction, loss_none, grad)
+            run(l1::<T>(), l1::<f64>(), args, reduction, loss_none, grad)
         }
-        Regression::Mse => run(|d: T| (d * d, d + d), args, reduction, loss_none, grad),
-        // Both as m·(|d| − m/2) with m = min(|d|, β): one formula for both branches, no select
-        // (the loop vectorizes); `nan_of` makes a NaN/Inf difference give a NaN gradient.
-        Regression::SmoothL1 { beta } => {
-            let (beta, inv_beta) = (T::of(beta), T::one() / T::of(beta));
-            let f = move |d: T| {
-                let a = d.abs();
-                let m = a.min(beta);
-                (m * (a - half * m) * inv_beta, m.copysign(d) * inv_beta + nan_of(a))
-            };
-            run(f, args, reduction, loss_none, grad)
-        }
-        Regression::Huber { delta } => {
-            let delta = T::of(delta);
-            let f = move |d: T| {
-                let a = d.abs();
-                let m = a.min(delta);
-                (m * (a - half * m), m.copysign(d) + nan_of(a))
-            };
-            run(f, args, reduction, loss_none, grad)
-        }
+        Regression::Mse => run(mse::<T>(), mse::<f64>(), args, reduction, loss_none, grad),
+        Regression::SmoothL1 { beta } => run(
+            smooth_l1::<T>(beta),
+            smooth_l1::<f64>(beta),
+            args,
+            reduction,
+            loss_none,
+            grad,
+        ),
+        Regression::Huber { delta } => run(
+            huber::<T>(delta),
+            huber::<f64>(delta),
+            args,
+            reduction,
+            loss_none,
+            grad,
+        ),
     }
 }
 
-/// 0 for a finite `a`, NaN for NaN/Inf: added to a gradient so a NaN/Inf difference propagates.
-#[inline(always)]
-#[allow(clippy::eq_op)]
-fn nan_of<T: Real>(a: T) -> T {
-    a - a
+/// l = |d|, ∂l/∂d = sign(d).
+fn l1<U: Real>() -> impl Fn(U) -> (U, U) + Copy + Send + Sync {
+    |d: U| (d.abs(), sign(d))
 }
 
-/// The fused pass for one elementwise loss `f(d) = (l, ∂l/∂d)`.
+/// l = d², ∂l/∂d = 2d.
+fn mse<U: Real>() -> impl Fn(U) -> (U, U) + Copy + Send + Sync {
+    |d: U| (d * d, d + d)
+}
+
+/// m·(|d| − m/2)/β and m·sign(d)/β with m = min(|d|, β): one formula for both branches, no
+/// data-dependent branch (the loop vectorizes). `min_nan` keeps a NaN difference NaN, and an
+/// infinite one (an overflowing difference of finite inputs) has the gradient sign(d).
+fn smooth_l1<U: Real>(beta: f64) -> impl Fn(U) -> (U, U) + Copy + Send + Sync {
+    let (half, beta, inv_beta) = (U::of(0.5), U::of(beta), U::one() / U::of(beta));
+    move |d: U| {
+        let a = d.abs();
+        let m = min_nan(a, beta);
+        (m * (a - half * m) * inv_beta, m.copysign(d) * inv_beta)
+    }
+}
+
+/// m·(|d| − m/2) and m·sign(d) with m = min(|d|, δ) (see [`smooth_l1`]).
+fn huber<U: Real>(delta: f64) -> impl Fn(U) -> (U, U) + Copy + Send + Sync {
+    let (half, delta) = (U::of(0.5), U::of(delta));
+    move |d: U| {
+        let a = d.abs();
+        let m = min_nan(a, delta);
+        (m * (a - half * m), m.copysign(d))
+    }
+}
+
+/// min(a, b) for b not NaN, NaN when a is NaN (a select: one vminps with `a` second).
+#[inline(always)]
+fn min_nan<U: Real>(a: U, b: U) -> U {
+    if b < a {
+        b
+    } else {
+        a
+    }
+}
+
+/// The fused pass for one elementwise loss `f(d) = (l, ∂l/∂d)` (`wide`: the same in f64).
 fn run<T: Real>(
     f: impl Fn(T) -> (T, T) + Copy + Send + Sync,
+    wide: impl Fn(f64) -> (f64, f64) + Copy + Send + Sync,
     args: &Args<'_, T>,
     reduction: Reduce,
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> f64 {
     let n = args.input.len();
-    let s = reduction.scale_weighted(n, args.weight);
+    let crate::reduce::WeightScale { c, s } = reduction.weight_scale(n, args.weight);
     let gs = T::of(s);
+    let sc = Scale {
+        c: T::of(c),
+        c64: c,
+        gs,
+        s,
+        wide: !gs.is_finite() && s.is_finite(),
+    };
     let weight = args.weight;
     let partials = reduce::for_chunks(n, 1, 1, loss_none, grad, |c| {
         let r = c.items;
         let (x, t) = (&args.input[r.clone()], &args.target[r.clone()]);
-        simd::dispatch(ChunkTask { f, x, t, w: weight.map(|w| &w[r]), loss: c.loss, grad: c.grad, gs })
+        simd::dispatch(ChunkTask {
+            f,
+            wide,
+            x,
+            t,
+            w: weight.map(|w| &w[r]),
+            loss: c.loss,
+            grad: c.grad,
+            sc,
+        })
     });
     reduce::total(partials) * s
 }
 
 /// One chunk of [`run`], for [`simd::dispatch`].
-struct ChunkTask<'a, 'c, T, F> {
+struct ChunkTask<'a, 'c, T, F, G> {
     f: F,
+    wide: G,
     x: &'a [T],
     t: &'a [T],
     w: Option<&'a [T]>,
     loss: Option<&'c mut [T]>,
     grad: Option<&'c mut [T]>,
-    gs: T,
+    sc: Scale<T>,
 }
 
-impl<T: Real, F: Fn(T) -> (T, T)> SimdTask for ChunkTask<'_, '_, T, F> {
+impl<T: Real, F: Fn(T) -> (T, T), G: Fn(f64) -> (f64, f64)> SimdTask
+    for ChunkTask<'_, '_, T, F, G>
+{
     type Output = f64;
     #[inline(always)]
     fn run(self) -> f64 {
-        let Self { f, x, t, w, loss, grad, gs } = self;
+        let Self {
+            f,
+            wide,
+            x,
+            t,
+            w,
+            loss,
+            grad,
+            sc,
+        } = self;
         let (has_w, has_l, has_g) = (w.is_some(), loss.is_some(), grad.is_some());
-        let (w, loss, grad) = (w.unwrap_or_default(), loss.unwrap_or_default(), grad.unwrap_or_default());
+        let (w, loss, grad) = (
+            w.unwrap_or_default(),
+            loss.unwrap_or_default(),
+            grad.unwrap_or_default(),
+        );
         macro_rules! go {
             ($($w:literal $l:literal $g:literal),*) => {
                 match (has_w, has_l, has_g) {
-                    $(($w, $l, $g) => chunk::<T, $w, $l, $g>(f, x, t, w, loss, grad, gs),)*
+                    $(($w, $l, $g) => chunk::<T, $w, $l, $g>(f, wide, x, t, w, loss, grad, sc),)*
                 }
             };
         }
