@@ -483,3 +483,63 @@ fn regression_losses_at_the_ends_of_the_type() {
         }
     }
 }
+
+/// Issue 32: box losses with coordinates near the type's range (1e30 in f32, 1e300 in f64)
+/// overflowed areas and squared diagonals: NaN. Box losses are scale-invariant (but for `eps`,
+/// negligible at that size): the loss equals the loss of the pair at unit scale and the gradient
+/// is the unit-scale gradient divided by the scale — for every box loss, both types, in blocks
+/// that mix huge and ordinary pairs.
+#[test]
+fn box_losses_with_huge_coordinates_are_scale_invariant() {
+    type L32 = unsafe extern "C" fn(*const f32, *const f32, *const f32, usize, *const lossfn_box_options, *mut f32, *mut f32) -> u32;
+    type L64 = unsafe extern "C" fn(*const f64, *const f64, *const f64, usize, *const lossfn_box_options, *mut f64, *mut f64) -> u32;
+    let fns: [(&str, L32, L64); 7] = [
+        ("iou", lossfn_iou_loss_f32, lossfn_iou_loss_f64),
+        ("giou", lossfn_giou_loss_f32, lossfn_giou_loss_f64),
+        ("diou", lossfn_diou_loss_f32, lossfn_diou_loss_f64),
+        ("ciou", lossfn_ciou_loss_f32, lossfn_ciou_loss_f64),
+        ("eiou", lossfn_eiou_loss_f32, lossfn_eiou_loss_f64),
+        ("cdiou", lossfn_cdiou_loss_f32, lossfn_cdiou_loss_f64),
+        ("siou", lossfn_siou_loss_f32, lossfn_siou_loss_f64),
+    ];
+    // 70 pairs at unit scale (more than one block of the driver), some inverted or disjoint.
+    let n = 70;
+    let unit_p: Vec<f64> = (0..4 * n).map(|i| ((i * 37 % 23) as f64) / 7.0 + if i % 4 >= 2 { 3.0 } else { 0.0 }).collect();
+    let unit_t: Vec<f64> = (0..4 * n).map(|i| ((i * 53 % 19) as f64) / 6.0 + if i % 4 >= 2 { 2.5 } else { 0.0 }).collect();
+    // eps (1e-7 by default) would perturb the unit-scale reference by ~1e-8: tiny here.
+    let o = lossfn_box_options { reduction: LOSSFN_REDUCTION_NONE, eps: 1e-15, ..lossfn_box_options_default() };
+    for (name, f, g) in fns {
+        let (mut ref_l, mut ref_g) = (vec![0f64; n], vec![0f64; 4 * n]);
+        assert_eq!(unsafe { g(unit_p.as_ptr(), unit_t.as_ptr(), null(), n, &o, ref_l.as_mut_ptr(), ref_g.as_mut_ptr()) }, LOSSFN_OK);
+        // Every third pair scaled up (the others stay at unit scale, in the same blocks).
+        let scale_of = |i: usize, big: f64| if i % 3 == 0 { big } else { 1.0 };
+        for big in [1e30, 3e37, 1e20] {
+            let p: Vec<f32> = unit_p.iter().enumerate().map(|(k, &v)| (v * scale_of(k / 4, big)) as f32).collect();
+            let t: Vec<f32> = unit_t.iter().enumerate().map(|(k, &v)| (v * scale_of(k / 4, big)) as f32).collect();
+            let (mut l, mut gr) = (vec![f32::NAN; n], vec![f32::NAN; 4 * n]);
+            assert_eq!(unsafe { f(p.as_ptr(), t.as_ptr(), null(), n, &o, l.as_mut_ptr(), gr.as_mut_ptr()) }, LOSSFN_OK);
+            for i in 0..n {
+                let s = scale_of(i, big);
+                assert!((l[i] as f64 - ref_l[i]).abs() <= 1e-4 * (1.0 + ref_l[i].abs()), "{name}_f32 scale {big:e} pair {i}: loss {} vs {}", l[i], ref_l[i]);
+                for k in 0..4 {
+                    let (got, want) = (gr[4 * i + k] as f64 * s, ref_g[4 * i + k]);
+                    assert!((got - want).abs() <= 1e-3 * (1.0 + want.abs()), "{name}_f32 scale {big:e} pair {i}: grad {k} {got} vs {want}");
+                }
+            }
+        }
+        for big in [1e300, 1e307, 1e160] {
+            let p: Vec<f64> = unit_p.iter().enumerate().map(|(k, &v)| v * scale_of(k / 4, big)).collect();
+            let t: Vec<f64> = unit_t.iter().enumerate().map(|(k, &v)| v * scale_of(k / 4, big)).collect();
+            let (mut l, mut gr) = (vec![f64::NAN; n], vec![f64::NAN; 4 * n]);
+            assert_eq!(unsafe { g(p.as_ptr(), t.as_ptr(), null(), n, &o, l.as_mut_ptr(), gr.as_mut_ptr()) }, LOSSFN_OK);
+            for i in 0..n {
+                let s = scale_of(i, big);
+                assert!((l[i] - ref_l[i]).abs() <= 1e-9 * (1.0 + ref_l[i].abs()), "{name}_f64 scale {big:e} pair {i}: loss {} vs {}", l[i], ref_l[i]);
+                for k in 0..4 {
+                    let (got, want) = (gr[4 * i + k] * s, ref_g[4 * i + k]);
+                    assert!((got - want).abs() <= 1e-9 * (1.0 + want.abs()), "{name}_f64 scale {big:e} pair {i}: grad {k} {got} vs {want}");
+                }
+            }
+        }
+    }
+}

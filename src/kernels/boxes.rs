@@ -818,6 +818,65 @@ impl<T: Real> WithLoss<T> for Driver<'_, '_, '_, T> {
     }
 }
 
+/// Coordinates above which a pair of boxes is computed at a smaller scale: 2^56 in f32, 2^504 in
+/// f64 — below, areas, squared diagonals and their sums stay well inside the type.
+fn huge_coordinate<T: Real>() -> T {
+    T::of(2f64.powi(if std::mem::size_of::<T>() < 8 { 56 } else { 504 }))
+}
+
+/// Whether a coordinate of the block's pairs is above [`huge_coordinate`] (a max per lane over
+/// the eight corner rows, in L1, which vectorizes; rows past the block's `m` boxes may hold an
+/// earlier block's values, which at worst sends a block to the rare path for nothing).
+#[inline(always)]
+fn any_huge<T: Real>(p: &Corners<T>, t: &Corners<T>) -> bool {
+    let mut acc = [T::zero(); 16];
+    for row in p.c.iter().chain(t.c.iter()) {
+        for ch in row.chunks_exact(16) {
+            for j in 0..16 {
+                acc[j] = max(acc[j], ch[j].abs());
+            }
+        }
+    }
+    let huge = huge_coordinate::<T>();
+    acc.iter().any(|&a| a > huge)
+}
+
+/// Brings each pair of boxes whose largest finite coordinate is above [`huge_coordinate`] to
+/// just below it by a power of two s (exact), and leaves s in `shrink` (1 for the others).
+/// Every box loss here is scale-invariant but for its `eps`, which is negligible at that size,
+/// so the loss is the pair's and the gradient is s times the scaled pair's (issue 32: boxes near
+/// 1e30 in f32 overflowed areas and squared diagonals: NaN).
+/// Returns whether any pair was scaled. Kept out of line, as [`unscale`]: the hot loop's code is
+/// then the same as without the guard.
+#[cold]
+#[inline(never)]
+fn rescale<T: Real>(p: &mut Corners<T>, t: &mut Corners<T>, m: usize, shrink: &mut [T; BLOCK]) -> bool {
+    let huge = huge_coordinate::<T>().f64();
+    let mut any = false;
+    for (i, s) in shrink.iter_mut().enumerate().take(m) {
+        let a = p.get(i).into_iter().chain(t.get(i)).fold(0f64, |acc, v| acc.max(v.f64().abs()));
+        *s = if a > huge && a.is_finite() { T::of(2f64.powi(-((a / huge).log2().floor() as i32 + 1))) } else { T::one() };
+        any |= *s != T::one();
+        for k in 0..4 {
+            p.c[k][i] *= *s;
+            t.c[k][i] *= *s;
+        }
+    }
+    any
+}
+
+/// ∂L/∂x = s·∂L/∂(s·x) for the pairs [`rescale`] scaled (the loss of the scaled pair is the loss
+/// of the pair).
+#[cold]
+#[inline(never)]
+fn unscale<T: Real>(g: &mut Corners<T>, shrink: &[T; BLOCK], m: usize) {
+    for row in g.c.iter_mut() {
+        for (v, &s) in row[..m].iter_mut().zip(&shrink[..m]) {
+            *v *= s;
+        }
+    }
+}
+
 /// Per-chunk sums: Σ term weight · loss and Σ term weight.
 #[derive(Clone, Copy, Default)]
 struct Sums {
@@ -871,6 +930,7 @@ impl<T: Real> Driver<'_, '_, '_, T> {
         let mut value = [T::zero(); BLOCK];
         let mut factor = [T::zero(); BLOCK];
         let mut g = Corners::new();
+        let mut shrink = [T::one(); BLOCK];
         let mut acc = [0f64; 8];
         let mut acc_w = [0f64; 8];
         let items = c.items;
@@ -879,6 +939,7 @@ impl<T: Real> Driver<'_, '_, '_, T> {
             let boxes = 4 * start..4 * (start + m);
             p.load(self.format, &self.args.pred[boxes.clone()]);
             t.load(self.format, &self.args.target[boxes]);
+            let huge = any_huge(&p, &t) && rescale(&mut p, &mut t, m, &mut shrink);
             for i in 0..m {
                 let r = loss.eval::<GRAD>(p.get(i), t.get(i));
                 value[i] = r.loss;
@@ -888,6 +949,9 @@ impl<T: Real> Driver<'_, '_, '_, T> {
                         g.c[k][i] = r.grad[k];
                     }
                 }
+            }
+            if GRAD && huge {
+                unscale(&mut g, &shrink, m);
             }
             if let Some(w) = self.args.weight {
                 for (f, w) in factor.iter_mut().zip(&w[start..start + m]) {
