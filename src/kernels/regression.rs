@@ -156,9 +156,9 @@ fn block<T: Real, const W: bool, const L: bool, const G: bool>(
         loss[start..end].copy_from_slice(wl);
     }
     let mut lanes = wl.chunks_exact(8);
-    for c in &mut lanes {
+    for ch in &mut lanes {
         for j in 0..8 {
-            acc[j] += c[j].f64();
+            acc[j] += ch[j].f64();
         }
     }
     for (j, v) in lanes.remainder().iter().enumerate() {
