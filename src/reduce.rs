@@ -74,7 +74,7 @@ impl Reduce {
     /// denominator is Σ weight, summed in f64 over fixed chunks (deterministic), or n.
     pub fn scale_weighted<T: crate::kernels::Real>(self, n: usize, weight: Option<&[T]>) -> f64 {
         let den = match (self.kind, weight) {
-            (Reduction::Mean, Some(w)) => weight_sum_max(w, n).0,
+            (Reduction::Mean, Some(w)) => weight_sum_max(w, n, 1.0).0,
             _ => n as f64,
         };
         self.scale(den, 1)
@@ -91,7 +91,7 @@ impl Reduce {
         let Some(w) = weight.filter(|_| self.own_mean()) else {
             return WeightScale { c: 1.0, s: self.scale_weighted(n, weight) };
         };
-        let (sum, max) = weight_sum_max(w, n);
+        let (sum, max) = weight_sum_max(w, n, 1.0);
         let far = |m: f64| !(m == 0.0 || !m.is_finite() || (2f64.powi(-60)..=2f64.powi(60)).contains(&m));
         if !far(max) {
             return WeightScale { c: 1.0, s: self.scale(sum, 1) };
@@ -101,7 +101,7 @@ impl Reduce {
         let lim = if narrow { 126 } else { 1022 };
         let c = 2f64.powi((-(max.log2().floor() as i32)).clamp(-lim, lim));
         // f32 weights: Σ w in f64 is exact in range, so Σ c·w = c·Σ w; f64 weights: summed again.
-        let den = if narrow { sum * c } else { sum_chunks(n, CHUNK, |r| w[r].iter().map(|v| v.f64() * c).sum()) };
+        let den = if narrow { sum * c } else { weight_sum_max(w, n, c).0 };
         self.scale(sum, 1);
         WeightScale { c, s: if den != 0.0 { self.loss_weight / den } else { 0.0 } }
     }
@@ -120,24 +120,25 @@ pub struct WeightScale {
     pub s: f64,
 }
 
-/// (Σ w, max w) of term weights in f64: per chunk in 8 lanes (independent add chains: a serial
+/// (Σ c·w, max c·w) of term weights in f64 (c a power of two; 1: the weights as they are): per chunk in 8 lanes (independent add chains: a serial
 /// sum was a latency-bound chain, twice the time of the loss itself), lanes folded in a fixed
 /// order, chunks combined in order — the same on any thread count. The max ignores NaN (the sum
 /// carries it) and is 0 for no positive weight.
-fn weight_sum_max<T: crate::kernels::Real>(w: &[T], n: usize) -> (f64, f64) {
+fn weight_sum_max<T: crate::kernels::Real>(w: &[T], n: usize, c: f64) -> (f64, f64) {
     let parts = map_in_order(chunks(n, CHUNK).collect(), n, |r| {
         let (mut s, mut m) = ([0f64; 8], [0f64; 8]);
         let mut it = w[r].chunks_exact(8);
-        for c in &mut it {
+        for ch in &mut it {
             for j in 0..8 {
-                let v = c[j].f64();
+                let v = ch[j].f64() * c;
                 s[j] += v;
                 m[j] = if v > m[j] { v } else { m[j] };
             }
         }
         for (j, v) in it.remainder().iter().enumerate() {
-            s[j] += v.f64();
-            m[j] = if v.f64() > m[j] { v.f64() } else { m[j] };
+            let v = v.f64() * c;
+            s[j] += v;
+            m[j] = if v > m[j] { v } else { m[j] };
         }
         (sum_lanes(s), m.iter().fold(0f64, |a, &b| if b > a { b } else { a }))
     });

@@ -846,6 +846,7 @@ fn any_huge<T: Real>(p: &Corners<T>, t: &Corners<T>) -> bool {
 /// Every box loss here is scale-invariant but for its `eps`, which is negligible at that size,
 /// so the loss is the pair's and the gradient is s times the scaled pair's (issue 32: boxes near
 /// 1e30 in f32 overflowed areas and squared diagonals: NaN).
+///
 /// Returns whether any pair was scaled. Kept out of line, as [`unscale`]: the hot loop's code is
 /// then the same as without the guard.
 #[cold]

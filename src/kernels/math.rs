@@ -125,6 +125,17 @@ pub fn max<T: Real>(a: T, b: T) -> T {
     }
 }
 
+/// `if a < b { a } else { b }`: one `minps`/`minpd`; with [`max`]'s NaN rule (a NaN `a` yields
+/// `b`, a NaN `b` yields `b`): `min(limit, v)` keeps a NaN `v`.
+#[inline(always)]
+pub fn min<T: Real>(a: T, b: T) -> T {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
 /// sgn(x) with sgn(0) = 0 (NaN gives 0): torch's derivative of |x|.
 #[inline(always)]
 pub fn sign0<T: Real>(x: T) -> T {

@@ -21,7 +21,7 @@
 //! f64 — losses, the unreduced values and the gradient — so that a MEAN whose true value is finite
 //! is finite (docs/hardening.md). In f64 the same overflowing difference gives +inf terms.
 use super::simd::{self, SimdTask};
-use super::Real;
+use super::{math, Real};
 use crate::reduce::{self, Reduce};
 
 /// Which regression loss, with its parameter.
@@ -56,11 +56,9 @@ const BLOCK: usize = 256;
 
 /// The reduction's factor s for the gradient: in T, and in f64 for the blocks computed in f64.
 #[derive(Clone, Copy)]
-struct Scale<T> {
-    /// The weights' power-of-two factor c ([`Reduce::weight_scale`]), in T and in f64.
-    c: T,
-    c64: f64,
-    gs: T,
+struct Scale {
+    /// The weights' power-of-two factor c and the reduction's factor s ([`Reduce::weight_scale`]).
+    c: f64,
     s: f64,
     /// The f64 path for every block: s overflows T.
     wide: bool,
@@ -82,9 +80,9 @@ fn chunk<T: Real, const W: bool, const L: bool, const G: bool>(
     w: &[T],
     loss: &mut [T],
     grad: &mut [T],
-    sc: Scale<T>,
+    sc: Scale,
 ) -> f64 {
-    let (c, gs) = (sc.c, sc.gs);
+    let (c, gs) = (T::of(sc.c), T::of(sc.s));
     let narrow = std::mem::size_of::<T>() < std::mem::size_of::<f64>();
     let mut acc = [0f64; 8];
     let mut wl = [T::zero(); BLOCK];
@@ -113,7 +111,7 @@ fn chunk<T: Real, const W: bool, const L: bool, const G: bool>(
                 && !acc.iter().all(|v| v.is_finite()))
         {
             acc = before;
-            wide_block::<T, W, L, G>(&wide, x, t, w, loss, grad, start..end, sc.c64, sc.s, &mut acc);
+            wide_block::<T, W, L, G>(&wide, x, t, w, loss, grad, start..end, sc.c, sc.s, &mut acc);
         }
         start = end;
     }
@@ -247,35 +245,26 @@ fn mse<U: Real>() -> impl Fn(U) -> (U, U) + Copy + Send + Sync {
     |d: U| (d * d, d + d)
 }
 
-/// m·(|d| − m/2)/β and m·sign(d)/β with m = min(|d|, β): one formula for both branches, no
-/// data-dependent branch (the loop vectorizes). `min_nan` keeps a NaN difference NaN, and an
-/// infinite one (an overflowing difference of finite inputs) has the gradient sign(d).
+/// m·(|d| − m/2)/β and m·sign(d)/β with m = min(β, |d|): one formula for both branches, no
+/// data-dependent branch (the loop vectorizes). [`math::min`] with |d| second keeps a NaN
+/// difference NaN, and an infinite one (an overflowing difference of finite inputs) has the
+/// gradient sign(d).
 fn smooth_l1<U: Real>(beta: f64) -> impl Fn(U) -> (U, U) + Copy + Send + Sync {
     let (half, beta, inv_beta) = (U::of(0.5), U::of(beta), U::one() / U::of(beta));
     move |d: U| {
         let a = d.abs();
-        let m = min_nan(a, beta);
+        let m = math::min(beta, a);
         (m * (a - half * m) * inv_beta, m.copysign(d) * inv_beta)
     }
 }
 
-/// m·(|d| − m/2) and m·sign(d) with m = min(|d|, δ) (see [`smooth_l1`]).
+/// m·(|d| − m/2) and m·sign(d) with m = min(δ, |d|) (see [`smooth_l1`]).
 fn huber<U: Real>(delta: f64) -> impl Fn(U) -> (U, U) + Copy + Send + Sync {
     let (half, delta) = (U::of(0.5), U::of(delta));
     move |d: U| {
         let a = d.abs();
-        let m = min_nan(a, delta);
+        let m = math::min(delta, a);
         (m * (a - half * m), m.copysign(d))
-    }
-}
-
-/// min(a, b) for b not NaN, NaN when a is NaN (a select: one vminps with `a` second).
-#[inline(always)]
-fn min_nan<U: Real>(a: U, b: U) -> U {
-    if b < a {
-        b
-    } else {
-        a
     }
 }
 
@@ -290,14 +279,7 @@ fn run<T: Real>(
 ) -> f64 {
     let n = args.input.len();
     let crate::reduce::WeightScale { c, s } = reduction.weight_scale(n, args.weight);
-    let gs = T::of(s);
-    let sc = Scale {
-        c: T::of(c),
-        c64: c,
-        gs,
-        s,
-        wide: !gs.is_finite() && s.is_finite(),
-    };
+    let sc = Scale { c, s, wide: !T::of(s).is_finite() && s.is_finite() };
     let weight = args.weight;
     let partials = reduce::for_chunks(n, 1, 1, loss_none, grad, |c| {
         let r = c.items;
@@ -325,7 +307,7 @@ struct ChunkTask<'a, 'c, T, F, G> {
     w: Option<&'a [T]>,
     loss: Option<&'c mut [T]>,
     grad: Option<&'c mut [T]>,
-    sc: Scale<T>,
+    sc: Scale,
 }
 
 impl<T: Real, F: Fn(T) -> (T, T), G: Fn(f64) -> (f64, f64)> SimdTask
