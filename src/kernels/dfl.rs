@@ -28,15 +28,22 @@ pub struct Args<'a, T> {
     pub bins: usize,
 }
 
-/// Rows per block: the softmax of a block's rows runs transposed, every step a vector operation
-/// across the rows. (Row by row, a 16-bin row is one vector, and its max, sum, logarithm and
-/// two-hot lookups were scalar work per row: most of the time.)
+/// Rows per block: the rows' softmax runs along each row (one [`LANES`]-wide vector per 16 bins),
+/// the per-row scalars (log-sum-exp, reciprocal, expectation) across the block's rows.
 const ROWS: usize = 16;
 
-/// The softmax of up to [`ROWS`] rows of `bins` logits, held transposed.
+/// Lanes of a row chunk: a 16-bin row (ultralytics' `reg_max`) is one chunk, one AVX-512 vector
+/// in f32. Rows are padded to a whole number of chunks with −∞ logits (e⁰ weights of 0).
+const LANES: usize = 16;
+
+/// The softmax of up to [`ROWS`] rows of `bins` logits, kept unnormalised: p_rj = e_rj · inv_r.
 struct RowBlock<T> {
-    /// `p[j·ROWS + r]` = softmax(row r)_j.
-    p: Vec<T>,
+    /// `e[r·width + j]` = exp(z_rj − max_r), each row padded to `width` with zeros.
+    e: Vec<T>,
+    /// `bins` rounded up to a whole number of [`LANES`].
+    width: usize,
+    /// 1 / Σ_j e_rj.
+    inv: [T; ROWS],
     /// log-sum-exp of each row.
     lse: [T; ROWS],
     /// Σ_j p_j·j: the decode's expectation (when asked for).
@@ -45,81 +52,85 @@ struct RowBlock<T> {
 
 impl<T: Math> RowBlock<T> {
     fn new(bins: usize) -> Self {
-        RowBlock { p: vec![T::zero(); bins * ROWS], lse: [T::zero(); ROWS], mean: [T::zero(); ROWS] }
+        let width = bins.div_ceil(LANES) * LANES;
+        let zero = [T::zero(); ROWS];
+        RowBlock { e: vec![T::zero(); width * ROWS], width, inv: zero, lse: zero, mean: zero }
     }
 
-    /// Loads `rows` ≤ [`ROWS`] rows (row-major in `z`) and computes their softmax, log-sum-exp and,
-    /// with `MEAN`, expectation over the bin indices `index`. Rows past `rows` are zeros.
+    /// The bin indices 0, 1, …, padded to the block's width (the expectation's weights).
+    fn index(&self) -> Vec<T> {
+        (0..self.width).map(|j| T::of(j as f64)).collect()
+    }
+
+    /// Loads `rows` ≤ [`ROWS`] rows (row-major in `z`) and computes their exponentials, log-sum-exp
+    /// and, with `MEAN`, expectation over the bin indices `index` ([`RowBlock::index`]). The max
+    /// and the sums run along the row in [`LANES`] lanes, reduced by [`math::butterfly`]; the
+    /// logarithms and reciprocals across the rows.
     #[inline(always)]
     fn softmax<const MEAN: bool>(&mut self, z: &[T], rows: usize, bins: usize, index: &[T]) {
-        let p = &mut self.p[..bins * ROWS];
-        if rows == ROWS {
-            // (the common case, without a per-element test)
-            for (j, col) in p.chunks_exact_mut(ROWS).enumerate() {
-                for r in 0..ROWS {
-                    col[r] = z[r * bins + j];
+        let width = self.width;
+        let (mut m, mut sum, mut dot) = ([T::zero(); ROWS], [T::one(); ROWS], [T::zero(); ROWS]);
+        for r in 0..rows {
+            let zr = &z[r * bins..(r + 1) * bins];
+            let er = &mut self.e[r * width..(r + 1) * width];
+            for (c, chunk) in er.chunks_exact_mut(LANES).enumerate() {
+                let j0 = c * LANES;
+                if j0 + LANES <= bins {
+                    chunk.copy_from_slice(&zr[j0..j0 + LANES]);
+                } else {
+                    for (l, v) in chunk.iter_mut().enumerate() {
+                        *v = if j0 + l < bins { zr[j0 + l] } else { T::neg_infinity() };
+                    }
                 }
             }
-        } else {
-            for (j, col) in p.chunks_exact_mut(ROWS).enumerate() {
-                for r in 0..ROWS {
-                    col[r] = if r < rows { z[r * bins + j] } else { T::zero() };
+            // The max skips NaN lane-wise (math::max); a NaN logit still makes its row's sum NaN.
+            let mut mv = [T::neg_infinity(); LANES];
+            for chunk in er.chunks_exact(LANES) {
+                for l in 0..LANES {
+                    mv[l] = math::max(chunk[l], mv[l]);
                 }
             }
-        }
-        // The max skips NaN (math::max); a NaN logit still makes its row's sum NaN.
-        let mut m = [T::neg_infinity(); ROWS];
-        for col in p.chunks_exact(ROWS) {
-            for r in 0..ROWS {
-                m[r] = math::max(col[r], m[r]);
+            let mr = math::butterfly(mv, math::max);
+            let (mut sv, mut dv) = ([T::zero(); LANES], [T::zero(); LANES]);
+            for (chunk, ix) in er.chunks_exact_mut(LANES).zip(index.chunks_exact(LANES)) {
+                for l in 0..LANES {
+                    chunk[l] = math::exp(chunk[l] - mr);
+                    sv[l] += chunk[l];
+                    if MEAN {
+                        dv[l] += chunk[l] * ix[l];
+                    }
+                }
+            }
+            m[r] = mr;
+            sum[r] = math::butterfly(sv, |a, b| a + b);
+            if MEAN {
+                dot[r] = math::butterfly(dv, |a, b| a + b);
             }
         }
-        let mut sum = [T::zero(); ROWS];
-        for col in p.chunks_exact_mut(ROWS) {
-            for r in 0..ROWS {
-                col[r] = math::exp(col[r] - m[r]);
-                sum[r] += col[r];
-            }
-        }
-        let mut inv = [T::zero(); ROWS];
         for r in 0..ROWS {
             self.lse[r] = m[r] + math::ln(sum[r]);
-            inv[r] = T::one() / sum[r];
+            self.inv[r] = T::one() / sum[r];
+            self.mean[r] = dot[r] * self.inv[r];
         }
-        let mut mean = [T::zero(); ROWS];
-        for (col, &j) in p.chunks_exact_mut(ROWS).zip(index) {
-            for r in 0..ROWS {
-                col[r] *= inv[r];
-                if MEAN {
-                    mean[r] += col[r] * j;
-                }
-            }
-        }
-        self.mean = mean;
     }
 
-    /// The gradient rows `out[r·bins + j] = p_j·(a[r]·(j − mean[r]) + c[r])` for r < `rows`
-    /// (`scratch`: bins·ROWS values, the rows transposed before they are written out).
+    /// The gradient rows `out[r·bins + j] = p_j·(a[r]·(j − mean[r]) + c[r])` for r < `rows`.
     #[inline(always)]
-    fn grad<const MEAN: bool>(&self, out: &mut [T], rows: usize, bins: usize, index: &[T], a: &[T; ROWS], c: &[T; ROWS], scratch: &mut [T]) {
-        let scratch = &mut scratch[..bins * ROWS];
-        for ((g, col), &j) in scratch.chunks_exact_mut(ROWS).zip(self.p.chunks_exact(ROWS)).zip(index) {
-            for r in 0..ROWS {
-                g[r] = if MEAN { col[r] * (a[r] * (j - self.mean[r]) + c[r]) } else { col[r] * c[r] };
-            }
-        }
-        if rows == ROWS {
-            let out = &mut out[..ROWS * bins];
-            for r in 0..ROWS {
-                for j in 0..bins {
-                    out[r * bins + j] = scratch[j * ROWS + r];
+    fn grad<const MEAN: bool>(&self, out: &mut [T], rows: usize, bins: usize, index: &[T], a: &[T; ROWS], c: &[T; ROWS]) {
+        let width = self.width;
+        for r in 0..rows {
+            let er = &self.e[r * width..(r + 1) * width];
+            let (inv, a, c, mean) = (self.inv[r], a[r], c[r], self.mean[r]);
+            let g = |e: T, j: T| if MEAN { (e * inv) * (a * (j - mean) + c) } else { (e * inv) * c };
+            let o = &mut out[r * bins..(r + 1) * bins];
+            let full = bins / LANES * LANES;
+            for ((oc, ec), ix) in o[..full].chunks_exact_mut(LANES).zip(er.chunks_exact(LANES)).zip(index.chunks_exact(LANES)) {
+                for l in 0..LANES {
+                    oc[l] = g(ec[l], ix[l]);
                 }
             }
-        } else {
-            for (r, row) in out[..rows * bins].chunks_exact_mut(bins).enumerate() {
-                for (j, o) in row.iter_mut().enumerate() {
-                    *o = scratch[j * ROWS + r];
-                }
+            for j in full..bins {
+                o[j] = g(er[j], index[j]);
             }
         }
     }
@@ -207,9 +218,8 @@ impl<T: Math> SimdTask for Chunk<'_, '_, T> {
         let rows = items.len() * sides;
         let z = &a.logits[first * bins..(first + rows) * bins];
         let t = &a.target[first..first + rows];
-        let index: Vec<T> = (0..bins).map(|j| T::of(j as f64)).collect();
         let mut block = RowBlock::new(bins);
-        let mut scratch = vec![T::zero(); bins * ROWS];
+        let index = block.index();
         let mut ce = vec![T::zero(); rows];
         let weight = |row: usize| a.weight.map_or(T::one(), |w| w[items.start + row / sides]);
         let c_scale = T::of(s) / T::of(sides as f64);
@@ -228,7 +238,7 @@ impl<T: Math> SimdTask for Chunk<'_, '_, T> {
                     c[r] = c_scale * weight(b0 + r);
                 }
                 let out = &mut g[b0 * bins..(b0 + m) * bins];
-                block.grad::<false>(out, m, bins, &index, &[T::zero(); ROWS], &c, &mut scratch);
+                block.grad::<false>(out, m, bins, &index, &[T::zero(); ROWS], &c);
                 hot.pull(out, m, bins, &c);
             }
         }
@@ -347,11 +357,10 @@ impl<T: Math, L: boxes::Loss<T>> BranchChunk<'_, '_, T, L> {
         let BranchChunk { a, loss, items, mut grad, gs } = self;
         let bins = a.bins;
         let per_anchor = 4 * bins;
-        let index: Vec<T> = (0..bins).map(|j| T::of(j as f64)).collect();
         // The block's rows (4 per anchor, side-major within the anchor) in row blocks, kept for
         // the gradient; decoded distances and two-hot targets per (side, anchor).
         let mut rows: Vec<RowBlock<T>> = (0..4 * BLOCK / ROWS).map(|_| RowBlock::new(bins)).collect();
-        let mut scratch = vec![T::zero(); bins * ROWS];
+        let index = rows[0].index();
         let mut dist = [[T::zero(); BLOCK]; 4];
         let mut hot: Vec<TwoHot<T>> = (0..4 * BLOCK / ROWS)
             .map(|_| TwoHot { ce: [T::zero(); ROWS], tl: [0; ROWS], wl: [T::zero(); ROWS], wr: [T::zero(); ROWS] })
@@ -431,7 +440,7 @@ impl<T: Math, L: boxes::Loss<T>> BranchChunk<'_, '_, T, L> {
                         gd[r] = gs[1] * w(i);
                     }
                     let o = &mut out[local * per_anchor + r0 * bins..local * per_anchor + (r0 + count) * bins];
-                    block.grad::<true>(o, count, bins, &index, &g_dist, &gd, &mut scratch);
+                    block.grad::<true>(o, count, bins, &index, &g_dist, &gd);
                     hot[b].pull(o, count, bins, &gd);
                 }
             }

@@ -295,6 +295,23 @@ pub fn lane_sum<T: Real>(a: [T; LANES]) -> T {
     ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
 }
 
+/// Reduces the `N` lanes of `v` (a power of two) with `f` in halving steps, lane l taking
+/// f(v[l], v[l ^ h]) for h = N/2, …, 1: each step one in-register shuffle, the order fixed by `N`
+/// alone. Returns lane 0 (for a commutative `f` every lane holds the same value).
+#[inline(always)]
+pub fn butterfly<T: Copy, const N: usize>(mut v: [T; N], f: impl Fn(T, T) -> T) -> T {
+    let mut h = N / 2;
+    while h > 0 {
+        let mut w = v;
+        for l in 0..N {
+            w[l] = f(v[l], v[l ^ h]);
+        }
+        v = w;
+        h /= 2;
+    }
+    v[0]
+}
+
 /// Softmax of one contiguous row into `p`; returns `(max, Σ exp(z − max))`, so that
 /// ln p_c = (z_c − max) − ln Σ.
 pub fn softmax_row<T: Math>(z: &[T], p: &mut [T]) -> (T, T) {
