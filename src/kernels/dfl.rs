@@ -73,33 +73,37 @@ impl<T: Math> RowBlock<T> {
         for r in 0..rows {
             let zr = &z[r * bins..(r + 1) * bins];
             let er = &mut self.e[r * width..(r + 1) * width];
+            // (Each chunk goes through a [T; LANES] array: the lane loops then compile to one
+            // vector operation each, where loops over the slices were unrolled into scalars.)
+            let mut mv = [T::neg_infinity(); LANES];
             for (c, chunk) in er.chunks_exact_mut(LANES).enumerate() {
                 let j0 = c * LANES;
+                let mut v = [T::neg_infinity(); LANES];
                 if j0 + LANES <= bins {
-                    chunk.copy_from_slice(&zr[j0..j0 + LANES]);
+                    v.copy_from_slice(&zr[j0..j0 + LANES]);
                 } else {
-                    for (l, v) in chunk.iter_mut().enumerate() {
-                        *v = if j0 + l < bins { zr[j0 + l] } else { T::neg_infinity() };
-                    }
+                    v[..bins - j0].copy_from_slice(&zr[j0..]);
                 }
-            }
-            // The max skips NaN lane-wise (math::max); a NaN logit still makes its row's sum NaN.
-            let mut mv = [T::neg_infinity(); LANES];
-            for chunk in er.chunks_exact(LANES) {
+                // The max skips NaN lane-wise (math::max); a NaN logit still makes its row's
+                // sum NaN.
                 for l in 0..LANES {
-                    mv[l] = math::max(chunk[l], mv[l]);
+                    mv[l] = math::max(v[l], mv[l]);
                 }
+                chunk.copy_from_slice(&v);
             }
             let mr = math::butterfly(mv, math::max);
             let (mut sv, mut dv) = ([T::zero(); LANES], [T::zero(); LANES]);
             for (chunk, ix) in er.chunks_exact_mut(LANES).zip(index.chunks_exact(LANES)) {
+                let mut v = [T::zero(); LANES];
+                v.copy_from_slice(chunk);
                 for l in 0..LANES {
-                    chunk[l] = math::exp(chunk[l] - mr);
-                    sv[l] += chunk[l];
+                    v[l] = math::exp(v[l] - mr);
+                    sv[l] += v[l];
                     if MEAN {
-                        dv[l] += chunk[l] * ix[l];
+                        dv[l] += v[l] * ix[l];
                     }
                 }
+                chunk.copy_from_slice(&v);
             }
             m[r] = mr;
             sum[r] = math::butterfly(sv, |a, b| a + b);
@@ -114,20 +118,32 @@ impl<T: Math> RowBlock<T> {
         }
     }
 
-    /// The gradient rows `out[r·bins + j] = p_j·(a[r]·(j − mean[r]) + c[r])` for r < `rows`.
+    /// The gradient rows `out[r·bins + j] = p_j·(a[r]·(j − mean[r]) + c[r]) − c[r]·(wl·[j = tl] +
+    /// wr·[j = tr])` for r < `rows` (the two-hot part selected lane by lane: a scalar
+    /// read-modify-write of the row just stored would wait on the store).
     #[inline(always)]
-    fn grad<const MEAN: bool>(&self, out: &mut [T], rows: usize, bins: usize, index: &[T], a: &[T; ROWS], c: &[T; ROWS]) {
+    fn grad<const MEAN: bool>(&self, out: &mut [T], rows: usize, bins: usize, index: &[T], a: &[T; ROWS], c: &[T; ROWS], hot: &TwoHot<T>) {
         let width = self.width;
         for r in 0..rows {
             let er = &self.e[r * width..(r + 1) * width];
             let (inv, a, c, mean) = (self.inv[r], a[r], c[r], self.mean[r]);
-            let g = |e: T, j: T| if MEAN { (e * inv) * (a * (j - mean) + c) } else { (e * inv) * c };
+            let (tl, tr) = (T::of(hot.tl[r] as f64), T::of(hot.tl[r] as f64 + 1.0));
+            let (cl, cr) = (c * hot.wl[r], c * hot.wr[r]);
+            let g = |e: T, j: T| {
+                let p = e * inv;
+                let g = if MEAN { p * (a * (j - mean) + c) } else { p * c };
+                let hot = if j == tl { cl } else { T::zero() };
+                let hot = if j == tr { cr } else { hot };
+                g - hot
+            };
             let o = &mut out[r * bins..(r + 1) * bins];
             let full = bins / LANES * LANES;
             for ((oc, ec), ix) in o[..full].chunks_exact_mut(LANES).zip(er.chunks_exact(LANES)).zip(index.chunks_exact(LANES)) {
+                let mut v = [T::zero(); LANES];
                 for l in 0..LANES {
-                    oc[l] = g(ec[l], ix[l]);
+                    v[l] = g(ec[l], ix[l]);
                 }
+                oc.copy_from_slice(&v);
             }
             for j in full..bins {
                 o[j] = g(er[j], index[j]);
@@ -171,15 +187,6 @@ impl<T: Math> TwoHot<T> {
             ce[r] = wl[r] * (block.lse[r] - zl[r]) + wr[r] * (block.lse[r] - zr[r]);
         }
         TwoHot { ce, tl, wl, wr }
-    }
-
-    /// Subtracts c[r]·(wl·[j = tl] + wr·[j = tr]) from the gradient rows `out`.
-    #[inline(always)]
-    fn pull(&self, out: &mut [T], rows: usize, bins: usize, c: &[T; ROWS]) {
-        for r in 0..rows {
-            out[r * bins + self.tl[r]] -= c[r] * self.wl[r];
-            out[r * bins + self.tl[r] + 1] -= c[r] * self.wr[r];
-        }
     }
 }
 
@@ -238,8 +245,7 @@ impl<T: Math> SimdTask for Chunk<'_, '_, T> {
                     c[r] = c_scale * weight(b0 + r);
                 }
                 let out = &mut g[b0 * bins..(b0 + m) * bins];
-                block.grad::<false>(out, m, bins, &index, &[T::zero(); ROWS], &c);
-                hot.pull(out, m, bins, &c);
+                block.grad::<false>(out, m, bins, &index, &[T::zero(); ROWS], &c, &hot);
             }
         }
         let inv_sides = T::one() / T::of(sides as f64);
@@ -440,8 +446,7 @@ impl<T: Math, L: boxes::Loss<T>> BranchChunk<'_, '_, T, L> {
                         gd[r] = gs[1] * w(i);
                     }
                     let o = &mut out[local * per_anchor + r0 * bins..local * per_anchor + (r0 + count) * bins];
-                    block.grad::<true>(o, count, bins, &index, &g_dist, &gd);
-                    hot[b].pull(o, count, bins, &gd);
+                    block.grad::<true>(o, count, bins, &index, &g_dist, &gd, &hot[b]);
                 }
             }
         }
