@@ -740,7 +740,7 @@ fn store_grad<T: Real>(format: Format, g: &Corners<T>, scale: &[T; BLOCK], gs: T
 
 /// Adds a block's values to 8 f64 lanes (entries past the block's boxes are 0).
 #[inline(always)]
-pub(crate) fn accumulate<T: Real>(acc: &mut [f64; 8], v: &[T; BLOCK]) {
+pub(crate) fn accumulate<T: Real, const N: usize>(acc: &mut [f64; 8], v: &[T; N]) {
     for lane in v.chunks_exact(8) {
         for k in 0..8 {
             acc[k] += lane[k].f64();
