@@ -48,29 +48,39 @@ fn gradients_match_finite_differences() {
 }
 
 /// DFL is soft-target cross entropy on the two-hot targets, averaged over the sides: the same
-/// values through lossfn_cross_entropy_soft (a separate kernel) on rows of `bins` classes.
+/// values through lossfn_cross_entropy_soft (a separate kernel) on rows of `bins` classes. Bin
+/// counts around the kernel's row chunks (16 lanes in f32, 8 in f64: whole chunks, a partial last
+/// chunk read and written past the row's end, the call's last row), in both precisions.
 #[test]
 fn equals_soft_cross_entropy_on_two_hot_targets() {
     let mut rng = Rng(37);
-    let (n, sides, bins) = (50, 4, 16);
-    let logits = rng.vec(n * sides * bins, -4.0, 4.0);
-    let target: Vec<f64> = (0..n * sides).map(|_| rng.uniform(-1.0, bins as f64)).collect();
-    let mut soft = vec![0.0; n * sides * bins];
-    for (r, &t) in target.iter().enumerate() {
-        let t = t.clamp(0.0, bins as f64 - 1.01);
-        let tl = t.floor() as usize;
-        soft[r * bins + tl] = (tl + 1) as f64 - t;
-        soft[r * bins + tl + 1] = t - tl as f64;
+    for bins in [2, 3, 7, 8, 9, 15, 16, 17, 24, 33] {
+        let (n, sides) = (301, 4);
+        let logits = rng.vec(n * sides * bins, -4.0, 4.0);
+        let target: Vec<f64> = (0..n * sides).map(|_| rng.uniform(-1.0, bins as f64)).collect();
+        let mut soft = vec![0.0; n * sides * bins];
+        for (r, &t) in target.iter().enumerate() {
+            let t = t.clamp(0.0, bins as f64 - 1.01);
+            let tl = t.floor() as usize;
+            soft[r * bins + tl] = (tl + 1) as f64 - t;
+            soft[r * bins + tl + 1] = t - tl as f64;
+        }
+        let shape = lossfn_shape { batch: n * sides, classes: bins, spatial: 1, layout: LOSSFN_LAYOUT_NSC };
+        let co = lossfn_cross_entropy_options { reduction: LOSSFN_REDUCTION_SUM, ..lossfn_cross_entropy_options_default() };
+        let (mut lc, mut gc) = ([0.0], vec![0.0; n * sides * bins]);
+        let st = unsafe { lossfn_cross_entropy_soft_f64(logits.as_ptr(), soft.as_ptr(), null(), shape, &co, lc.as_mut_ptr(), gc.as_mut_ptr()) };
+        assert_eq!(st, LOSSFN_OK, "{}", last_error());
+        let per_side = |v: &[f64]| v.iter().map(|x| x / sides as f64).collect::<Vec<f64>>();
+        let (l, g) = run64(&logits, &target, None, (n, sides, bins), &opts(LOSSFN_REDUCTION_SUM));
+        assert_close(&format!("loss, bins {bins}"), &l, &per_side(&lc), 1e-13, 1e-13);
+        assert_close(&format!("grad, bins {bins}"), &g, &per_side(&gc), 1e-13, 1e-15);
+        // f32: the same to f32 rounding (a sum over 1204 rows: relative 1e-5).
+        let c = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let (l32, g32) = run(lossfn_dfl_loss_f32, &c(&logits), &c(&target), None, (n, sides, bins), &opts(LOSSFN_REDUCTION_SUM));
+        let w = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+        assert_close(&format!("f32 loss, bins {bins}"), &w(&l32), &l, 1e-5, 1e-5);
+        assert_close(&format!("f32 grad, bins {bins}"), &w(&g32), &g, 1e-5, 1e-6);
     }
-    let (l, g) = run64(&logits, &target, None, (n, sides, bins), &opts(LOSSFN_REDUCTION_SUM));
-    let shape = lossfn_shape { batch: n * sides, classes: bins, spatial: 1, layout: LOSSFN_LAYOUT_NSC };
-    let co = lossfn_cross_entropy_options { reduction: LOSSFN_REDUCTION_SUM, ..lossfn_cross_entropy_options_default() };
-    let (mut lc, mut gc) = ([0.0], vec![0.0; n * sides * bins]);
-    let st = unsafe { lossfn_cross_entropy_soft_f64(logits.as_ptr(), soft.as_ptr(), null(), shape, &co, lc.as_mut_ptr(), gc.as_mut_ptr()) };
-    assert_eq!(st, LOSSFN_OK, "{}", last_error());
-    let per_side = |v: &[f64]| v.iter().map(|x| x / sides as f64).collect::<Vec<f64>>();
-    assert_close("loss", &l, &per_side(&lc), 1e-13, 1e-13);
-    assert_close("grad", &g, &per_side(&gc), 1e-13, 1e-15);
 }
 
 /// Targets outside [0, bins − 1.01] (±∞ included) are clamped; a NaN target gives NaN for its
@@ -119,11 +129,10 @@ fn bad_input_is_rejected_and_writes_nothing() {
 fn simd_copies_agree_bitwise() {
     use lossfn::kernels::simd::set_simd_max;
     let mut rng = Rng(53);
-    let (n, sides, bins) = (3_001, 4, 16);
-    let logits = rng.vec(n * sides * bins, -5.0, 5.0);
-    let target = rng.vec(n * sides, -1.0, bins as f64);
-    let w = rng.vec(n, 0.0, 2.0);
-    for reduction in [LOSSFN_REDUCTION_NONE, LOSSFN_REDUCTION_MEAN] {
+    for ((n, sides, bins), reduction) in [(3_001, 4, 16), (1_001, 4, 17), (1_001, 4, 7)].into_iter().flat_map(|d| [(d, LOSSFN_REDUCTION_NONE), (d, LOSSFN_REDUCTION_MEAN)]) {
+        let logits = rng.vec(n * sides * bins, -5.0, 5.0);
+        let target = rng.vec(n * sides, -1.0, bins as f64);
+        let w = rng.vec(n, 0.0, 2.0);
         let run_at = |level: u8| {
             set_simd_max(level);
             let (l, g) = run64(&logits, &target, Some(&w), (n, sides, bins), &opts(reduction));
@@ -135,7 +144,7 @@ fn simd_copies_agree_bitwise() {
         };
         let base = run_at(0);
         for level in [1, 2] {
-            assert!(run_at(level) == base, "SIMD level {level} differs from the baseline (reduction {reduction})");
+            assert!(run_at(level) == base, "SIMD level {level} differs from the baseline (bins {bins}, reduction {reduction})");
         }
         set_simd_max(2);
     }
@@ -215,7 +224,7 @@ fn box_branch_equals_the_box_loss_and_dfl_composed() {
         (LOSSFN_IOU_KIND_GIOU, LOSSFN_CIOU_ULTRALYTICS, lossfn_giou_loss_f64),
         (LOSSFN_IOU_KIND_DIOU, LOSSFN_CIOU_ULTRALYTICS, lossfn_diou_loss_f64),
     ];
-    for (n, bins) in [(1, 16), (37, 16), (300, 7), (5, 2)] {
+    for (n, bins) in [(1, 16), (37, 16), (101, 17), (300, 7), (5, 2)] {
         let p = problem(&mut rng, n, bins);
         let (prob, dist) = decode(&p.logits, bins);
         let mut boxes = vec![0.0; 4 * n];

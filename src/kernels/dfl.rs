@@ -28,19 +28,25 @@ pub struct Args<'a, T> {
     pub bins: usize,
 }
 
-/// Rows per block: the rows' softmax runs along each row (one [`LANES`]-wide vector per 16 bins),
-/// the per-row scalars (log-sum-exp, reciprocal, expectation) across the block's rows.
+/// Rows per block: the rows' softmax runs along each row (in chunks of `W` lanes, see
+/// [`chunk_lanes`]), the per-row scalars (log-sum-exp, reciprocal, expectation) across the block's
+/// rows.
 const ROWS: usize = 16;
 
-/// Lanes of a row chunk: a 16-bin row (ultralytics' `reg_max`) is one chunk, one AVX-512 vector
-/// in f32. Rows are padded to a whole number of chunks with −∞ logits (e⁰ weights of 0).
-const LANES: usize = 16;
+/// The lanes `W` of a row chunk: one 512-bit vector of `T` (two AVX2 vectors), 16 in f32, 8 in
+/// f64. A 16-bin row (ultralytics' `reg_max`) is one f32 chunk. Rows are padded to a whole number
+/// of chunks with −∞ logits (weights e⁰ of 0). (Chosen by bins instead — 8 lanes where they pad
+/// less — 33 f32 bins took 2× longer in chunks of 8 than of 16.)
+fn chunk_lanes<T>() -> usize {
+    64 / std::mem::size_of::<T>()
+}
 
-/// The softmax of up to [`ROWS`] rows of `bins` logits, kept unnormalised: p_rj = e_rj · inv_r.
-struct RowBlock<T> {
+/// The softmax of up to [`ROWS`] rows of `bins` logits, kept unnormalised (p_rj = e_rj · inv_r),
+/// in chunks of `W` lanes.
+struct RowBlock<T, const W: usize> {
     /// `e[r·width + j]` = exp(z_rj − max_r), each row padded to `width` with zeros.
     e: Vec<T>,
-    /// `bins` rounded up to a whole number of [`LANES`].
+    /// `bins` rounded up to a whole number of `W`.
     width: usize,
     /// 1 / Σ_j e_rj.
     inv: [T; ROWS],
@@ -50,9 +56,9 @@ struct RowBlock<T> {
     mean: [T; ROWS],
 }
 
-impl<T: Math> RowBlock<T> {
+impl<T: Math, const W: usize> RowBlock<T, W> {
     fn new(bins: usize) -> Self {
-        let width = bins.div_ceil(LANES) * LANES;
+        let width = bins.div_ceil(W) * W;
         let zero = [T::zero(); ROWS];
         RowBlock { e: vec![T::zero(); width * ROWS], width, inv: zero, lse: zero, mean: zero }
     }
@@ -64,29 +70,35 @@ impl<T: Math> RowBlock<T> {
 
     /// Loads `rows` ≤ [`ROWS`] rows (row-major in `z`) and computes their exponentials, log-sum-exp
     /// and, with `MEAN`, expectation over the bin indices `index` ([`RowBlock::index`]). The max
-    /// and the sums run along the row in [`LANES`] lanes, reduced by [`math::butterfly`]; the
+    /// and the sums run along the row in `W` lanes, reduced by [`math::butterfly`]; the
     /// logarithms and reciprocals across the rows.
     #[inline(always)]
     fn softmax<const MEAN: bool>(&mut self, z: &[T], rows: usize, bins: usize, index: &[T]) {
         let width = self.width;
         let (mut m, mut sum, mut dot) = ([T::zero(); ROWS], [T::one(); ROWS], [T::zero(); ROWS]);
         for r in 0..rows {
-            let zr = &z[r * bins..(r + 1) * bins];
             let er = &mut self.e[r * width..(r + 1) * width];
-            // (Each chunk goes through a [T; LANES] array: the lane loops then compile to one
+            // (Each chunk goes through a [T; W] array: the lane loops then compile to one
             // vector operation each, where loops over the slices were unrolled into scalars.)
-            let mut mv = [T::neg_infinity(); LANES];
-            for (c, chunk) in er.chunks_exact_mut(LANES).enumerate() {
-                let j0 = c * LANES;
-                let mut v = [T::neg_infinity(); LANES];
-                if j0 + LANES <= bins {
-                    v.copy_from_slice(&zr[j0..j0 + LANES]);
+            let mut mv = [T::neg_infinity(); W];
+            for (c, chunk) in er.chunks_exact_mut(W).enumerate() {
+                let (j0, at) = (c * W, r * bins + c * W);
+                let mut v = [T::neg_infinity(); W];
+                if j0 + W <= bins {
+                    v.copy_from_slice(&z[at..at + W]);
+                } else if at + W <= z.len() {
+                    // A whole chunk read (past the row's end: the next row, or input after the
+                    // block), the lanes past the row's end set to −∞.
+                    v.copy_from_slice(&z[at..at + W]);
+                    for (l, v) in v.iter_mut().enumerate() {
+                        *v = if j0 + l < bins { *v } else { T::neg_infinity() };
+                    }
                 } else {
-                    v[..bins - j0].copy_from_slice(&zr[j0..]);
+                    v[..bins - j0].copy_from_slice(&z[at..(r + 1) * bins]);
                 }
                 // The max skips NaN lane-wise (math::max); a NaN logit still makes its row's
                 // sum NaN.
-                for l in 0..LANES {
+                for l in 0..W {
                     mv[l] = math::max(v[l], mv[l]);
                 }
                 chunk.copy_from_slice(&v);
@@ -98,11 +110,11 @@ impl<T: Math> RowBlock<T> {
         for r in 0..rows {
             let er = &mut self.e[r * width..(r + 1) * width];
             let mr = m[r];
-            let (mut sv, mut dv) = ([T::zero(); LANES], [T::zero(); LANES]);
-            for (chunk, ix) in er.chunks_exact_mut(LANES).zip(index.chunks_exact(LANES)) {
-                let mut v = [T::zero(); LANES];
+            let (mut sv, mut dv) = ([T::zero(); W], [T::zero(); W]);
+            for (chunk, ix) in er.chunks_exact_mut(W).zip(index.chunks_exact(W)) {
+                let mut v = [T::zero(); W];
                 v.copy_from_slice(chunk);
-                for l in 0..LANES {
+                for l in 0..W {
                     v[l] = math::exp(v[l] - mr);
                     sv[l] += v[l];
                     if MEAN {
@@ -141,17 +153,21 @@ impl<T: Math> RowBlock<T> {
                 let hot = if j == tr { cr } else { hot };
                 g - hot
             };
-            let o = &mut out[r * bins..(r + 1) * bins];
-            let full = bins / LANES * LANES;
-            for ((oc, ec), ix) in o[..full].chunks_exact_mut(LANES).zip(er.chunks_exact(LANES)).zip(index.chunks_exact(LANES)) {
-                let mut v = [T::zero(); LANES];
-                for l in 0..LANES {
+            for (c, (ec, ix)) in er.chunks_exact(W).zip(index.chunks_exact(W)).enumerate() {
+                let mut v = [T::zero(); W];
+                for l in 0..W {
                     v[l] = g(ec[l], ix[l]);
                 }
-                oc.copy_from_slice(&v);
-            }
-            for j in full..bins {
-                o[j] = g(er[j], index[j]);
+                // A whole chunk stored where `out` has room: past the row's end it writes into
+                // the next row, which is written after this one (rows go in order), or into
+                // gradient rows of later blocks of the same call. A variable-length copy here
+                // was a `memcpy` call per row.
+                let (j0, at) = (c * W, r * bins + c * W);
+                if j0 + W <= bins || at + W <= out.len() {
+                    out[at..at + W].copy_from_slice(&v);
+                } else {
+                    out[at..(r + 1) * bins].copy_from_slice(&v[..bins - j0]);
+                }
             }
         }
     }
@@ -169,7 +185,7 @@ struct TwoHot<T> {
 
 impl<T: Math> TwoHot<T> {
     #[inline(always)]
-    fn of(block: &RowBlock<T>, z: &[T], t: &[T; ROWS], rows: usize, bins: usize) -> Self {
+    fn of<const W: usize>(block: &RowBlock<T, W>, z: &[T], t: &[T; ROWS], rows: usize, bins: usize) -> Self {
         let hi = T::of(bins as f64 - 1.01);
         let (mut tl_f, mut wl, mut wr) = ([T::zero(); ROWS], [T::zero(); ROWS], [T::zero(); ROWS]);
         for r in 0..ROWS {
@@ -224,20 +240,33 @@ impl<T: Math> SimdTask for Chunk<'_, '_, T> {
     type Output = f64;
     #[inline(always)]
     fn run(self) -> f64 {
+        if chunk_lanes::<T>() == 8 {
+            self.rows::<8>()
+        } else {
+            self.rows::<16>()
+        }
+    }
+}
+
+impl<T: Math> Chunk<'_, '_, T> {
+    /// The chunk's rows, [`ROWS`] at a time, in chunks of `W` lanes.
+    #[inline(always)]
+    fn rows<const W: usize>(self) -> f64 {
         let Chunk { a, items, mut loss, mut grad, s } = self;
         let (sides, bins) = (a.sides, a.bins);
         let first = items.start * sides;
         let rows = items.len() * sides;
         let z = &a.logits[first * bins..(first + rows) * bins];
         let t = &a.target[first..first + rows];
-        let mut block = RowBlock::new(bins);
+        let mut block = RowBlock::<T, W>::new(bins);
         let index = block.index();
         let mut ce = vec![T::zero(); rows];
         let weight = |row: usize| a.weight.map_or(T::one(), |w| w[items.start + row / sides]);
         let c_scale = T::of(s) / T::of(sides as f64);
         for b0 in (0..rows).step_by(ROWS) {
             let m = ROWS.min(rows - b0);
-            let zb = &z[b0 * bins..(b0 + m) * bins];
+            // (The rows of the block and those after it: whole chunks are read past a row's end.)
+            let zb = &z[b0 * bins..];
             block.softmax::<false>(zb, m, bins, &index);
             let mut tb = [T::zero(); ROWS];
             tb[..m].copy_from_slice(&t[b0..b0 + m]);
@@ -249,7 +278,7 @@ impl<T: Math> SimdTask for Chunk<'_, '_, T> {
                 for r in 0..m {
                     c[r] = c_scale * weight(b0 + r);
                 }
-                let out = &mut g[b0 * bins..(b0 + m) * bins];
+                let out = &mut g[b0 * bins..];
                 block.grad::<false>(out, m, bins, &index, &[T::zero(); ROWS], &c, &hot);
             }
         }
@@ -351,10 +380,11 @@ impl<T: Math, L: boxes::Loss<T>> SimdTask for BranchChunk<'_, '_, T, L> {
     type Output = [f64; 2];
     #[inline(always)]
     fn run(self) -> [f64; 2] {
-        if self.grad.is_some() {
-            self.blocks::<true>()
-        } else {
-            self.blocks::<false>()
+        match (self.grad.is_some(), chunk_lanes::<T>()) {
+            (true, 8) => self.blocks::<true, 8>(),
+            (true, _) => self.blocks::<true, 16>(),
+            (false, 8) => self.blocks::<false, 8>(),
+            (false, _) => self.blocks::<false, 16>(),
         }
     }
 }
@@ -372,11 +402,11 @@ impl<T: Math, L: boxes::Loss<T>> BranchChunk<'_, '_, T, L> {
     /// 16 rows), the box loss (across the anchors, as the box losses run), then the rows'
     /// gradient. Row `4·i + k` is side k of anchor i: row block (4·i + k) / 16, row (4·i + k) % 16.
     #[inline(always)]
-    fn blocks<const GRAD: bool>(self) -> [f64; 2] {
+    fn blocks<const GRAD: bool, const W: usize>(self) -> [f64; 2] {
         let BranchChunk { a, loss, items, mut grad, gs } = self;
         let bins = a.bins;
         let per_anchor = 4 * bins;
-        let mut rows: [RowBlock<T>; STEP_BLOCKS] = std::array::from_fn(|_| RowBlock::new(bins));
+        let mut rows: [RowBlock<T, W>; STEP_BLOCKS] = std::array::from_fn(|_| RowBlock::new(bins));
         let index = rows[0].index();
         let zero = [T::zero(); ROWS];
         let mut hot: [TwoHot<T>; STEP_BLOCKS] = std::array::from_fn(|_| TwoHot { ce: zero, tl: [0; ROWS], wl: zero, wr: zero });
@@ -398,7 +428,7 @@ impl<T: Math, L: boxes::Loss<T>> BranchChunk<'_, '_, T, L> {
             for (b, block) in rows.iter_mut().enumerate().take(n_rows.div_ceil(ROWS)) {
                 let r0 = b * ROWS;
                 let count = ROWS.min(n_rows - r0);
-                let z = &a.logits[(4 * start + r0) * bins..(4 * start + r0 + count) * bins];
+                let z = &a.logits[(4 * start + r0) * bins..];
                 block.softmax::<true>(z, count, bins, &index);
                 let mut t = zero;
                 for (r, t) in t[..count].iter_mut().enumerate() {
@@ -450,7 +480,7 @@ impl<T: Math, L: boxes::Loss<T>> BranchChunk<'_, '_, T, L> {
                 for (b, block) in rows.iter().enumerate().take(n_rows.div_ceil(ROWS)) {
                     let r0 = b * ROWS;
                     let count = ROWS.min(n_rows - r0);
-                    let o = &mut out[local * per_anchor + r0 * bins..local * per_anchor + (r0 + count) * bins];
+                    let o = &mut out[local * per_anchor + r0 * bins..];
                     block.grad::<true>(o, count, bins, &index, &g_dist[b], &gd[b], &hot[b]);
                 }
             }
