@@ -296,7 +296,7 @@ pub fn lane_sum<T: Real>(a: [T; LANES]) -> T {
 }
 
 /// Reduces the `N` lanes of `v` (a power of two) with `f` in halving steps, lane l taking
-/// f(v[l], v[l ^ h]) for h = N/2, …, 1: each step one in-register shuffle, the order fixed by `N`
+/// `f(v[l], v[l ^ h])` for h = N/2, …, 1: each step one in-register shuffle, the order fixed by `N`
 /// alone. Returns lane 0 (for a commutative `f` every lane holds the same value).
 #[inline(always)]
 pub fn butterfly<T: Copy, const N: usize>(mut v: [T; N], f: impl Fn(T, T) -> T) -> T {
