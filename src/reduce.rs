@@ -332,6 +332,21 @@ pub fn for_chunks<'a, T: Send, R: Send>(
     map_in_order(items, n.saturating_mul(work_per_item), f)
 }
 
+/// Adds `v` to 8 f64 lanes, element i into lane i mod 8 (in order within a lane): the one
+/// accumulation of per-element terms before [`sum_lanes`].
+#[inline(always)]
+pub fn add_lanes<T: crate::kernels::Real>(acc: &mut [f64; 8], v: &[T]) {
+    let mut lanes = v.chunks_exact(8);
+    for ch in &mut lanes {
+        for j in 0..8 {
+            acc[j] += ch[j].f64();
+        }
+    }
+    for (j, x) in lanes.remainder().iter().enumerate() {
+        acc[j] += x.f64();
+    }
+}
+
 /// Sums `lanes` accumulators in a fixed order.
 #[inline]
 pub fn sum_lanes<const L: usize>(acc: [f64; L]) -> f64 {

@@ -738,16 +738,6 @@ fn store_grad<T: Real>(format: Format, g: &Corners<T>, scale: &[T; BLOCK], gs: T
     }
 }
 
-/// Adds a block's values to 8 f64 lanes (entries past the block's boxes are 0).
-#[inline(always)]
-pub(crate) fn accumulate<T: Real, const N: usize>(acc: &mut [f64; 8], v: &[T; N]) {
-    for lane in v.chunks_exact(8) {
-        for k in 0..8 {
-            acc[k] += lane[k].f64();
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The driver.
 
@@ -967,9 +957,9 @@ impl<T: Real> Driver<'_, '_, '_, T> {
             for i in 0..BLOCK {
                 wl[i] = factor[i] * value[i];
             }
-            accumulate(&mut acc, &wl);
+            reduce::add_lanes(&mut acc, &wl);
             if L::BOX_FACTOR {
-                accumulate(&mut acc_w, &factor);
+                reduce::add_lanes(&mut acc_w, &factor);
             }
             let local = start - items.start;
             if let Some(out) = loss_out.as_deref_mut() {

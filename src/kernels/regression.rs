@@ -153,15 +153,7 @@ fn block<T: Real, const W: bool, const L: bool, const G: bool>(
     if L {
         loss[start..end].copy_from_slice(wl);
     }
-    let mut lanes = wl.chunks_exact(8);
-    for ch in &mut lanes {
-        for j in 0..8 {
-            acc[j] += ch[j].f64();
-        }
-    }
-    for (j, v) in lanes.remainder().iter().enumerate() {
-        acc[j] += v.f64();
-    }
+    reduce::add_lanes(acc, wl);
 }
 
 /// One block of [`chunk`] computed in f64 from the inputs (the same lanes as [`block`]): the
