@@ -68,7 +68,8 @@ impl<T: Math, const W: usize> RowBlock<T, W> {
         (0..self.width).map(|j| T::of(j as f64)).collect()
     }
 
-    /// Loads `rows` ≤ [`ROWS`] rows (row-major in `z`) and computes their exponentials, log-sum-exp
+    /// Loads `rows` ≤ [`ROWS`] rows (row-major at the start of `z`, which may go on past them:
+    /// a partial last chunk is read whole where it does) and computes their exponentials, log-sum-exp
     /// and, with `MEAN`, expectation over the bin indices `index` ([`RowBlock::index`]). The max
     /// and the sums run along the row in `W` lanes, reduced by [`math::butterfly`]; the
     /// logarithms and reciprocals across the rows.
@@ -136,7 +137,8 @@ impl<T: Math, const W: usize> RowBlock<T, W> {
     }
 
     /// The gradient rows `out[r·bins + j] = p_j·(a[r]·(j − mean[r]) + c[r]) − c[r]·(wl·[j = tl] +
-    /// wr·[j = tr])` for r < `rows` (the two-hot part selected lane by lane: a scalar
+    /// wr·[j = tr])` for r < `rows` (`out` may go on past them: a partial last chunk is stored
+    /// whole where it does) (the two-hot part selected lane by lane: a scalar
     /// read-modify-write of the row just stored would wait on the store).
     #[inline(always)]
     fn grad<const MEAN: bool>(&self, out: &mut [T], rows: usize, bins: usize, index: &[T], a: &[T; ROWS], c: &[T; ROWS], hot: &TwoHot<T>) {
