@@ -3,9 +3,34 @@
 //! Deep-learning loss functions that return their value **and** analytic gradient in one pass
 //! over raw `f32`/`f64` buffers, behind a C ABI (`include/lossfn.h`).
 //!
+//! ## The safe API
+//!
+//! One module per family, one function per loss, generic over [`Float`] (`f32`, `f64`):
+//! [`regression`], [`boxes`] (box losses, ProbIoU, the pairwise matrices), [`dfl`] (DFL and the
+//! YOLOv8/11 box branch), [`keypoints`]. Buffers are slices; options are structs whose
+//! `Default` is the C default; every function returns `Result<(), Error>`, where [`Error`] has
+//! one variant per C status and the message `lossfn_last_error` gives for the same call. On
+//! error nothing is written; no input panics.
+//!
+//! ```
+//! use lossfn::regression::{smooth_l1_loss, Options};
+//! use lossfn::Reduction;
+//!
+//! let (input, target) = ([0.5f64, -1.5, 3.0], [0.0f64, 0.0, 1.0]);
+//! let options = Options { beta: 0.5, reduction: Reduction::Sum, ..Options::default() };
+//! let (mut loss, mut grad) = ([0f64], [0f64; 3]);
+//! smooth_l1_loss(&input, &target, None, &options, &mut loss, Some(&mut grad))?;
+//! assert!((loss[0] - 3.25).abs() < 1e-12);
+//! assert_eq!(grad, [1.0, -1.0, 1.0]);
+//! # Ok::<(), lossfn::Error>(())
+//! ```
+//!
+//! ## Layers
+//!
 //! Data flows one way:
-//! * [`capi`] — the only `unsafe`: validates pointers, sizes and options, converts them into
-//!   slices, calls one kernel, writes outputs (only on success).
+//! * [`capi`] — the only `unsafe`: pointers into slices (NULL, alignment, overlap), raw enum
+//!   values into Rust enums, the panic boundary; then the safe function.
+//! * the safe API (`src/api/`) — lengths and option domains validated, one kernel called.
 //! * [`kernels`] — safe Rust, generic over [`kernels::Real`] (`f32`/`f64`), one file per family.
 //! * [`reduce`] — reductions and the deterministic chunked parallel driver on the library-owned
 //!   thread pool ([`pool`]).
@@ -14,30 +39,37 @@
 //! loss computes after which project's code) is `docs/api.md`; the formulas and gradients are
 //! in `docs/{regression,boxes,classification,overlap}.md`.
 //!
-//! Until the safe Rust API lands, Rust calls the C entry points of [`capi`] directly:
+//! The classification and overlap families are reached through the C entry points of [`capi`]
+//! until their safe modules land:
 //!
 //! ```
 //! use lossfn::capi::*;
 //! use std::ptr::null;
 //!
-//! let pred = [0.5f32, -1.5, 3.0];
-//! let target = [0.0f32, 0.0, 1.0];
+//! let logits = [2.0f32, 0.5, -1.0];
+//! let target = [0i64];
+//! let shape = lossfn_shape { batch: 1, classes: 3, spatial: 1, layout: LOSSFN_LAYOUT_NSC };
 //! let (mut loss, mut grad) = (0f32, [0f32; 3]);
-//! let mut options = lossfn_regression_options_default();
-//! options.beta = 0.5;
-//! // SAFETY: every pointer is valid for the length given (3), options for one struct.
+//! // SAFETY: every pointer is valid for the sizes `shape` gives (3 logits, 1 target).
 //! let status = unsafe {
-//!     lossfn_smooth_l1_loss_f32(pred.as_ptr(), target.as_ptr(), null(), pred.len(), &options,
-//!                               &mut loss, grad.as_mut_ptr())
+//!     lossfn_cross_entropy_f32(logits.as_ptr(), target.as_ptr(), null(), shape, null(), &mut loss,
+//!                              grad.as_mut_ptr())
 //! };
 //! assert_eq!(status, LOSSFN_OK);
-//! // |d| = 0.5, 1.5, 2.0 are all >= beta: l = |d| - beta/2, the mean of 0.25, 1.25, 1.75.
-//! assert!((loss - 3.25 / 3.0).abs() < 1e-6);
-//! assert_eq!(grad, [1.0 / 3.0, -1.0 / 3.0, 1.0 / 3.0]);
+//! assert!(loss > 0.0 && grad[0] < 0.0);
 //! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod api;
+pub use api::*;
 pub mod capi;
+mod error;
+pub use error::{Error, Result};
 pub mod kernels;
 pub mod pool;
 pub mod reduce;
+
+/// The README's Rust example, run as a doc test.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

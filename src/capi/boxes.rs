@@ -1,8 +1,8 @@
 //! C entry points of the box family: IoU (UnitBox), GIoU, DIoU, CIoU, EIoU / Focal-EIoU, CDIoU,
 //! and the pairwise IoU matrix.
 use super::*;
-use crate::kernels::boxes::{box_iou_matrix, box_loss, Args, BoxLoss, CiouVariant, Format, IouKind, IouMode};
-use crate::kernels::Real;
+use crate::api::boxes::{self as api, CiouVariant, Format, IouKind, IouMode, Which};
+use crate::api::Float;
 
 /// How four numbers describe a box.
 pub type lossfn_box_format = u32;
@@ -113,11 +113,6 @@ pub(crate) fn ciou_variant(value: lossfn_ciou_variant) -> Result<CiouVariant> {
     }
 }
 
-/// An eps option or argument: finite, > 0 (the box losses, the matrices, rotated boxes).
-pub(crate) fn check_eps(name: &str, eps: f64) -> Result<()> {
-    check_option(name, eps, eps > 0.0 && eps.is_finite(), "finite, > 0")
-}
-
 /// The buffers of a per-box loss: `pred` and `target` n·`width` values, `weight` n or NULL,
 /// `loss` (`loss_len` values), `grad_pred` n·`width` or NULL (width 4, or 5 for rotated boxes).
 pub(crate) struct BoxBuffers<'a, T> {
@@ -176,21 +171,47 @@ pub(crate) unsafe fn box_buffers<'a, T>(
     })
 }
 
-#[derive(Clone, Copy)]
-enum Which {
-    Iou,
-    Giou,
-    Diou,
-    Ciou,
-    Siou,
-    Eiou,
-    Cdiou,
+/// `options.iou_mode`.
+fn iou_mode(value: lossfn_iou_mode) -> Result<IouMode> {
+    match value {
+        LOSSFN_IOU_LINEAR => Ok(IouMode::Linear),
+        LOSSFN_IOU_SQUARE => Ok(IouMode::Square),
+        LOSSFN_IOU_LOG => Ok(IouMode::Log),
+        v => Err(Error::option(format!("`options.iou_mode` = {v} is not a lossfn_iou_mode"))),
+    }
 }
 
-/// The shared body of the fourteen loss entry points.
+/// The enum field a box loss reads besides format and reduction.
+#[derive(Clone, Copy, PartialEq)]
+enum Reads {
+    IouMode,
+    CiouVariant,
+    Neither,
+}
+
+/// The C options as the safe API's: the raw enum values checked (each loss reads only its own:
+/// iou_mode for IoU, ciou_variant for CIoU; the others take the default there).
+fn options_of(o: &lossfn_box_options, reads: Reads) -> Result<api::Options> {
+    Ok(api::Options {
+        format: format(o.format, "options.format")?,
+        reduction: reduction(o.reduction)?,
+        eps: o.eps,
+        iou_mode: if reads == Reads::IouMode { iou_mode(o.iou_mode)? } else { IouMode::Linear },
+        gamma: o.gamma,
+        lambda: o.lambda,
+        ciou_variant: if reads == Reads::CiouVariant { ciou_variant(o.ciou_variant)? } else { CiouVariant::Torchvision },
+        loss_weight: o.loss_weight,
+        avg_factor: o.avg_factor,
+        accumulate: o.accumulate,
+    })
+}
+
+/// The shared body of the fourteen loss entry points: the options (before the buffers), pointers
+/// → slices, then the safe API's computation.
 #[allow(clippy::too_many_arguments)]
-unsafe fn entry<T: Real>(
+unsafe fn entry<T: Float>(
     which: Which,
+    reads: Reads,
     pred: *const T,
     target: *const T,
     weight: *const T,
@@ -201,32 +222,10 @@ unsafe fn entry<T: Real>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_box_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
-        let format = format(o.format, "options.format")?;
-        check_eps("options.eps", o.eps)?;
-        let kind = match which {
-            Which::Iou => BoxLoss::Iou(match o.iou_mode {
-                LOSSFN_IOU_LINEAR => IouMode::Linear,
-                LOSSFN_IOU_SQUARE => IouMode::Square,
-                LOSSFN_IOU_LOG => IouMode::Log,
-                v => return Err(Error::option(format!("`options.iou_mode` = {v} is not a lossfn_iou_mode"))),
-            }),
-            Which::Giou => BoxLoss::Giou,
-            Which::Diou => BoxLoss::Diou,
-            Which::Ciou => BoxLoss::Ciou(ciou_variant(o.ciou_variant)?),
-            Which::Siou => BoxLoss::Siou,
-            Which::Eiou => {
-                check_option("options.gamma", o.gamma, o.gamma >= 0.0 && o.gamma.is_finite(), "finite, >= 0")?;
-                BoxLoss::Eiou { gamma: o.gamma }
-            }
-            Which::Cdiou => {
-                check_option("options.lambda", o.lambda, o.lambda >= 0.0 && o.lambda.is_finite(), "finite, >= 0")?;
-                BoxLoss::Cdiou { lambda: o.lambda }
-            }
-        };
-        let b = unsafe { box_buffers(4, pred, target, weight, n, controls.loss_len(n), loss, grad_pred)? };
-        let args = Args { pred: b.pred, target: b.target, weight: b.weight };
-        run_loss(&controls, b.loss, b.grad, "grad_pred", |r, none, grad| Ok(box_loss(kind, format, o.eps, &args, r, none, grad)))
+        let options = options_of(&o, reads)?;
+        let p = api::prepare(which, &options)?;
+        let b = unsafe { box_buffers(4, pred, target, weight, n, options.reduction.loss_len(n), loss, grad_pred)? };
+        api::compute(&p, b.pred, b.target, b.weight, b.loss, b.grad)
     }
 }
 
@@ -242,7 +241,7 @@ unsafe fn entry<T: Real>(
 /// Pointers must be valid for the stated sizes (see the header's conventions).
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_iou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Iou, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Iou, Reads::IouMode, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// IoU loss, double precision: see lossfn_iou_loss_f32.
 ///
@@ -250,7 +249,7 @@ pub unsafe extern "C" fn lossfn_iou_loss_f32(pred: *const f32, target: *const f3
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_iou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Iou, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Iou, Reads::IouMode, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// GIoU loss: 1 - IoU + (C - U) / (C + eps), C the enclosing box's area, as
 /// torchvision.ops.generalized_box_iou_loss. Sizes as lossfn_iou_loss_f32.
@@ -259,7 +258,7 @@ pub unsafe extern "C" fn lossfn_iou_loss_f64(pred: *const f64, target: *const f6
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_giou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Giou, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Giou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// GIoU loss, double precision: see lossfn_giou_loss_f32.
 ///
@@ -267,7 +266,7 @@ pub unsafe extern "C" fn lossfn_giou_loss_f32(pred: *const f32, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_giou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Giou, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Giou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// DIoU loss: 1 - IoU + rho^2 / c^2 (centre distance over the enclosing diagonal, c^2 + eps), as
 /// torchvision.ops.distance_box_iou_loss. Sizes as lossfn_iou_loss_f32.
@@ -276,7 +275,7 @@ pub unsafe extern "C" fn lossfn_giou_loss_f64(pred: *const f64, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_diou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Diou, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Diou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// DIoU loss, double precision: see lossfn_diou_loss_f32.
 ///
@@ -284,7 +283,7 @@ pub unsafe extern "C" fn lossfn_diou_loss_f32(pred: *const f32, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_diou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Diou, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Diou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// CIoU loss: DIoU + alpha * v, v = 4/pi^2 (atan2(W, H) - atan2(w, h))^2, alpha a constant
 /// (no gradient), by options.ciou_variant: TORCHVISION (default) alpha = v / (1 - IoU + v + eps),
@@ -297,7 +296,7 @@ pub unsafe extern "C" fn lossfn_diou_loss_f64(pred: *const f64, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_ciou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Ciou, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Ciou, Reads::CiouVariant, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// CIoU loss, double precision: see lossfn_ciou_loss_f32.
 ///
@@ -305,7 +304,7 @@ pub unsafe extern "C" fn lossfn_ciou_loss_f32(pred: *const f32, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_ciou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Ciou, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Ciou, Reads::CiouVariant, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// SIoU loss (arXiv 2205.12740) as mmdet siou_loss (neg_gamma = false, its default):
 /// 1 - clamp(IoU - (Delta + Omega) / 2, -1, 1) with angle cost L = 2|a||b| / (a^2 + b^2) for the
@@ -318,7 +317,7 @@ pub unsafe extern "C" fn lossfn_ciou_loss_f64(pred: *const f64, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_siou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Siou, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Siou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// SIoU loss, double precision: see lossfn_siou_loss_f32.
 ///
@@ -326,7 +325,7 @@ pub unsafe extern "C" fn lossfn_siou_loss_f32(pred: *const f32, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_siou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Siou, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Siou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// EIoU loss: 1 - IoU + rho^2/c^2 + (w - W)^2/(cw^2 + eps) + (h - H)^2/(ch^2 + eps)
 /// (arXiv 2101.08158). options.gamma > 0 gives Focal-EIoU: the term weight is IoU^gamma
@@ -337,7 +336,7 @@ pub unsafe extern "C" fn lossfn_siou_loss_f64(pred: *const f64, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_eiou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Eiou, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Eiou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// EIoU / Focal-EIoU loss, double precision: see lossfn_eiou_loss_f32.
 ///
@@ -345,7 +344,7 @@ pub unsafe extern "C" fn lossfn_eiou_loss_f32(pred: *const f32, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_eiou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Eiou, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Eiou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// CDIoU loss: 1 - IoU + lambda * (sum of the 4 corner distances) / (4 sqrt(cw^2 + ch^2) + eps)
 /// (arXiv 2103.11696; its reference code used lambda = 0.001). A corner distance of 0
@@ -355,7 +354,7 @@ pub unsafe extern "C" fn lossfn_eiou_loss_f64(pred: *const f64, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_cdiou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Cdiou, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Cdiou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// CDIoU loss, double precision: see lossfn_cdiou_loss_f32.
 ///
@@ -363,12 +362,12 @@ pub unsafe extern "C" fn lossfn_cdiou_loss_f32(pred: *const f32, target: *const 
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_cdiou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Cdiou, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Cdiou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
 }
 
 /// The shared body of the two matrix entry points.
 #[allow(clippy::too_many_arguments)]
-unsafe fn matrix<T: Real>(
+unsafe fn matrix<T: Float>(
     boxes1: *const T,
     n: usize,
     boxes2: *const T,
@@ -387,10 +386,9 @@ unsafe fn matrix<T: Real>(
             LOSSFN_IOU_KIND_CIOU => IouKind::Ciou,
             v => return Err(Error::option(format!("`kind` = {v} is not a lossfn_iou_kind"))),
         };
-        check_eps("eps", eps)?;
+        api::check_eps("eps", eps)?;
         let (boxes1, boxes2, out) = unsafe { matrix_buffers(4, boxes1, n, boxes2, m, out)? };
-        box_iou_matrix(boxes1, boxes2, format, kind, eps, out);
-        Ok(())
+        api::compute_box_iou_matrix(boxes1, boxes2, format, kind, eps, out)
     }
 }
 

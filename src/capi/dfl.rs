@@ -1,9 +1,8 @@
 //! C entry points of the Distribution Focal Loss and the YOLOv8/11 box branch built on it
 //! (docs/api.md §5).
 use super::*;
-use crate::kernels::boxes::{BoxLoss, IouMode};
-use crate::kernels::dfl::{dfl, dfl_box, Args, BoxArgs, Gains};
-use crate::kernels::math::Math;
+use crate::api::dfl::{compute, compute_box, prepare, prepare_box, BoxOptions, IouKind, Options};
+use crate::api::Float;
 
 /// Options of lossfn_dfl_loss (NULL = lossfn_dfl_options_default()).
 #[repr(C)]
@@ -28,7 +27,7 @@ pub extern "C" fn lossfn_dfl_options_default() -> lossfn_dfl_options {
 c_options!(lossfn_dfl_options, lossfn_dfl_options_default, [accumulate]);
 
 #[allow(clippy::too_many_arguments)]
-unsafe fn entry<T: Math>(
+unsafe fn entry<T: Float>(
     logits: *const T,
     target: *const T,
     weight: *const T,
@@ -41,26 +40,21 @@ unsafe fn entry<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_dfl_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
-        if bins < 2 {
-            return Err(Error::size(format!("`bins` = {bins}: a distribution needs at least 2 bins")));
-        }
+        let options = Options { reduction: reduction(o.reduction)?, loss_weight: o.loss_weight, avg_factor: o.avg_factor, accumulate: o.accumulate };
+        let controls = prepare(&options, bins)?;
+        // C passes n beside sides: with sides = 0 the target's length cannot say it.
         if sides == 0 && n > 0 {
             return Err(Error::size(format!("`sides` = 0 with `n` = {n} boxes")));
         }
         let rows = mul_size("`n` boxes x `sides`", n, sides)?;
         let len = mul_size("`n` x `sides` rows x `bins`", rows, bins)?;
         let mut io = Io::new();
-        let args = Args {
-            logits: unsafe { io.input("logits", logits, len)? },
-            target: unsafe { io.input("target", target, rows)? },
-            weight: unsafe { io.optional_input("weight", weight, n)? },
-            sides,
-            bins,
-        };
-        let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
+        let logits = unsafe { io.input("logits", logits, len)? };
+        let target = unsafe { io.input("target", target, rows)? };
+        let weight = unsafe { io.optional_input("weight", weight, n)? };
+        let loss = unsafe { io.output("loss", loss, options.reduction.loss_len(n))? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, len)? };
-        run_loss(&controls, loss, grad, "grad_logits", |r, none, grad| Ok(dfl(&args, r, none, grad)))
+        compute(&controls, logits, target, weight, sides, bins, loss, grad)
     }
 }
 
@@ -135,7 +129,7 @@ pub extern "C" fn lossfn_dfl_box_options_default() -> lossfn_dfl_box_options {
 c_options!(lossfn_dfl_box_options, lossfn_dfl_box_options_default, [accumulate]);
 
 #[allow(clippy::too_many_arguments)]
-unsafe fn box_entry<T: Math>(
+unsafe fn box_entry<T: Float>(
     logits: *const T,
     anchors: *const T,
     target: *const T,
@@ -148,42 +142,34 @@ unsafe fn box_entry<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_dfl_box_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
-        if controls.output == crate::reduce::Output::Reduced(crate::reduce::Reduction::None) {
-            return Err(Error::option(
-                "`options.reduction` = NONE: lossfn_dfl_box_loss gives two reduced values (MEAN, SUM or MEAN_DENOMINATOR)",
-            ));
-        }
-        let variant = ciou_variant(o.ciou_variant)?;
-        let kind = match o.iou {
-            LOSSFN_IOU_KIND_IOU => BoxLoss::Iou(IouMode::Linear),
-            LOSSFN_IOU_KIND_GIOU => BoxLoss::Giou,
-            LOSSFN_IOU_KIND_DIOU => BoxLoss::Diou,
-            LOSSFN_IOU_KIND_CIOU => BoxLoss::Ciou(variant),
-            v => return Err(Error::option(format!("`options.iou` = {v} is not a lossfn_iou_kind"))),
+        let options = BoxOptions {
+            reduction: reduction(o.reduction)?,
+            iou: match o.iou {
+                LOSSFN_IOU_KIND_IOU => IouKind::Iou,
+                LOSSFN_IOU_KIND_GIOU => IouKind::Giou,
+                LOSSFN_IOU_KIND_DIOU => IouKind::Diou,
+                LOSSFN_IOU_KIND_CIOU => IouKind::Ciou,
+                v => return Err(Error::option(format!("`options.iou` = {v} is not a lossfn_iou_kind"))),
+            },
+            ciou_variant: ciou_variant(o.ciou_variant)?,
+            eps: o.eps,
+            iou_weight: o.iou_weight,
+            dfl_weight: o.dfl_weight,
+            loss_weight: o.loss_weight,
+            avg_factor: o.avg_factor,
+            accumulate: o.accumulate,
         };
-        check_eps("options.eps", o.eps)?;
-        let gain = |name, v: f64| check_option(name, v, v >= 0.0 && v.is_finite(), "finite, >= 0");
-        gain("options.iou_weight", o.iou_weight)?;
-        gain("options.dfl_weight", o.dfl_weight)?;
-        if bins < 2 {
-            return Err(Error::size(format!("`bins` = {bins}: a distribution needs at least 2 bins")));
-        }
+        let p = prepare_box(&options, bins)?;
         let rows = mul_size("`n` anchors x 4 sides", n, 4)?;
         let len = mul_size("`n` x 4 rows x `bins`", rows, bins)?;
-        let loss_len = if controls.output == crate::reduce::Output::MeanDenominator { 1 } else { 2 };
         let mut io = Io::new();
-        let args = BoxArgs {
-            logits: unsafe { io.input("logits", logits, len)? },
-            anchors: unsafe { io.input("anchors", anchors, mul_size("`n` anchors x 2", n, 2)?)? },
-            target: unsafe { io.input("target", target, rows)? },
-            weight: unsafe { io.optional_input("weight", weight, n)? },
-            bins,
-        };
-        let loss = unsafe { io.output("loss", loss, loss_len)? };
+        let logits = unsafe { io.input("logits", logits, len)? };
+        let anchors = unsafe { io.input("anchors", anchors, mul_size("`n` anchors x 2", n, 2)?)? };
+        let target = unsafe { io.input("target", target, rows)? };
+        let weight = unsafe { io.optional_input("weight", weight, n)? };
+        let loss = unsafe { io.output("loss", loss, p.loss_len())? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, len)? };
-        let gains = Gains { iou: o.iou_weight, dfl: o.dfl_weight };
-        run_loss(&controls, loss, grad, "grad_logits", |r, _, grad| Ok(dfl_box(kind, o.eps, gains, &args, r, grad)))
+        compute_box(&p, logits, anchors, target, weight, bins, loss, grad)
     }
 }
 

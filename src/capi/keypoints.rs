@@ -1,7 +1,7 @@
 //! C entry points of the keypoint OKS loss (docs/api.md §5).
 use super::*;
-use crate::kernels::keypoints::{keypoint_oks_loss, Args};
-use crate::kernels::math::Math;
+use crate::api::keypoints::{compute, prepare, Options};
+use crate::api::Float;
 
 /// Options of lossfn_keypoint_oks_loss (NULL = lossfn_keypoint_options_default()).
 #[repr(C)]
@@ -25,7 +25,7 @@ pub extern "C" fn lossfn_keypoint_options_default() -> lossfn_keypoint_options {
 c_options!(lossfn_keypoint_options, lossfn_keypoint_options_default, [accumulate]);
 
 #[allow(clippy::too_many_arguments)]
-unsafe fn entry<T: Math>(
+unsafe fn entry<T: Float>(
     pred: *const T,
     target: *const T,
     visible: *const T,
@@ -39,21 +39,19 @@ unsafe fn entry<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_keypoint_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
+        let options = Options { reduction: reduction(o.reduction)?, loss_weight: o.loss_weight, avg_factor: o.avg_factor, accumulate: o.accumulate };
+        let controls = prepare(&options)?;
         let terms = mul_size("`n` instances x `k` keypoints", n, k)?;
         let len = mul_size("`n` x `k` keypoints x 2", terms, 2)?;
         let mut io = Io::new();
-        let args = Args {
-            pred: unsafe { io.input("pred", pred, len)? },
-            target: unsafe { io.input("target", target, len)? },
-            visible: unsafe { io.input("visible", visible, terms)? },
-            area: unsafe { io.input("area", area, n)? },
-            sigmas: unsafe { io.input("sigmas", sigmas, k)? },
-            k,
-        };
-        let loss = unsafe { io.output("loss", loss, controls.loss_len(terms))? };
+        let pred = unsafe { io.input("pred", pred, len)? };
+        let target = unsafe { io.input("target", target, len)? };
+        let visible = unsafe { io.input("visible", visible, terms)? };
+        let area = unsafe { io.input("area", area, n)? };
+        let sigmas = unsafe { io.input("sigmas", sigmas, k)? };
+        let loss = unsafe { io.output("loss", loss, options.reduction.loss_len(terms))? };
         let grad = unsafe { io.optional_output("grad_pred", grad_pred, len)? };
-        run_loss(&controls, loss, grad, "grad_pred", |r, none, grad| Ok(keypoint_oks_loss(&args, r, none, grad)))
+        compute(&controls, pred, target, visible, area, sigmas, loss, grad)
     }
 }
 

@@ -36,30 +36,21 @@ pub use regression::*;
 #[allow(unused_imports)]
 pub use rotated::*;
 
-/// An error on its way to the caller: the status code and a message naming the problem.
-#[derive(Debug, Clone)]
-pub struct Error {
-    pub status: lossfn_status,
-    pub message: String,
-}
-
-pub type Result<T> = std::result::Result<T, Error>;
+pub use crate::error::{Error, Result};
 
 impl Error {
-    pub fn new(status: lossfn_status, message: impl Into<String>) -> Self {
-        Error { status, message: message.into() }
-    }
-    pub fn null(name: &str) -> Self {
-        Self::new(LOSSFN_ERROR_NULL_POINTER, format!("`{name}` is NULL"))
-    }
-    pub fn size(message: impl Into<String>) -> Self {
-        Self::new(LOSSFN_ERROR_INVALID_SIZE, message)
-    }
-    pub fn option(message: impl Into<String>) -> Self {
-        Self::new(LOSSFN_ERROR_INVALID_OPTION, message)
-    }
-    pub fn target(message: impl Into<String>) -> Self {
-        Self::new(LOSSFN_ERROR_INVALID_TARGET, message)
+    /// The error of a C status (not LOSSFN_OK) with its message.
+    pub(crate) fn new(status: lossfn_status, message: impl Into<String>) -> Self {
+        let message = message.into();
+        match status {
+            LOSSFN_ERROR_NULL_POINTER => Error::NullPointer(message),
+            LOSSFN_ERROR_INVALID_SIZE => Error::InvalidSize(message),
+            LOSSFN_ERROR_INVALID_OPTION => Error::InvalidOption(message),
+            LOSSFN_ERROR_INVALID_TARGET => Error::InvalidTarget(message),
+            LOSSFN_ERROR_OVERLAP => Error::Overlap(message),
+            LOSSFN_ERROR_MISALIGNED => Error::Misaligned(message),
+            _ => Error::Internal(message),
+        }
     }
 }
 
@@ -85,7 +76,7 @@ pub(crate) fn boundary(body: impl FnOnce() -> Result<()>) -> lossfn_status {
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
     let (status, message) = match outcome {
         Ok(Ok(())) => (LOSSFN_OK, String::new()),
-        Ok(Err(e)) => (e.status, e.message),
+        Ok(Err(e)) => (e.status(), e.message().to_string()),
         Err(panic) => {
             let what = panic
                 .downcast_ref::<&str>()
@@ -123,10 +114,7 @@ pub fn byte_len<T>(name: &str, len: usize) -> Result<usize> {
         .ok_or_else(|| Error::size(format!("`{name}`: {len} elements overflow the address space")))
 }
 
-/// `a · b`, or INVALID_SIZE naming what overflowed.
-pub fn mul_size(what: &str, a: usize, b: usize) -> Result<usize> {
-    a.checked_mul(b).ok_or_else(|| Error::size(format!("{what}: {a} x {b} overflows size_t")))
-}
+pub(crate) use crate::api::mul_size;
 
 impl Io {
     pub fn new() -> Self {
@@ -265,31 +253,23 @@ pub unsafe fn read_options<O: COptions>(name: &str, p: *const O) -> Result<O> {
     Ok(unsafe { std::ptr::read(p) })
 }
 
-/// Checks a `double` option: finite and inside the stated domain, else INVALID_OPTION.
-pub fn check_option(name: &str, value: f64, ok: bool, domain: &str) -> Result<()> {
-    if value.is_nan() || !ok {
-        return Err(Error::option(format!("`{name}` = {value} is out of domain ({domain})")));
-    }
-    Ok(())
-}
+pub(crate) use crate::api::{check_option, run_loss};
 
-/// Converts a C reduction value, rejecting unknown ones and BATCHMEAN unless `batchmean_ok`.
-pub fn reduction(value: lossfn_reduction, batchmean_ok: bool) -> Result<crate::reduce::Output> {
-    use crate::reduce::{Output, Reduction::*};
+/// Converts a C reduction value into [`crate::api::Reduction`], rejecting unknown values.
+pub fn reduction(value: lossfn_reduction) -> Result<crate::api::Reduction> {
+    use crate::api::Reduction;
     match value {
-        LOSSFN_REDUCTION_NONE => Ok(Output::Reduced(None)),
-        LOSSFN_REDUCTION_MEAN => Ok(Output::Reduced(Mean)),
-        LOSSFN_REDUCTION_SUM => Ok(Output::Reduced(Sum)),
-        LOSSFN_REDUCTION_BATCHMEAN if batchmean_ok => Ok(Output::Reduced(BatchMean)),
-        LOSSFN_REDUCTION_BATCHMEAN => {
-            Err(Error::option("`options.reduction` = BATCHMEAN is accepted only by the KL functions"))
-        }
-        LOSSFN_REDUCTION_MEAN_DENOMINATOR => Ok(Output::MeanDenominator),
+        LOSSFN_REDUCTION_NONE => Ok(Reduction::None),
+        LOSSFN_REDUCTION_MEAN => Ok(Reduction::Mean),
+        LOSSFN_REDUCTION_SUM => Ok(Reduction::Sum),
+        LOSSFN_REDUCTION_BATCHMEAN => Ok(Reduction::BatchMean),
+        LOSSFN_REDUCTION_MEAN_DENOMINATOR => Ok(Reduction::MeanDenominator),
         v => Err(Error::option(format!("`options.reduction` = {v} is not a lossfn_reduction"))),
     }
 }
 
-/// Validates the output controls of docs/api.md §3.
+/// Validates the output controls of docs/api.md §3 (the raw reduction value, then
+/// `crate::api::controls`).
 pub fn controls(
     reduction: lossfn_reduction,
     loss_weight: f64,
@@ -297,21 +277,7 @@ pub fn controls(
     accumulate: bool,
     batchmean_ok: bool,
 ) -> Result<crate::reduce::Controls> {
-    use crate::reduce::{Output, Reduction};
-    let output = self::reduction(reduction, batchmean_ok)?;
-    check_option("options.loss_weight", loss_weight, loss_weight.is_finite(), "finite")?;
-    check_option(
-        "options.avg_factor",
-        avg_factor,
-        avg_factor == 0.0 || (avg_factor > 0.0 && avg_factor.is_finite()),
-        "0 = unused, or finite, > 0",
-    )?;
-    if avg_factor > 0.0 && output != Output::Reduced(Reduction::Mean) {
-        return Err(Error::option(format!(
-            "`options.avg_factor` = {avg_factor} is accepted only with LOSSFN_REDUCTION_MEAN (0 = unused)"
-        )));
-    }
-    Ok(crate::reduce::Controls { output, loss_weight, avg_factor, accumulate })
+    crate::api::controls(self::reduction(reduction)?, loss_weight, avg_factor, accumulate, batchmean_ok)
 }
 
 /// Validates a `lossfn_shape`: known layout, classes > 0, no overflowing products.
@@ -328,19 +294,4 @@ pub fn shape_of(s: lossfn_shape) -> Result<crate::kernels::classification::Shape
     let positions = mul_size("`shape`: batch x spatial", s.batch, s.spatial)?;
     mul_size("`shape`: batch x spatial x classes", positions, s.classes)?;
     Ok(Shape { batch: s.batch, classes: s.classes, spatial: s.spatial, layout })
-}
-
-/// Runs one loss under its controls ([`crate::reduce::run_loss`]) after the checks that need the
-/// buffers: MEAN_DENOMINATOR takes no gradient (`grad_name` must be NULL).
-pub fn run_loss<T: crate::kernels::Real, V: crate::reduce::Reduced>(
-    controls: &crate::reduce::Controls,
-    loss: &mut [T],
-    grad: Option<&mut [T]>,
-    grad_name: &str,
-    kernel: impl FnOnce(crate::reduce::Reduce, Option<&mut [T]>, Option<&mut [T]>) -> Result<V>,
-) -> Result<()> {
-    if controls.output == crate::reduce::Output::MeanDenominator && grad.is_some() {
-        return Err(Error::option(format!("`{grad_name}` must be NULL with LOSSFN_REDUCTION_MEAN_DENOMINATOR")));
-    }
-    crate::reduce::run_loss(controls, loss, grad, kernel)
 }

@@ -367,7 +367,7 @@ pub unsafe extern "C" fn lossfn_generalized_dice_loss_soft_f64(input: *const f64
 /// Renames the options struct an error message names: the shared checks say `options.x`; the fused
 /// call has two structs, `dice` and `ce`.
 fn in_struct(e: Error, name: &str) -> Error {
-    Error { status: e.status, message: e.message.replace("`options.", &format!("`{name}.")) }
+    e.with_message(e.message().replace("`options.", &format!("`{name}.")))
 }
 
 /// The options struct of the part fused with Dice: its argument name and what it computes.

@@ -1,7 +1,7 @@
 //! C entry points of the regression family: L1 (MAE), MSE (L2), Smooth L1, Huber.
 use super::*;
-use crate::kernels::regression::{regression, Args, Regression};
-use crate::kernels::Real;
+use crate::api::regression::{self as api, Options, Which};
+use crate::api::Float;
 
 /// Options of the regression losses (NULL = lossfn_regression_options_default()).
 #[repr(C)]
@@ -35,16 +35,10 @@ pub extern "C" fn lossfn_regression_options_default() -> lossfn_regression_optio
 }
 c_options!(lossfn_regression_options, lossfn_regression_options_default, [accumulate]);
 
-#[derive(Clone, Copy)]
-enum Which {
-    L1,
-    Mse,
-    SmoothL1,
-    Huber,
-}
-
-/// The shared body of the eight entry points.
-unsafe fn entry<T: Real>(
+/// The shared body of the eight entry points: options (before the buffers, as every C entry
+/// point), pointers → slices, then the safe API's computation.
+#[allow(clippy::too_many_arguments)]
+unsafe fn entry<T: Float>(
     which: Which,
     input: *const T,
     target: *const T,
@@ -56,28 +50,22 @@ unsafe fn entry<T: Real>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_regression_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
-        let kind = match which {
-            Which::L1 => Regression::L1,
-            Which::Mse => Regression::Mse,
-            Which::SmoothL1 => {
-                check_option("options.beta", o.beta, o.beta >= 0.0 && o.beta.is_finite(), "finite, >= 0")?;
-                Regression::SmoothL1 { beta: o.beta }
-            }
-            Which::Huber => {
-                check_option("options.delta", o.delta, o.delta > 0.0 && o.delta.is_finite(), "finite, > 0")?;
-                Regression::Huber { delta: o.delta }
-            }
+        let options = Options {
+            reduction: reduction(o.reduction)?,
+            beta: o.beta,
+            delta: o.delta,
+            loss_weight: o.loss_weight,
+            avg_factor: o.avg_factor,
+            accumulate: o.accumulate,
         };
+        let p = api::prepare(which, &options)?;
         let mut io = Io::new();
-        let args = Args {
-            input: unsafe { io.input("input", input, n)? },
-            target: unsafe { io.input("target", target, n)? },
-            weight: unsafe { io.optional_input("weight", weight, n)? },
-        };
-        let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
+        let input = unsafe { io.input("input", input, n)? };
+        let target = unsafe { io.input("target", target, n)? };
+        let weight = unsafe { io.optional_input("weight", weight, n)? };
+        let loss = unsafe { io.output("loss", loss, options.reduction.loss_len(n))? };
         let grad = unsafe { io.optional_output("grad_input", grad_input, n)? };
-        run_loss(&controls, loss, grad, "grad_input", |r, none, grad| Ok(regression(kind, &args, r, none, grad)))
+        api::compute(&p, input, target, weight, loss, grad)
     }
 }
 

@@ -1,8 +1,8 @@
 //! C entry points of the rotated-box functions: the ProbIoU loss and matrix (docs/api.md §5).
-use super::boxes::{box_buffers, check_eps, matrix_buffers};
+use super::boxes::{box_buffers, matrix_buffers};
 use super::*;
-use crate::kernels::math::Math;
-use crate::kernels::rotated::{probiou_loss, probiou_matrix, Args};
+use crate::api::boxes::{check_eps, compute_probiou, compute_probiou_matrix, prepare_probiou, RotatedOptions};
+use crate::api::Float;
 
 /// Options of lossfn_probiou_loss (NULL = lossfn_rotated_box_options_default()).
 #[repr(C)]
@@ -31,7 +31,7 @@ pub extern "C" fn lossfn_rotated_box_options_default() -> lossfn_rotated_box_opt
 }
 c_options!(lossfn_rotated_box_options, lossfn_rotated_box_options_default, [accumulate]);
 
-unsafe fn entry<T: Math>(
+unsafe fn entry<T: Float>(
     pred: *const T,
     target: *const T,
     weight: *const T,
@@ -42,12 +42,17 @@ unsafe fn entry<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_rotated_box_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
-        check_eps("options.eps", o.eps)?;
-        check_option("options.floor", o.floor, o.floor >= 0.0 && o.floor.is_finite(), "finite, >= 0")?;
-        let b = unsafe { box_buffers(5, pred, target, weight, n, controls.loss_len(n), loss, grad_pred)? };
-        let args = Args { pred: b.pred, target: b.target, weight: b.weight };
-        run_loss(&controls, b.loss, b.grad, "grad_pred", |r, none, grad| Ok(probiou_loss(&args, o.eps, o.floor, r, none, grad)))
+        let options = RotatedOptions {
+            reduction: reduction(o.reduction)?,
+            eps: o.eps,
+            floor: o.floor,
+            loss_weight: o.loss_weight,
+            avg_factor: o.avg_factor,
+            accumulate: o.accumulate,
+        };
+        let p = prepare_probiou(&options)?;
+        let b = unsafe { box_buffers(5, pred, target, weight, n, options.reduction.loss_len(n), loss, grad_pred)? };
+        compute_probiou(&p, b.pred, b.target, b.weight, b.loss, b.grad)
     }
 }
 
@@ -76,12 +81,11 @@ pub unsafe extern "C" fn lossfn_probiou_loss_f64(pred: *const f64, target: *cons
     unsafe { entry(pred, target, weight, n, options, loss, grad_pred) }
 }
 
-unsafe fn matrix<T: Math>(boxes1: *const T, n: usize, boxes2: *const T, m: usize, eps: f64, out: *mut T) -> lossfn_status {
+unsafe fn matrix<T: Float>(boxes1: *const T, n: usize, boxes2: *const T, m: usize, eps: f64, out: *mut T) -> lossfn_status {
     ffi_boundary! {
         check_eps("eps", eps)?;
         let (boxes1, boxes2, out) = unsafe { matrix_buffers(5, boxes1, n, boxes2, m, out)? };
-        probiou_matrix(boxes1, boxes2, eps, out);
-        Ok(())
+        compute_probiou_matrix(boxes1, boxes2, eps, out)
     }
 }
 

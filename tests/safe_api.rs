@@ -1,0 +1,342 @@
+//! The safe Rust API (`lossfn::regression`, `lossfn::boxes`, …): every function, f32 and f64,
+//! against the C entry point it backs (bitwise the same values), and with bad lengths and
+//! options: the error the C API gives for the same call, and nothing written. No input panics.
+use lossfn::boxes::{self, CiouVariant, Format, IouKind, IouMode, RotatedOptions};
+use lossfn::regression;
+use lossfn::{Error, Float, Reduction};
+
+/// Deterministic values in [lo, hi).
+fn values<T: Float>(n: usize, seed: u64, lo: f64, hi: f64) -> Vec<T> {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            T::of(lo + (hi - lo) * ((s >> 11) as f64 / (1u64 << 53) as f64))
+        })
+        .collect()
+}
+
+/// Random xyxy boxes with positive sides.
+fn xyxy<T: Float>(n: usize, seed: u64) -> Vec<T> {
+    let v = values::<f64>(4 * n, seed, 0.0, 1.0);
+    v.chunks(4).flat_map(|b| [b[0] * 10.0, b[1] * 10.0, b[0] * 10.0 + 1.0 + 5.0 * b[2], b[1] * 10.0 + 1.0 + 5.0 * b[3]]).map(T::of).collect()
+}
+
+const SENTINEL: f64 = 12345.0;
+
+/// Runs `f` on a loss buffer of `loss_len` and a gradient of `grad_len` filled with a sentinel;
+/// on error checks that nothing was written.
+fn run<T: Float>(loss_len: usize, grad_len: usize, f: impl FnOnce(&mut [T], Option<&mut [T]>) -> lossfn::Result<()>) -> Result<(Vec<T>, Vec<T>), Error> {
+    let (mut loss, mut grad) = (vec![T::of(SENTINEL); loss_len], vec![T::of(SENTINEL); grad_len]);
+    match f(&mut loss, Some(&mut grad)) {
+        Ok(()) => Ok((loss, grad)),
+        Err(e) => {
+            assert!(loss.iter().chain(&grad).all(|&v| v == T::of(SENTINEL)), "written on error: {e}");
+            Err(e)
+        }
+    }
+}
+
+fn expect_err<T>(r: Result<T, Error>, kind: fn(&Error) -> bool, names: &str) {
+    match r {
+        Ok(_) => panic!("accepted; expected an error naming {names}"),
+        Err(e) => {
+            assert!(kind(&e), "{e}: wrong kind (expected an error naming {names})");
+            assert!(e.message().contains(names), "{e}: does not name {names}");
+            assert_ne!(e.status(), 0);
+            assert!(e.to_string().starts_with("LOSSFN_ERROR_"), "{e}");
+        }
+    }
+}
+
+fn is_size(e: &Error) -> bool {
+    matches!(e, Error::InvalidSize(_))
+}
+fn is_option(e: &Error) -> bool {
+    matches!(e, Error::InvalidOption(_))
+}
+
+type RegressionFn<T> = fn(&[T], &[T], Option<&[T]>, &regression::Options, &mut [T], Option<&mut [T]>) -> lossfn::Result<()>;
+
+fn regression_suite<T: Float>(c: [unsafe extern "C" fn(*const T, *const T, *const T, usize, *const lossfn::capi::lossfn_regression_options, *mut T, *mut T) -> u32; 4]) {
+    let f: [RegressionFn<T>; 4] = [regression::l1_loss, regression::mse_loss, regression::smooth_l1_loss, regression::huber_loss];
+    let n = 1000;
+    let (x, y, w) = (values::<T>(n, 1, -3.0, 3.0), values::<T>(n, 2, -3.0, 3.0), values::<T>(n, 3, 0.0, 2.0));
+    for (i, (&f, &c)) in f.iter().zip(&c).enumerate() {
+        for (red, c_red) in [(Reduction::None, 0), (Reduction::Mean, 1), (Reduction::Sum, 2)] {
+            let o = regression::Options { reduction: red, beta: 0.7, delta: 1.3, loss_weight: 0.5, ..Default::default() };
+            let mut co = lossfn::capi::lossfn_regression_options_default();
+            (co.reduction, co.beta, co.delta, co.loss_weight) = (c_red, 0.7, 1.3, 0.5);
+            let len = red.loss_len(n);
+            let (loss, grad) = run::<T>(len, n, |l, g| f(&x, &y, Some(&w), &o, l, g)).unwrap();
+            let (mut cl, mut cg) = (vec![T::zero(); len], vec![T::zero(); n]);
+            let st = unsafe { c(x.as_ptr(), y.as_ptr(), w.as_ptr(), n, &co, cl.as_mut_ptr(), cg.as_mut_ptr()) };
+            assert_eq!(st, 0);
+            assert_eq!((loss, grad), (cl, cg), "regression #{i} {red:?}");
+        }
+        let o = regression::Options::default();
+        // Lengths.
+        expect_err(run::<T>(1, n, |l, g| f(&x, &y[..n - 1], None, &o, l, g)), is_size, "`target`");
+        expect_err(run::<T>(1, n, |l, g| f(&x, &y, Some(&w[..3]), &o, l, g)), is_size, "`weight`");
+        expect_err(run::<T>(1, n - 1, |l, g| f(&x, &y, None, &o, l, g)), is_size, "`grad_input`");
+        expect_err(run::<T>(2, n, |l, g| f(&x, &y, None, &o, l, g)), is_size, "`loss`");
+        expect_err(run::<T>(0, n, |l, g| f(&x, &y, None, &o, l, g)), is_size, "`loss`");
+        let none = regression::Options { reduction: Reduction::None, ..o };
+        expect_err(run::<T>(1, n, |l, g| f(&x, &y, None, &none, l, g)), is_size, "`loss`");
+        // Options.
+        for (bad, name) in [
+            (regression::Options { loss_weight: f64::NAN, ..o }, "options.loss_weight"),
+            (regression::Options { avg_factor: -1.0, ..o }, "options.avg_factor"),
+            (regression::Options { avg_factor: 2.0, reduction: Reduction::Sum, ..o }, "options.avg_factor"),
+            (regression::Options { reduction: Reduction::BatchMean, ..o }, "options.reduction"),
+        ] {
+            expect_err(run::<T>(1, n, |l, g| f(&x, &y, None, &bad, l, g)), is_option, name);
+        }
+        let md = regression::Options { reduction: Reduction::MeanDenominator, ..o };
+        expect_err(run::<T>(1, n, |l, g| f(&x, &y, None, &md, l, g)), is_option, "grad_input");
+        let mut den = [T::zero()];
+        f(&x, &y, Some(&w), &md, &mut den, None).unwrap();
+        let sum_w: f64 = w.iter().map(|v| v.f64()).sum();
+        assert!((den[0].f64() - sum_w).abs() <= 1e-4 * sum_w);
+    }
+    let o = regression::Options::default();
+    for beta in [f64::NAN, -1.0, f64::INFINITY] {
+        let bad = regression::Options { beta, ..o };
+        expect_err(run::<T>(1, n, |l, g| regression::smooth_l1_loss(&x, &y, None, &bad, l, g)), is_option, "options.beta");
+        // Huber does not read beta.
+        run::<T>(1, n, |l, g| regression::huber_loss(&x, &y, None, &bad, l, g)).unwrap();
+    }
+    for delta in [f64::NAN, 0.0, f64::INFINITY] {
+        let bad = regression::Options { delta, ..o };
+        expect_err(run::<T>(1, n, |l, g| regression::huber_loss(&x, &y, None, &bad, l, g)), is_option, "options.delta");
+    }
+    // Empty input: a MEAN of nothing is 0.
+    let (loss, _) = run::<T>(1, 0, |l, g| regression::mse_loss(&[], &[], None, &o, l, g)).unwrap();
+    assert_eq!(loss[0], T::zero());
+}
+
+#[test]
+fn regression_matches_the_c_api_and_refuses_bad_input() {
+    use lossfn::capi::*;
+    regression_suite::<f32>([lossfn_l1_loss_f32, lossfn_mse_loss_f32, lossfn_smooth_l1_loss_f32, lossfn_huber_loss_f32]);
+    regression_suite::<f64>([lossfn_l1_loss_f64, lossfn_mse_loss_f64, lossfn_smooth_l1_loss_f64, lossfn_huber_loss_f64]);
+}
+
+type BoxFn<T> = fn(&[T], &[T], Option<&[T]>, &boxes::Options, &mut [T], Option<&mut [T]>) -> lossfn::Result<()>;
+type BoxC<T> = unsafe extern "C" fn(*const T, *const T, *const T, usize, *const lossfn::capi::lossfn_box_options, *mut T, *mut T) -> u32;
+
+fn boxes_suite<T: Float>(c: [BoxC<T>; 7], c_matrix: unsafe extern "C" fn(*const T, usize, *const T, usize, u32, u32, f64, *mut T) -> u32) {
+    let f: [BoxFn<T>; 7] = [boxes::iou_loss, boxes::giou_loss, boxes::diou_loss, boxes::ciou_loss, boxes::siou_loss, boxes::eiou_loss, boxes::cdiou_loss];
+    let n = 300;
+    let (p, t, w) = (xyxy::<T>(n, 4), xyxy::<T>(n, 5), values::<T>(n, 6, 0.0, 2.0));
+    let formats = [(Format::Xyxy, 0), (Format::Xywh, 1), (Format::Cxcywh, 2), (Format::Ltrb, 3)];
+    for (i, (&f, &c)) in f.iter().zip(&c).enumerate() {
+        for (red, c_red) in [(Reduction::None, 0), (Reduction::Mean, 1), (Reduction::Sum, 2)] {
+            for &(format, c_format) in &formats {
+                let o = boxes::Options {
+                    reduction: red,
+                    format,
+                    iou_mode: IouMode::Square,
+                    gamma: 0.5,
+                    lambda: 0.3,
+                    ciou_variant: CiouVariant::Ultralytics,
+                    ..Default::default()
+                };
+                let mut co = lossfn::capi::lossfn_box_options_default();
+                (co.reduction, co.format, co.iou_mode, co.gamma, co.lambda, co.ciou_variant) = (c_red, c_format, 1, 0.5, 0.3, 1);
+                let len = red.loss_len(n);
+                let (loss, grad) = run::<T>(len, 4 * n, |l, g| f(&p, &t, Some(&w), &o, l, g)).unwrap();
+                let (mut cl, mut cg) = (vec![T::zero(); len], vec![T::zero(); 4 * n]);
+                let st = unsafe { c(p.as_ptr(), t.as_ptr(), w.as_ptr(), n, &co, cl.as_mut_ptr(), cg.as_mut_ptr()) };
+                assert_eq!(st, 0);
+                assert_eq!((loss, grad), (cl, cg), "box loss #{i} {red:?} {format:?}");
+            }
+        }
+        let o = boxes::Options::default();
+        expect_err(run::<T>(1, 4 * n, |l, g| f(&p[..4 * n - 1], &t[..4 * n - 1], None, &o, l, g)), is_size, "`pred`");
+        expect_err(run::<T>(1, 4 * n, |l, g| f(&p, &t[..4 * n - 4], None, &o, l, g)), is_size, "`target`");
+        expect_err(run::<T>(1, 4 * n, |l, g| f(&p, &t, Some(&w[..n - 1]), &o, l, g)), is_size, "`weight`");
+        expect_err(run::<T>(1, 4 * n + 4, |l, g| f(&p, &t, None, &o, l, g)), is_size, "`grad_pred`");
+        expect_err(run::<T>(n, 4 * n, |l, g| f(&p, &t, None, &o, l, g)), is_size, "`loss`");
+        for eps in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let bad = boxes::Options { eps, ..o };
+            expect_err(run::<T>(1, 4 * n, |l, g| f(&p, &t, None, &bad, l, g)), is_option, "options.eps");
+        }
+        expect_err(run::<T>(1, 4 * n, |l, g| f(&p, &t, None, &boxes::Options { loss_weight: f64::INFINITY, ..o }, l, g)), is_option, "options.loss_weight");
+    }
+    let o = boxes::Options::default();
+    for gamma in [-0.5, f64::NAN, f64::INFINITY] {
+        let bad = boxes::Options { gamma, lambda: gamma, ..o };
+        expect_err(run::<T>(1, 4 * n, |l, g| boxes::eiou_loss(&p, &t, None, &bad, l, g)), is_option, "options.gamma");
+        expect_err(run::<T>(1, 4 * n, |l, g| boxes::cdiou_loss(&p, &t, None, &bad, l, g)), is_option, "options.lambda");
+        run::<T>(1, 4 * n, |l, g| boxes::giou_loss(&p, &t, None, &bad, l, g)).unwrap();
+    }
+    // The matrix.
+    let (m1, m2) = (xyxy::<T>(7, 8), xyxy::<T>(5, 9));
+    for (kind, c_kind) in [(IouKind::Iou, 0), (IouKind::Giou, 1), (IouKind::Diou, 2), (IouKind::Ciou, 3)] {
+        let mut out = vec![T::zero(); 35];
+        boxes::box_iou_matrix(&m1, &m2, Format::Xywh, kind, 1e-7, &mut out).unwrap();
+        let mut cout = vec![T::zero(); 35];
+        assert_eq!(unsafe { c_matrix(m1.as_ptr(), 7, m2.as_ptr(), 5, 1, c_kind, 1e-7, cout.as_mut_ptr()) }, 0);
+        assert_eq!(out, cout);
+    }
+    let mut out = vec![T::of(SENTINEL); 35];
+    expect_err(boxes::box_iou_matrix(&m1, &m2, Format::Xyxy, IouKind::Iou, 1e-7, &mut out[..34]), is_size, "`out`");
+    expect_err(boxes::box_iou_matrix(&m1[..27], &m2, Format::Xyxy, IouKind::Iou, 1e-7, &mut out), is_size, "`boxes1`");
+    expect_err(boxes::box_iou_matrix(&m1, &m2[..1], Format::Xyxy, IouKind::Iou, 1e-7, &mut out), is_size, "`boxes2`");
+    expect_err(boxes::box_iou_matrix(&m1, &m2, Format::Xyxy, IouKind::Iou, f64::NAN, &mut out), is_option, "`eps`");
+    assert!(out.iter().all(|&v| v == T::of(SENTINEL)));
+}
+
+#[test]
+fn boxes_match_the_c_api_and_refuse_bad_input() {
+    use lossfn::capi::*;
+    boxes_suite::<f32>(
+        [lossfn_iou_loss_f32, lossfn_giou_loss_f32, lossfn_diou_loss_f32, lossfn_ciou_loss_f32, lossfn_siou_loss_f32, lossfn_eiou_loss_f32, lossfn_cdiou_loss_f32],
+        lossfn_box_iou_matrix_f32,
+    );
+    boxes_suite::<f64>(
+        [lossfn_iou_loss_f64, lossfn_giou_loss_f64, lossfn_diou_loss_f64, lossfn_ciou_loss_f64, lossfn_siou_loss_f64, lossfn_eiou_loss_f64, lossfn_cdiou_loss_f64],
+        lossfn_box_iou_matrix_f64,
+    );
+}
+
+fn probiou_suite<T: Float>(
+    c: unsafe extern "C" fn(*const T, *const T, *const T, usize, *const lossfn::capi::lossfn_rotated_box_options, *mut T, *mut T) -> u32,
+    c_matrix: unsafe extern "C" fn(*const T, usize, *const T, usize, f64, *mut T) -> u32,
+) {
+    let n = 200;
+    let rot = |seed| -> Vec<T> {
+        let v = values::<f64>(5 * n, seed, 0.0, 1.0);
+        v.chunks(5).flat_map(|b| [b[0] * 10.0, b[1] * 10.0, 1.0 + 4.0 * b[2], 1.0 + 4.0 * b[3], (b[4] - 0.5) * 3.0]).map(T::of).collect()
+    };
+    let (p, t, w) = (rot(11), rot(12), values::<T>(n, 13, 0.0, 2.0));
+    for (red, c_red) in [(Reduction::None, 0), (Reduction::Mean, 1), (Reduction::Sum, 2)] {
+        let o = RotatedOptions { reduction: red, floor: 0.01, ..Default::default() };
+        let mut co = lossfn::capi::lossfn_rotated_box_options_default();
+        (co.reduction, co.floor) = (c_red, 0.01);
+        let len = red.loss_len(n);
+        let (loss, grad) = run::<T>(len, 5 * n, |l, g| boxes::probiou_loss(&p, &t, Some(&w), &o, l, g)).unwrap();
+        let (mut cl, mut cg) = (vec![T::zero(); len], vec![T::zero(); 5 * n]);
+        assert_eq!(unsafe { c(p.as_ptr(), t.as_ptr(), w.as_ptr(), n, &co, cl.as_mut_ptr(), cg.as_mut_ptr()) }, 0);
+        assert_eq!((loss, grad), (cl, cg), "probiou {red:?}");
+    }
+    let o = RotatedOptions::default();
+    expect_err(run::<T>(1, 5 * n, |l, g| boxes::probiou_loss(&p[..4 * n], &t[..4 * n], None, &o, l, g)), is_size, "`grad_pred`");
+    expect_err(run::<T>(1, 5 * n, |l, g| boxes::probiou_loss(&p[..5 * n - 1], &t, None, &o, l, g)), is_size, "`pred`");
+    expect_err(run::<T>(1, 5 * n, |l, g| boxes::probiou_loss(&p, &t, None, &RotatedOptions { floor: -1.0, ..o }, l, g)), is_option, "options.floor");
+    expect_err(run::<T>(1, 5 * n, |l, g| boxes::probiou_loss(&p, &t, None, &RotatedOptions { eps: f64::NAN, ..o }, l, g)), is_option, "options.eps");
+    let mut out = vec![T::zero(); n * 3];
+    boxes::probiou_matrix(&p, &t[..15], 1e-7, &mut out).unwrap();
+    let mut cout = vec![T::zero(); n * 3];
+    assert_eq!(unsafe { c_matrix(p.as_ptr(), n, t.as_ptr(), 3, 1e-7, cout.as_mut_ptr()) }, 0);
+    assert_eq!(out, cout);
+    expect_err(boxes::probiou_matrix(&p, &t[..14], 1e-7, &mut out), is_size, "`boxes2`");
+    expect_err(boxes::probiou_matrix(&p, &t[..15], 0.0, &mut out), is_option, "`eps`");
+}
+
+#[test]
+fn probiou_matches_the_c_api_and_refuses_bad_input() {
+    use lossfn::capi::*;
+    probiou_suite::<f32>(lossfn_probiou_loss_f32, lossfn_probiou_matrix_f32);
+    probiou_suite::<f64>(lossfn_probiou_loss_f64, lossfn_probiou_matrix_f64);
+}
+
+fn keypoints_suite<T: Float>(
+    c: unsafe extern "C" fn(*const T, *const T, *const T, *const T, *const T, usize, usize, *const lossfn::capi::lossfn_keypoint_options, *mut T, *mut T) -> u32,
+) {
+    use lossfn::keypoints::{keypoint_oks_loss, Options};
+    let (n, k) = (40, 17);
+    let (p, t) = (values::<T>(n * k * 2, 21, 0.0, 50.0), values::<T>(n * k * 2, 22, 0.0, 50.0));
+    let visible: Vec<T> = values::<f64>(n * k, 23, 0.0, 1.0).into_iter().map(|v| T::of(if v < 0.7 { 1.0 } else { 0.0 })).collect();
+    let (area, sigmas) = (values::<T>(n, 24, 10.0, 500.0), values::<T>(k, 25, 0.02, 0.1));
+    for (red, c_red) in [(Reduction::None, 0), (Reduction::Mean, 1), (Reduction::Sum, 2)] {
+        let o = Options { reduction: red, loss_weight: 2.0, ..Default::default() };
+        let mut co = lossfn::capi::lossfn_keypoint_options_default();
+        (co.reduction, co.loss_weight) = (c_red, 2.0);
+        let len = red.loss_len(n * k);
+        let (loss, grad) = run::<T>(len, 2 * n * k, |l, g| keypoint_oks_loss(&p, &t, &visible, &area, &sigmas, &o, l, g)).unwrap();
+        let (mut cl, mut cg) = (vec![T::zero(); len], vec![T::zero(); 2 * n * k]);
+        let st = unsafe { c(p.as_ptr(), t.as_ptr(), visible.as_ptr(), area.as_ptr(), sigmas.as_ptr(), n, k, &co, cl.as_mut_ptr(), cg.as_mut_ptr()) };
+        assert_eq!(st, 0);
+        assert_eq!((loss, grad), (cl, cg), "keypoints {red:?}");
+    }
+    let o = Options::default();
+    let g = 2 * n * k;
+    expect_err(run::<T>(1, g, |l, gr| keypoint_oks_loss(&p, &t, &visible, &area[..n - 1], &sigmas, &o, l, gr)), is_size, "`pred`");
+    expect_err(run::<T>(1, g, |l, gr| keypoint_oks_loss(&p, &t, &visible, &area, &sigmas[..k - 1], &o, l, gr)), is_size, "`pred`");
+    expect_err(run::<T>(1, g, |l, gr| keypoint_oks_loss(&p, &t[1..], &visible, &area, &sigmas, &o, l, gr)), is_size, "`target`");
+    expect_err(run::<T>(1, g, |l, gr| keypoint_oks_loss(&p, &t, &visible[1..], &area, &sigmas, &o, l, gr)), is_size, "`visible`");
+    expect_err(run::<T>(1, g - 2, |l, gr| keypoint_oks_loss(&p, &t, &visible, &area, &sigmas, &o, l, gr)), is_size, "`grad_pred`");
+    expect_err(run::<T>(1, g, |l, gr| keypoint_oks_loss(&p, &t, &visible, &area, &sigmas, &Options { avg_factor: f64::NAN, ..o }, l, gr)), is_option, "options.avg_factor");
+}
+
+#[test]
+fn keypoints_match_the_c_api_and_refuse_bad_input() {
+    keypoints_suite::<f32>(lossfn::capi::lossfn_keypoint_oks_loss_f32);
+    keypoints_suite::<f64>(lossfn::capi::lossfn_keypoint_oks_loss_f64);
+}
+
+type DflC<T> = unsafe extern "C" fn(*const T, *const T, *const T, usize, usize, usize, *const lossfn::capi::lossfn_dfl_options, *mut T, *mut T) -> u32;
+type DflBoxC<T> = unsafe extern "C" fn(*const T, *const T, *const T, *const T, usize, usize, *const lossfn::capi::lossfn_dfl_box_options, *mut T, *mut T) -> u32;
+
+fn dfl_suite<T: Float>(c: DflC<T>, c_box: DflBoxC<T>) {
+    use lossfn::dfl::{dfl_box_loss, dfl_loss, BoxOptions, Options};
+    let (n, sides, bins) = (100, 4, 16);
+    let logits = values::<T>(n * sides * bins, 31, -4.0, 4.0);
+    let target = values::<T>(n * sides, 32, 0.0, 15.5);
+    let w = values::<T>(n, 33, 0.0, 1.0);
+    let len = n * sides * bins;
+    for (red, c_red) in [(Reduction::None, 0), (Reduction::Mean, 1), (Reduction::Sum, 2)] {
+        let o = Options { reduction: red, ..Default::default() };
+        let mut co = lossfn::capi::lossfn_dfl_options_default();
+        co.reduction = c_red;
+        let ll = red.loss_len(n);
+        let (loss, grad) = run::<T>(ll, len, |l, g| dfl_loss(&logits, &target, Some(&w), sides, bins, &o, l, g)).unwrap();
+        let (mut cl, mut cg) = (vec![T::zero(); ll], vec![T::zero(); len]);
+        assert_eq!(unsafe { c(logits.as_ptr(), target.as_ptr(), w.as_ptr(), n, sides, bins, &co, cl.as_mut_ptr(), cg.as_mut_ptr()) }, 0);
+        assert_eq!((loss, grad), (cl, cg), "dfl {red:?}");
+    }
+    let o = Options::default();
+    expect_err(run::<T>(1, len, |l, g| dfl_loss(&logits, &target, None, sides, 1, &o, l, g)), is_size, "`bins`");
+    expect_err(run::<T>(1, len, |l, g| dfl_loss(&logits, &target, None, 0, bins, &o, l, g)), is_size, "`sides`");
+    expect_err(run::<T>(1, len, |l, g| dfl_loss(&logits, &target, None, 3, bins, &o, l, g)), is_size, "`target`");
+    expect_err(run::<T>(1, len, |l, g| dfl_loss(&logits, &target, None, sides, bins + 1, &o, l, g)), is_size, "`logits`");
+    expect_err(run::<T>(1, len, |l, g| dfl_loss(&logits, &target, Some(&w[1..]), sides, bins, &o, l, g)), is_size, "`weight`");
+    expect_err(run::<T>(1, len + 1, |l, g| dfl_loss(&logits, &target, None, sides, bins, &o, l, g)), is_size, "`grad_logits`");
+    // usize::MAX bins: the product overflows, an error and no panic.
+    expect_err(run::<T>(1, len, |l, g| dfl_loss(&logits, &target, None, sides, usize::MAX, &o, l, g)), is_size, "overflows");
+    // The box branch.
+    let anchors: Vec<T> = values::<f64>(2 * n, 34, 0.0, 1.0).into_iter().map(|v| T::of(20.0 + 40.0 * v)).collect();
+    let tb: Vec<T> = anchors.chunks(2).zip(values::<f64>(4 * n, 35, 1.0, 12.0).chunks(4)).flat_map(|(a, d)| {
+        let (ax, ay) = (a[0].f64(), a[1].f64());
+        [ax - d[0], ay - d[1], ax + d[2], ay + d[3]]
+    }).map(T::of).collect();
+    for (red, c_red) in [(Reduction::Mean, 1), (Reduction::Sum, 2)] {
+        for (iou, c_iou) in [(IouKind::Giou, 1), (IouKind::Ciou, 3)] {
+            let o = BoxOptions { reduction: red, iou, iou_weight: 7.5, dfl_weight: 1.5, avg_factor: if red == Reduction::Mean { 3.0 } else { 0.0 }, ..Default::default() };
+            let mut co = lossfn::capi::lossfn_dfl_box_options_default();
+            (co.reduction, co.iou, co.iou_weight, co.dfl_weight, co.avg_factor) = (c_red, c_iou, 7.5, 1.5, o.avg_factor);
+            let (loss, grad) = run::<T>(2, len, |l, g| dfl_box_loss(&logits, &anchors, &tb, Some(&w), bins, &o, l, g)).unwrap();
+            let (mut cl, mut cg) = (vec![T::zero(); 2], vec![T::zero(); len]);
+            let st = unsafe { c_box(logits.as_ptr(), anchors.as_ptr(), tb.as_ptr(), w.as_ptr(), n, bins, &co, cl.as_mut_ptr(), cg.as_mut_ptr()) };
+            assert_eq!(st, 0);
+            assert_eq!((loss, grad), (cl, cg), "dfl_box {red:?} {iou:?}");
+        }
+    }
+    let o = BoxOptions::default();
+    expect_err(run::<T>(2, len, |l, g| dfl_box_loss(&logits, &anchors, &tb, None, bins, &BoxOptions { reduction: Reduction::None, ..o }, l, g)), is_option, "options.reduction");
+    expect_err(run::<T>(2, len, |l, g| dfl_box_loss(&logits, &anchors, &tb, None, bins, &BoxOptions { dfl_weight: -1.0, ..o }, l, g)), is_option, "options.dfl_weight");
+    expect_err(run::<T>(2, len, |l, g| dfl_box_loss(&logits, &anchors[1..], &tb, None, bins, &o, l, g)), is_size, "`anchors`");
+    expect_err(run::<T>(2, len, |l, g| dfl_box_loss(&logits, &anchors, &tb[4..], None, bins, &o, l, g)), is_size, "`target`");
+    expect_err(run::<T>(2, len, |l, g| dfl_box_loss(&logits[1..], &anchors, &tb, None, bins, &o, l, g)), is_size, "`logits`");
+    expect_err(run::<T>(1, len, |l, g| dfl_box_loss(&logits, &anchors, &tb, None, bins, &o, l, g)), is_size, "`loss`");
+    expect_err(run::<T>(2, len, |l, g| dfl_box_loss(&logits, &anchors, &tb, None, 1, &o, l, g)), is_size, "`bins`");
+}
+
+#[test]
+fn dfl_matches_the_c_api_and_refuses_bad_input() {
+    use lossfn::capi::*;
+    dfl_suite::<f32>(lossfn_dfl_loss_f32, lossfn_dfl_box_loss_f32);
+    dfl_suite::<f64>(lossfn_dfl_loss_f64, lossfn_dfl_box_loss_f64);
+}
