@@ -340,3 +340,160 @@ fn dfl_matches_the_c_api_and_refuses_bad_input() {
     dfl_suite::<f32>(lossfn_dfl_loss_f32, lossfn_dfl_box_loss_f32);
     dfl_suite::<f64>(lossfn_dfl_loss_f64, lossfn_dfl_box_loss_f64);
 }
+
+/// A class tensor's C shape from the safe one.
+fn c_shape(s: lossfn::classification::Shape) -> lossfn::capi::lossfn_shape {
+    use lossfn::classification::Layout;
+    let layout = if s.layout == Layout::Ncs { lossfn::capi::LOSSFN_LAYOUT_NCS } else { lossfn::capi::LOSSFN_LAYOUT_NSC };
+    lossfn::capi::lossfn_shape { batch: s.batch, classes: s.classes, spatial: s.spatial, layout }
+}
+
+fn classification_suite<T: Float>()
+where
+    T: ClassificationC,
+{
+    use lossfn::classification::*;
+    use lossfn::capi as c;
+    for shape in [Shape { batch: 5, classes: 7, spatial: 1, layout: Layout::Nsc }, Shape { batch: 3, classes: 4, spatial: 37, layout: Layout::Ncs }] {
+        let (len, pos) = (shape.len(), shape.positions());
+        let cs = c_shape(shape);
+        let x = values::<T>(len, 41, -4.0, 4.0);
+        let z = values::<T>(len, 42, -4.0, 4.0);
+        let q = values::<T>(len, 43, 0.0, 1.0);
+        let w = values::<T>(len, 44, 0.0, 2.0);
+        let cw = values::<T>(shape.classes, 45, 0.5, 2.0);
+        let labels: Vec<i64> = values::<f64>(pos, 46, 0.0, shape.classes as f64 + 1.0).into_iter().map(|v| if v as usize == shape.classes { -100 } else { v as i64 }).collect();
+        // Probability targets: softmax of z along the class axis.
+        let mut probs = vec![T::zero(); len];
+        for n in 0..shape.batch {
+            for s in 0..shape.spatial {
+                let at = |k: usize| if shape.layout == Layout::Ncs { (n * shape.classes + k) * shape.spatial + s } else { (n * shape.spatial + s) * shape.classes + k };
+                let sum: f64 = (0..shape.classes).map(|k| z[at(k)].f64().exp()).sum();
+                for k in 0..shape.classes {
+                    probs[at(k)] = T::of(z[at(k)].f64().exp() / sum);
+                }
+            }
+        }
+        for (red, c_red) in [(Reduction::None, 0), (Reduction::Mean, 1), (Reduction::Sum, 2)] {
+            // Each pair: the safe call, the C call with the same options, the loss length.
+            let same = |what: &str, terms: usize, safe: &dyn Fn(&mut [T], Option<&mut [T]>) -> lossfn::Result<()>, cc: &dyn Fn(*mut T, *mut T) -> u32| {
+                let ll = red.loss_len(terms);
+                let (loss, grad) = run::<T>(ll, len, safe).unwrap_or_else(|e| panic!("{what}: {e}"));
+                let (mut cl, mut cg) = (vec![T::zero(); ll], vec![T::zero(); len]);
+                assert_eq!(cc(cl.as_mut_ptr(), cg.as_mut_ptr()), 0, "{what}");
+                assert_eq!((loss, grad), (cl, cg), "{what} {red:?} {shape:?}");
+            };
+            let ce = CrossEntropyOptions { reduction: red, label_smoothing: 0.1, ..Default::default() };
+            let mut cce = c::lossfn_cross_entropy_options_default();
+            (cce.reduction, cce.label_smoothing) = (c_red, 0.1);
+            same("cross_entropy", pos, &|l, g| cross_entropy(&x, &labels, Some(&cw), shape, &ce, l, g), &|l, g| unsafe { T::ce(x.as_ptr(), labels.as_ptr(), cw.as_ptr(), cs, &cce, l, g) });
+            same("cross_entropy_soft", pos, &|l, g| cross_entropy_soft(&x, &probs, Some(&cw), shape, &ce, l, g), &|l, g| unsafe { T::ce_soft(x.as_ptr(), probs.as_ptr(), cw.as_ptr(), cs, &cce, l, g) });
+            let bce = BceOptions { reduction: red, ..Default::default() };
+            let mut cbce = c::lossfn_bce_options_default();
+            cbce.reduction = c_red;
+            same("bce", len, &|l, g| bce_with_logits(&x, &q, Some(&w), Some(&cw), shape, &bce, l, g), &|l, g| unsafe { T::bce(x.as_ptr(), q.as_ptr(), w.as_ptr(), cw.as_ptr(), cs, &cbce, l, g) });
+            for (input, c_input, data) in [(EntropyInput::Logits, 0, &x), (EntropyInput::Probs, 1, &probs)] {
+                let eo = EntropyOptions { reduction: red, input, ..Default::default() };
+                let mut ceo = c::lossfn_entropy_options_default();
+                (ceo.reduction, ceo.input) = (c_red, c_input);
+                same("entropy", pos, &|l, g| entropy(data, shape, &eo, l, g), &|l, g| unsafe { T::entropy(data.as_ptr(), cs, &ceo, l, g) });
+            }
+            let logp: Vec<T> = probs.iter().map(|p| T::of(p.f64().ln())).collect();
+            let kl = KlDivOptions { reduction: red, log_target: true, ..Default::default() };
+            let mut ckl = c::lossfn_kl_div_options_default();
+            (ckl.reduction, ckl.log_target) = (c_red, true);
+            same("kl_div", len, &|l, g| kl_div(&logp, &logp, shape, &kl, l, g), &|l, g| unsafe { T::kl(logp.as_ptr(), logp.as_ptr(), cs, &ckl, l, g) });
+            let d = DistillationOptions { reduction: red, temperature: 2.0, ..Default::default() };
+            let mut cd = c::lossfn_distillation_options_default();
+            (cd.reduction, cd.temperature) = (c_red, 2.0);
+            same("kl_div_logits", pos, &|l, g| kl_div_logits(&x, &z, shape, &d, l, g), &|l, g| unsafe { T::distill(x.as_ptr(), z.as_ptr(), cs, &cd, l, g) });
+            let f = FocalOptions { reduction: red, gamma: 1.5, ..Default::default() };
+            let mut cf = c::lossfn_focal_options_default();
+            (cf.reduction, cf.gamma) = (c_red, 1.5);
+            same("sigmoid_focal", len, &|l, g| sigmoid_focal_loss(&x, &q, Some(&w), shape, &f, l, g), &|l, g| unsafe { T::sfocal(x.as_ptr(), q.as_ptr(), w.as_ptr(), cs, &cf, l, g) });
+            same("softmax_focal", pos, &|l, g| softmax_focal_loss(&x, &labels, Some(&cw), shape, &f, l, g), &|l, g| unsafe { T::xfocal(x.as_ptr(), labels.as_ptr(), cw.as_ptr(), cs, &cf, l, g) });
+            let qf = QualityFocalOptions { reduction: red, detach_weight: true, ..Default::default() };
+            let mut cq = c::lossfn_quality_focal_options_default();
+            (cq.reduction, cq.detach_weight) = (c_red, true);
+            same("varifocal", len, &|l, g| varifocal_loss(&x, &q, Some(&w), shape, &qf, l, g), &|l, g| unsafe { T::vfl(x.as_ptr(), q.as_ptr(), w.as_ptr(), cs, &cq, l, g) });
+            same("quality_focal", len, &|l, g| quality_focal_loss(&x, &q, None, shape, &qf, l, g), &|l, g| unsafe { T::qfl(x.as_ptr(), q.as_ptr(), std::ptr::null(), cs, &cq, l, g) });
+        }
+        // Bad input: every function refuses a short input, a short gradient, a bad shape.
+        let ce = CrossEntropyOptions::default();
+        let bad_shape = Shape { classes: 0, ..shape };
+        expect_err(run::<T>(1, len, |l, g| cross_entropy(&x[1..], &labels, None, shape, &ce, l, g)), is_size, "`logits`");
+        expect_err(run::<T>(1, len, |l, g| cross_entropy(&x, &labels[1..], None, shape, &ce, l, g)), is_size, "`target`");
+        expect_err(run::<T>(1, len, |l, g| cross_entropy(&x, &labels, Some(&cw[1..]), shape, &ce, l, g)), is_size, "`class_weight`");
+        expect_err(run::<T>(1, len, |l, g| cross_entropy(&x, &labels, None, bad_shape, &ce, l, g)), is_size, "`shape.classes`");
+        let huge = Shape { batch: usize::MAX / 2, spatial: 3, ..shape };
+        expect_err(run::<T>(1, len, |l, g| cross_entropy(&x, &labels, None, huge, &ce, l, g)), is_size, "overflows");
+        let mut bad_labels = labels.clone();
+        bad_labels[pos - 1] = shape.classes as i64;
+        expect_err(run::<T>(1, len, |l, g| cross_entropy(&x, &bad_labels, None, shape, &ce, l, g)), |e| matches!(e, Error::InvalidTarget(_)), "`target` at");
+        expect_err(run::<T>(1, len, |l, g| softmax_focal_loss(&x, &bad_labels, None, shape, &FocalOptions::default(), l, g)), |e| matches!(e, Error::InvalidTarget(_)), "`target` at");
+        expect_err(run::<T>(1, len, |l, g| cross_entropy(&x, &labels, None, shape, &CrossEntropyOptions { label_smoothing: f64::NAN, ..ce }, l, g)), is_option, "options.label_smoothing");
+        expect_err(run::<T>(1, len, |l, g| cross_entropy_soft(&x, &probs, None, shape, &CrossEntropyOptions { ignore_index: 3, ..ce }, l, g)), is_option, "options.ignore_index");
+        expect_err(run::<T>(1, len, |l, g| cross_entropy_soft(&x, &probs[1..], None, shape, &ce, l, g)), is_size, "`target`");
+        expect_err(run::<T>(1, len, |l, g| bce_with_logits(&x, &q, None, Some(&cw[1..]), shape, &BceOptions::default(), l, g)), is_size, "`pos_weight`");
+        expect_err(run::<T>(1, len - 1, |l, g| entropy(&x, shape, &EntropyOptions::default(), l, g)), is_size, "`grad_input`");
+        expect_err(run::<T>(1, len, |l, g| entropy(&x, shape, &EntropyOptions { reduction: Reduction::BatchMean, ..Default::default() }, l, g)), is_option, "options.reduction");
+        expect_err(run::<T>(1, len, |l, g| kl_div(&x, &z[1..], shape, &KlDivOptions::default(), l, g)), is_size, "`target`");
+        expect_err(run::<T>(1, len, |l, g| kl_div_logits(&x, &z, shape, &DistillationOptions { temperature: 0.0, ..Default::default() }, l, g)), is_option, "options.temperature");
+        expect_err(run::<T>(1, len, |l, g| kl_div_logits(&x, &z[1..], shape, &DistillationOptions::default(), l, g)), is_size, "`teacher_logits`");
+        expect_err(run::<T>(1, len, |l, g| sigmoid_focal_loss(&x, &q, None, shape, &FocalOptions { alpha: 1.5, ..Default::default() }, l, g)), is_option, "options.alpha");
+        expect_err(run::<T>(1, len, |l, g| sigmoid_focal_loss(&x, &q, Some(&w[1..]), shape, &FocalOptions::default(), l, g)), is_size, "`weight`");
+        expect_err(run::<T>(1, len, |l, g| varifocal_loss(&x, &q, None, shape, &QualityFocalOptions { alpha: -1.0, ..Default::default() }, l, g)), is_option, "options.alpha");
+        expect_err(run::<T>(1, len, |l, g| quality_focal_loss(&x, &q, None, shape, &QualityFocalOptions { gamma: f64::NAN, ..Default::default() }, l, g)), is_option, "options.gamma");
+        expect_err(run::<T>(pos, len, |l, g| softmax_focal_loss(&x, &labels, None, shape, &FocalOptions::default(), l, g)), is_size, "`loss`");
+    }
+}
+
+/// The C entry points of the classification family, per precision.
+#[allow(clippy::type_complexity)]
+trait ClassificationC: Float {
+    unsafe fn ce(l: *const Self, t: *const i64, w: *const Self, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_cross_entropy_options, loss: *mut Self, g: *mut Self) -> u32;
+    unsafe fn ce_soft(l: *const Self, t: *const Self, w: *const Self, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_cross_entropy_options, loss: *mut Self, g: *mut Self) -> u32;
+    unsafe fn bce(l: *const Self, t: *const Self, w: *const Self, pw: *const Self, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_bce_options, loss: *mut Self, g: *mut Self) -> u32;
+    unsafe fn entropy(x: *const Self, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_entropy_options, loss: *mut Self, g: *mut Self) -> u32;
+    unsafe fn kl(x: *const Self, t: *const Self, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_kl_div_options, loss: *mut Self, g: *mut Self) -> u32;
+    unsafe fn distill(x: *const Self, t: *const Self, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_distillation_options, loss: *mut Self, g: *mut Self) -> u32;
+    unsafe fn sfocal(l: *const Self, t: *const Self, w: *const Self, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_focal_options, loss: *mut Self, g: *mut Self) -> u32;
+    unsafe fn xfocal(l: *const Self, t: *const i64, a: *const Self, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_focal_options, loss: *mut Self, g: *mut Self) -> u32;
+    unsafe fn vfl(l: *const Self, t: *const Self, w: *const Self, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_quality_focal_options, loss: *mut Self, g: *mut Self) -> u32;
+    unsafe fn qfl(l: *const Self, t: *const Self, w: *const Self, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_quality_focal_options, loss: *mut Self, g: *mut Self) -> u32;
+}
+
+macro_rules! classification_c {
+    ($t:ident, $($m:ident = $f:ident),*) => {
+        impl ClassificationC for $t {
+            $(
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn $m(a: *const $t, b: *const i64, c: *const $t, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_cross_entropy_options, l: *mut $t, g: *mut $t) -> u32 { unsafe { lossfn::capi::$f(a, b, c, s, o, l, g) } }
+            )*
+            unsafe fn ce_soft(a: *const $t, b: *const $t, c: *const $t, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_cross_entropy_options, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_cross_entropy_soft)(a, b, c, s, o, l, g) } }
+            unsafe fn bce(a: *const $t, b: *const $t, c: *const $t, d: *const $t, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_bce_options, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_bce_with_logits)(a, b, c, d, s, o, l, g) } }
+            unsafe fn entropy(a: *const $t, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_entropy_options, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_entropy)(a, s, o, l, g) } }
+            unsafe fn kl(a: *const $t, b: *const $t, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_kl_div_options, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_kl_div)(a, b, s, o, l, g) } }
+            unsafe fn distill(a: *const $t, b: *const $t, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_distillation_options, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_kl_div_logits)(a, b, s, o, l, g) } }
+            unsafe fn sfocal(a: *const $t, b: *const $t, c: *const $t, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_focal_options, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_sigmoid_focal_loss)(a, b, c, s, o, l, g) } }
+            unsafe fn xfocal(a: *const $t, b: *const i64, c: *const $t, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_focal_options, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_softmax_focal_loss)(a, b, c, s, o, l, g) } }
+            unsafe fn vfl(a: *const $t, b: *const $t, c: *const $t, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_quality_focal_options, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_varifocal_loss)(a, b, c, s, o, l, g) } }
+            unsafe fn qfl(a: *const $t, b: *const $t, c: *const $t, s: lossfn::capi::lossfn_shape, o: *const lossfn::capi::lossfn_quality_focal_options, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_quality_focal_loss)(a, b, c, s, o, l, g) } }
+        }
+    };
+}
+
+/// `lossfn_<name>_f32` or `_f64` by the element type.
+macro_rules! paste_f {
+    (f32, $name:ident) => { paste::paste!(lossfn::capi::[<$name _f32>]) };
+    (f64, $name:ident) => { paste::paste!(lossfn::capi::[<$name _f64>]) };
+}
+
+classification_c!(f32, ce = lossfn_cross_entropy_f32);
+classification_c!(f64, ce = lossfn_cross_entropy_f64);
+
+#[test]
+fn classification_matches_the_c_api_and_refuses_bad_input() {
+    classification_suite::<f32>();
+    classification_suite::<f64>();
+}

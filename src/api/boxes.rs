@@ -23,56 +23,31 @@
 //! assert!(matches!(err, lossfn::Error::InvalidSize(_)));
 //! # Ok::<(), lossfn::Error>(())
 //! ```
-use super::{check_len, check_opt_len, check_option, check_outputs, controls, run_loss, Float, Reduction};
+use super::{check_len, check_opt_len, check_option, check_outputs, run_loss, Float, Reduction};
 use crate::error::{Error, Result};
 use crate::reduce::Controls;
 use crate::kernels::boxes::{self as k, Args, BoxLoss};
 pub use crate::kernels::boxes::{CiouVariant, Format, IouKind, IouMode};
 use crate::kernels::rotated;
 
-/// Options of the box losses (`lossfn_box_options`). Each loss reads (and validates) only the
-/// fields it uses: format, reduction, eps always; `iou_mode` for [`iou_loss`], `gamma` for
-/// [`eiou_loss`], `lambda` for [`cdiou_loss`], `ciou_variant` for [`ciou_loss`]. `Default` is the
-/// C default.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Options {
-    /// XYXY (default), XYWH, CXCYWH or LTRB; target in the same format; the gradient in it.
-    pub format: Format,
-    /// NONE, MEAN (default), SUM (or MEAN_DENOMINATOR).
-    pub reduction: Reduction,
-    /// 1e-7; finite, > 0. Added to the IoU, GIoU, distance and EIoU denominators.
-    pub eps: f64,
-    /// [`iou_loss`] only: LINEAR (default), SQUARE or LOG.
-    pub iou_mode: IouMode,
-    /// [`eiou_loss`] only: 0 = EIoU (default); > 0 = Focal-EIoU, term weight IoU^gamma.
-    pub gamma: f64,
-    /// [`cdiou_loss`] only: weight of the corner-distance term, 1.0; finite, >= 0.
-    pub lambda: f64,
-    /// [`ciou_loss`] only: TORCHVISION (default), ULTRALYTICS or MMDET.
-    pub ciou_variant: CiouVariant,
-    /// 1.0; finite. Multiplies every loss value and the gradient.
-    pub loss_weight: f64,
-    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
-    pub avg_factor: f64,
-    /// false: grad = dL; true: grad += dL.
-    pub accumulate: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            format: Format::Xyxy,
-            reduction: Reduction::Mean,
-            eps: 1e-7,
-            iou_mode: IouMode::Linear,
-            gamma: 0.0,
-            lambda: 1.0,
-            ciou_variant: CiouVariant::Torchvision,
-            loss_weight: 1.0,
-            avg_factor: 0.0,
-            accumulate: false,
-        }
-    }
+options! {
+    /// Options of the box losses (`lossfn_box_options`). Each loss reads (and validates) only the
+    /// fields it uses: format, reduction, eps always; `iou_mode` for [`iou_loss`], `gamma` for
+    /// [`eiou_loss`], `lambda` for [`cdiou_loss`], `ciou_variant` for [`ciou_loss`].
+    Options {
+        /// XYXY (default), XYWH, CXCYWH or LTRB; target in the same format; the gradient in it.
+        format: Format = Format::Xyxy,
+        /// 1e-7; finite, > 0. Added to the IoU, GIoU, distance and EIoU denominators.
+        eps: f64 = 1e-7,
+        /// [`iou_loss`] only: LINEAR (default), SQUARE or LOG.
+        iou_mode: IouMode = IouMode::Linear,
+        /// [`eiou_loss`] only: 0 = EIoU (default); > 0 = Focal-EIoU, term weight IoU^gamma.
+        gamma: f64 = 0.0,
+        /// [`cdiou_loss`] only: weight of the corner-distance term, 1.0; finite, >= 0.
+        lambda: f64 = 1.0,
+        /// [`ciou_loss`] only: TORCHVISION (default), ULTRALYTICS or MMDET.
+        ciou_variant: CiouVariant = CiouVariant::Torchvision,
+    } reduction = Reduction::Mean
 }
 
 /// An eps option or argument: finite, > 0.
@@ -130,7 +105,7 @@ pub(crate) struct Prepared {
 /// Validates the options `which` reads.
 pub(crate) fn prepare(which: Which, options: &Options) -> Result<Prepared> {
     let o = options;
-    let controls = controls(o.reduction, o.loss_weight, o.avg_factor, o.accumulate, false)?;
+    let controls = o.controls(false)?;
     check_eps("options.eps", o.eps)?;
     let kind = match which {
         Which::Iou => BoxLoss::Iou(o.iou_mode),
@@ -229,28 +204,15 @@ pub(crate) fn compute_box_iou_matrix<T: Float>(boxes1: &[T], boxes2: &[T], forma
     Ok(())
 }
 
-/// Options of [`probiou_loss`] (`lossfn_rotated_box_options`). `Default` is the C default.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RotatedOptions {
-    /// NONE, MEAN (default), SUM (or MEAN_DENOMINATOR).
-    pub reduction: Reduction,
-    /// 1e-7; finite, > 0: ultralytics' eps, at each of its places.
-    pub eps: f64,
-    /// 0.0; finite, >= 0: added to w²/12 and h²/12 (ultralytics' `floor`; its RotatedBboxLoss
-    /// passes 0.01).
-    pub floor: f64,
-    /// 1.0; finite. Multiplies every loss value and the gradient.
-    pub loss_weight: f64,
-    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
-    pub avg_factor: f64,
-    /// false: grad = dL; true: grad += dL.
-    pub accumulate: bool,
-}
-
-impl Default for RotatedOptions {
-    fn default() -> Self {
-        RotatedOptions { reduction: Reduction::Mean, eps: 1e-7, floor: 0.0, loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
-    }
+options! {
+    /// Options of [`probiou_loss`] (`lossfn_rotated_box_options`).
+    RotatedOptions {
+        /// 1e-7; finite, > 0: ultralytics' eps, at each of its places.
+        eps: f64 = 1e-7,
+        /// 0.0; finite, >= 0: added to w²/12 and h²/12 (ultralytics' `floor`; its RotatedBboxLoss
+        /// passes 0.01).
+        floor: f64 = 0.0,
+    } reduction = Reduction::Mean
 }
 
 /// ProbIoU loss of rotated boxes, 1 − probiou(pred_i, target_i), as ultralytics `probiou`
@@ -271,7 +233,7 @@ pub(crate) struct PreparedProbiou {
 /// Validates the options of [`probiou_loss`].
 pub(crate) fn prepare_probiou(options: &RotatedOptions) -> Result<PreparedProbiou> {
     let o = options;
-    let controls = controls(o.reduction, o.loss_weight, o.avg_factor, o.accumulate, false)?;
+    let controls = o.controls(false)?;
     check_eps("options.eps", o.eps)?;
     check_option("options.floor", o.floor, o.floor >= 0.0 && o.floor.is_finite(), "finite, >= 0")?;
     Ok(PreparedProbiou { controls, eps: o.eps, floor: o.floor })

@@ -13,30 +13,16 @@
 //! # Ok::<(), lossfn::Error>(())
 //! ```
 use super::boxes::{boxes_in, check_eps};
-use super::{check_len, check_opt_len, check_option, check_outputs, controls, mul_size, run_loss, Float, Reduction};
+use super::{check_len, check_opt_len, check_option, check_outputs, mul_size, run_loss, Float, Reduction};
 use crate::error::{Error, Result};
 use crate::reduce::Controls;
 use crate::kernels::boxes::{BoxLoss, IouMode};
 pub use crate::kernels::boxes::{CiouVariant, IouKind};
 use crate::kernels::dfl::{self as k, Args, BoxArgs, Gains};
 
-/// Options of [`dfl_loss`] (`lossfn_dfl_options`). `Default` is the C default.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Options {
-    /// NONE (one value per box), MEAN (default), SUM (or MEAN_DENOMINATOR).
-    pub reduction: Reduction,
-    /// 1.0; finite. Multiplies every loss value and the gradient.
-    pub loss_weight: f64,
-    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
-    pub avg_factor: f64,
-    /// false: grad = dL; true: grad += dL.
-    pub accumulate: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { reduction: Reduction::Mean, loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
-    }
+options! {
+    /// Options of [`dfl_loss`] (`lossfn_dfl_options`); NONE gives one value per box.
+    Options {} reduction = Reduction::Mean
 }
 
 fn check_bins(bins: usize) -> Result<()> {
@@ -69,7 +55,7 @@ pub fn dfl_loss<T: Float>(
 /// [`compute`]).
 pub(crate) fn prepare(options: &Options, bins: usize) -> Result<Controls> {
     let o = options;
-    let controls = controls(o.reduction, o.loss_weight, o.avg_factor, o.accumulate, false)?;
+    let controls = o.controls(false)?;
     check_bins(bins)?;
     Ok(controls)
 }
@@ -98,44 +84,22 @@ pub(crate) fn compute<T: Float>(
     run_loss(controls, loss, grad_logits, "grad_logits", |r, none, grad| Ok(k::dfl(&args, r, none, grad)))
 }
 
-/// Options of [`dfl_box_loss`] (`lossfn_dfl_box_options`). `Default` is the C default (CIoU as
-/// ultralytics computes it).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BoxOptions {
-    /// MEAN (default), SUM or MEAN_DENOMINATOR; NONE is refused (two reduced values).
-    pub reduction: Reduction,
-    /// The IoU loss on the decoded boxes: IOU, GIOU, DIOU or CIOU (default).
-    pub iou: IouKind,
-    /// With CIOU: ULTRALYTICS (default), TORCHVISION or MMDET.
-    pub ciou_variant: CiouVariant,
-    /// 1e-7; finite, > 0.
-    pub eps: f64,
-    /// Gain of the IoU part, 1.0; finite, >= 0.
-    pub iou_weight: f64,
-    /// Gain of the DFL part, 1.0; finite, >= 0.
-    pub dfl_weight: f64,
-    /// 1.0; finite. Multiplies every loss value and the gradient.
-    pub loss_weight: f64,
-    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it (ultralytics' `target_scores_sum`).
-    pub avg_factor: f64,
-    /// false: grad = dL; true: grad += dL.
-    pub accumulate: bool,
-}
-
-impl Default for BoxOptions {
-    fn default() -> Self {
-        BoxOptions {
-            reduction: Reduction::Mean,
-            iou: IouKind::Ciou,
-            ciou_variant: CiouVariant::Ultralytics,
-            eps: 1e-7,
-            iou_weight: 1.0,
-            dfl_weight: 1.0,
-            loss_weight: 1.0,
-            avg_factor: 0.0,
-            accumulate: false,
-        }
-    }
+options! {
+    /// Options of [`dfl_box_loss`] (`lossfn_dfl_box_options`; CIoU as ultralytics computes it by
+    /// default). NONE is refused (two reduced values); `avg_factor` is ultralytics'
+    /// `target_scores_sum`.
+    BoxOptions {
+        /// The IoU loss on the decoded boxes: IOU, GIOU, DIOU or CIOU (default).
+        iou: IouKind = IouKind::Ciou,
+        /// With CIOU: ULTRALYTICS (default), TORCHVISION or MMDET.
+        ciou_variant: CiouVariant = CiouVariant::Ultralytics,
+        /// 1e-7; finite, > 0.
+        eps: f64 = 1e-7,
+        /// Gain of the IoU part, 1.0; finite, >= 0.
+        iou_weight: f64 = 1.0,
+        /// Gain of the DFL part, 1.0; finite, >= 0.
+        dfl_weight: f64 = 1.0,
+    } reduction = Reduction::Mean
 }
 
 /// The YOLOv8/11 box branch (ultralytics `BboxLoss` with DFL) on n = `anchors.len() / 2`
@@ -171,7 +135,7 @@ pub(crate) struct PreparedBox {
 /// [`compute_box`]).
 pub(crate) fn prepare_box(options: &BoxOptions, bins: usize) -> Result<PreparedBox> {
     let o = options;
-    let controls = controls(o.reduction, o.loss_weight, o.avg_factor, o.accumulate, false)?;
+    let controls = o.controls(false)?;
     if o.reduction == Reduction::None {
         return Err(Error::option(
             "`options.reduction` = NONE: lossfn_dfl_box_loss gives two reduced values (MEAN, SUM or MEAN_DENOMINATOR)",

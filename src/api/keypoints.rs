@@ -13,29 +13,15 @@
 //! assert_eq!(&grad[2..], &[0.0, 0.0]); // no gradient for an unlabelled keypoint
 //! # Ok::<(), lossfn::Error>(())
 //! ```
-use super::{check_len, check_outputs, controls, mul_size, run_loss, Float, Reduction};
+use super::{check_len, check_outputs, mul_size, run_loss, Float, Reduction};
 use crate::error::Result;
 use crate::reduce::Controls;
 use crate::kernels::keypoints::{self as k, Args};
 
-/// Options of [`keypoint_oks_loss`] (`lossfn_keypoint_options`). `Default` is the C default.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Options {
-    /// NONE, MEAN (default; over the n·k terms, as ultralytics' `.mean()`), SUM (or
-    /// MEAN_DENOMINATOR).
-    pub reduction: Reduction,
-    /// 1.0; finite. Multiplies every loss value and the gradient.
-    pub loss_weight: f64,
-    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of n·k.
-    pub avg_factor: f64,
-    /// false: grad = dL; true: grad += dL.
-    pub accumulate: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { reduction: Reduction::Mean, loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
-    }
+options! {
+    /// Options of [`keypoint_oks_loss`] (`lossfn_keypoint_options`); MEAN is over the n·k terms,
+    /// as ultralytics' `.mean()`.
+    Options {} reduction = Reduction::Mean
 }
 
 /// Keypoint OKS loss as ultralytics `KeypointLoss`: n = `area.len()` instances of k =
@@ -60,7 +46,7 @@ pub fn keypoint_oks_loss<T: Float>(
 /// Validates the options (the C API does so before its buffers, then calls [`compute`]).
 pub(crate) fn prepare(options: &Options) -> Result<Controls> {
     let o = options;
-    controls(o.reduction, o.loss_weight, o.avg_factor, o.accumulate, false)
+    o.controls(false)
 }
 
 /// Checks the lengths and computes.

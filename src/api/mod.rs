@@ -9,7 +9,40 @@
 use crate::error::{Error, Result};
 use crate::reduce::{Controls, Output};
 
+/// An options struct of the safe API: `reduction`, the loss's own fields, then the output
+/// controls every loss shares (`loss_weight`, `avg_factor`, `accumulate`); `Default` is the C
+/// default.
+macro_rules! options {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident: $t:ty = $default:expr,)* } reduction = $red:expr) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub struct $name {
+            /// How the terms are reduced.
+            pub reduction: $crate::api::Reduction,
+            $($(#[$fm])* pub $field: $t,)*
+            /// 1.0; finite. Multiplies every loss value and the gradient.
+            pub loss_weight: f64,
+            /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
+            pub avg_factor: f64,
+            /// false: grad = dL; true: grad += dL.
+            pub accumulate: bool,
+        }
+        impl Default for $name {
+            fn default() -> Self {
+                $name { reduction: $red, $($field: $default,)* loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
+            }
+        }
+        impl $name {
+            /// The validated output controls.
+            pub(crate) fn controls(&self, batchmean_ok: bool) -> $crate::error::Result<$crate::reduce::Controls> {
+                $crate::api::controls(self.reduction, self.loss_weight, self.avg_factor, self.accumulate, batchmean_ok)
+            }
+        }
+    };
+}
+
 pub mod boxes;
+pub mod classification;
 pub mod dfl;
 pub mod keypoints;
 pub mod regression;

@@ -18,33 +18,20 @@
 //! assert!(matches!(err, lossfn::Error::InvalidSize(_)));
 //! # Ok::<(), lossfn::Error>(())
 //! ```
-use super::{check_len, check_opt_len, check_option, check_outputs, controls, run_loss, Float, Reduction};
+use super::{check_len, check_opt_len, check_option, check_outputs, run_loss, Float, Reduction};
 use crate::error::Result;
 use crate::reduce::Controls;
 use crate::kernels::regression::{regression, Args, Regression};
 
-/// Options of the regression losses (`lossfn_regression_options`); each loss reads the fields
-/// it uses. `Default` is the C default.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Options {
-    /// [`Reduction::None`], `Mean` (default) or `Sum` (or `MeanDenominator`).
-    pub reduction: Reduction,
-    /// Smooth L1 only: 1.0; finite, >= 0 (0 is exact L1, as is a beta whose reciprocal overflows).
-    pub beta: f64,
-    /// Huber only: 1.0; finite, > 0.
-    pub delta: f64,
-    /// 1.0; finite. Multiplies every loss value and the gradient.
-    pub loss_weight: f64,
-    /// 0.0 = unused; > 0 (MEAN only): MEAN divides by it instead of its own denominator.
-    pub avg_factor: f64,
-    /// false: grad = dL; true: grad += dL.
-    pub accumulate: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { reduction: Reduction::Mean, beta: 1.0, delta: 1.0, loss_weight: 1.0, avg_factor: 0.0, accumulate: false }
-    }
+options! {
+    /// Options of the regression losses (`lossfn_regression_options`); each loss reads the
+    /// fields it uses.
+    Options {
+        /// Smooth L1 only: 1.0; finite, >= 0 (0 is exact L1, as is a beta whose reciprocal overflows).
+        beta: f64 = 1.0,
+        /// Huber only: 1.0; finite, > 0.
+        delta: f64 = 1.0,
+    } reduction = Reduction::Mean
 }
 
 /// Which regression loss.
@@ -66,7 +53,7 @@ pub(crate) struct Prepared {
 /// Validates the options `which` reads.
 pub(crate) fn prepare(which: Which, options: &Options) -> Result<Prepared> {
     let o = options;
-    let controls = controls(o.reduction, o.loss_weight, o.avg_factor, o.accumulate, false)?;
+    let controls = o.controls(false)?;
     let kind = match which {
         Which::L1 => Regression::L1,
         Which::Mse => Regression::Mse,

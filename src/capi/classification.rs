@@ -1,8 +1,8 @@
 //! C entry points of the classification family: cross entropy (index and probability
 //! targets), BCE with logits, entropy, KL divergence, distillation KL, sigmoid and softmax focal.
 use super::*;
-use crate::kernels::classification::{self as k, EntropyInput, InvalidTarget, Shape};
-use crate::kernels::math::Math;
+use crate::api::classification::{self as api, EntropyInput};
+use crate::api::Float;
 
 /// Options of lossfn_cross_entropy_* (NULL = lossfn_cross_entropy_options_default()).
 #[repr(C)]
@@ -195,18 +195,24 @@ pub extern "C" fn lossfn_quality_focal_options_default() -> lossfn_quality_focal
 }
 c_options!(lossfn_quality_focal_options, lossfn_quality_focal_options_default, [iou_weighted, detach_weight, accumulate]);
 
-/// The INVALID_TARGET error of a bad index target, naming its (n, s) and value.
-fn target_error(e: InvalidTarget, shape: &Shape, ignore_index: i64) -> Error {
-    let (n, s) = (e.position / shape.spatial, e.position % shape.spatial);
-    Error::target(format!(
-        "`target` at (n={n}, s={s}) is {}: not a class in [0, {}) nor ignore_index ({ignore_index})",
-        e.value, shape.classes
-    ))
+/// The C options as the safe API's (`$conv` converts the raw enum values).
+macro_rules! safe_options {
+    ($o:ident, $t:ident { $($field:ident $(: $conv:expr)?),* }) => {
+        api::$t {
+            reduction: reduction($o.reduction)?,
+            $($field: safe_options!(@field $o, $field $(, $conv)?),)*
+            loss_weight: $o.loss_weight,
+            avg_factor: $o.avg_factor,
+            accumulate: $o.accumulate,
+        }
+    };
+    (@field $o:ident, $field:ident) => { $o.$field };
+    (@field $o:ident, $field:ident, $conv:expr) => { $conv };
 }
 
 /// The shared body of lossfn_cross_entropy_f32/_f64.
 #[allow(clippy::too_many_arguments)]
-unsafe fn cross_entropy<T: Math>(
+unsafe fn cross_entropy<T: Float>(
     logits: *const T,
     target: *const i64,
     class_weight: *const T,
@@ -217,29 +223,22 @@ unsafe fn cross_entropy<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_cross_entropy_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
-        let eps = o.label_smoothing;
-        check_option("options.label_smoothing", eps, (0.0..=1.0).contains(&eps), "in [0, 1]")?;
+        let o = safe_options!(o, CrossEntropyOptions { ignore_index, label_smoothing });
+        let controls = api::prepare_cross_entropy(&o)?;
         let shape = shape_of(shape)?;
         let mut io = Io::new();
-        let args = k::CrossEntropy {
-            logits: unsafe { io.input("logits", logits, shape.len())? },
-            target: unsafe { io.input("target", target, shape.positions())? },
-            class_weight: unsafe { io.optional_input("class_weight", class_weight, shape.classes)? },
-            ignore_index: o.ignore_index,
-            label_smoothing: eps,
-        };
+        let logits = unsafe { io.input("logits", logits, shape.len())? };
+        let target = unsafe { io.input("target", target, shape.positions())? };
+        let class_weight = unsafe { io.optional_input("class_weight", class_weight, shape.classes)? };
         let loss = unsafe { io.output("loss", loss, controls.loss_len(shape.positions()))? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, shape.len())? };
-        run_loss(&controls, loss, grad, "grad_logits", |r, none, grad| {
-            k::cross_entropy(shape, &args, r, none, grad).map_err(|e| target_error(e, &shape, o.ignore_index))
-        })
+        api::compute_cross_entropy(&controls, logits, target, class_weight, shape, &o, loss, grad)
     }
 }
 
 /// The shared body of lossfn_cross_entropy_soft_f32/_f64.
 #[allow(clippy::too_many_arguments)]
-unsafe fn cross_entropy_soft<T: Math>(
+unsafe fn cross_entropy_soft<T: Float>(
     logits: *const T,
     target: *const T,
     class_weight: *const T,
@@ -250,32 +249,22 @@ unsafe fn cross_entropy_soft<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_cross_entropy_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
-        let eps = o.label_smoothing;
-        check_option("options.label_smoothing", eps, (0.0..=1.0).contains(&eps), "in [0, 1]")?;
+        let o = safe_options!(o, CrossEntropyOptions { ignore_index, label_smoothing });
+        let controls = api::prepare_cross_entropy_soft(&o)?;
         let shape = shape_of(shape)?;
         let mut io = Io::new();
-        if o.ignore_index != -100 {
-            return Err(Error::option(format!(
-                "`options.ignore_index` = {} is not accepted with probability targets (only the default -100; torch refuses it too)",
-                o.ignore_index
-            )));
-        }
-        let args = k::CrossEntropySoft {
-            logits: unsafe { io.input("logits", logits, shape.len())? },
-            target: unsafe { io.input("target", target, shape.len())? },
-            class_weight: unsafe { io.optional_input("class_weight", class_weight, shape.classes)? },
-            label_smoothing: eps,
-        };
+        let logits = unsafe { io.input("logits", logits, shape.len())? };
+        let target = unsafe { io.input("target", target, shape.len())? };
+        let class_weight = unsafe { io.optional_input("class_weight", class_weight, shape.classes)? };
         let loss = unsafe { io.output("loss", loss, controls.loss_len(shape.positions()))? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, shape.len())? };
-        run_loss(&controls, loss, grad, "grad_logits", |r, none, grad| Ok(k::cross_entropy_soft(shape, &args, r, none, grad)))
+        api::compute_cross_entropy_soft(&controls, logits, target, class_weight, shape, &o, loss, grad)
     }
 }
 
 /// The shared body of lossfn_bce_with_logits_f32/_f64.
 #[allow(clippy::too_many_arguments)]
-unsafe fn bce_with_logits<T: Math>(
+unsafe fn bce_with_logits<T: Float>(
     logits: *const T,
     target: *const T,
     weight: *const T,
@@ -287,24 +276,23 @@ unsafe fn bce_with_logits<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_bce_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
+        let o = safe_options!(o, BceOptions {});
+        let controls = api::prepare_bce(&o)?;
         let shape = shape_of(shape)?;
         let n = shape.len();
         let mut io = Io::new();
-        let args = k::Bce {
-            logits: unsafe { io.input("logits", logits, n)? },
-            target: unsafe { io.input("target", target, n)? },
-            weight: unsafe { io.optional_input("weight", weight, n)? },
-            pos_weight: unsafe { io.optional_input("pos_weight", pos_weight, shape.classes)? },
-        };
+        let logits = unsafe { io.input("logits", logits, n)? };
+        let target = unsafe { io.input("target", target, n)? };
+        let weight = unsafe { io.optional_input("weight", weight, n)? };
+        let pos_weight = unsafe { io.optional_input("pos_weight", pos_weight, shape.classes)? };
         let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, n)? };
-        run_loss(&controls, loss, grad, "grad_logits", |r, none, grad| Ok(k::bce_with_logits(shape, &args, r, none, grad)))
+        api::compute_bce_with_logits(&controls, logits, target, weight, pos_weight, shape, loss, grad)
     }
 }
 
 /// The shared body of lossfn_entropy_f32/_f64.
-unsafe fn entropy<T: Math>(
+unsafe fn entropy<T: Float>(
     input: *const T,
     shape: lossfn_shape,
     options: *const lossfn_entropy_options,
@@ -313,23 +301,25 @@ unsafe fn entropy<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_entropy_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
-        let kind = match o.input {
-            LOSSFN_INPUT_LOGITS => EntropyInput::Logits,
-            LOSSFN_INPUT_PROBS => EntropyInput::Probs,
-            v => return Err(Error::option(format!("`options.input` = {v} is not a lossfn_input_kind (LOGITS = 0, PROBS = 1)"))),
-        };
+        let o = safe_options!(o, EntropyOptions {
+            input: match o.input {
+                LOSSFN_INPUT_LOGITS => EntropyInput::Logits,
+                LOSSFN_INPUT_PROBS => EntropyInput::Probs,
+                v => return Err(Error::option(format!("`options.input` = {v} is not a lossfn_input_kind (LOGITS = 0, PROBS = 1)"))),
+            }
+        });
+        let controls = api::prepare_entropy(&o)?;
         let shape = shape_of(shape)?;
         let mut io = Io::new();
         let input = unsafe { io.input("input", input, shape.len())? };
         let loss = unsafe { io.output("loss", loss, controls.loss_len(shape.positions()))? };
         let grad = unsafe { io.optional_output("grad_input", grad_input, shape.len())? };
-        run_loss(&controls, loss, grad, "grad_input", |r, none, grad| Ok(k::entropy(shape, input, kind, r, none, grad)))
+        api::compute_entropy(&controls, input, shape, &o, loss, grad)
     }
 }
 
 /// The shared body of lossfn_kl_div_f32/_f64.
-unsafe fn kl_div<T: Math>(
+unsafe fn kl_div<T: Float>(
     input: *const T,
     target: *const T,
     shape: lossfn_shape,
@@ -339,23 +329,21 @@ unsafe fn kl_div<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_kl_div_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(true)?;
+        let o = safe_options!(o, KlDivOptions { log_target });
+        let controls = api::prepare_kl_div(&o)?;
         let shape = shape_of(shape)?;
         let n = shape.len();
         let mut io = Io::new();
-        let args = k::KlDiv {
-            input: unsafe { io.input("input", input, n)? },
-            target: unsafe { io.input("target", target, n)? },
-            log_target: o.log_target,
-        };
+        let input = unsafe { io.input("input", input, n)? };
+        let target = unsafe { io.input("target", target, n)? };
         let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
         let grad = unsafe { io.optional_output("grad_input", grad_input, n)? };
-        run_loss(&controls, loss, grad, "grad_input", |r, none, grad| Ok(k::kl_div(shape, &args, r, none, grad)))
+        api::compute_kl_div(&controls, input, target, shape, &o, loss, grad)
     }
 }
 
 /// The shared body of lossfn_kl_div_logits_f32/_f64.
-unsafe fn kl_div_logits<T: Math>(
+unsafe fn kl_div_logits<T: Float>(
     student_logits: *const T,
     teacher_logits: *const T,
     shape: lossfn_shape,
@@ -365,31 +353,22 @@ unsafe fn kl_div_logits<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_distillation_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(true)?;
-        let t = o.temperature;
-        check_option("options.temperature", t, t > 0.0 && t.is_finite(), "finite, > 0")?;
+        let o = safe_options!(o, DistillationOptions { temperature });
+        let controls = api::prepare_distillation(&o)?;
         let shape = shape_of(shape)?;
         let n = shape.len();
         let mut io = Io::new();
-        let args = k::Distillation {
-            student: unsafe { io.input("student_logits", student_logits, n)? },
-            teacher: unsafe { io.input("teacher_logits", teacher_logits, n)? },
-            temperature: t,
-        };
+        let student = unsafe { io.input("student_logits", student_logits, n)? };
+        let teacher = unsafe { io.input("teacher_logits", teacher_logits, n)? };
         let loss = unsafe { io.output("loss", loss, controls.loss_len(shape.positions()))? };
         let grad = unsafe { io.optional_output("grad_student", grad_student, n)? };
-        run_loss(&controls, loss, grad, "grad_student", |r, none, grad| Ok(k::kl_div_logits(shape, &args, r, none, grad)))
+        api::compute_kl_div_logits(&controls, student, teacher, shape, &o, loss, grad)
     }
-}
-
-/// Checks the focal gamma: finite, >= 0.
-fn check_gamma(gamma: f64) -> Result<()> {
-    check_option("options.gamma", gamma, gamma >= 0.0 && gamma.is_finite(), "finite, >= 0")
 }
 
 /// The shared body of lossfn_sigmoid_focal_loss_f32/_f64.
 #[allow(clippy::too_many_arguments)]
-unsafe fn sigmoid_focal_loss<T: Math>(
+unsafe fn sigmoid_focal_loss<T: Float>(
     logits: *const T,
     target: *const T,
     weight: *const T,
@@ -400,28 +379,23 @@ unsafe fn sigmoid_focal_loss<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_focal_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
-        check_option("options.alpha", o.alpha, o.alpha.is_finite() && o.alpha <= 1.0, "in [0, 1], or finite negative to disable it")?;
-        check_gamma(o.gamma)?;
+        let o = safe_options!(o, FocalOptions { alpha, gamma, ignore_index });
+        let controls = api::prepare_sigmoid_focal(&o)?;
         let shape = shape_of(shape)?;
         let n = shape.len();
         let mut io = Io::new();
-        let args = k::SigmoidFocal {
-            logits: unsafe { io.input("logits", logits, n)? },
-            target: unsafe { io.input("target", target, n)? },
-            weight: unsafe { io.optional_input("weight", weight, n)? },
-            alpha: o.alpha,
-            gamma: o.gamma,
-        };
+        let logits = unsafe { io.input("logits", logits, n)? };
+        let target = unsafe { io.input("target", target, n)? };
+        let weight = unsafe { io.optional_input("weight", weight, n)? };
         let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, n)? };
-        run_loss(&controls, loss, grad, "grad_logits", |r, none, grad| Ok(k::sigmoid_focal_loss(shape, &args, r, none, grad)))
+        api::compute_sigmoid_focal(&controls, logits, target, weight, shape, &o, loss, grad)
     }
 }
 
 /// The shared body of the varifocal and quality focal entry points.
 #[allow(clippy::too_many_arguments)]
-unsafe fn quality_focal<T: Math>(
+unsafe fn quality_focal<T: Float>(
     varifocal: bool,
     logits: *const T,
     target: *const T,
@@ -433,33 +407,23 @@ unsafe fn quality_focal<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_quality_focal_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
-        if varifocal {
-            check_option("options.alpha", o.alpha, o.alpha >= 0.0 && o.alpha.is_finite(), "finite, >= 0")?;
-        }
-        check_gamma(o.gamma)?;
+        let o = safe_options!(o, QualityFocalOptions { alpha, gamma, iou_weighted, detach_weight });
+        let controls = api::prepare_quality_focal(varifocal, &o)?;
         let shape = shape_of(shape)?;
         let n = shape.len();
         let mut io = Io::new();
-        let args = k::QualityFocal {
-            logits: unsafe { io.input("logits", logits, n)? },
-            target: unsafe { io.input("target", target, n)? },
-            weight: unsafe { io.optional_input("weight", weight, n)? },
-            alpha: o.alpha,
-            gamma: o.gamma,
-            iou_weighted: o.iou_weighted,
-            detach_weight: o.detach_weight,
-        };
+        let logits = unsafe { io.input("logits", logits, n)? };
+        let target = unsafe { io.input("target", target, n)? };
+        let weight = unsafe { io.optional_input("weight", weight, n)? };
         let loss = unsafe { io.output("loss", loss, controls.loss_len(n))? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, n)? };
-        let kernel = if varifocal { k::varifocal_loss::<T> } else { k::quality_focal_loss::<T> };
-        run_loss(&controls, loss, grad, "grad_logits", |r, none, grad| Ok(kernel(shape, &args, r, none, grad)))
+        api::compute_quality_focal(varifocal, &controls, logits, target, weight, shape, &o, loss, grad)
     }
 }
 
 /// The shared body of lossfn_softmax_focal_loss_f32/_f64.
 #[allow(clippy::too_many_arguments)]
-unsafe fn softmax_focal_loss<T: Math>(
+unsafe fn softmax_focal_loss<T: Float>(
     logits: *const T,
     target: *const i64,
     class_alpha: *const T,
@@ -470,22 +434,16 @@ unsafe fn softmax_focal_loss<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_focal_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
-        check_gamma(o.gamma)?;
+        let o = safe_options!(o, FocalOptions { alpha, gamma, ignore_index });
+        let controls = api::prepare_softmax_focal(&o)?;
         let shape = shape_of(shape)?;
         let mut io = Io::new();
-        let args = k::SoftmaxFocal {
-            logits: unsafe { io.input("logits", logits, shape.len())? },
-            target: unsafe { io.input("target", target, shape.positions())? },
-            class_alpha: unsafe { io.optional_input("class_alpha", class_alpha, shape.classes)? },
-            gamma: o.gamma,
-            ignore_index: o.ignore_index,
-        };
+        let logits = unsafe { io.input("logits", logits, shape.len())? };
+        let target = unsafe { io.input("target", target, shape.positions())? };
+        let class_alpha = unsafe { io.optional_input("class_alpha", class_alpha, shape.classes)? };
         let loss = unsafe { io.output("loss", loss, controls.loss_len(shape.positions()))? };
         let grad = unsafe { io.optional_output("grad_logits", grad_logits, shape.len())? };
-        run_loss(&controls, loss, grad, "grad_logits", |r, none, grad| {
-            k::softmax_focal_loss(shape, &args, r, none, grad).map_err(|e| target_error(e, &shape, o.ignore_index))
-        })
+        api::compute_softmax_focal(&controls, logits, target, class_alpha, shape, &o, loss, grad)
     }
 }
 

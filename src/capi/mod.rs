@@ -280,7 +280,8 @@ pub fn controls(
     crate::api::controls(self::reduction(reduction)?, loss_weight, avg_factor, accumulate, batchmean_ok)
 }
 
-/// Validates a `lossfn_shape`: known layout, classes > 0, no overflowing products.
+/// Converts a `lossfn_shape` (its raw layout value checked here, the rest by
+/// `crate::classification::check_shape`: classes > 0, no overflowing products).
 pub fn shape_of(s: lossfn_shape) -> Result<crate::kernels::classification::Shape> {
     use crate::kernels::classification::{Layout, Shape};
     let layout = match s.layout {
@@ -288,10 +289,7 @@ pub fn shape_of(s: lossfn_shape) -> Result<crate::kernels::classification::Shape
         LOSSFN_LAYOUT_NSC => Layout::Nsc,
         v => return Err(Error::option(format!("`shape.layout` = {v} is not a lossfn_layout (NCS = 0, NSC = 1)"))),
     };
-    if s.classes == 0 {
-        return Err(Error::size("`shape.classes` is 0"));
-    }
-    let positions = mul_size("`shape`: batch x spatial", s.batch, s.spatial)?;
-    mul_size("`shape`: batch x spatial x classes", positions, s.classes)?;
-    Ok(Shape { batch: s.batch, classes: s.classes, spatial: s.spatial, layout })
+    let shape = Shape { batch: s.batch, classes: s.classes, spatial: s.spatial, layout };
+    crate::api::classification::check_shape(&shape)?;
+    Ok(shape)
 }
