@@ -192,18 +192,14 @@ enum Reads {
 /// The C options as the safe API's: the raw enum values checked (each loss reads only its own:
 /// iou_mode for IoU, ciou_variant for CIoU; the others take the default there).
 fn options_of(o: &lossfn_box_options, reads: Reads) -> Result<api::Options> {
-    Ok(api::Options {
+    Ok(safe_options!(o, api::Options {
         format: format(o.format, "options.format")?,
-        reduction: reduction(o.reduction)?,
-        eps: o.eps,
+        eps,
         iou_mode: if reads == Reads::IouMode { iou_mode(o.iou_mode)? } else { IouMode::Linear },
-        gamma: o.gamma,
-        lambda: o.lambda,
+        gamma,
+        lambda,
         ciou_variant: if reads == Reads::CiouVariant { ciou_variant(o.ciou_variant)? } else { CiouVariant::Torchvision },
-        loss_weight: o.loss_weight,
-        avg_factor: o.avg_factor,
-        accumulate: o.accumulate,
-    })
+    }))
 }
 
 /// The shared body of the fourteen loss entry points: the options (before the buffers), pointers

@@ -195,21 +195,6 @@ pub extern "C" fn lossfn_quality_focal_options_default() -> lossfn_quality_focal
 }
 c_options!(lossfn_quality_focal_options, lossfn_quality_focal_options_default, [iou_weighted, detach_weight, accumulate]);
 
-/// The C options as the safe API's (`$conv` converts the raw enum values).
-macro_rules! safe_options {
-    ($o:ident, $t:ident { $($field:ident $(: $conv:expr)?),* }) => {
-        api::$t {
-            reduction: reduction($o.reduction)?,
-            $($field: safe_options!(@field $o, $field $(, $conv)?),)*
-            loss_weight: $o.loss_weight,
-            avg_factor: $o.avg_factor,
-            accumulate: $o.accumulate,
-        }
-    };
-    (@field $o:ident, $field:ident) => { $o.$field };
-    (@field $o:ident, $field:ident, $conv:expr) => { $conv };
-}
-
 /// The shared body of lossfn_cross_entropy_f32/_f64.
 #[allow(clippy::too_many_arguments)]
 unsafe fn cross_entropy<T: Float>(
@@ -223,7 +208,7 @@ unsafe fn cross_entropy<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_cross_entropy_options = unsafe { read_options("options", options)? };
-        let o = safe_options!(o, CrossEntropyOptions { ignore_index, label_smoothing });
+        let o = safe_options!(o, api::CrossEntropyOptions { ignore_index, label_smoothing });
         let controls = api::prepare_cross_entropy(&o)?;
         let shape = shape_of(shape)?;
         let mut io = Io::new();
@@ -249,7 +234,7 @@ unsafe fn cross_entropy_soft<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_cross_entropy_options = unsafe { read_options("options", options)? };
-        let o = safe_options!(o, CrossEntropyOptions { ignore_index, label_smoothing });
+        let o = safe_options!(o, api::CrossEntropyOptions { ignore_index, label_smoothing });
         let controls = api::prepare_cross_entropy_soft(&o)?;
         let shape = shape_of(shape)?;
         let mut io = Io::new();
@@ -276,7 +261,7 @@ unsafe fn bce_with_logits<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_bce_options = unsafe { read_options("options", options)? };
-        let o = safe_options!(o, BceOptions {});
+        let o = safe_options!(o, api::BceOptions {});
         let controls = api::prepare_bce(&o)?;
         let shape = shape_of(shape)?;
         let n = shape.len();
@@ -301,7 +286,7 @@ unsafe fn entropy<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_entropy_options = unsafe { read_options("options", options)? };
-        let o = safe_options!(o, EntropyOptions {
+        let o = safe_options!(o, api::EntropyOptions {
             input: match o.input {
                 LOSSFN_INPUT_LOGITS => EntropyInput::Logits,
                 LOSSFN_INPUT_PROBS => EntropyInput::Probs,
@@ -329,7 +314,7 @@ unsafe fn kl_div<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_kl_div_options = unsafe { read_options("options", options)? };
-        let o = safe_options!(o, KlDivOptions { log_target });
+        let o = safe_options!(o, api::KlDivOptions { log_target });
         let controls = api::prepare_kl_div(&o)?;
         let shape = shape_of(shape)?;
         let n = shape.len();
@@ -353,7 +338,7 @@ unsafe fn kl_div_logits<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_distillation_options = unsafe { read_options("options", options)? };
-        let o = safe_options!(o, DistillationOptions { temperature });
+        let o = safe_options!(o, api::DistillationOptions { temperature });
         let controls = api::prepare_distillation(&o)?;
         let shape = shape_of(shape)?;
         let n = shape.len();
@@ -379,7 +364,7 @@ unsafe fn sigmoid_focal_loss<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_focal_options = unsafe { read_options("options", options)? };
-        let o = safe_options!(o, FocalOptions { alpha, gamma, ignore_index });
+        let o = safe_options!(o, api::FocalOptions { alpha, gamma, ignore_index });
         let controls = api::prepare_sigmoid_focal(&o)?;
         let shape = shape_of(shape)?;
         let n = shape.len();
@@ -407,7 +392,7 @@ unsafe fn quality_focal<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_quality_focal_options = unsafe { read_options("options", options)? };
-        let o = safe_options!(o, QualityFocalOptions { alpha, gamma, iou_weighted, detach_weight });
+        let o = safe_options!(o, api::QualityFocalOptions { alpha, gamma, iou_weighted, detach_weight });
         let controls = api::prepare_quality_focal(varifocal, &o)?;
         let shape = shape_of(shape)?;
         let n = shape.len();
@@ -434,7 +419,7 @@ unsafe fn softmax_focal_loss<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_focal_options = unsafe { read_options("options", options)? };
-        let o = safe_options!(o, FocalOptions { alpha, gamma, ignore_index });
+        let o = safe_options!(o, api::FocalOptions { alpha, gamma, ignore_index });
         let controls = api::prepare_softmax_focal(&o)?;
         let shape = shape_of(shape)?;
         let mut io = Io::new();

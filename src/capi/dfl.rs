@@ -40,7 +40,7 @@ unsafe fn entry<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_dfl_options = unsafe { read_options("options", options)? };
-        let options = Options { reduction: reduction(o.reduction)?, loss_weight: o.loss_weight, avg_factor: o.avg_factor, accumulate: o.accumulate };
+        let options = safe_options!(o, Options {});
         let controls = prepare(&options, bins)?;
         // C passes n beside sides: with sides = 0 the target's length cannot say it.
         if sides == 0 && n > 0 {
@@ -142,8 +142,7 @@ unsafe fn box_entry<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_dfl_box_options = unsafe { read_options("options", options)? };
-        let options = BoxOptions {
-            reduction: reduction(o.reduction)?,
+        let options = safe_options!(o, BoxOptions {
             iou: match o.iou {
                 LOSSFN_IOU_KIND_IOU => IouKind::Iou,
                 LOSSFN_IOU_KIND_GIOU => IouKind::Giou,
@@ -152,13 +151,10 @@ unsafe fn box_entry<T: Float>(
                 v => return Err(Error::option(format!("`options.iou` = {v} is not a lossfn_iou_kind"))),
             },
             ciou_variant: ciou_variant(o.ciou_variant)?,
-            eps: o.eps,
-            iou_weight: o.iou_weight,
-            dfl_weight: o.dfl_weight,
-            loss_weight: o.loss_weight,
-            avg_factor: o.avg_factor,
-            accumulate: o.accumulate,
-        };
+            eps,
+            iou_weight,
+            dfl_weight,
+        });
         let p = prepare_box(&options, bins)?;
         let rows = mul_size("`n` anchors x 4 sides", n, 4)?;
         let len = mul_size("`n` x 4 rows x `bins`", rows, bins)?;

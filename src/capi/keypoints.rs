@@ -39,7 +39,7 @@ unsafe fn entry<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_keypoint_options = unsafe { read_options("options", options)? };
-        let options = Options { reduction: reduction(o.reduction)?, loss_weight: o.loss_weight, avg_factor: o.avg_factor, accumulate: o.accumulate };
+        let options = safe_options!(o, Options {});
         let controls = prepare(&options)?;
         let terms = mul_size("`n` instances x `k` keypoints", n, k)?;
         let len = mul_size("`n` x `k` keypoints x 2", terms, 2)?;

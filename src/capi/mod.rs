@@ -229,6 +229,24 @@ macro_rules! c_options {
 }
 pub(crate) use c_options;
 
+/// The safe API's options struct from a C one: `reduction` converted (its raw value checked),
+/// the loss's own fields copied or converted (`field: expr` for a raw enum value), the output
+/// controls copied. Validation of the values is the safe API's `prepare`.
+macro_rules! safe_options {
+    ($o:ident, $($t:ident)::+ { $($field:ident $(: $conv:expr)?),* $(,)? }) => {
+        $($t)::+ {
+            reduction: $crate::capi::reduction($o.reduction)?,
+            $($field: $crate::capi::safe_options!(@field $o, $field $(, $conv)?),)*
+            loss_weight: $o.loss_weight,
+            avg_factor: $o.avg_factor,
+            accumulate: $o.accumulate,
+        }
+    };
+    (@field $o:ident, $field:ident) => { $o.$field };
+    (@field $o:ident, $field:ident, $conv:expr) => { $conv };
+}
+pub(crate) use safe_options;
+
 /// Reads an options struct, or its defaults when `p` is NULL. Each `bool` byte must be 0 or 1
 /// (anything else from C would be UB as a Rust `bool`), else INVALID_OPTION; a misaligned
 /// pointer is MISALIGNED.

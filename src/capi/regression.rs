@@ -50,14 +50,7 @@ unsafe fn entry<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_regression_options = unsafe { read_options("options", options)? };
-        let options = Options {
-            reduction: reduction(o.reduction)?,
-            beta: o.beta,
-            delta: o.delta,
-            loss_weight: o.loss_weight,
-            avg_factor: o.avg_factor,
-            accumulate: o.accumulate,
-        };
+        let options = safe_options!(o, Options { beta, delta });
         let p = api::prepare(which, &options)?;
         let mut io = Io::new();
         let input = unsafe { io.input("input", input, n)? };

@@ -42,14 +42,7 @@ unsafe fn entry<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_rotated_box_options = unsafe { read_options("options", options)? };
-        let options = RotatedOptions {
-            reduction: reduction(o.reduction)?,
-            eps: o.eps,
-            floor: o.floor,
-            loss_weight: o.loss_weight,
-            avg_factor: o.avg_factor,
-            accumulate: o.accumulate,
-        };
+        let options = safe_options!(o, RotatedOptions { eps, floor });
         let p = prepare_probiou(&options)?;
         let b = unsafe { box_buffers(5, pred, target, weight, n, options.reduction.loss_len(n), loss, grad_pred)? };
         compute_probiou(&p, b.pred, b.target, b.weight, b.loss, b.grad)
