@@ -181,24 +181,16 @@ fn iou_mode(value: lossfn_iou_mode) -> Result<IouMode> {
     }
 }
 
-/// The enum field a box loss reads besides format and reduction.
-#[derive(Clone, Copy, PartialEq)]
-enum Reads {
-    IouMode,
-    CiouVariant,
-    Neither,
-}
-
 /// The C options as the safe API's: the raw enum values checked (each loss reads only its own:
 /// iou_mode for IoU, ciou_variant for CIoU; the others take the default there).
-fn options_of(o: &lossfn_box_options, reads: Reads) -> Result<api::Options> {
+fn options_of(o: &lossfn_box_options, which: Which) -> Result<api::Options> {
     Ok(safe_options!(o, api::Options {
         format: format(o.format, "options.format")?,
         eps,
-        iou_mode: if reads == Reads::IouMode { iou_mode(o.iou_mode)? } else { IouMode::Linear },
+        iou_mode: if matches!(which, Which::Iou) { iou_mode(o.iou_mode)? } else { IouMode::Linear },
         gamma,
         lambda,
-        ciou_variant: if reads == Reads::CiouVariant { ciou_variant(o.ciou_variant)? } else { CiouVariant::Torchvision },
+        ciou_variant: if matches!(which, Which::Ciou) { ciou_variant(o.ciou_variant)? } else { CiouVariant::Torchvision },
     }))
 }
 
@@ -207,7 +199,6 @@ fn options_of(o: &lossfn_box_options, reads: Reads) -> Result<api::Options> {
 #[allow(clippy::too_many_arguments)]
 unsafe fn entry<T: Float>(
     which: Which,
-    reads: Reads,
     pred: *const T,
     target: *const T,
     weight: *const T,
@@ -218,7 +209,7 @@ unsafe fn entry<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_box_options = unsafe { read_options("options", options)? };
-        let options = options_of(&o, reads)?;
+        let options = options_of(&o, which)?;
         let p = api::prepare(which, &options)?;
         let b = unsafe { box_buffers(4, pred, target, weight, n, options.reduction.loss_len(n), loss, grad_pred)? };
         api::compute(&p, b.pred, b.target, b.weight, b.loss, b.grad)
@@ -237,7 +228,7 @@ unsafe fn entry<T: Float>(
 /// Pointers must be valid for the stated sizes (see the header's conventions).
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_iou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Iou, Reads::IouMode, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Iou, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// IoU loss, double precision: see lossfn_iou_loss_f32.
 ///
@@ -245,7 +236,7 @@ pub unsafe extern "C" fn lossfn_iou_loss_f32(pred: *const f32, target: *const f3
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_iou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Iou, Reads::IouMode, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Iou, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// GIoU loss: 1 - IoU + (C - U) / (C + eps), C the enclosing box's area, as
 /// torchvision.ops.generalized_box_iou_loss. Sizes as lossfn_iou_loss_f32.
@@ -254,7 +245,7 @@ pub unsafe extern "C" fn lossfn_iou_loss_f64(pred: *const f64, target: *const f6
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_giou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Giou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Giou, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// GIoU loss, double precision: see lossfn_giou_loss_f32.
 ///
@@ -262,7 +253,7 @@ pub unsafe extern "C" fn lossfn_giou_loss_f32(pred: *const f32, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_giou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Giou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Giou, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// DIoU loss: 1 - IoU + rho^2 / c^2 (centre distance over the enclosing diagonal, c^2 + eps), as
 /// torchvision.ops.distance_box_iou_loss. Sizes as lossfn_iou_loss_f32.
@@ -271,7 +262,7 @@ pub unsafe extern "C" fn lossfn_giou_loss_f64(pred: *const f64, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_diou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Diou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Diou, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// DIoU loss, double precision: see lossfn_diou_loss_f32.
 ///
@@ -279,7 +270,7 @@ pub unsafe extern "C" fn lossfn_diou_loss_f32(pred: *const f32, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_diou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Diou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Diou, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// CIoU loss: DIoU + alpha * v, v = 4/pi^2 (atan2(W, H) - atan2(w, h))^2, alpha a constant
 /// (no gradient), by options.ciou_variant: TORCHVISION (default) alpha = v / (1 - IoU + v + eps),
@@ -292,7 +283,7 @@ pub unsafe extern "C" fn lossfn_diou_loss_f64(pred: *const f64, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_ciou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Ciou, Reads::CiouVariant, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Ciou, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// CIoU loss, double precision: see lossfn_ciou_loss_f32.
 ///
@@ -300,7 +291,7 @@ pub unsafe extern "C" fn lossfn_ciou_loss_f32(pred: *const f32, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_ciou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Ciou, Reads::CiouVariant, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Ciou, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// SIoU loss (arXiv 2205.12740) as mmdet siou_loss (neg_gamma = false, its default):
 /// 1 - clamp(IoU - (Delta + Omega) / 2, -1, 1) with angle cost L = 2|a||b| / (a^2 + b^2) for the
@@ -313,7 +304,7 @@ pub unsafe extern "C" fn lossfn_ciou_loss_f64(pred: *const f64, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_siou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Siou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Siou, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// SIoU loss, double precision: see lossfn_siou_loss_f32.
 ///
@@ -321,7 +312,7 @@ pub unsafe extern "C" fn lossfn_siou_loss_f32(pred: *const f32, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_siou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Siou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Siou, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// EIoU loss: 1 - IoU + rho^2/c^2 + (w - W)^2/(cw^2 + eps) + (h - H)^2/(ch^2 + eps)
 /// (arXiv 2101.08158). options.gamma > 0 gives Focal-EIoU: the term weight is IoU^gamma
@@ -332,7 +323,7 @@ pub unsafe extern "C" fn lossfn_siou_loss_f64(pred: *const f64, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_eiou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Eiou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Eiou, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// EIoU / Focal-EIoU loss, double precision: see lossfn_eiou_loss_f32.
 ///
@@ -340,7 +331,7 @@ pub unsafe extern "C" fn lossfn_eiou_loss_f32(pred: *const f32, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_eiou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Eiou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Eiou, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// CDIoU loss: 1 - IoU + lambda * (sum of the 4 corner distances) / (4 sqrt(cw^2 + ch^2) + eps)
 /// (arXiv 2103.11696; its reference code used lambda = 0.001). A corner distance of 0
@@ -350,7 +341,7 @@ pub unsafe extern "C" fn lossfn_eiou_loss_f64(pred: *const f64, target: *const f
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_cdiou_loss_f32(pred: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_box_options, loss: *mut f32, grad_pred: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Cdiou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Cdiou, pred, target, weight, n, options, loss, grad_pred) }
 }
 /// CDIoU loss, double precision: see lossfn_cdiou_loss_f32.
 ///
@@ -358,7 +349,7 @@ pub unsafe extern "C" fn lossfn_cdiou_loss_f32(pred: *const f32, target: *const 
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_cdiou_loss_f64(pred: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_box_options, loss: *mut f64, grad_pred: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Cdiou, Reads::Neither, pred, target, weight, n, options, loss, grad_pred) }
+    unsafe { entry(Which::Cdiou, pred, target, weight, n, options, loss, grad_pred) }
 }
 
 /// The shared body of the two matrix entry points.
