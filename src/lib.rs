@@ -7,7 +7,8 @@
 //!
 //! One module per family, one function per loss, generic over [`Float`] (`f32`, `f64`):
 //! [`regression`], [`boxes`] (box losses, ProbIoU, the pairwise matrices), [`dfl`] (DFL and the
-//! YOLOv8/11 box branch), [`keypoints`], [`classification`]. Buffers are slices; options are structs whose
+//! YOLOv8/11 box branch), [`keypoints`], [`classification`], [`overlap`] (Dice, Tversky,
+//! generalized Dice, Dice + CE / focal, the two-phase batch statistics, Lovász). Buffers are slices; options are structs whose
 //! `Default` is the C default; every function returns `Result<(), Error>`, where [`Error`] has
 //! one variant per C status and the message `lossfn_last_error` gives for the same call. On
 //! error nothing is written; no input panics.
@@ -39,27 +40,6 @@
 //! loss computes after which project's code) is `docs/api.md`; the formulas and gradients are
 //! in `docs/{regression,boxes,classification,overlap}.md`.
 //!
-//! The overlap family (Dice, Tversky, generalized Dice, the fused Dice + CE / focal, Lovász,
-//! the two-phase statistics) is reached through the C entry points of [`capi`] until its safe
-//! module lands:
-//!
-//! ```
-//! use lossfn::capi::*;
-//! use std::ptr::null;
-//!
-//! // One image of 2 classes and 4 pixels (NCHW), labels 0, 0, 1, 1.
-//! let logits = [2.0f32, 1.0, -1.0, -2.0, -2.0, -1.0, 1.0, 2.0];
-//! let target = [0i64, 0, 1, 1];
-//! let shape = lossfn_shape { batch: 1, classes: 2, spatial: 4, layout: LOSSFN_LAYOUT_NCS };
-//! let (mut loss, mut grad) = (0f32, [0f32; 8]);
-//! // SAFETY: every pointer is valid for the sizes `shape` gives (8 logits, 4 labels).
-//! let status = unsafe {
-//!     lossfn_dice_loss_f32(logits.as_ptr(), target.as_ptr(), null(), shape, null(), &mut loss,
-//!                          grad.as_mut_ptr())
-//! };
-//! assert_eq!(status, LOSSFN_OK);
-//! assert!(loss > 0.0 && loss < 0.5);
-//! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod api;

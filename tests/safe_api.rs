@@ -497,3 +497,260 @@ fn classification_matches_the_c_api_and_refuses_bad_input() {
     classification_suite::<f32>();
     classification_suite::<f64>();
 }
+
+/// The C options of a safe overlap options struct (every field mapped).
+fn c_overlap(o: &lossfn::overlap::OverlapOptions) -> lossfn::capi::lossfn_overlap_options {
+    use lossfn::overlap::{Activation, GdiceWeight};
+    let mut c = lossfn::capi::lossfn_overlap_options_default();
+    c.reduction = c_reduction(o.reduction);
+    c.activation = match o.activation {
+        Activation::None => 0,
+        Activation::Sigmoid => 1,
+        Activation::Softmax => 2,
+    };
+    c.w_type = match o.w_type {
+        GdiceWeight::Square => 0,
+        GdiceWeight::Simple => 1,
+        GdiceWeight::Uniform => 2,
+    };
+    (c.smooth_nr, c.smooth_dr, c.include_background, c.batch, c.squared_pred) = (o.smooth_nr, o.smooth_dr, o.include_background, o.batch, o.squared_pred);
+    (c.alpha, c.beta, c.gamma, c.ignore_index, c.soft_label) = (o.alpha, o.beta, o.gamma, o.ignore_index, o.soft_label);
+    (c.loss_weight, c.avg_factor, c.accumulate) = (o.loss_weight, o.avg_factor, o.accumulate);
+    c
+}
+
+fn c_reduction(r: Reduction) -> u32 {
+    match r {
+        Reduction::None => 0,
+        Reduction::Mean => 1,
+        Reduction::Sum => 2,
+        Reduction::BatchMean => 3,
+        Reduction::MeanDenominator => 4,
+    }
+}
+
+type Sh = lossfn::capi::lossfn_shape;
+type Oo = lossfn::capi::lossfn_overlap_options;
+type Lo = lossfn::capi::lossfn_lovasz_options;
+
+/// The C entry points of the overlap family, per precision.
+#[allow(clippy::too_many_arguments)]
+trait OverlapC: Float {
+    unsafe fn dice(x: *const Self, t: *const i64, w: *const Self, s: Sh, o: *const Oo, l: *mut Self, g: *mut Self) -> u32;
+    unsafe fn dice_soft(x: *const Self, t: *const Self, w: *const Self, s: Sh, o: *const Oo, l: *mut Self, g: *mut Self) -> u32;
+    unsafe fn tversky(x: *const Self, t: *const i64, w: *const Self, s: Sh, o: *const Oo, l: *mut Self, g: *mut Self) -> u32;
+    unsafe fn tversky_soft(x: *const Self, t: *const Self, w: *const Self, s: Sh, o: *const Oo, l: *mut Self, g: *mut Self) -> u32;
+    unsafe fn gdice(x: *const Self, t: *const i64, s: Sh, o: *const Oo, l: *mut Self, g: *mut Self) -> u32;
+    unsafe fn gdice_soft(x: *const Self, t: *const Self, s: Sh, o: *const Oo, l: *mut Self, g: *mut Self) -> u32;
+    unsafe fn dice_ce(x: *const Self, t: *const i64, w: *const Self, s: Sh, d: *const Oo, c: *const lossfn::capi::lossfn_cross_entropy_options, l: *mut Self, g: *mut Self) -> u32;
+    unsafe fn dice_focal(x: *const Self, t: *const i64, w: *const Self, s: Sh, d: *const Oo, c: *const lossfn::capi::lossfn_focal_options, l: *mut Self, g: *mut Self) -> u32;
+    unsafe fn stats(k: u32, x: *const Self, t: *const i64, s: Sh, o: *const Oo, st: *mut f64, n: usize) -> u32;
+    unsafe fn stats_soft(k: u32, x: *const Self, t: *const Self, s: Sh, o: *const Oo, st: *mut f64, n: usize) -> u32;
+    unsafe fn from_stats(k: u32, x: *const Self, t: *const i64, w: *const Self, s: Sh, o: *const Oo, st: *const f64, n: usize, l: *mut Self, g: *mut Self) -> u32;
+    unsafe fn from_stats_soft(k: u32, x: *const Self, t: *const Self, w: *const Self, s: Sh, o: *const Oo, st: *const f64, n: usize, l: *mut Self, g: *mut Self) -> u32;
+    unsafe fn lovasz(x: *const Self, t: *const i64, s: Sh, o: *const Lo, l: *mut Self, g: *mut Self) -> u32;
+    unsafe fn hinge(x: *const Self, t: *const Self, s: Sh, o: *const Lo, l: *mut Self, g: *mut Self) -> u32;
+}
+
+macro_rules! overlap_c {
+    ($t:ident) => {
+        #[allow(clippy::too_many_arguments)]
+        impl OverlapC for $t {
+            unsafe fn dice(x: *const $t, t: *const i64, w: *const $t, s: Sh, o: *const Oo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_dice_loss)(x, t, w, s, o, l, g) } }
+            unsafe fn dice_soft(x: *const $t, t: *const $t, w: *const $t, s: Sh, o: *const Oo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_dice_loss_soft)(x, t, w, s, o, l, g) } }
+            unsafe fn tversky(x: *const $t, t: *const i64, w: *const $t, s: Sh, o: *const Oo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_tversky_loss)(x, t, w, s, o, l, g) } }
+            unsafe fn tversky_soft(x: *const $t, t: *const $t, w: *const $t, s: Sh, o: *const Oo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_tversky_loss_soft)(x, t, w, s, o, l, g) } }
+            unsafe fn gdice(x: *const $t, t: *const i64, s: Sh, o: *const Oo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_generalized_dice_loss)(x, t, s, o, l, g) } }
+            unsafe fn gdice_soft(x: *const $t, t: *const $t, s: Sh, o: *const Oo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_generalized_dice_loss_soft)(x, t, s, o, l, g) } }
+            unsafe fn dice_ce(x: *const $t, t: *const i64, w: *const $t, s: Sh, d: *const Oo, c: *const lossfn::capi::lossfn_cross_entropy_options, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_dice_ce_loss)(x, t, w, s, d, c, l, g) } }
+            unsafe fn dice_focal(x: *const $t, t: *const i64, w: *const $t, s: Sh, d: *const Oo, c: *const lossfn::capi::lossfn_focal_options, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_dice_focal_loss)(x, t, w, s, d, c, l, g) } }
+            unsafe fn stats(k: u32, x: *const $t, t: *const i64, s: Sh, o: *const Oo, st: *mut f64, n: usize) -> u32 { unsafe { paste_f!($t, lossfn_overlap_stats)(k, x, t, s, o, st, n) } }
+            unsafe fn stats_soft(k: u32, x: *const $t, t: *const $t, s: Sh, o: *const Oo, st: *mut f64, n: usize) -> u32 { unsafe { paste_f!($t, lossfn_overlap_stats_soft)(k, x, t, s, o, st, n) } }
+            unsafe fn from_stats(k: u32, x: *const $t, t: *const i64, w: *const $t, s: Sh, o: *const Oo, st: *const f64, n: usize, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_overlap_loss_from_stats)(k, x, t, w, s, o, st, n, l, g) } }
+            unsafe fn from_stats_soft(k: u32, x: *const $t, t: *const $t, w: *const $t, s: Sh, o: *const Oo, st: *const f64, n: usize, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_overlap_loss_from_stats_soft)(k, x, t, w, s, o, st, n, l, g) } }
+            unsafe fn lovasz(x: *const $t, t: *const i64, s: Sh, o: *const Lo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_lovasz_softmax_loss)(x, t, s, o, l, g) } }
+            unsafe fn hinge(x: *const $t, t: *const $t, s: Sh, o: *const Lo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_lovasz_hinge_loss)(x, t, s, o, l, g) } }
+        }
+    };
+}
+overlap_c!(f32);
+overlap_c!(f64);
+
+/// Softmax of `z` along the class axis of `shape` (soft targets).
+fn softmax_targets<T: Float>(z: &[T], shape: lossfn::overlap::Shape) -> Vec<T> {
+    use lossfn::overlap::Layout;
+    let mut probs = vec![T::zero(); z.len()];
+    for n in 0..shape.batch {
+        for s in 0..shape.spatial {
+            let at = |k: usize| if shape.layout == Layout::Ncs { (n * shape.classes + k) * shape.spatial + s } else { (n * shape.spatial + s) * shape.classes + k };
+            let sum: f64 = (0..shape.classes).map(|k| z[at(k)].f64().exp()).sum();
+            for k in 0..shape.classes {
+                probs[at(k)] = T::of(z[at(k)].f64().exp() / sum);
+            }
+        }
+    }
+    probs
+}
+
+fn overlap_suite<T: OverlapC>() {
+    use lossfn::capi as c;
+    use lossfn::classification::{CrossEntropyOptions, FocalOptions};
+    use lossfn::overlap::*;
+    for shape in [Shape { batch: 3, classes: 4, spatial: 37, layout: Layout::Ncs }, Shape { batch: 2, classes: 3, spatial: 50, layout: Layout::Nsc }] {
+        let (len, pos) = (shape.len(), shape.positions());
+        let cs = c_shape(shape);
+        let x = values::<T>(len, 51, -4.0, 4.0);
+        let probs = softmax_targets(&values::<T>(len, 52, -4.0, 4.0), shape);
+        let cw = values::<T>(shape.classes, 53, 0.5, 2.0);
+        let labels: Vec<i64> = values::<f64>(pos, 54, 0.0, shape.classes as f64 + 1.0).into_iter().map(|v| if v as usize == shape.classes { -100 } else { v as i64 }).collect();
+        let same = |what: &str, ll: usize, safe: &dyn Fn(&mut [T], Option<&mut [T]>) -> lossfn::Result<()>, cc: &dyn Fn(*mut T, *mut T) -> u32| {
+            let (loss, grad) = run::<T>(ll, len, safe).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let (mut cl, mut cg) = (vec![T::zero(); ll], vec![T::zero(); len]);
+            assert_eq!(cc(cl.as_mut_ptr(), cg.as_mut_ptr()), 0, "{what}");
+            assert!(cl.iter().chain(&cg).all(|v| v.f64().is_finite()), "{what}");
+            assert_eq!((loss, grad), (cl, cg), "{what} {shape:?}");
+        };
+        for red in [Reduction::None, Reduction::Mean, Reduction::Sum] {
+            for batch in [false, true] {
+                let o = OverlapOptions { reduction: red, batch, include_background: !batch, squared_pred: batch, loss_weight: 0.5, ..Default::default() };
+                let co = c_overlap(&o);
+                let scores = if batch { shape.classes - 1 } else { shape.batch * shape.classes };
+                let ll = red.loss_len(scores);
+                same("dice", ll, &|l, g| dice_loss(&x, &labels, Some(&cw), shape, &o, l, g), &|l, g| unsafe { T::dice(x.as_ptr(), labels.as_ptr(), cw.as_ptr(), cs, &co, l, g) });
+                same("dice_soft", ll, &|l, g| dice_loss_soft(&x, &probs, None, shape, &o, l, g), &|l, g| unsafe { T::dice_soft(x.as_ptr(), probs.as_ptr(), std::ptr::null(), cs, &co, l, g) });
+                let t = OverlapOptions { alpha: 0.4, beta: 0.6, gamma: 0.75, activation: Activation::Sigmoid, soft_label: false, ..o };
+                let ct = c_overlap(&t);
+                same("tversky", ll, &|l, g| tversky_loss(&x, &labels, None, shape, &t, l, g), &|l, g| unsafe { T::tversky(x.as_ptr(), labels.as_ptr(), std::ptr::null(), cs, &ct, l, g) });
+                let ts = OverlapOptions { soft_label: true, ..t };
+                let cts = c_overlap(&ts);
+                same("tversky_soft", ll, &|l, g| tversky_loss_soft(&x, &probs, Some(&cw), shape, &ts, l, g), &|l, g| unsafe { T::tversky_soft(x.as_ptr(), probs.as_ptr(), cw.as_ptr(), cs, &cts, l, g) });
+                let gd = OverlapOptions { squared_pred: false, w_type: GdiceWeight::Simple, ..o };
+                let cgd = c_overlap(&gd);
+                let gl = red.loss_len(if batch { 1 } else { shape.batch });
+                same("generalized_dice", gl, &|l, g| generalized_dice_loss(&x, &labels, shape, &gd, l, g), &|l, g| unsafe { T::gdice(x.as_ptr(), labels.as_ptr(), cs, &cgd, l, g) });
+                same("generalized_dice_soft", gl, &|l, g| generalized_dice_loss_soft(&x, &probs, shape, &gd, l, g), &|l, g| unsafe { T::gdice_soft(x.as_ptr(), probs.as_ptr(), cs, &cgd, l, g) });
+                // Lovász-Softmax, per image or over the batch.
+                let lo = LovaszOptions { reduction: red, per_image: batch, classes_present: !batch, ..Default::default() };
+                let mut clo = c::lossfn_lovasz_options_default();
+                (clo.reduction, clo.per_image, clo.classes_present) = (c_reduction(red), batch, !batch);
+                let ll = red.loss_len(if batch { shape.batch } else { 1 });
+                same("lovasz_softmax", ll, &|l, g| lovasz_softmax_loss(&x, &labels, shape, &lo, l, g), &|l, g| unsafe { T::lovasz(x.as_ptr(), labels.as_ptr(), cs, &clo, l, g) });
+            }
+        }
+        // The fused losses: [total, Dice part, other part].
+        let d = OverlapOptions { loss_weight: 0.7, ..Default::default() };
+        let ce = CrossEntropyOptions { label_smoothing: 0.1, reduction: Reduction::Sum, ..Default::default() };
+        let (cd, mut cce) = (c_overlap(&d), c::lossfn_cross_entropy_options_default());
+        (cce.label_smoothing, cce.reduction) = (0.1, 2);
+        same("dice_ce", 3, &|l, g| dice_ce_loss(&x, &labels, Some(&cw), shape, &d, &ce, l, g), &|l, g| unsafe { T::dice_ce(x.as_ptr(), labels.as_ptr(), cw.as_ptr(), cs, &cd, &cce, l, g) });
+        let f = FocalOptions { gamma: 1.5, ..Default::default() };
+        let mut cf = c::lossfn_focal_options_default();
+        cf.gamma = 1.5;
+        same("dice_focal", 3, &|l, g| dice_focal_loss(&x, &labels, None, shape, &d, &f, l, g), &|l, g| unsafe { T::dice_focal(x.as_ptr(), labels.as_ptr(), std::ptr::null(), cs, &cd, &cf, l, g) });
+        // The two phases: the statistics equal the C API's, and phase 2 on them equals both the
+        // C API's phase 2 and the one-call batch loss.
+        let o = OverlapOptions { batch: true, ..Default::default() };
+        let co = c_overlap(&o);
+        for (kind, ck) in [(OverlapKind::Dice, 0), (OverlapKind::Tversky, 1), (OverlapKind::GeneralizedDice, 2)] {
+            let n = 3 * shape.classes;
+            let (mut st, mut cst, mut st_soft, mut cst_soft) = (vec![0f64; n], vec![0f64; n], vec![0f64; n], vec![0f64; n]);
+            overlap_stats(kind, &x, &labels, shape, &o, &mut st).unwrap();
+            overlap_stats_soft(kind, &x, &probs, shape, &o, &mut st_soft).unwrap();
+            assert_eq!(unsafe { T::stats(ck, x.as_ptr(), labels.as_ptr(), cs, &co, cst.as_mut_ptr(), n) }, 0);
+            assert_eq!(unsafe { T::stats_soft(ck, x.as_ptr(), probs.as_ptr(), cs, &co, cst_soft.as_mut_ptr(), n) }, 0);
+            assert_eq!((&st, &st_soft), (&cst, &cst_soft), "{kind:?}");
+            let w = (kind != OverlapKind::GeneralizedDice).then_some(&cw[..]);
+            let wp = w.map_or(std::ptr::null(), |w| w.as_ptr());
+            same("overlap_loss_from_stats", 1, &|l, g| overlap_loss_from_stats(kind, &x, &labels, w, shape, &o, &st, l, g), &|l, g| unsafe { T::from_stats(ck, x.as_ptr(), labels.as_ptr(), wp, cs, &co, st.as_ptr(), n, l, g) });
+            same("overlap_loss_from_stats_soft", 1, &|l, g| overlap_loss_from_stats_soft(kind, &x, &probs, w, shape, &o, &st_soft, l, g), &|l, g| unsafe { T::from_stats_soft(ck, x.as_ptr(), probs.as_ptr(), wp, cs, &co, st_soft.as_ptr(), n, l, g) });
+            let one_call = |l: &mut [T], g: Option<&mut [T]>| match kind {
+                OverlapKind::Dice => dice_loss(&x, &labels, w, shape, &o, l, g),
+                OverlapKind::Tversky => tversky_loss(&x, &labels, w, shape, &o, l, g),
+                OverlapKind::GeneralizedDice => generalized_dice_loss(&x, &labels, shape, &o, l, g),
+            };
+            assert_eq!(run::<T>(1, len, one_call).unwrap(), run::<T>(1, len, |l, g| overlap_loss_from_stats(kind, &x, &labels, w, shape, &o, &st, l, g)).unwrap(), "{kind:?}");
+        }
+
+        // Bad input: each refused with the C API's error, nothing written.
+        let o = OverlapOptions::default();
+        let is_target = |e: &Error| matches!(e, Error::InvalidTarget(_));
+        expect_err(run::<T>(1, len, |l, g| dice_loss(&x[1..], &labels, None, shape, &o, l, g)), is_size, "`input`");
+        expect_err(run::<T>(1, len, |l, g| dice_loss(&x, &labels[1..], None, shape, &o, l, g)), is_size, "`target`");
+        expect_err(run::<T>(1, len, |l, g| dice_loss_soft(&x, &probs[1..], None, shape, &o, l, g)), is_size, "`target`");
+        expect_err(run::<T>(1, len, |l, g| dice_loss(&x, &labels, Some(&cw[1..]), shape, &o, l, g)), is_size, "`class_weight`");
+        expect_err(run::<T>(2, len, |l, g| dice_loss(&x, &labels, None, shape, &o, l, g)), is_size, "`loss`");
+        expect_err(run::<T>(1, len + 1, |l, g| tversky_loss(&x, &labels, None, shape, &o, l, g)), is_size, "`grad_input`");
+        expect_err(run::<T>(1, len, |l, g| dice_loss(&x, &labels, None, Shape { classes: 0, ..shape }, &o, l, g)), is_size, "`shape.classes`");
+        let mut bad = labels.clone();
+        bad[pos - 1] = shape.classes as i64;
+        expect_err(run::<T>(1, len, |l, g| dice_loss(&x, &bad, None, shape, &o, l, g)), is_target, "`target`[");
+        expect_err(run::<T>(1, len, |l, g| lovasz_softmax_loss(&x, &bad, shape, &LovaszOptions::default(), l, g)), is_target, "`target`[");
+        expect_err(run::<T>(1, len, |l, g| dice_loss(&x, &labels, None, shape, &OverlapOptions { soft_label: true, ..o }, l, g)), is_option, "options.soft_label");
+        expect_err(run::<T>(1, len, |l, g| dice_loss_soft(&x, &probs, None, shape, &OverlapOptions { ignore_index: 0, ..o }, l, g)), is_option, "options.ignore_index");
+        expect_err(run::<T>(1, len, |l, g| dice_loss(&x, &labels, None, shape, &OverlapOptions { smooth_nr: f64::NAN, ..o }, l, g)), is_option, "options.smooth_nr");
+        expect_err(run::<T>(1, len, |l, g| dice_loss(&x, &labels, None, shape, &OverlapOptions { gamma: 0.0, ..o }, l, g)), is_option, "options.gamma");
+        expect_err(run::<T>(1, len, |l, g| tversky_loss(&x, &labels, None, shape, &OverlapOptions { beta: -1.0, ..o }, l, g)), is_option, "options.beta");
+        expect_err(run::<T>(1, len, |l, g| generalized_dice_loss(&x, &labels, shape, &OverlapOptions { squared_pred: true, ..o }, l, g)), is_option, "options.squared_pred");
+        expect_err(run::<T>(1, len, |l, g| dice_loss(&x, &labels, None, shape, &OverlapOptions { avg_factor: f64::INFINITY, ..o }, l, g)), is_option, "options.avg_factor");
+        let one = Shape { classes: 1, ..shape };
+        expect_err(run::<T>(1, len, |l, g| dice_loss(&x[..one.len()], &labels, None, one, &o, l, g)), is_option, "options.activation");
+        // The fused losses name the struct.
+        let ce = CrossEntropyOptions::default();
+        expect_err(run::<T>(3, len, |l, g| dice_ce_loss(&x, &labels, None, shape, &o, &CrossEntropyOptions { ignore_index: 0, ..ce }, l, g)), is_option, "dice.ignore_index");
+        expect_err(run::<T>(3, len, |l, g| dice_ce_loss(&x, &labels, None, shape, &o, &CrossEntropyOptions { label_smoothing: 2.0, ..ce }, l, g)), is_option, "ce.label_smoothing");
+        expect_err(run::<T>(3, len, |l, g| dice_ce_loss(&x, &labels, None, shape, &o, &CrossEntropyOptions { loss_weight: f64::NAN, ..ce }, l, g)), is_option, "ce.loss_weight");
+        expect_err(run::<T>(3, len, |l, g| dice_ce_loss(&x, &labels, None, shape, &OverlapOptions { reduction: Reduction::None, ..o }, &ce, l, g)), is_option, "dice.reduction");
+        expect_err(run::<T>(3, len, |l, g| dice_ce_loss(&x, &labels, None, shape, &OverlapOptions { activation: Activation::Sigmoid, ..o }, &ce, l, g)), is_option, "dice.activation");
+        expect_err(run::<T>(3, len, |l, g| dice_focal_loss(&x, &labels, None, shape, &o, &FocalOptions { gamma: -1.0, ..Default::default() }, l, g)), is_option, "focal.gamma");
+        expect_err(run::<T>(1, len, |l, g| dice_ce_loss(&x, &labels, None, shape, &o, &ce, l, g)), is_size, "`loss`");
+        expect_err(run::<T>(3, len, |l, g| dice_ce_loss(&x[1..], &labels, None, shape, &o, &ce, l, g)), is_size, "`logits`");
+        // The two phases.
+        let ob = OverlapOptions { batch: true, ..o };
+        let n = 3 * shape.classes;
+        let mut st = vec![SENTINEL; n];
+        expect_err(overlap_stats(OverlapKind::Dice, &x, &labels, shape, &o, &mut st), is_option, "options.batch");
+        expect_err(overlap_stats(OverlapKind::Dice, &x, &labels, shape, &ob, &mut st[1..]), is_option, "`stats_len`");
+        expect_err(overlap_stats(OverlapKind::Dice, &x, &bad, shape, &ob, &mut st), is_target, "`target`[");
+        expect_err(overlap_stats_soft(OverlapKind::Dice, &x, &probs[1..], shape, &ob, &mut st), is_size, "`target`");
+        assert!(st.iter().all(|&v| v == SENTINEL), "stats written on error");
+        let good = vec![1.0f64; n];
+        expect_err(run::<T>(1, len, |l, g| overlap_loss_from_stats(OverlapKind::Dice, &x, &labels, None, shape, &ob, &good[1..], l, g)), is_size, "`stats_len`");
+        let mut nan = good.clone();
+        nan[4] = f64::NAN;
+        expect_err(run::<T>(1, len, |l, g| overlap_loss_from_stats(OverlapKind::Tversky, &x, &labels, None, shape, &ob, &nan, l, g)), is_option, "`global_stats`[4]");
+        expect_err(run::<T>(1, len, |l, g| overlap_loss_from_stats(OverlapKind::GeneralizedDice, &x, &labels, Some(&cw), shape, &ob, &good, l, g)), is_option, "`class_weight`");
+        // Lovász.
+        let lo = LovaszOptions::default();
+        expect_err(run::<T>(1, len, |l, g| lovasz_softmax_loss(&x, &labels, shape, &LovaszOptions { activation: Activation::Sigmoid, ..lo }, l, g)), is_option, "options.activation");
+        expect_err(run::<T>(1, len, |l, g| lovasz_softmax_loss(&x, &labels[1..], shape, &lo, l, g)), is_size, "`target`");
+        expect_err(run::<T>(1, len, |l, g| lovasz_hinge_loss(&x, &probs[..pos], shape, &lo, l, g)), is_option, "shape.classes");
+        expect_err(run::<T>(shape.batch, len, |l, g| lovasz_softmax_loss(&x, &labels, shape, &lo, l, g)), is_size, "`loss`");
+    }
+    // The Lovász hinge: one logit per position, targets 0/1 (or ignore_index).
+    let shape = Shape { batch: 3, classes: 1, spatial: 41, layout: Layout::Ncs };
+    let len = shape.len();
+    let x = values::<T>(len, 61, -3.0, 3.0);
+    let mut t: Vec<T> = values::<f64>(len, 62, 0.0, 2.0).into_iter().map(|v| T::of(v.floor())).collect();
+    t[7] = T::of(-100.0);
+    for (red, per_image) in [(Reduction::None, true), (Reduction::Mean, false), (Reduction::Sum, true)] {
+        let lo = LovaszOptions { reduction: red, per_image, loss_weight: 2.0, ..Default::default() };
+        let mut clo = lossfn::capi::lossfn_lovasz_options_default();
+        (clo.reduction, clo.per_image, clo.loss_weight) = (c_reduction(red), per_image, 2.0);
+        let ll = red.loss_len(if per_image { shape.batch } else { 1 });
+        let (loss, grad) = run::<T>(ll, len, |l, g| lovasz_hinge_loss(&x, &t, shape, &lo, l, g)).unwrap();
+        let (mut cl, mut cg) = (vec![T::zero(); ll], vec![T::zero(); len]);
+        assert_eq!(unsafe { T::hinge(x.as_ptr(), t.as_ptr(), lossfn::capi::lossfn_shape { batch: 3, classes: 1, spatial: 41, layout: 0 }, &clo, cl.as_mut_ptr(), cg.as_mut_ptr()) }, 0);
+        assert_eq!((loss, grad), (cl, cg), "hinge {red:?}");
+    }
+    let mut bad = t.clone();
+    bad[3] = T::of(0.5);
+    expect_err(run::<T>(1, len, |l, g| lovasz_hinge_loss(&x, &bad, shape, &LovaszOptions::default(), l, g)), |e| matches!(e, Error::InvalidTarget(_)), "`target`[3]");
+    expect_err(run::<T>(1, len, |l, g| lovasz_hinge_loss(&x[1..], &t, shape, &LovaszOptions::default(), l, g)), is_size, "`logits`");
+    expect_err(run::<T>(1, len - 1, |l, g| lovasz_hinge_loss(&x, &t, shape, &LovaszOptions::default(), l, g)), is_size, "`grad_logits`");
+}
+
+#[test]
+fn overlap_matches_the_c_api_and_refuses_bad_input() {
+    overlap_suite::<f32>();
+    overlap_suite::<f64>();
+}

@@ -45,10 +45,11 @@ pub mod boxes;
 pub mod classification;
 pub mod dfl;
 pub mod keypoints;
+pub mod overlap;
 pub mod regression;
 
 /// The element type of the buffers: `f32` or `f64` (implemented for nothing else).
-pub trait Float: crate::kernels::math::Math {}
+pub trait Float: crate::kernels::math::Math + crate::kernels::lovasz::Key {}
 impl Float for f32 {}
 impl Float for f64 {}
 

@@ -29,6 +29,14 @@ pub extern "C" fn lossfn_cross_entropy_options_default() -> lossfn_cross_entropy
 }
 c_options!(lossfn_cross_entropy_options, lossfn_cross_entropy_options_default, [accumulate]);
 
+impl lossfn_cross_entropy_options {
+    /// The safe API's options (the raw reduction checked).
+    pub(crate) fn safe(&self) -> Result<api::CrossEntropyOptions> {
+        let o = self;
+        Ok(safe_options!(o, api::CrossEntropyOptions { ignore_index, label_smoothing }))
+    }
+}
+
 /// Options of lossfn_bce_with_logits_* (NULL = lossfn_bce_options_default()).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -155,6 +163,14 @@ pub extern "C" fn lossfn_focal_options_default() -> lossfn_focal_options {
 }
 c_options!(lossfn_focal_options, lossfn_focal_options_default, [accumulate]);
 
+impl lossfn_focal_options {
+    /// The safe API's options (the raw reduction checked).
+    pub(crate) fn safe(&self) -> Result<api::FocalOptions> {
+        let o = self;
+        Ok(safe_options!(o, api::FocalOptions { alpha, gamma, ignore_index }))
+    }
+}
+
 /// Options of lossfn_varifocal_loss and lossfn_quality_focal_loss (NULL =
 /// lossfn_quality_focal_options_default()).
 #[repr(C)]
@@ -208,7 +224,7 @@ unsafe fn cross_entropy<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_cross_entropy_options = unsafe { read_options("options", options)? };
-        let o = safe_options!(o, api::CrossEntropyOptions { ignore_index, label_smoothing });
+        let o = o.safe()?;
         let controls = api::prepare_cross_entropy(&o)?;
         let shape = shape_of(shape)?;
         let mut io = Io::new();
@@ -234,7 +250,7 @@ unsafe fn cross_entropy_soft<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_cross_entropy_options = unsafe { read_options("options", options)? };
-        let o = safe_options!(o, api::CrossEntropyOptions { ignore_index, label_smoothing });
+        let o = o.safe()?;
         let controls = api::prepare_cross_entropy_soft(&o)?;
         let shape = shape_of(shape)?;
         let mut io = Io::new();
@@ -364,7 +380,7 @@ unsafe fn sigmoid_focal_loss<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_focal_options = unsafe { read_options("options", options)? };
-        let o = safe_options!(o, api::FocalOptions { alpha, gamma, ignore_index });
+        let o = o.safe()?;
         let controls = api::prepare_sigmoid_focal(&o)?;
         let shape = shape_of(shape)?;
         let n = shape.len();
@@ -419,7 +435,7 @@ unsafe fn softmax_focal_loss<T: Float>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_focal_options = unsafe { read_options("options", options)? };
-        let o = safe_options!(o, api::FocalOptions { alpha, gamma, ignore_index });
+        let o = o.safe()?;
         let controls = api::prepare_softmax_focal(&o)?;
         let shape = shape_of(shape)?;
         let mut io = Io::new();

@@ -1,7 +1,9 @@
 //! C entry points of the Lovász losses (segmentation, with the overlap family): Lovász-Softmax
 //! and the Lovász hinge, as segmentation_models_pytorch `losses/lovasz.py`.
+use super::overlap::activation;
 use super::*;
-use crate::kernels::lovasz::{group_count, lovasz, Key, Params, Variant};
+use crate::api::overlap::{self as api, Targets};
+use crate::api::Float;
 use crate::kernels::overlap::Activation;
 
 /// Options of the Lovász losses (NULL = lossfn_lovasz_options_default()).
@@ -53,7 +55,7 @@ enum TargetPtr<T> {
 }
 
 /// The shared body of the four entry points.
-unsafe fn entry<T: Key>(
+unsafe fn entry<T: Float>(
     input: *const T,
     target: TargetPtr<T>,
     shape: lossfn_shape,
@@ -63,63 +65,26 @@ unsafe fn entry<T: Key>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_lovasz_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
-        let kshape = shape_of(shape)?;
         let hinge = matches!(target, TargetPtr::Binary(_));
-        let activation = match o.activation {
-            _ if hinge => Activation::None,
-            LOSSFN_ACTIVATION_SOFTMAX => Activation::Softmax,
-            LOSSFN_ACTIVATION_NONE => Activation::None,
-            LOSSFN_ACTIVATION_SIGMOID => {
-                return Err(Error::option(
-                    "`options.activation` = SIGMOID: Lovász-Softmax takes SOFTMAX or NONE (probabilities); \
-                     for binary masks use lossfn_lovasz_hinge_loss",
-                ))
-            }
-            v => return Err(Error::option(format!("`options.activation` = {v} is not a lossfn_activation"))),
-        };
-        if hinge && shape.classes != 1 {
-            return Err(Error::option(format!(
-                "`shape.classes` = {}: the Lovász hinge is binary (one logit per position, classes = 1)",
-                shape.classes
-            )));
-        }
-        if !hinge && shape.classes == 1 && activation == Activation::Softmax {
-            return Err(Error::option(
-                "`options.activation` = SOFTMAX over classes = 1 is the constant 1 (zero gradient); \
-                 for one-channel binary segmentation use lossfn_lovasz_hinge_loss",
-            ));
-        }
-        let (positions, elements) = (kshape.positions(), kshape.len());
+        let o = safe_options!(o, api::LovaszOptions {
+            // The hinge takes raw logits: its activation is unused, whatever the value.
+            activation: if hinge { Activation::None } else { activation(o.activation)? },
+            per_image,
+            classes_present,
+            ignore_index,
+        });
+        let shape = shape_of(shape)?;
+        let p = api::prepare_lovasz(hinge, &o, &shape)?;
         let mut io = Io::new();
         let (input_name, grad_name) = if hinge { ("logits", "grad_logits") } else { ("input", "grad_input") };
-        let input = unsafe { io.input(input_name, input, elements)? };
-        let variant = match target {
-            TargetPtr::Index(t) => Variant::Softmax { target: unsafe { io.input("target", t, positions)? }, activation },
-            TargetPtr::Binary(t) => Variant::Hinge { target: unsafe { io.input("target", t, positions)? } },
+        let input = unsafe { io.input(input_name, input, shape.len())? };
+        let target = match target {
+            TargetPtr::Index(t) => Targets::Index(unsafe { io.input("target", t, shape.positions())? }),
+            TargetPtr::Binary(t) => Targets::Soft(unsafe { io.input("target", t, shape.positions())? }),
         };
-        let loss_len = controls.loss_len(group_count(&kshape, o.per_image));
-        let loss = unsafe { io.output("loss", loss, loss_len)? };
-        let grad = unsafe { io.optional_output(grad_name, grad_input, elements)? };
-        let params = Params {
-            per_image: o.per_image,
-            classes_present: o.classes_present,
-            ignore_index: o.ignore_index,
-            reduction: crate::reduce::Reduction::Mean.into(),
-        };
-        run_loss(&controls, loss, grad, grad_name, |reduction, none, grad| {
-            lovasz(input, variant, kshape, &Params { reduction, ..params }, none, grad).map_err(|e| {
-                let what = if hinge { "0 or 1" } else { "a class in [0, classes)" };
-                Error::target(format!(
-                    "`target`[{}] = {} (sample {}, position {}) is not {what} nor ignore_index ({})",
-                    e.index,
-                    e.value,
-                    e.index / shape.spatial.max(1),
-                    e.index % shape.spatial.max(1),
-                    o.ignore_index
-                ))
-            })
-        })
+        let loss = unsafe { io.output("loss", loss, p.controls.loss_len(p.terms(&shape)))? };
+        let grad = unsafe { io.optional_output(grad_name, grad_input, shape.len())? };
+        api::compute_lovasz(&p, input, target, shape, loss, grad)
     }
 }
 

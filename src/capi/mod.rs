@@ -196,21 +196,13 @@ impl Io {
     }
 }
 
-/// An options struct of the C API: its defaults, the byte offsets of its `bool` fields, and the
-/// §6.1 output controls every loss's struct ends with.
+/// An options struct of the C API: its defaults and the byte offsets of its `bool` fields (the
+/// safe API's options are built from it by the `safe_options!` macro).
 pub trait COptions: Copy {
     /// The `lossfn_*_options_default()` value (what NULL means).
     fn defaults() -> Self;
     /// `(field, byte offset)` of every `bool` field.
     const BOOLS: &'static [(&'static str, usize)];
-    /// (reduction, loss_weight, avg_factor, accumulate).
-    fn raw_controls(&self) -> (lossfn_reduction, f64, f64, bool);
-
-    /// The validated output controls (`batchmean_ok`: the KL functions accept BATCHMEAN).
-    fn controls(&self, batchmean_ok: bool) -> Result<crate::reduce::Controls> {
-        let (reduction, loss_weight, avg_factor, accumulate) = self.raw_controls();
-        controls(reduction, loss_weight, avg_factor, accumulate, batchmean_ok)
-    }
 }
 
 /// Implements [`COptions`] for an options struct ending with the §6.1 controls.
@@ -221,9 +213,6 @@ macro_rules! c_options {
                 $default()
             }
             const BOOLS: &'static [(&'static str, usize)] = &[$((stringify!($b), std::mem::offset_of!($t, $b))),*];
-            fn raw_controls(&self) -> ($crate::capi::lossfn_reduction, f64, f64, bool) {
-                (self.reduction, self.loss_weight, self.avg_factor, self.accumulate)
-            }
         }
     };
 }
@@ -271,7 +260,6 @@ pub unsafe fn read_options<O: COptions>(name: &str, p: *const O) -> Result<O> {
     Ok(unsafe { std::ptr::read(p) })
 }
 
-pub(crate) use crate::api::{check_option, run_loss};
 
 /// Converts a C reduction value into [`crate::api::Reduction`], rejecting unknown values.
 pub fn reduction(value: lossfn_reduction) -> Result<crate::api::Reduction> {
@@ -284,18 +272,6 @@ pub fn reduction(value: lossfn_reduction) -> Result<crate::api::Reduction> {
         LOSSFN_REDUCTION_MEAN_DENOMINATOR => Ok(Reduction::MeanDenominator),
         v => Err(Error::option(format!("`options.reduction` = {v} is not a lossfn_reduction"))),
     }
-}
-
-/// Validates the output controls of docs/api.md §3 (the raw reduction value, then
-/// `crate::api::controls`).
-pub fn controls(
-    reduction: lossfn_reduction,
-    loss_weight: f64,
-    avg_factor: f64,
-    accumulate: bool,
-    batchmean_ok: bool,
-) -> Result<crate::reduce::Controls> {
-    crate::api::controls(self::reduction(reduction)?, loss_weight, avg_factor, accumulate, batchmean_ok)
 }
 
 /// Converts a `lossfn_shape` (its raw layout value checked here, the rest by

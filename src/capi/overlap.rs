@@ -1,11 +1,10 @@
 //! C entry points of the overlap (segmentation) family: Dice, Tversky (with Focal Tversky) and
 //! generalized Dice, on index or soft targets.
 use super::*;
-use crate::kernels::math::Math;
-use crate::kernels::overlap::{
-    loss_count, overlap, overlap_from_stats, overlap_fused, overlap_stats, stats_count, Activation, Args, GdiceWeight, InvalidTarget, PartParams,
-    Params, PixelLoss, Score, Target,
-};
+use crate::api::overlap::{self as api, FusedPart, OverlapKind, Targets};
+use crate::api::Float;
+use crate::kernels::classification::Shape;
+use crate::kernels::overlap::{Activation, GdiceWeight};
 
 /// How the overlap losses turn their input into probabilities.
 pub type lossfn_activation = u32;
@@ -92,75 +91,39 @@ pub extern "C" fn lossfn_overlap_options_default() -> lossfn_overlap_options {
 }
 c_options!(lossfn_overlap_options, lossfn_overlap_options_default, [include_background, batch, squared_pred, soft_label, accumulate]);
 
-#[derive(Clone, Copy, PartialEq)]
-enum Which {
-    Dice,
-    Tversky,
-    Generalized,
+/// A C activation value (`options.activation`).
+pub(crate) fn activation(v: lossfn_activation) -> Result<Activation> {
+    match v {
+        LOSSFN_ACTIVATION_NONE => Ok(Activation::None),
+        LOSSFN_ACTIVATION_SIGMOID => Ok(Activation::Sigmoid),
+        LOSSFN_ACTIVATION_SOFTMAX => Ok(Activation::Softmax),
+        v => Err(Error::option(format!("`options.activation` = {v} is not a lossfn_activation"))),
+    }
 }
 
-/// Reads and validates the options into kernel parameters.
-fn params(which: Which, o: &lossfn_overlap_options, classes: usize) -> Result<Params> {
-    let activation = match o.activation {
-        LOSSFN_ACTIVATION_NONE => Activation::None,
-        LOSSFN_ACTIVATION_SIGMOID => Activation::Sigmoid,
-        LOSSFN_ACTIVATION_SOFTMAX => Activation::Softmax,
-        v => return Err(Error::option(format!("`options.activation` = {v} is not a lossfn_activation"))),
-    };
-    let nonneg = |v: f64| v.is_finite() && v >= 0.0;
-    check_option("options.smooth_nr", o.smooth_nr, nonneg(o.smooth_nr), "finite, >= 0")?;
-    check_option("options.smooth_dr", o.smooth_dr, nonneg(o.smooth_dr), "finite, >= 0")?;
-    check_option("options.gamma", o.gamma, o.gamma.is_finite() && o.gamma > 0.0, "finite, > 0")?;
-    let score = match which {
-        Which::Dice => Score::Dice { squared_pred: o.squared_pred },
-        Which::Tversky => {
-            check_option("options.alpha", o.alpha, nonneg(o.alpha), "finite, >= 0")?;
-            check_option("options.beta", o.beta, nonneg(o.beta), "finite, >= 0")?;
-            Score::Tversky { alpha: o.alpha, beta: o.beta }
-        }
-        Which::Generalized => {
-            // MONAI's GeneralizedDiceLoss has no squared denominator; silently dropping the
-            // request would train a different loss than asked for.
-            if o.squared_pred {
-                return Err(Error::option(
-                    "`options.squared_pred` = true: generalized Dice (MONAI GeneralizedDiceLoss) has no \
-                     squared-prediction denominator",
-                ));
-            }
-            let w_type = match o.w_type {
-                LOSSFN_GDICE_SQUARE => GdiceWeight::Square,
-                LOSSFN_GDICE_SIMPLE => GdiceWeight::Simple,
-                LOSSFN_GDICE_UNIFORM => GdiceWeight::Uniform,
-                v => return Err(Error::option(format!("`options.w_type` = {v} is not a lossfn_gdice_weight"))),
-            };
-            Score::Generalized { w_type }
-        }
-    };
-    // MONAI only warns here and silently changes the computation; a single class cannot lose
-    // its background, and its softmax is the constant 1 (zero gradient): both are errors.
-    if classes == 1 && !o.include_background {
-        return Err(Error::option(
-            "`options.include_background` = false needs classes >= 2 (it would leave no score); \
-             for one-channel binary segmentation keep the channel (include_background = true)",
-        ));
-    }
-    if classes == 1 && activation == Activation::Softmax {
-        return Err(Error::option(
-            "`options.activation` = SOFTMAX over classes = 1 is the constant 1 (zero gradient); \
-             use SIGMOID for one-channel binary segmentation",
-        ));
-    }
-    Ok(Params {
-        score,
-        activation,
-        smooth_nr: o.smooth_nr,
-        smooth_dr: o.smooth_dr,
-        include_background: o.include_background,
-        batch: o.batch,
-        gamma: o.gamma,
-        reduction: crate::reduce::Reduction::Mean.into(),
-        soft_label: o.soft_label,
-    })
+/// The safe API's options from the C struct: the raw enum values checked (`w_type` only where
+/// `kind` reads it: the other kinds leave it unused, as the C contract says).
+fn overlap_options(o: &lossfn_overlap_options, kind: OverlapKind) -> Result<api::OverlapOptions> {
+    Ok(safe_options!(o, api::OverlapOptions {
+        activation: activation(o.activation)?,
+        smooth_nr,
+        smooth_dr,
+        include_background,
+        batch,
+        squared_pred,
+        alpha,
+        beta,
+        gamma,
+        ignore_index,
+        w_type: match o.w_type {
+            _ if kind != OverlapKind::GeneralizedDice => GdiceWeight::Square,
+            LOSSFN_GDICE_SQUARE => GdiceWeight::Square,
+            LOSSFN_GDICE_SIMPLE => GdiceWeight::Simple,
+            LOSSFN_GDICE_UNIFORM => GdiceWeight::Uniform,
+            v => return Err(Error::option(format!("`options.w_type` = {v} is not a lossfn_gdice_weight"))),
+        },
+        soft_label,
+    }))
 }
 
 /// Index targets (int64, one per position) or soft targets (in the input's type and layout).
@@ -169,46 +132,27 @@ enum TargetPtr<T> {
     Soft(*const T),
 }
 
-/// Reads the targets: index targets (no `soft_label`) or soft targets (no `ignore_index`).
-///
-/// # Safety
-/// As [`Io::input`].
-unsafe fn read_target<'a, T>(io: &mut Io, target: TargetPtr<T>, o: &lossfn_overlap_options, positions: usize, elements: usize) -> Result<Target<'a, T>> {
-    Ok(match target {
-        TargetPtr::Index(_) if o.soft_label => {
-            return Err(Error::option(
-                "`options.soft_label` = true: index targets are hard (one-hot) labels; soft_label \
-                 applies to soft targets (dice_loss_soft, tversky_loss_soft, generalized_dice_loss_soft)",
-            ))
-        }
-        TargetPtr::Index(t) => Target::Index { target: unsafe { io.input("target", t, positions)? }, ignore_index: o.ignore_index },
-        TargetPtr::Soft(_) if o.ignore_index != -100 => {
-            return Err(Error::option(format!(
-                "`options.ignore_index` = {} is not accepted with soft targets (only the default -100)",
-                o.ignore_index
-            )))
-        }
-        TargetPtr::Soft(t) => Target::Soft(unsafe { io.input("target", t, elements)? }),
-    })
-}
+impl<T> TargetPtr<T> {
+    fn is_soft(&self) -> bool {
+        matches!(self, TargetPtr::Soft(_))
+    }
 
-/// INVALID_TARGET for the first bad index target, with its sample and position.
-fn target_error(e: InvalidTarget, shape: lossfn_shape, ignore_index: i64) -> Error {
-    Error::target(format!(
-        "`target`[{}] = {} (sample {}, position {}) is not a class in [0, {}) nor ignore_index ({})",
-        e.index,
-        e.value,
-        e.index / shape.spatial.max(1),
-        e.index % shape.spatial.max(1),
-        shape.classes,
-        ignore_index
-    ))
+    /// The target slice of a call of `shape`.
+    ///
+    /// # Safety
+    /// As [`Io::input`].
+    unsafe fn read<'a>(self, io: &mut Io, shape: &Shape) -> Result<Targets<'a, T>> {
+        Ok(match self {
+            TargetPtr::Index(t) => Targets::Index(unsafe { io.input("target", t, shape.positions())? }),
+            TargetPtr::Soft(t) => Targets::Soft(unsafe { io.input("target", t, shape.len())? }),
+        })
+    }
 }
 
 /// The shared body of the eight entry points.
 #[allow(clippy::too_many_arguments)]
-unsafe fn entry<T: Math>(
-    which: Which,
+unsafe fn entry<T: Float>(
+    kind: OverlapKind,
     input: *const T,
     target: TargetPtr<T>,
     class_weight: *const T,
@@ -219,21 +163,16 @@ unsafe fn entry<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_overlap_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
-        let kshape = shape_of(shape)?;
-        let params = params(which, &o, shape.classes)?;
-        let (positions, elements) = (kshape.positions(), kshape.len());
+        let o = overlap_options(&o, kind)?;
+        let shape = shape_of(shape)?;
+        let p = api::prepare(kind, &o, &shape, target.is_soft())?;
         let mut io = Io::new();
-        let input = unsafe { io.input("input", input, elements)? };
-        let target = unsafe { read_target(&mut io, target, &o, positions, elements)? };
+        let input = unsafe { io.input("input", input, shape.len())? };
+        let target = unsafe { target.read(&mut io, &shape)? };
         let class_weight = unsafe { io.optional_input("class_weight", class_weight, shape.classes)? };
-        let loss_len = controls.loss_len(loss_count(&kshape, &params));
-        let loss = unsafe { io.output("loss", loss, loss_len)? };
-        let grad = unsafe { io.optional_output("grad_input", grad_input, elements)? };
-        let args = Args { input, target, class_weight, shape: kshape };
-        run_loss(&controls, loss, grad, "grad_input", |reduction, none, grad| {
-            overlap(&args, &Params { reduction, ..params }, none, grad).map_err(|e| target_error(e, shape, o.ignore_index))
-        })
+        let loss = unsafe { io.output("loss", loss, p.controls.loss_len(p.terms(&shape)))? };
+        let grad = unsafe { io.optional_output("grad_input", grad_input, shape.len())? };
+        api::compute(&p, input, target, class_weight, shape, &o, loss, grad)
     }
 }
 
@@ -253,7 +192,7 @@ unsafe fn entry<T: Math>(
 /// Pointers must be valid for the stated sizes (see the header's conventions).
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_dice_loss_f32(input: *const f32, target: *const i64, class_weight: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Dice, input, TargetPtr::Index(target), class_weight, shape, options, loss, grad_input) }
+    unsafe { entry(OverlapKind::Dice, input, TargetPtr::Index(target), class_weight, shape, options, loss, grad_input) }
 }
 /// Dice loss on index targets, double precision: see lossfn_dice_loss_f32.
 ///
@@ -261,7 +200,7 @@ pub unsafe extern "C" fn lossfn_dice_loss_f32(input: *const f32, target: *const 
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_dice_loss_f64(input: *const f64, target: *const i64, class_weight: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Dice, input, TargetPtr::Index(target), class_weight, shape, options, loss, grad_input) }
+    unsafe { entry(OverlapKind::Dice, input, TargetPtr::Index(target), class_weight, shape, options, loss, grad_input) }
 }
 /// Dice loss on soft (or multi-label) targets: as lossfn_dice_loss_f32, with target holding
 /// batch*classes*spatial values in the input's layout (options.ignore_index unused).
@@ -270,7 +209,7 @@ pub unsafe extern "C" fn lossfn_dice_loss_f64(input: *const f64, target: *const 
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_dice_loss_soft_f32(input: *const f32, target: *const f32, class_weight: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Dice, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
+    unsafe { entry(OverlapKind::Dice, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
 }
 /// Dice loss on soft targets, double precision: see lossfn_dice_loss_soft_f32.
 ///
@@ -278,7 +217,7 @@ pub unsafe extern "C" fn lossfn_dice_loss_soft_f32(input: *const f32, target: *c
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_dice_loss_soft_f64(input: *const f64, target: *const f64, class_weight: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Dice, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
+    unsafe { entry(OverlapKind::Dice, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
 }
 /// Tversky loss (MONAI convention) on index targets: per score, 1 - (TP + smooth_nr) /
 /// (TP + alpha FP + beta FN + smooth_dr), FP = sum p*(1-g), FN = sum (1-p)*g. Focal Tversky
@@ -289,7 +228,7 @@ pub unsafe extern "C" fn lossfn_dice_loss_soft_f64(input: *const f64, target: *c
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_tversky_loss_f32(input: *const f32, target: *const i64, class_weight: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Tversky, input, TargetPtr::Index(target), class_weight, shape, options, loss, grad_input) }
+    unsafe { entry(OverlapKind::Tversky, input, TargetPtr::Index(target), class_weight, shape, options, loss, grad_input) }
 }
 /// Tversky loss on index targets, double precision: see lossfn_tversky_loss_f32.
 ///
@@ -297,7 +236,7 @@ pub unsafe extern "C" fn lossfn_tversky_loss_f32(input: *const f32, target: *con
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_tversky_loss_f64(input: *const f64, target: *const i64, class_weight: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Tversky, input, TargetPtr::Index(target), class_weight, shape, options, loss, grad_input) }
+    unsafe { entry(OverlapKind::Tversky, input, TargetPtr::Index(target), class_weight, shape, options, loss, grad_input) }
 }
 /// Tversky loss on soft (or multi-label) targets: as lossfn_tversky_loss_f32, with target
 /// holding batch*classes*spatial values in the input's layout (options.ignore_index unused).
@@ -306,7 +245,7 @@ pub unsafe extern "C" fn lossfn_tversky_loss_f64(input: *const f64, target: *con
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_tversky_loss_soft_f32(input: *const f32, target: *const f32, class_weight: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Tversky, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
+    unsafe { entry(OverlapKind::Tversky, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
 }
 /// Tversky loss on soft targets, double precision: see lossfn_tversky_loss_soft_f32.
 ///
@@ -314,7 +253,7 @@ pub unsafe extern "C" fn lossfn_tversky_loss_soft_f32(input: *const f32, target:
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_tversky_loss_soft_f64(input: *const f64, target: *const f64, class_weight: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Tversky, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
+    unsafe { entry(OverlapKind::Tversky, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
 }
 /// Generalized Dice loss (Sudre et al. 2017) exactly as MONAI GeneralizedDiceLoss, on index
 /// targets: per sample (or once for the batch pooled, options.batch), over the classes kept
@@ -333,7 +272,7 @@ pub unsafe extern "C" fn lossfn_tversky_loss_soft_f64(input: *const f64, target:
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_generalized_dice_loss_f32(input: *const f32, target: *const i64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Generalized, input, TargetPtr::Index(target), std::ptr::null(), shape, options, loss, grad_input) }
+    unsafe { entry(OverlapKind::GeneralizedDice, input, TargetPtr::Index(target), std::ptr::null(), shape, options, loss, grad_input) }
 }
 /// Generalized Dice loss on index targets, double precision (weights in f64): see
 /// lossfn_generalized_dice_loss_f32.
@@ -342,7 +281,7 @@ pub unsafe extern "C" fn lossfn_generalized_dice_loss_f32(input: *const f32, tar
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_generalized_dice_loss_f64(input: *const f64, target: *const i64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Generalized, input, TargetPtr::Index(target), std::ptr::null(), shape, options, loss, grad_input) }
+    unsafe { entry(OverlapKind::GeneralizedDice, input, TargetPtr::Index(target), std::ptr::null(), shape, options, loss, grad_input) }
 }
 /// Generalized Dice loss on soft (or multi-label) targets: as
 /// lossfn_generalized_dice_loss_f32, with target holding batch*classes*spatial values in the
@@ -352,7 +291,7 @@ pub unsafe extern "C" fn lossfn_generalized_dice_loss_f64(input: *const f64, tar
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_generalized_dice_loss_soft_f32(input: *const f32, target: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
-    unsafe { entry(Which::Generalized, input, TargetPtr::Soft(target), std::ptr::null(), shape, options, loss, grad_input) }
+    unsafe { entry(OverlapKind::GeneralizedDice, input, TargetPtr::Soft(target), std::ptr::null(), shape, options, loss, grad_input) }
 }
 /// Generalized Dice loss on soft targets, double precision: see
 /// lossfn_generalized_dice_loss_soft_f32.
@@ -361,122 +300,57 @@ pub unsafe extern "C" fn lossfn_generalized_dice_loss_soft_f32(input: *const f32
 /// Pointers must be valid for the stated sizes.
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_generalized_dice_loss_soft_f64(input: *const f64, target: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
-    unsafe { entry(Which::Generalized, input, TargetPtr::Soft(target), std::ptr::null(), shape, options, loss, grad_input) }
+    unsafe { entry(OverlapKind::GeneralizedDice, input, TargetPtr::Soft(target), std::ptr::null(), shape, options, loss, grad_input) }
 }
 
-/// Renames the options struct an error message names: the shared checks say `options.x`; the fused
-/// call has two structs, `dice` and `ce`.
-fn in_struct(e: Error, name: &str) -> Error {
-    e.with_message(e.message().replace("`options.", &format!("`{name}.")))
+/// The C options struct of the part fused with Dice, and its safe counterpart.
+trait CPart: COptions {
+    type Safe: FusedPart;
+    /// The safe API's options (the raw reduction checked).
+    fn part_options(&self) -> Result<Self::Safe>;
 }
 
-/// The options struct of the part fused with Dice: its argument name and what it computes.
-trait FusedPart: COptions {
-    /// The argument's name in the C signature (`ce`, `focal`).
-    const NAME: &'static str;
-    fn ignore_index(&self) -> i64;
-    /// The validated part.
-    fn part(&self) -> Result<PixelLoss>;
-}
-
-impl FusedPart for lossfn_cross_entropy_options {
-    const NAME: &'static str = "ce";
-    fn ignore_index(&self) -> i64 {
-        self.ignore_index
-    }
-    fn part(&self) -> Result<PixelLoss> {
-        check_option("ce.label_smoothing", self.label_smoothing, (0.0..=1.0).contains(&self.label_smoothing), "in [0, 1]")?;
-        Ok(PixelLoss::CrossEntropy { label_smoothing: self.label_smoothing })
+impl CPart for lossfn_cross_entropy_options {
+    type Safe = crate::api::classification::CrossEntropyOptions;
+    fn part_options(&self) -> Result<Self::Safe> {
+        self.safe()
     }
 }
 
-impl FusedPart for lossfn_focal_options {
-    const NAME: &'static str = "focal";
-    fn ignore_index(&self) -> i64 {
-        self.ignore_index
-    }
-    fn part(&self) -> Result<PixelLoss> {
-        check_option("focal.gamma", self.gamma, self.gamma.is_finite() && self.gamma >= 0.0, "finite, >= 0")?;
-        Ok(PixelLoss::Focal { gamma: self.gamma })
+impl CPart for lossfn_focal_options {
+    type Safe = crate::api::classification::FocalOptions;
+    fn part_options(&self) -> Result<Self::Safe> {
+        self.safe()
     }
 }
 
 /// The shared body of lossfn_dice_ce_loss_* and lossfn_dice_focal_loss_*.
 #[allow(clippy::too_many_arguments)]
-unsafe fn fused_entry<T: Math, S: FusedPart>(
+unsafe fn fused_entry<T: Float, C: CPart>(
     logits: *const T,
     target: *const i64,
     class_weight: *const T,
     shape: lossfn_shape,
     dice: *const lossfn_overlap_options,
-    other: *const S,
+    other: *const C,
     loss: *mut T,
     grad_logits: *mut T,
 ) -> lossfn_status {
     ffi_boundary! {
+        let name = <C::Safe as FusedPart>::NAME;
         let d: lossfn_overlap_options = unsafe { read_options("dice", dice)? };
-        let c: S = unsafe { read_options(S::NAME, other)? };
-        let name = S::NAME;
-        use crate::reduce::{Output, Reduce, Reduction};
-        // Each part's reduction, λ and avg_factor are its own; NONE (per-score and per-position
-        // values of two shapes) and MEAN_DENOMINATOR (two denominators: ask dice_loss and
-        // cross_entropy for theirs) are refused.
-        let part = |name: &str, controls: crate::reduce::Controls| -> Result<Reduce> {
-            match controls.output {
-                Output::Reduced(kind @ (Reduction::Mean | Reduction::Sum)) => {
-                    Ok(Reduce { kind, loss_weight: controls.loss_weight, avg_factor: controls.avg_factor })
-                }
-                _ => Err(Error::option(format!(
-                    "`{name}.reduction` must be LOSSFN_REDUCTION_MEAN or _SUM for the fused loss (NONE has two \
-                     shapes; for MEAN_DENOMINATOR ask each part's own function for its denominator)"
-                ))),
-            }
-        };
-        let dice_controls = d.controls(false).map_err(|e| in_struct(e, "dice"))?;
-        let other_controls = c.controls(false).map_err(|e| in_struct(e, name))?;
-        let dice_reduce = part("dice", dice_controls)?;
-        let other_reduce = part(name, other_controls)?;
-        if d.activation != LOSSFN_ACTIVATION_SOFTMAX {
-            return Err(Error::option(format!(
-                "`dice.activation` = {}: the fused parts share one softmax (LOSSFN_ACTIVATION_SOFTMAX)",
-                d.activation
-            )));
-        }
-        if d.ignore_index != c.ignore_index() {
-            return Err(Error::option(format!(
-                "`dice.ignore_index` = {} differs from `{name}.ignore_index` = {}: ignored positions count in neither part",
-                d.ignore_index,
-                c.ignore_index()
-            )));
-        }
-        if dice_controls.accumulate != other_controls.accumulate {
-            return Err(Error::option(format!(
-                "`dice.accumulate` = {} differs from `{name}.accumulate` = {}: the call writes one gradient",
-                dice_controls.accumulate, other_controls.accumulate
-            )));
-        }
-        if d.soft_label {
-            return Err(Error::option("`dice.soft_label` = true: index targets are hard (one-hot) labels"));
-        }
-        let pixel = c.part()?;
-        let kshape = shape_of(shape)?;
-        let params = params(Which::Dice, &d, shape.classes).map_err(|e| in_struct(e, "dice"))?;
-        let (positions, elements) = (kshape.positions(), kshape.len());
+        let c: C = unsafe { read_options(name, other)? };
+        let d = overlap_options(&d, OverlapKind::Dice).map_err(|e| api::in_struct(e, "dice"))?;
+        let c = c.part_options().map_err(|e| api::in_struct(e, name))?;
+        let shape = shape_of(shape)?;
+        let p = api::prepare_fused(&d, &c, &shape)?;
         let mut io = Io::new();
-        let input = unsafe { io.input("logits", logits, elements)? };
-        let target = Target::Index { target: unsafe { io.input("target", target, positions)? }, ignore_index: d.ignore_index };
+        let logits = unsafe { io.input("logits", logits, shape.len())? };
+        let target = unsafe { io.input("target", target, shape.positions())? };
         let class_weight = unsafe { io.optional_input("class_weight", class_weight, shape.classes)? };
         let loss = unsafe { io.output("loss", loss, 3)? };
-        let grad = unsafe { io.optional_output("grad_logits", grad_logits, elements)? };
-        let args = Args { input, target, class_weight, shape: kshape };
-        let part_params = PartParams { reduction: other_reduce, loss: pixel };
-        // The kernel scales each part itself; the shared layer only adds `accumulate`.
-        let controls = crate::reduce::Controls { accumulate: d.accumulate, ..crate::reduce::Controls::plain(Reduction::Sum) };
-        run_loss(&controls, loss, grad, "grad_logits", |_, _, grad| {
-            let (dice, ce) = overlap_fused(&args, &Params { reduction: dice_reduce, ..params }, &part_params, grad)
-                .map_err(|e| target_error(e, shape, d.ignore_index))?;
-            Ok([dice + ce, dice, ce])
-        })
+        let grad = unsafe { io.optional_output("grad_logits", grad_logits, shape.len())? };
+        api::compute_fused(&p, logits, target, class_weight, shape, d.ignore_index, loss, grad)
     }
 }
 
@@ -540,44 +414,18 @@ pub const LOSSFN_OVERLAP_TVERSKY: lossfn_overlap_kind = 1;
 /// Generalized Dice (lossfn_generalized_dice_loss_f32).
 pub const LOSSFN_OVERLAP_GENERALIZED_DICE: lossfn_overlap_kind = 2;
 
-/// The validated parameters of a two-phase call: its kind, options with `batch = true`, and the
-/// number of statistics triples C'.
-fn stats_params(kind: lossfn_overlap_kind, o: &lossfn_overlap_options, shape: lossfn_shape) -> Result<(Params, crate::kernels::classification::Shape, usize)> {
-    let which = match kind {
-        LOSSFN_OVERLAP_DICE => Which::Dice,
-        LOSSFN_OVERLAP_TVERSKY => Which::Tversky,
-        LOSSFN_OVERLAP_GENERALIZED_DICE => Which::Generalized,
-        v => return Err(Error::option(format!("`kind` = {v} is not a lossfn_overlap_kind (DICE 0, TVERSKY 1, GENERALIZED_DICE 2)"))),
-    };
-    if !o.batch {
-        return Err(Error::option(
-            "`options.batch` = false: the two-phase statistics are for the batch-pooled score (batch = true); \
-             per-sample scores need no exchange (each rank calls the loss itself, with the MEAN recipe)",
-        ));
+/// A C kind value.
+fn overlap_kind(kind: lossfn_overlap_kind) -> Result<OverlapKind> {
+    match kind {
+        LOSSFN_OVERLAP_DICE => Ok(OverlapKind::Dice),
+        LOSSFN_OVERLAP_TVERSKY => Ok(OverlapKind::Tversky),
+        LOSSFN_OVERLAP_GENERALIZED_DICE => Ok(OverlapKind::GeneralizedDice),
+        v => Err(Error::option(format!("`kind` = {v} is not a lossfn_overlap_kind (DICE 0, TVERSKY 1, GENERALIZED_DICE 2)"))),
     }
-    let kshape = shape_of(shape)?;
-    let params = params(which, o, shape.classes)?;
-    let count = stats_count(&kshape, &params);
-    Ok((params, kshape, count))
-}
-
-/// `stats_len` must be 3·C' (a C' whose 3·C' overflows is INVALID_SIZE, whatever stats_len is).
-fn check_stats_len(stats_len: usize, count: usize, o: &lossfn_overlap_options, status: lossfn_status) -> Result<()> {
-    let expected = mul_size("`shape.classes`: 3 statistics per class", count, 3)?;
-    if stats_len == expected {
-        return Ok(());
-    }
-    Err(Error::new(
-        status,
-        format!(
-            "`stats_len` = {stats_len}, expected 3 x {count} (one [TP, P, G] triple per class kept: include_background = {})",
-            o.include_background
-        ),
-    ))
 }
 
 /// The shared body of lossfn_overlap_stats_*.
-unsafe fn stats_entry<T: Math>(
+unsafe fn stats_entry<T: Float>(
     kind: lossfn_overlap_kind,
     input: *const T,
     target: TargetPtr<T>,
@@ -588,45 +436,22 @@ unsafe fn stats_entry<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_overlap_options = unsafe { read_options("options", options)? };
-        o.controls(false)?;
-        let (params, kshape, count) = stats_params(kind, &o, shape)?;
-        check_stats_len(stats_len, count, &o, LOSSFN_ERROR_INVALID_OPTION)?;
-        let (positions, elements) = (kshape.positions(), kshape.len());
+        let kind = overlap_kind(kind)?;
+        let o = overlap_options(&o, kind)?;
+        let shape = shape_of(shape)?;
+        let p = api::prepare_stats(kind, &o, &shape, target.is_soft(), false)?;
+        api::check_stats_len(stats_len, p.count, &o, Error::option)?;
         let mut io = Io::new();
-        let input = unsafe { io.input("input", input, elements)? };
-        let target = unsafe { read_target(&mut io, target, &o, positions, elements)? };
+        let input = unsafe { io.input("input", input, shape.len())? };
+        let target = unsafe { target.read(&mut io, &shape)? };
         let stats = unsafe { io.output("stats", stats, stats_len)? };
-        let args = Args { input, target, class_weight: None, shape: kshape };
-        // Into a scratch first: nothing is written on error.
-        let mut sums = vec![0f64; stats_len];
-        overlap_stats(&args, &params, &mut sums).map_err(|e| target_error(e, shape, o.ignore_index))?;
-        stats.copy_from_slice(&sums);
-        Ok(())
+        api::compute_stats(&p, input, target, shape, &o, stats)
     }
-}
-
-/// Checks summed statistics: no NaN, and no negative sum where every term is >= 0 (G of index
-/// targets, a count; TP and P of probabilities from SOFTMAX or SIGMOID with index targets).
-fn check_stats(stats: &[f64], params: &Params, index: bool) -> Result<()> {
-    let nonneg = |q: usize| match q {
-        0 | 1 => index && params.activation != Activation::None,
-        _ => index,
-    };
-    for (i, &v) in stats.iter().enumerate() {
-        if v.is_nan() || (v < 0.0 && nonneg(i % 3)) {
-            return Err(Error::option(format!(
-                "`global_stats`[{i}] = {v} ({} of score {}): not a sum of this loss's statistics (a broken all-reduce?)",
-                ["TP", "P", "G"][i % 3],
-                i / 3
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// The shared body of lossfn_overlap_loss_from_stats_*.
 #[allow(clippy::too_many_arguments)]
-unsafe fn from_stats_entry<T: Math>(
+unsafe fn from_stats_entry<T: Float>(
     kind: lossfn_overlap_kind,
     input: *const T,
     target: TargetPtr<T>,
@@ -640,27 +465,19 @@ unsafe fn from_stats_entry<T: Math>(
 ) -> lossfn_status {
     ffi_boundary! {
         let o: lossfn_overlap_options = unsafe { read_options("options", options)? };
-        let controls = o.controls(false)?;
-        let (params, kshape, count) = stats_params(kind, &o, shape)?;
-        if kind == LOSSFN_OVERLAP_GENERALIZED_DICE && !class_weight.is_null() {
-            return Err(Error::option("`class_weight` must be NULL for LOSSFN_OVERLAP_GENERALIZED_DICE (its class weights are the loss's own)"));
-        }
-        check_stats_len(stats_len, count, &o, LOSSFN_ERROR_INVALID_SIZE)?;
-        let (positions, elements) = (kshape.positions(), kshape.len());
+        let kind = overlap_kind(kind)?;
+        let o = overlap_options(&o, kind)?;
+        let shape = shape_of(shape)?;
+        let p = api::prepare_stats(kind, &o, &shape, target.is_soft(), !class_weight.is_null())?;
+        api::check_stats_len(stats_len, p.count, &o, Error::size)?;
         let mut io = Io::new();
-        let input = unsafe { io.input("input", input, elements)? };
-        let index = matches!(target, TargetPtr::Index(_));
-        let target = unsafe { read_target(&mut io, target, &o, positions, elements)? };
+        let input = unsafe { io.input("input", input, shape.len())? };
+        let target = unsafe { target.read(&mut io, &shape)? };
         let class_weight = unsafe { io.optional_input("class_weight", class_weight, shape.classes)? };
         let stats = unsafe { io.input("global_stats", global_stats, stats_len)? };
-        check_stats(stats, &params, index)?;
-        let loss_len = controls.loss_len(loss_count(&kshape, &params));
-        let loss = unsafe { io.output("loss", loss, loss_len)? };
-        let grad = unsafe { io.optional_output("grad_input", grad_input, elements)? };
-        let args = Args { input, target, class_weight, shape: kshape };
-        run_loss(&controls, loss, grad, "grad_input", |reduction, none, grad| {
-            overlap_from_stats(&args, &Params { reduction, ..params }, stats, none, grad).map_err(|e| target_error(e, shape, o.ignore_index))
-        })
+        let loss = unsafe { io.output("loss", loss, p.prepared.controls.loss_len(p.prepared.terms(&shape)))? };
+        let grad = unsafe { io.optional_output("grad_input", grad_input, shape.len())? };
+        api::compute_from_stats(&p, input, target, class_weight, shape, &o, stats, loss, grad)
     }
 }
 
