@@ -364,9 +364,21 @@ typedef uint32_t lossfn_layout;
  * same `[batch][spatial]` order.
  */
 typedef struct lossfn_shape {
+  /**
+   * N, the number of samples.
+   */
   size_t batch;
+  /**
+   * C, the number of classes (> 0).
+   */
   size_t classes;
+  /**
+   * S, the positions per sample (H·W·…; 1 for [N, C] rows).
+   */
   size_t spatial;
+  /**
+   * LOSSFN_LAYOUT_NCS or LOSSFN_LAYOUT_NSC.
+   */
   lossfn_layout layout;
 } lossfn_shape;
 
@@ -625,6 +637,9 @@ typedef struct lossfn_rotated_box_options {
   bool accumulate;
 } lossfn_rotated_box_options;
 
+/**
+ * Success.
+ */
 #define LOSSFN_OK 0
 
 /**

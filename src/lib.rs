@@ -32,24 +32,34 @@
 //! * [`capi`] — the only `unsafe`: pointers into slices (NULL, alignment, overlap), raw enum
 //!   values into Rust enums, the panic boundary; then the safe function.
 //! * the safe API (`src/api/`) — lengths and option domains validated, one kernel called.
-//! * [`kernels`] — safe Rust, generic over [`kernels::Real`] (`f32`/`f64`), one file per family.
-//! * [`reduce`] — reductions and the deterministic chunked parallel driver on the library-owned
-//!   thread pool ([`pool`]).
+//! * `kernels` (crate-private) — the math: safe Rust, generic over `f32`/`f64`, one file per
+//!   family, for validated input only.
+//! * `reduce` (crate-private) — reductions and the deterministic chunked parallel driver on the
+//!   library-owned thread pool (`pool`).
 //!
 //! The contract of every function (conventions, statuses, options and defaults, what each
 //! loss computes after which project's code) is `docs/api.md`; the formulas and gradients are
 //! in `docs/{regression,boxes,classification,overlap}.md`.
 //!
 #![deny(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs)]
 
 mod api;
 pub use api::*;
 pub mod capi;
 mod error;
 pub use error::{Error, Result};
-pub mod kernels;
-pub mod pool;
-pub mod reduce;
+pub(crate) mod kernels;
+pub(crate) mod pool;
+pub(crate) mod reduce;
+
+/// Hooks for the crate's own test suites; not part of the API (no semver guarantee).
+#[doc(hidden)]
+pub mod testing {
+    /// Caps the SIMD level the kernels dispatch to (0 baseline, 1 AVX2, 2 AVX-512): the suites
+    /// check that every level gives bitwise the same results.
+    pub use crate::kernels::simd::{set_simd_enabled, set_simd_max};
+}
 
 /// The README's Rust example, run as a doc test.
 #[doc = include_str!("../README.md")]

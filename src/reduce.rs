@@ -284,12 +284,8 @@ pub fn chunks(n: usize, chunk: usize) -> impl Iterator<Item = Range<usize>> {
 ///
 /// Why not `Iterator::sum`: Rust's `f64` sum starts from −0.0 (the IEEE additive identity),
 /// so an empty input (n = 0) would report a loss of −0.0. Starting from +0.0 gives the same
-/// bits for every non-empty sum except an all-(−0.0) one, and +0.0 for an empty one.
-///
-/// ```
-/// assert_eq!(lossfn::reduce::total([]).to_bits(), 0f64.to_bits());
-/// assert_eq!(lossfn::reduce::total([0.5, 0.25, -1.0]), -0.25);
-/// ```
+/// bits for every non-empty sum except an all-(−0.0) one, and +0.0 for an empty one
+/// (`tests::total_starts_from_positive_zero`).
 #[inline]
 pub fn total(parts: impl IntoIterator<Item = f64>) -> f64 {
     parts.into_iter().fold(0.0, |acc, x| acc + x)
@@ -351,4 +347,15 @@ pub fn add_lanes<T: crate::kernels::Real>(acc: &mut [f64; 8], v: &[T]) {
 #[inline]
 pub fn sum_lanes<const L: usize>(acc: [f64; L]) -> f64 {
     total(acc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::total;
+
+    #[test]
+    fn total_starts_from_positive_zero() {
+        assert_eq!(total([]).to_bits(), 0f64.to_bits());
+        assert_eq!(total([0.5, 0.25, -1.0]), -0.25);
+    }
 }

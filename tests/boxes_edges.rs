@@ -329,46 +329,47 @@ fn bitwise_identical_across_thread_counts() {
 /// without AVX2 / AVX-512 the capped levels fall back to the same copy.)
 #[test]
 fn simd_copies_agree_bitwise() {
-    use lossfn::kernels::boxes::*;
-    use lossfn::kernels::simd::set_simd_max;
-    use lossfn::reduce::Reduction;
-    fn check<T: Float + lossfn::kernels::Real>(pred: &[f64], target: &[f64], weight: &[f64]) {
+    use lossfn::boxes::{self as b, CiouVariant, Format, IouKind, IouMode, Options};
+    use lossfn::testing::set_simd_max;
+    use lossfn::Reduction;
+    type BoxFn<T> = fn(&[T], &[T], Option<&[T]>, &Options, &mut [T], Option<&mut [T]>) -> lossfn::Result<()>;
+    fn check<T: Float + lossfn::Float>(pred: &[f64], target: &[f64], weight: &[f64]) {
         let conv = |v: &[f64]| v.iter().map(|&x| <T as Float>::of(x)).collect::<Vec<T>>();
         let (p, t, w) = (conv(pred), conv(target), conv(weight));
         let n = p.len() / 4;
-        let kinds = [
-            BoxLoss::Iou(IouMode::Linear),
-            BoxLoss::Iou(IouMode::Square),
-            BoxLoss::Iou(IouMode::Log),
-            BoxLoss::Giou,
-            BoxLoss::Diou,
-            BoxLoss::Ciou(CiouVariant::Torchvision),
-            BoxLoss::Ciou(CiouVariant::Ultralytics),
-            BoxLoss::Ciou(CiouVariant::Mmdet),
-            BoxLoss::Siou,
-            BoxLoss::Eiou { gamma: 0.0 },
-            BoxLoss::Eiou { gamma: 0.5 },
-            BoxLoss::Eiou { gamma: 1.7 },
-            BoxLoss::Cdiou { lambda: 0.5 },
+        let o = Options::default();
+        let kinds: [(&str, BoxFn<T>, Options); 13] = [
+            ("iou", b::iou_loss, Options { iou_mode: IouMode::Linear, ..o }),
+            ("iou", b::iou_loss, Options { iou_mode: IouMode::Square, ..o }),
+            ("iou", b::iou_loss, Options { iou_mode: IouMode::Log, ..o }),
+            ("giou", b::giou_loss, o),
+            ("diou", b::diou_loss, o),
+            ("ciou", b::ciou_loss, Options { ciou_variant: CiouVariant::Torchvision, ..o }),
+            ("ciou", b::ciou_loss, Options { ciou_variant: CiouVariant::Ultralytics, ..o }),
+            ("ciou", b::ciou_loss, Options { ciou_variant: CiouVariant::Mmdet, ..o }),
+            ("siou", b::siou_loss, o),
+            ("eiou", b::eiou_loss, Options { gamma: 0.0, ..o }),
+            ("eiou", b::eiou_loss, Options { gamma: 0.5, ..o }),
+            ("eiou", b::eiou_loss, Options { gamma: 1.7, ..o }),
+            ("cdiou", b::cdiou_loss, Options { lambda: 0.5, ..o }),
         ];
         let formats = [Format::Xyxy, Format::Xywh, Format::Cxcywh, Format::Ltrb];
-        for kind in kinds {
+        for (name, f, options) in kinds {
             for format in formats {
                 for reduction in [Reduction::None, Reduction::Mean, Reduction::Sum] {
                     for weighted in [false, true] {
-                        let args = Args { pred: &p, target: &t, weight: weighted.then_some(&w[..]) };
+                        let options = Options { format, reduction, ..options };
                         let run = |level: u8| {
                             set_simd_max(level);
-                            let mut loss = vec![T::default(); n];
+                            let mut loss = vec![T::default(); reduction.loss_len(n)];
                             let mut grad = vec![T::default(); 4 * n];
-                            let none = (reduction == Reduction::None).then_some(&mut loss[..]);
-                            let v = box_loss(kind, format, 1e-7, &args, reduction.into(), none, Some(&mut grad));
+                            f(&p, &t, weighted.then_some(&w[..]), &options, &mut loss, Some(&mut grad)).unwrap();
                             let bits = |x: &[T]| x.iter().map(|&v| <T as Float>::f64(v).to_bits()).collect::<Vec<_>>();
-                            (v.to_bits(), bits(&loss), bits(&grad))
+                            (bits(&loss), bits(&grad))
                         };
                         let base = run(0);
                         for level in [1, 2] {
-                            assert!(run(level) == base, "level {level}: {kind:?} {format:?} {reduction:?} {} weighted {weighted}", T::NAME);
+                            assert!(run(level) == base, "level {level}: {name} {options:?} {} weighted {weighted}", <T as Float>::NAME);
                         }
                     }
                 }
@@ -380,7 +381,7 @@ fn simd_copies_agree_bitwise() {
                 let run = |level: u8| {
                     set_simd_max(level);
                     let mut out = vec![T::default(); n * m];
-                    box_iou_matrix(&p, &t[..4 * m], format, kind, 1e-7, &mut out);
+                    b::box_iou_matrix(&p, &t[..4 * m], format, kind, 1e-7, &mut out).unwrap();
                     out.iter().map(|&v| <T as Float>::f64(v).to_bits()).collect::<Vec<_>>()
                 };
                 let base = run(0);

@@ -991,7 +991,7 @@ fn bitwise_identical_across_thread_counts_and_simd_paths() {
         for call in picked.values() {
             let run = |threads: usize, simd: u8| {
                 assert_eq!(lossfn_set_num_threads(threads), LOSSFN_OK);
-                lossfn::kernels::simd::set_simd_max(simd);
+                lossfn::testing::set_simd_max(simd);
                 let (st, l, g) = call.run::<f32>(true);
                 let (st64, l64, g64) = call.run::<f64>(true);
                 assert_eq!((st, st64), (LOSSFN_OK, LOSSFN_OK));
@@ -1004,6 +1004,6 @@ fn bitwise_identical_across_thread_counts_and_simd_paths() {
             }
         }
     }
-    lossfn::kernels::simd::set_simd_enabled(true);
+    lossfn::testing::set_simd_enabled(true);
     lossfn_set_num_threads(0);
 }

@@ -82,9 +82,9 @@ fn check(f: F) {
             // The SIMD copies (baseline, AVX2, AVX-512 where the CPU has them) agree bit for bit
             // (after the pool probe above: a new thread count replaces the probed pool).
             for level in [0, 1] {
-                lossfn::kernels::simd::set_simd_max(level);
+                lossfn::testing::set_simd_max(level);
                 let got = run(2);
-                lossfn::kernels::simd::set_simd_max(2);
+                lossfn::testing::set_simd_max(2);
                 assert!(got.0 == reference.0, "{}_{dt:?} config {k}: loss differs with SIMD level {level}", f.name());
                 assert!(got.1 == reference.1, "{}_{dt:?} config {k}: gradient differs with SIMD level {level}", f.name());
             }

@@ -127,7 +127,7 @@ fn bad_input_is_rejected_and_writes_nothing() {
 /// The baseline, AVX2 and AVX-512 copies give bitwise identical outputs.
 #[test]
 fn simd_copies_agree_bitwise() {
-    use lossfn::kernels::simd::set_simd_max;
+    use lossfn::testing::set_simd_max;
     let mut rng = Rng(53);
     for ((n, sides, bins), reduction) in [(3_001, 4, 16), (1_001, 4, 17), (1_001, 4, 7)].into_iter().flat_map(|d| [(d, LOSSFN_REDUCTION_NONE), (d, LOSSFN_REDUCTION_MEAN)]) {
         let logits = rng.vec(n * sides * bins, -5.0, 5.0);
@@ -364,7 +364,7 @@ fn box_branch_bad_input_is_rejected_and_writes_nothing() {
 /// loss does not depend on whether the gradient is computed.
 #[test]
 fn box_branch_simd_copies_agree_bitwise() {
-    use lossfn::kernels::simd::set_simd_max;
+    use lossfn::testing::set_simd_max;
     let mut rng = Rng(73);
     let (n, bins) = (3_001, 16);
     let p = problem(&mut rng, n, bins);

@@ -125,7 +125,7 @@ fn bad_input_is_rejected_and_writes_nothing() {
 /// The baseline, AVX2 and AVX-512 copies give bitwise identical outputs.
 #[test]
 fn simd_copies_agree_bitwise() {
-    use lossfn::kernels::simd::set_simd_max;
+    use lossfn::testing::set_simd_max;
     let mut rng = Rng(59);
     let c = random_case(&mut rng, 2_003, 17);
     for reduction in [LOSSFN_REDUCTION_NONE, LOSSFN_REDUCTION_MEAN] {

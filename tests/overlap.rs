@@ -178,9 +178,9 @@ fn bitwise_identical_across_thread_counts() {
 /// CPU without AVX2 / AVX-512 the capped levels fall back to the same copy.)
 #[test]
 fn simd_variants_agree_bitwise() {
-    use lossfn::kernels::simd::set_simd_max;
-    use lossfn::kernels::overlap::{self as k, Activation, Args, Layout, Params, Score, Shape, Target};
-    use lossfn::reduce::Reduction;
+    use lossfn::overlap::{dice_loss, dice_loss_soft, tversky_loss_soft, Activation, Layout, OverlapOptions, Shape};
+    use lossfn::testing::set_simd_max;
+    use lossfn::Reduction;
     let mut rng = Rng(17);
     for (nb, nc, ns, layout) in [(2, 21, 3_001, Layout::Ncs), (3, 4, 777, Layout::Nsc), (40, 3, 5, Layout::Ncs)] {
         let elements = nb * nc * ns;
@@ -189,34 +189,25 @@ fn simd_variants_agree_bitwise() {
         let idx: Vec<i64> = (0..nb * ns).map(|_| if rng.below(9) == 0 { -100 } else { rng.below(nc as u64) as i64 }).collect();
         let shape = Shape { batch: nb, classes: nc, spatial: ns, layout };
         for activation in [Activation::None, Activation::Sigmoid, Activation::Softmax] {
-            for (score, target, soft_label) in [
-                (Score::Dice { squared_pred: true }, Target::Index { target: &idx[..], ignore_index: -100 }, false),
-                (Score::Tversky { alpha: 0.3, beta: 0.7 }, Target::Soft(&soft[..]), false),
-                (Score::Dice { squared_pred: false }, Target::Soft(&soft[..]), true),
-            ] {
-                let params = Params {
-                    score,
-                    activation,
-                    smooth_nr: 1e-5,
-                    smooth_dr: 1e-5,
-                    include_background: false,
-                    batch: false,
-                    gamma: 0.75,
-                    reduction: Reduction::None.into(),
-                    soft_label,
-                };
-                let args = Args { input: &x[..], target, class_weight: None, shape };
-                let n_loss = k::score_count(&shape, false, false);
+            let o = OverlapOptions { activation, include_background: false, gamma: 0.75, reduction: Reduction::None, ..Default::default() };
+            type Call<'a> = Box<dyn Fn(&mut [f32], Option<&mut [f32]>) -> lossfn::Result<()> + 'a>;
+            let calls: [(&str, Call); 3] = [
+                ("dice, squared_pred, index targets", Box::new(|l, g| dice_loss(&x, &idx, None, shape, &OverlapOptions { squared_pred: true, ..o }, l, g))),
+                ("tversky, soft targets", Box::new(|l, g| tversky_loss_soft(&x, &soft, None, shape, &OverlapOptions { alpha: 0.3, beta: 0.7, ..o }, l, g))),
+                ("dice, soft_label", Box::new(|l, g| dice_loss_soft(&x, &soft, None, shape, &OverlapOptions { soft_label: true, ..o }, l, g))),
+            ];
+            let n_loss = nb * (nc - 1);
+            for (what, call) in &calls {
                 let run = |level: u8| {
                     set_simd_max(level);
                     let mut loss = vec![0f32; n_loss];
                     let mut grad = vec![0f32; elements];
-                    let r = k::overlap(&args, &params, Some(&mut loss), Some(&mut grad));
-                    (r.unwrap().to_bits(), loss.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), grad.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+                    call(&mut loss, Some(&mut grad)).unwrap();
+                    (loss.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), grad.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
                 };
                 let base = run(0);
-                assert!(run(1) == base, "AVX2 differs: {score:?} {activation:?} {layout:?}");
-                assert!(run(2) == base, "AVX-512 differs: {score:?} {activation:?} {layout:?}");
+                assert!(run(1) == base, "AVX2 differs: {what} {activation:?} {layout:?}");
+                assert!(run(2) == base, "AVX-512 differs: {what} {activation:?} {layout:?}");
             }
         }
     }

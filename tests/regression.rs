@@ -177,7 +177,7 @@ fn bitwise_identical_across_thread_counts() {
 /// fall back to the same copy.)
 #[test]
 fn simd_copies_agree_bitwise() {
-    use lossfn::kernels::simd::set_simd_max;
+    use lossfn::testing::set_simd_max;
     let n = 40_003; // several chunks and a ragged last block
     let mut rng = Rng(23);
     let mut x = rng.vec(n, -4.0, 4.0);

@@ -364,16 +364,7 @@ where
         let cw = values::<T>(shape.classes, 45, 0.5, 2.0);
         let labels: Vec<i64> = values::<f64>(pos, 46, 0.0, shape.classes as f64 + 1.0).into_iter().map(|v| if v as usize == shape.classes { -100 } else { v as i64 }).collect();
         // Probability targets: softmax of z along the class axis.
-        let mut probs = vec![T::zero(); len];
-        for n in 0..shape.batch {
-            for s in 0..shape.spatial {
-                let at = |k: usize| if shape.layout == Layout::Ncs { (n * shape.classes + k) * shape.spatial + s } else { (n * shape.spatial + s) * shape.classes + k };
-                let sum: f64 = (0..shape.classes).map(|k| z[at(k)].f64().exp()).sum();
-                for k in 0..shape.classes {
-                    probs[at(k)] = T::of(z[at(k)].f64().exp() / sum);
-                }
-            }
-        }
+        let probs = softmax_targets(&z, shape);
         for (red, c_red) in [(Reduction::None, 0), (Reduction::Mean, 1), (Reduction::Sum, 2)] {
             // Each pair: the safe call, the C call with the same options, the loss length.
             let same = |what: &str, terms: usize, safe: &dyn Fn(&mut [T], Option<&mut [T]>) -> lossfn::Result<()>, cc: &dyn Fn(*mut T, *mut T) -> u32| {
@@ -753,4 +744,46 @@ fn overlap_suite<T: OverlapC>() {
 fn overlap_matches_the_c_api_and_refuses_bad_input() {
     overlap_suite::<f32>();
     overlap_suite::<f64>();
+}
+
+/// Whether `text` holds `word` as a whole identifier (not inside a longer one such as
+/// `lossfn_<word>_f32`).
+fn has_word(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
+/// Every loss of the C header has its safe function (`pub fn <name><T: Float>` in `src/api/`,
+/// named as the C function without `lossfn_` and `_f32`), every safe function its C entry
+/// point, and each is called by this suite: a loss added to one and not the other, or not
+/// tested here, fails.
+#[test]
+fn every_c_function_has_a_tested_safe_counterpart() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let header = std::fs::read_to_string(format!("{root}/include/lossfn.h")).unwrap();
+    let c: std::collections::BTreeSet<String> = header
+        .split(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_'))
+        .filter_map(|w| w.strip_prefix("lossfn_")?.strip_suffix("_f32"))
+        .map(str::to_owned)
+        .collect();
+    let mut safe = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(format!("{root}/src/api")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("pub fn ") {
+                if let Some((name, _)) = rest.split_once("<T: Float>") {
+                    safe.insert(name.to_owned());
+                }
+            }
+        }
+    }
+    assert!(c.len() >= 41, "{} C functions found in the header", c.len());
+    assert_eq!(c, safe, "C functions (left) and safe functions (right) differ");
+    let suite = std::fs::read_to_string(format!("{root}/tests/safe_api.rs")).unwrap();
+    let untested: Vec<_> = safe.iter().filter(|name| !has_word(&suite, name)).collect();
+    assert!(untested.is_empty(), "safe functions not called by tests/safe_api.rs: {untested:?}");
 }

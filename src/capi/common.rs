@@ -4,6 +4,7 @@ use std::ffi::c_char;
 
 /// Result of every fallible function: LOSSFN_OK (0) or one of the LOSSFN_ERROR_* codes.
 pub type lossfn_status = u32;
+/// Success.
 pub const LOSSFN_OK: lossfn_status = 0;
 /// A required pointer is NULL.
 pub const LOSSFN_ERROR_NULL_POINTER: lossfn_status = 1;
@@ -50,9 +51,13 @@ pub const LOSSFN_LAYOUT_NSC: lossfn_layout = 1;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct lossfn_shape {
+    /// N, the number of samples.
     pub batch: usize,
+    /// C, the number of classes (> 0).
     pub classes: usize,
+    /// S, the positions per sample (H·W·…; 1 for [N, C] rows).
     pub spatial: usize,
+    /// LOSSFN_LAYOUT_NCS or LOSSFN_LAYOUT_NSC.
     pub layout: lossfn_layout,
 }
 

@@ -1,8 +1,10 @@
 //! The C ABI: the only `unsafe` in the crate.
 //!
-//! Every entry point is a few lines of glue: it runs inside `ffi_boundary!`, turns its raw
-//! arguments into slices with an [`Io`] (NULL / size / alignment / overlap checks), reads its
-//! options with `options`, calls one kernel, and returns. Errors carry a status and a message
+//! Every entry point is a few lines of glue: it runs inside `ffi_boundary!`, reads its options
+//! struct (`read_options`: NULL = defaults, bool bytes checked) into the safe API's options
+//! (`safe_options!`: raw enum values checked), lets the safe API's `prepare` validate them,
+//! turns its raw arguments into slices with an `Io` (NULL / size / alignment / overlap checks),
+//! calls the safe API's `compute`, and returns. Errors carry a status and a message
 //! naming the argument; they are stored for the calling thread and nothing is written.
 #![allow(non_camel_case_types)]
 
@@ -103,12 +105,12 @@ pub(crate) use ffi_boundary;
 /// first; each output is checked against every buffer registered before it, so an output that
 /// overlaps an input or another output is `LOSSFN_ERROR_OVERLAP` before anything is written.
 #[derive(Default)]
-pub struct Io {
+pub(crate) struct Io {
     spans: Vec<(&'static str, usize, usize)>,
 }
 
 /// `len` elements of `T` in bytes, or INVALID_SIZE when that overflows the address space.
-pub fn byte_len<T>(name: &str, len: usize) -> Result<usize> {
+pub(crate) fn byte_len<T>(name: &str, len: usize) -> Result<usize> {
     len.checked_mul(size_of::<T>())
         .filter(|&b| b <= isize::MAX as usize)
         .ok_or_else(|| Error::size(format!("`{name}`: {len} elements overflow the address space")))
@@ -198,7 +200,7 @@ impl Io {
 
 /// An options struct of the C API: its defaults and the byte offsets of its `bool` fields (the
 /// safe API's options are built from it by the `safe_options!` macro).
-pub trait COptions: Copy {
+pub(crate) trait COptions: Copy {
     /// The `lossfn_*_options_default()` value (what NULL means).
     fn defaults() -> Self;
     /// `(field, byte offset)` of every `bool` field.
@@ -242,7 +244,7 @@ pub(crate) use safe_options;
 ///
 /// # Safety
 /// When non-NULL, `p` must point to a readable `O`.
-pub unsafe fn read_options<O: COptions>(name: &str, p: *const O) -> Result<O> {
+pub(crate) unsafe fn read_options<O: COptions>(name: &str, p: *const O) -> Result<O> {
     if p.is_null() {
         return Ok(O::defaults());
     }
@@ -262,7 +264,7 @@ pub unsafe fn read_options<O: COptions>(name: &str, p: *const O) -> Result<O> {
 
 
 /// Converts a C reduction value into [`crate::api::Reduction`], rejecting unknown values.
-pub fn reduction(value: lossfn_reduction) -> Result<crate::api::Reduction> {
+pub(crate) fn reduction(value: lossfn_reduction) -> Result<crate::api::Reduction> {
     use crate::api::Reduction;
     match value {
         LOSSFN_REDUCTION_NONE => Ok(Reduction::None),
@@ -276,7 +278,7 @@ pub fn reduction(value: lossfn_reduction) -> Result<crate::api::Reduction> {
 
 /// Converts a `lossfn_shape` (its raw layout value checked here, the rest by
 /// `crate::classification::check_shape`: classes > 0, no overflowing products).
-pub fn shape_of(s: lossfn_shape) -> Result<crate::kernels::classification::Shape> {
+pub(crate) fn shape_of(s: lossfn_shape) -> Result<crate::kernels::classification::Shape> {
     use crate::kernels::classification::{Layout, Shape};
     let layout = match s.layout {
         LOSSFN_LAYOUT_NCS => Layout::Ncs,

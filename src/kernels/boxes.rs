@@ -91,6 +91,7 @@ pub enum BoxLoss {
 /// Which similarity the pairwise matrix holds (the C `lossfn_iou_kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IouKind {
+    /// iou = inter / (max(union, 0) + eps).
     Iou,
     /// iou − (cw·ch − union) / (cw·ch + eps).
     Giou,

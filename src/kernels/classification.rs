@@ -39,9 +39,13 @@ pub enum Layout {
 /// A class tensor's shape (validated by the caller: no product overflows, classes > 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shape {
+    /// N, the number of samples.
     pub batch: usize,
+    /// C, the number of classes (> 0).
     pub classes: usize,
+    /// S, the positions per sample (H·W·…; 1 for [N, C] rows).
     pub spatial: usize,
+    /// Where element (n, c, s) lives.
     pub layout: Layout,
 }
 
@@ -54,6 +58,7 @@ impl Shape {
     pub fn len(&self) -> usize {
         self.positions() * self.classes
     }
+    /// No elements (an empty batch, or no positions).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

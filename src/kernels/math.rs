@@ -12,7 +12,7 @@
 //! | [`expm1`] | ≤ 2 ulp                 | ≤ 3 ulp for x ≤ 1 (beyond: exp(x) − 1, ≤ ~6 ulp) |
 //! | [`sin_cos`] | ≤ 2 ulp for \|x\| ≤ 1e5 | ≤ 2 ulp for \|x\| ≤ 8192 (larger: [`sin_cos_fixup`]) |
 //!
-//! (checked against `std` over the whole range in `tests/classification_math.rs`). Special
+//! (checked against `std` over the whole range in `src/kernels/math_tests.rs`). Special
 //! values follow IEEE/`std`: `exp(NaN) = NaN`, `exp(−∞) = 0`, `exp(+∞) = +∞`, `ln(0) = −∞`,
 //! `ln(x < 0) = NaN`, `ln(+∞) = +∞`; subnormal inputs and results are handled.
 //!
@@ -40,7 +40,8 @@ pub trait Math: Real {
     fn exp_v(x: Self) -> Self;
     /// ln x (see [`ln`]).
     fn ln_v(x: Self) -> Self;
-    /// ln x for x positive, normal and finite, or NaN (see [`ln_normal`]).
+    /// ln x for x positive, normal and finite, or NaN: no subnormal, zero, negative or infinite
+    /// cases, for hot loops whose argument is known to be in range (e.g. 1 + e^−|x| ∈ [1, 2]).
     fn ln_normal_v(x: Self) -> Self;
     /// ln(1 + e) for e ∈ [0, 1] (or NaN), given u = 1 + e and inv = 1/u (see [`logistic`]).
     fn ln_1p_unit_v(e: Self, u: Self, inv: Self) -> Self;
@@ -161,14 +162,6 @@ pub fn ln<T: Math>(x: T) -> T {
     T::ln_v(x)
 }
 
-/// ln x for x a positive normal finite number or NaN (NaN in, NaN out): [`ln`] without the
-/// subnormal, zero, negative and infinite cases, for hot loops whose argument is known to be
-/// in range (e.g. 1 + e^−|x| ∈ [1, 2]).
-#[inline(always)]
-pub fn ln_normal<T: Math>(x: T) -> T {
-    T::ln_normal_v(x)
-}
-
 /// The logistic function and its companions at x, sharing one exp and one division:
 /// `(σ(x), σ(−x), ln(1 + e^−|x|))`. Both probabilities are computed without cancellation
 /// (σ(−x) is not 1 − σ(x)), and softplus(±x) = max(±x, 0) + the third value.
@@ -190,12 +183,6 @@ pub fn logistic<T: Math>(x: T) -> (T, T, T) {
 #[inline(always)]
 pub fn sigmoid<T: Math>(x: T) -> T {
     logistic(x).0
-}
-
-/// softplus(x) = ln(1 + eˣ) = max(x, 0) + ln(1 + e^−|x|), stable for any x.
-#[inline(always)]
-pub fn softplus<T: Math>(x: T) -> T {
-    max(x, T::zero()) + logistic(x).2
 }
 
 /// r = −ln(1 − u) / u of the softmax focal gradient (u = 1 − p_y), given `nlq` = −ln(1 − u)
@@ -256,23 +243,6 @@ pub fn row_sum<T: Real>(z: &[T]) -> T {
     }
     for (j, &v) in it.remainder().iter().enumerate() {
         acc[j] += v;
-    }
-    lane_sum(acc)
-}
-
-/// Σ `a[c]·b[c]` of two rows of one length in a fixed order (`LANES` (8) partial sums).
-#[inline(always)]
-pub fn row_dot<T: Real>(a: &[T], b: &[T]) -> T {
-    let b = &b[..a.len()];
-    let mut acc = [T::zero(); LANES];
-    let (mut ia, mut ib) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    for (ca, cb) in (&mut ia).zip(&mut ib) {
-        for j in 0..LANES {
-            acc[j] += ca[j] * cb[j];
-        }
-    }
-    for (j, (&x, &y)) in ia.remainder().iter().zip(ib.remainder()).enumerate() {
-        acc[j] += x * y;
     }
     lane_sum(acc)
 }
@@ -654,3 +624,7 @@ fn ln_core_f32(x: f32, k0: f32) -> f32 {
     let hfsq = 0.5 * f * f;
     s * (hfsq + r) + kf * LN2_LO - hfsq + f + kf * LN2_HI
 }
+
+#[cfg(test)]
+#[path = "math_tests.rs"]
+mod tests;

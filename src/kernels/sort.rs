@@ -29,6 +29,7 @@ impl Item for u64 {
     const LOW_BITS: u32 = 32;
     #[inline(always)]
     fn pack(key: u64, low: u64) -> Self {
+        debug_assert!(key >> Self::KEY_BITS == 0 && low >> Self::LOW_BITS == 0);
         (key << 32) | low
     }
     #[inline(always)]
