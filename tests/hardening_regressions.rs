@@ -543,3 +543,111 @@ fn box_losses_with_huge_coordinates_are_scale_invariant() {
         }
     }
 }
+
+/// Issue 32 (docs/hardening.md, "MEAN with vanishing weights"): box-loss MEAN with term weights
+/// near the ends of the type — subnormal (their Σ and its reciprocal out of range) or near the
+/// largest finite value (w·l overflows) — is the MEAN of the same weights at unit scale (MEAN is
+/// invariant to a common scale of the weights), for every box loss and Focal-EIoU, ProbIoU, DFL
+/// and the box branch, f32 and f64.
+#[test]
+fn box_losses_mean_with_weights_at_the_ends_of_the_type() {
+    use lossfn::boxes::{self as b, Options};
+    use lossfn::Float;
+    type BoxFn<T> = fn(&[T], &[T], Option<&[T]>, &Options, &mut [T], Option<&mut [T]>) -> lossfn::Result<()>;
+    fn check<T: Float>(scales: [f64; 2], tol: f64) {
+        let n = 70;
+        let p: Vec<T> = (0..4 * n).map(|i| T::of(((i * 37 % 23) as f64) / 7.0 + if i % 4 >= 2 { 3.0 } else { 0.0 })).collect();
+        let t: Vec<T> = (0..4 * n).map(|i| T::of(((i * 53 % 19) as f64) / 6.0 + if i % 4 >= 2 { 2.5 } else { 0.0 })).collect();
+        let o = Options::default();
+        let fns: [(&str, BoxFn<T>, Options); 8] = [
+            ("iou", b::iou_loss, o),
+            ("giou", b::giou_loss, o),
+            ("diou", b::diou_loss, o),
+            ("ciou", b::ciou_loss, o),
+            ("eiou", b::eiou_loss, o),
+            ("focal-eiou", b::eiou_loss, Options { gamma: 0.5, ..o }),
+            ("cdiou", b::cdiou_loss, o),
+            ("siou", b::siou_loss, o),
+        ];
+        for k in scales {
+            // The weights at scale k as the type holds them (subnormal ones keep fewer bits), and
+            // the same weights brought back to unit scale (exactly: k is a power of two).
+            let w: Vec<T> = (0..n).map(|i| T::of((0.5 + (i * 29 % 31) as f64 / 20.0) * k)).collect();
+            let unit: Vec<T> = w.iter().map(|v| T::of(v.f64() / k)).collect();
+            for (name, f, o) in fns {
+                let run = |w: &[T]| {
+                    let (mut loss, mut grad) = ([T::zero()], vec![T::zero(); 4 * n]);
+                    f(&p, &t, Some(w), &o, &mut loss, Some(&mut grad)).unwrap();
+                    (loss[0].f64(), grad.iter().map(|g| g.f64()).collect::<Vec<_>>())
+                };
+                let ((l, g), (l_ref, g_ref)) = (run(&w), run(&unit));
+                let what = format!("{name} {} weights x {k:e}", std::any::type_name::<T>());
+                assert!((l - l_ref).abs() <= tol * l_ref.abs(), "{what}: loss {l} vs {l_ref}");
+                let gmax = g_ref.iter().fold(0f64, |m, v| m.max(v.abs()));
+                for (i, (a, e)) in g.iter().zip(&g_ref).enumerate() {
+                    assert!((a - e).abs() <= tol * gmax, "{what}: grad[{i}] {a} vs {e}");
+                }
+            }
+        }
+    }
+    fn check_probiou<T: Float>(scales: [f64; 2], tol: f64) {
+        let n = 70;
+        let p: Vec<T> = (0..5 * n).map(|i| T::of(if i % 5 == 4 { (i % 7) as f64 / 5.0 } else { ((i * 37 % 23) as f64) / 7.0 + if i % 5 >= 2 { 3.0 } else { 0.0 } })).collect();
+        let t: Vec<T> = (0..5 * n).map(|i| T::of(if i % 5 == 4 { (i % 5) as f64 / 4.0 } else { ((i * 53 % 19) as f64) / 6.0 + if i % 5 >= 2 { 2.5 } else { 0.0 } })).collect();
+        for k in scales {
+            let w: Vec<T> = (0..n).map(|i| T::of((0.5 + (i * 29 % 31) as f64 / 20.0) * k)).collect();
+            let unit: Vec<T> = w.iter().map(|v| T::of(v.f64() / k)).collect();
+            let run = |w: &[T]| {
+                let (mut loss, mut grad) = ([T::zero()], vec![T::zero(); 5 * n]);
+                b::probiou_loss(&p, &t, Some(w), &b::RotatedOptions::default(), &mut loss, Some(&mut grad)).unwrap();
+                (loss[0].f64(), grad.iter().map(|g| g.f64()).collect::<Vec<_>>())
+            };
+            let ((l, g), (l_ref, g_ref)) = (run(&w), run(&unit));
+            let what = format!("probiou {} weights x {k:e}", std::any::type_name::<T>());
+            assert!((l - l_ref).abs() <= tol * l_ref.abs(), "{what}: loss {l} vs {l_ref}");
+            let gmax = g_ref.iter().fold(0f64, |m, v| m.max(v.abs()));
+            for (i, (a, e)) in g.iter().zip(&g_ref).enumerate() {
+                assert!((a - e).abs() <= tol * gmax, "{what}: grad[{i}] {a} vs {e}");
+            }
+        }
+    }
+    /// DFL (4 sides, 16 bins) and the box branch (its two parts) on the same weights.
+    fn check_dfl<T: Float>(scales: [f64; 2], tol: f64) {
+        use lossfn::dfl;
+        let (n, bins) = (70, 16);
+        let logits: Vec<T> = (0..n * 4 * bins).map(|i| T::of(((i * 37 % 41) as f64) / 8.0 - 2.5)).collect();
+        let target: Vec<T> = (0..n * 4).map(|i| T::of(((i * 53 % 29) as f64) / 2.0)).collect();
+        let anchors: Vec<T> = (0..2 * n).map(|i| T::of(20.0 + (i % 9) as f64)).collect();
+        let boxes: Vec<T> = (0..4 * n).map(|i| T::of(20.0 + (i % 9) as f64 + if i % 4 < 2 { -((i * 7 % 13) as f64) } else { (i * 11 % 13) as f64 })).collect();
+        for k in scales {
+            let w: Vec<T> = (0..n).map(|i| T::of((0.5 + (i * 29 % 31) as f64 / 20.0) * k)).collect();
+            let unit: Vec<T> = w.iter().map(|v| T::of(v.f64() / k)).collect();
+            for branch in [false, true] {
+                let run = |w: &[T]| {
+                    let (mut loss, mut grad) = (vec![T::zero(); if branch { 2 } else { 1 }], vec![T::zero(); n * 4 * bins]);
+                    if branch {
+                        dfl::dfl_box_loss(&logits, &anchors, &boxes, Some(w), bins, &dfl::BoxOptions::default(), &mut loss, Some(&mut grad)).unwrap();
+                    } else {
+                        dfl::dfl_loss(&logits, &target, Some(w), 4, bins, &dfl::Options::default(), &mut loss, Some(&mut grad)).unwrap();
+                    }
+                    (loss.iter().map(|v| v.f64()).collect::<Vec<_>>(), grad.iter().map(|g| g.f64()).collect::<Vec<_>>())
+                };
+                let ((l, g), (l_ref, g_ref)) = (run(&w), run(&unit));
+                let what = format!("{} {} weights x {k:e}", if branch { "dfl_box" } else { "dfl" }, std::any::type_name::<T>());
+                for (a, e) in l.iter().zip(&l_ref) {
+                    assert!((a - e).abs() <= tol * e.abs(), "{what}: loss {l:?} vs {l_ref:?}");
+                }
+                let gmax = g_ref.iter().fold(0f64, |m, v| m.max(v.abs()));
+                for (i, (a, e)) in g.iter().zip(&g_ref).enumerate() {
+                    assert!((a - e).abs() <= tol * gmax, "{what}: grad[{i}] {a} vs {e}");
+                }
+            }
+        }
+    }
+    check_dfl::<f32>([2f64.powi(-140), 2f64.powi(126)], 1e-5);
+    check_dfl::<f64>([2f64.powi(-1022) * 2f64.powi(-43), 2f64.powi(1022)], 1e-12);
+    check_probiou::<f32>([2f64.powi(-140), 2f64.powi(126)], 1e-5);
+    check_probiou::<f64>([2f64.powi(-1022) * 2f64.powi(-43), 2f64.powi(1022)], 1e-12);
+    check::<f32>([2f64.powi(-140), 2f64.powi(126)], 1e-5);
+    check::<f64>([2f64.powi(-1022) * 2f64.powi(-43), 2f64.powi(1022)], 1e-12);
+}

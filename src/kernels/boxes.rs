@@ -883,20 +883,30 @@ impl<T: Real> Driver<'_, '_, '_, T> {
         // Focal-EIoU's MEAN denominator Σ iou^γ·w is known only after the pass: the gradient is
         // written with scale 1 and rescaled afterwards. Otherwise the scale is known up front.
         let late = L::BOX_FACTOR && self.reduction.own_mean();
-        let s = if late {
-            1.0
-        } else {
-            self.reduction.scale_weighted(n, self.args.weight)
-        };
-        let gs = T::of(s);
+        // The weights of a MEAN far from 1 (subnormal, or near the type's largest) are scaled
+        // by a power of two c first: MEAN is unchanged, and Σ c·w and c·w·l stay in range.
+        let reduce::WeightScale { c: wc, s } = self.reduction.weight_scale(n, self.args.weight);
+        let s = if late { 1.0 } else { s };
+        let (gs, wc_t) = (T::of(s), T::of(wc));
         let partials = reduce::for_chunks(n, 4, WORK_PER_BOX, loss_none, grad.as_deref_mut(), |c| {
-            simd::dispatch(ChunkTask { driver: self, loss: &loss, c, gs })
+            simd::dispatch(ChunkTask { driver: self, loss: &loss, c, gs, wc: wc_t })
         });
         let total = partials.iter().fold(Sums::default(), |a, s| Sums { loss: a.loss + s.loss, weight: a.weight + s.weight });
         if !late {
             return total.loss * s;
         }
-        let s = self.reduction.scale(total.weight, 1);
+        let s = if wc == 1.0 {
+            self.reduction.scale(total.weight, 1)
+        } else {
+            // Record the denominator of the unscaled weights (MEAN_DENOMINATOR), divide by the
+            // scaled one.
+            self.reduction.scale(total.weight / wc, 1);
+            if total.weight != 0.0 {
+                self.reduction.loss_weight / total.weight
+            } else {
+                0.0
+            }
+        };
         let gs = T::of(s);
         if !gs.is_finite() {
             // Σ iou^γ·w so small (near-disjoint boxes, large γ) that its reciprocal overflows T:
@@ -915,7 +925,7 @@ impl<T: Real> Driver<'_, '_, '_, T> {
 
     /// One chunk of boxes, a block at a time.
     #[inline(always)]
-    fn chunk<L: Loss<T>, const GRAD: bool>(&self, loss: &L, c: reduce::Chunk<'_, T>, gs: T) -> Sums {
+    fn chunk<L: Loss<T>, const GRAD: bool>(&self, loss: &L, c: reduce::Chunk<'_, T>, gs: T, wc: T) -> Sums {
         let (mut loss_out, mut grad_out) = (c.loss, c.grad);
         let mut p = Corners::new();
         let mut t = Corners::new();
@@ -946,8 +956,14 @@ impl<T: Real> Driver<'_, '_, '_, T> {
                 unscale(&mut g, &shrink, m);
             }
             if let Some(w) = self.args.weight {
-                for (f, w) in factor.iter_mut().zip(&w[start..start + m]) {
-                    *f *= *w;
+                if wc == T::one() {
+                    for (f, w) in factor.iter_mut().zip(&w[start..start + m]) {
+                        *f *= *w;
+                    }
+                } else {
+                    for (f, w) in factor.iter_mut().zip(&w[start..start + m]) {
+                        *f *= *w * wc;
+                    }
                 }
             }
             // Past the block's boxes: zero, so that whole blocks can be summed.
@@ -983,6 +999,8 @@ struct ChunkTask<'d, 'a, 'b, 'o, 'c, L, T> {
     loss: &'d L,
     c: reduce::Chunk<'c, T>,
     gs: T,
+    /// The weights' power-of-two factor ([`reduce::Reduce::weight_scale`]).
+    wc: T,
 }
 
 impl<T: Real, L: Loss<T>> SimdTask for ChunkTask<'_, '_, '_, '_, '_, L, T> {
@@ -991,9 +1009,9 @@ impl<T: Real, L: Loss<T>> SimdTask for ChunkTask<'_, '_, '_, '_, '_, L, T> {
     #[inline(always)]
     fn run(self) -> Sums {
         if self.c.grad.is_some() {
-            self.driver.chunk::<L, true>(self.loss, self.c, self.gs)
+            self.driver.chunk::<L, true>(self.loss, self.c, self.gs, self.wc)
         } else {
-            self.driver.chunk::<L, false>(self.loss, self.c, self.gs)
+            self.driver.chunk::<L, false>(self.loss, self.c, self.gs, self.wc)
         }
     }
 }

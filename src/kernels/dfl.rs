@@ -217,14 +217,15 @@ impl<T: Math> TwoHot<T> {
 /// gradient with respect to the logits into `grad`, in one pass.
 pub fn dfl<T: Math>(a: &Args<'_, T>, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
     let n = a.target.len().checked_div(a.sides).unwrap_or(0);
-    let s = reduction.scale_weighted(n, a.weight);
+    // Weights of a MEAN far from 1 are scaled by a power of two wc first (MEAN is unchanged).
+    let reduce::WeightScale { c: wc, s } = reduction.weight_scale(n, a.weight);
     if n == 0 {
         // No boxes: sides × bins was only validated as a product with n, so it may overflow.
         return 0.0;
     }
     let per_box = a.sides * a.bins;
     let partials = reduce::for_chunks(n, per_box, per_box * 8, loss_none, grad, |c| {
-        simd::dispatch(Chunk { a, items: c.items, loss: c.loss, grad: c.grad, s })
+        simd::dispatch(Chunk { a, items: c.items, loss: c.loss, grad: c.grad, s, wc: T::of(wc) })
     });
     reduce::total(partials) * s
 }
@@ -236,6 +237,8 @@ struct Chunk<'a, 'c, T> {
     loss: Option<&'c mut [T]>,
     grad: Option<&'c mut [T]>,
     s: f64,
+    /// The weights' power-of-two factor ([`reduce::Reduce::weight_scale`]).
+    wc: T,
 }
 
 impl<T: Math> SimdTask for Chunk<'_, '_, T> {
@@ -254,7 +257,7 @@ impl<T: Math> Chunk<'_, '_, T> {
     /// The chunk's rows, [`ROWS`] at a time, in chunks of `W` lanes.
     #[inline(always)]
     fn rows<const W: usize>(self) -> f64 {
-        let Chunk { a, items, mut loss, mut grad, s } = self;
+        let Chunk { a, items, mut loss, mut grad, s, wc } = self;
         let (sides, bins) = (a.sides, a.bins);
         let first = items.start * sides;
         let rows = items.len() * sides;
@@ -263,7 +266,7 @@ impl<T: Math> Chunk<'_, '_, T> {
         let mut block = RowBlock::<T, W>::new(bins);
         let index = block.index();
         let mut ce = vec![T::zero(); rows];
-        let weight = |row: usize| a.weight.map_or(T::one(), |w| w[items.start + row / sides]);
+        let weight = |row: usize| a.weight.map_or(T::one(), |w| w[items.start + row / sides] * wc);
         let c_scale = T::of(s) / T::of(sides as f64);
         for b0 in (0..rows).step_by(ROWS) {
             let m = ROWS.min(rows - b0);
@@ -352,7 +355,8 @@ impl<T: Math> boxes::WithLoss<T> for Branch<'_, '_, T> {
     fn run<L: boxes::Loss<T>>(self, loss: L) -> [f64; 2] {
         let Branch { a, gains, reduction, grad } = self;
         let n = a.anchors.len() / 2;
-        let s = reduction.scale_weighted(n, a.weight);
+        let reduce::WeightScale { c: wc, s } = reduction.weight_scale(n, a.weight);
+        let wc = T::of(wc);
         if n == 0 {
             return [0.0, 0.0];
         }
@@ -361,7 +365,7 @@ impl<T: Math> boxes::WithLoss<T> for Branch<'_, '_, T> {
         let gs = [T::of(s * gains.iou), T::of(s * gains.dfl * 0.25)];
         let loss = &loss;
         let partials = reduce::for_chunks(n, per_anchor, per_anchor * 4, None, grad, |c| {
-            simd::dispatch(BranchChunk { a, loss, items: c.items, grad: c.grad, gs })
+            simd::dispatch(BranchChunk { a, loss, items: c.items, grad: c.grad, gs, wc })
         });
         let (iou, dfl) = partials.iter().fold((0.0, 0.0), |(i, d), p| (i + p[0], d + p[1]));
         [iou * s * gains.iou, dfl * s * gains.dfl]
@@ -375,6 +379,8 @@ struct BranchChunk<'a, 'c, T, L> {
     items: std::ops::Range<usize>,
     grad: Option<&'c mut [T]>,
     gs: [T; 2],
+    /// The weights' power-of-two factor ([`reduce::Reduce::weight_scale`]).
+    wc: T,
 }
 
 impl<T: Math, L: boxes::Loss<T>> SimdTask for BranchChunk<'_, '_, T, L> {
@@ -405,7 +411,7 @@ impl<T: Math, L: boxes::Loss<T>> BranchChunk<'_, '_, T, L> {
     /// gradient. Row `4·i + k` is side k of anchor i: row block (4·i + k) / 16, row (4·i + k) % 16.
     #[inline(always)]
     fn blocks<const GRAD: bool, const W: usize>(self) -> [f64; 2] {
-        let BranchChunk { a, loss, items, mut grad, gs } = self;
+        let BranchChunk { a, loss, items, mut grad, gs, wc } = self;
         let bins = a.bins;
         let per_anchor = 4 * bins;
         let mut rows: [RowBlock<T, W>; STEP_BLOCKS] = std::array::from_fn(|_| RowBlock::new(bins));
@@ -423,7 +429,7 @@ impl<T: Math, L: boxes::Loss<T>> BranchChunk<'_, '_, T, L> {
             let anchor = &a.anchors[2 * start..2 * (start + m)];
             let mut w = [T::zero(); STEP];
             for (i, w) in w[..m].iter_mut().enumerate() {
-                *w = a.weight.map_or(T::one(), |weight| weight[start + i]);
+                *w = a.weight.map_or(T::one(), |weight| weight[start + i] * wc);
             }
             // Per row: the decoded distance d_k and the DFL term.
             let (mut dist, mut ce) = ([zero; STEP_BLOCKS], [zero; STEP_BLOCKS]);

@@ -252,9 +252,10 @@ impl<T: Math> Block<T> {
 /// is MEAN with avg_factor = target_scores_sum, or SUM.
 pub fn probiou_loss<T: Math>(a: &Args<'_, T>, eps: f64, floor: f64, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
     let n = a.pred.len() / 5;
-    let s = reduction.scale_weighted(n, a.weight);
+    // Weights of a MEAN far from 1 are scaled by a power of two wc first (MEAN is unchanged).
+    let reduce::WeightScale { c: wc, s } = reduction.weight_scale(n, a.weight);
     let (eps, floor) = (eps_of::<T>(eps), T::of(floor));
-    let partials = reduce::for_chunks(n, 5, 64, loss_none, grad, |c| simd::dispatch(Chunk { a, eps, floor, s: T::of(s), c }));
+    let partials = reduce::for_chunks(n, 5, 64, loss_none, grad, |c| simd::dispatch(Chunk { a, eps, floor, s: T::of(s), wc: T::of(wc), c }));
     reduce::total(partials) * s
 }
 
@@ -264,6 +265,8 @@ struct Chunk<'a, 'c, T> {
     eps: T,
     floor: T,
     s: T,
+    /// The weights' power-of-two factor ([`reduce::Reduce::weight_scale`]).
+    wc: T,
     c: reduce::Chunk<'c, T>,
 }
 
@@ -271,7 +274,7 @@ impl<T: Math> SimdTask for Chunk<'_, '_, T> {
     type Output = f64;
     #[inline(always)]
     fn run(self) -> f64 {
-        let Chunk { a, eps, floor, s, c } = self;
+        let Chunk { a, eps, floor, s, wc, c } = self;
         let (mut loss, mut grad) = (c.loss, c.grad);
         let (mut pb, mut tb) = (Block::new(), Block::new());
         let z = [T::zero(); BLOCK];
@@ -286,6 +289,9 @@ impl<T: Math> SimdTask for Chunk<'_, '_, T> {
             tb.load(a.target, start, len);
             if let Some(w) = a.weight {
                 wt[..len].copy_from_slice(&w[start..start + len]);
+                if wc != T::one() {
+                    wt[..len].iter_mut().for_each(|v| *v *= wc);
+                }
             }
             if grad.is_some() {
                 for b in 0..BLOCK {
