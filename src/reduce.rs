@@ -291,11 +291,6 @@ pub fn total(parts: impl IntoIterator<Item = f64>) -> f64 {
     parts.into_iter().fold(0.0, |acc, x| acc + x)
 }
 
-/// Sums `f(range)` over the chunks of `0..n` in chunk order (deterministic, parallel when large).
-pub fn sum_chunks(n: usize, chunk: usize, f: impl Fn(Range<usize>) -> f64 + Sync + Send) -> f64 {
-    total(map_in_order(chunks(n, chunk).collect(), n, f))
-}
-
 /// One chunk of an elementwise kernel: its item range, and the matching pieces of the
 /// unreduced-loss output (one value per item) and of the gradient (`stride` values per item).
 pub struct Chunk<'a, T> {

@@ -651,3 +651,47 @@ fn box_losses_mean_with_weights_at_the_ends_of_the_type() {
     check::<f32>([2f64.powi(-140), 2f64.powi(126)], 1e-5);
     check::<f64>([2f64.powi(-1022) * 2f64.powi(-43), 2f64.powi(1022)], 1e-12);
 }
+
+/// Issue 32: the elementwise class-axis losses (BCE with logits, sigmoid focal, Varifocal,
+/// Quality Focal) with element weights near the ends of the type give the MEAN of the same
+/// weights at unit scale, f32 and f64, both layouts (finding 18).
+#[test]
+fn elementwise_losses_mean_with_weights_at_the_ends_of_the_type() {
+    use lossfn::classification::{self as c, BceOptions, FocalOptions, Layout, QualityFocalOptions, Shape};
+    use lossfn::Float;
+    fn check<T: Float>(scales: [f64; 2], tol: f64) {
+        for shape in [Shape { batch: 3, classes: 5, spatial: 29, layout: Layout::Ncs }, Shape { batch: 40, classes: 7, spatial: 1, layout: Layout::Nsc }] {
+            let n = shape.len();
+            let x: Vec<T> = (0..n).map(|i| T::of(((i * 37 % 41) as f64) / 6.0 - 3.0)).collect();
+            let q: Vec<T> = (0..n).map(|i| T::of(if i % 3 == 0 { ((i * 11 % 17) as f64) / 17.0 } else { 0.0 })).collect();
+            let pw: Vec<T> = (0..shape.classes).map(|i| T::of(0.5 + i as f64 / 4.0)).collect();
+            for k in scales {
+                let w: Vec<T> = (0..n).map(|i| T::of((0.5 + (i * 29 % 31) as f64 / 20.0) * k)).collect();
+                let unit: Vec<T> = w.iter().map(|v| T::of(v.f64() / k)).collect();
+                for name in ["bce", "sigmoid_focal", "varifocal", "quality_focal"] {
+                    let run = |w: &[T]| {
+                        let (mut loss, mut grad) = ([T::zero()], vec![T::zero(); n]);
+                        let (l, g) = (&mut loss[..], Some(&mut grad[..]));
+                        match name {
+                            "bce" => c::bce_with_logits(&x, &q, Some(w), Some(&pw), shape, &BceOptions::default(), l, g),
+                            "sigmoid_focal" => c::sigmoid_focal_loss(&x, &q, Some(w), shape, &FocalOptions::default(), l, g),
+                            "varifocal" => c::varifocal_loss(&x, &q, Some(w), shape, &QualityFocalOptions::default(), l, g),
+                            _ => c::quality_focal_loss(&x, &q, Some(w), shape, &QualityFocalOptions::default(), l, g),
+                        }
+                        .unwrap();
+                        (loss[0].f64(), grad.iter().map(|g| g.f64()).collect::<Vec<_>>())
+                    };
+                    let ((l, g), (l_ref, g_ref)) = (run(&w), run(&unit));
+                    let what = format!("{name} {} {:?} weights x {k:e}", std::any::type_name::<T>(), shape.layout);
+                    assert!((l - l_ref).abs() <= tol * l_ref.abs(), "{what}: loss {l} vs {l_ref}");
+                    let gmax = g_ref.iter().fold(0f64, |m, v| m.max(v.abs()));
+                    for (i, (a, e)) in g.iter().zip(&g_ref).enumerate() {
+                        assert!((a - e).abs() <= tol * gmax, "{what}: grad[{i}] {a} vs {e}");
+                    }
+                }
+            }
+        }
+    }
+    check::<f32>([2f64.powi(-140), 2f64.powi(126)], 1e-5);
+    check::<f64>([2f64.powi(-1022) * 2f64.powi(-43), 2f64.powi(1022)], 1e-12);
+}

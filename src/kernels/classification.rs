@@ -1193,6 +1193,8 @@ struct ElemArgs<'a, T> {
     x: &'a [T],
     t: &'a [T],
     w: Option<&'a [T]>,
+    /// The weights' power-of-two factor ([`Reduce::weight_scale`]; 1 but at the ends of the type).
+    wc: T,
     /// One value per class (BCE's pos_weight).
     pc: Option<&'a [T]>,
     shape: Shape,
@@ -1221,7 +1223,15 @@ impl<T: Math, E: Elementwise<T>> SimdTask for ElemTask<'_, '_, E, T> {
             }
         };
         let (x, t) = (&a.x[range.clone()], &a.t[range.clone()]);
-        let w = a.w.map(|w| &w[range.clone()]);
+        let scaled: Vec<T>;
+        let w = match a.w.map(|w| &w[range.clone()]) {
+            // The rare path (weights far from 1): a scaled copy of the chunk's weights.
+            Some(w) if a.wc != T::one() => {
+                scaled = w.iter().map(|&v| v * a.wc).collect();
+                Some(&scaled[..])
+            }
+            w => w,
+        };
         match a.pc {
             None => elem_run(k, x, t, w, ClassParam::Same(T::one()), a.gs, values, grad),
             Some(pc) => {
@@ -1263,12 +1273,14 @@ fn run_elementwise<T: Math, E: Elementwise<T>>(k: &E, a: &ElemArgs<'_, T>, loss_
     reduce::total(reduce::map_in_order(tasks, n.saturating_mul(WORK_PER_ELEMENT), simd::dispatch))
 }
 
-/// MEAN denominator of an elementwise loss: Σ weight, or the element count.
-fn elem_den<T: Real>(n: usize, weight: Option<&[T]>, reduction: Reduce) -> f64 {
-    match (reduction.kind, weight) {
-        (Reduction::Mean, Some(w)) => reduce::sum_chunks(n, reduce::CHUNK, |r| sum_f64(&w[r])),
-        _ => n as f64,
+/// The reduction's factors of an elementwise loss over `shape` ([`Reduce::weight_scale`]): MEAN
+/// divides by Σ weight (or the element count); weights far from 1 are scaled by a power of two
+/// c first (MEAN unchanged; the ends of the type stay in range).
+fn elem_scale<T: Real>(shape: &Shape, weight: Option<&[T]>, reduction: Reduce) -> reduce::WeightScale {
+    if reduction.kind == Reduction::BatchMean {
+        return reduce::WeightScale { c: 1.0, s: reduction.scale(shape.len() as f64, shape.batch) };
     }
+    reduction.weight_scale(shape.len(), weight)
 }
 
 /// Inputs of [`bce_with_logits`] (all in the shape's layout; `pos_weight` per class).
@@ -1291,8 +1303,8 @@ pub fn bce_with_logits<T: Math>(
     grad: Option<&mut [T]>,
 ) -> f64 {
     let shape = shape.canonical();
-    let scale = reduction.scale(elem_den(shape.len(), args.weight, reduction), shape.batch);
-    let a = ElemArgs { x: args.logits, t: args.target, w: args.weight, pc: args.pos_weight, shape, gs: T::of(scale) };
+    let reduce::WeightScale { c, s: scale } = elem_scale(&shape, args.weight, reduction);
+    let a = ElemArgs { x: args.logits, t: args.target, w: args.weight, wc: T::of(c), pc: args.pos_weight, shape, gs: T::of(scale) };
     run_elementwise(&BceTerm, &a, loss_none, grad) * scale
 }
 
@@ -1367,8 +1379,8 @@ use with_power;
 /// the reduction's scale.
 fn elem_args<'a, T: Math>(shape: Shape, x: &'a [T], t: &'a [T], w: Option<&'a [T]>, reduction: Reduce) -> (ElemArgs<'a, T>, f64) {
     let shape = shape.canonical();
-    let scale = reduction.scale(elem_den(shape.len(), w, reduction), shape.batch);
-    (ElemArgs { x, t, w, pc: None, shape, gs: T::of(scale) }, scale)
+    let reduce::WeightScale { c, s: scale } = elem_scale(&shape, w, reduction);
+    (ElemArgs { x, t, w, wc: T::of(c), pc: None, shape, gs: T::of(scale) }, scale)
 }
 
 /// B ↦ B^γ for B ≥ 0.
@@ -1549,7 +1561,7 @@ pub struct KlDiv<'a, T> {
 pub fn kl_div<T: Math>(shape: Shape, args: &KlDiv<'_, T>, reduction: Reduce, loss_none: Option<&mut [T]>, grad: Option<&mut [T]>) -> f64 {
     let shape = shape.canonical();
     let scale = reduction.scale(shape.len() as f64, shape.batch);
-    let a = ElemArgs { x: args.input, t: args.target, w: None, pc: None, shape, gs: T::of(scale) };
+    let a = ElemArgs { x: args.input, t: args.target, w: None, wc: T::one(), pc: None, shape, gs: T::of(scale) };
     let total = if args.log_target {
         run_elementwise(&KlLogTarget, &a, loss_none, grad)
     } else {
