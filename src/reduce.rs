@@ -92,24 +92,55 @@ impl Reduce {
             return WeightScale { c: 1.0, s: self.scale_weighted(n, weight) };
         };
         let (sum, max) = weight_sum_max(w, n, 1.0);
-        let far = |m: f64| !(m == 0.0 || !m.is_finite() || (2f64.powi(-60)..=2f64.powi(60)).contains(&m));
-        if !far(max) {
+        let c = weight_factor::<T>(max);
+        if c == 1.0 {
             return WeightScale { c: 1.0, s: self.scale(sum, 1) };
         }
-        // c normal in T too (it multiplies T weights).
-        let narrow = std::mem::size_of::<T>() < 8;
-        let lim = if narrow { 126 } else { 1022 };
-        let c = 2f64.powi((-(max.log2().floor() as i32)).clamp(-lim, lim));
         // f32 weights: Σ w in f64 is exact in range, so Σ c·w = c·Σ w; f64 weights: summed again.
-        let den = if narrow { sum * c } else { weight_sum_max(w, n, c).0 };
+        let den = if std::mem::size_of::<T>() < 8 { sum * c } else { weight_sum_max(w, n, c).0 };
+        // MEAN_DENOMINATOR reports Σ w, the denominator of the caller's weights.
         self.scale(sum, 1);
         WeightScale { c, s: if den != 0.0 { self.loss_weight / den } else { 0.0 } }
+    }
+
+    /// The class weights of a MEAN whose term weight is the target's class weight (cross
+    /// entropy), scaled as [`Reduce::weight_scale`] scales term weights: `Some((c·w, c))` when the
+    /// largest is far from 1, else `None` (use them as they are). C values: a copy is cheap.
+    pub fn class_weight_scale<T: crate::kernels::Real>(self, w: Option<&[T]>) -> Option<(Vec<T>, f64)> {
+        let w = w.filter(|_| self.own_mean())?;
+        let max = w.iter().fold(0f64, |m, v| if v.f64() > m { v.f64() } else { m });
+        let c = weight_factor::<T>(max);
+        (c != 1.0).then(|| (w.iter().map(|&v| v * T::of(c)).collect(), c))
+    }
+
+    /// [`Reduce::scale`] for a MEAN denominator `den` of weights scaled by `c` (a power of two):
+    /// the MEAN_DENOMINATOR query records `den / c`, the denominator of the caller's weights.
+    pub fn scale_scaled(self, den: f64, c: f64, batch: usize) -> f64 {
+        if c == 1.0 {
+            return self.scale(den, batch);
+        }
+        self.scale(den / c, batch);
+        if den != 0.0 {
+            self.loss_weight / den
+        } else {
+            0.0
+        }
     }
 
     /// Whether MEAN divides by the kernel's own denominator (no avg_factor given).
     pub fn own_mean(self) -> bool {
         self.kind == Reduction::Mean && self.avg_factor <= 0.0
     }
+}
+
+/// The power of two c that brings the largest weight `max` near 1 when it is far from it (beyond
+/// 2^±60), normal in `T` too (it multiplies `T` weights); 1 otherwise (and for 0, inf, NaN).
+fn weight_factor<T: crate::kernels::Real>(max: f64) -> f64 {
+    if max == 0.0 || !max.is_finite() || (2f64.powi(-60)..=2f64.powi(60)).contains(&max) {
+        return 1.0;
+    }
+    let lim = if std::mem::size_of::<T>() < 8 { 126 } else { 1022 };
+    2f64.powi((-(max.log2().floor() as i32)).clamp(-lim, lim))
 }
 
 /// The factors of [`Reduce::weight_scale`]: reduced loss = s·Σ (c·wᵢ)·lᵢ, ∂L/∂lᵢ = (c·wᵢ)·s.

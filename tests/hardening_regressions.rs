@@ -695,3 +695,99 @@ fn elementwise_losses_mean_with_weights_at_the_ends_of_the_type() {
     check::<f32>([2f64.powi(-140), 2f64.powi(126)], 1e-5);
     check::<f64>([2f64.powi(-1022) * 2f64.powi(-43), 2f64.powi(1022)], 1e-12);
 }
+
+/// Issue 32: cross entropy with class weights near the ends of the type (a subnormal Σ w_y, or
+/// w_y·l beyond the type) gives the MEAN of the same weights at unit scale, with and without
+/// label smoothing, f32 and f64, both layouts; MEAN_DENOMINATOR still reports Σ w_y of the
+/// caller's weights (finding 19).
+#[test]
+fn cross_entropy_mean_with_class_weights_at_the_ends_of_the_type() {
+    use lossfn::classification::{cross_entropy, CrossEntropyOptions, Layout, Shape};
+    use lossfn::{Float, Reduction};
+    fn check<T: Float>(scales: [f64; 2], tol: f64) {
+        for shape in [Shape { batch: 3, classes: 5, spatial: 29, layout: Layout::Ncs }, Shape { batch: 40, classes: 7, spatial: 1, layout: Layout::Nsc }] {
+            let (n, pos) = (shape.len(), shape.positions());
+            let x: Vec<T> = (0..n).map(|i| T::of(((i * 37 % 41) as f64) / 6.0 - 3.0)).collect();
+            let y: Vec<i64> = (0..pos).map(|i| if i % 11 == 3 { -100 } else { (i * 7 % shape.classes) as i64 }).collect();
+            for k in scales {
+                let w: Vec<T> = (0..shape.classes).map(|i| T::of((0.5 + (i * 29 % 31) as f64 / 20.0) * k)).collect();
+                let unit: Vec<T> = w.iter().map(|v| T::of(v.f64() / k)).collect();
+                for label_smoothing in [0.0, 0.1] {
+                    let o = CrossEntropyOptions { label_smoothing, ..Default::default() };
+                    let run = |w: &[T]| {
+                        let (mut loss, mut grad) = ([T::zero()], vec![T::zero(); n]);
+                        cross_entropy(&x, &y, Some(w), shape, &o, &mut loss, Some(&mut grad)).unwrap();
+                        (loss[0].f64(), grad.iter().map(|g| g.f64()).collect::<Vec<_>>())
+                    };
+                    let ((l, g), (l_ref, g_ref)) = (run(&w), run(&unit));
+                    let what = format!("cross_entropy {} {:?} eps {label_smoothing} class weights x {k:e}", std::any::type_name::<T>(), shape.layout);
+                    assert!((l - l_ref).abs() <= tol * l_ref.abs(), "{what}: loss {l} vs {l_ref}");
+                    let gmax = g_ref.iter().fold(0f64, |m, v| m.max(v.abs()));
+                    for (i, (a, e)) in g.iter().zip(&g_ref).enumerate() {
+                        assert!((a - e).abs() <= tol * gmax, "{what}: grad[{i}] {a} vs {e}");
+                    }
+                }
+                // The denominator query: Σ w_y over the counted positions, of the weights given.
+                let want: f64 = y.iter().filter(|&&v| v != -100).map(|&v| w[v as usize].f64()).sum();
+                let mut den = [T::zero()];
+                let o = CrossEntropyOptions { reduction: Reduction::MeanDenominator, ..Default::default() };
+                cross_entropy(&x, &y, Some(&w), shape, &o, &mut den, None).unwrap();
+                assert!((den[0].f64() - want).abs() <= 1e-6 * want, "MEAN_DENOMINATOR {} vs {want}", den[0].f64());
+            }
+        }
+    }
+    check::<f32>([2f64.powi(-140), 2f64.powi(120)], 1e-5);
+    check::<f64>([2f64.powi(-1022) * 2f64.powi(-43), 2f64.powi(1015)], 1e-12);
+}
+
+/// Issue 32: Dice and Tversky (per-sample and batch scores, and phase 2 of the two-phase batch
+/// score) with class weights near the ends of the type give the MEAN of the same weights at
+/// unit scale; MEAN_DENOMINATOR reports Σ w of the caller's weights (finding 19).
+#[test]
+fn overlap_mean_with_class_weights_at_the_ends_of_the_type() {
+    use lossfn::overlap::{self as o, Layout, OverlapKind, OverlapOptions, Shape};
+    use lossfn::{Float, Reduction};
+    fn check<T: Float>(scales: [f64; 2], tol: f64) {
+        let shape = Shape { batch: 3, classes: 5, spatial: 29, layout: Layout::Ncs };
+        let (n, pos) = (shape.len(), shape.positions());
+        let x: Vec<T> = (0..n).map(|i| T::of(((i * 37 % 41) as f64) / 6.0 - 3.0)).collect();
+        let y: Vec<i64> = (0..pos).map(|i| if i % 11 == 3 { -100 } else { (i * 7 % shape.classes) as i64 }).collect();
+        for k in scales {
+            let w: Vec<T> = (0..shape.classes).map(|i| T::of((0.5 + (i * 29 % 31) as f64 / 20.0) * k)).collect();
+            let unit: Vec<T> = w.iter().map(|v| T::of(v.f64() / k)).collect();
+            for (name, kind, batch) in [("dice", OverlapKind::Dice, false), ("tversky", OverlapKind::Tversky, true), ("from_stats", OverlapKind::Dice, true)] {
+                let opts = OverlapOptions { batch, gamma: if kind == OverlapKind::Tversky { 0.75 } else { 1.0 }, ..Default::default() };
+                let run = |w: &[T]| {
+                    let (mut loss, mut grad) = ([T::zero()], vec![T::zero(); n]);
+                    let (l, g) = (&mut loss[..], Some(&mut grad[..]));
+                    match name {
+                        "dice" => o::dice_loss(&x, &y, Some(w), shape, &opts, l, g),
+                        "tversky" => o::tversky_loss(&x, &y, Some(w), shape, &opts, l, g),
+                        _ => {
+                            let mut stats = vec![0f64; 3 * shape.classes];
+                            o::overlap_stats(kind, &x, &y, shape, &opts, &mut stats).unwrap();
+                            o::overlap_loss_from_stats(kind, &x, &y, Some(w), shape, &opts, &stats, l, g)
+                        }
+                    }
+                    .unwrap();
+                    (loss[0].f64(), grad.iter().map(|g| g.f64()).collect::<Vec<_>>())
+                };
+                let ((l, g), (l_ref, g_ref)) = (run(&w), run(&unit));
+                let what = format!("{name} {} class weights x {k:e}", std::any::type_name::<T>());
+                assert!((l - l_ref).abs() <= tol * l_ref.abs(), "{what}: loss {l} vs {l_ref}");
+                let gmax = g_ref.iter().fold(0f64, |m, v| m.max(v.abs()));
+                for (i, (a, e)) in g.iter().zip(&g_ref).enumerate() {
+                    assert!((a - e).abs() <= tol * gmax, "{what}: grad[{i}] {a} vs {e}");
+                }
+            }
+            // The denominator query: Σ w over the scores (batch x classes), of the weights given.
+            let want: f64 = w.iter().map(|v| v.f64()).sum::<f64>() * shape.batch as f64;
+            let mut den = [T::zero()];
+            let q = OverlapOptions { reduction: Reduction::MeanDenominator, ..Default::default() };
+            o::dice_loss(&x, &y, Some(&w), shape, &q, &mut den, None).unwrap();
+            assert!((den[0].f64() - want).abs() <= 1e-6 * want, "MEAN_DENOMINATOR {} vs {want}", den[0].f64());
+        }
+    }
+    check::<f32>([2f64.powi(-140), 2f64.powi(120)], 1e-5);
+    check::<f64>([2f64.powi(-1022) * 2f64.powi(-43), 2f64.powi(1015)], 1e-12);
+}

@@ -352,16 +352,19 @@ pub fn cross_entropy<T: Math>(
     grad: Option<&mut [T]>,
 ) -> Result<f64, InvalidTarget> {
     let shape = shape.canonical();
-    let den = check_targets(args.target, shape.classes, args.ignore_index, args.class_weight)?;
-    let scale = reduction.scale(den, shape.batch);
+    // Class weights of a MEAN far from 1 are scaled by a power of two first (MEAN unchanged).
+    let scaled = reduction.class_weight_scale(args.class_weight);
+    let (class_weight, wc) = scaled.as_ref().map_or((args.class_weight, 1.0), |(w, wc)| (Some(&w[..]), *wc));
+    let den = check_targets(args.target, shape.classes, args.ignore_index, class_weight)?;
+    let scale = reduction.scale_scaled(den, wc, shape.batch);
     let c = shape.classes;
     let eps = args.label_smoothing;
-    let wsum = args.class_weight.map_or(c as f64, |w| w.iter().map(|v| v.f64()).sum());
+    let wsum = class_weight.map_or(c as f64, |w| w.iter().map(|v| v.f64()).sum());
     let k = Ce {
         z: Classes::new(&shape, args.logits),
         target: args.target,
         spatial: shape.spatial,
-        w: args.class_weight,
+        w: class_weight,
         ignore: args.ignore_index,
         smoothing: eps > 0.0,
         keep: T::of(1.0 - eps),

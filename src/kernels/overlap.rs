@@ -1237,7 +1237,19 @@ pub fn overlap<'a, T: Math>(
     loss_none: Option<&mut [T]>,
     grad: Option<&'a mut [T]>,
 ) -> Result<f64, InvalidTarget> {
+    if let Some((w, _)) = params.reduction.class_weight_scale(args.class_weight) {
+        return with_scaled_weights(args, params, &w, |args| overlap(args, params, loss_none, grad));
+    }
     run(args, params, None, loss_none, grad).map(|(dice, _)| dice)
+}
+
+/// Runs `f` on `args` with its class weights replaced by `scaled` (a MEAN's weights scaled by a
+/// power of two: [`Reduce::class_weight_scale`]; MEAN unchanged), then records the MEAN
+/// denominator of the caller's weights for the MEAN_DENOMINATOR query.
+fn with_scaled_weights<T: Real, R>(args: &Args<'_, T>, params: &Params, scaled: &[T], f: impl FnOnce(&Args<'_, T>) -> R) -> R {
+    let r = f(&Args { class_weight: Some(scaled), ..*args });
+    params.reduction.scale(mean_den(args, params), 1);
+    r
 }
 
 /// Dice and cross entropy on one softmax (`dice_ce_loss`): returns (Dice part, cross-entropy
@@ -1501,6 +1513,9 @@ pub fn overlap_from_stats<T: Math>(
     loss_none: Option<&mut [T]>,
     grad: Option<&mut [T]>,
 ) -> Result<f64, InvalidTarget> {
+    if let Some((w, _)) = params.reduction.class_weight_scale(args.class_weight) {
+        return with_scaled_weights(args, params, &w, |args| overlap_from_stats(args, params, stats, loss_none, grad));
+    }
     let (geom, c) = (&Geom::new(&args.shape), args.shape.classes);
     validate_index_targets(args)?;
     let mut groups = vec![0f64; c * 3];
