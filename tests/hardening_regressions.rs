@@ -741,7 +741,7 @@ fn cross_entropy_mean_with_class_weights_at_the_ends_of_the_type() {
 }
 
 /// Issue 32: Dice and Tversky (per-sample and batch scores, and phase 2 of the two-phase batch
-/// score) with class weights near the ends of the type give the MEAN of the same weights at
+/// score) and Dice + CE with class weights near the ends of the type give the MEAN of the same weights at
 /// unit scale; MEAN_DENOMINATOR reports Σ w of the caller's weights (finding 19).
 #[test]
 fn overlap_mean_with_class_weights_at_the_ends_of_the_type() {
@@ -755,7 +755,7 @@ fn overlap_mean_with_class_weights_at_the_ends_of_the_type() {
         for k in scales {
             let w: Vec<T> = (0..shape.classes).map(|i| T::of((0.5 + (i * 29 % 31) as f64 / 20.0) * k)).collect();
             let unit: Vec<T> = w.iter().map(|v| T::of(v.f64() / k)).collect();
-            for (name, kind, batch) in [("dice", OverlapKind::Dice, false), ("tversky", OverlapKind::Tversky, true), ("from_stats", OverlapKind::Dice, true)] {
+            for (name, kind, batch) in [("dice", OverlapKind::Dice, false), ("tversky", OverlapKind::Tversky, true), ("from_stats", OverlapKind::Dice, true), ("dice_ce", OverlapKind::Dice, false)] {
                 let opts = OverlapOptions { batch, gamma: if kind == OverlapKind::Tversky { 0.75 } else { 1.0 }, ..Default::default() };
                 let run = |w: &[T]| {
                     let (mut loss, mut grad) = ([T::zero()], vec![T::zero(); n]);
@@ -763,6 +763,12 @@ fn overlap_mean_with_class_weights_at_the_ends_of_the_type() {
                     match name {
                         "dice" => o::dice_loss(&x, &y, Some(w), shape, &opts, l, g),
                         "tversky" => o::tversky_loss(&x, &y, Some(w), shape, &opts, l, g),
+                        // [total, Dice, CE]: the total is compared (both parts MEAN).
+                        "dice_ce" => {
+                            let mut three = [T::zero(); 3];
+                            let ce = lossfn::classification::CrossEntropyOptions { label_smoothing: 0.1, ..Default::default() };
+                            o::dice_ce_loss(&x, &y, Some(w), shape, &opts, &ce, &mut three, g).map(|()| l[0] = three[0])
+                        }
                         _ => {
                             let mut stats = vec![0f64; 3 * shape.classes];
                             o::overlap_stats(kind, &x, &y, shape, &opts, &mut stats).unwrap();

@@ -1257,6 +1257,13 @@ fn with_scaled_weights<T: Real, R>(args: &Args<'_, T>, params: &Params, scaled: 
 /// sum, in the passes Dice alone makes. `params` must have the softmax activation and index
 /// targets (the caller checks). Fails as [`overlap`].
 pub fn overlap_fused<'a, T: Math>(args: &Args<'_, T>, params: &Params, part: &PartParams, grad: Option<&'a mut [T]>) -> Result<(f64, f64), InvalidTarget> {
+    // Class weights far from 1 are scaled (a power of two) only where that changes neither part:
+    // both MEAN over their own denominators, and the cross entropy's (Σ w_y: term weights; the
+    // focal part's α is a factor over a position count).
+    let invariant = part.reduction.own_mean() && matches!(part.loss, PixelLoss::CrossEntropy { .. });
+    if let Some((w, _)) = params.reduction.class_weight_scale(args.class_weight.filter(|_| invariant)) {
+        return overlap_fused(&Args { class_weight: Some(&w), ..*args }, params, part, grad);
+    }
     run(args, params, Some(part), None, grad)
 }
 
