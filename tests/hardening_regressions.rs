@@ -544,6 +544,26 @@ fn box_losses_with_huge_coordinates_are_scale_invariant() {
     }
 }
 
+/// Term weights in [0.5, 2) at scale `k` (a power of two) as the type holds them (subnormal ones
+/// keep fewer bits), and the same weights brought back to unit scale (exactly).
+fn scaled_weights<T: lossfn::Float>(n: usize, k: f64) -> (Vec<T>, Vec<T>) {
+    let w: Vec<T> = (0..n).map(|i| T::of((0.5 + (i * 29 % 31) as f64 / 20.0) * k)).collect();
+    let unit = w.iter().map(|v| T::of(v.f64() / k)).collect();
+    (w, unit)
+}
+
+/// The losses and gradient of a call with scaled weights equal those at unit scale (MEAN is
+/// invariant to a common scale of the weights), to `tol` relative (the gradient: of its largest).
+fn assert_scale_invariant(what: &str, l: &[f64], l_ref: &[f64], g: &[f64], g_ref: &[f64], tol: f64) {
+    for (a, e) in l.iter().zip(l_ref) {
+        assert!((a - e).abs() <= tol * e.abs(), "{what}: loss {l:?} vs {l_ref:?}");
+    }
+    let gmax = g_ref.iter().fold(0f64, |m, v| m.max(v.abs()));
+    for (i, (a, e)) in g.iter().zip(g_ref).enumerate() {
+        assert!((a - e).abs() <= tol * gmax, "{what}: grad[{i}] {a} vs {e}");
+    }
+}
+
 /// Issue 32 (docs/hardening.md, "MEAN with vanishing weights"): box-loss MEAN with term weights
 /// near the ends of the type — subnormal (their Σ and its reciprocal out of range) or near the
 /// largest finite value (w·l overflows) — is the MEAN of the same weights at unit scale (MEAN is
@@ -572,8 +592,7 @@ fn box_losses_mean_with_weights_at_the_ends_of_the_type() {
         for k in scales {
             // The weights at scale k as the type holds them (subnormal ones keep fewer bits), and
             // the same weights brought back to unit scale (exactly: k is a power of two).
-            let w: Vec<T> = (0..n).map(|i| T::of((0.5 + (i * 29 % 31) as f64 / 20.0) * k)).collect();
-            let unit: Vec<T> = w.iter().map(|v| T::of(v.f64() / k)).collect();
+            let (w, unit) = scaled_weights::<T>(n, k);
             for (name, f, o) in fns {
                 let run = |w: &[T]| {
                     let (mut loss, mut grad) = ([T::zero()], vec![T::zero(); 4 * n]);
@@ -581,12 +600,7 @@ fn box_losses_mean_with_weights_at_the_ends_of_the_type() {
                     (loss[0].f64(), grad.iter().map(|g| g.f64()).collect::<Vec<_>>())
                 };
                 let ((l, g), (l_ref, g_ref)) = (run(&w), run(&unit));
-                let what = format!("{name} {} weights x {k:e}", std::any::type_name::<T>());
-                assert!((l - l_ref).abs() <= tol * l_ref.abs(), "{what}: loss {l} vs {l_ref}");
-                let gmax = g_ref.iter().fold(0f64, |m, v| m.max(v.abs()));
-                for (i, (a, e)) in g.iter().zip(&g_ref).enumerate() {
-                    assert!((a - e).abs() <= tol * gmax, "{what}: grad[{i}] {a} vs {e}");
-                }
+                assert_scale_invariant(&format!("{name} {} weights x {k:e}", std::any::type_name::<T>()), &[l], &[l_ref], &g, &g_ref, tol);
             }
         }
     }
@@ -595,20 +609,14 @@ fn box_losses_mean_with_weights_at_the_ends_of_the_type() {
         let p: Vec<T> = (0..5 * n).map(|i| T::of(if i % 5 == 4 { (i % 7) as f64 / 5.0 } else { ((i * 37 % 23) as f64) / 7.0 + if i % 5 >= 2 { 3.0 } else { 0.0 } })).collect();
         let t: Vec<T> = (0..5 * n).map(|i| T::of(if i % 5 == 4 { (i % 5) as f64 / 4.0 } else { ((i * 53 % 19) as f64) / 6.0 + if i % 5 >= 2 { 2.5 } else { 0.0 } })).collect();
         for k in scales {
-            let w: Vec<T> = (0..n).map(|i| T::of((0.5 + (i * 29 % 31) as f64 / 20.0) * k)).collect();
-            let unit: Vec<T> = w.iter().map(|v| T::of(v.f64() / k)).collect();
+            let (w, unit) = scaled_weights::<T>(n, k);
             let run = |w: &[T]| {
                 let (mut loss, mut grad) = ([T::zero()], vec![T::zero(); 5 * n]);
                 b::probiou_loss(&p, &t, Some(w), &b::RotatedOptions::default(), &mut loss, Some(&mut grad)).unwrap();
                 (loss[0].f64(), grad.iter().map(|g| g.f64()).collect::<Vec<_>>())
             };
             let ((l, g), (l_ref, g_ref)) = (run(&w), run(&unit));
-            let what = format!("probiou {} weights x {k:e}", std::any::type_name::<T>());
-            assert!((l - l_ref).abs() <= tol * l_ref.abs(), "{what}: loss {l} vs {l_ref}");
-            let gmax = g_ref.iter().fold(0f64, |m, v| m.max(v.abs()));
-            for (i, (a, e)) in g.iter().zip(&g_ref).enumerate() {
-                assert!((a - e).abs() <= tol * gmax, "{what}: grad[{i}] {a} vs {e}");
-            }
+            assert_scale_invariant(&format!("probiou {} weights x {k:e}", std::any::type_name::<T>()), &[l], &[l_ref], &g, &g_ref, tol);
         }
     }
     /// DFL (4 sides, 16 bins) and the box branch (its two parts) on the same weights.
@@ -620,8 +628,7 @@ fn box_losses_mean_with_weights_at_the_ends_of_the_type() {
         let anchors: Vec<T> = (0..2 * n).map(|i| T::of(20.0 + (i % 9) as f64)).collect();
         let boxes: Vec<T> = (0..4 * n).map(|i| T::of(20.0 + (i % 9) as f64 + if i % 4 < 2 { -((i * 7 % 13) as f64) } else { (i * 11 % 13) as f64 })).collect();
         for k in scales {
-            let w: Vec<T> = (0..n).map(|i| T::of((0.5 + (i * 29 % 31) as f64 / 20.0) * k)).collect();
-            let unit: Vec<T> = w.iter().map(|v| T::of(v.f64() / k)).collect();
+            let (w, unit) = scaled_weights::<T>(n, k);
             for branch in [false, true] {
                 let run = |w: &[T]| {
                     let (mut loss, mut grad) = (vec![T::zero(); if branch { 2 } else { 1 }], vec![T::zero(); n * 4 * bins]);
@@ -633,14 +640,7 @@ fn box_losses_mean_with_weights_at_the_ends_of_the_type() {
                     (loss.iter().map(|v| v.f64()).collect::<Vec<_>>(), grad.iter().map(|g| g.f64()).collect::<Vec<_>>())
                 };
                 let ((l, g), (l_ref, g_ref)) = (run(&w), run(&unit));
-                let what = format!("{} {} weights x {k:e}", if branch { "dfl_box" } else { "dfl" }, std::any::type_name::<T>());
-                for (a, e) in l.iter().zip(&l_ref) {
-                    assert!((a - e).abs() <= tol * e.abs(), "{what}: loss {l:?} vs {l_ref:?}");
-                }
-                let gmax = g_ref.iter().fold(0f64, |m, v| m.max(v.abs()));
-                for (i, (a, e)) in g.iter().zip(&g_ref).enumerate() {
-                    assert!((a - e).abs() <= tol * gmax, "{what}: grad[{i}] {a} vs {e}");
-                }
+                assert_scale_invariant(&format!("{} {} weights x {k:e}", if branch { "dfl_box" } else { "dfl" }, std::any::type_name::<T>()), &l, &l_ref, &g, &g_ref, tol);
             }
         }
     }
@@ -666,8 +666,7 @@ fn elementwise_losses_mean_with_weights_at_the_ends_of_the_type() {
             let q: Vec<T> = (0..n).map(|i| T::of(if i % 3 == 0 { ((i * 11 % 17) as f64) / 17.0 } else { 0.0 })).collect();
             let pw: Vec<T> = (0..shape.classes).map(|i| T::of(0.5 + i as f64 / 4.0)).collect();
             for k in scales {
-                let w: Vec<T> = (0..n).map(|i| T::of((0.5 + (i * 29 % 31) as f64 / 20.0) * k)).collect();
-                let unit: Vec<T> = w.iter().map(|v| T::of(v.f64() / k)).collect();
+                let (w, unit) = scaled_weights::<T>(n, k);
                 for name in ["bce", "sigmoid_focal", "varifocal", "quality_focal"] {
                     let run = |w: &[T]| {
                         let (mut loss, mut grad) = ([T::zero()], vec![T::zero(); n]);
@@ -682,12 +681,7 @@ fn elementwise_losses_mean_with_weights_at_the_ends_of_the_type() {
                         (loss[0].f64(), grad.iter().map(|g| g.f64()).collect::<Vec<_>>())
                     };
                     let ((l, g), (l_ref, g_ref)) = (run(&w), run(&unit));
-                    let what = format!("{name} {} {:?} weights x {k:e}", std::any::type_name::<T>(), shape.layout);
-                    assert!((l - l_ref).abs() <= tol * l_ref.abs(), "{what}: loss {l} vs {l_ref}");
-                    let gmax = g_ref.iter().fold(0f64, |m, v| m.max(v.abs()));
-                    for (i, (a, e)) in g.iter().zip(&g_ref).enumerate() {
-                        assert!((a - e).abs() <= tol * gmax, "{what}: grad[{i}] {a} vs {e}");
-                    }
+                    assert_scale_invariant(&format!("{name} {} {:?} weights x {k:e}", std::any::type_name::<T>(), shape.layout), &[l], &[l_ref], &g, &g_ref, tol);
                 }
             }
         }
@@ -710,8 +704,7 @@ fn cross_entropy_mean_with_class_weights_at_the_ends_of_the_type() {
             let x: Vec<T> = (0..n).map(|i| T::of(((i * 37 % 41) as f64) / 6.0 - 3.0)).collect();
             let y: Vec<i64> = (0..pos).map(|i| if i % 11 == 3 { -100 } else { (i * 7 % shape.classes) as i64 }).collect();
             for k in scales {
-                let w: Vec<T> = (0..shape.classes).map(|i| T::of((0.5 + (i * 29 % 31) as f64 / 20.0) * k)).collect();
-                let unit: Vec<T> = w.iter().map(|v| T::of(v.f64() / k)).collect();
+                let (w, unit) = scaled_weights::<T>(shape.classes, k);
                 for label_smoothing in [0.0, 0.1] {
                     let o = CrossEntropyOptions { label_smoothing, ..Default::default() };
                     let run = |w: &[T]| {
@@ -720,12 +713,7 @@ fn cross_entropy_mean_with_class_weights_at_the_ends_of_the_type() {
                         (loss[0].f64(), grad.iter().map(|g| g.f64()).collect::<Vec<_>>())
                     };
                     let ((l, g), (l_ref, g_ref)) = (run(&w), run(&unit));
-                    let what = format!("cross_entropy {} {:?} eps {label_smoothing} class weights x {k:e}", std::any::type_name::<T>(), shape.layout);
-                    assert!((l - l_ref).abs() <= tol * l_ref.abs(), "{what}: loss {l} vs {l_ref}");
-                    let gmax = g_ref.iter().fold(0f64, |m, v| m.max(v.abs()));
-                    for (i, (a, e)) in g.iter().zip(&g_ref).enumerate() {
-                        assert!((a - e).abs() <= tol * gmax, "{what}: grad[{i}] {a} vs {e}");
-                    }
+                    assert_scale_invariant(&format!("cross_entropy {} {:?} eps {label_smoothing} class weights x {k:e}", std::any::type_name::<T>(), shape.layout), &[l], &[l_ref], &g, &g_ref, tol);
                 }
                 // The denominator query: Σ w_y over the counted positions, of the weights given.
                 let want: f64 = y.iter().filter(|&&v| v != -100).map(|&v| w[v as usize].f64()).sum();
@@ -753,8 +741,7 @@ fn overlap_mean_with_class_weights_at_the_ends_of_the_type() {
         let x: Vec<T> = (0..n).map(|i| T::of(((i * 37 % 41) as f64) / 6.0 - 3.0)).collect();
         let y: Vec<i64> = (0..pos).map(|i| if i % 11 == 3 { -100 } else { (i * 7 % shape.classes) as i64 }).collect();
         for k in scales {
-            let w: Vec<T> = (0..shape.classes).map(|i| T::of((0.5 + (i * 29 % 31) as f64 / 20.0) * k)).collect();
-            let unit: Vec<T> = w.iter().map(|v| T::of(v.f64() / k)).collect();
+            let (w, unit) = scaled_weights::<T>(shape.classes, k);
             for (name, kind, batch) in [("dice", OverlapKind::Dice, false), ("tversky", OverlapKind::Tversky, true), ("from_stats", OverlapKind::Dice, true), ("dice_ce", OverlapKind::Dice, false)] {
                 let opts = OverlapOptions { batch, gamma: if kind == OverlapKind::Tversky { 0.75 } else { 1.0 }, ..Default::default() };
                 let run = |w: &[T]| {
@@ -779,12 +766,7 @@ fn overlap_mean_with_class_weights_at_the_ends_of_the_type() {
                     (loss[0].f64(), grad.iter().map(|g| g.f64()).collect::<Vec<_>>())
                 };
                 let ((l, g), (l_ref, g_ref)) = (run(&w), run(&unit));
-                let what = format!("{name} {} class weights x {k:e}", std::any::type_name::<T>());
-                assert!((l - l_ref).abs() <= tol * l_ref.abs(), "{what}: loss {l} vs {l_ref}");
-                let gmax = g_ref.iter().fold(0f64, |m, v| m.max(v.abs()));
-                for (i, (a, e)) in g.iter().zip(&g_ref).enumerate() {
-                    assert!((a - e).abs() <= tol * gmax, "{what}: grad[{i}] {a} vs {e}");
-                }
+                assert_scale_invariant(&format!("{name} {} class weights x {k:e}", std::any::type_name::<T>()), &[l], &[l_ref], &g, &g_ref, tol);
             }
             // The denominator query: Σ w over the scores (batch x classes), of the weights given.
             let want: f64 = w.iter().map(|v| v.f64()).sum::<f64>() * shape.batch as f64;
