@@ -196,7 +196,7 @@ pub(crate) fn compute_cross_entropy_soft<T: Float>(controls: &Controls, logits: 
 /// `None`; `loss`: 1 value, or one per element for NONE; `grad_logits`: like `logits`, or `None`.
 #[allow(clippy::too_many_arguments)]
 pub fn bce_with_logits<T: Float>(logits: &[T], target: &[T], weight: Option<&[T]>, pos_weight: Option<&[T]>, shape: Shape, options: &BceOptions, loss: &mut [T], grad_logits: Option<&mut [T]>) -> Result<()> {
-    let controls = options.controls(false)?;
+    let controls = prepare_bce(options)?;
     compute_bce_with_logits(&controls, logits, target, weight, pos_weight, shape, loss, grad_logits)
 }
 
@@ -220,7 +220,7 @@ pub(crate) fn compute_bce_with_logits<T: Float>(controls: &Controls, logits: &[T
 /// (`options.input`). `input`: batch·classes·spatial; `loss`: 1 value, or batch·spatial for NONE;
 /// `grad_input`: like `input`, or `None`.
 pub fn entropy<T: Float>(input: &[T], shape: Shape, options: &EntropyOptions, loss: &mut [T], grad_input: Option<&mut [T]>) -> Result<()> {
-    let controls = options.controls(false)?;
+    let controls = prepare_entropy(options)?;
     compute_entropy(&controls, input, shape, options, loss, grad_input)
 }
 
@@ -239,7 +239,7 @@ pub(crate) fn compute_entropy<T: Float>(controls: &Controls, input: &[T], shape:
 /// (BATCHMEAN accepted). `input`, `target`: batch·classes·spatial; `loss`: 1 value, or one per
 /// element for NONE; `grad_input`: like `input`, or `None`.
 pub fn kl_div<T: Float>(input: &[T], target: &[T], shape: Shape, options: &KlDivOptions, loss: &mut [T], grad_input: Option<&mut [T]>) -> Result<()> {
-    let controls = options.controls(true)?;
+    let controls = prepare_kl_div(options)?;
     compute_kl_div(&controls, input, target, shape, options, loss, grad_input)
 }
 

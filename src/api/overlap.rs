@@ -197,14 +197,16 @@ pub(crate) fn prepare(kind: OverlapKind, o: &OverlapOptions, shape: &Shape, soft
 
 /// INVALID_TARGET for the first bad index target, with its sample and position.
 fn target_error(e: InvalidTarget, shape: &Shape, ignore_index: i64) -> Error {
+    bad_target(e.index, &e.value, &format!("a class in [0, {})", shape.classes), shape, ignore_index)
+}
+
+/// INVALID_TARGET naming target `index` (its sample and position), its value and what it must be.
+fn bad_target(index: usize, value: &dyn std::fmt::Display, what: &str, shape: &Shape, ignore_index: i64) -> Error {
+    let spatial = shape.spatial.max(1);
     Error::target(format!(
-        "`target`[{}] = {} (sample {}, position {}) is not a class in [0, {}) nor ignore_index ({})",
-        e.index,
-        e.value,
-        e.index / shape.spatial.max(1),
-        e.index % shape.spatial.max(1),
-        shape.classes,
-        ignore_index
+        "`target`[{index}] = {value} (sample {}, position {}) is not {what} nor ignore_index ({ignore_index})",
+        index / spatial,
+        index % spatial
     ))
 }
 
@@ -660,14 +662,7 @@ pub(crate) fn compute_lovasz<T: Float>(p: &PreparedLovasz, input: &[T], target: 
     run_loss(&p.controls, loss, grad, grad_name, |reduction, none, grad| {
         lk::lovasz(input, variant, shape, &lk::Params { reduction, ..p.params }, none, grad).map_err(|e| {
             let what = if hinge { "0 or 1" } else { "a class in [0, classes)" };
-            Error::target(format!(
-                "`target`[{}] = {} (sample {}, position {}) is not {what} nor ignore_index ({})",
-                e.index,
-                e.value,
-                e.index / shape.spatial.max(1),
-                e.index % shape.spatial.max(1),
-                p.params.ignore_index
-            ))
+            bad_target(e.index, &e.value, what, &shape, p.params.ignore_index)
         })
     })
 }
