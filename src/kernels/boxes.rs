@@ -895,18 +895,8 @@ impl<T: Real> Driver<'_, '_, '_, T> {
         if !late {
             return total.loss * s;
         }
-        let s = if wc == 1.0 {
-            self.reduction.scale(total.weight, 1)
-        } else {
-            // Record the denominator of the unscaled weights (MEAN_DENOMINATOR), divide by the
-            // scaled one.
-            self.reduction.scale(total.weight / wc, 1);
-            if total.weight != 0.0 {
-                self.reduction.loss_weight / total.weight
-            } else {
-                0.0
-            }
-        };
+        // Divide by the scaled weights' Σ; MEAN_DENOMINATOR records the caller's.
+        let s = self.reduction.scale_scaled(total.weight, wc, 1);
         let gs = T::of(s);
         if !gs.is_finite() {
             // Σ iou^γ·w so small (near-disjoint boxes, large γ) that its reciprocal overflows T:
