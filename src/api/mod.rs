@@ -85,6 +85,7 @@ impl Reduction {
 /// The output controls every options struct ends with, validated (docs/api.md §3):
 /// `loss_weight` finite; `avg_factor` 0 (unused) or finite > 0 and only with MEAN; BATCHMEAN
 /// only where `batchmean_ok`.
+#[inline(always)]
 pub(crate) fn controls(reduction: Reduction, loss_weight: f64, avg_factor: f64, accumulate: bool, batchmean_ok: bool) -> Result<Controls> {
     use crate::reduce::Reduction as R;
     let output = match reduction {
@@ -113,32 +114,58 @@ pub(crate) fn controls(reduction: Reduction, loss_weight: f64, avg_factor: f64, 
 }
 
 /// Checks a `double` option: not NaN and inside the stated domain, else INVALID_OPTION.
+///
+/// The checks of every call are inlined and their messages built out of line (`#[cold]`): a
+/// small call spent about a third of its fixed cost moving `Result`s through the stack.
+#[inline]
 pub(crate) fn check_option(name: &str, value: f64, ok: bool, domain: &str) -> Result<()> {
     if value.is_nan() || !ok {
-        return Err(Error::option(format!("`{name}` = {value} is out of domain ({domain})")));
+        return Err(option_error(name, value, domain));
     }
     Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn option_error(name: &str, value: f64, domain: &str) -> Error {
+    Error::option(format!("`{name}` = {value} is out of domain ({domain})"))
 }
 
 /// `a · b`, or INVALID_SIZE naming what overflowed.
+#[inline]
 pub(crate) fn mul_size(what: &str, a: usize, b: usize) -> Result<usize> {
-    a.checked_mul(b).ok_or_else(|| Error::size(format!("{what}: {a} x {b} overflows size_t")))
+    a.checked_mul(b).ok_or_else(|| mul_size_error(what, a, b))
+}
+
+#[cold]
+#[inline(never)]
+fn mul_size_error(what: &str, a: usize, b: usize) -> Error {
+    Error::size(format!("{what}: {a} x {b} overflows size_t"))
 }
 
 /// A buffer's length against the length the call needs, else INVALID_SIZE naming it.
+#[inline]
 pub(crate) fn check_len(name: &str, len: usize, expected: usize, what: &str) -> Result<()> {
     if len != expected {
-        return Err(Error::size(format!("`{name}` has {len} values; {expected} expected ({what})")));
+        return Err(len_error(name, len, expected, what));
     }
     Ok(())
 }
 
+#[cold]
+#[inline(never)]
+fn len_error(name: &str, len: usize, expected: usize, what: &str) -> Error {
+    Error::size(format!("`{name}` has {len} values; {expected} expected ({what})"))
+}
+
 /// The lengths of an optional buffer (`None` passes).
+#[inline]
 pub(crate) fn check_opt_len<T>(name: &str, buf: Option<&[T]>, expected: usize, what: &str) -> Result<()> {
     buf.map_or(Ok(()), |b| check_len(name, b.len(), expected, what))
 }
 
 /// The loss buffer (`terms` values for NONE, else 1) and the gradient (`grad_len` values).
+#[inline]
 pub(crate) fn check_outputs<T>(controls: &Controls, terms: usize, loss: &[T], grad_name: &str, grad: Option<&[T]>, grad_len: usize) -> Result<()> {
     let what = if controls.loss_len(terms) == 1 { "one reduced value" } else { "one value per term for NONE" };
     check_len("loss", loss.len(), controls.loss_len(terms), what)?;

@@ -51,6 +51,7 @@ pub(crate) struct Prepared {
 }
 
 /// Validates the options `which` reads.
+#[inline]
 pub(crate) fn prepare(which: Which, options: &Options) -> Result<Prepared> {
     let o = options;
     let controls = o.controls(false)?;
@@ -70,6 +71,7 @@ pub(crate) fn prepare(which: Which, options: &Options) -> Result<Prepared> {
 }
 
 /// Checks the lengths and computes.
+#[inline]
 pub(crate) fn compute<T: Float>(p: &Prepared, input: &[T], target: &[T], weight: Option<&[T]>, loss: &mut [T], grad_input: Option<&mut [T]>) -> Result<()> {
     let n = input.len();
     check_len("target", target.len(), n, "the input's length")?;

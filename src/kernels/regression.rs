@@ -119,7 +119,7 @@ fn chunk<T: Real, const W: bool, const L: bool, const G: bool>(
 }
 
 /// One block of [`chunk`] in T: the terms, the unreduced values, the gradient, and Σ w·l into
-/// the 8 lanes (element i of the block into lane i mod 8).
+/// the 8 lanes ([`reduce::add_lanes`]).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn block<T: Real, const W: bool, const L: bool, const G: bool>(
