@@ -177,9 +177,11 @@ struct Scratch<T> {
 }
 
 thread_local! {
-    /// Each thread's scratch of its last block, one per element type, reused by its next block:
-    /// allocating the twelve buffers afresh (calloc + free) was a quarter of the time of a small
-    /// call (cross entropy on [8, 80]).
+    /// The calling thread's scratch of its last block, one per element type, reused by its next
+    /// block: allocating the twelve buffers afresh (calloc + free) was a quarter of the time of a
+    /// small call (cross entropy on [8, 80]), which runs on the caller's thread. Not on the pool's
+    /// workers (large calls, where one allocation per block is amortised): they live until the
+    /// process exits, and what they kept would show as leaked under valgrind.
     static SCRATCH: std::cell::RefCell<Vec<Box<dyn std::any::Any>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -187,14 +189,13 @@ impl<T: Real> Scratch<T> {
     /// Zeroed buffers of these sizes (`block` left as it was: it is grown on demand and written
     /// before it is read), from the thread's cache when it holds a `Scratch<T>`.
     fn new(elements: usize, positions: usize) -> Box<Self> {
-        let cached = SCRATCH
-            .try_with(|c| {
+        let cached = (rayon::current_thread_index().is_none())
+            .then(|| SCRATCH.try_with(|c| {
                 let mut c = c.try_borrow_mut().ok()?;
                 let i = c.iter().position(|s| s.is::<Self>())?;
                 c.swap_remove(i).downcast::<Self>().ok()
-            })
-            .ok()
-            .flatten();
+            }))
+            .and_then(|r| r.ok().flatten());
         let mut scr = cached.unwrap_or_else(|| {
             Box::new(Scratch { e: Vec::new(), f: Vec::new(), h: Vec::new(), cols: Default::default(), block: Vec::new() })
         });
@@ -213,6 +214,9 @@ impl<T: Real> Scratch<T> {
 
     /// Hands the buffers back to the thread's cache.
     fn recycle(self: Box<Self>) {
+        if rayon::current_thread_index().is_some() {
+            return;
+        }
         let _ = SCRATCH.try_with(|c| {
             if let Ok(mut c) = c.try_borrow_mut() {
                 c.push(self);
