@@ -390,37 +390,43 @@ pub fn for_chunks<'a, T: Send, R: Send>(
 }
 
 /// Adds `v` to 8 f64 lanes: the one accumulation of per-element terms before [`sum_lanes`].
-/// Element i goes into sub-lane i mod 32 (in order within a sub-lane) of four independent 8-lane
-/// accumulators, which are folded into lane i mod 8 of `acc` at the end, as
-/// `acc[j] += (a₀[j] + a₁[j]) + (a₂[j] + a₃[j])`: one 8-lane accumulator was a chain of dependent
-/// adds, latency-bound at about half a cycle per element — 40 % of the time of Smooth L1 on 1024
-/// values. A fixed order, so the same on any thread count.
+///
+/// `CHAINS` (1 or 4) independent 8-lane accumulators: element i goes into sub-lane i mod
+/// 8·CHAINS (in order within a sub-lane), and the sub-lanes are folded into lane i mod 8 of
+/// `acc` at the end, `acc[j] += a₀[j]` or `acc[j] += (a₀[j] + a₁[j]) + (a₂[j] + a₃[j])`. A fixed
+/// order for a given `CHAINS`, so the same on any thread count. The caller picks by the cost of
+/// its terms: cheap ones (regression: a few operations per element) take 4, for one chain of
+/// dependent adds is latency-bound at about half a cycle per element — 40 % of Smooth L1's time
+/// on 1024 values; costly ones (boxes, DFL: tens of cycles per term) take 1, whose chain is
+/// hidden behind the terms, and four chains cost EIoU 6–10 % (bench_boxes, 1 thread).
 #[inline(always)]
-pub fn add_lanes<T: crate::kernels::Real>(acc: &mut [f64; 8], v: &[T]) {
+pub fn add_lanes<const CHAINS: usize, T: crate::kernels::Real>(acc: &mut [f64; 8], v: &[T]) {
     // A function, not a closure: it must inline into the caller's SIMD copy (simd::dispatch).
     #[inline(always)]
-    fn add<T: crate::kernels::Real>(a: &mut [[f64; 8]; 4], group: &[T]) {
+    fn add<const CHAINS: usize, T: crate::kernels::Real>(a: &mut [[f64; 8]; CHAINS], group: &[T]) {
         for (k, part) in a.iter_mut().enumerate() {
             for j in 0..8 {
                 part[j] += group[8 * k + j].f64();
             }
         }
     }
-    let mut a = [[0f64; 8]; 4];
-    let mut groups = v.chunks_exact(32);
+    const { assert!(CHAINS == 1 || CHAINS == 4) };
+    let mut a = [[0f64; 8]; CHAINS];
+    let mut groups = v.chunks_exact(8 * CHAINS);
     for group in &mut groups {
         add(&mut a, group);
     }
-    // The remainder as a group padded with zeros (x + 0 = x), not element by element: indexing
-    // the accumulators by a run-time lane put them on the stack (store-forwarding stalls).
+    // The remainder as a group padded with zeros (x + 0 = x; a lane, started at +0, is never
+    // −0), not element by element: indexing the accumulators by a run-time lane put them on the
+    // stack (store-forwarding stalls).
     let rest = groups.remainder();
     if !rest.is_empty() {
-        let mut pad = [T::zero(); 32];
-        pad[..rest.len()].copy_from_slice(rest);
-        add(&mut a, &pad);
+        let mut pad = [[T::zero(); 8]; CHAINS];
+        pad.as_flattened_mut()[..rest.len()].copy_from_slice(rest);
+        add(&mut a, pad.as_flattened());
     }
     for j in 0..8 {
-        acc[j] += (a[0][j] + a[1][j]) + (a[2][j] + a[3][j]);
+        acc[j] += if CHAINS == 1 { a[0][j] } else { (a[0][j] + a[1][j]) + (a[2][j] + a[3][j]) };
     }
 }
 

@@ -964,9 +964,9 @@ impl<T: Real> Driver<'_, '_, '_, T> {
             for i in 0..BLOCK {
                 wl[i] = factor[i] * value[i];
             }
-            reduce::add_lanes(&mut acc, &wl);
+            reduce::add_lanes::<1, _>(&mut acc, &wl);
             if L::BOX_FACTOR {
-                reduce::add_lanes(&mut acc_w, &factor);
+                reduce::add_lanes::<1, _>(&mut acc_w, &factor);
             }
             let local = start - items.start;
             if let Some(out) = loss_out.as_deref_mut() {

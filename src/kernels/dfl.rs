@@ -471,8 +471,8 @@ impl<T: Math, L: boxes::Loss<T>> BranchChunk<'_, '_, T, L> {
             for i in 0..m {
                 (wi[i], wd[i]) = (w[i] * l_iou[i], w[i] * l_dfl[i]);
             }
-            reduce::add_lanes(&mut acc_iou, &wi);
-            reduce::add_lanes(&mut acc_dfl, &wd);
+            reduce::add_lanes::<1, _>(&mut acc_iou, &wi);
+            reduce::add_lanes::<1, _>(&mut acc_dfl, &wd);
             if GRAD {
                 let out = grad.as_deref_mut().unwrap_or_default();
                 let local = start - items.start;

@@ -153,7 +153,7 @@ fn block<T: Real, const W: bool, const L: bool, const G: bool>(
     if L {
         loss[start..end].copy_from_slice(wl);
     }
-    reduce::add_lanes(acc, wl);
+    reduce::add_lanes::<4, _>(acc, wl);
 }
 
 /// One block of [`chunk`] computed in f64 from the inputs (the same lanes as [`block`]): the
