@@ -11,9 +11,10 @@
  * threads, lossfn's time and its fraction of that bound, the C loop's time (the same formulas
  * and gradients, auto-vectorised by gcc -O3 -march=native -ffast-math with libmvec's atan2f and
  * sqrtf, spread over the threads by OpenMP) and lossfn's speed-up over it, and the largest
- * gradient difference between the two (a check that both do the same work). Best of 7. Results
+ * gradient difference between the two (a check that both do the same work). Best of 7; OpenMP's
+ * idle threads wait passively (omp_passive, c_loop_common.h). Results
  * against torch / torchvision: benches/vs_torch_boxes.py. */
-#define _POSIX_C_SOURCE 199309L
+#define _POSIX_C_SOURCE 200809L
 #include "lossfn.h"
 #include "c_loop_common.h"
 #include <math.h>
@@ -220,6 +221,7 @@ static void set_threads(int t) {
 }
 
 int main(int argc, char **argv) {
+    omp_passive(argv);
     size_t n = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 1000000;
     float *pred = malloc(4 * n * sizeof(float)), *target = malloc(4 * n * sizeof(float));
     float *g1 = malloc(4 * n * sizeof(float)), *g2 = malloc(4 * n * sizeof(float));

@@ -3,7 +3,8 @@
  * written), the bound they give at the copy bandwidth this run measures on as many threads,
  * lossfn's time and its fraction of the bound, and the C loop's time (the plain loop a
  * performance-minded user writes: branch-free, auto-vectorised by gcc -O3 -march=native
- * -ffast-math, OpenMP over the threads) with lossfn's speed-up over it. Best of 7.
+ * -ffast-math, OpenMP over the threads, its idle threads passive: omp_passive) with lossfn's
+ * speed-up over it. Best of 7.
  * Results against torch: benches/vs_torch_regression.py.
  * Build: cmake target bench_regression, or
  *   gcc -O3 -march=native -ffast-math -fopenmp -std=gnu99 -Iinclude benches/bench_regression.c \
@@ -44,7 +45,9 @@ C_LOOP(c_smooth_l1, a < 1.0f ? 0.5f * d * d : a - 0.5f, fminf(fmaxf(d, -1.0f), 1
 typedef lossfn_status (*reg_fn)(const float *, const float *, const float *, size_t,
                                 const lossfn_regression_options *, float *, float *);
 
-int main(void) {
+int main(int argc, char **argv) {
+    (void)argc;
+    omp_passive(argv);
     float *x = malloc(N * sizeof(float)), *t = malloc(N * sizeof(float)), *g = malloc(N * sizeof(float));
     srand(1);
     for (size_t i = 0; i < N; i++) {
