@@ -555,7 +555,7 @@ typedef struct lossfn_overlap_options {
    */
   bool batch;
   /**
-   * dice only: false; true uses sum(p^2) + sum(g^2) in the denominator.
+   * dice and jaccard only: false; true uses sum(p^2) and sum(g^2) for P and G.
    */
   bool squared_pred;
   /**
@@ -840,6 +840,11 @@ typedef struct lossfn_rotated_box_options {
  * Generalized Dice (lossfn_generalized_dice_loss_f32).
  */
 #define LOSSFN_OVERLAP_GENERALIZED_DICE 2
+
+/**
+ * Jaccard (lossfn_jaccard_loss_f32).
+ */
+#define LOSSFN_OVERLAP_JACCARD 3
 
 #ifdef __cplusplus
 extern "C" {
@@ -1887,6 +1892,68 @@ lossfn_status lossfn_dice_loss_soft_f64(const double *input,
                                         double *grad_input);
 
 /**
+ * Jaccard loss (soft IoU) as MONAI DiceLoss(jaccard=True), on index targets: per score,
+ * 1 - (2 TP + smooth_nr) / (2 (P + G - TP) + smooth_dr), TP = sum p*g, P = sum p, G = sum g
+ * (sum p^2 and sum g^2 with options.squared_pred), i.e. TP / (TP + FP + FN) up to the smoothing.
+ * With gamma != 1 each score's loss is max(0, 1 - score)^gamma. Arguments, sizes and options as
+ * lossfn_dice_loss_f32 (alpha, beta, w_type unused).
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes (see the header's conventions).
+ */
+lossfn_status lossfn_jaccard_loss_f32(const float *input,
+                                      const int64_t *target,
+                                      const float *class_weight,
+                                      struct lossfn_shape shape,
+                                      const struct lossfn_overlap_options *options,
+                                      float *loss,
+                                      float *grad_input);
+
+/**
+ * Jaccard loss on index targets, double precision: see lossfn_jaccard_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_jaccard_loss_f64(const double *input,
+                                      const int64_t *target,
+                                      const double *class_weight,
+                                      struct lossfn_shape shape,
+                                      const struct lossfn_overlap_options *options,
+                                      double *loss,
+                                      double *grad_input);
+
+/**
+ * Jaccard loss on soft (or multi-label) targets: as lossfn_jaccard_loss_f32, with target holding
+ * batch*classes*spatial values in the input's layout (options.ignore_index unused; with
+ * options.soft_label MONAI's soft TP).
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_jaccard_loss_soft_f32(const float *input,
+                                           const float *target,
+                                           const float *class_weight,
+                                           struct lossfn_shape shape,
+                                           const struct lossfn_overlap_options *options,
+                                           float *loss,
+                                           float *grad_input);
+
+/**
+ * Jaccard loss on soft targets, double precision: see lossfn_jaccard_loss_soft_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_jaccard_loss_soft_f64(const double *input,
+                                           const double *target,
+                                           const double *class_weight,
+                                           struct lossfn_shape shape,
+                                           const struct lossfn_overlap_options *options,
+                                           double *loss,
+                                           double *grad_input);
+
+/**
  * Tversky loss (MONAI convention) on index targets: per score, 1 - (TP + smooth_nr) /
  * (TP + alpha FP + beta FN + smooth_dr), FP = sum p*(1-g), FN = sum (1-p)*g. Focal Tversky
  * with gamma != 1: max(0, 1 - score)^gamma. Arguments and sizes as lossfn_dice_loss_f32
@@ -2328,10 +2395,10 @@ lossfn_status lossfn_probiou_matrix_f64(const double *boxes1,
 #define LOSSFN_KL_DIV_LOSSES(X) X(kl_div)
 #define LOSSFN_LOVASZ_LOSSES(X) X(lovasz_hinge_loss)
 #define LOSSFN_LOVASZ_INDEX_LOSSES(X) X(lovasz_softmax_loss)
-#define LOSSFN_OVERLAP_LOSSES(X) X(dice_loss_soft) X(tversky_loss_soft)
+#define LOSSFN_OVERLAP_LOSSES(X) X(dice_loss_soft) X(jaccard_loss_soft) X(tversky_loss_soft)
 #define LOSSFN_OVERLAP_FROM_STATS_LOSSES(X) X(overlap_loss_from_stats_soft)
 #define LOSSFN_OVERLAP_FROM_STATS_INDEX_LOSSES(X) X(overlap_loss_from_stats)
-#define LOSSFN_OVERLAP_INDEX_LOSSES(X) X(dice_loss) X(tversky_loss)
+#define LOSSFN_OVERLAP_INDEX_LOSSES(X) X(dice_loss) X(jaccard_loss) X(tversky_loss)
 #define LOSSFN_OVERLAP_STATS_LOSSES(X) X(overlap_stats_soft)
 #define LOSSFN_OVERLAP_STATS_INDEX_LOSSES(X) X(overlap_stats)
 #define LOSSFN_QUALITY_FOCAL_LOSSES(X) X(varifocal_loss) X(quality_focal_loss)

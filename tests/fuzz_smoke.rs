@@ -9,9 +9,14 @@ use common::Rng;
 use fuzz_driver::{Dt, Outcome};
 use lossfn::capi::{LOSSFN_ERROR_INTERNAL, LOSSFN_ERROR_MISALIGNED};
 
-/// Cases per shard: ~7 M in all under --release (~30 s of one core); far fewer in debug, where
-/// a case is ~20x slower.
-const CASES: usize = if cfg!(debug_assertions) { 80_000 } else { 1_800_000 };
+/// Cases per shard and catalogue entry: a shard runs `PER_FUNCTION × ALL.len()` cases (~2 M under
+/// --release, ~8 M in all, ~30 s of one core each; far fewer in debug, where a case is ~20x
+/// slower), so a new loss does not thin the other functions' share.
+const PER_FUNCTION: usize = if cfg!(debug_assertions) { 2_000 } else { 45_000 };
+
+/// Successful calls with checked finite outputs each function must reach per dtype and shard
+/// (the lowest, the two-phase loss on soft targets in f32, reaches ~2 % of its cases).
+const MIN_FINITE_CHECKED: usize = if cfg!(debug_assertions) { 40 } else { 900 };
 
 /// Per function and dtype: [skipped, rejected, ok unchecked, ok NaN-checked, ok finite-checked].
 type Stats = std::collections::BTreeMap<String, [usize; 5]>;
@@ -23,7 +28,7 @@ fn shard(seed: u64) {
     let mut data = Vec::new();
     let mut stats = Stats::new();
     let mut statuses = [0usize; LOSSFN_ERROR_MISALIGNED as usize + 1];
-    for case in 0..CASES {
+    for case in 0..PER_FUNCTION * fuzz_driver::ALL.len() {
         let len = 64 + rng.below(2048) as usize;
         data.clear();
         while data.len() < len {
@@ -58,7 +63,7 @@ fn shard(seed: u64) {
             let name = format!("{}_{dt:?}", f.name());
             let s = stats.get(&name).copied().unwrap_or_default();
             eprintln!("  {name:24} skipped {:5} rejected {:5} ok {:5} (NaN-checked {:5}, finite-checked {:5})", s[0], s[1], s[2] + s[3] + s[4], s[3], s[4]);
-            assert!(s[4] >= CASES / 2000, "{name}: only {} successful calls with checked finite outputs", s[4]);
+            assert!(s[4] >= MIN_FINITE_CHECKED, "{name}: only {} successful calls with checked finite outputs", s[4]);
         }
     }
     // Every status but INTERNAL (a bug) must occur.

@@ -50,7 +50,7 @@ fn large_shapes_match_reference() {
         for layout in [LOSSFN_LAYOUT_NCS, LOSSFN_LAYOUT_NSC] {
             for soft in [false, true] {
                 {
-                    let kind = [Kind::Dice, Kind::Tversky][rng.below(2) as usize];
+                    let kind = KINDS[rng.below(KINDS.len() as u64) as usize];
                     let sh = shape(nb, nc, ns, layout);
                     let (x, t) = random_case(&mut rng, &sh, soft, 255);
                     let w: Vec<f64> = rng.vec(nc, 0.2, 2.0);
@@ -118,7 +118,7 @@ fn layouts_agree_bitwise() {
         for activation in [LOSSFN_ACTIVATION_NONE, LOSSFN_ACTIVATION_SIGMOID, LOSSFN_ACTIVATION_SOFTMAX] {
             let o = lossfn_overlap_options { activation, reduction: LOSSFN_REDUCTION_NONE, ..lossfn_overlap_options_default() };
             let xin = if activation == LOSSFN_ACTIVATION_NONE { x.iter().map(|v| (v + 4.0) / 8.0).collect() } else { x.clone() };
-            for kind in [Kind::Dice, Kind::Tversky] {
+            for kind in KINDS {
                 let (s1, l1, g1) = call::<f32>(kind, &xin, &t, None, ncs, &o, true);
                 let (s2, l2, g2) = call::<f32>(kind, &to_nsc(&xin), &t2, None, nsc, &o, true);
                 assert_eq!((s1, s2), (LOSSFN_OK, LOSSFN_OK));

@@ -9,7 +9,6 @@ use overlap_common::*;
 use std::mem::offset_of;
 use std::ptr::{null, null_mut};
 
-const KINDS: [Kind; 2] = [Kind::Dice, Kind::Tversky];
 const ACTIVATIONS: [u32; 3] = [LOSSFN_ACTIVATION_NONE, LOSSFN_ACTIVATION_SIGMOID, LOSSFN_ACTIVATION_SOFTMAX];
 
 fn opts(activation: u32, reduction: u32) -> lossfn_overlap_options {

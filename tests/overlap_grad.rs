@@ -12,8 +12,8 @@ use overlap_common::*;
 fn gradients_match_finite_differences() {
     let mut rng = Rng(21);
     let mut checked = 0;
-    for kind in [Kind::Dice, Kind::Tversky] {
-        let squared_opts: &[bool] = if kind == Kind::Dice { &[false, true] } else { &[false] };
+    for kind in KINDS {
+        let squared_opts: &[bool] = if kind.reads_squared_pred() { &[false, true] } else { &[false] };
         for &squared_pred in squared_opts {
             for activation in [LOSSFN_ACTIVATION_NONE, LOSSFN_ACTIVATION_SIGMOID, LOSSFN_ACTIVATION_SOFTMAX] {
                 for batch in [false, true] {
@@ -82,7 +82,7 @@ fn gradients_match_finite_differences() {
             }
         }
     }
-    assert_eq!(checked, 3 * 3 * 2 * 2 * 3 * 2 * 2);
+    assert_eq!(checked, 5 * 3 * 2 * 2 * 3 * 2 * 2);
 }
 
 /// The focal power's kink: at a perfect score the gradient is 0 (not NaN/Inf) for gamma < 1,
@@ -93,7 +93,7 @@ fn focal_power_near_a_perfect_score() {
     let t = Tgt::Index(vec![0, 1, 1, 0]);
     // One-hot probabilities: a perfect prediction.
     let perfect = vec![1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0];
-    for kind in [Kind::Dice, Kind::Tversky] {
+    for kind in KINDS {
         for gamma in [0.5, 0.75, 2.0] {
             let o = lossfn_overlap_options {
                 activation: LOSSFN_ACTIVATION_NONE,

@@ -529,6 +529,8 @@ type Lo = lossfn::capi::lossfn_lovasz_options;
 trait OverlapC: Float {
     unsafe fn dice(x: *const Self, t: *const i64, w: *const Self, s: Sh, o: *const Oo, l: *mut Self, g: *mut Self) -> u32;
     unsafe fn dice_soft(x: *const Self, t: *const Self, w: *const Self, s: Sh, o: *const Oo, l: *mut Self, g: *mut Self) -> u32;
+    unsafe fn jaccard(x: *const Self, t: *const i64, w: *const Self, s: Sh, o: *const Oo, l: *mut Self, g: *mut Self) -> u32;
+    unsafe fn jaccard_soft(x: *const Self, t: *const Self, w: *const Self, s: Sh, o: *const Oo, l: *mut Self, g: *mut Self) -> u32;
     unsafe fn tversky(x: *const Self, t: *const i64, w: *const Self, s: Sh, o: *const Oo, l: *mut Self, g: *mut Self) -> u32;
     unsafe fn tversky_soft(x: *const Self, t: *const Self, w: *const Self, s: Sh, o: *const Oo, l: *mut Self, g: *mut Self) -> u32;
     unsafe fn gdice(x: *const Self, t: *const i64, s: Sh, o: *const Oo, l: *mut Self, g: *mut Self) -> u32;
@@ -549,6 +551,8 @@ macro_rules! overlap_c {
         impl OverlapC for $t {
             unsafe fn dice(x: *const $t, t: *const i64, w: *const $t, s: Sh, o: *const Oo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_dice_loss)(x, t, w, s, o, l, g) } }
             unsafe fn dice_soft(x: *const $t, t: *const $t, w: *const $t, s: Sh, o: *const Oo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_dice_loss_soft)(x, t, w, s, o, l, g) } }
+            unsafe fn jaccard(x: *const $t, t: *const i64, w: *const $t, s: Sh, o: *const Oo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_jaccard_loss)(x, t, w, s, o, l, g) } }
+            unsafe fn jaccard_soft(x: *const $t, t: *const $t, w: *const $t, s: Sh, o: *const Oo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_jaccard_loss_soft)(x, t, w, s, o, l, g) } }
             unsafe fn tversky(x: *const $t, t: *const i64, w: *const $t, s: Sh, o: *const Oo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_tversky_loss)(x, t, w, s, o, l, g) } }
             unsafe fn tversky_soft(x: *const $t, t: *const $t, w: *const $t, s: Sh, o: *const Oo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_tversky_loss_soft)(x, t, w, s, o, l, g) } }
             unsafe fn gdice(x: *const $t, t: *const i64, s: Sh, o: *const Oo, l: *mut $t, g: *mut $t) -> u32 { unsafe { paste_f!($t, lossfn_generalized_dice_loss)(x, t, s, o, l, g) } }
@@ -609,6 +613,12 @@ fn overlap_suite<T: OverlapC>() {
                 let ll = red.loss_len(scores);
                 same("dice", ll, &|l, g| dice_loss(&x, &labels, Some(&cw), shape, &o, l, g), &|l, g| unsafe { T::dice(x.as_ptr(), labels.as_ptr(), cw.as_ptr(), cs, &co, l, g) });
                 same("dice_soft", ll, &|l, g| dice_loss_soft(&x, &probs, None, shape, &o, l, g), &|l, g| unsafe { T::dice_soft(x.as_ptr(), probs.as_ptr(), std::ptr::null(), cs, &co, l, g) });
+                let j = OverlapOptions { gamma: 1.5, ..o };
+                let cj = c_overlap(&j);
+                same("jaccard", ll, &|l, g| jaccard_loss(&x, &labels, None, shape, &j, l, g), &|l, g| unsafe { T::jaccard(x.as_ptr(), labels.as_ptr(), std::ptr::null(), cs, &cj, l, g) });
+                let js = OverlapOptions { soft_label: !batch, activation: Activation::Sigmoid, ..o };
+                let cjs = c_overlap(&js);
+                same("jaccard_soft", ll, &|l, g| jaccard_loss_soft(&x, &probs, Some(&cw), shape, &js, l, g), &|l, g| unsafe { T::jaccard_soft(x.as_ptr(), probs.as_ptr(), cw.as_ptr(), cs, &cjs, l, g) });
                 let t = OverlapOptions { alpha: 0.4, beta: 0.6, gamma: 0.75, activation: Activation::Sigmoid, soft_label: false, ..o };
                 let ct = c_overlap(&t);
                 same("tversky", ll, &|l, g| tversky_loss(&x, &labels, None, shape, &t, l, g), &|l, g| unsafe { T::tversky(x.as_ptr(), labels.as_ptr(), std::ptr::null(), cs, &ct, l, g) });
@@ -642,7 +652,7 @@ fn overlap_suite<T: OverlapC>() {
         // C API's phase 2 and the one-call batch loss.
         let o = OverlapOptions { batch: true, ..Default::default() };
         let co = c_overlap(&o);
-        for (kind, ck) in [(OverlapKind::Dice, 0), (OverlapKind::Tversky, 1), (OverlapKind::GeneralizedDice, 2)] {
+        for (kind, ck) in [(OverlapKind::Dice, 0), (OverlapKind::Tversky, 1), (OverlapKind::GeneralizedDice, 2), (OverlapKind::Jaccard, 3)] {
             let n = 3 * shape.classes;
             let (mut st, mut cst, mut st_soft, mut cst_soft) = (vec![0f64; n], vec![0f64; n], vec![0f64; n], vec![0f64; n]);
             overlap_stats(kind, &x, &labels, shape, &o, &mut st).unwrap();
@@ -657,6 +667,7 @@ fn overlap_suite<T: OverlapC>() {
             let one_call = |l: &mut [T], g: Option<&mut [T]>| match kind {
                 OverlapKind::Dice => dice_loss(&x, &labels, w, shape, &o, l, g),
                 OverlapKind::Tversky => tversky_loss(&x, &labels, w, shape, &o, l, g),
+                OverlapKind::Jaccard => jaccard_loss(&x, &labels, w, shape, &o, l, g),
                 OverlapKind::GeneralizedDice => generalized_dice_loss(&x, &labels, shape, &o, l, g),
             };
             assert_eq!(run::<T>(1, len, one_call).unwrap(), run::<T>(1, len, |l, g| overlap_loss_from_stats(kind, &x, &labels, w, shape, &o, &st, l, g)).unwrap(), "{kind:?}");

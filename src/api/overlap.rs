@@ -1,6 +1,6 @@
-//! Segmentation losses over a class tensor described by a [`Shape`]: Dice, Tversky (with Focal
-//! Tversky) and generalized Dice (MONAI `DiceLoss`, `TverskyLoss`, `GeneralizedDiceLoss`) on
-//! index or soft targets; Dice + cross entropy and Dice + softmax focal fused on one softmax
+//! Segmentation losses over a class tensor described by a [`Shape`]: Dice, Jaccard, Tversky (with
+//! Focal Tversky) and generalized Dice (MONAI `DiceLoss`, `DiceLoss(jaccard=True)`, `TverskyLoss`,
+//! `GeneralizedDiceLoss`) on index or soft targets; Dice + cross entropy and Dice + softmax focal fused on one softmax
 //! (MONAI `DiceCELoss`, `DiceFocalLoss`); the two-phase statistics of a batch score split across
 //! data-parallel ranks; the Lovász-Softmax and Lovász hinge losses (segmentation_models_pytorch
 //! `LovaszLoss`).
@@ -35,9 +35,9 @@ pub use crate::kernels::overlap::{Activation, GdiceWeight};
 use crate::reduce::{Controls, Output};
 
 options! {
-    /// Options of the Dice, Tversky and generalized Dice losses, of the Dice part of the fused
-    /// losses and of the two-phase functions (`lossfn_overlap_options`). MEAN is the weighted mean
-    /// over the scores (`class_weight`).
+    /// Options of the Dice, Jaccard, Tversky and generalized Dice losses, of the Dice part of the
+    /// fused losses and of the two-phase functions (`lossfn_overlap_options`). MEAN is the
+    /// weighted mean over the scores (`class_weight`).
     OverlapOptions {
         /// SOFTMAX (default; over every class, also without the background), SIGMOID or NONE
         /// (the input is probabilities).
@@ -50,7 +50,7 @@ options! {
         include_background: bool = true,
         /// false: one score per (sample, class); true: sums pooled over the batch, one per class.
         batch: bool = false,
-        /// Dice only: false; true uses Σp² + Σg² in the denominator.
+        /// Dice and Jaccard only: false; true uses Σp² and Σg² for P and G.
         squared_pred: bool = false,
         /// Tversky only: weight of false positives, 0.3; finite, >= 0.
         alpha: f64 = 0.3,
@@ -95,6 +95,8 @@ pub enum OverlapKind {
     Tversky,
     /// Generalized Dice ([`generalized_dice_loss`]).
     GeneralizedDice,
+    /// Jaccard ([`jaccard_loss`]).
+    Jaccard,
 }
 
 /// The targets of one call: class indices or soft values.
@@ -131,7 +133,8 @@ fn params(kind: OverlapKind, o: &OverlapOptions, classes: usize, soft: bool) -> 
     check_option("options.smooth_dr", o.smooth_dr, nonneg(o.smooth_dr), "finite, >= 0")?;
     check_option("options.gamma", o.gamma, o.gamma.is_finite() && o.gamma > 0.0, "finite, > 0")?;
     let score = match kind {
-        OverlapKind::Dice => Score::Dice { squared_pred: o.squared_pred },
+        OverlapKind::Dice => Score::Dice { squared_pred: o.squared_pred, jaccard: false },
+        OverlapKind::Jaccard => Score::Dice { squared_pred: o.squared_pred, jaccard: true },
         OverlapKind::Tversky => {
             check_option("options.alpha", o.alpha, nonneg(o.alpha), "finite, >= 0")?;
             check_option("options.beta", o.beta, nonneg(o.beta), "finite, >= 0")?;
@@ -261,6 +264,22 @@ pub fn dice_loss<T: Float>(input: &[T], target: &[i64], class_weight: Option<&[T
 #[allow(clippy::too_many_arguments)]
 pub fn dice_loss_soft<T: Float>(input: &[T], target: &[T], class_weight: Option<&[T]>, shape: Shape, options: &OverlapOptions, loss: &mut [T], grad_input: Option<&mut [T]>) -> Result<()> {
     overlap_loss(OverlapKind::Dice, input, Targets::Soft(target), class_weight, shape, options, loss, grad_input)
+}
+
+/// Jaccard loss (soft IoU) as MONAI `DiceLoss(jaccard=True)`, on index targets: per score,
+/// 1 − (2·TP + smooth_nr) / (2·(P + G − TP) + smooth_dr), TP = Σp·g, P = Σp, G = Σg (Σp², Σg²
+/// with `squared_pred`; MONAI's soft TP with `soft_label`), i.e. TP / (TP + FP + FN) up to the
+/// smoothing; with gamma != 1, max(0, 1 − score)^gamma. Buffers and options as [`dice_loss`].
+#[allow(clippy::too_many_arguments)]
+pub fn jaccard_loss<T: Float>(input: &[T], target: &[i64], class_weight: Option<&[T]>, shape: Shape, options: &OverlapOptions, loss: &mut [T], grad_input: Option<&mut [T]>) -> Result<()> {
+    overlap_loss(OverlapKind::Jaccard, input, Targets::Index(target), class_weight, shape, options, loss, grad_input)
+}
+
+/// Jaccard loss on soft (or multi-label) targets (`target` like `input`). As [`jaccard_loss`]
+/// otherwise.
+#[allow(clippy::too_many_arguments)]
+pub fn jaccard_loss_soft<T: Float>(input: &[T], target: &[T], class_weight: Option<&[T]>, shape: Shape, options: &OverlapOptions, loss: &mut [T], grad_input: Option<&mut [T]>) -> Result<()> {
+    overlap_loss(OverlapKind::Jaccard, input, Targets::Soft(target), class_weight, shape, options, loss, grad_input)
 }
 
 /// Tversky loss (MONAI `TverskyLoss`) on index targets: per score, 1 − (TP + smooth_nr) /

@@ -40,7 +40,7 @@ pub struct lossfn_overlap_options {
     pub include_background: bool,
     /// false: one score per (sample, class); true: sums pooled over the batch, one score per class.
     pub batch: bool,
-    /// dice only: false; true uses sum(p^2) + sum(g^2) in the denominator.
+    /// dice and jaccard only: false; true uses sum(p^2) and sum(g^2) for P and G.
     pub squared_pred: bool,
     /// tversky only: weight of false positives, 0.3; finite, >= 0.
     pub alpha: f64,
@@ -218,6 +218,44 @@ pub unsafe extern "C" fn lossfn_dice_loss_soft_f32(input: *const f32, target: *c
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_dice_loss_soft_f64(input: *const f64, target: *const f64, class_weight: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
     unsafe { entry(OverlapKind::Dice, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
+}
+/// Jaccard loss (soft IoU) as MONAI DiceLoss(jaccard=True), on index targets: per score,
+/// 1 - (2 TP + smooth_nr) / (2 (P + G - TP) + smooth_dr), TP = sum p*g, P = sum p, G = sum g
+/// (sum p^2 and sum g^2 with options.squared_pred), i.e. TP / (TP + FP + FN) up to the smoothing.
+/// With gamma != 1 each score's loss is max(0, 1 - score)^gamma. Arguments, sizes and options as
+/// lossfn_dice_loss_f32 (alpha, beta, w_type unused).
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes (see the header's conventions).
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_jaccard_loss_f32(input: *const f32, target: *const i64, class_weight: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { entry(OverlapKind::Jaccard, input, TargetPtr::Index(target), class_weight, shape, options, loss, grad_input) }
+}
+/// Jaccard loss on index targets, double precision: see lossfn_jaccard_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_jaccard_loss_f64(input: *const f64, target: *const i64, class_weight: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { entry(OverlapKind::Jaccard, input, TargetPtr::Index(target), class_weight, shape, options, loss, grad_input) }
+}
+/// Jaccard loss on soft (or multi-label) targets: as lossfn_jaccard_loss_f32, with target holding
+/// batch*classes*spatial values in the input's layout (options.ignore_index unused; with
+/// options.soft_label MONAI's soft TP).
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_jaccard_loss_soft_f32(input: *const f32, target: *const f32, class_weight: *const f32, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { entry(OverlapKind::Jaccard, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
+}
+/// Jaccard loss on soft targets, double precision: see lossfn_jaccard_loss_soft_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_jaccard_loss_soft_f64(input: *const f64, target: *const f64, class_weight: *const f64, shape: lossfn_shape, options: *const lossfn_overlap_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { entry(OverlapKind::Jaccard, input, TargetPtr::Soft(target), class_weight, shape, options, loss, grad_input) }
 }
 /// Tversky loss (MONAI convention) on index targets: per score, 1 - (TP + smooth_nr) /
 /// (TP + alpha FP + beta FN + smooth_dr), FP = sum p*(1-g), FN = sum (1-p)*g. Focal Tversky
@@ -413,6 +451,8 @@ pub const LOSSFN_OVERLAP_DICE: lossfn_overlap_kind = 0;
 pub const LOSSFN_OVERLAP_TVERSKY: lossfn_overlap_kind = 1;
 /// Generalized Dice (lossfn_generalized_dice_loss_f32).
 pub const LOSSFN_OVERLAP_GENERALIZED_DICE: lossfn_overlap_kind = 2;
+/// Jaccard (lossfn_jaccard_loss_f32).
+pub const LOSSFN_OVERLAP_JACCARD: lossfn_overlap_kind = 3;
 
 /// A C kind value.
 fn overlap_kind(kind: lossfn_overlap_kind) -> Result<OverlapKind> {
@@ -420,7 +460,8 @@ fn overlap_kind(kind: lossfn_overlap_kind) -> Result<OverlapKind> {
         LOSSFN_OVERLAP_DICE => Ok(OverlapKind::Dice),
         LOSSFN_OVERLAP_TVERSKY => Ok(OverlapKind::Tversky),
         LOSSFN_OVERLAP_GENERALIZED_DICE => Ok(OverlapKind::GeneralizedDice),
-        v => Err(Error::option(format!("`kind` = {v} is not a lossfn_overlap_kind (DICE 0, TVERSKY 1, GENERALIZED_DICE 2)"))),
+        LOSSFN_OVERLAP_JACCARD => Ok(OverlapKind::Jaccard),
+        v => Err(Error::option(format!("`kind` = {v} is not a lossfn_overlap_kind (DICE 0, TVERSKY 1, GENERALIZED_DICE 2, JACCARD 3)"))),
     }
 }
 

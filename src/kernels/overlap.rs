@@ -1,5 +1,5 @@
-//! Segmentation overlap losses: Dice (V-Net; MONAI `DiceLoss` convention) and Tversky (MONAI
-//! `TverskyLoss`), with Focal Tversky through `gamma`.
+//! Segmentation overlap losses: Dice (V-Net; MONAI `DiceLoss` convention), Jaccard (MONAI
+//! `DiceLoss(jaccard=True)`) and Tversky (MONAI `TverskyLoss`), with Focal Tversky through `gamma`.
 //!
 //! For one score j — a (sample, class) pair, or a class pooled over the batch — with
 //! probabilities p (after the activation) and one-hot or soft targets g, summed over its
@@ -8,6 +8,7 @@
 //! ```text
 //! TP = Σ p·g,   P = Σ p  (Σ p² for squared-prediction Dice),   G = Σ g  (Σ g²)
 //! Dice:     score = (2·TP + smooth_nr) / (P + G + smooth_dr)                       (MONAI)
+//! Jaccard:  score = (2·TP + smooth_nr) / (2·(P + G − TP) + smooth_dr)              (MONAI, jaccard=True)
 //! Tversky:  score = (TP + smooth_nr) / (TP + α·FP + β·FN + smooth_dr),
 //!           FP = Σ p·(1−g) = P − TP,  FN = Σ (1−p)·g = G − TP                       (Salehi 2017)
 //! l_j = 1 − score_j            (gamma = 1)
@@ -49,6 +50,13 @@ use std::ops::Range;
 // Problem description.
 // ------------------------------------------------------------------------------------------
 
+impl Score {
+    /// Whether P and G are Σp² and Σg² (squared-prediction Dice or Jaccard).
+    fn squared(self) -> bool {
+        matches!(self, Score::Dice { squared_pred: true, .. })
+    }
+}
+
 /// How the input becomes probabilities.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
@@ -64,8 +72,9 @@ pub enum Activation {
 /// Which overlap score.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Score {
-    /// Dice; `squared_pred` uses Σp² + Σg² in the denominator.
-    Dice { squared_pred: bool },
+    /// Dice, or with `jaccard` the Jaccard index (soft IoU) as MONAI `DiceLoss(jaccard=True)`;
+    /// `squared_pred` uses Σp² and Σg² for P and G.
+    Dice { squared_pred: bool, jaccard: bool },
     /// Tversky: `alpha` weighs false positives, `beta` false negatives.
     Tversky { alpha: f64, beta: f64 },
     /// Generalized Dice (Sudre et al. 2017, MONAI `GeneralizedDiceLoss`): one score per sample
@@ -669,7 +678,7 @@ fn gather_item<'a, T: Math>(
 ) -> (Vec<f64>, f64, Option<Out<'a, T>>) {
     let mut part_sum = 0f64;
     let (c, bw) = (geom.c, geom.w);
-    let squared = matches!(params.score, Score::Dice { squared_pred: true });
+    let squared = params.score.squared();
     let soft = matches!(args.target, Target::Soft(_));
     let soft_label = soft && params.soft_label && !squared;
     let mut sc = Scratch::new(geom, soft);
@@ -753,7 +762,7 @@ fn gather_item<'a, T: Math>(
 /// A zero denominator (empty masks without smoothing) is a perfect score with zero gradient.
 fn score_of(score: Score, smooth_nr: f64, smooth_dr: f64, tp: f64, p: f64, g: f64) -> (f64, f64, f64) {
     match score {
-        Score::Dice { .. } => {
+        Score::Dice { jaccard: false, .. } => {
             let num = 2.0 * tp + smooth_nr;
             let den = p + g + smooth_dr;
             if den == 0.0 {
@@ -762,6 +771,18 @@ fn score_of(score: Score, smooth_nr: f64, smooth_dr: f64, tp: f64, p: f64, g: f6
             // num/den², as score/den: den² underflows for tiny masses (softmax of ±1e4 logits).
             let score = num / den;
             (score, 2.0 / den, -score / den)
+        }
+        Score::Dice { jaccard: true, .. } => {
+            // MONAI: 2·(TP + FP + FN) with FP = P − TP, FN = G − TP (its compute_tp_fp_fn).
+            let num = 2.0 * tp + smooth_nr;
+            let den = 2.0 * (p + g - tp) + smooth_dr;
+            if den == 0.0 {
+                return (1.0, 0.0, 0.0);
+            }
+            // ∂/∂TP = 2/den + 2·num/den², ∂/∂P = −2·num/den², formed from score = num/den for
+            // the same reason as Dice's.
+            let score = num / den;
+            (score, 2.0 * (1.0 + score) / den, -2.0 * score / den)
         }
         Score::Tversky { alpha, beta } => {
             let num = tp + smooth_nr;
@@ -881,7 +902,7 @@ fn scatter_item<T: Math>(
     // gs·(ε/C)·w_c per class (0 for the focal part).
     let part_rows: Vec<T> = part.map_or(Vec::new(), |k| (0..geom.c).map(|c| k.gs * k.eps_c * k.weight(c)).collect());
     let (c, bw) = (geom.c, geom.w);
-    let squared = matches!(params.score, Score::Dice { squared_pred: true });
+    let squared = params.score.squared();
     let soft = matches!(args.target, Target::Soft(_));
     let soft_label = soft && params.soft_label && !squared;
     let act = params.activation;
@@ -1350,7 +1371,7 @@ fn score_groups<T: Math>(
 ) -> (f64, Coefs<T>) {
     let c = args.shape.classes;
     let first = first_class(params);
-    let squared = matches!(params.score, Score::Dice { squared_pred: true });
+    let squared = params.score.squared();
     let weight = |k: usize| args.class_weight.map_or(1.0, |w| w[k].f64());
     let n_groups = groups.len() / (c * 3);
     let mut total = 0.0;

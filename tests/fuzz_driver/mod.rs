@@ -119,6 +119,8 @@ catalogue! { $
     QualityFocal  quality_focal_loss  Classification  QUALITY_FOCAL;
     Dice          dice_loss           Overlap         OVERLAP_INDEX;
     DiceSoft      dice_loss_soft      Overlap         OVERLAP;
+    Jaccard       jaccard_loss        Overlap         OVERLAP_INDEX;
+    JaccardSoft   jaccard_loss_soft   Overlap         OVERLAP;
     Tversky       tversky_loss        Overlap         OVERLAP_INDEX;
     TverskySoft   tversky_loss_soft   Overlap         OVERLAP;
     Gdice         generalized_dice_loss       Overlap  GENERALIZED_DICE_INDEX;
@@ -674,7 +676,7 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
             let mut tail = Vec::new();
             if f.two_phase() {
                 bytes.extend([0u8; 8]);
-                tail.push(Field { name: "kind", off: STATS_TAIL, ty: U32(&[LOSSFN_OVERLAP_DICE, LOSSFN_OVERLAP_TVERSKY, LOSSFN_OVERLAP_GENERALIZED_DICE]), used: true });
+                tail.push(Field { name: "kind", off: STATS_TAIL, ty: U32(&[LOSSFN_OVERLAP_DICE, LOSSFN_OVERLAP_TVERSKY, LOSSFN_OVERLAP_GENERALIZED_DICE, LOSSFN_OVERLAP_JACCARD]), used: true });
             }
             // (focal_gamma: named apart from the overlap struct's own gamma, the Focal Tversky power)
             let own = match f.form() {

@@ -13,6 +13,17 @@ pub type SoftFn<T> =
 pub enum Kind {
     Dice,
     Tversky,
+    Jaccard,
+}
+
+/// Every score of the per-(sample, class) losses: the suites iterate over it.
+pub const KINDS: [Kind; 3] = [Kind::Dice, Kind::Tversky, Kind::Jaccard];
+
+impl Kind {
+    /// Whether `squared_pred` changes the sums (Dice and Jaccard).
+    pub fn reads_squared_pred(self) -> bool {
+        self != Kind::Tversky
+    }
 }
 
 /// Targets of a call: class indices or soft values (in the input's layout).
@@ -40,12 +51,14 @@ impl Elem for f32 {
         match kind {
             Kind::Dice => lossfn_dice_loss_f32,
             Kind::Tversky => lossfn_tversky_loss_f32,
+            Kind::Jaccard => lossfn_jaccard_loss_f32,
         }
     }
     fn soft_fn(kind: Kind) -> SoftFn<f32> {
         match kind {
             Kind::Dice => lossfn_dice_loss_soft_f32,
             Kind::Tversky => lossfn_tversky_loss_soft_f32,
+            Kind::Jaccard => lossfn_jaccard_loss_soft_f32,
         }
     }
 }
@@ -61,12 +74,14 @@ impl Elem for f64 {
         match kind {
             Kind::Dice => lossfn_dice_loss_f64,
             Kind::Tversky => lossfn_tversky_loss_f64,
+            Kind::Jaccard => lossfn_jaccard_loss_f64,
         }
     }
     fn soft_fn(kind: Kind) -> SoftFn<f64> {
         match kind {
             Kind::Dice => lossfn_dice_loss_soft_f64,
             Kind::Tversky => lossfn_tversky_loss_soft_f64,
+            Kind::Jaccard => lossfn_jaccard_loss_soft_f64,
         }
     }
 }
@@ -155,7 +170,7 @@ pub fn reference(kind: Kind, x: &[f64], t: &Tgt, w: Option<&[f64]>, sh: lossfn_s
             }
         }
     }
-    let squared = kind == Kind::Dice && o.squared_pred;
+    let squared = kind.reads_squared_pred() && o.squared_pred;
     let soft_label = o.soft_label && !squared && matches!(t, Tgt::Soft(_));
     let groups = if o.batch { 1 } else { nb };
     let first = if o.include_background { 0 } else { 1 };
@@ -183,6 +198,8 @@ pub fn reference(kind: Kind, x: &[f64], t: &Tgt, w: Option<&[f64]>, sh: lossfn_s
             let (num, den) = match kind {
                 Kind::Dice => (2.0 * tp + o.smooth_nr, sp + sg + o.smooth_dr),
                 Kind::Tversky => (tp + o.smooth_nr, tp + o.alpha * (sp - tp) + o.beta * (sg - tp) + o.smooth_dr),
+                // TP / (TP + FP + FN) with MONAI's smoothing (DiceLoss(jaccard=True)).
+                Kind::Jaccard => (2.0 * tp + o.smooth_nr, 2.0 * ((sp - tp) + (sg - tp) + tp) + o.smooth_dr),
             };
             let score = if den == 0.0 { 1.0 } else { num / den };
             let l = if o.gamma == 1.0 { 1.0 - score } else { (1.0 - score).max(0.0).powf(o.gamma) };

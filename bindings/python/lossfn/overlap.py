@@ -1,5 +1,5 @@
-"""Segmentation overlap losses: Dice, Tversky (Focal Tversky through ``gamma``) and generalized
-Dice, MONAI conventions.
+"""Segmentation overlap losses: Dice, Jaccard, Tversky (Focal Tversky through ``gamma``) and
+generalized Dice, MONAI conventions.
 
 ``input`` is ``[N, C, *spatial]`` (layout "ncs"/"nchw", the default) or ``[N, *spatial, C]``
 ("nsc"/"nhwc"); a 2-D ``[N, C]`` array has spatial size 1. Index targets are integer class
@@ -9,7 +9,7 @@ formulas and the gradient.
 """
 from __future__ import annotations
 
-__all__ = ["dice_loss", "dice_loss_soft", "tversky_loss", "tversky_loss_soft", "generalized_dice_loss",
+__all__ = ["dice_loss", "dice_loss_soft", "jaccard_loss", "jaccard_loss_soft", "tversky_loss", "tversky_loss_soft", "generalized_dice_loss",
            "generalized_dice_loss_soft", "dice_ce_loss", "dice_focal_loss", "lovasz_softmax_loss",
            "lovasz_hinge_loss", "overlap_stats", "overlap_stats_soft", "overlap_loss_from_stats",
            "overlap_loss_from_stats_soft"]
@@ -24,7 +24,7 @@ from ._lib import ArrayLike, LossGrad, Reduction
 
 ACTIVATIONS = {"none": 0, "sigmoid": 1, "softmax": 2}
 W_TYPES = {"square": 0, "simple": 1, "uniform": 2}
-KINDS = {"dice": 0, "tversky": 1, "generalized_dice": 2}
+KINDS = {"dice": 0, "tversky": 1, "generalized_dice": 2, "jaccard": 3}
 
 
 class OverlapOptions(_lib.Options):
@@ -213,6 +213,83 @@ def dice_loss_soft(input: ArrayLike, target: ArrayLike, class_weight: Optional[A
     """
     return _overlap("dice_loss_soft", True, input, target, class_weight, layout, reduction, activation, smooth_nr,
                     smooth_dr, include_background, batch, squared_pred, 0.3, 0.7, gamma, -100, grad, soft_label)
+
+
+@_lib.autograd("JaccardLoss", "score")
+def jaccard_loss(input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike] = None, layout: str = "ncs",
+                 reduction: Reduction = "mean", activation: str = "softmax", smooth_nr: float = 1e-5,
+                 smooth_dr: float = 1e-5, include_background: bool = True, batch: bool = False,
+                 squared_pred: bool = False, gamma: float = 1.0, ignore_index: int = -100,
+                 grad: bool = True) -> LossGrad:
+    """Jaccard loss (soft IoU) on integer class-index targets (MONAI DiceLoss(jaccard=True) with
+    to_onehot_y).
+
+    Per score (a (sample, class) pair, or a class pooled over the batch with ``batch=True``):
+    1 - (2 TP + smooth_nr) / (2 (P + G - TP) + smooth_dr), TP = sum p g, P = sum p, G = sum g,
+    i.e. TP / (TP + FP + FN) up to the smoothing; ``squared_pred`` uses sum p^2 and sum g^2 for
+    P and G. Everything else (activation, gamma, ignore_index, class_weight, reductions, the
+    returned shapes, the errors) as :func:`dice_loss`.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        Logits or probabilities (see activation). Its dtype is the call's dtype.
+    target : array-like
+        Class indices, any integer dtype (converted to int64), N * prod(spatial) values
+        (shape [N, *spatial]); positions equal to ignore_index count nowhere.
+    class_weight, layout, reduction, activation, smooth_nr, smooth_dr, include_background, batch, gamma, ignore_index, grad
+        As :func:`dice_loss`.
+    squared_pred : bool
+        P = sum p^2 and G = sum g^2 (default False).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        As :func:`dice_loss`: a 0-d loss, or per score for reduction="none" ([N, C'], [C'] with
+        batch=True); grad in the input's shape and dtype.
+
+    Raises
+    ------
+    TypeError, ValueError, LossfnError
+        As :func:`dice_loss`.
+    """
+    return _overlap("jaccard_loss", False, input, target, class_weight, layout, reduction, activation, smooth_nr,
+                    smooth_dr, include_background, batch, squared_pred, 0.3, 0.7, gamma, ignore_index, grad)
+
+
+@_lib.autograd("JaccardLossSoft", "score")
+def jaccard_loss_soft(input: ArrayLike, target: ArrayLike, class_weight: Optional[ArrayLike] = None,
+                      layout: str = "ncs", reduction: Reduction = "mean", activation: str = "softmax",
+                      smooth_nr: float = 1e-5, smooth_dr: float = 1e-5, include_background: bool = True,
+                      batch: bool = False, squared_pred: bool = False, gamma: float = 1.0,
+                      soft_label: bool = False, grad: bool = True) -> LossGrad:
+    """Jaccard loss on soft or multi-label targets of the input's shape (MONAI
+    DiceLoss(jaccard=True)); as :func:`jaccard_loss` otherwise.
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, shape [N, C, *spatial] (or [N, *spatial, C] with layout="nsc")
+        Logits or probabilities (see activation). Its dtype is the call's dtype.
+    target : array-like
+        Soft or multi-label targets, input's shape and dtype (Python lists take input's dtype).
+    class_weight, layout, reduction, activation, smooth_nr, smooth_dr, include_background, batch, squared_pred, gamma, grad
+        As :func:`jaccard_loss`.
+    soft_label : bool
+        MONAI's soft-label sums, as :func:`dice_loss_soft` (default False).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        As :func:`jaccard_loss`.
+
+    Raises
+    ------
+    TypeError, ValueError, LossfnError
+        As :func:`dice_loss_soft`.
+    """
+    return _overlap("jaccard_loss_soft", True, input, target, class_weight, layout, reduction, activation,
+                    smooth_nr, smooth_dr, include_background, batch, squared_pred, 0.3, 0.7, gamma, -100, grad,
+                    soft_label)
 
 
 @_lib.autograd("TverskyLoss", "score")
@@ -776,13 +853,13 @@ def overlap_stats(input: ArrayLike, target: ArrayLike, kind: str = "dice", layou
         Logits or probabilities (see activation). N may be 0 (a rank without samples).
     target : array-like
         Class indices, any integer dtype (converted to int64), N * prod(spatial) values.
-    kind : "dice" (default), "tversky" or "generalized_dice"
+    kind : "dice" (default), "tversky", "generalized_dice" or "jaccard"
     layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
     activation : "softmax" (default, over the classes), "sigmoid" or "none"
     include_background : bool
         Keep class 0 (default True): one row per class kept.
     squared_pred : bool
-        Dice only: P and G are sum p^2 and sum g^2 (default False).
+        Dice and Jaccard only: P and G are sum p^2 and sum g^2 (default False).
     ignore_index : int
         Targets equal to it count nowhere (default -100).
 
@@ -816,13 +893,13 @@ def overlap_stats_soft(input: ArrayLike, target: ArrayLike, kind: str = "dice", 
         Logits or probabilities (see activation).
     target : array-like
         Soft or multi-label targets, input's shape and dtype.
-    kind : "dice" (default), "tversky" or "generalized_dice"
+    kind : "dice" (default), "tversky", "generalized_dice" or "jaccard"
     layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
     activation : "softmax" (default), "sigmoid" or "none"
     include_background : bool
         Keep class 0 (default True).
     squared_pred : bool
-        Dice only: sum p^2 and sum g^2 (default False).
+        Dice and Jaccard only: sum p^2 and sum g^2 (default False).
     soft_label : bool
         MONAI's soft-label sums: TP = (sum|p| + sum|g| - sum|p - g|) / 2, P = sum|p|, G = sum|g|.
 
@@ -890,7 +967,7 @@ def overlap_loss_from_stats(input: ArrayLike, target: ArrayLike, global_stats: A
         This rank's class indices, N * prod(spatial) values.
     global_stats : array-like, float64, 3 * C' values ([C', 3])
         The sum over the ranks of their overlap_stats.
-    kind : "dice" (default), "tversky" or "generalized_dice"
+    kind : "dice" (default), "tversky", "generalized_dice" or "jaccard"
     class_weight : array-like or None
         One value per class (input's dtype), as dice_loss; None for "generalized_dice".
     layout : "ncs" (default; also "nchw") or "nsc" ("nhwc")
@@ -902,7 +979,7 @@ def overlap_loss_from_stats(input: ArrayLike, target: ArrayLike, global_stats: A
     include_background : bool
         Keep class 0 (default True); must match the statistics.
     squared_pred : bool
-        Dice only (default False); must match the statistics.
+        Dice and Jaccard only (default False); must match the statistics.
     alpha, beta : float
         Tversky only: weights of false positives (0.3) and false negatives (0.7).
     gamma : float
@@ -954,7 +1031,7 @@ def overlap_loss_from_stats_soft(input: ArrayLike, target: ArrayLike, global_sta
         Soft or multi-label targets, input's shape and dtype.
     global_stats : array-like, float64, 3 * C' values
         The sum over the ranks of their overlap_stats_soft.
-    kind : "dice" (default), "tversky" or "generalized_dice"
+    kind : "dice" (default), "tversky", "generalized_dice" or "jaccard"
     class_weight : array-like or None
         One value per class; None for "generalized_dice".
     layout : "ncs" (default) or "nsc"
@@ -965,7 +1042,7 @@ def overlap_loss_from_stats_soft(input: ArrayLike, target: ArrayLike, global_sta
     include_background : bool
         Keep class 0 (default True); must match the statistics.
     squared_pred : bool
-        Dice only; must match the statistics.
+        Dice and Jaccard only; must match the statistics.
     alpha, beta : float
         Tversky only (0.3, 0.7).
     gamma : float
