@@ -27,6 +27,7 @@ trait E: Copy + Default + PartialEq + std::fmt::Debug + 'static {
     const FROM: (FromIndex<Self>, FromSoft<Self>);
     const ONE: [(OneIndex<Self>, OneSoft<Self>); 2];
     const GD: (GdIndex<Self>, GdSoft<Self>);
+    const JACCARD: (OneIndex<Self>, OneSoft<Self>);
 }
 
 impl E for f32 {
@@ -42,6 +43,7 @@ impl E for f32 {
     const ONE: [(OneIndex<f32>, OneSoft<f32>); 2] =
         [(lossfn_dice_loss_f32, lossfn_dice_loss_soft_f32), (lossfn_tversky_loss_f32, lossfn_tversky_loss_soft_f32)];
     const GD: (GdIndex<f32>, GdSoft<f32>) = (lossfn_generalized_dice_loss_f32, lossfn_generalized_dice_loss_soft_f32);
+    const JACCARD: (OneIndex<f32>, OneSoft<f32>) = (lossfn_jaccard_loss_f32, lossfn_jaccard_loss_soft_f32);
 }
 
 impl E for f64 {
@@ -57,6 +59,7 @@ impl E for f64 {
     const ONE: [(OneIndex<f64>, OneSoft<f64>); 2] =
         [(lossfn_dice_loss_f64, lossfn_dice_loss_soft_f64), (lossfn_tversky_loss_f64, lossfn_tversky_loss_soft_f64)];
     const GD: (GdIndex<f64>, GdSoft<f64>) = (lossfn_generalized_dice_loss_f64, lossfn_generalized_dice_loss_soft_f64);
+    const JACCARD: (OneIndex<f64>, OneSoft<f64>) = (lossfn_jaccard_loss_f64, lossfn_jaccard_loss_soft_f64);
 }
 
 /// A batch in T: input, targets (index or soft), class weights.
@@ -126,6 +129,8 @@ impl<T: E> Batch<T> {
             match (&self.t, kind) {
                 (Tgt::Index(t), LOSSFN_OVERLAP_GENERALIZED_DICE) => T::GD.0(x, t.as_ptr(), self.sh, o, lp, gp),
                 (Tgt::Soft(_), LOSSFN_OVERLAP_GENERALIZED_DICE) => T::GD.1(x, self.ts.as_ptr(), self.sh, o, lp, gp),
+                (Tgt::Index(t), LOSSFN_OVERLAP_JACCARD) => T::JACCARD.0(x, t.as_ptr(), self.wp(), self.sh, o, lp, gp),
+                (Tgt::Soft(_), LOSSFN_OVERLAP_JACCARD) => T::JACCARD.1(x, self.ts.as_ptr(), self.wp(), self.sh, o, lp, gp),
                 (Tgt::Index(t), k) => T::ONE[k as usize].0(x, t.as_ptr(), self.wp(), self.sh, o, lp, gp),
                 (Tgt::Soft(_), k) => T::ONE[k as usize].1(x, self.ts.as_ptr(), self.wp(), self.sh, o, lp, gp),
             }
@@ -162,7 +167,7 @@ struct Case {
 
 fn cases(rng: &mut Rng) -> Vec<Case> {
     let mut out = Vec::new();
-    for kind in [LOSSFN_OVERLAP_DICE, LOSSFN_OVERLAP_TVERSKY, LOSSFN_OVERLAP_GENERALIZED_DICE] {
+    for kind in [LOSSFN_OVERLAP_DICE, LOSSFN_OVERLAP_TVERSKY, LOSSFN_OVERLAP_GENERALIZED_DICE, LOSSFN_OVERLAP_JACCARD] {
         for activation in [LOSSFN_ACTIVATION_NONE, LOSSFN_ACTIVATION_SIGMOID, LOSSFN_ACTIVATION_SOFTMAX] {
             for soft in [false, true] {
                 for layout in [LOSSFN_LAYOUT_NCS, LOSSFN_LAYOUT_NSC] {
@@ -203,7 +208,7 @@ fn cases(rng: &mut Rng) -> Vec<Case> {
                             smooth_dr: [1e-5, 1.0][rng.below(2) as usize],
                             include_background,
                             batch: true,
-                            squared_pred: kind == LOSSFN_OVERLAP_DICE && rng.below(2) == 0,
+                            squared_pred: matches!(kind, LOSSFN_OVERLAP_DICE | LOSSFN_OVERLAP_JACCARD) && rng.below(2) == 0,
                             alpha: rng.uniform(0.1, 1.0),
                             beta: rng.uniform(0.1, 1.0),
                             gamma: [1.0, 0.75, 2.0][rng.below(3) as usize],
@@ -256,7 +261,7 @@ fn one_rank_is_the_one_call<T: E>() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 75);
+    assert_eq!(checked, 100);
 }
 
 #[test]
@@ -435,7 +440,7 @@ fn bad_input_is_refused_and_nothing_written() {
     neg[8] = -1.0;
     assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "global_stats`[8] = -1 (G of score 2)", from(LOSSFN_OVERLAP_DICE, o, &T, false, neg));
     assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "class_weight", from(LOSSFN_OVERLAP_GENERALIZED_DICE, o, &T, true, good.to_vec()));
-    assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "`kind`", from(3, o, &T, false, good.to_vec()));
+    assert_rejected(LOSSFN_ERROR_INVALID_OPTION, "`kind`", from(4, o, &T, false, good.to_vec()));
     assert_rejected(LOSSFN_ERROR_INVALID_TARGET, "`target`[2] = 5", from(LOSSFN_OVERLAP_DICE, o, &BAD_T, false, good.to_vec()));
     // NULL statistics with a non-zero length; NULL output.
     let st = unsafe { lossfn_overlap_loss_from_stats_f32(0, x.as_ptr(), T.as_ptr(), null(), sh, &o, null(), 9, [0f32].as_mut_ptr(), null_mut()) };
