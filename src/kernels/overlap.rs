@@ -6,7 +6,7 @@
 //! positions (ignored positions count nowhere):
 //!
 //! ```text
-//! TP = Σ p·g,   P = Σ p  (Σ p² for squared-prediction Dice),   G = Σ g  (Σ g²)
+//! TP = Σ p·g,   P = Σ p  (Σ p² for squared-prediction Dice or Jaccard),   G = Σ g  (Σ g²)
 //! Dice:     score = (2·TP + smooth_nr) / (P + G + smooth_dr)                       (MONAI)
 //! Jaccard:  score = (2·TP + smooth_nr) / (2·(P + G − TP) + smooth_dr)              (MONAI, jaccard=True)
 //! Tversky:  score = (TP + smooth_nr) / (TP + α·FP + β·FN + smooth_dr),
@@ -50,13 +50,6 @@ use std::ops::Range;
 // Problem description.
 // ------------------------------------------------------------------------------------------
 
-impl Score {
-    /// Whether P and G are Σp² and Σg² (squared-prediction Dice or Jaccard).
-    fn squared(self) -> bool {
-        matches!(self, Score::Dice { squared_pred: true, .. })
-    }
-}
-
 /// How the input becomes probabilities.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
@@ -81,6 +74,13 @@ pub enum Score {
     /// (or one for the pooled batch) over its classes, each class weighted by `w_type` of its
     /// target mass G (MONAI `GeneralizedDiceLoss.w_func`; docs/overlap.md).
     Generalized { w_type: GdiceWeight },
+}
+
+impl Score {
+    /// Whether P and G are Σp² and Σg² (squared-prediction Dice or Jaccard).
+    fn squared(self) -> bool {
+        matches!(self, Score::Dice { squared_pred: true, .. })
+    }
 }
 
 /// The class weights of generalized Dice, as MONAI's `Weight` (`GeneralizedDiceLoss.w_func`).
