@@ -762,27 +762,23 @@ fn gather_item<'a, T: Math>(
 /// A zero denominator (empty masks without smoothing) is a perfect score with zero gradient.
 fn score_of(score: Score, smooth_nr: f64, smooth_dr: f64, tp: f64, p: f64, g: f64) -> (f64, f64, f64) {
     match score {
-        Score::Dice { jaccard: false, .. } => {
+        Score::Dice { jaccard, .. } => {
+            // MONAI DiceLoss: (2·TP + smooth_nr) / (2·(TP + FP + FN) + smooth_dr) with FP = P − TP,
+            // FN = G − TP (its compute_tp_fp_fn), halved for Dice: P + G; Jaccard: 2·(P + G − TP).
             let num = 2.0 * tp + smooth_nr;
-            let den = p + g + smooth_dr;
+            let den = if jaccard { 2.0 * (p + g - tp) } else { p + g } + smooth_dr;
             if den == 0.0 {
                 return (1.0, 0.0, 0.0);
             }
-            // num/den², as score/den: den² underflows for tiny masses (softmax of ±1e4 logits).
+            // The derivatives from score = num/den rather than num/den²: den² underflows for tiny
+            // masses (softmax of ±1e4 logits). Dice: ∂/∂TP = 2/den, ∂/∂P = −num/den²; Jaccard:
+            // ∂/∂TP = 2/den + 2·num/den², ∂/∂P = −2·num/den².
             let score = num / den;
-            (score, 2.0 / den, -score / den)
-        }
-        Score::Dice { jaccard: true, .. } => {
-            // MONAI: 2·(TP + FP + FN) with FP = P − TP, FN = G − TP (its compute_tp_fp_fn).
-            let num = 2.0 * tp + smooth_nr;
-            let den = 2.0 * (p + g - tp) + smooth_dr;
-            if den == 0.0 {
-                return (1.0, 0.0, 0.0);
+            if jaccard {
+                (score, 2.0 * (1.0 + score) / den, -2.0 * score / den)
+            } else {
+                (score, 2.0 / den, -score / den)
             }
-            // ∂/∂TP = 2/den + 2·num/den², ∂/∂P = −2·num/den², formed from score = num/den for
-            // the same reason as Dice's.
-            let score = num / den;
-            (score, 2.0 * (1.0 + score) / den, -2.0 * score / den)
         }
         Score::Tversky { alpha, beta } => {
             let num = tp + smooth_nr;
