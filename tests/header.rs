@@ -44,16 +44,20 @@ const FORM_NAMES: &[(&str, &str)] = &[
     ("overlap_stats_soft", "OVERLAP_STATS"),
     ("overlap_loss_from_stats", "OVERLAP_FROM_STATS_INDEX"),
     ("overlap_loss_from_stats_soft", "OVERLAP_FROM_STATS"),
+    // Not losses (no options struct, no list in the header): their forms for the test catalogue.
+    ("box_iou_matrix", "MATRIX"),
+    ("probiou_matrix", "PROBIOU_MATRIX"),
 ];
 
-/// The losses grouped by signature, as X-macros appended to the header:
-/// `#define LOSSFN_<FORM>_LOSSES(X) X(a) X(b)` for the losses `lossfn_a_f32` / `_f64`, … whose
-/// parameter types are the same. `<FORM>` is the options struct's stem (`lossfn_box_options` →
-/// `BOX`), with `_INDEX` when a parameter is `const int64_t *` (class-index targets). C++ wrappers
-/// (`include/lossfn.hpp`) and the C++ tests expand them, so a loss of an existing form needs no
-/// C++ edit. Panics when two losses of one form differ in their parameter types.
-fn loss_lists(header: &str) -> String {
-    let mut forms: std::collections::BTreeMap<String, (Vec<String>, Vec<String>)> = Default::default();
+/// Every computing function of the header (`lossfn_<name>_f32` / `_f64`) with its form, in the
+/// header's order: `(name, form, loss)`. `<FORM>` is the options struct's stem
+/// (`lossfn_box_options` → `BOX`), with `_INDEX` when a parameter is `const int64_t *`
+/// (class-index targets), or the name [`FORM_NAMES`] gives; a function without an options struct
+/// (the IoU matrices) is not a loss and needs its form there. Panics when two losses of one form
+/// differ in their parameter types.
+fn forms(header: &str) -> Vec<(String, String, bool)> {
+    let mut params_of: std::collections::BTreeMap<String, (Vec<String>, String)> = Default::default();
+    let mut out = Vec::new();
     for piece in header.split("\nlossfn_status lossfn_").skip(1) {
         let Some((name, rest)) = piece.split_once('(') else { continue };
         let Some(name) = name.strip_suffix("_f32") else { continue };
@@ -67,45 +71,86 @@ fn loss_lists(header: &str) -> String {
                 p[..=cut].trim().to_string()
             })
             .collect();
-        let Some(options) = types.iter().find_map(|t| t.strip_prefix("const struct lossfn_")?.strip_suffix("_options *")) else {
-            continue; // not a loss (box_iou_matrix)
-        };
+        let options = types.iter().find_map(|t| t.strip_prefix("const struct lossfn_")?.strip_suffix("_options *"));
         let index = types.iter().any(|t| t == "const int64_t *");
-        let form = match FORM_NAMES.iter().find(|(f, _)| *f == name) {
-            Some((_, form)) => form.to_string(),
-            None => format!("{}{}", options.to_uppercase(), if index { "_INDEX" } else { "" }),
+        let form = match (FORM_NAMES.iter().find(|(f, _)| *f == name), options) {
+            (Some((_, form)), _) => form.to_string(),
+            (None, Some(options)) => format!("{}{}", options.to_uppercase(), if index { "_INDEX" } else { "" }),
+            (None, None) => panic!("lossfn_{name}_f32 takes no options struct: name its form in FORM_NAMES (tests/header.rs)"),
         };
-        let entry = forms.entry(form.clone()).or_insert_with(|| (types.clone(), Vec::new()));
+        let (first_types, first) = params_of.entry(form.clone()).or_insert_with(|| (types.clone(), name.to_string()));
         assert!(
-            entry.0 == types,
-            "lossfn_{name}_f32 would have form {form}, but its parameters differ from lossfn_{}_f32's: \
-             name its form in FORM_NAMES (tests/header.rs)",
-            entry.1[0]
+            *first_types == types,
+            "lossfn_{name}_f32 would have form {form}, but its parameters differ from lossfn_{first}_f32's: \
+             name its form in FORM_NAMES (tests/header.rs)"
         );
-        entry.1.push(name.to_string());
+        out.push((name.to_string(), form, options.is_some()));
+    }
+    out
+}
+
+/// The losses grouped by signature, as X-macros appended to the header:
+/// `#define LOSSFN_<FORM>_LOSSES(X) X(a) X(b)` for the losses `lossfn_a_f32` / `_f64`, … of one
+/// form ([`forms`]: the same parameter types). C++ wrappers (`include/lossfn.hpp`) and the C++
+/// tests expand them, so a loss of an existing form needs no C++ edit.
+fn loss_lists(header: &str) -> String {
+    let mut lists: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (name, form, loss) in forms(header) {
+        if loss {
+            lists.entry(form).or_default().push(name);
+        }
     }
     let mut out = String::from(
         "\n/*\n * The losses by signature: LOSSFN_<FORM>_LOSSES(X) expands to X(name) for every loss\n \
          * lossfn_<name>_f32 / _f64 of that form (same parameters; <FORM> is the options struct,\n \
          * _INDEX for class-index targets). For code written once per form: lossfn.hpp uses them.\n */\n",
     );
-    for (form, (_, names)) in &forms {
+    for (form, names) in &lists {
         let xs: Vec<String> = names.iter().map(|n| format!("X({n})")).collect();
         out.push_str(&format!("#define LOSSFN_{form}_LOSSES(X) {}\n", xs.join(" ")));
     }
     out
 }
 
-#[test]
-fn checked_in_header_equals_generated() {
-    let generated = generate();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("include/lossfn.h");
+/// The test driver's catalogue (`tests/fuzz_driver/catalogue.rs`), generated from the header:
+/// one line per function, `Variant name FORM;` (the variant is the name in CamelCase), in the
+/// header's order. Every suite iterates it, so a function added to the C API is in every suite
+/// as soon as the header is regenerated; its form must be one the driver knows (`Form`).
+fn catalogue(header: &str) -> String {
+    let mut out = String::from(
+        "// Generated by tests/header.rs from include/lossfn.h (the functions and their forms). Do not edit:\n\
+         // run `LOSSFN_BLESS_HEADER=1 cargo test --release --test header`.\n\
+         catalogue! { $\n",
+    );
+    for (name, form, _) in forms(header) {
+        let variant: String = name.split('_').map(|w| w[..1].to_uppercase() + &w[1..]).collect();
+        out.push_str(&format!("    {variant} {name} {form};\n"));
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Writes `text` to `path` under `LOSSFN_BLESS_HEADER=1`; then asserts the file holds it.
+fn check_generated(path: &str, text: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
     if std::env::var_os("LOSSFN_BLESS_HEADER").is_some_and(|v| v == "1") {
-        std::fs::write(&path, &generated).expect("write include/lossfn.h");
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     }
     let checked_in = std::fs::read_to_string(&path).unwrap();
     assert!(
-        generated == checked_in,
-        "include/lossfn.h is stale: run `LOSSFN_BLESS_HEADER=1 cargo test --test header` and commit it"
+        text == checked_in,
+        "{} is stale: run `LOSSFN_BLESS_HEADER=1 cargo test --release --test header` and commit it",
+        path.display()
     );
+}
+
+#[test]
+fn checked_in_header_equals_generated() {
+    check_generated("include/lossfn.h", &generate());
+}
+
+/// The driver's catalogue is the header's functions (so no suite can miss one).
+#[test]
+fn checked_in_catalogue_equals_generated() {
+    check_generated("tests/fuzz_driver/catalogue.rs", &catalogue(&generate()));
 }

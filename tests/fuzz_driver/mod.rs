@@ -26,13 +26,14 @@ use std::ptr::null;
 
 /// The catalogue: one line per exported function (each exists as `_f32` and `_f64`): its
 /// variant of [`F`], its C name without `lossfn_` and the dtype suffix (also the name of its test
-/// in each per-function suite), its [`Family`] (sizes and buffers) and its [`Form`] (its
-/// parameters: the header's list `LOSSFN_<FORM>_LOSSES`, checked by `fuzz_smoke.rs`).
+/// in each per-function suite) and its [`Form`] (its parameters: the header's list
+/// `LOSSFN_<FORM>_LOSSES`; the form gives the [`Family`], sizes and buffers). The lines are
+/// generated from the header (`catalogue.rs`, written by `tests/header.rs` when the header is
+/// regenerated): a function of the C API is in every suite without a line written by hand.
 /// `catalogue!` makes the enum, [`ALL`], [`F::name`], [`F::family`], [`F::form`],
-/// `per_function_tests!` and the call of each C function in [`invoke`] (through `dispatch!`),
-/// so a function is named once in `tests/`.
+/// `per_function_tests!` and the call of each C function in [`invoke`] (through `dispatch!`).
 macro_rules! catalogue {
-    ($d:tt $($variant:ident $name:ident $family:ident $form:ident;)*) => {
+    ($d:tt $($variant:ident $name:ident $form:ident;)*) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum F {
             $($variant,)*
@@ -48,9 +49,7 @@ macro_rules! catalogue {
                 }
             }
             pub fn family(self) -> Family {
-                match self {
-                    $(F::$variant => Family::$family,)*
-                }
+                self.form().family()
             }
             pub fn form(self) -> Form {
                 match self {
@@ -65,6 +64,18 @@ macro_rules! catalogue {
             ($d f:expr, $d call:ident) => {
                 match $d f {
                     $(F::$variant => paste::paste! { $d call!($form, [<lossfn_ $name _f32>], [<lossfn_ $name _f64>]) },)*
+                }
+            };
+        }
+
+        /// `by_name!(f, m)` expands to a `match f` whose arm for each function is `m!(FORM, name)`:
+        /// code written once per form that needs the function's name at compile time (the safe
+        /// API's `lossfn::<family>::<name>` in `tests/safe_api.rs`).
+        #[allow(unused_macros)]
+        macro_rules! by_name {
+            ($d f:expr, $d m:ident) => {
+                match $d f {
+                    $(F::$variant => $d m!($form, $name),)*
                 }
             };
         }
@@ -89,51 +100,7 @@ macro_rules! catalogue {
     };
 }
 
-catalogue! { $
-    L1            l1_loss             Regression      REGRESSION;
-    Mse           mse_loss            Regression      REGRESSION;
-    SmoothL1      smooth_l1_loss      Regression      REGRESSION;
-    Huber         huber_loss          Regression      REGRESSION;
-    Iou           iou_loss            Boxes           BOX;
-    Giou          giou_loss           Boxes           BOX;
-    Diou          diou_loss           Boxes           BOX;
-    Ciou          ciou_loss           Boxes           BOX;
-    Siou          siou_loss           Boxes           BOX;
-    Eiou          eiou_loss           Boxes           BOX;
-    Cdiou         cdiou_loss          Boxes           BOX;
-    Probiou       probiou_loss        Boxes           ROTATED_BOX;
-    Dfl           dfl_loss            Dfl             DFL;
-    DflBox        dfl_box_loss        Dfl             DFL_BOX;
-    KeypointOks   keypoint_oks_loss   Keypoints       KEYPOINT;
-    Matrix        box_iou_matrix      Matrix          MATRIX;
-    ProbiouMatrix probiou_matrix      Matrix          PROBIOU_MATRIX;
-    Ce            cross_entropy       Classification  CROSS_ENTROPY_INDEX;
-    CeSoft        cross_entropy_soft  Classification  CROSS_ENTROPY;
-    Bce           bce_with_logits     Classification  BCE;
-    Entropy       entropy             Classification  ENTROPY;
-    KlDiv         kl_div              Classification  KL_DIV;
-    KlLogits      kl_div_logits       Classification  DISTILLATION;
-    SigmoidFocal  sigmoid_focal_loss  Classification  FOCAL;
-    SoftmaxFocal  softmax_focal_loss  Classification  FOCAL_INDEX;
-    Varifocal     varifocal_loss      Classification  QUALITY_FOCAL;
-    QualityFocal  quality_focal_loss  Classification  QUALITY_FOCAL;
-    Dice          dice_loss           Overlap         OVERLAP_INDEX;
-    DiceSoft      dice_loss_soft      Overlap         OVERLAP;
-    Jaccard       jaccard_loss        Overlap         OVERLAP_INDEX;
-    JaccardSoft   jaccard_loss_soft   Overlap         OVERLAP;
-    Tversky       tversky_loss        Overlap         OVERLAP_INDEX;
-    TverskySoft   tversky_loss_soft   Overlap         OVERLAP;
-    Gdice         generalized_dice_loss       Overlap  GENERALIZED_DICE_INDEX;
-    GdiceSoft     generalized_dice_loss_soft  Overlap  GENERALIZED_DICE;
-    DiceCe        dice_ce_loss        Overlap         DICE_CE;
-    DiceFocal     dice_focal_loss     Overlap         DICE_FOCAL;
-    LovaszSoftmax lovasz_softmax_loss Overlap         LOVASZ_INDEX;
-    LovaszHinge   lovasz_hinge_loss   Overlap         LOVASZ;
-    OverlapStats      overlap_stats                 Overlap  OVERLAP_STATS_INDEX;
-    OverlapStatsSoft  overlap_stats_soft            Overlap  OVERLAP_STATS;
-    FromStats         overlap_loss_from_stats       Overlap  OVERLAP_FROM_STATS_INDEX;
-    FromStatsSoft     overlap_loss_from_stats_soft  Overlap  OVERLAP_FROM_STATS;
-}
+include!("catalogue.rs");
 
 /// The C signature of a function: the header's `LOSSFN_<FORM>_LOSSES` list it is in (every
 /// function of a form has the same parameters; the matrices are not losses: no list).
@@ -184,6 +151,20 @@ pub enum Form {
 }
 
 impl Form {
+    /// The family of the form's functions (their sizes and buffers).
+    pub fn family(self) -> Family {
+        use Form::*;
+        match self {
+            REGRESSION => Family::Regression,
+            BOX | ROTATED_BOX => Family::Boxes,
+            DFL | DFL_BOX => Family::Dfl,
+            KEYPOINT => Family::Keypoints,
+            MATRIX | PROBIOU_MATRIX => Family::Matrix,
+            CROSS_ENTROPY_INDEX | CROSS_ENTROPY | BCE | ENTROPY | KL_DIV | DISTILLATION | FOCAL | FOCAL_INDEX | QUALITY_FOCAL => Family::Classification,
+            OVERLAP_INDEX | OVERLAP | GENERALIZED_DICE_INDEX | GENERALIZED_DICE | DICE_CE | DICE_FOCAL | LOVASZ_INDEX | LOVASZ | OVERLAP_STATS_INDEX
+            | OVERLAP_STATS | OVERLAP_FROM_STATS_INDEX | OVERLAP_FROM_STATS => Family::Overlap,
+        }
+    }
     /// The header's list of this form's losses (`None` for the matrices).
     pub fn header_list(self) -> Option<String> {
         (!matches!(self, Form::MATRIX | Form::PROBIOU_MATRIX)).then(|| format!("LOSSFN_{self:?}_LOSSES"))
@@ -222,7 +203,7 @@ impl F {
         matches!(self.form(), Form::KL_DIV | Form::DISTILLATION)
     }
     fn tversky(self) -> bool {
-        matches!(self, F::Tversky | F::TverskySoft)
+        matches!(self, F::TverskyLoss | F::TverskyLossSoft)
     }
     pub fn index_target(self) -> bool {
         matches!(
@@ -607,8 +588,8 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
             type O = lossfn_regression_options;
             (zeroed(lossfn_regression_options_default()), align_of::<O>(), vec![
                 fld!(O, reduction, U32(RED3), true),
-                fld!(O, beta, F64(finite_ge0, any_f64), f == F::SmoothL1),
-                fld!(O, delta, F64(finite_gt0, any_f64), f == F::Huber),
+                fld!(O, beta, F64(finite_ge0, any_f64), f == F::SmoothL1Loss),
+                fld!(O, delta, F64(finite_gt0, any_f64), f == F::HuberLoss),
             ])
         }
         Family::Boxes if f.form() == Form::ROTATED_BOX => {
@@ -625,10 +606,10 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
                 fld!(O, format, U32(FORMATS), true),
                 fld!(O, reduction, U32(RED3), true),
                 fld!(O, eps, F64(finite_gt0, eps_moderate), true),
-                fld!(O, iou_mode, U32(IOU_MODES), f == F::Iou),
-                fld!(O, gamma, F64(finite_ge0, small_moderate), f == F::Eiou),
-                fld!(O, lambda, F64(finite_ge0, weight_moderate), f == F::Cdiou),
-                fld!(O, ciou_variant, U32(CIOU_VARIANTS), f == F::Ciou),
+                fld!(O, iou_mode, U32(IOU_MODES), f == F::IouLoss),
+                fld!(O, gamma, F64(finite_ge0, small_moderate), f == F::EiouLoss),
+                fld!(O, lambda, F64(finite_ge0, weight_moderate), f == F::CdiouLoss),
+                fld!(O, ciou_variant, U32(CIOU_VARIANTS), f == F::CiouLoss),
             ])
         }
         Family::Matrix => return None,
@@ -756,7 +737,7 @@ fn options_layout(f: F) -> Option<(Vec<u8>, usize, Vec<Field>)> {
             }
             Form::QUALITY_FOCAL => {
                 type O = lossfn_quality_focal_options;
-                let vfl = f == F::Varifocal;
+                let vfl = f == F::VarifocalLoss;
                 (zeroed(lossfn_quality_focal_options_default()), align_of::<O>(), vec![
                     fld!(O, reduction, U32(RED3), true),
                     fld!(O, alpha, F64(finite_ge0, small_moderate), vfl),
