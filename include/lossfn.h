@@ -1008,6 +1008,36 @@ lossfn_status lossfn_huber_loss_f64(const double *input,
                                     double *grad_input);
 
 /**
+ * Log-cosh loss: ln cosh(input - target); gradient tanh(d), as Keras' keras.losses.log_cosh
+ * (x + softplus(-2x) - ln 2, here without its cancellation near d = 0). Reads neither beta nor
+ * delta. Sizes as lossfn_l1_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_log_cosh_loss_f32(const float *input,
+                                       const float *target,
+                                       const float *weight,
+                                       size_t n,
+                                       const struct lossfn_regression_options *options,
+                                       float *loss,
+                                       float *grad_input);
+
+/**
+ * Log-cosh loss, double precision: see lossfn_log_cosh_loss_f32.
+ *
+ * # Safety
+ * Pointers must be valid for the stated sizes.
+ */
+lossfn_status lossfn_log_cosh_loss_f64(const double *input,
+                                       const double *target,
+                                       const double *weight,
+                                       size_t n,
+                                       const struct lossfn_regression_options *options,
+                                       double *loss,
+                                       double *grad_input);
+
+/**
  * The defaults: XYXY, MEAN, eps 1e-7, LINEAR, gamma 0, lambda 1.
  */
 struct lossfn_box_options lossfn_box_options_default(void);
@@ -2402,7 +2432,7 @@ lossfn_status lossfn_probiou_matrix_f64(const double *boxes1,
 #define LOSSFN_OVERLAP_STATS_LOSSES(X) X(overlap_stats_soft)
 #define LOSSFN_OVERLAP_STATS_INDEX_LOSSES(X) X(overlap_stats)
 #define LOSSFN_QUALITY_FOCAL_LOSSES(X) X(varifocal_loss) X(quality_focal_loss)
-#define LOSSFN_REGRESSION_LOSSES(X) X(l1_loss) X(mse_loss) X(smooth_l1_loss) X(huber_loss)
+#define LOSSFN_REGRESSION_LOSSES(X) X(l1_loss) X(mse_loss) X(smooth_l1_loss) X(huber_loss) X(log_cosh_loss)
 #define LOSSFN_ROTATED_BOX_LOSSES(X) X(probiou_loss)
 
 #endif  /* LOSSFN_H */

@@ -1,5 +1,6 @@
-//! Regression losses: L1 (MAE), MSE (L2), Smooth L1, Huber, elementwise over `input` and
-//! `target` of one length n, as `torch.nn.functional.{l1,mse,smooth_l1,huber}_loss`.
+//! Regression losses: L1 (MAE), MSE (L2), Smooth L1, Huber, log-cosh, elementwise over `input`
+//! and `target` of one length n, as `torch.nn.functional.{l1,mse,smooth_l1,huber}_loss` and
+//! Keras' `log_cosh`.
 //!
 //! ```
 //! use lossfn::regression::{smooth_l1_loss, Options};
@@ -41,6 +42,7 @@ pub(crate) enum Which {
     Mse,
     SmoothL1,
     Huber,
+    LogCosh,
 }
 
 /// A call's validated options: the C API validates them before its buffers, then calls
@@ -66,6 +68,7 @@ pub(crate) fn prepare(which: Which, options: &Options) -> Result<Prepared> {
             check_option("options.delta", o.delta, o.delta > 0.0 && o.delta.is_finite(), "finite, > 0")?;
             Regression::Huber { delta: o.delta }
         }
+        Which::LogCosh => Regression::LogCosh,
     };
     Ok(Prepared { controls, kind })
 }
@@ -81,7 +84,7 @@ pub(crate) fn compute<T: Float>(p: &Prepared, input: &[T], target: &[T], weight:
     run_loss(&p.controls, loss, grad_input, "grad_input", |r, none, grad| Ok(regression(p.kind, &args, r, none, grad)))
 }
 
-/// The shared body of the four losses.
+/// The shared body of the five losses.
 fn call<T: Float>(which: Which, input: &[T], target: &[T], weight: Option<&[T]>, options: &Options, loss: &mut [T], grad_input: Option<&mut [T]>) -> Result<()> {
     compute(&prepare(which, options)?, input, target, weight, loss, grad_input)
 }
@@ -109,4 +112,12 @@ pub fn smooth_l1_loss<T: Float>(input: &[T], target: &[T], weight: Option<&[T]>,
 /// Buffers as [`l1_loss`].
 pub fn huber_loss<T: Float>(input: &[T], target: &[T], weight: Option<&[T]>, options: &Options, loss: &mut [T], grad_input: Option<&mut [T]>) -> Result<()> {
     call(Which::Huber, input, target, weight, options, loss, grad_input)
+}
+
+/// Log-cosh loss: l = ln cosh(input − target), gradient tanh(d), as Keras'
+/// `keras.losses.log_cosh` (`x + softplus(−2x) − ln 2`, computed here without its cancellation
+/// near d = 0): ≈ d²/2 for small d, ≈ |d| − ln 2 for large. Reads no option field of its own.
+/// Buffers as [`l1_loss`].
+pub fn log_cosh_loss<T: Float>(input: &[T], target: &[T], weight: Option<&[T]>, options: &Options, loss: &mut [T], grad_input: Option<&mut [T]>) -> Result<()> {
+    call(Which::LogCosh, input, target, weight, options, loss, grad_input)
 }

@@ -1,4 +1,4 @@
-//! C entry points of the regression family: L1 (MAE), MSE (L2), Smooth L1, Huber.
+//! C entry points of the regression family: L1 (MAE), MSE (L2), Smooth L1, Huber, log-cosh.
 use super::*;
 use crate::api::regression::{self as api, Options, Which};
 use crate::api::Float;
@@ -129,4 +129,22 @@ pub unsafe extern "C" fn lossfn_huber_loss_f32(input: *const f32, target: *const
 #[no_mangle]
 pub unsafe extern "C" fn lossfn_huber_loss_f64(input: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_regression_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
     unsafe { entry(Which::Huber, input, target, weight, n, options, loss, grad_input) }
+}
+/// Log-cosh loss: ln cosh(input - target); gradient tanh(d), as Keras' keras.losses.log_cosh
+/// (x + softplus(-2x) - ln 2, here without its cancellation near d = 0). Reads neither beta nor
+/// delta. Sizes as lossfn_l1_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_log_cosh_loss_f32(input: *const f32, target: *const f32, weight: *const f32, n: usize, options: *const lossfn_regression_options, loss: *mut f32, grad_input: *mut f32) -> lossfn_status {
+    unsafe { entry(Which::LogCosh, input, target, weight, n, options, loss, grad_input) }
+}
+/// Log-cosh loss, double precision: see lossfn_log_cosh_loss_f32.
+///
+/// # Safety
+/// Pointers must be valid for the stated sizes.
+#[no_mangle]
+pub unsafe extern "C" fn lossfn_log_cosh_loss_f64(input: *const f64, target: *const f64, weight: *const f64, n: usize, options: *const lossfn_regression_options, loss: *mut f64, grad_input: *mut f64) -> lossfn_status {
+    unsafe { entry(Which::LogCosh, input, target, weight, n, options, loss, grad_input) }
 }

@@ -6,11 +6,12 @@
 //! | MSE (L2)  | d²                                                | 2d                             |
 //! | Smooth L1 | 0.5·d²/β if \|d\| < β, else \|d\| − 0.5·β (β = 0: L1) | d/β, else sign(d)          |
 //! | Huber     | 0.5·d² if \|d\| < δ, else δ·(\|d\| − 0.5·δ)          | d, else δ·sign(d)          |
+//! | Log-cosh  | ln cosh d                                         | tanh d                         |
 //!
 //! Smooth L1 and Huber are computed as m·(\|d\| − m/2) (÷β for Smooth L1) with m = min(\|d\|, β or δ),
 //! which equals both branches (exactly, for Huber) and has no data-dependent branch.
 //!
-//! (torch.nn.functional.{l1,mse,smooth_l1,huber}_loss.) The term weight is `weight[i]`, so
+//! (torch.nn.functional.{l1,mse,smooth_l1,huber}_loss; Keras `log_cosh`.) The term weight is `weight[i]`, so
 //! MEAN = Σ wᵢ·lᵢ / Σ wᵢ, and the gradient is (s·wᵢ)·∂lᵢ with s the reduction's factor (s·wᵢ ≤ 1
 //! for a weighted MEAN: a huge weight does not overflow the product).
 //!
@@ -20,8 +21,9 @@
 //! or a call whose factor s overflows f32 (weights summing to a subnormal), is computed again in
 //! f64 — losses, the unreduced values and the gradient — so that a MEAN whose true value is finite
 //! is finite (docs/hardening.md). In f64 the same overflowing difference gives +inf terms.
+use super::math::{self, Math};
 use super::simd::{self, SimdTask};
-use super::{math, Real};
+use super::Real;
 use crate::reduce::{self, Reduce};
 
 /// Which regression loss, with its parameter.
@@ -31,6 +33,7 @@ pub enum Regression {
     Mse,
     SmoothL1 { beta: f64 },
     Huber { delta: f64 },
+    LogCosh,
 }
 
 /// sign(d), 0 at 0, NaN for NaN — written as a select so the loop vectorizes.
@@ -189,7 +192,7 @@ fn wide_block<T: Real, const W: bool, const L: bool, const G: bool>(
 
 /// Computes the loss (returned, reduced; for NONE the values go to `loss_none`) and the
 /// gradient into `grad` in one pass.
-pub fn regression<T: Real>(
+pub fn regression<T: Math>(
     kind: Regression,
     args: &Args<'_, T>,
     reduction: Reduce,
@@ -224,6 +227,7 @@ pub fn regression<T: Real>(
             loss_none,
             grad,
         ),
+        Regression::LogCosh => run(log_cosh::<T>(), log_cosh::<f64>(), args, reduction, loss_none, grad),
     }
 }
 
@@ -257,6 +261,35 @@ fn huber<U: Real>(delta: f64) -> impl Fn(U) -> (U, U) + Copy + Send + Sync {
         let a = d.abs();
         let m = math::min(delta, a);
         (m * (a - half * m), m.copysign(d))
+    }
+}
+
+/// Log-cosh (Keras `keras/src/losses/losses.py` `log_cosh`: `x + softplus(−2x) − ln 2` of
+/// x = y_pred − y_true): l = ln cosh d, ∂l/∂d = tanh d, both with a = |d| and e = e^−2a.
+///
+/// Keras' form cancels near 0 (x and softplus(−2x) − ln 2 are ±x while l ≈ d²/2), so l is
+/// ln(1 + 2·sinh²(a/2)) for a ≤ 1 (cosh a − 1 = 2·sinh²(a/2), sinh from two `expm1`s of the same
+/// sign's magnitude: no cancellation), and a − ln 2 + ln(1 + e) beyond (no cancellation there:
+/// l ≥ 0.43); tanh a = −expm1(−2a)/(1 + e). Both branches are computed and one selected (the loop
+/// vectorizes). e ≤ 1, so nothing overflows for finite d; an infinite difference (finite inputs
+/// whose difference overflows) gives l = ∞ — the f64 re-computation of the block then gives the
+/// finite value — and the gradient ±1.
+fn log_cosh<U: Math>() -> impl Fn(U) -> (U, U) + Copy + Send + Sync {
+    let (one, half, two, ln2) = (U::one(), U::of(0.5), U::of(2.0), U::of(std::f64::consts::LN_2));
+    move |d: U| {
+        let a = d.abs();
+        let h = half * a;
+        let sinh_h = half * (math::expm1(h) - math::expm1(-h));
+        let y = two * sinh_h * sinh_h;
+        let uy = one + y;
+        let near = U::ln_1p_unit_v(y, uy, one / uy);
+        let e = math::exp(-two * a);
+        let ue = one + e;
+        let inv = one / ue;
+        let far = a - ln2 + U::ln_1p_unit_v(e, ue, inv);
+        let l = if a <= one { near } else { far };
+        let tanh = -math::expm1(-two * a) * inv;
+        (l, tanh.copysign(d))
     }
 }
 

@@ -5,6 +5,7 @@ catalogue! { $
     MseLoss mse_loss REGRESSION;
     SmoothL1Loss smooth_l1_loss REGRESSION;
     HuberLoss huber_loss REGRESSION;
+    LogCoshLoss log_cosh_loss REGRESSION;
     IouLoss iou_loss BOX;
     GiouLoss giou_loss BOX;
     DiouLoss diou_loss BOX;

@@ -1,4 +1,4 @@
-"""Regression losses: L1 (MAE), MSE (L2), Smooth L1, Huber.
+"""Regression losses: L1 (MAE), MSE (L2), Smooth L1, Huber, log-cosh.
 
 Every function takes ``input`` and ``target`` of one shape (any shape) and one dtype, float32
 or float64 (see :mod:`lossfn` for the dtype rules), and an optional elementwise ``weight``
@@ -6,7 +6,7 @@ with as many values as ``input``; "mean" is the weighted mean sum(w l) / sum(w).
 """
 from __future__ import annotations
 
-__all__ = ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss"]
+__all__ = ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "log_cosh_loss"]
 import ctypes
 from typing import Optional
 
@@ -194,3 +194,47 @@ def huber_loss(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] 
         The library refused the call (e.g. delta <= 0; reduction="batchmean").
     """
     return _regression("huber", input, target, weight, reduction, 1.0, delta, grad)
+
+
+@_lib.autograd("LogCoshLoss", "element")
+def log_cosh_loss(input: ArrayLike, target: ArrayLike, weight: Optional[ArrayLike] = None, reduction: Reduction = "mean",
+                  grad: bool = True) -> LossGrad:
+    """Log-cosh loss ln cosh(input - target) per element (Keras ``keras.losses.log_cosh``:
+    x + softplus(-2x) - ln 2, computed here without its cancellation near 0); gradient
+    tanh(input - target). About d^2 / 2 for small differences d, |d| - ln 2 for large ones.
+
+    Keras' ``log_cosh`` averages over the last axis only; "mean" here averages over every
+    element (Keras' ``LogCosh()`` with its default "sum_over_batch_size" reduction gives the
+    same value for unweighted input).
+
+    Parameters
+    ----------
+    input : array-like, float32 or float64, any shape
+        Predictions. Its dtype is the call's dtype.
+    target : array-like, input's shape and dtype
+        Python lists take input's dtype.
+    weight : array-like or None
+        One value per element of input (any shape with input.size values), input's dtype;
+        None weighs every element 1.
+    reduction : "mean" (default), "sum" or "none"
+        "mean" is the weighted mean sum(w l) / sum(w) (0 when the weights sum to 0).
+    grad : bool
+        Compute d loss / d input (default True).
+
+    Returns
+    -------
+    (loss, grad) : (numpy.ndarray, numpy.ndarray or None)
+        loss is a 0-d array for "mean"/"sum", or the weighted values in input's shape for
+        "none"; grad has input's shape and dtype (None when grad=False).
+
+    Raises
+    ------
+    TypeError
+        An argument is not an array, is not float32/float64, or its dtype differs from input's.
+    ValueError
+        target's shape differs from input's, weight has the wrong size, an array is not
+        C-contiguous, or reduction is unknown.
+    LossfnError
+        The library refused the call (e.g. reduction="batchmean").
+    """
+    return _regression("log_cosh", input, target, weight, reduction, 1.0, 1.0, grad)
