@@ -13,6 +13,7 @@ fn fns32(name: &str) -> Fn<f32> {
         "mse_loss" => lossfn_mse_loss_f32,
         "smooth_l1_loss" => lossfn_smooth_l1_loss_f32,
         "huber_loss" => lossfn_huber_loss_f32,
+        "log_cosh_loss" => lossfn_log_cosh_loss_f32,
         _ => panic!("unknown regression fn {name}"),
     }
 }
@@ -23,6 +24,7 @@ fn fns64(name: &str) -> Fn<f64> {
         "mse_loss" => lossfn_mse_loss_f64,
         "smooth_l1_loss" => lossfn_smooth_l1_loss_f64,
         "huber_loss" => lossfn_huber_loss_f64,
+        "log_cosh_loss" => lossfn_log_cosh_loss_f64,
         _ => panic!("unknown regression fn {name}"),
     }
 }
@@ -62,7 +64,7 @@ fn call<T: Copy + Default>(
 #[test]
 fn gradients_match_finite_differences() {
     let mut rng = Rng(7);
-    for name in ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss"] {
+    for name in ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "log_cosh_loss"] {
         for reduction in [LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM] {
             for weighted in [false, true] {
                 let n = 37;
@@ -85,7 +87,7 @@ fn mean_of_zero_weights_is_zero_not_nan() {
     let t = [0.0, 0.0];
     let w = [0.0, 0.0];
     let o = lossfn_regression_options_default();
-    for name in ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss"] {
+    for name in ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "log_cosh_loss"] {
         let (st, l, g) = call(fns64(name), |v| v, |v| v, &x, &t, Some(&w), &o, true);
         assert_eq!(st, LOSSFN_OK);
         assert_eq!(l, vec![0.0]);
@@ -98,7 +100,7 @@ fn mean_of_zero_weights_is_zero_not_nan() {
 #[test]
 fn nan_propagates() {
     let o = lossfn_regression_options_default();
-    for name in ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss"] {
+    for name in ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "log_cosh_loss"] {
         let (st, l, g) = call(fns64(name), |v| v, |v| v, &[f64::NAN, 1.0], &[0.0, 0.0], None, &o, true);
         assert_eq!(st, LOSSFN_OK);
         assert!(l[0].is_nan() && g[0].is_nan(), "{name}: {l:?} {g:?}");
@@ -187,7 +189,7 @@ fn simd_copies_agree_bitwise() {
         x[1000 * i + 7] = v;
     }
     let bits = |r: (u32, Vec<f64>, Vec<f64>)| (r.0, r.1.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), r.2.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
-    for name in ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss"] {
+    for name in ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "log_cosh_loss"] {
         for (beta, delta) in [(1.0, 1.0), (0.0, 0.3), (0.7, 2.5)] {
             for reduction in [LOSSFN_REDUCTION_NONE, LOSSFN_REDUCTION_MEAN, LOSSFN_REDUCTION_SUM] {
                 let o = lossfn_regression_options { reduction, beta, delta, ..lossfn_regression_options_default() };
@@ -214,4 +216,36 @@ fn simd_copies_agree_bitwise() {
         }
     }
     set_simd_max(2);
+}
+
+/// ln cosh d and tanh d in f64 without cancellation (std's sinh, ln_1p, exp and tanh).
+fn log_cosh_exact(d: f64) -> (f64, f64) {
+    let a = d.abs();
+    let l = if a <= 1.0 { (2.0 * (a / 2.0).sinh().powi(2)).ln_1p() } else { a - std::f64::consts::LN_2 + (-2.0 * a).exp().ln_1p() };
+    (l, d.tanh())
+}
+
+/// Log-cosh keeps its relative accuracy for small differences, where Keras' expression
+/// x + softplus(−2x) − ln 2 cancels (in f32 a difference of 1e-4, loss 5e-9, would carry an
+/// absolute error near 6e-8), and on both sides of the switch at |d| = 1.
+#[test]
+fn log_cosh_is_accurate_for_small_and_large_differences() {
+    let mut d: Vec<f64> = (0..=90).map(|k| 10f64.powf(-6.0 + 0.085 * k as f64)).collect(); // 1e-6 … ~45
+    d.extend([1.0 - 1e-7, 1.0, 1.0 + 1e-7, 0.5, 2.0, 88.0]);
+    let d: Vec<f64> = d.iter().flat_map(|&v| [v, -v]).collect();
+    let zeros = vec![0.0; d.len()];
+    let o = lossfn_regression_options { reduction: LOSSFN_REDUCTION_NONE, ..lossfn_regression_options_default() };
+    let d32: Vec<f64> = d.iter().map(|&v| v as f32 as f64).collect();
+    let (st, l32, g32) = call(lossfn_log_cosh_loss_f32, |v| v as f32, |v| v as f64, &d32, &zeros, None, &o, true);
+    assert_eq!(st, LOSSFN_OK);
+    let (st, l64, g64) = call(lossfn_log_cosh_loss_f64, |v| v, |v| v, &d, &zeros, None, &o, true);
+    assert_eq!(st, LOSSFN_OK);
+    for i in 0..d.len() {
+        let (l, g) = log_cosh_exact(d32[i]);
+        assert!((l32[i] - l).abs() <= 1e-6 * l, "f32 l({}) = {} vs {l}", d32[i], l32[i]);
+        assert!((g32[i] - g).abs() <= 1e-6 * g.abs(), "f32 tanh({}) = {} vs {g}", d32[i], g32[i]);
+        let (l, g) = log_cosh_exact(d[i]);
+        assert!((l64[i] - l).abs() <= 1e-14 * l, "f64 l({}) = {} vs {l}", d[i], l64[i]);
+        assert!((g64[i] - g).abs() <= 1e-14 * g.abs(), "f64 tanh({}) = {} vs {g}", d[i], g64[i]);
+    }
 }
