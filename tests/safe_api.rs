@@ -412,26 +412,77 @@ fn two<T: Float, G, O, CO>(what: &str, f: TwoFn<T, G, O>, c: TwoC<T, G, CO>, d: 
     same(&what, loss_len, d.len, |l, g| f(input, target, d.shape, o, l, g), |l, g| unsafe { c(input.as_ptr(), target.as_ptr(), d.cs, co, l, g) });
 }
 
-fn cross_entropy_check<T: Float>(name: &str, f: ThreeFn<T, i64, lossfn::classification::CrossEntropyOptions>, c: ThreeC<T, i64, c::lossfn_cross_entropy_options>) {
-    for d in ClassData::<T>::classification() {
-        for (red, c_red) in REDUCTIONS {
-            let o = lossfn::classification::CrossEntropyOptions { reduction: red, label_smoothing: 0.1, ..Default::default() };
-            let mut co = c::lossfn_cross_entropy_options_default();
-            (co.reduction, co.label_smoothing) = (c_red, 0.1);
-            three(name, f, c, &d, &d.labels, Some(&d.cw), &o, &co, red.loss_len(d.pos));
+/// Which weights a call passes: none, the class weights `cw`, or the per-element `w`.
+#[derive(Clone, Copy)]
+enum Weights {
+    None,
+    Class,
+    Element,
+}
+
+impl<T: Float> ClassData<T> {
+    fn weights(&self, w: Weights) -> Option<&[T]> {
+        match w {
+            Weights::None => None,
+            Weights::Class => Some(&self.cw),
+            Weights::Element => Some(&self.w),
         }
     }
 }
 
-fn cross_entropy_soft_check<T: Float>(name: &str, f: ThreeFn<T, T, lossfn::classification::CrossEntropyOptions>, c: ThreeC<T, T, c::lossfn_cross_entropy_options>) {
+/// The check of a [`ThreeFn`] form on the classification data: per reduction the options
+/// `opts(reduction, its C value)` gives, the target `target` picks, each of `weights`, and
+/// `terms` values under NONE (positions, or elements).
+#[allow(clippy::too_many_arguments)]
+fn three_check<T: Float, G, O, CO>(
+    name: &str,
+    f: ThreeFn<T, G, O>,
+    c: ThreeC<T, G, CO>,
+    target: impl Fn(&ClassData<T>) -> &[G],
+    weights: &[Weights],
+    terms: fn(&ClassData<T>) -> usize,
+    opts: impl Fn(Reduction, u32) -> (O, CO),
+) {
     for d in ClassData::<T>::classification() {
         for (red, c_red) in REDUCTIONS {
-            let o = lossfn::classification::CrossEntropyOptions { reduction: red, label_smoothing: 0.1, ..Default::default() };
-            let mut co = c::lossfn_cross_entropy_options_default();
-            (co.reduction, co.label_smoothing) = (c_red, 0.1);
-            three(name, f, c, &d, &d.probs, Some(&d.cw), &o, &co, red.loss_len(d.pos));
+            let (o, co) = opts(red, c_red);
+            for &w in weights {
+                three(name, f, c, &d, target(&d), d.weights(w), &o, &co, red.loss_len(terms(&d)));
+            }
         }
     }
+}
+
+fn positions<T>(d: &ClassData<T>) -> usize {
+    d.pos
+}
+
+fn elements<T>(d: &ClassData<T>) -> usize {
+    d.len
+}
+
+/// Cross entropy with label smoothing 0.1.
+fn ce_options(red: Reduction, c_red: u32) -> (lossfn::classification::CrossEntropyOptions, c::lossfn_cross_entropy_options) {
+    let o = lossfn::classification::CrossEntropyOptions { reduction: red, label_smoothing: 0.1, ..Default::default() };
+    let mut co = c::lossfn_cross_entropy_options_default();
+    (co.reduction, co.label_smoothing) = (c_red, 0.1);
+    (o, co)
+}
+
+/// Focal with γ = 1.5.
+fn focal_options(red: Reduction, c_red: u32) -> (lossfn::classification::FocalOptions, c::lossfn_focal_options) {
+    let o = lossfn::classification::FocalOptions { reduction: red, gamma: 1.5, ..Default::default() };
+    let mut co = c::lossfn_focal_options_default();
+    (co.reduction, co.gamma) = (c_red, 1.5);
+    (o, co)
+}
+
+fn cross_entropy_check<T: Float>(name: &str, f: ThreeFn<T, i64, lossfn::classification::CrossEntropyOptions>, c: ThreeC<T, i64, c::lossfn_cross_entropy_options>) {
+    three_check(name, f, c, |d| &d.labels[..], &[Weights::Class], positions, ce_options);
+}
+
+fn cross_entropy_soft_check<T: Float>(name: &str, f: ThreeFn<T, T, lossfn::classification::CrossEntropyOptions>, c: ThreeC<T, T, c::lossfn_cross_entropy_options>) {
+    three_check(name, f, c, |d| &d.probs[..], &[Weights::Class], positions, ce_options);
 }
 
 type BceFn<T> = fn(&[T], &[T], Option<&[T]>, Option<&[T]>, Shape, &lossfn::classification::BceOptions, &mut [T], Option<&mut [T]>) -> lossfn::Result<()>;
@@ -491,39 +542,22 @@ fn distillation_check<T: Float>(name: &str, f: TwoFn<T, T, lossfn::classificatio
 }
 
 fn focal_check<T: Float>(name: &str, f: ThreeFn<T, T, lossfn::classification::FocalOptions>, c: ThreeC<T, T, c::lossfn_focal_options>) {
-    for d in ClassData::<T>::classification() {
-        for (red, c_red) in REDUCTIONS {
-            let o = lossfn::classification::FocalOptions { reduction: red, gamma: 1.5, ..Default::default() };
-            let mut co = c::lossfn_focal_options_default();
-            (co.reduction, co.gamma) = (c_red, 1.5);
-            three(name, f, c, &d, &d.q, Some(&d.w), &o, &co, red.loss_len(d.len));
-        }
-    }
+    three_check(name, f, c, |d| &d.q[..], &[Weights::Element], elements, focal_options);
 }
 
 fn focal_index_check<T: Float>(name: &str, f: ThreeFn<T, i64, lossfn::classification::FocalOptions>, c: ThreeC<T, i64, c::lossfn_focal_options>) {
-    for d in ClassData::<T>::classification() {
-        for (red, c_red) in REDUCTIONS {
-            let o = lossfn::classification::FocalOptions { reduction: red, gamma: 1.5, ..Default::default() };
-            let mut co = c::lossfn_focal_options_default();
-            (co.reduction, co.gamma) = (c_red, 1.5);
-            three(name, f, c, &d, &d.labels, Some(&d.cw), &o, &co, red.loss_len(d.pos));
-        }
-    }
+    three_check(name, f, c, |d| &d.labels[..], &[Weights::Class], positions, focal_options);
 }
 
 fn quality_focal_check<T: Float>(name: &str, f: ThreeFn<T, T, lossfn::classification::QualityFocalOptions>, c: ThreeC<T, T, c::lossfn_quality_focal_options>) {
-    for d in ClassData::<T>::classification() {
-        for (red, c_red) in REDUCTIONS {
-            let o = lossfn::classification::QualityFocalOptions { reduction: red, detach_weight: true, ..Default::default() };
-            let mut co = c::lossfn_quality_focal_options_default();
-            (co.reduction, co.detach_weight) = (c_red, true);
-            for w in [Some(&d.w[..]), None] {
-                three(name, f, c, &d, &d.q, w, &o, &co, red.loss_len(d.len));
-            }
-        }
-    }
+    three_check(name, f, c, |d| &d.q[..], &[Weights::Element, Weights::None], elements, |red, c_red| {
+        let o = lossfn::classification::QualityFocalOptions { reduction: red, detach_weight: true, ..Default::default() };
+        let mut co = c::lossfn_quality_focal_options_default();
+        (co.reduction, co.detach_weight) = (c_red, true);
+        (o, co)
+    });
 }
+
 /// Softmax of `z` along the class axis of `shape` (soft targets).
 fn softmax_targets<T: Float>(z: &[T], shape: lossfn::overlap::Shape) -> Vec<T> {
     use lossfn::overlap::Layout;
@@ -570,7 +604,6 @@ fn c_reduction(r: Reduction) -> u32 {
         Reduction::MeanDenominator => 4,
     }
 }
-
 
 type Oo = c::lossfn_overlap_options;
 
