@@ -10,16 +10,14 @@ typedef lossfn_status (*reg_f32)(const float *, const float *, const float *, si
 typedef lossfn_status (*reg_f64)(const double *, const double *, const double *, size_t,
                                  const lossfn_regression_options *, double *, double *);
 
+/* Every regression loss of the header (its form list), so a new one needs no edit here. */
+#define REGRESSION_ENTRY(name) {#name, lossfn_##name##_f32, lossfn_##name##_f64},
 static const struct {
     const char *name;
     reg_f32 f32;
     reg_f64 f64;
-} REGRESSION[] = {
-    {"l1_loss", lossfn_l1_loss_f32, lossfn_l1_loss_f64},
-    {"mse_loss", lossfn_mse_loss_f32, lossfn_mse_loss_f64},
-    {"smooth_l1_loss", lossfn_smooth_l1_loss_f32, lossfn_smooth_l1_loss_f64},
-    {"huber_loss", lossfn_huber_loss_f32, lossfn_huber_loss_f64},
-};
+} REGRESSION[] = {LOSSFN_REGRESSION_LOSSES(REGRESSION_ENTRY)};
+#define N_REGRESSION (sizeof REGRESSION / sizeof REGRESSION[0])
 
 static void last_error(char *buf, size_t len) { lossfn_last_error(buf, len); }
 
@@ -78,7 +76,9 @@ static void test_fixtures(void) {
         const json *c = cases->items[ci];
         const char *fn = json_get(c, "fn")->string;
         size_t k = 0;
-        while (strcmp(REGRESSION[k].name, fn)) k++;
+        while (k < N_REGRESSION && strcmp(REGRESSION[k].name, fn)) k++;
+        CHECK(k < N_REGRESSION, "case %zu: %s is not in LOSSFN_REGRESSION_LOSSES", ci, fn);
+        if (k == N_REGRESSION) continue;
         lossfn_regression_options o = lossfn_regression_options_default();
         const json *opts = json_get(c, "opts");
         if (json_get(opts, "reduction")) o.reduction = (lossfn_reduction)json_get(opts, "reduction")->number;
