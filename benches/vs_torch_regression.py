@@ -3,6 +3,7 @@
 Run: LOSSFN_LIBRARY=target/release/liblossfn.so PYTHONPATH=bindings/python python3 benches/vs_torch_regression.py
 Needs torch (not a test dependency). Prints ms per call and the speed-up.
 """
+import math
 import os
 import time
 
@@ -27,6 +28,11 @@ def best(fn):
     return min(times)
 
 
+def log_cosh_torch(x, t):
+    d = x - t
+    return (d + F.softplus(-2.0 * d) - math.log(2.0)).mean()
+
+
 def main():
     torch.set_num_threads(THREADS)
     lossfn.set_num_threads(THREADS)
@@ -40,6 +46,8 @@ def main():
         ("mse_loss", lossfn.mse_loss, F.mse_loss),
         ("smooth_l1_loss", lossfn.smooth_l1_loss, F.smooth_l1_loss),
         ("huber_loss", lossfn.huber_loss, F.huber_loss),
+        # torch has no log-cosh: Keras' expression, as a torch user writes it.
+        ("log_cosh_loss", lossfn.log_cosh_loss, log_cosh_torch),
     ]
     print(f"{N} f32 elements, gradient on, {THREADS} threads (torch {torch.__version__})")
     print(f"{'loss':16s} {'torch ms':>9s} {'lossfn ms':>10s} {'speed-up':>9s}")
