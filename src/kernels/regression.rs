@@ -241,7 +241,7 @@ pub fn regression<T: Math>(
             loss_none,
             grad,
         ),
-        Regression::LogCosh => run(log_cosh::<T>(), log_cosh::<f64>(), args, reduction, loss_none, grad),
+        Regression::LogCosh => run(LogCosh, LogCosh, args, reduction, loss_none, grad),
     }
 }
 
@@ -279,57 +279,46 @@ fn huber<U: Real>(delta: f64) -> impl Fn(U) -> (U, U) + Copy + Send + Sync {
 }
 
 /// Log-cosh (Keras `keras/src/losses/losses.py` `log_cosh`: `x + softplus(−2x) − ln 2` of
-/// x = y_pred − y_true): l = ln cosh d, ∂l/∂d = tanh d, both with a = |d| and e = e^−2a.
+/// x = y_pred − y_true): l = ln cosh d, ∂l/∂d = tanh d. A type whose `at` is
+/// `#[inline(always)]`, not a closure (see [`Term`]).
 ///
-/// Keras' form cancels near 0 (x and softplus(−2x) − ln 2 are ±x while l ≈ d²/2), so l is
-/// ln(1 + 2·sinh²(a/2)) for a ≤ 1 (cosh a − 1 = 2·sinh²(a/2), sinh from two `expm1`s of the same
-/// sign's magnitude: no cancellation), and a − ln 2 + ln(1 + e) beyond (no cancellation there:
-/// l ≥ 0.43); tanh a = −expm1(−2a)/(1 + e). Both branches are computed and one selected (the loop
-/// vectorizes). e ≤ 1, so nothing overflows for finite d; an infinite difference (finite inputs
-/// whose difference overflows) gives l = ∞ — the f64 re-computation of the block then gives the
-/// finite value — and the gradient ±1.
-fn log_cosh<U: Math>() -> impl Term<U> {
-    LogCosh
-}
-
-/// [`log_cosh`]'s term: a type whose `at` is `#[inline(always)]`, not a closure (see [`Term`]).
+/// Keras' form cancels near 0 (x and softplus(−2x) − ln 2 are ±x while l ≈ d²/2). Here all comes
+/// from one `expm1`: with a = |d|, m = e^(a/2) − 1 and E = (1 + m)² = e^a (so E − 1 = m·(m + 2),
+/// no cancellation),
+///
+/// * near 0 (a ≤ 1): l = ln(1 + y), y = cosh a − 1 = (E − 1)²/(2E) (2·sinh²(a/2));
+/// * beyond: l = a − ln 2 + ln(1 + e), e = 1/E² = e^−2a (l ≥ 0.43: nothing cancels);
+/// * tanh a = (E − 1)(E + 1)/(E² + 1) for a ≤ 20, and 1 beyond (tanh 20 rounds to 1 in f64; E²
+///   stays below 2.4e17 there, so nothing overflows in f32).
+///
+/// Both branches are computed and one selected (the loop vectorizes). An infinite difference
+/// (finite inputs whose difference overflows) gives l = ∞ — the f64 re-computation of the block
+/// then gives the finite value — and the gradient ±1.
 #[derive(Clone, Copy)]
 struct LogCosh;
 
 impl<U: Math> Term<U> for LogCosh {
     #[inline(always)]
     fn at(&self, d: U) -> (U, U) {
-        log_cosh_term(d)
+        let (one, half, two, ln2) = (U::one(), U::of(0.5), U::of(2.0), U::of(std::f64::consts::LN_2));
+        let a = d.abs();
+        let m = math::expm1(half * a);
+        let big = one + m;
+        let big = big * big;
+        let em1 = m * (m + two);
+        let y = em1 * em1 / (two * big);
+        let uy = one + y;
+        let near = U::ln_1p_unit_v(y, uy, one / uy);
+        let big2 = big * big;
+        let e = one / big2;
+        let ue = one + e;
+        let far = a - ln2 + U::ln_1p_unit_v(e, ue, one / ue);
+        let l = if a <= one { near } else { far };
+        let tanh = em1 * (big + one) / (big2 + one);
+        // Written so that a NaN difference keeps the formula's NaN (a > 20 is false for NaN).
+        let tanh = if a > U::of(20.0) { one } else { tanh };
+        (l, tanh.copysign(d))
     }
-}
-
-/// The term of [`log_cosh`], from one `expm1`: with a = |d|, m = e^(a/2) − 1 and E = (1 + m)² =
-/// e^a (so E − 1 = m·(m + 2), no cancellation),
-///
-/// * near 0 (a ≤ 1): l = ln(1 + y), y = cosh a − 1 = (E − 1)²/(2E) (2·sinh²(a/2));
-/// * beyond: l = a − ln 2 + ln(1 + e), e = 1/E² = e^−2a;
-/// * tanh a = (E − 1)(E + 1)/(E² + 1) for a ≤ 20, and 1 beyond (tanh 20 rounds to 1 in f64; E²
-///   stays below 2.4e17 there, so nothing overflows in f32).
-#[inline(always)]
-fn log_cosh_term<U: Math>(d: U) -> (U, U) {
-    let (one, half, two, ln2) = (U::one(), U::of(0.5), U::of(2.0), U::of(std::f64::consts::LN_2));
-    let a = d.abs();
-    let m = math::expm1(half * a);
-    let big = one + m;
-    let big = big * big;
-    let em1 = m * (m + two);
-    let y = em1 * em1 / (two * big);
-    let uy = one + y;
-    let near = U::ln_1p_unit_v(y, uy, one / uy);
-    let big2 = big * big;
-    let e = one / big2;
-    let ue = one + e;
-    let far = a - ln2 + U::ln_1p_unit_v(e, ue, one / ue);
-    let l = if a <= one { near } else { far };
-    let tanh = em1 * (big + one) / (big2 + one);
-    // Written so that a NaN difference keeps the formula's NaN (a > 20 is false for NaN).
-    let tanh = if a > U::of(20.0) { one } else { tanh };
-    (l, tanh.copysign(d))
 }
 
 /// The fused pass for one elementwise loss `f(d) = (l, ∂l/∂d)` (`wide`: the same in f64).
