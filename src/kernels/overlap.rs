@@ -483,10 +483,19 @@ fn forward<T: Math>(
 ) -> usize {
     let wp = load_targets(args, geom, n, b0, w, sc);
     let softmax = act == Activation::Softmax;
-    load(geom, args.input, n, b0, w, x, softmax.then_some(&mut sc.m[..]));
-    // Padding gets a harmless value (its p is zeroed below).
-    for row in x.iter_mut() {
-        row[w..wp].fill(T::zero());
+    // NCS softmax without a fused part: the exponentials read the logits where they are, after a
+    // sweep for the column max, instead of from a copy in x. The stores into x (the gradient
+    // buffer: write-allocate misses) then overlap the exp's arithmetic, where the copy's stores
+    // only waited on memory.
+    let direct = softmax && part.is_none() && geom.layout == Layout::Ncs;
+    if direct {
+        column_max(geom, args.input, n, b0, w, &mut sc.m[..w]);
+    } else {
+        load(geom, args.input, n, b0, w, x, softmax.then_some(&mut sc.m[..]));
+        // Padding gets a harmless value (its p is zeroed below).
+        for row in x.iter_mut() {
+            row[w..wp].fill(T::zero());
+        }
     }
     sc.m[w..wp].fill(T::zero());
     match act {
@@ -504,7 +513,8 @@ fn forward<T: Math>(
             if let Some((k, _)) = &part {
                 part_logit_terms(k, sc, x, wp);
             }
-            exp_columns(x, wp, &mut sc.m, &mut sc.sum);
+            let src = direct.then(|| (args.input, (n * geom.c * geom.s + b0, geom.s), w));
+            exp_columns(x, src, wp, &mut sc.m, &mut sc.sum);
             if let Some((k, acc)) = part {
                 *acc += part_position_losses(k, sc, x, wp);
             }
@@ -602,25 +612,62 @@ fn part_position_losses<T: Math>(k: &PartK<'_, T>, sc: &mut Scratch<T>, x: &[&mu
 }
 
 /// Softmax down each column of the block's C rows, given the column max in `m` (stable: the
-/// max is subtracted before exp), first part: x ← e^(x−max), m ← 1/Σe.
+/// max is subtracted before exp), first part: x ← e^(z−max), m ← 1/Σe.
 ///
-/// In place, unlike [`math::cols_exp`] (which reads the caller's logits and writes a separate
-/// tile): the max already came out of the transposing load, and a second [C][W] scratch tile
-/// would double the L2-resident scratch.
+/// The logits z are x itself (in place), or with `src` = (input, (offset of row 0, row stride),
+/// w) the block's w columns of the NCS input rows; x's padding columns w..wp then get e = 1,
+/// the e^(0−0) of the in-place form's zero padding.
 #[inline(always)]
-fn exp_columns<T: Math>(x: &mut [&mut [T]], wp: usize, m: &mut [T], sum: &mut [T]) {
+fn exp_columns<T: Math>(x: &mut [&mut [T]], src: Option<(&[T], (usize, usize), usize)>, wp: usize, m: &mut [T], sum: &mut [T]) {
     let m = &mut m[..wp];
     let sum = &mut sum[..wp];
     sum.fill(T::zero());
-    for row in x.iter_mut() {
-        for ((v, &mj), sj) in row[..wp].iter_mut().zip(m.iter()).zip(sum.iter_mut()) {
-            let e = math::exp(*v - mj);
-            *v = e;
-            *sj += e;
+    for (k, row) in x.iter_mut().enumerate() {
+        match src {
+            None => {
+                for ((v, &mj), sj) in row[..wp].iter_mut().zip(m.iter()).zip(sum.iter_mut()) {
+                    *v = exp_acc(*v, mj, sj);
+                }
+            }
+            Some((input, (at, stride), w)) => {
+                let z = &input[at + k * stride..at + k * stride + w];
+                for ((v, (&zj, &mj)), sj) in row[..w].iter_mut().zip(z.iter().zip(m.iter())).zip(sum.iter_mut()) {
+                    *v = exp_acc(zj, mj, sj);
+                }
+                for (v, sj) in row[w..wp].iter_mut().zip(sum[w..].iter_mut()) {
+                    *v = T::one();
+                    *sj += T::one();
+                }
+            }
         }
     }
     for (mj, &sj) in m.iter_mut().zip(sum.iter()) {
         *mj = T::one() / sj;
+    }
+}
+
+/// e = e^(z − max), added to the column's Σe.
+#[inline(always)]
+fn exp_acc<T: Math>(z: T, max: T, sum: &mut T) -> T {
+    let e = math::exp(z - max);
+    *sum += e;
+    e
+}
+
+/// The column max over the C NCS row segments of block (n, b0..b0+w), read where they are.
+#[inline(always)]
+fn column_max<T: Real>(geom: &Geom, src: &[T], n: usize, b0: usize, w: usize, m: &mut [T]) {
+    let (c, s) = (geom.c, geom.s);
+    for k in 0..c {
+        let at = (n * c + k) * s + b0;
+        let row = &src[at..at + w];
+        if k == 0 {
+            m.copy_from_slice(row);
+        } else {
+            for (mj, &v) in m.iter_mut().zip(row) {
+                *mj = math::max(v, *mj);
+            }
+        }
     }
 }
 
