@@ -1,19 +1,27 @@
 /* Benchmark of the overlap family: Dice and Tversky on [8, 21, 256*256] float logits (NCHW),
  * int64 index targets, softmax inside, gradient on.
  *
- * Prints ns per logit for lossfn (default threads, and 1 thread), for a plain scalar C loop
- * (the two-pass code a user would write: softmax with expf per position, sums, then the
- * gradient), and for the memory bound of two passes over the logits (pass 1 reads them,
- * pass 2 reads them and writes the gradient), from the measured read and memcpy bandwidth.
+ * Prints ns per logit for lossfn (default threads, and 1 thread), for the C loop (the two-pass
+ * code a user would write: softmax with expf per position, sums, then the gradient; samples in
+ * parallel with OpenMP, compiled as below), and for the memory bound of two passes over the
+ * logits (pass 1 reads them, pass 2 reads them and writes the gradient), from the measured read
+ * and memcpy bandwidth.
+ *
+ * Where lossfn's time goes, two measurements beside it:
+ *  - its arithmetic alone: the same call on a [1, 21, 4096] slice (its blocks' size: input,
+ *    gradient and scratch stay in L2), repeated, 1 thread, ns per logit;
+ *  - the memory access pattern of its passes alone, in C with no arithmetic to speak of: per
+ *    sample, the 21 class rows in blocks of 4096 positions copied into the gradient buffer
+ *    (pass 1 parks p there), then swept in place (pass 2), 1 and 2 threads.
  * Then the two-phase batch Dice across ranks on one rank (phase 1 + phase 2, docs/distributed.md)
  * against the one-call batch Dice.
  *
  * Build & run:
- *   cargo build --release && gcc -O2 -std=c99 -Iinclude benches/bench_overlap.c \
- *     -Ltarget/release -llossfn -lm -o /tmp/bench_overlap && \
+ *   cargo build --release && gcc -O3 -march=native -ffast-math -fopenmp -std=gnu99 -Iinclude \
+ *     benches/bench_overlap.c -Ltarget/release -llossfn -lm -o /tmp/bench_overlap && \
  *   LD_LIBRARY_PATH=target/release /tmp/bench_overlap
  */
-#define _POSIX_C_SOURCE 199309L
+#define _POSIX_C_SOURCE 200809L
 #include "lossfn.h"
 
 #include <math.h>
@@ -22,16 +30,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "c_loop_common.h"
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static int omp_get_max_threads(void) { return 1; }
+static void omp_set_num_threads(int n) { (void)n; }
+#endif
+
 #define N 8
 #define C 21
 #define S (256 * 256)
 #define REPS 7
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* The straightforward two-pass Dice / Tversky a user would write (MONAI semantics, defaults:
  * smooth 1e-5, include_background, per-sample scores, MEAN, gamma 1). */
@@ -39,11 +49,12 @@ static float scalar_loss(int tversky, const float *x, const int64_t *t, float *g
     static double tp[N][C], sp[N][C], sg[N][C];
     static float cg[N][C], cp[N][C];
     const double snr = 1e-5, sdr = 1e-5, alpha = 0.3, beta = 0.7;
-    float pc[C];
     memset(tp, 0, sizeof tp);
     memset(sp, 0, sizeof sp);
     memset(sg, 0, sizeof sg);
+#pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
+        float pc[C];
         for (int s = 0; s < S; s++) {
             const float *xs = x + (size_t)n * C * S + s;
             float m = xs[0], z = 0.0f;
@@ -76,7 +87,9 @@ static float scalar_loss(int tversky, const float *x, const int64_t *t, float *g
             cp[n][c] = (float)(-scale * dp);
         }
     }
+#pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
+        float pc[C];
         for (int s = 0; s < S; s++) {
             const float *xs = x + (size_t)n * C * S + s;
             float *gs = grad + (size_t)n * C * S + s;
@@ -96,7 +109,28 @@ static float scalar_loss(int tversky, const float *x, const int64_t *t, float *g
 
 static volatile float sink;
 
-int main(void) {
+/* The access pattern of lossfn's two passes (per-sample scores, NCS) with almost no arithmetic:
+   per sample, blocks of W positions of the C class rows (planes S apart) copied into the gradient
+   buffer, then swept in place; blocks in parallel. */
+#define W 4096
+static void access_pattern(const float *x, float *grad) {
+    for (int n = 0; n < N; n++) {
+        const float *xn = x + (size_t)n * C * S;
+        float *gn = grad + (size_t)n * C * S;
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < S; b += W)
+            for (int c = 0; c < C; c++)
+                for (int j = 0; j < W; j++) gn[(size_t)c * S + b + j] = xn[(size_t)c * S + b + j] * 0.5f;
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < S; b += W)
+            for (int c = 0; c < C; c++)
+                for (int j = 0; j < W; j++) gn[(size_t)c * S + b + j] = gn[(size_t)c * S + b + j] * 0.5f + 0.25f;
+    }
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    omp_passive(argv);
     const size_t elems = (size_t)N * C * S, bytes = elems * sizeof(float);
     float *x = malloc(bytes), *grad = malloc(bytes), *grad2 = malloc(bytes), *copy = malloc(bytes);
     int64_t *t = malloc((size_t)N * S * sizeof(int64_t));
@@ -169,9 +203,43 @@ int main(void) {
         printf("%-8s loss %.6f (scalar loop %.6f, max |grad diff| %.2e)\n", names[which], loss, loss_ref, maxdiff);
         printf("  lossfn default threads %8.2f ms  %6.3f ns/logit\n", best[0] * 1e3, best[0] / elems * 1e9);
         printf("  lossfn 1 thread        %8.2f ms  %6.3f ns/logit\n", best[1] * 1e3, best[1] / elems * 1e9);
-        printf("  scalar C loop          %8.2f ms  %6.3f ns/logit\n", best_scalar * 1e3, best_scalar / elems * 1e9);
-        printf("  ratio scalar/lossfn: %.1fx (default threads), %.1fx (1 thread)\n", best_scalar / best[0], best_scalar / best[1]);
+        printf("  C loop (%d threads)     %8.2f ms  %6.3f ns/logit\n", omp_get_max_threads(), best_scalar * 1e3, best_scalar / elems * 1e9);
+        printf("  ratio C loop/lossfn: %.1fx (default threads), %.1fx (1 thread)\n", best_scalar / best[0], best_scalar / best[1]);
         printf("  ratio lossfn/two-pass memory bound: %.2fx (default threads), %.2fx (1 thread)\n\n", best[0] / bound, best[1] / bound);
+    }
+
+    /* Where the time goes: lossfn's arithmetic alone (a cache-resident slice, 1 thread) and the
+       access pattern of its passes alone (C, 1 and default threads). */
+    {
+        const int slice = 4096, reps = 400;
+        lossfn_overlap_options o = lossfn_overlap_options_default();
+        lossfn_shape shape = {1, C, slice, LOSSFN_LAYOUT_NCS};
+        float loss = 0.0f;
+        double hot = 1e9, pattern[2] = {1e9, 1e9};
+        lossfn_set_num_threads(1);
+        for (int k = 0; k < REPS; k++) {
+            double t0 = now();
+            for (int r2 = 0; r2 < reps; r2++) lossfn_dice_loss_f32(x, t, NULL, shape, &o, &loss, grad);
+            double t1 = now();
+            if ((t1 - t0) / reps < hot) hot = (t1 - t0) / reps;
+        }
+        lossfn_set_num_threads(0);
+        const int team = omp_get_max_threads();
+        for (int threads = 0; threads < 2; threads++) {
+            omp_set_num_threads(threads ? 1 : team);
+            for (int k = 0; k < REPS; k++) {
+                double t0 = now();
+                access_pattern(x, grad);
+                double t1 = now();
+                if (t1 - t0 < pattern[threads]) pattern[threads] = t1 - t0;
+            }
+        }
+        omp_set_num_threads(team);
+        const double per = (double)C * slice;
+        printf("where Dice's time goes (ns/logit): its arithmetic alone, [1, %d, %d] in cache, 1 thread: %.3f\n", C, slice, hot / per * 1e9);
+        printf("  its passes' memory access pattern alone (C, blocks of %d positions): %.3f (%d threads), %.3f (1 thread)\n",
+               W, pattern[0] / elems * 1e9, team, pattern[1] / elems * 1e9);
+        printf("  two-pass memory bound: %.3f\n\n", bound / elems * 1e9);
     }
 
     /* The two-phase batch Dice across ranks (docs/distributed.md) on one rank: phase 1 (the

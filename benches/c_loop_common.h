@@ -14,7 +14,7 @@ static double now(void) {
 }
 
 /* Best copy bandwidth (bytes read + written per second) of a 256 MB buffer. */
-static double copy_bw(void) {
+static inline double copy_bw(void) {
     long n = 64L << 20;
     float *a = malloc(sizeof(float) * n), *b = malloc(sizeof(float) * n);
     memset(a, 1, sizeof(float) * n);
