@@ -306,7 +306,7 @@ struct Scratch<T> {
     dot: Vec<T>,
     fix: Vec<T>,
     /// Cross-entropy part (pass 1), per position: z_y − max, Σ_c w_c·(z_c − max), (1−ε)·w_y, and
-    /// 1 where the position counts (0 where ignored or padding).
+    /// 1 where the position counts (0 where ignored or padding). Empty without a fused part.
     zy: Vec<T>,
     wd: Vec<T>,
     ca: Vec<T>,
@@ -316,8 +316,9 @@ struct Scratch<T> {
 }
 
 impl<T: Math> Scratch<T> {
-    fn new(geom: &Geom, soft: bool) -> Self {
+    fn new(geom: &Geom, soft: bool, part: bool) -> Self {
         let (c, w) = (geom.c, geom.w);
+        let pw = if part { w } else { 0 };
         Scratch {
             g: if soft { vec![T::zero(); c * w] } else { Vec::new() },
             tc: vec![NO_CLASS; w],
@@ -325,10 +326,10 @@ impl<T: Math> Scratch<T> {
             sum: vec![T::zero(); w],
             dot: vec![T::zero(); w],
             fix: vec![T::zero(); w],
-            zy: vec![T::zero(); w],
-            wd: vec![T::zero(); w],
-            ca: vec![T::zero(); w],
-            cv: vec![T::zero(); w],
+            zy: vec![T::zero(); pw],
+            wd: vec![T::zero(); pw],
+            ca: vec![T::zero(); pw],
+            cv: vec![T::zero(); pw],
             ignored: false,
         }
     }
@@ -744,7 +745,7 @@ fn gather_item<'a, T: Math>(
     let squared = params.score.squared();
     let soft = matches!(args.target, Target::Soft(_));
     let soft_label = soft && params.soft_label && !squared;
-    let mut sc = Scratch::new(geom, soft);
+    let mut sc = Scratch::new(geom, soft, part.is_some());
     // The block's rows where they are not worked on in the gradient buffer (allocated on first use).
     let mut xs = Vec::new();
     let mut sums_out = vec![0f64; (item.n1 - item.n0) * c * 3];
@@ -966,7 +967,7 @@ fn scatter_item<T: Math>(
     let soft = matches!(args.target, Target::Soft(_));
     let soft_label = soft && params.soft_label && !squared;
     let act = params.activation;
-    let mut sc = Scratch::new(geom, soft);
+    let mut sc = Scratch::new(geom, soft, part.is_some());
     let mut xs = Vec::new();
     let recompute = recompute || act == Activation::None;
     for n in item.n0..item.n1 {
