@@ -170,6 +170,24 @@ impl<T: Math> PartK<'_, T> {
     fn weight(&self, k: usize) -> T {
         self.w.map_or(T::one(), |w| w[k])
     }
+
+    /// out_j = w_{tc_j}, 0 where the position does not count (ignored or padding). Without class
+    /// weights a select over positions (vectorized), not a lookup per position.
+    #[inline(always)]
+    fn target_weights(&self, tc: &[usize], out: &mut [T]) {
+        match self.w {
+            None => {
+                for (o, &t) in out.iter_mut().zip(tc) {
+                    *o = if t == NO_CLASS { T::zero() } else { T::one() };
+                }
+            }
+            Some(w) => {
+                for (o, &t) in out.iter_mut().zip(tc) {
+                    *o = if t == NO_CLASS { T::zero() } else { w[t] };
+                }
+            }
+        }
+    }
 }
 
 /// Inputs of one call (validated: `input` and soft targets hold batch·classes·spatial values,
@@ -408,10 +426,11 @@ fn validate<T: Real>(target: &[i64], ignore_index: i64, classes: usize, weight: 
         if let Some(j) = chunk.iter().position(|&v| bad(v)) {
             return Err(InvalidTarget { index: r.start + j, value: chunk[j] });
         }
-        Ok(if den {
-            chunk.iter().filter(|&&v| v != ignore_index).map(|&v| weight.map_or(1.0, |w| w[v as usize].f64())).sum()
-        } else {
-            0.0
+        Ok(match (den, weight) {
+            (false, _) => 0.0,
+            // A count (vectorized), the same value as a sum of ones.
+            (true, None) => chunk.iter().filter(|&&v| v != ignore_index).count() as f64,
+            (true, Some(w)) => chunk.iter().filter(|&&v| v != ignore_index).map(|&v| w[v as usize].f64()).sum(),
         })
     });
     parts.into_iter().try_fold(0.0, |acc, p| p.map(|d| acc + d))
@@ -484,11 +503,11 @@ fn forward<T: Math>(
 ) -> usize {
     let wp = load_targets(args, geom, n, b0, w, sc);
     let softmax = act == Activation::Softmax;
-    // NCS softmax without a fused part: the exponentials read the logits where they are, after a
-    // sweep for the column max, instead of from a copy in x. The stores into x (the gradient
-    // buffer: write-allocate misses) then overlap the exp's arithmetic, where the copy's stores
-    // only waited on memory.
-    let direct = softmax && part.is_none() && geom.layout == Layout::Ncs;
+    // NCS softmax on a block of whole lanes (no padding): the exponentials (and the fused part's
+    // logit terms) read the logits where they are, after a sweep for the column max, instead of
+    // from a copy in x. The stores into x (the gradient buffer: write-allocate misses) then
+    // overlap the exp's arithmetic, where the copy's stores only waited on memory.
+    let direct = softmax && geom.layout == Layout::Ncs && w == wp;
     if direct {
         column_max(geom, args.input, n, b0, w, &mut sc.m[..w]);
     } else {
@@ -512,7 +531,13 @@ fn forward<T: Math>(
             // (No closures around the per-block work: a closure is its own function, outside the
             // SIMD copy that inlines everything else.)
             if let Some((k, _)) = &part {
-                part_logit_terms(k, sc, x, wp);
+                if direct {
+                    let at = n * geom.c * geom.s + b0;
+                    let z: Vec<&[T]> = (0..geom.c).map(|c| &args.input[at + c * geom.s..at + c * geom.s + w]).collect();
+                    part_logit_terms(k, sc, &z, wp);
+                } else {
+                    part_logit_terms(k, sc, x, wp);
+                }
             }
             let src = direct.then(|| (args.input, (n * geom.c * geom.s + b0, geom.s), w));
             exp_columns(x, src, wp, &mut sc.m, &mut sc.sum);
@@ -534,21 +559,23 @@ fn forward<T: Math>(
 /// the positions that count (all 0 where ignored or padding) and, with label smoothing,
 /// Σ_c w_c·(z_c − max).
 #[inline(always)]
-fn part_logit_terms<T: Math>(k: &PartK<'_, T>, sc: &mut Scratch<T>, x: &[&mut [T]], wp: usize) {
-    for (j, (((zy, ca), cv), &t)) in sc.zy[..wp].iter_mut().zip(&mut sc.ca[..wp]).zip(&mut sc.cv[..wp]).zip(&sc.tc[..wp]).enumerate() {
-        (*zy, *ca, *cv) = if t == NO_CLASS {
-            (T::zero(), T::zero(), T::zero())
-        } else {
-            (x[t][j] - sc.m[j], if k.gamma.is_some() { k.weight(t) } else { k.keep * k.weight(t) }, T::one())
-        };
+fn part_logit_terms<T: Math, R: AsRef<[T]>>(k: &PartK<'_, T>, sc: &mut Scratch<T>, z: &[R], wp: usize) {
+    k.target_weights(&sc.tc[..wp], &mut sc.ca[..wp]);
+    if k.gamma.is_none() {
+        for ca in sc.ca[..wp].iter_mut() {
+            *ca = k.keep * *ca;
+        }
+    }
+    for (j, ((zy, cv), &t)) in sc.zy[..wp].iter_mut().zip(&mut sc.cv[..wp]).zip(&sc.tc[..wp]).enumerate() {
+        (*zy, *cv) = if t == NO_CLASS { (T::zero(), T::zero()) } else { (z[t].as_ref()[j] - sc.m[j], T::one()) };
     }
     if k.smoothing {
         let (wd, m) = (&mut sc.wd[..wp], &sc.m[..wp]);
         wd.fill(T::zero());
-        for (c, row) in x.iter().enumerate() {
+        for (c, row) in z.iter().enumerate() {
             let wc = k.weight(c);
-            for ((o, &z), &mj) in wd.iter_mut().zip(&row[..wp]).zip(m) {
-                *o += wc * (z - mj);
+            for ((o, &zc), &mj) in wd.iter_mut().zip(&row.as_ref()[..wp]).zip(m) {
+                *o += wc * (zc - mj);
             }
         }
     }
@@ -616,8 +643,7 @@ fn part_position_losses<T: Math>(k: &PartK<'_, T>, sc: &mut Scratch<T>, x: &[&mu
 /// max is subtracted before exp), first part: x ← e^(z−max), m ← 1/Σe.
 ///
 /// The logits z are x itself (in place), or with `src` = (input, (offset of row 0, row stride),
-/// w) the block's w columns of the NCS input rows; x's padding columns w..wp then get e = 1,
-/// the e^(0−0) of the in-place form's zero padding.
+/// w) the block's columns of the NCS input rows (a block without padding: w = wp).
 #[inline(always)]
 fn exp_columns<T: Math>(x: &mut [&mut [T]], src: Option<(&[T], (usize, usize), usize)>, wp: usize, m: &mut [T], sum: &mut [T]) {
     let m = &mut m[..wp];
@@ -631,13 +657,10 @@ fn exp_columns<T: Math>(x: &mut [&mut [T]], src: Option<(&[T], (usize, usize), u
                 }
             }
             Some((input, (at, stride), w)) => {
+                debug_assert_eq!(w, wp);
                 let z = &input[at + k * stride..at + k * stride + w];
                 for ((v, (&zj, &mj)), sj) in row[..w].iter_mut().zip(z.iter().zip(m.iter())).zip(sum.iter_mut()) {
                     *v = exp_acc(zj, mj, sj);
-                }
-                for (v, sj) in row[w..wp].iter_mut().zip(sum[w..].iter_mut()) {
-                    *v = T::one();
-                    *sj += T::one();
                 }
             }
         }
@@ -994,7 +1017,7 @@ fn scatter_item<T: Math>(
                 wp
             };
             let x = &mut x[..];
-            let Scratch { g, tc, dot, fix, sum, m, wd, ignored, .. } = &mut sc;
+            let Scratch { g, tc, dot, fix, sum, m, wd, ca, ignored, .. } = &mut sc;
             let dot = &mut dot[..wp];
             if soft_label {
                 // d = cg·∂TP/∂p + cp·∂P/∂p with TP = (Σ|p| + Σ|g| − Σ|p − g|)/2, P = Σ|p|:
@@ -1042,12 +1065,11 @@ fn scatter_item<T: Math>(
                     let (coef, tfix) = (&mut sum[..wp], &mut m[..wp]);
                     match k.gamma {
                         None => {
-                            for ((cf, tf), &t) in coef.iter_mut().zip(tfix.iter_mut()).zip(&tc[..wp]) {
-                                (*cf, *tf) = if t == NO_CLASS {
-                                    (T::zero(), T::zero())
-                                } else {
-                                    (k.gs * (k.keep * k.weight(t) + k.eps_c * k.wsum), k.gs * k.keep * k.weight(t))
-                                };
+                            // w_y per position in `ca` (free in pass 2), then a map loop.
+                            let wy = &mut ca[..wp];
+                            k.target_weights(&tc[..wp], wy);
+                            for ((cf, tf), (&t, &w)) in coef.iter_mut().zip(tfix.iter_mut()).zip(tc[..wp].iter().zip(wy.iter())) {
+                                (*cf, *tf) = if t == NO_CLASS { (T::zero(), T::zero()) } else { (k.gs * (k.keep * w + k.eps_c * k.wsum), k.gs * k.keep * w) };
                             }
                         }
                         Some(gamma) => {
