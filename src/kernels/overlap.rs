@@ -232,12 +232,12 @@ pub fn score_count(shape: &Shape, include_background: bool, batch: bool) -> usiz
 // Work split. Every size below depends only on the problem shape, never on the thread count.
 // ------------------------------------------------------------------------------------------
 
-/// Target size of one block, in elements: the [C][W] rows (512 KiB of f32 at most) stay in L2,
-/// and each row segment read from memory is long enough for the hardware prefetchers. A block
-/// reads C row segments spaced a whole class plane apart; measured on [8, 21, 256²] f32 (NCS,
-/// AVX-512), segments of 4096 positions (16 KiB) instead of 768 made that access pattern alone
-/// (copy x into the gradient rows, then one in-place sweep; a C loop) 1.3–1.5× faster and Dice
-/// 4–5 % faster (BENCHMARKS.md "Dice blocks of 4096 positions").
+/// Target size of one block, in elements: the [C][W] rows (at most 512 KiB of f32, 1 MiB of
+/// f64) stay in L2, and each row segment read from memory is long enough for the hardware
+/// prefetchers. A block reads C row segments spaced a whole class plane apart; measured on
+/// [8, 21, 256²] f32 (NCS, AVX-512), segments of 4096 positions (16 KiB) instead of 768 made that
+/// access pattern alone (copy x into the gradient rows, then one in-place sweep; a C loop)
+/// 1.3–1.5× faster and Dice 3–7 % faster (BENCHMARKS.md "Dice blocks of 4096 positions").
 const BLOCK_ELEMS: usize = 1 << 17;
 /// Target size of one parallel work item, in elements.
 const ITEM_ELEMS: usize = 1 << 16;
