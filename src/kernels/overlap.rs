@@ -383,13 +383,7 @@ fn load<T: Real>(geom: &Geom, src: &[T], n: usize, b0: usize, w: usize, rows: &m
             let block = &src[(n * s + b0) * c..(n * s + b0 + w) * c];
             transpose_in(block, c, rows);
             if let Some(m) = max {
-                let m = &mut m[..w];
-                m.copy_from_slice(&rows[0][..w]);
-                for row in rows.iter().skip(1) {
-                    for (mj, &v) in m.iter_mut().zip(&row[..w]) {
-                        *mj = math::max(v, *mj);
-                    }
-                }
+                column_max(rows, &mut m[..w]);
             }
         }
     }
@@ -507,9 +501,12 @@ fn forward<T: Math>(
     // logit terms) read the logits where they are, after a sweep for the column max, instead of
     // from a copy in x. The stores into x (the gradient buffer: write-allocate misses) then
     // overlap the exp's arithmetic, where the copy's stores only waited on memory.
-    let direct = softmax && geom.layout == Layout::Ncs && w == wp;
-    if direct {
-        column_max(geom, args.input, n, b0, w, &mut sc.m[..w]);
+    let z: Option<Vec<&[T]>> = (softmax && geom.layout == Layout::Ncs && w == wp).then(|| {
+        let at = n * geom.c * geom.s + b0;
+        (0..geom.c).map(|k| &args.input[at + k * geom.s..at + k * geom.s + w]).collect()
+    });
+    if let Some(z) = &z {
+        column_max(z, &mut sc.m[..w]);
     } else {
         load(geom, args.input, n, b0, w, x, softmax.then_some(&mut sc.m[..]));
         // Padding gets a harmless value (its p is zeroed below).
@@ -531,16 +528,12 @@ fn forward<T: Math>(
             // (No closures around the per-block work: a closure is its own function, outside the
             // SIMD copy that inlines everything else.)
             if let Some((k, _)) = &part {
-                if direct {
-                    let at = n * geom.c * geom.s + b0;
-                    let z: Vec<&[T]> = (0..geom.c).map(|c| &args.input[at + c * geom.s..at + c * geom.s + w]).collect();
-                    part_logit_terms(k, sc, &z, wp);
-                } else {
-                    part_logit_terms(k, sc, x, wp);
+                match &z {
+                    Some(z) => part_logit_terms(k, sc, z, wp),
+                    None => part_logit_terms(k, sc, x, wp),
                 }
             }
-            let src = direct.then(|| (args.input, (n * geom.c * geom.s + b0, geom.s), w));
-            exp_columns(x, src, wp, &mut sc.m, &mut sc.sum);
+            exp_columns(x, z.as_deref(), wp, &mut sc.m, &mut sc.sum);
             if let Some((k, acc)) = part {
                 *acc += part_position_losses(k, sc, x, wp);
             }
@@ -642,10 +635,10 @@ fn part_position_losses<T: Math>(k: &PartK<'_, T>, sc: &mut Scratch<T>, x: &[&mu
 /// Softmax down each column of the block's C rows, given the column max in `m` (stable: the
 /// max is subtracted before exp), first part: x ← e^(z−max), m ← 1/Σe.
 ///
-/// The logits z are x itself (in place), or with `src` = (input, (offset of row 0, row stride),
-/// w) the block's columns of the NCS input rows (a block without padding: w = wp).
+/// The logits z are x itself (in place), or `src`: the block's NCS input row segments, read
+/// where they are (a block without padding: each wp long).
 #[inline(always)]
-fn exp_columns<T: Math>(x: &mut [&mut [T]], src: Option<(&[T], (usize, usize), usize)>, wp: usize, m: &mut [T], sum: &mut [T]) {
+fn exp_columns<T: Math>(x: &mut [&mut [T]], src: Option<&[&[T]]>, wp: usize, m: &mut [T], sum: &mut [T]) {
     let m = &mut m[..wp];
     let sum = &mut sum[..wp];
     sum.fill(T::zero());
@@ -656,10 +649,9 @@ fn exp_columns<T: Math>(x: &mut [&mut [T]], src: Option<(&[T], (usize, usize), u
                     *v = exp_acc(*v, mj, sj);
                 }
             }
-            Some((input, (at, stride), w)) => {
-                debug_assert_eq!(w, wp);
-                let z = &input[at + k * stride..at + k * stride + w];
-                for ((v, (&zj, &mj)), sj) in row[..w].iter_mut().zip(z.iter().zip(m.iter())).zip(sum.iter_mut()) {
+            Some(z) => {
+                let z = &z[k][..wp];
+                for ((v, (&zj, &mj)), sj) in row[..wp].iter_mut().zip(z.iter().zip(m.iter())).zip(sum.iter_mut()) {
                     *v = exp_acc(zj, mj, sj);
                 }
             }
@@ -678,19 +670,14 @@ fn exp_acc<T: Math>(z: T, max: T, sum: &mut T) -> T {
     e
 }
 
-/// The column max over the C NCS row segments of block (n, b0..b0+w), read where they are.
+/// m ← the column max over a block's C rows (their first m.len() columns).
 #[inline(always)]
-fn column_max<T: Real>(geom: &Geom, src: &[T], n: usize, b0: usize, w: usize, m: &mut [T]) {
-    let (c, s) = (geom.c, geom.s);
-    for k in 0..c {
-        let at = (n * c + k) * s + b0;
-        let row = &src[at..at + w];
-        if k == 0 {
-            m.copy_from_slice(row);
-        } else {
-            for (mj, &v) in m.iter_mut().zip(row) {
-                *mj = math::max(v, *mj);
-            }
+fn column_max<T: Real, R: AsRef<[T]>>(rows: &[R], m: &mut [T]) {
+    let w = m.len();
+    m.copy_from_slice(&rows[0].as_ref()[..w]);
+    for row in &rows[1..] {
+        for (mj, &v) in m.iter_mut().zip(&row.as_ref()[..w]) {
+            *mj = math::max(v, *mj);
         }
     }
 }
